@@ -1,0 +1,178 @@
+"""Structure-aware chunking sized in the embedder's own tokens.
+
+Chunks follow the document's structure: a heading always starts a new chunk, whole
+blocks (paragraphs, lists, tables) are packed while they fit the budget, a PDF page break
+starts a new chunk (so a citation's page is exact), and only a block larger than the
+budget is split — paragraphs at sentence ends, lists/tables/code at line ends, a
+runaway sentence at spaces — never inside a word. Split pieces overlap by whole
+sentences/lines up to the overlap budget so an answer straddling a cut is still found.
+
+Invariant: ``chunk.text == document.text[chunk.start:chunk.end]`` except for a table
+continuation, whose text is prefixed with the table header row so it stays readable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from petitrag.documents.base import Block, ParsedDocument
+
+TokenCounter = Callable[[str], int]
+
+# A sentence ends with . ! ? … (plus closing quotes/brackets) followed by whitespace.
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+")
+_SECTION_SEPARATOR = " > "
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage and where it comes from."""
+
+    text: str
+    start: int
+    end: int
+    section: str | None
+    page: int | None
+    tokens: int
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    tokens: int
+
+
+class Chunker:
+    """Cut ParsedDocuments into chunks of at most ``budget`` tokens (when possible)."""
+
+    def __init__(self, count_tokens: TokenCounter, budget: int = 200, overlap: int = 32) -> None:
+        if overlap >= budget:
+            raise ValueError("overlap must be smaller than the chunk budget")
+        self.count_tokens = count_tokens
+        self.budget = budget
+        self.overlap = overlap
+
+    def chunk(self, document: ParsedDocument) -> list[Chunk]:
+        """All chunks of a document, in reading order."""
+        return list(self._chunks(document))
+
+    def _chunks(self, document: ParsedDocument) -> Iterator[Chunk]:
+        headings: list[tuple[int, str]] = []
+        pending: list[tuple[Block, int]] = []  # blocks packed into the next chunk, with token counts
+
+        def flush() -> Iterator[Chunk]:
+            if pending:
+                yield self._pack(document, pending, headings)
+                pending.clear()
+
+        for block in document.blocks:
+            if block.kind == "heading":
+                yield from flush()
+                headings[:] = [(lvl, txt) for lvl, txt in headings if lvl < block.level]
+                headings.append((block.level, block.text.lstrip("#").strip()))
+                continue
+            tokens = self.count_tokens(block.text)
+            used = sum(count for _, count in pending)
+            page_changed = bool(pending) and pending[-1][0].page != block.page
+            if page_changed or (pending and used + tokens > self.budget):
+                yield from flush()
+            if tokens > self.budget:
+                yield from self._split(document, block, headings)
+            else:
+                pending.append((block, tokens))
+        yield from flush()
+
+    def _pack(self, document: ParsedDocument, blocks: list[tuple[Block, int]], headings: list) -> Chunk:
+        first, last = blocks[0][0], blocks[-1][0]
+        return Chunk(
+            text=document.text[first.start : last.end],
+            start=first.start,
+            end=last.end,
+            section=_section(headings),
+            page=first.page,
+            tokens=sum(count for _, count in blocks),
+        )
+
+    def _split(self, document: ParsedDocument, block: Block, headings: list) -> Iterator[Chunk]:
+        """Split one oversized block into overlapping pieces along its natural units."""
+        by_lines = block.kind in ("list", "table", "code")
+        units = self._units(block, by_lines)
+        header = _table_header(block) if block.kind == "table" else None
+        section = _section(headings)
+        for index, group in enumerate(self._group(units)):
+            start, end = group[0].start, group[-1].end
+            while end > start and document.text[end - 1].isspace():
+                end -= 1
+            text = document.text[start:end]
+            if header and index > 0 and not text.startswith(header):
+                text = f"{header}\n{text}"
+            tokens = sum(span.tokens for span in group)
+            yield Chunk(text=text, start=start, end=end, section=section, page=block.page, tokens=tokens)
+
+    def _units(self, block: Block, by_lines: bool) -> list[_Span]:
+        """Sentences (or lines), each further cut at spaces if still over budget."""
+        text, base = block.text, block.start
+        pattern = re.compile(r"\n+") if by_lines else _SENTENCE_END
+        units: list[_Span] = []
+        position = 0
+        for match in pattern.finditer(text):
+            units.extend(self._fit(text, base, position, match.end()))
+            position = match.end()
+        units.extend(self._fit(text, base, position, len(text)))
+        return [unit for unit in units if unit.end > unit.start]
+
+    def _fit(self, text: str, base: int, start: int, end: int) -> list[_Span]:
+        """One span, or several cut at whitespace when the span exceeds the budget."""
+        piece = text[start:end]
+        tokens = self.count_tokens(piece)
+        if tokens <= self.budget or not piece.strip():
+            return [_Span(base + start, base + end, tokens)]
+        # Estimate the cut from the chars-per-token ratio, then back off to a space.
+        target = max(1, int(len(piece) * self.budget / tokens * 0.9))
+        cut = piece.rfind(" ", 0, target)
+        if cut <= 0:
+            cut = piece.find(" ", target)
+        if cut <= 0:  # one enormous "word": nothing sane to do but keep it whole
+            return [_Span(base + start, base + end, tokens)]
+        return self._fit(text, base, start, start + cut + 1) + self._fit(text, base, start + cut + 1, end)
+
+    def _group(self, units: list[_Span]) -> Iterator[list[_Span]]:
+        """Pack units up to the budget; each next group repeats trailing units up to ``overlap``."""
+        group: list[_Span] = []
+        used = 0
+        for unit in units:
+            if group and used + unit.tokens > self.budget:
+                yield group
+                group = _tail(group, self.overlap, self.budget - unit.tokens)
+                used = sum(span.tokens for span in group)
+            group.append(unit)
+            used += unit.tokens
+        if group:
+            yield group
+
+
+def _tail(group: list[_Span], overlap: int, room: int) -> list[_Span]:
+    """Trailing units of ``group`` totalling at most ``overlap`` tokens (and fitting ``room``)."""
+    kept: list[_Span] = []
+    total = 0
+    for span in reversed(group):
+        if total + span.tokens > min(overlap, room):
+            break
+        kept.insert(0, span)
+        total += span.tokens
+    return kept
+
+
+def _section(headings: list[tuple[int, str]]) -> str | None:
+    return _SECTION_SEPARATOR.join(text for _, text in headings) or None
+
+
+def _table_header(block: Block) -> str | None:
+    """The header + separator rows of a Markdown pipe table, repeated on continuation pieces."""
+    lines = block.text.split("\n")
+    if len(lines) >= 2 and set(lines[1].replace("|", "").strip()) <= set("-: "):
+        return "\n".join(lines[:2])
+    return None

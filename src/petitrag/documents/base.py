@@ -1,0 +1,74 @@
+"""What every document parser produces: the extracted text cut into structural blocks.
+
+Parsers keep structure (headings, paragraphs, lists, tables, pages) because the chunker
+cuts along it and citations point back to it (page, section, character offsets).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "list", "table", "code"]
+
+
+@dataclass
+class Block:
+    """One structural unit. ``start``/``end`` index into ``ParsedDocument.text``."""
+
+    kind: BlockKind
+    text: str
+    level: int = 0  # heading level (1 = top); 0 for non-headings
+    page: int | None = None  # 1-based page number (PDF)
+    start: int = 0
+    end: int = 0
+
+
+@dataclass
+class ParsedDocument:
+    """Extracted text plus the blocks that tile it, in reading order."""
+
+    text: str
+    blocks: list[Block]
+    format: str
+    title: str | None = None
+    pages: int | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+class Parser(ABC):
+    """Turns the bytes of one file into a ParsedDocument, or raises DocumentError."""
+
+    #: lower-case file suffixes this parser handles, e.g. (".md", ".markdown")
+    extensions: tuple[str, ...] = ()
+    #: short format name stored in the index, e.g. "markdown"
+    format: str = ""
+
+    @abstractmethod
+    def parse(self, data: bytes, path: Path) -> ParsedDocument:
+        """Parse ``data`` (the file's content); ``path`` is for messages and titles."""
+
+
+def assemble(blocks: list[Block], fmt: str, **extra: object) -> ParsedDocument:
+    """Join block texts with blank lines and set offsets, for formats without a raw text.
+
+    Formats whose source is already text (Markdown, plain text) keep offsets into the
+    source instead and build ParsedDocument themselves.
+    """
+    parts: list[str] = []
+    position = 0
+    kept: list[Block] = []
+    for block in blocks:
+        text = block.text.strip()
+        if not text:
+            continue
+        if parts:
+            parts.append("\n\n")
+            position += 2
+        block.text, block.start, block.end = text, position, position + len(text)
+        parts.append(text)
+        position += len(text)
+        kept.append(block)
+    return ParsedDocument(text="".join(parts), blocks=kept, format=fmt, **extra)  # type: ignore[arg-type]

@@ -1,0 +1,46 @@
+"""One error hierarchy: every failure a user can cause or fix is a PetitragError.
+
+The CLI prints these as one clear line (no traceback); anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class PetitragError(Exception):
+    """Base class for errors the user can act on."""
+
+
+class ConfigError(PetitragError):
+    """The configuration (file, env or flags) is invalid."""
+
+
+class MissingDependencyError(PetitragError):
+    """An optional backend needs a package that is not installed."""
+
+    def __init__(self, what: str, install: str) -> None:
+        super().__init__(f"{what} is not installed. Install it with: {install}")
+        self.install = install
+
+
+class DocumentError(PetitragError):
+    """One input file cannot be ingested (corrupt, encrypted, empty, too big...)."""
+
+
+class UnsupportedFormatError(DocumentError):
+    """No parser handles this file type."""
+
+
+class EmbeddingError(PetitragError):
+    """The embedder failed (bad model path, unreachable endpoint, bad reply)."""
+
+
+class StoreError(PetitragError):
+    """The index is missing, corrupt, or incompatible with the request."""
+
+
+class EmbedderMismatchError(StoreError):
+    """A collection was built with another embedder than the one configured."""
+
+
+class CollectionNotFoundError(StoreError):
+    """The requested collection does not exist."""

@@ -1,0 +1,365 @@
+"""The embedded index: one SQLite database (WAL) per data directory.
+
+SQLite is the single source of truth: collections (with the embedder that built them),
+documents (path, content hash, extracted text), chunks (text, provenance, BM25 tokens)
+and vectors (a nullable column, filled after parsing so documents are searchable
+lexically at once). Each file is replaced in one transaction and vectors are written in
+committed batches, so a crash or ``kill -9`` at any point leaves a consistent index that
+the next ingest completes. Search structures (BM25 matrix, vector matrix) are caches
+derived from it, keyed by per-collection generation counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from petitrag.errors import CollectionNotFoundError, EmbedderMismatchError, StoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT PRIMARY KEY,
+    embedder TEXT NOT NULL,
+    dim INTEGER,
+    chunks_generation INTEGER NOT NULL DEFAULT 0,
+    vectors_generation INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL REFERENCES collections(name) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    title TEXT,
+    pages INTEGER,
+    text TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    UNIQUE (collection, path)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    collection TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    section TEXT,
+    page INTEGER,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    language TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    index_text TEXT NOT NULL,
+    lexical TEXT NOT NULL,
+    vector BLOB
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id);
+CREATE INDEX IF NOT EXISTS chunks_by_collection ON chunks (collection, id);
+CREATE INDEX IF NOT EXISTS chunks_missing_vector ON chunks (collection, id) WHERE vector IS NULL;
+"""
+
+
+@dataclass
+class Collection:
+    name: str
+    embedder: str
+    dim: int | None
+    chunks_generation: int
+    vectors_generation: int
+
+
+@dataclass
+class DocumentRecord:
+    """A parsed file, ready to be written with its chunks."""
+
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    format: str
+    title: str | None
+    pages: int | None
+    text: str
+
+
+@dataclass
+class ChunkRecord:
+    text: str
+    section: str | None
+    page: int | None
+    start: int
+    end: int
+    language: str
+    tokens: int
+    index_text: str  # what is embedded: section context + text
+    lexical: str  # space-joined BM25 terms
+
+
+@dataclass
+class StoredDocument:
+    id: int
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ChunkView:
+    """What search returns for one chunk."""
+
+    rowid: int
+    chunk_id: str
+    source: str
+    title: str | None
+    page: int | None
+    section: str | None
+    text: str
+    start: int
+    end: int
+    language: str
+
+
+def chunk_identifier(collection: str, path: str, ordinal: int, text: str) -> str:
+    """Stable id: the same file content yields the same chunk ids on every ingest."""
+    digest = hashlib.sha256(f"{collection}\0{path}\0{ordinal}\0{text}".encode()).hexdigest()
+    return digest[:20]
+
+
+class Store:
+    """All reads and writes of the SQLite index."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open index {path}: {exc}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise StoreError(f"index {self.path} was made by a newer petitrag (schema {row[0]})")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error (including KeyboardInterrupt)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- collections -------------------------------------------------------------------------
+
+    def collection(self, name: str) -> Collection | None:
+        row = self.db.execute(
+            "SELECT name, embedder, dim, chunks_generation, vectors_generation FROM collections WHERE name=?",
+            (name,),
+        ).fetchone()
+        return Collection(*row) if row else None
+
+    def require_collection(self, name: str, embedder: str | None = None) -> Collection:
+        """The collection, checked against the configured embedder when one is given."""
+        found = self.collection(name)
+        if found is None:
+            known = ", ".join(c.name for c in self.collections()) or "none yet"
+            raise CollectionNotFoundError(
+                f"collection '{name}' does not exist (known: {known}); create it with `petitrag ingest`"
+            )
+        if embedder is not None and found.embedder != embedder:
+            raise EmbedderMismatchError(
+                f"collection '{name}' was built with embedder {found.embedder}, but {embedder} is "
+                f"configured; use the same embedder or ingest into a new collection"
+            )
+        return found
+
+    def ensure_collection(self, name: str, embedder: str) -> Collection:
+        """Create the collection for this embedder, or check that it matches."""
+        if self.collection(name) is None:
+            with self.transaction():
+                self.db.execute(
+                    "INSERT OR IGNORE INTO collections (name, embedder, created_at) VALUES (?, ?, ?)",
+                    (name, embedder, _now()),
+                )
+        return self.require_collection(name, embedder)
+
+    def collections(self) -> list[Collection]:
+        rows = self.db.execute(
+            "SELECT name, embedder, dim, chunks_generation, vectors_generation FROM collections ORDER BY name"
+        ).fetchall()
+        return [Collection(*row) for row in rows]
+
+    def delete_collection(self, name: str) -> None:
+        self.require_collection(name)
+        with self.transaction():
+            self.db.execute("DELETE FROM chunks WHERE collection=?", (name,))
+            self.db.execute("DELETE FROM collections WHERE name=?", (name,))
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def document(self, collection: str, path: str) -> StoredDocument | None:
+        row = self.db.execute(
+            "SELECT id, path, sha256, size, mtime_ns FROM documents WHERE collection=? AND path=?",
+            (collection, path),
+        ).fetchone()
+        return StoredDocument(*row) if row else None
+
+    def documents(self, collection: str) -> list[StoredDocument]:
+        rows = self.db.execute(
+            "SELECT id, path, sha256, size, mtime_ns FROM documents WHERE collection=? ORDER BY path",
+            (collection,),
+        ).fetchall()
+        return [StoredDocument(*row) for row in rows]
+
+    def replace_document(self, collection: str, doc: DocumentRecord, chunks: list[ChunkRecord]) -> None:
+        """Write a file and its chunks atomically, replacing any previous version."""
+        with self.transaction():
+            self.db.execute("DELETE FROM documents WHERE collection=? AND path=?", (collection, doc.path))
+            cursor = self.db.execute(
+                "INSERT INTO documents (collection, path, sha256, size, mtime_ns, format, title, pages, text,"
+                " ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (collection, doc.path, doc.sha256, doc.size, doc.mtime_ns, doc.format, doc.title, doc.pages,
+                 doc.text, _now()),
+            )  # fmt: skip
+            document_id = cursor.lastrowid
+            self.db.executemany(
+                "INSERT INTO chunks (chunk_id, document_id, collection, ord, text, section, page, char_start,"
+                " char_end, language, tokens, index_text, lexical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (chunk_identifier(collection, doc.path, i, c.text), document_id, collection, i, c.text,
+                     c.section, c.page, c.start, c.end, c.language, c.tokens, c.index_text, c.lexical)
+                    for i, c in enumerate(chunks)
+                ],
+            )  # fmt: skip
+            self._bump(collection, "chunks_generation")
+
+    def touch_document(self, document_id: int, mtime_ns: int) -> None:
+        """Remember a new mtime for an unchanged file so the next run skips hashing it."""
+        with self.transaction():
+            self.db.execute("UPDATE documents SET mtime_ns=? WHERE id=?", (mtime_ns, document_id))
+
+    def delete_documents(self, collection: str, paths: Iterable[str]) -> int:
+        removed = 0
+        with self.transaction():
+            for path in paths:
+                removed += self.db.execute(
+                    "DELETE FROM documents WHERE collection=? AND path=?", (collection, path)
+                ).rowcount
+            if removed:
+                self._bump(collection, "chunks_generation")
+        return removed
+
+    def _bump(self, collection: str, counter: str) -> None:
+        self.db.execute(f"UPDATE collections SET {counter} = {counter} + 1 WHERE name=?", (collection,))
+
+    # -- vectors -----------------------------------------------------------------------------
+
+    def chunks_without_vectors(self, collection: str, limit: int) -> list[tuple[int, str]]:
+        return self.db.execute(
+            "SELECT id, index_text FROM chunks WHERE collection=? AND vector IS NULL ORDER BY id LIMIT ?",
+            (collection, limit),
+        ).fetchall()
+
+    def put_vectors(self, collection: str, rowids: list[int], vectors: np.ndarray) -> None:
+        """Store one committed batch of vectors; the first batch fixes the collection's dimension."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self.transaction():
+            dim = self.db.execute("SELECT dim FROM collections WHERE name=?", (collection,)).fetchone()[0]
+            if dim is None:
+                self.db.execute("UPDATE collections SET dim=? WHERE name=?", (vectors.shape[1], collection))
+            elif dim != vectors.shape[1]:
+                raise EmbedderMismatchError(
+                    f"collection '{collection}' holds {dim}-dimensional vectors, got {vectors.shape[1]}"
+                )
+            self.db.executemany(
+                "UPDATE chunks SET vector=? WHERE id=?",
+                [(vector.tobytes(), rowid) for rowid, vector in zip(rowids, vectors, strict=True)],
+            )
+            self._bump(collection, "vectors_generation")
+
+    def vector_counts(self, collection: str) -> tuple[int, int]:
+        """(chunks with a vector, all chunks)."""
+        # Two index-only counts: COUNT(vector) would read every row of a large collection.
+        total = self.db.execute("SELECT COUNT(*) FROM chunks WHERE collection=?", (collection,)).fetchone()[0]
+        missing = self.db.execute(
+            "SELECT COUNT(*) FROM chunks WHERE collection=? AND vector IS NULL", (collection,)
+        ).fetchone()[0]
+        return int(total - missing), int(total)
+
+    def vectors(self, collection: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rowids, matrix) of every embedded chunk, for the dense search cache."""
+        rows = self.db.execute(
+            "SELECT id, vector FROM chunks WHERE collection=? AND vector IS NOT NULL ORDER BY id", (collection,)
+        ).fetchall()
+        rowids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), dim)
+        return rowids, matrix
+
+    # -- lexical + hits ----------------------------------------------------------------------
+
+    def lexical_corpus(self, collection: str) -> tuple[np.ndarray, list[list[str]]]:
+        """(rowids, BM25 terms per chunk), for the lexical search cache."""
+        rows = self.db.execute(
+            "SELECT id, lexical FROM chunks WHERE collection=? ORDER BY id", (collection,)
+        ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1].split() for r in rows]
+
+    def languages(self, collection: str) -> set[str]:
+        rows = self.db.execute("SELECT DISTINCT language FROM chunks WHERE collection=?", (collection,))
+        return {row[0] for row in rows}
+
+    def chunk_views(self, rowids: list[int]) -> dict[int, ChunkView]:
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        rows = self.db.execute(
+            "SELECT c.id, c.chunk_id, d.path, d.title, c.page, c.section, c.text, c.char_start, c.char_end,"
+            f" c.language FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})",
+            rowids,
+        ).fetchall()
+        return {row[0]: ChunkView(*row) for row in rows}
+
+    def stats(self, collection: str) -> dict[str, int]:
+        documents = self.db.execute("SELECT COUNT(*) FROM documents WHERE collection=?", (collection,))
+        embedded, chunks = self.vector_counts(collection)
+        return {"documents": documents.fetchone()[0], "chunks": chunks, "embedded": embedded}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,223 @@
+"""Ingestion: files → parsed blocks → chunks → SQLite (lexical at once) → vectors (after).
+
+Two phases so that documents are searchable as soon as they are parsed: phase 1 writes
+each file with its chunks and BM25 terms in one transaction; phase 2 embeds every chunk
+that still lacks a vector, in committed batches. Both phases are idempotent, so a run
+killed anywhere is completed by the next one. One bad file never stops the run: it gets
+one line in the report and the rest is ingested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from petitrag.chunking import Chunk, Chunker
+from petitrag.config import Settings
+from petitrag.documents import SUPPORTED_EXTENSIONS, parse_bytes
+from petitrag.documents.base import ParsedDocument
+from petitrag.embeddings.base import Embedder
+from petitrag.errors import DocumentError, PetitragError, StoreError
+from petitrag.index.store import ChunkRecord, DocumentRecord, Store
+from petitrag.language import analyze, detect_language
+
+#: progress hook: (stage, done, total) with stage "parse" or "embed"
+ProgressHook = Callable[[str, int, int], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, for the summary line and for tests."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # gone from disk, kept because --prune was not given
+    ignored: int = 0  # files of unsupported types met while walking folders
+    chunks: int = 0
+    embedded: int = 0
+    embed_error: str | None = None
+    vectors: tuple[int, int] = (0, 0)  # (embedded, total) after the run
+    seconds: float = 0.0
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Ingestor:
+    """Ingest files and folders into one collection."""
+
+    def __init__(
+        self, settings: Settings, store: Store, embedder: Embedder, progress: ProgressHook | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.progress = progress or (lambda stage, done, total: None)
+        self.chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+
+    def run(self, paths: Iterable[Path], collection: str, prune: bool = False, embed: bool = True) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        self.store.ensure_collection(collection, self.embedder.identity)
+        files, roots = self._collect(paths, report)
+        for done, path in enumerate(files, start=1):
+            self._ingest_file(path, collection, report)
+            self.progress("parse", done, len(files))
+        self._handle_disappeared(collection, roots, {str(p) for p in files}, prune, report)
+        if embed:
+            self.embed_missing(collection, report)
+        report.vectors = self.store.vector_counts(collection)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- phase 1: files ----------------------------------------------------------------------
+
+    def _collect(self, paths: Iterable[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
+        """Expand folders recursively (skipping hidden entries); explicit files are always tried."""
+        files: dict[Path, None] = {}
+        roots: list[Path] = []
+        for given in paths:
+            path = Path(given).expanduser().absolute()
+            if path.is_dir():
+                roots.append(path)
+                for found in _walk(path):
+                    if found.suffix.lower() in SUPPORTED_EXTENSIONS:
+                        files.setdefault(found, None)
+                    else:
+                        report.ignored += 1
+            elif path.exists():
+                files.setdefault(path, None)
+            else:
+                report.failed.append((str(path), "no such file or directory"))
+        return list(files), roots
+
+    def _ingest_file(self, path: Path, collection: str, report: IngestReport) -> None:
+        key = str(path)
+        try:
+            outcome = self._write_file(path, collection, report)
+        except DocumentError as exc:
+            report.failed.append((key, str(exc)))
+            return
+        except PermissionError:
+            report.failed.append((key, "permission denied"))
+            return
+        except OSError as exc:
+            report.failed.append((key, f"cannot read: {exc.strerror or exc}"))
+            return
+        except PetitragError:
+            raise  # index or embedder problems concern every file: stop with a clear message
+        except sqlite3.Error as exc:
+            raise StoreError(f"index write failed: {exc}") from exc
+        except Exception as exc:  # a parser library bug must not stop the run
+            report.failed.append((key, f"unexpected {type(exc).__name__}: {exc}"))
+            return
+        if outcome:
+            getattr(report, outcome).append(key)
+
+    def _write_file(self, path: Path, collection: str, report: IngestReport) -> str:
+        """Parse and store one file; returns the report list it belongs to."""
+        stat = path.stat()
+        limit = int(self.settings.max_file_mb * 1024 * 1024)
+        if stat.st_size > limit:
+            raise DocumentError(
+                f"file too large ({_megabytes(stat.st_size)} > limit {_megabytes(limit)}; raise max_file_mb)"
+            )
+        existing = self.store.document(collection, str(path))
+        if existing and existing.size == stat.st_size and existing.mtime_ns == stat.st_mtime_ns:
+            return "unchanged"
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if existing and existing.sha256 == digest:
+            self.store.touch_document(existing.id, stat.st_mtime_ns)
+            return "unchanged"
+        parsed = parse_bytes(data, path)
+        report.warnings.extend((str(path), warning) for warning in parsed.warnings)
+        chunks = self._records(parsed)
+        document = DocumentRecord(
+            path=str(path), sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+            format=parsed.format, title=parsed.title, pages=parsed.pages, text=parsed.text,
+        )  # fmt: skip
+        self.store.replace_document(collection, document, chunks)
+        report.chunks += len(chunks)
+        return "updated" if existing else "added"
+
+    def _records(self, parsed: ParsedDocument) -> list[ChunkRecord]:
+        document_language = detect_language(parsed.text)
+        records = []
+        for chunk in self.chunker.chunk(parsed):
+            language = detect_language(chunk.text, default=document_language)
+            index_text = _with_context(chunk, parsed.title)
+            records.append(
+                ChunkRecord(
+                    text=chunk.text, section=chunk.section, page=chunk.page, start=chunk.start,
+                    end=chunk.end, language=language, tokens=chunk.tokens, index_text=index_text,
+                    lexical=" ".join(analyze(index_text, language)),
+                )
+            )  # fmt: skip
+        return records
+
+    def _handle_disappeared(
+        self, collection: str, roots: list[Path], seen: set[str], prune: bool, report: IngestReport
+    ) -> None:
+        """Files indexed under an ingested folder that no longer exist: remove with --prune."""
+        prefixes = tuple(str(root) + os.sep for root in roots)
+        if not prefixes:
+            return
+        gone = [
+            doc.path
+            for doc in self.store.documents(collection)
+            if doc.path.startswith(prefixes) and doc.path not in seen and not Path(doc.path).exists()
+        ]
+        if prune:
+            self.store.delete_documents(collection, gone)
+            report.removed.extend(gone)
+        else:
+            report.missing.extend(gone)
+
+    # -- phase 2: vectors --------------------------------------------------------------------
+
+    def embed_missing(self, collection: str, report: IngestReport) -> None:
+        """Embed every chunk without a vector, committing each batch (restartable)."""
+        embedded, total = self.store.vector_counts(collection)
+        todo = total - embedded
+        done = 0
+        while True:
+            batch = self.store.chunks_without_vectors(collection, self.settings.embed_batch_size)
+            if not batch:
+                break
+            try:
+                vectors = self.embedder.embed_passages([text for _, text in batch])
+            except PetitragError as exc:
+                report.embed_error = str(exc)
+                return
+            self.store.put_vectors(collection, [rowid for rowid, _ in batch], vectors)
+            done += len(batch)
+            report.embedded += len(batch)
+            self.progress("embed", done, todo)
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    """Files under ``root`` in a stable order, without hidden files/folders or symlink loops."""
+    for directory, subdirs, names in os.walk(root, onerror=None):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.startswith("."):
+                yield Path(directory) / name
+
+
+def _with_context(chunk: Chunk, title: str | None) -> str:
+    """Prefix the chunk with its title and section path: retrieval needs what the text is about."""
+    context = chunk.section or ""
+    if title and not context.startswith(title):
+        context = f"{title} > {context}" if context else title
+    return f"{context}\n\n{chunk.text}" if context else chunk.text
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.0f} MB"

@@ -1,0 +1,98 @@
+"""Human-readable output of the CLI: ingest summaries, search hits, collection lists."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from petitrag.config import Settings
+from petitrag.index.store import Store
+from petitrag.ingest import IngestReport
+from petitrag.retrieval.hybrid import Hit, SearchResult
+
+
+def print_ingest_report(console: Console, report: IngestReport, collection: str) -> None:
+    """One summary line, then one line per failed/removed/missing file and per warning."""
+    embedded, total = report.vectors
+    console.print(
+        f"[bold]{collection}[/]: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.failed)} failed, {len(report.removed)} removed"
+        f"{f', {report.ignored} ignored (unsupported type)' if report.ignored else ''} — "
+        f"{report.chunks} new chunks, {report.embedded} embedded, vectors {embedded}/{total}, "
+        f"{report.seconds:.1f} s",
+        highlight=False,
+    )
+    for path, reason in report.failed:
+        console.print(f"  [red]failed[/]   {escape(display_path(path))}: {escape(reason)}", highlight=False)
+    for path in report.removed:
+        console.print(f"  removed  {escape(display_path(path))}", highlight=False)
+    for path, warning in report.warnings:
+        console.print(f"  [yellow]warning[/]  {escape(display_path(path))}: {escape(warning)}", highlight=False)
+    if report.missing:
+        console.print(
+            f"  [yellow]{len(report.missing)} indexed file(s) no longer exist[/]; "
+            "run again with --prune to remove them from the index",
+            highlight=False,
+        )
+    if report.embed_error:
+        console.print(f"  [yellow]embedding stopped:[/] {escape(report.embed_error)}", highlight=False)
+    if embedded < total:
+        console.print(
+            f"  [yellow]dense index incomplete ({embedded}/{total});[/] lexical search works now; "
+            f"finish with `petitrag embed --collection {collection}`",
+            highlight=False,
+        )
+
+
+def print_hits(console: Console, result: SearchResult) -> None:
+    if not result.hits:
+        console.print("No matching passage.")
+        return
+    for hit in result.hits:
+        console.print(f"[bold cyan][{hit.rank}][/] {escape(citation(hit))}  [dim]{hit.score:.4f}[/]", highlight=False)
+        snippet = textwrap.shorten(" ".join(hit.text.split()), width=400, placeholder=" …")
+        console.print(textwrap.indent(textwrap.fill(escape(snippet), width=96), "    "), highlight=False)
+    timings = result.timings
+    console.print(
+        f"[dim]{result.mode} search: {timings.get('search_s', 0) * 1000:.1f} ms"
+        f" (+ query embedding {timings.get('embed_query_s', 0) * 1000:.1f} ms)[/]",
+        highlight=False,
+    )
+
+
+def citation(hit: Hit) -> str:
+    """'file.pdf · p. 3 · Section > Sub' — where the passage comes from."""
+    parts = [display_path(hit.source)]
+    if hit.page is not None:
+        parts.append(f"p. {hit.page}")
+    if hit.section:
+        parts.append(hit.section)
+    return " · ".join(parts)
+
+
+def display_path(path: str) -> str:
+    """Paths under the working directory are shown relative to it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def print_collections(console: Console, store: Store, settings: Settings) -> None:
+    found = store.collections()
+    if not found:
+        console.print(f"No collection yet in {settings.home}. Create one with `petitrag ingest PATH`.")
+        return
+    table = Table("collection", "documents", "chunks", "vectors", "embedder", title=str(settings.db_path))
+    for collection in found:
+        stats = store.stats(collection.name)
+        table.add_row(
+            collection.name, str(stats["documents"]), str(stats["chunks"]),
+            f"{stats['embedded']}/{stats['chunks']}", collection.embedder,
+        )  # fmt: skip
+    console.print(table)

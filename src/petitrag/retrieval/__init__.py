@@ -1,0 +1,1 @@
+"""Retrieval: BM25, dense and hybrid search over a collection."""

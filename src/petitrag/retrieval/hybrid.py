@@ -1,0 +1,154 @@
+"""Search a collection: BM25, dense, or both fused by reciprocal rank.
+
+Hybrid is the default because the two fail differently: BM25 nails rare names, numbers
+and exact phrasings; dense vectors match paraphrases and cross-language wording.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from petitrag.config import SearchMode, Settings
+from petitrag.embeddings.base import Embedder
+from petitrag.index.store import Collection, Store
+from petitrag.language import query_terms
+from petitrag.retrieval.dense import DenseIndex
+from petitrag.retrieval.lexical import LexicalIndex
+from petitrag.retrieval.ranking import reciprocal_rank_fusion
+
+#: how many candidates each retriever contributes to the fusion, at least
+CANDIDATES = 50
+
+
+@dataclass
+class Hit:
+    """One retrieved chunk. ``to_json`` gives the stable ``search --json`` shape."""
+
+    rank: int
+    score: float
+    source: str
+    page: int | None
+    section: str | None
+    chunk_id: str
+    text: str
+    title: str | None = None
+    start: int = 0
+    end: int = 0
+    language: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("rank", "score", "source", "page", "section", "chunk_id", "text")
+        return {key: value for key, value in asdict(self).items() if key in keys}
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    mode: SearchMode
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hits": [hit.to_json() for hit in self.hits],
+            "timings": {key: round(value, 6) for key, value in self.timings.items()},
+            "mode": self.mode,
+            "warnings": self.warnings,
+        }
+
+
+class Retriever:
+    """Searches one collection; keeps its loaded indexes warm between queries."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder, collection: str) -> None:
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self.collection_name = collection
+        self._lexical: tuple[int, LexicalIndex] | None = None
+        self._dense: tuple[str, DenseIndex] | None = None
+
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> SearchResult:
+        k = k or self.settings.search_k
+        mode = mode or self.settings.search_mode
+        started = time.perf_counter()
+        collection = self.store.require_collection(self.collection_name, self.embedder.identity)
+        result = SearchResult(hits=[], mode=mode)
+        timings = result.timings
+        depth = max(CANDIDATES, 4 * k)
+        rankings, weights = [], []
+        if mode in ("bm25", "hybrid"):
+            rankings.append(self._lexical_ranking(collection, query, depth, timings))
+            weights.append(self.settings.bm25_weight)
+        if mode in ("dense", "hybrid"):
+            rankings.append(self._dense_ranking(collection, query, depth, result))
+            weights.append(self.settings.dense_weight)
+        fusion_started = time.perf_counter()
+        ranked = rankings[0] if len(rankings) == 1 else reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        result.hits = self._hits(ranked[:k])
+        timings["fusion_s"] = time.perf_counter() - fusion_started
+        timings["total_s"] = time.perf_counter() - started
+        timings["search_s"] = timings["total_s"] - timings.get("embed_query_s", 0.0)
+        return result
+
+    def _lexical_ranking(
+        self, collection: Collection, query: str, depth: int, timings: dict[str, float]
+    ) -> list[tuple[int, float]]:
+        started = time.perf_counter()
+        index = self._lexical_index(collection)
+        timings["bm25_load_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        terms = query_terms(query, index.languages)
+        ranking = index.search(terms, depth)
+        timings["bm25_s"] = time.perf_counter() - started
+        return ranking
+
+    def _dense_ranking(
+        self, collection: Collection, query: str, depth: int, result: SearchResult
+    ) -> list[tuple[int, float]]:
+        embedded, total = self.store.vector_counts(collection.name)
+        if embedded < total:
+            result.warnings.append(
+                f"dense index incomplete: {embedded}/{total} chunks embedded; "
+                f"run `petitrag embed --collection {collection.name}` to finish"
+            )
+        if embedded == 0:
+            return []
+        started = time.perf_counter()
+        vector = self.embedder.embed_query(query)
+        result.timings["embed_query_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        index = self._dense_index(collection)
+        result.timings["dense_load_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        ranking = index.search(vector, depth)
+        result.timings["dense_s"] = time.perf_counter() - started
+        return ranking
+
+    def _lexical_index(self, collection: Collection) -> LexicalIndex:
+        if self._lexical is None or self._lexical[0] != collection.chunks_generation:
+            index = LexicalIndex(self.store, collection, self.settings.cache_dir)
+            self._lexical = (collection.chunks_generation, index)
+        return self._lexical[1]
+
+    def _dense_index(self, collection: Collection) -> DenseIndex:
+        key = f"{collection.chunks_generation}-{collection.vectors_generation}"
+        if self._dense is None or self._dense[0] != key:
+            self._dense = (key, DenseIndex(self.store, collection, self.settings.cache_dir))
+        return self._dense[1]
+
+    def _hits(self, ranked: list[tuple[int, float]]) -> list[Hit]:
+        views = self.store.chunk_views([rowid for rowid, _ in ranked])
+        hits = []
+        for rank, (rowid, score) in enumerate(ranked, start=1):
+            view = views[rowid]
+            hits.append(
+                Hit(
+                    rank=rank, score=score, source=view.source, page=view.page, section=view.section,
+                    chunk_id=view.chunk_id, text=view.text, title=view.title, start=view.start,
+                    end=view.end, language=view.language,
+                )
+            )  # fmt: skip
+        return hits

@@ -1,0 +1,77 @@
+from petitrag.chunking import Chunker
+from petitrag.documents.base import Block, ParsedDocument, assemble
+
+
+def words(text: str) -> int:
+    """A transparent token counter for tests: one token per word."""
+    return len(text.split())
+
+
+def doc(*blocks: Block) -> ParsedDocument:
+    return assemble(list(blocks), "test")
+
+
+def test_headings_start_chunks_and_give_section_paths() -> None:
+    parsed = doc(
+        Block("heading", "Guide", level=1),
+        Block("paragraph", "Intro text here."),
+        Block("heading", "Battery", level=2),
+        Block("paragraph", "Charge it for four hours."),
+        Block("heading", "Tyres", level=2),
+        Block("paragraph", "Inflate to four bars."),
+    )
+    chunks = Chunker(words, budget=50, overlap=5).chunk(parsed)
+    assert [c.section for c in chunks] == ["Guide", "Guide > Battery", "Guide > Tyres"]
+    assert [c.text for c in chunks] == ["Intro text here.", "Charge it for four hours.", "Inflate to four bars."]
+
+
+def test_small_blocks_are_packed_and_offsets_are_exact() -> None:
+    parsed = doc(*(Block("paragraph", f"Paragraph number {i} has six words.") for i in range(10)))
+    chunks = Chunker(words, budget=20, overlap=4).chunk(parsed)
+    assert len(chunks) == 4  # 3 + 3 + 3 + 1 paragraphs of 6 words
+    for chunk in chunks:
+        assert parsed.text[chunk.start : chunk.end] == chunk.text
+        assert chunk.tokens <= 20
+
+
+def test_long_paragraph_splits_at_sentences_with_overlap_never_mid_word() -> None:
+    sentences = [f"Sentence {i} talks about topic {i} at length." for i in range(30)]
+    parsed = doc(Block("paragraph", " ".join(sentences)))
+    chunks = Chunker(words, budget=40, overlap=10).chunk(parsed)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert chunk.tokens <= 40
+        assert chunk.text == parsed.text[chunk.start : chunk.end]
+        assert chunk.text.startswith("Sentence") and chunk.text.endswith("length.")
+    # consecutive chunks share the overlapping sentence
+    assert chunks[1].start < chunks[0].end
+
+
+def test_runaway_sentence_is_cut_at_spaces() -> None:
+    parsed = doc(Block("paragraph", " ".join(f"word{i}" for i in range(500))))
+    chunks = Chunker(words, budget=64, overlap=0).chunk(parsed)
+    assert all(c.tokens <= 64 for c in chunks)
+    rebuilt = " ".join(" ".join(c.text.split()) for c in chunks)
+    assert rebuilt.split() == [f"word{i}" for i in range(500)]
+
+
+def test_tables_and_lists_stay_whole_when_they_fit() -> None:
+    table = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
+    items = "- one\n- two\n- three"
+    parsed = doc(Block("table", table), Block("list", items))
+    chunks = Chunker(words, budget=100, overlap=5).chunk(parsed)
+    assert len(chunks) == 1 and table in chunks[0].text and items in chunks[0].text
+
+
+def test_oversized_table_repeats_its_header() -> None:
+    rows = "\n".join(f"| row {i} | value {i} |" for i in range(40))
+    table = f"| name | value |\n|---|---|\n{rows}"
+    chunks = Chunker(words, budget=60, overlap=0).chunk(doc(Block("table", table)))
+    assert len(chunks) > 1
+    assert all(c.text.startswith("| name | value |") for c in chunks)
+
+
+def test_page_break_starts_a_new_chunk() -> None:
+    parsed = doc(Block("paragraph", "On page one.", page=1), Block("paragraph", "On page two.", page=2))
+    chunks = Chunker(words, budget=100, overlap=5).chunk(parsed)
+    assert [(c.text, c.page) for c in chunks] == [("On page one.", 1), ("On page two.", 2)]

@@ -1,0 +1,27 @@
+from petitrag.language import analyze, detect_language, query_terms, strip_accents
+
+
+def test_detects_french_and_english() -> None:
+    assert detect_language("Quelle est la durée de recharge de la batterie ?") == "fr"
+    assert detect_language("How long does it take to charge the battery?") == "en"
+    assert detect_language("Élysée") == "fr"  # accents break a tie
+    assert detect_language("", default="fr") == "fr"
+
+
+def test_french_analysis_stems_removes_elisions_and_accents() -> None:
+    assert analyze("L'homme a vu les chevaux de l'Élysée en 1998", "fr") == ["homm", "vu", "cheval", "elys", "1998"]
+
+
+def test_english_analysis_stems_and_drops_stopwords() -> None:
+    assert analyze("The horses were running in 1998", "en") == ["hors", "run", "1998"]
+
+
+def test_query_terms_cover_every_language_in_the_collection() -> None:
+    terms = query_terms("Quand les chevaux sont-ils arrivés ?", {"fr", "en"})
+    assert "cheval" in terms  # French stem
+    assert "les" not in terms and "sont" not in terms  # stopwords of either language are dropped
+    assert query_terms("chevaux", {"fr"}) == ["cheval"]
+
+
+def test_strip_accents() -> None:
+    assert strip_accents("élève à Noël") == "eleve a Noel"
