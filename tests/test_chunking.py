@@ -22,7 +22,11 @@ def test_headings_start_chunks_and_give_section_paths() -> None:
     )
     chunks = Chunker(words, budget=50, overlap=5).chunk(parsed)
     assert [c.section for c in chunks] == ["Guide", "Guide > Battery", "Guide > Tyres"]
-    assert [c.text for c in chunks] == ["Intro text here.", "Charge it for four hours.", "Inflate to four bars."]
+    assert [c.text for c in chunks] == [
+        "Intro text here.",
+        "Charge it for four hours.",
+        "Inflate to four bars.",
+    ]
 
 
 def test_small_blocks_are_packed_and_offsets_are_exact() -> None:

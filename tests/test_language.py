@@ -9,7 +9,13 @@ def test_detects_french_and_english() -> None:
 
 
 def test_french_analysis_stems_removes_elisions_and_accents() -> None:
-    assert analyze("L'homme a vu les chevaux de l'Élysée en 1998", "fr") == ["homm", "vu", "cheval", "elys", "1998"]
+    assert analyze("L'homme a vu les chevaux de l'Élysée en 1998", "fr") == [
+        "homm",
+        "vu",
+        "cheval",
+        "elys",
+        "1998",
+    ]
 
 
 def test_english_analysis_stems_and_drops_stopwords() -> None:

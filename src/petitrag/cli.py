@@ -22,8 +22,8 @@ from petitrag import __version__
 from petitrag.config import Settings, load_settings
 from petitrag.errors import PetitragError
 
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 class _Group(click.Group):
@@ -89,7 +89,11 @@ def progress_display(enabled: bool = True) -> Iterator[Any]:
 @click.option("--max-file-mb", type=float, help="Refuse files larger than this.")
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, no_embed: bool, **flags: Any) -> None:
-    """Add files and folders (PDF, DOCX, HTML, Markdown, text) to a collection."""
+    """Add files and folders (PDF, DOCX, HTML, Markdown, text) to a collection.
+
+    Exits with status 3 when some files could not be ingested (each is listed); the
+    other files are ingested all the same.
+    """
     from petitrag.app import open_app
     from petitrag.report import print_ingest_report
 
@@ -97,6 +101,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, no_embed: b
     with open_app(settings) as app, progress_display() as hook:
         report = app.ingestor(hook).run(paths, settings.collection, prune=prune, embed=not no_embed)
     print_ingest_report(err, report, settings.collection)
+    if report.failed:
+        ctx.exit(3)
 
 
 @cli.command()

@@ -61,7 +61,9 @@ class Ingestor:
         self.progress = progress or (lambda stage, done, total: None)
         self.chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
 
-    def run(self, paths: Iterable[Path], collection: str, prune: bool = False, embed: bool = True) -> IngestReport:
+    def run(
+        self, paths: Iterable[Path], collection: str, prune: bool = False, embed: bool = True
+    ) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         self.store.ensure_collection(collection, self.embedder.identity)

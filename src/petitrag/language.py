@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 Language = Literal["fr", "en"]
@@ -43,14 +43,14 @@ def detect_language(text: str, default: Language = "en") -> Language:
     return "fr" if french > english else "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stemmer(language: Language):  # type: ignore[no-untyped-def]
     import Stemmer  # PyStemmer: Snowball stemmers in C
 
     return Stemmer.Stemmer(_STEMMER_NAMES[language])
 
 
-@lru_cache(maxsize=None)
+@cache
 def stopwords(language: Language) -> frozenset[str]:
     """Stopwords from bm25s' lists, extended with the detection markers."""
     from bm25s import stopwords as lists

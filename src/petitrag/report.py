@@ -31,7 +31,9 @@ def print_ingest_report(console: Console, report: IngestReport, collection: str)
     for path in report.removed:
         console.print(f"  removed  {escape(display_path(path))}", highlight=False)
     for path, warning in report.warnings:
-        console.print(f"  [yellow]warning[/]  {escape(display_path(path))}: {escape(warning)}", highlight=False)
+        console.print(
+            f"  [yellow]warning[/]  {escape(display_path(path))}: {escape(warning)}", highlight=False
+        )
     if report.missing:
         console.print(
             f"  [yellow]{len(report.missing)} indexed file(s) no longer exist[/]; "
@@ -53,7 +55,9 @@ def print_hits(console: Console, result: SearchResult) -> None:
         console.print("No matching passage.")
         return
     for hit in result.hits:
-        console.print(f"[bold cyan][{hit.rank}][/] {escape(citation(hit))}  [dim]{hit.score:.4f}[/]", highlight=False)
+        console.print(
+            f"[bold cyan][{hit.rank}][/] {escape(citation(hit))}  [dim]{hit.score:.4f}[/]", highlight=False
+        )
         snippet = textwrap.shorten(" ".join(hit.text.split()), width=400, placeholder=" …")
         console.print(textwrap.indent(textwrap.fill(escape(snippet), width=96), "    "), highlight=False)
     timings = result.timings

@@ -325,7 +325,8 @@ class Store:
     def vectors(self, collection: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(rowids, matrix) of every embedded chunk, for the dense search cache."""
         rows = self.db.execute(
-            "SELECT id, vector FROM chunks WHERE collection=? AND vector IS NOT NULL ORDER BY id", (collection,)
+            "SELECT id, vector FROM chunks WHERE collection=? AND vector IS NOT NULL ORDER BY id",
+            (collection,),
         ).fetchall()
         rowids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), dim)

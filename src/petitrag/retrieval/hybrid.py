@@ -86,7 +86,11 @@ class Retriever:
             rankings.append(self._dense_ranking(collection, query, depth, result))
             weights.append(self.settings.dense_weight)
         fusion_started = time.perf_counter()
-        ranked = rankings[0] if len(rankings) == 1 else reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        ranked = (
+            rankings[0]
+            if len(rankings) == 1
+            else reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        )
         result.hits = self._hits(ranked[:k])
         timings["fusion_s"] = time.perf_counter() - fusion_started
         timings["total_s"] = time.perf_counter() - started

@@ -21,7 +21,10 @@ class LexicalIndex:
         self.rowids = np.zeros(0, dtype=np.int64)
         self.bm25: bm25s.BM25 | None = None
         folder = cached_folder(
-            cache_dir / collection.name, "bm25", str(collection.chunks_generation), self._builder(store, collection)
+            cache_dir / collection.name,
+            "bm25",
+            str(collection.chunks_generation),
+            self._builder(store, collection),
         )
         self.rowids = np.load(folder / "rowids.npy")
         self.languages: set[str] = set(json.loads((folder / "languages.json").read_text()))
@@ -51,4 +54,3 @@ class LexicalIndex:
             return []
         scores = self.bm25.get_scores(known)
         return top_k(self.rowids, scores, limit, positive_only=True)
-

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def top_k(rowids: np.ndarray, scores: np.ndarray, limit: int, positive_only: bool = False) -> list[tuple[int, float]]:
+def top_k(
+    rowids: np.ndarray, scores: np.ndarray, limit: int, positive_only: bool = False
+) -> list[tuple[int, float]]:
     """Best ``limit`` (rowid, score) pairs, sorted, without sorting every score."""
     limit = min(limit, len(scores))
     if limit <= 0:

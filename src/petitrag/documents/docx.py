@@ -1,0 +1,163 @@
+"""DOCX: body paragraphs and tables in document order, headings from paragraph styles.
+
+Tables are rendered as Markdown pipe tables and consecutive list paragraphs become one
+list block, so the chunker can keep them whole.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from petitrag.documents.base import Block, ParsedDocument, Parser, assemble
+from petitrag.documents.html import markdown_table
+from petitrag.errors import DocumentError
+
+if TYPE_CHECKING:
+    from docx.document import Document
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_HEADING_STYLE = re.compile(r"(?:heading|titre|überschrift|título|titolo)\s*([1-9])", re.IGNORECASE)
+_TITLE_STYLES = frozenset({"title", "titre"})
+_LIST_STYLE = re.compile(r"(?:list|liste)\b.*?(\d)?$", re.IGNORECASE)
+_BODY_TEXT_OUTLINE = 9  # w:outlineLvl 9 means "body text", not a heading
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0][:120] if lines else "") or type(exc).__name__
+
+
+def _open(data: bytes) -> Document:
+    import docx  # lazy: heavy import
+
+    try:
+        return docx.Document(io.BytesIO(data))
+    except Exception as exc:  # not a zip, missing parts, bad XML: all mean a broken file
+        raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
+
+
+def _items(container: Any, parent: Any) -> Iterator[Paragraph | Table]:
+    """Paragraphs and tables in reading order, looking inside content controls (w:sdt)."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for child in container.iterchildren():
+        if child.tag == f"{_W}p":
+            yield Paragraph(child, parent)
+        elif child.tag == f"{_W}tbl":
+            yield Table(child, parent)
+        elif child.tag == f"{_W}sdt":
+            content = child.find(f"{_W}sdtContent")
+            if content is not None:
+                yield from _items(content, parent)
+
+
+def _style_name(paragraph: Paragraph) -> str:
+    try:
+        style = paragraph.style
+    except (KeyError, ValueError, AttributeError):
+        return ""
+    return (style.name or "") if style is not None else ""
+
+
+def heading_level(paragraph: Paragraph) -> int:
+    """1-6 for headings (by style name, else outline level), 0 for body text."""
+    name = _style_name(paragraph).strip()
+    if name.casefold() in _TITLE_STYLES:
+        return 1
+    match = _HEADING_STYLE.fullmatch(name)
+    if match:
+        return min(int(match.group(1)), 6)
+    outline = paragraph._p.find(f"{_W}pPr/{_W}outlineLvl")
+    value = outline.get(f"{_W}val") if outline is not None else None
+    if value is not None and value.isdigit() and int(value) < _BODY_TEXT_OUTLINE:
+        return min(int(value) + 1, 6)
+    return 0
+
+
+def list_depth(paragraph: Paragraph) -> int | None:
+    """Nesting depth (0 = top) of a list paragraph, None when it is not a list item."""
+    ilvl = paragraph._p.find(f"{_W}pPr/{_W}numPr/{_W}ilvl")
+    if ilvl is not None:
+        value = ilvl.get(f"{_W}val", "0")
+        return int(value) if value.isdigit() else 0
+    if paragraph._p.find(f"{_W}pPr/{_W}numPr") is not None:
+        return 0
+    match = _LIST_STYLE.match(_style_name(paragraph).strip())
+    if match:
+        return max(int(match.group(1) or 1) - 1, 0)  # "List Bullet 2" is one level in
+    return None
+
+
+def _table_block(table: Table) -> Block:
+    try:
+        rows = [[cell.text for cell in row.cells] for row in table.rows]
+    except Exception:  # irregular merges python-docx cannot resolve: keep the words at least
+        rows = [["".join(cell.itertext())] for cell in table._tbl.iter(f"{_W}tc")]
+    return Block("table", markdown_table(rows))
+
+
+def _blocks(document: Document) -> list[Block]:
+    from docx.table import Table
+
+    blocks: list[Block] = []
+    items: list[str] = []  # the list being collected
+
+    def flush() -> None:
+        if items:
+            blocks.append(Block("list", "\n".join(items)))
+            items.clear()
+
+    for item in _items(document.element.body, document._body):
+        if isinstance(item, Table):
+            flush()
+            blocks.append(_table_block(item))
+            continue
+        text = item.text.strip()
+        if not text:
+            continue  # empty spacing paragraphs neither add text nor end a list
+        depth = list_depth(item)
+        level = heading_level(item)
+        if depth is not None and not level:
+            items.append(f"{'  ' * depth}- {' '.join(text.split())}")
+            continue
+        flush()
+        if level:
+            blocks.append(Block("heading", " ".join(text.split()), level=level))
+        else:
+            blocks.append(Block("paragraph", text))
+    flush()
+    return blocks
+
+
+def _core_title(document: Document) -> str | None:
+    try:
+        title = document.core_properties.title
+    except Exception:  # a damaged docProps/core.xml only costs the title
+        return None
+    return " ".join((title or "").split()) or None
+
+
+class DocxParser(Parser):
+    """``.docx``: headings, paragraphs, lists and tables in document order."""
+
+    extensions = (".docx",)
+    format = "docx"
+
+    def parse(self, data: bytes, path: Path) -> ParsedDocument:
+        document = _open(data)
+        try:
+            blocks = _blocks(document)
+        except DocumentError:
+            raise
+        except Exception as exc:  # malformed body XML that python-docx trips on
+            raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
+        first_heading = next((b.text for b in blocks if b.kind == "heading"), None)
+        title = _core_title(document) or first_heading or path.stem
+        return assemble(blocks, self.format, title=title)

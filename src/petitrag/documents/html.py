@@ -1,0 +1,214 @@
+"""HTML: the page's main content (not menus, banners or footers) as structured blocks.
+
+trafilatura finds the main content; its XML output keeps headings with levels, lists
+and tables, which become whole blocks. Tiny pages it gives up on fall back to the
+visible text of ``<body>`` minus navigation and boilerplate elements.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from petitrag.documents.base import Block, ParsedDocument, Parser, assemble
+
+if TYPE_CHECKING:
+    from lxml.etree import _Element
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_WHATWG_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252"}
+_SKIPPED_TAGS = frozenset(
+    {"nav", "header", "footer", "script", "style", "noscript", "aside", "form", "template", "svg", "button"}
+)
+_BASELINE = 250  # trafilatura's MIN_EXTRACTED_SIZE: shorter results are its fallback text
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+_BLOCK_TAGS = frozenset(
+    {"p", "div", "section", "article", "main", "ul", "ol", "li", "table", "pre", "blockquote",
+     "dl", "dt", "dd", "figure", "figcaption", "address", "details", "summary", *_HEADINGS}
+)  # fmt: skip
+
+
+def decode_html(data: bytes) -> str:
+    """Decode with the BOM, else the ``<meta charset>``, else UTF-8, else cp1252."""
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace").lstrip("\ufeff")
+    match = _META_CHARSET.search(data[:4096])
+    if match:
+        declared = match.group(1).decode("ascii").lower()
+        try:
+            return data.decode(_WHATWG_ALIASES.get(declared, declared), errors="replace")
+        except LookupError:
+            pass  # unknown charset name: guess below
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def clean(text: str) -> str:
+    """Collapse runs of spaces inside each line and drop blank lines."""
+    lines = (" ".join(line.split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """Render rows as a Markdown pipe table, first row as header (readable by any LLM)."""
+    rows = [[" ".join(cell.split()).replace("|", "\\|") for cell in row] for row in rows if any(row)]
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+    rows = [row + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    lines.insert(1, "|" + " --- |" * width)
+    return "\n".join(lines)
+
+
+def _inline(element: _Element) -> str:
+    """Text of a trafilatura element, with ``<lb/>`` as a newline and nested lists left out."""
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag == "lb":
+            parts.append("\n")
+        elif child.tag != "list":
+            parts.append(_inline(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _list_lines(element: _Element, depth: int = 0) -> list[str]:
+    ordered = element.get("rend") == "ol"
+    lines: list[str] = []
+    for number, item in enumerate(element.findall("item"), start=1):
+        marker = f"{number}." if ordered else "-"
+        lines.append(f"{'  ' * depth}{marker} {' '.join(_inline(item).split())}")
+        for nested in item.findall("list"):
+            lines.extend(_list_lines(nested, depth + 1))
+    return lines
+
+
+def _xml_block(element: _Element) -> Block:
+    """One child of trafilatura's ``<main>`` as a Block."""
+    tag = element.tag
+    if tag == "head":
+        level = _HEADINGS.get(str(element.get("rend", "")), 2)
+        return Block("heading", " ".join(_inline(element).split()), level=level)
+    if tag == "list":
+        return Block("list", "\n".join(_list_lines(element)))
+    if tag == "table":
+        rows = [[_inline(cell) for cell in row.findall("cell")] for row in element.findall("row")]
+        return Block("table", markdown_table(rows))
+    if tag == "code":
+        return Block("code", "".join(element.itertext()).strip("\n"))
+    return Block("paragraph", clean(_inline(element)))
+
+
+def _trafilatura_blocks(html: str) -> list[Block]:
+    import trafilatura  # lazy: heavy import
+    from lxml import etree
+
+    xml = trafilatura.extract(
+        html, output_format="xml", include_tables=True, include_formatting=False, include_links=False,
+        include_comments=False, favor_recall=True,
+    )  # fmt: skip
+    if not xml:
+        return []
+    main = etree.fromstring(xml).find("main")
+    if main is None:
+        return []
+    blocks = [Block("paragraph", clean(main.text or ""))]
+    for child in main:
+        blocks += [_xml_block(child), Block("paragraph", clean(child.tail or ""))]
+    return [block for block in blocks if block.text]
+
+
+def _walk(element: _Element, out: list[Block]) -> None:
+    """Fallback extraction: visible text of ``element`` as blocks, in document order."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if tag in _HEADINGS:
+        out.append(Block("heading", " ".join(element.text_content().split()), level=_HEADINGS[tag]))
+    elif tag in ("ul", "ol"):
+        items = [" ".join(li.text_content().split()) for li in element.iter("li")]
+        out.append(Block("list", "\n".join(f"- {item}" for item in items if item)))
+    elif tag == "table":
+        rows = [[cell.text_content() for cell in row.iter("td", "th")] for row in element.iter("tr")]
+        out.append(Block("table", markdown_table(rows)))
+    elif not any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in element):
+        out.append(Block("paragraph", clean(element.text_content())))
+    else:
+        out.append(Block("paragraph", clean(element.text or "")))
+        for child in element:
+            if isinstance(child.tag, str):
+                _walk(child, out)
+            out.append(Block("paragraph", clean(child.tail or "")))
+
+
+def _parse_tree(html: str) -> _Element | None:
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        return lxml_html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None  # empty or whitespace-only document
+
+
+def _fallback_blocks(tree: _Element | None) -> list[Block]:
+    body = tree.find("body") if tree is not None else None
+    if body is None:
+        return []
+    for unwanted in list(body.iter(*_SKIPPED_TAGS)):
+        unwanted.drop_tree()  # keeps the tail text, which belongs to the parent
+    blocks: list[Block] = []
+    _walk(body, blocks)
+    return blocks
+
+
+def _title(tree: _Element | None) -> str | None:
+    if tree is None:
+        return None
+    title = " ".join((tree.findtext(".//title") or "").split())
+    if not title:
+        og = tree.find(".//meta[@property='og:title']")
+        title = " ".join((og.get("content", "") if og is not None else "").split())
+    return title or None
+
+
+def _gave_up(blocks: list[Block]) -> bool:
+    """True when trafilatura found nothing, or only its structureless "baseline" text.
+
+    Below its minimum size trafilatura returns all page text as one paragraph, menus
+    included and headings lost; on such small pages the plain body walk does better.
+    """
+    return not blocks or (
+        len(blocks) == 1 and blocks[0].kind == "paragraph" and len(blocks[0].text) < _BASELINE
+    )
+
+
+class HtmlParser(Parser):
+    """``.html`` / ``.htm``: main content with headings, lists and tables."""
+
+    extensions = (".html", ".htm")
+    format = "html"
+
+    def parse(self, data: bytes, path: Path) -> ParsedDocument:
+        html = _XML_DECLARATION.sub("", decode_html(data), count=1)
+        tree = _parse_tree(html)
+        warnings: list[str] = []
+        try:
+            blocks = _trafilatura_blocks(html)
+        except Exception as exc:  # a content-extraction bug must not lose the page
+            warnings.append(f"main-content extraction failed ({type(exc).__name__}); kept all visible text")
+            blocks = []
+        if _gave_up(blocks):
+            blocks = _fallback_blocks(tree) or blocks
+        first_heading = next((b.text for b in blocks if b.kind == "heading" and b.text), None)
+        title = _title(tree) or first_heading or path.stem
+        return assemble(blocks, self.format, title=title, warnings=warnings)

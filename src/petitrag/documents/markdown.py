@@ -1,0 +1,128 @@
+"""Markdown: CommonMark + tables, blocks are raw source slices with exact offsets.
+
+Keeping the raw Markdown (rather than rendered text) means tables and lists stay
+readable for the model and every offset points into the user's file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser
+from petitrag.documents.text import decode_text
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
+
+_FRONT_MATTER_FENCE = "---"
+_FRONT_MATTER_END = frozenset({"---", "..."})
+_TITLE_KEY = re.compile(r"^title\s*:\s*(.+?)\s*$", re.MULTILINE)
+_ATX = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_KINDS: dict[str, BlockKind] = {
+    "paragraph_open": "paragraph",
+    "blockquote_open": "paragraph",
+    "html_block": "paragraph",
+    "bullet_list_open": "list",
+    "ordered_list_open": "list",
+    "table_open": "table",
+    "fence": "code",
+    "code_block": "code",
+}
+
+
+def front_matter_lines(text: str) -> int:
+    """Number of lines taken by a YAML front matter block at the very top (0 if none)."""
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != _FRONT_MATTER_FENCE:
+        return 0
+    for number, line in enumerate(lines[1:], start=1):
+        if line.rstrip() in _FRONT_MATTER_END:
+            return number + 1
+    return 0  # an unclosed fence is a thematic break, not front matter
+
+
+def _line_starts(text: str) -> list[int]:
+    """Character offset of each line start, plus one past the end (for map end lines)."""
+    starts = [0]
+    starts.extend(match.end() for match in re.finditer("\n", text))
+    if starts[-1] != len(text):
+        starts.append(len(text))
+    return starts
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) to exclude surrounding whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _heading_span(text: str, starts: list[int], token: Token) -> tuple[int, int]:
+    """The heading's words only: no ``#`` marks (ATX) and no underline (setext)."""
+    first, last = token.map or (0, 0)
+    if token.markup in ("=", "-"):  # setext: text lines, then the underline line
+        return _trimmed(text, starts[first], starts[last - 1])
+    line_start = starts[first]
+    line = text[line_start : starts[first + 1]].rstrip("\n")
+    match = _ATX.match(line)
+    if not match or match.group(1) is None:
+        return line_start, line_start  # empty heading: dropped by the caller
+    return line_start + match.start(1), line_start + match.end(1)
+
+
+def _blocks(text: str, tokens: list[Token]) -> list[Block]:
+    """Top-level block tokens to Blocks; nested tokens belong to their top-level parent."""
+    starts = _line_starts(text)
+    blocks: list[Block] = []
+    for token in tokens:
+        if token.level != 0 or token.map is None:
+            continue
+        if token.type == "heading_open":
+            start, end = _heading_span(text, starts, token)
+            kind: BlockKind = "heading"
+            level = int(token.tag[1:])
+        elif token.type in _KINDS:
+            if token.type == "html_block" and token.content.lstrip().startswith("<!--"):
+                continue  # comments are not content
+            first, last = token.map
+            start, end = _trimmed(text, starts[first], starts[min(last, len(starts) - 1)])
+            kind, level = _KINDS[token.type], 0
+        else:
+            continue  # thematic breaks and anything without text
+        if end > start:
+            blocks.append(Block(kind=kind, text=text[start:end], level=level, start=start, end=end))
+    return blocks
+
+
+def _front_matter_title(text: str, lines: int) -> str | None:
+    if not lines:
+        return None
+    header = "\n".join(text.split("\n")[1 : lines - 1])
+    match = _TITLE_KEY.search(header)
+    if match is None:
+        return None
+    return match.group(1).strip("'\"").strip() or None
+
+
+class MarkdownParser(Parser):
+    """``.md`` / ``.markdown``: headings, paragraphs, whole lists, tables and code."""
+
+    extensions = (".md", ".markdown")
+    format = "markdown"
+
+    def parse(self, data: bytes, path: Path) -> ParsedDocument:
+        from markdown_it import MarkdownIt  # lazy: keeps `petitrag --help` fast
+
+        text = decode_text(data)
+        skipped = front_matter_lines(text)
+        # Blank out the front matter but keep its lines, so token line numbers stay valid.
+        masked = "\n" * skipped + "\n".join(text.split("\n")[skipped:]) if skipped else text
+        tokens = MarkdownIt("commonmark").enable("table").parse(masked)
+        blocks = _blocks(text, tokens)
+        h1 = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
+        title = h1 or _front_matter_title(text, skipped) or path.stem
+        return ParsedDocument(text=text, blocks=blocks, format=self.format, title=title)

@@ -1,0 +1,240 @@
+"""PDF: text per page (1-based page numbers on every block), paragraphs rebuilt from lines.
+
+pypdf gives lines, rarely blank lines, so paragraphs are rebuilt from line lengths: a
+line clearly shorter than the page's usual line was ended by the author, not wrapped.
+Bookmarks (the outline) become heading blocks on their pages.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble
+from petitrag.errors import DocumentError
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
+
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "ft", "ﬆ": "st"})
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_BULLET = re.compile(r"(?:[-•▪◦‣●–*]|\d{1,3}[.)])\s+\S")
+_SHORT_LINE = 0.75  # a line under 75 % of the usual width ends its paragraph
+_SOFT_LIMIT = 1500  # past this many characters, end the paragraph at the next sentence end
+_HARD_LIMIT = 3000
+_SENTENCE_END = tuple('.!?:;»"”)')  # characters that end a sentence
+_TITLE_MAX = 120
+_ENCRYPTED = "encrypted PDF (password required)"
+_NO_TEXT = "PDF has no text layer (scanned? OCR is not supported)"
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs every tolerated defect; the user only needs our one-line verdict."""
+    logger = logging.getLogger("pypdf")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _reason(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0][:120] if lines else "") or type(exc).__name__
+
+
+def _open(data: bytes) -> PdfReader:
+    """A readable PdfReader, decrypted with the empty password when needed."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(_ENCRYPTED)
+        if len(reader.pages) == 0:
+            raise DocumentError("corrupt or unreadable PDF: no pages")
+    except DocumentError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise DocumentError(_ENCRYPTED) from exc
+    except DependencyError as exc:  # AES without the `cryptography` package
+        raise DocumentError(f"encrypted PDF needs an extra package: {_reason(exc)}") from exc
+    except Exception as exc:  # pypdf raises many types on damaged files, never on Ctrl-C
+        raise DocumentError(f"corrupt or unreadable PDF: {_reason(exc)}") from exc
+    return reader
+
+
+def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
+    """Text of every page ("" when it has none or fails) and the numbers of failed pages."""
+    texts: list[str] = []
+    failed: list[int] = []
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            text = page.extract_text() or ""
+        except Exception:  # one broken page must not lose the others
+            failed.append(number)
+            text = ""
+        texts.append(text.translate(_LIGATURES).replace("\x00", "").replace("\xad", ""))
+    if failed and len(failed) == len(texts):
+        raise DocumentError("corrupt or unreadable PDF: no page could be read")
+    return texts, failed
+
+
+def _pages_phrase(numbers: list[int]) -> str:
+    shown = ", ".join(map(str, numbers[:10])) + (", …" if len(numbers) > 10 else "")
+    return f"page{'s' if len(numbers) > 1 else ''} {shown}"
+
+
+def _is_short(line: str, usual: int) -> bool:
+    return len(line) < _SHORT_LINE * usual and not line.endswith("-")
+
+
+def _groups(lines: list[str]) -> Iterator[list[str]]:
+    """Consecutive lines that form one paragraph, or one list of bullet lines."""
+    lengths = sorted(len(line) for line in lines)
+    usual = lengths[int(0.8 * (len(lengths) - 1))]
+    group: list[str] = []
+    size = 0
+    ended = False  # the previous line closed its paragraph (or list item)
+    for line in lines:
+        bullet = bool(_BULLET.match(line))
+        in_list = bool(group) and bool(_BULLET.match(group[0]))
+        if group and (size > _HARD_LIMIT or (bullet and not in_list) or (ended and not (in_list and bullet))):
+            yield group
+            group, size = [], 0
+        group.append(line)
+        size += len(line) + 1
+        ended = _is_short(line, usual) or (size > _SOFT_LIMIT and line.endswith(_SENTENCE_END))
+    if group:
+        yield group
+
+
+def _join(lines: list[str]) -> str:
+    """Undo line wrapping: rejoin hyphenated words, keep list items on their own lines."""
+    text = lines[0]
+    for line in lines[1:]:
+        if len(text) > 1 and text.endswith("-") and text[-2].isalpha() and line[:1].islower():
+            text = text[:-1] + line
+        elif _BULLET.match(line):
+            text += "\n" + line
+        else:
+            text += " " + line
+    return text
+
+
+def page_blocks(text: str, page: int) -> list[Block]:
+    """Paragraph and list blocks of one page's extracted text."""
+    blocks: list[Block] = []
+    for chunk in _BLANK_LINE.split(text):
+        lines = [" ".join(line.split()) for line in chunk.split("\n")]
+        lines = [line for line in lines if line]
+        if not lines:
+            continue
+        for group in _groups(lines):
+            kind: BlockKind = "list" if _BULLET.match(group[0]) else "paragraph"
+            blocks.append(Block(kind, _join(group), page=page))
+    return blocks
+
+
+def _outline(reader: PdfReader) -> list[tuple[int, int, str]]:
+    """(0-based page, level, title) for each bookmark; [] when absent or broken."""
+    entries: list[tuple[int, int, str]] = []
+
+    def visit(items: list[Any], level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                visit(item, level + 1)
+                continue
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            page = reader.get_destination_page_number(item)
+            if title and page is not None and page >= 0:
+                entries.append((page, min(level, 6), title))
+
+    try:
+        visit(reader.outline, 1)
+    except Exception:  # a broken outline is only a lost nicety
+        return []
+    return entries
+
+
+def _place_headings(blocks: list[Block], headings: list[tuple[int, str]], page: int) -> list[Block]:
+    """Turn the paragraph that starts with a bookmark title into a heading, in outline order.
+
+    A bookmark whose title is not found on its page is inserted after the previous one.
+    """
+    result = list(blocks)
+    cursor = 0
+    for level, title in headings:
+        heading = Block("heading", title, level=level, page=page)
+        found = _find_title(result, title, cursor)
+        if found is None:
+            result.insert(cursor, heading)
+            cursor += 1
+            continue
+        rest = result[found].text[len(title) :].strip()
+        result[found : found + 1] = (
+            [heading, Block(result[found].kind, rest, page=page)] if rest else [heading]
+        )
+        cursor = found + 1
+    return result
+
+
+def _find_title(blocks: list[Block], title: str, start: int) -> int | None:
+    key = title.casefold()
+    for index in range(start, len(blocks)):
+        text = blocks[index].text.casefold()
+        if blocks[index].kind == "paragraph" and (text == key or text.startswith(key + " ")):
+            return index
+    return None
+
+
+def _metadata_title(reader: PdfReader) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:
+        return None
+    title = " ".join(str(title or "").split())
+    title = title.removeprefix("Microsoft Word - ")
+    return title if title and title.casefold() not in {"untitled", "title", "document"} else None
+
+
+def _first_line(blocks: list[Block]) -> str | None:
+    for block in blocks:
+        line = block.text.split("\n")[0].strip()
+        if line:
+            return line if len(line) <= _TITLE_MAX else None
+    return None
+
+
+class PdfParser(Parser):
+    """``.pdf``: paragraphs with page numbers, bookmarks as headings."""
+
+    extensions = (".pdf",)
+    format = "pdf"
+
+    def parse(self, data: bytes, path: Path) -> ParsedDocument:
+        with _quiet_pypdf():
+            reader = _open(data)
+            texts, failed = _page_texts(reader)
+            outline = _outline(reader)
+            title = _metadata_title(reader)
+        if not any(text.strip() for text in texts):
+            raise DocumentError(_NO_TEXT)
+        warnings = [f"text extraction failed on {_pages_phrase(failed)}"] if failed else []
+        empty = [n for n, text in enumerate(texts, start=1) if not text.strip() and n not in failed]
+        if empty:
+            warnings.append(f"no text layer on {_pages_phrase(empty)} (scanned? OCR is not supported)")
+        blocks: list[Block] = []
+        for number, text in enumerate(texts, start=1):
+            headings = [(level, name) for page, level, name in outline if page == number - 1]
+            blocks.extend(_place_headings(page_blocks(text, number), headings, number))
+        title = title or _first_line(blocks) or path.stem
+        return assemble(blocks, self.format, title=title, pages=len(texts), warnings=warnings)

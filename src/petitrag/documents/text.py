@@ -1,0 +1,134 @@
+"""Plain text: decode whatever encoding the file is in, cut paragraphs on blank lines.
+
+Offsets index into the decoded text itself (not a re-assembled copy), so a citation can
+be located in the user's own file. Newlines are normalized to ``\\n`` first.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+from pathlib import Path
+
+from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser
+from petitrag.errors import DocumentError
+
+_SNIFF = 8192  # how much of the start of a file decides "binary or text"
+_CONTROL_RATIO = 0.10
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+_LIST_MARKER = re.compile(r"[ \t]*(?:[-*•‣◦–]|\d{1,3}[.)])[ \t]+\S")
+_TITLE_MAX = 120
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes of unknown encoding and refuse binary content; newlines become ``\\n``.
+
+    UTF-8 first (most files), UTF-16 only with a BOM or an obvious ASCII-in-UTF-16
+    pattern, then cp1252 (Windows French text) and latin-1, which never fails.
+    """
+    text = _decode(data)
+    if _looks_binary(text[:_SNIFF]):
+        raise DocumentError("binary content, not text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace").lstrip("\ufeff")
+    encoding = _bomless_utf16(data[:_SNIFF])
+    if encoding:
+        return data.decode(encoding, errors="replace")
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM shows as ASCII with every other byte NUL."""
+    head = head[: len(head) // 2 * 2]
+    if len(head) < 4:
+        return None
+    odd, even = head[1::2], head[0::2]
+    if not odd.strip(b"\x00") and b"\x00" not in even:
+        return "utf-16-le"
+    if not even.strip(b"\x00") and b"\x00" not in odd:
+        return "utf-16-be"
+    return None
+
+
+def _looks_binary(sample: str) -> bool:
+    """NUL characters, or too many control characters, mean this is not text."""
+    if not sample:
+        return False
+    if "\x00" in sample:
+        return True
+    controls = sum(
+        1 for char in sample if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc"
+    )
+    return controls > _CONTROL_RATIO * len(sample)
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each run of non-blank lines, trimmed of surrounding whitespace.
+
+    Done line by line rather than with one regex so huge whitespace-only lines cannot
+    trigger catastrophic backtracking.
+    """
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    end = 0
+    position = 0
+    for line in text.split("\n"):
+        if line.strip():
+            if start is None:
+                start = position + (len(line) - len(line.lstrip()))
+            end = position + len(line.rstrip())
+        elif start is not None:
+            spans.append((start, end))
+            start = None
+        position += len(line) + 1
+    if start is not None:
+        spans.append((start, end))
+    return spans
+
+
+def _kind(paragraph: str) -> BlockKind:
+    """A list: first line has a marker, every other line is an item or an indented continuation."""
+    lines = paragraph.split("\n")
+    if not _LIST_MARKER.match(lines[0]):
+        return "paragraph"
+    if all(_LIST_MARKER.match(line) or line[:1] in (" ", "\t") for line in lines[1:]):
+        return "list"
+    return "paragraph"
+
+
+def first_line_title(text: str, path: Path) -> str:
+    """The first non-empty line when it is short enough to be a title, else the file stem."""
+    for line in text.split("\n"):
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= _TITLE_MAX else path.stem
+    return path.stem
+
+
+class TextParser(Parser):
+    """``.txt`` / ``.text``: paragraphs and bullet lists, offsets into the source."""
+
+    extensions = (".txt", ".text")
+    format = "text"
+
+    def parse(self, data: bytes, path: Path) -> ParsedDocument:
+        text = decode_text(data)
+        blocks = [
+            Block(kind=_kind(text[start:end]), text=text[start:end], start=start, end=end)
+            for start, end in paragraph_spans(text)
+        ]
+        return ParsedDocument(
+            text=text, blocks=blocks, format=self.format, title=first_line_title(text, path)
+        )

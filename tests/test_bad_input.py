@@ -1,0 +1,177 @@
+"""Bad input never stops an ingest and never damages the index: real broken files, one line each."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+
+from tests.conftest import VENV_BIN, dump_index, run_subprocess
+
+
+def make_pdf(path: Path, text: str) -> Path:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+    return path
+
+
+def make_encrypted_pdf(source: Path, target: Path, password: str) -> Path:
+    writer = PdfWriter()
+    for page in PdfReader(source).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password=password, owner_password="owner")
+    with target.open("wb") as handle:
+        writer.write(handle)
+    return target
+
+
+@pytest.fixture
+def messy_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "messy"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\n\nLe verger compte quarante pommiers et douze poiriers.\n")
+    good_pdf = make_pdf(folder / "good.pdf", "The orchard has forty apple trees and twelve pear trees.")
+    make_encrypted_pdf(good_pdf, folder / "locked.pdf", "secret")
+    make_encrypted_pdf(good_pdf, folder / "empty-password.pdf", "")
+    (folder / "corrupt.pdf").write_bytes(good_pdf.read_bytes()[: len(good_pdf.read_bytes()) // 3])
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 64)
+    (folder / "garbage.docx").write_bytes(b"PK\x03\x04 this is not really a zip file")
+    with (folder / "huge.txt").open("wb") as handle:  # sparse: 500 MB on paper, nothing on disk
+        handle.truncate(500 * 1024 * 1024)
+    (folder / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # unsupported type: ignored, not failed
+    return folder
+
+
+def test_each_bad_file_gets_one_clear_line_and_the_rest_is_ingested(petitrag, messy_folder: Path) -> None:
+    result = petitrag("ingest", str(messy_folder), expect=3)
+    log = result.stderr
+    assert "3 added" in log  # good.md, good.pdf, empty-password.pdf
+    assert "6 failed" in log and "1 ignored" in log
+    expected = {
+        "locked.pdf": "encrypted PDF (password required)",
+        "corrupt.pdf": "corrupt or unreadable PDF",
+        "empty.txt": "empty file",
+        "binary.txt": "binary content, not text",
+        "garbage.docx": "corrupt or unreadable DOCX",
+        "huge.txt": "file too large (500 MB > limit 100 MB",
+    }
+    failed_lines = [line for line in log.splitlines() if "failed " in line and ":" in line]
+    assert len(failed_lines) == len(expected)
+    for name, reason in expected.items():
+        assert any(name in line and reason in line for line in failed_lines), (name, log)
+    assert "Traceback" not in log
+    hits = petitrag("search", "combien de pommiers", "--json").stdout
+    assert "quarante pommiers" in hits
+
+
+def test_size_limit_is_configurable(petitrag, tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("Une phrase de test. " * 60_000)  # about 1.2 MB
+    assert "file too large" in petitrag("ingest", str(big), "--max-file-mb", "1", expect=3).stderr
+    assert "1 added" in petitrag("ingest", str(big), "--max-file-mb", "2", "--no-embed").stderr
+
+
+def test_missing_path_is_reported(petitrag, tmp_path: Path) -> None:
+    result = petitrag("ingest", str(tmp_path / "nowhere"), expect=3)
+    assert "no such file or directory" in result.stderr
+
+
+def test_unreadable_file_is_reported(home: Path, tmp_path: Path) -> None:
+    """Permissions are only enforced for non-root users, so drop to `nobody` when root."""
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot drop privileges")
+    # pytest's tmp_path is private to root: use a world-traversable scratch folder instead.
+    scratch = Path(tempfile.mkdtemp(prefix="petitrag-perm-"))
+    try:
+        scratch.chmod(0o755)
+        folder = scratch / "docs"
+        folder.mkdir(mode=0o755)
+        (folder / "ok.txt").write_text("The bakery opens at seven in the morning.\n")
+        secret = folder / "secret.txt"
+        secret.write_text("hidden")
+        secret.chmod(0o000)
+        data = scratch / "home"
+        data.mkdir()
+        data.chmod(0o777)  # mkdir applies the umask
+        env = {**os.environ, "PETITRAG_HOME": str(data), "PETITRAG_THREADS": "2", "HOME": str(data)}
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_root else []
+        result = subprocess.run(
+            [*prefix, str(VENV_BIN / "petitrag"), "ingest", str(folder), "--no-embed"],
+            env=env, text=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert result.returncode == 3, result.stderr
+    assert "secret.txt: permission denied" in result.stderr
+    assert "1 added" in result.stderr
+
+
+def test_kill_9_mid_ingest_leaves_a_consistent_index_that_the_next_run_completes(
+    home: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for number in range(40):
+        paragraphs = "\n\n".join(
+            f"Le document {number} décrit l'étape {step} du protocole numéro {number * 7 + step}."
+            for step in range(6)
+        )
+        (folder / f"doc{number:02d}.md").write_text(f"# Protocole {number}\n\n{paragraphs}\n")
+    env = {
+        **os.environ,
+        "PETITRAG_HOME": str(home),
+        "PETITRAG_THREADS": "2",
+        "PETITRAG_EMBED_BATCH_SIZE": "4",
+    }
+    process = subprocess.Popen(
+        [str(VENV_BIN / "petitrag"), "ingest", str(folder)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    db_path = home / "petitrag.sqlite3"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if db_path.exists() and _embedded_count(db_path) > 0:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "ingest finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        embedded, total = db.execute("SELECT COUNT(vector), COUNT(*) FROM chunks").fetchone()
+    assert 0 < embedded < total
+
+    finished = run_subprocess("ingest", str(folder), env=env, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert "0 failed" in finished.stderr
+
+    clean_home = tmp_path / "clean"
+    clean = run_subprocess("ingest", str(folder), env={**env, "PETITRAG_HOME": str(clean_home)}, timeout=300)
+    assert clean.returncode == 0, clean.stderr
+    resumed_rows, clean_rows = dump_index(db_path), dump_index(clean_home / "petitrag.sqlite3")
+    assert len(resumed_rows) == len(clean_rows) == 40 + total
+    assert [row[:-1] for row in resumed_rows] == [row[:-1] for row in clean_rows]  # same docs and chunks
+    assert all(row[-1] is not None for row in resumed_rows[40:])  # every chunk has its vector
+
+
+def _embedded_count(db_path: Path) -> int:
+    try:
+        with sqlite3.connect(db_path, timeout=1) as db:
+            return db.execute("SELECT COUNT(vector) FROM chunks").fetchone()[0]
+    except sqlite3.Error:
+        return 0

@@ -1,0 +1,370 @@
+"""Document parsers on real files generated on the fly: structure, offsets, and clear refusals."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import docx
+import pytest
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+
+from petitrag.documents import SUPPORTED_EXTENSIONS, ParsedDocument, parse_bytes, parser_for
+from petitrag.documents.pdf import page_blocks
+from petitrag.errors import DocumentError, UnsupportedFormatError
+
+MARKDOWN = """---
+title: Front matter title
+author: Camille
+---
+
+# Guide du potager
+
+Le potager demande un arrosage régulier, surtout en été.
+
+## Semis
+
+- Semer les tomates en mars.
+- Repiquer en mai,
+  après les gelées.
+- Récolter en août.
+
+### Calendrier
+
+| Légume | Semis | Récolte |
+|--------|-------|---------|
+| Tomate | mars  | août    |
+| Radis  | avril | mai     |
+
+```python
+arrosage = "matin"
+```
+
+Conclusion du guide.
+"""
+
+ARTICLE_HTML = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>Le compost maison</title></head>
+<body>
+<nav><ul><li><a href="/">Accueil</a></li><li><a href="/boutique">Boutique</a></li>
+<li><a href="/connexion">Connexion</a></li></ul></nav>
+<main><article>
+<h1>Le compost maison</h1>
+<p>Le compost transforme les épluchures et les déchets du jardin en un amendement sombre et friable.
+Un tas bien entretenu est prêt en trois à six mois ; un tas négligé peut demander plus d'un an.</p>
+<h2>Les bons mélanges</h2>
+<p>Un tas sain mélange environ trois parts de matières brunes (feuilles sèches, carton, paille)
+pour une part de matières vertes (épluchures, marc de café, tontes de gazon fraîches).</p>
+<table>
+<tr><th>Matière</th><th>Type</th></tr>
+<tr><td>Feuilles sèches</td><td>brune</td></tr>
+<tr><td>Marc de café</td><td>verte</td></tr>
+</table>
+<p>Retournez le tas toutes les deux ou trois semaines pour apporter de l'air aux micro-organismes.</p>
+</article></main>
+<footer><p>© Jardins Unis. Mentions légales · Cookies · Contact</p></footer>
+</body></html>
+"""
+
+PAGE_TEXT = "Page {n} : le jardinier prépare la terre avec soin. " * 6
+
+
+def write_pdf(path: Path, pages: list[str], sections: list[str] | None = None) -> Path:
+    """A real PDF, one string per page (latin-1 only: fpdf2 core fonts); "" draws a rectangle."""
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    for number, text in enumerate(pages):
+        pdf.add_page()
+        if sections:
+            pdf.start_section(sections[number])
+            pdf.multi_cell(0, 8, sections[number], new_x="LMARGIN", new_y="NEXT")
+        if text:
+            pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+        else:
+            pdf.rect(20, 20, 60, 40)
+    pdf.output(str(path))
+    return path
+
+
+def encrypt(source: Path, target: Path, password: str) -> Path:
+    writer = PdfWriter(clone_from=PdfReader(source))
+    writer.encrypt(user_password=password, owner_password="owner")
+    with target.open("wb") as handle:
+        writer.write(handle)
+    return target
+
+
+def write_docx(path: Path) -> Path:
+    document = docx.Document()
+    document.core_properties.title = ""
+    document.add_heading("Politique de télétravail", level=1)
+    document.add_paragraph("Cette politique concerne tous les salariés.")
+    document.add_heading("Équipement", level=2)
+    for item in ("Un ordinateur portable", "Un écran | 24 pouces", "Un casque"):
+        document.add_paragraph(item, style="List Bullet")
+    table = document.add_table(rows=3, cols=2)
+    for row, (status, days) in zip(
+        table.rows, [("Statut", "Jours"), ("Cadre", "2"), ("Alternant", "1")], strict=True
+    ):
+        row.cells[0].text, row.cells[1].text = status, days
+    document.add_paragraph("Le texte après le tableau.")
+    document.save(str(path))
+    return path
+
+
+def parse(path: Path) -> ParsedDocument:
+    return parse_bytes(path.read_bytes(), path)
+
+
+def assert_tiles(doc: ParsedDocument) -> None:
+    """Every block is exactly its slice of the text, in order, without overlaps."""
+    assert doc.blocks
+    previous_end = 0
+    for block in doc.blocks:
+        assert doc.text[block.start : block.end] == block.text
+        assert block.text.strip() == block.text and block.text
+        assert block.start >= previous_end
+        previous_end = block.end
+
+
+# -- every format ---------------------------------------------------------------------------
+
+FILE_MAKERS: dict[str, Callable[[Path], Path]] = {
+    ".md": lambda d: _write(d / "guide.md", MARKDOWN.encode()),
+    ".txt": lambda d: _write(d / "notes.txt", b"Notes\n\nUne ligne.\n\n- un\n- deux\n"),
+    ".html": lambda d: _write(d / "page.html", ARTICLE_HTML.encode()),
+    ".pdf": lambda d: write_pdf(d / "doc.pdf", [PAGE_TEXT.format(n=n) for n in (1, 2, 3)]),
+    ".docx": lambda d: write_docx(d / "doc.docx"),
+}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("extension", sorted(FILE_MAKERS))
+def test_blocks_tile_the_text_with_exact_offsets(tmp_path: Path, extension: str) -> None:
+    doc = parse(FILE_MAKERS[extension](tmp_path))
+    assert_tiles(doc)
+    assert doc.title
+
+
+@pytest.mark.parametrize("extension", sorted(SUPPORTED_EXTENSIONS))
+def test_empty_file_is_refused(tmp_path: Path, extension: str) -> None:
+    with pytest.raises(DocumentError, match="empty file"):
+        parse(_write(tmp_path / f"empty{extension}", b""))
+
+
+def test_unknown_extension_names_it_and_the_supported_ones(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFormatError, match=r"\.xyz.*\.docx.*\.md"):
+        parse(_write(tmp_path / "data.xyz", b"hello"))
+    assert parser_for(Path("REPORT.PDF")).format == "pdf"
+
+
+def test_parser_libraries_are_imported_lazily() -> None:
+    code = (
+        "import sys, petitrag.documents\n"
+        "print(sorted(m for m in ('pypdf', 'docx', 'trafilatura', 'markdown_it') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+
+def test_markdown_structure(tmp_path: Path) -> None:
+    doc = parse(FILE_MAKERS[".md"](tmp_path))
+    kinds = [(b.kind, b.level) for b in doc.blocks]
+    assert kinds == [
+        ("heading", 1), ("paragraph", 0), ("heading", 2), ("list", 0),
+        ("heading", 3), ("table", 0), ("code", 0), ("paragraph", 0),
+    ]  # fmt: skip
+    assert doc.title == "Guide du potager"
+    assert "Camille" not in "".join(b.text for b in doc.blocks)  # front matter is not content
+    headings = [b.text for b in doc.blocks if b.kind == "heading"]
+    assert headings == ["Guide du potager", "Semis", "Calendrier"]
+    assert doc.blocks[3].text.count("\n") == 3  # the whole list, wrapped item included
+    assert doc.blocks[5].text.startswith("| Légume | Semis |")  # raw Markdown table
+    assert 'arrosage = "matin"' in doc.blocks[6].text
+
+
+def test_markdown_title_falls_back_to_front_matter_then_stem(tmp_path: Path) -> None:
+    no_h1 = MARKDOWN.replace("# Guide du potager", "## Guide du potager")
+    assert parse(_write(tmp_path / "a.md", no_h1.encode())).title == "Front matter title"
+    assert parse(_write(tmp_path / "plain-notes.md", b"Just a paragraph.\n")).title == "plain-notes"
+
+
+def test_markdown_setext_heading_and_crlf(tmp_path: Path) -> None:
+    doc = parse(_write(tmp_path / "s.md", b"Titre\r\n=====\r\n\r\nTexte.\r\n"))
+    assert [(b.kind, b.level, b.text) for b in doc.blocks] == [
+        ("heading", 1, "Titre"),
+        ("paragraph", 0, "Texte."),
+    ]
+    assert_tiles(doc)
+
+
+# -- plain text -------------------------------------------------------------------------------
+
+FRENCH = (
+    "Compte rendu de la réunion\n\nLe comité a voté à l'unanimité ; l'été sera chargé.\n\n- œuvre\n- Noël\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_text_encodings(tmp_path: Path, encoding: str) -> None:
+    doc = parse(_write(tmp_path / "notes.txt", FRENCH.encode(encoding)))
+    assert doc.text == FRENCH  # BOM stripped, accents intact
+    assert doc.title == "Compte rendu de la réunion"
+    assert [b.kind for b in doc.blocks] == ["paragraph", "paragraph", "list"]
+    assert_tiles(doc)
+
+
+def test_text_offsets_index_the_source_even_with_indentation(tmp_path: Path) -> None:
+    source = "\n\n   Indented start.\nsecond line  \n\n\n  1. un\n  2. deux\n     suite\n"
+    doc = parse(_write(tmp_path / "t.text", source.encode()))
+    assert doc.text == source
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("paragraph", "Indented start.\nsecond line"),
+        ("list", "1. un\n  2. deux\n     suite"),
+    ]
+    assert_tiles(doc)
+
+
+def test_binary_content_with_a_text_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="binary content, not text"):
+        parse(_write(tmp_path / "binary.txt", bytes(range(256)) * 64))
+
+
+def test_whitespace_only_text_has_no_extractable_text(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="no extractable text"):
+        parse(_write(tmp_path / "blank.txt", b"  \n\n \t\n"))
+
+
+# -- HTML -------------------------------------------------------------------------------------
+
+
+def test_html_keeps_the_article_and_drops_menus(tmp_path: Path) -> None:
+    doc = parse(FILE_MAKERS[".html"](tmp_path))
+    assert doc.title == "Le compost maison"
+    assert "Le compost transforme les épluchures" in doc.text
+    for boilerplate in ("Boutique", "Connexion", "Mentions légales"):
+        assert boilerplate not in doc.text
+    assert ("heading", 2, "Les bons mélanges") in [(b.kind, b.level, b.text) for b in doc.blocks]
+    tables = [b.text for b in doc.blocks if b.kind == "table"]
+    assert tables == [
+        "| Matière | Type |\n| --- | --- |\n| Feuilles sèches | brune |\n| Marc de café | verte |"
+    ]
+
+
+def test_tiny_html_page_falls_back_to_body_text(tmp_path: Path) -> None:
+    html = "<html><body><nav>Accueil</nav><h1>Bonjour</h1><p>Un mot.</p><ul><li>a</li><li>b</li></ul></body>"
+    doc = parse(_write(tmp_path / "tiny.htm", html.encode()))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Bonjour"),
+        ("paragraph", "Un mot."),
+        ("list", "- a\n- b"),
+    ]
+    assert doc.title == "Bonjour"
+
+
+def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:
+    html = '<head><meta charset="windows-1252"><title>Noël</title></head><body><p>Œuvre à Noël.</p></body>'
+    doc = parse(_write(tmp_path / "old.html", html.encode("cp1252")))
+    assert doc.title == "Noël" and "Œuvre à Noël." in doc.text
+
+
+# -- PDF --------------------------------------------------------------------------------------
+
+
+def test_pdf_pages_are_kept_on_blocks(tmp_path: Path) -> None:
+    doc = parse(FILE_MAKERS[".pdf"](tmp_path))
+    assert doc.pages == 3 and doc.warnings == []
+    assert {b.page for b in doc.blocks} == {1, 2, 3}
+    for block in doc.blocks:
+        assert f"Page {block.page} : le jardinier prépare" in block.text
+
+
+def test_pdf_outline_becomes_headings_on_their_pages(tmp_path: Path) -> None:
+    path = write_pdf(
+        tmp_path / "o.pdf", ["Les semis se font au printemps.", "On récolte en été."], ["Semis", "Récolte"]
+    )
+    doc = parse(path)
+    headings = [(b.text, b.page, b.level) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [("Semis", 1, 1), ("Récolte", 2, 1)]
+    assert doc.text.count("Semis") == 1  # the heading line is not repeated as a paragraph
+
+
+def test_pdf_paragraphs_are_rebuilt_from_wrapped_lines() -> None:
+    text = (
+        "Titre court\n"
+        "Une ligne assez longue pour être considérée comme pleine, coupée par la mise en page, un exem-\n"
+        "ple qui continue ici et se termine plus loin dans une ligne elle aussi bien remplie de mots.\n"
+        "Fin.\n"
+        "• premier point\n• second point"
+    )
+    blocks = page_blocks(text, page=4)
+    assert [b.kind for b in blocks] == ["paragraph", "paragraph", "list"]
+    assert blocks[0].text == "Titre court"
+    assert "page, un exemple qui continue" in blocks[1].text and blocks[1].text.endswith("Fin.")
+    assert blocks[2].text == "• premier point\n• second point"
+    assert all(b.page == 4 for b in blocks)
+
+
+def test_pdf_with_a_user_password_is_refused(tmp_path: Path) -> None:
+    locked = encrypt(write_pdf(tmp_path / "a.pdf", ["Secret."]), tmp_path / "locked.pdf", "secret")
+    with pytest.raises(DocumentError, match="encrypted PDF"):
+        parse(locked)
+
+
+def test_pdf_with_an_empty_user_password_is_read(tmp_path: Path) -> None:
+    opened = encrypt(write_pdf(tmp_path / "a.pdf", ["Lisible par tous."]), tmp_path / "open.pdf", "")
+    assert "Lisible par tous." in parse(opened).text
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random"])
+def test_corrupt_pdf_is_refused(tmp_path: Path, damage: str) -> None:
+    good = write_pdf(tmp_path / "good.pdf", [PAGE_TEXT.format(n=1)]).read_bytes()
+    data = good[: len(good) // 2] if damage == "truncated" else bytes(range(7, 250)) * 20
+    with pytest.raises(DocumentError, match="corrupt or unreadable PDF: "):
+        parse(_write(tmp_path / "bad.pdf", data))
+
+
+def test_pdf_without_text_layer(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError, match="no text layer"):
+        parse(write_pdf(tmp_path / "scan.pdf", [""]))
+    doc = parse(write_pdf(tmp_path / "mixed.pdf", ["Du texte ici.", ""]))
+    assert doc.warnings == ["no text layer on page 2 (scanned? OCR is not supported)"]
+
+
+# -- DOCX -------------------------------------------------------------------------------------
+
+
+def test_docx_structure_in_document_order(tmp_path: Path) -> None:
+    doc = parse(FILE_MAKERS[".docx"](tmp_path))
+    assert [(b.kind, b.level) for b in doc.blocks] == [
+        ("heading", 1), ("paragraph", 0), ("heading", 2), ("list", 0), ("table", 0), ("paragraph", 0),
+    ]  # fmt: skip
+    assert doc.title == "Politique de télétravail"
+    assert doc.blocks[3].text == "- Un ordinateur portable\n- Un écran | 24 pouces\n- Un casque"
+    assert doc.blocks[4].text == "| Statut | Jours |\n| --- | --- |\n| Cadre | 2 |\n| Alternant | 1 |"
+
+
+def test_docx_title_from_core_properties(tmp_path: Path) -> None:
+    path = write_docx(tmp_path / "t.docx")
+    document = docx.Document(str(path))
+    document.core_properties.title = "Titre officiel"
+    buffer = io.BytesIO()
+    document.save(buffer)
+    assert parse(_write(path, buffer.getvalue())).title == "Titre officiel"
+
+
+@pytest.mark.parametrize("data", [bytes(range(256)) * 4, b"PK\x03\x04 this is not really a zip file"])
+def test_corrupt_docx_is_refused(tmp_path: Path, data: bytes) -> None:
+    with pytest.raises(DocumentError, match="corrupt or unreadable DOCX: "):
+        parse(_write(tmp_path / "garbage.docx", data))

