@@ -368,3 +368,16 @@ def test_docx_title_from_core_properties(tmp_path: Path) -> None:
 def test_corrupt_docx_is_refused(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(DocumentError, match="corrupt or unreadable DOCX: "):
         parse(_write(tmp_path / "garbage.docx", data))
+
+
+def test_pdf_page_without_short_lines_is_cut_into_reasonable_paragraphs() -> None:
+    line = "Une ligne pleine de texte justifié qui ne se termine jamais avant la marge de droite ici."
+    blocks = page_blocks("\n".join([line] * 80), page=1)
+    assert len(blocks) > 2
+    assert all(len(b.text) <= 3200 for b in blocks)
+
+
+def test_markdown_atx_closing_hashes_are_not_heading_text(tmp_path: Path) -> None:
+    doc = parse(_write(tmp_path / "h.md", b"## Langages : C# ##\n\n#\n\nTexte.\n"))
+    assert [(b.kind, b.text) for b in doc.blocks] == [("heading", "Langages : C#"), ("paragraph", "Texte.")]
+    assert_tiles(doc)

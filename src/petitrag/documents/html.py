@@ -142,12 +142,18 @@ def _walk(element: _Element, out: list[Block]) -> None:
         out.append(Block("table", markdown_table(rows)))
     elif not any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in element):
         out.append(Block("paragraph", clean(element.text_content())))
-    else:
-        out.append(Block("paragraph", clean(element.text or "")))
+    else:  # mixed content: inline runs between block children become paragraphs
+        run = [element.text or ""]
         for child in element:
-            if isinstance(child.tag, str):
+            child_tag = child.tag if isinstance(child.tag, str) else ""
+            if child_tag in _BLOCK_TAGS:
+                out.append(Block("paragraph", clean("".join(run))))
+                run = []
                 _walk(child, out)
-            out.append(Block("paragraph", clean(child.tail or "")))
+            elif child_tag:
+                run.append("\n" if child_tag == "br" else child.text_content())
+            run.append(child.tail or "")
+        out.append(Block("paragraph", clean("".join(run))))
 
 
 def _parse_tree(html: str) -> _Element | None:

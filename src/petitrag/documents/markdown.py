@@ -69,7 +69,9 @@ def _heading_span(text: str, starts: list[int], token: Token) -> tuple[int, int]
     line_start = starts[first]
     line = text[line_start : starts[first + 1]].rstrip("\n")
     match = _ATX.match(line)
-    if not match or match.group(1) is None:
+    if match is None:  # unexpected shape: keep the whole line rather than lose it
+        return _trimmed(text, line_start, line_start + len(line))
+    if match.group(1) is None:
         return line_start, line_start  # empty heading: dropped by the caller
     return line_start + match.start(1), line_start + match.end(1)
 

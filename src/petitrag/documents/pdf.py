@@ -53,34 +53,46 @@ def _reason(exc: BaseException) -> str:
 def _open(data: bytes) -> PdfReader:
     """A readable PdfReader, decrypted with the empty password when needed."""
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
 
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise DocumentError(_ENCRYPTED)
-        if len(reader.pages) == 0:
-            raise DocumentError("corrupt or unreadable PDF: no pages")
-    except DocumentError:
-        raise
-    except FileNotDecryptedError as exc:
-        raise DocumentError(_ENCRYPTED) from exc
-    except DependencyError as exc:  # AES without the `cryptography` package
-        raise DocumentError(f"encrypted PDF needs an extra package: {_reason(exc)}") from exc
+        encrypted = reader.is_encrypted
     except Exception as exc:  # pypdf raises many types on damaged files, never on Ctrl-C
         raise DocumentError(f"corrupt or unreadable PDF: {_reason(exc)}") from exc
+    if encrypted:
+        _decrypt(reader)
+    try:
+        count = len(reader.pages)
+    except Exception as exc:
+        raise DocumentError(f"corrupt or unreadable PDF: {_reason(exc)}") from exc
+    if count == 0:
+        raise DocumentError("corrupt or unreadable PDF: no pages")
     return reader
+
+
+def _decrypt(reader: PdfReader) -> None:
+    """Many PDFs are encrypted with an empty user password: those open without asking."""
+    from pypdf.errors import DependencyError
+
+    try:
+        opened = reader.decrypt("")
+    except DependencyError as exc:  # AES without the `cryptography` package
+        raise DocumentError(f"encrypted PDF needs an extra package: {_reason(exc)}") from exc
+    except Exception as exc:
+        raise DocumentError(f"encrypted PDF (unsupported encryption: {_reason(exc)})") from exc
+    if not opened:
+        raise DocumentError(_ENCRYPTED)
 
 
 def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
     """Text of every page ("" when it has none or fails) and the numbers of failed pages."""
     texts: list[str] = []
     failed: list[int] = []
-    for number, page in enumerate(reader.pages, start=1):
+    for index in range(len(reader.pages)):
         try:
-            text = page.extract_text() or ""
+            text = reader.pages[index].extract_text() or ""
         except Exception:  # one broken page must not lose the others
-            failed.append(number)
+            failed.append(index + 1)
             text = ""
         texts.append(text.translate(_LIGATURES).replace("\x00", "").replace("\xad", ""))
     if failed and len(failed) == len(texts):
