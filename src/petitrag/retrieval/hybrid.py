@@ -19,7 +19,7 @@ from petitrag.retrieval.lexical import LexicalIndex
 from petitrag.retrieval.ranking import reciprocal_rank_fusion
 
 #: how many candidates each retriever contributes to the fusion, at least
-CANDIDATES = 50
+CANDIDATES = 100
 
 
 @dataclass

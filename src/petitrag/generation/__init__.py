@@ -1,0 +1,1 @@
+"""Answer generation: local GGUF models (llama.cpp) and OpenAI-compatible HTTP servers."""

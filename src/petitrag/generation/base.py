@@ -1,0 +1,119 @@
+"""The generator interface: chat messages in, streamed tokens (with logprobs) out.
+
+Streaming is the primitive because the CLI and the server show tokens as they come and
+because time-to-first-token is a first-class metric; token logprobs ride along because
+routing (small model first, big when unsure) needs them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+
+
+@dataclass
+class GenerationParams:
+    max_tokens: int = 256
+    temperature: float = 0.0  # greedy by default: answers must be reproducible
+    top_p: float = 1.0
+    stop: list[str] = field(default_factory=list)
+    seed: int = 0
+    logprobs: bool = True
+    top_logprobs: int = 5  # alternatives per token, for the entropy estimate
+    json_schema: dict[str, Any] | None = None  # constrain the output (grammar) when supported
+
+
+@dataclass
+class Token:
+    """One generated piece of text; logprob/entropy are None when the backend gives none."""
+
+    text: str
+    logprob: float | None = None
+    entropy: float | None = None  # over the top alternatives, renormalised
+
+
+@dataclass
+class Completion:
+    text: str
+    tokens: list[Token]
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_s: float = 0.0
+    total_s: float = 0.0
+    finish_reason: str | None = None
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Decode speed: tokens after the first, over the time after the first."""
+        decode_time = self.total_s - self.ttft_s
+        return (self.completion_tokens - 1) / decode_time if self.completion_tokens > 1 and decode_time > 0 else 0.0
+
+
+@dataclass
+class Usage:
+    """Filled by a backend at the end of a stream."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+
+
+class Generator(ABC):
+    """One loaded model (in-process) or one remote model (HTTP)."""
+
+    #: name shown to users and saved in results, e.g. "qwen2.5-coder-1.5b"
+    name: str = ""
+    #: context window in tokens
+    context_size: int = 4096
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+
+    @abstractmethod
+    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+        """Yield tokens as they are generated; set ``self.usage`` when done."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for this model; default: a 4-characters-per-token estimate."""
+        return max(1, (len(text) + 3) // 4)
+
+    def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
+        """Run a whole generation, measuring time to first token and total time."""
+        started = time.perf_counter()
+        ttft = 0.0
+        tokens: list[Token] = []
+        for token in self.stream(messages, params):
+            if not tokens:
+                ttft = time.perf_counter() - started
+            tokens.append(token)
+        total = time.perf_counter() - started
+        return Completion(
+            text="".join(token.text for token in tokens),
+            tokens=tokens,
+            model=self.name,
+            prompt_tokens=self.usage.prompt_tokens,
+            completion_tokens=self.usage.completion_tokens or len(tokens),
+            ttft_s=ttft,
+            total_s=total,
+            finish_reason=self.usage.finish_reason,
+        )
+
+    def close(self) -> None:
+        """Release the model (memory, connections)."""
+
+
+def entropy_of(top_logprobs: list[float]) -> float:
+    """Shannon entropy (nats) of the renormalised top-k distribution."""
+    if not top_logprobs:
+        return 0.0
+    peak = max(top_logprobs)
+    weights = [math.exp(lp - peak) for lp in top_logprobs]
+    total = sum(weights)
+    return -sum((w / total) * math.log(w / total) for w in weights if w > 0)
