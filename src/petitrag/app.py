@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from petitrag.config import Settings
 from petitrag.embeddings.base import Embedder
 from petitrag.index.store import Store
 from petitrag.ingest import Ingestor, ProgressHook
 from petitrag.retrieval.hybrid import Retriever
+
+if TYPE_CHECKING:
+    from petitrag.answer.pipeline import Answerer
+    from petitrag.generation.base import Generator
 
 
 class App:
@@ -31,6 +36,17 @@ class App:
 
     def retriever(self, collection: str | None = None) -> Retriever:
         return Retriever(self.settings, self.store, self.embedder, collection or self.settings.collection)
+
+    @cached_property
+    def generator(self) -> Generator:
+        from petitrag.generation import create_generator
+
+        return create_generator(self.settings)
+
+    def answerer(self, collection: str | None = None) -> Answerer:
+        from petitrag.answer.pipeline import Answerer
+
+        return Answerer(self.settings, self.retriever(collection), self.generator)
 
     def close(self) -> None:
         self.store.close()

@@ -182,3 +182,7 @@ def show_config(ctx: click.Context) -> None:
 def main() -> None:
     """Console-script entry point."""
     sys.exit(cli.main(prog_name="petitrag", standalone_mode=True))
+
+
+# Commands defined in their own modules register themselves on `cli` when imported.
+from petitrag import cli_answer  # noqa: E402, F401

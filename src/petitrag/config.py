@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     model_api_key: str | None = Field(None, description="API key for the chat endpoint.")
     context_size: int = Field(4096, ge=512, le=131072, description="Model context window, in tokens.")
     max_tokens: int = Field(256, ge=1, le=32768, description="Longest answer, in tokens.")
+    prompt_budget: int = Field(1200, ge=64, description="Most tokens of sources put in a prompt.")
     request_timeout_s: float = Field(120.0, gt=0, description="Timeout of one HTTP model request.")
 
     search_k: int = Field(5, ge=1, le=1000)

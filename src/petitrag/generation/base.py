@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +53,11 @@ class Completion:
     def tokens_per_s(self) -> float:
         """Decode speed: tokens after the first, over the time after the first."""
         decode_time = self.total_s - self.ttft_s
-        return (self.completion_tokens - 1) / decode_time if self.completion_tokens > 1 and decode_time > 0 else 0.0
+        return (
+            (self.completion_tokens - 1) / decode_time
+            if self.completion_tokens > 1 and decode_time > 0
+            else 0.0
+        )
 
 
 @dataclass
@@ -84,8 +88,10 @@ class Generator(ABC):
         """Tokens of ``text`` for this model; default: a 4-characters-per-token estimate."""
         return max(1, (len(text) + 3) // 4)
 
-    def complete(self, messages: list[Message], params: GenerationParams) -> Completion:
-        """Run a whole generation, measuring time to first token and total time."""
+    def complete(
+        self, messages: list[Message], params: GenerationParams, on_token: Callable[[str], None] | None = None
+    ) -> Completion:
+        """Run a whole generation (passing each token's text to ``on_token``), timing it."""
         started = time.perf_counter()
         ttft = 0.0
         tokens: list[Token] = []
@@ -93,6 +99,8 @@ class Generator(ABC):
             if not tokens:
                 ttft = time.perf_counter() - started
             tokens.append(token)
+            if on_token is not None:
+                on_token(token.text)
         total = time.perf_counter() - started
         return Completion(
             text="".join(token.text for token in tokens),

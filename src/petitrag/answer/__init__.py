@@ -1,0 +1,1 @@
+"""Answers from documents: prompt, context packing, generation, checked citations."""

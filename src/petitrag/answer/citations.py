@@ -1,0 +1,62 @@
+"""Citations are checked, not trusted.
+
+The model cites sources as [n]. Numbers outside 1..len(sources) are invented: they are
+removed from the answer and not reported. When the model cites nothing (and did not
+abstain), the passages whose text supports the answer — most of its content words and
+all of its numbers — are cited instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+from petitrag.language import Language, analyze
+
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+SUPPORT_THRESHOLD = 0.5
+
+
+def cited_numbers(answer: str) -> list[int]:
+    """Every number cited as [n] or [n, m], in order of first appearance."""
+    seen: dict[int, None] = {}
+    for match in _MARKER.finditer(answer):
+        for part in re.split(r"[,;]", match.group(1)):
+            seen.setdefault(int(part), None)
+    return list(seen)
+
+
+def remove_invalid(answer: str, count: int) -> str:
+    """Drop citation markers that point outside 1..count; keep the valid ones."""
+
+    def keep_valid(match: re.Match[str]) -> str:
+        numbers = [int(p) for p in re.split(r"[,;]", match.group(1))]
+        valid = [n for n in numbers if 1 <= n <= count]
+        return f" [{', '.join(map(str, valid))}]" if valid else ""
+
+    return _MARKER.sub(keep_valid, answer).strip()
+
+
+def strip_markers(answer: str) -> str:
+    """The answer without any [n] marker (for scoring and support checks)."""
+    return _MARKER.sub("", answer).strip()
+
+
+def support(answer: str, passage: str, language: Language) -> float:
+    """Share of the answer's content terms found in the passage; 0 if a number is missing."""
+    plain = strip_markers(answer)
+    passage_folded = passage.replace("\u202f", " ").replace("\xa0", " ")
+    for number in _NUMBER.findall(plain):
+        if number not in passage_folded:
+            return 0.0
+    terms = set(analyze(plain, language))
+    if not terms:
+        return 0.0
+    return len(terms & set(analyze(passage, language))) / len(terms)
+
+
+def supporting(answer: str, passages: list[str], language: Language) -> list[int]:
+    """1-based numbers of the passages that support the answer, best first."""
+    scores = [(support(answer, text, language), number) for number, text in enumerate(passages, start=1)]
+    best = sorted((s for s in scores if s[0] >= SUPPORT_THRESHOLD), key=lambda s: (-s[0], s[1]))
+    return [number for _, number in best[:2]]

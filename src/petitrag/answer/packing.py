@@ -1,0 +1,84 @@
+"""Fit retrieved passages into the prompt budget — never overflow the model's context.
+
+Passages go in rank order. One that does not fit whole is compressed: its sentences that
+share the most terms with the question are kept (in their original order) until the
+budget is used; passages that would get less than a useful minimum are dropped. What was
+trimmed or dropped is reported, not hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from petitrag.language import Language, analyze
+from petitrag.retrieval.hybrid import Hit
+
+MIN_PASSAGE_TOKENS = 48
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+
+
+@dataclass
+class PackedContext:
+    hits: list[Hit]  # the passages in the prompt, numbered from 1 in this order
+    sources: list[str]  # their prompt text (context line + possibly compressed text)
+    tokens: int = 0
+    trimmed: list[str] = field(default_factory=list)  # chunk ids shortened to fit
+    dropped: list[str] = field(default_factory=list)  # chunk ids left out
+
+
+def source_text(hit: Hit, text: str | None = None) -> str:
+    """A passage as the model sees it: where it comes from, then its text."""
+    context = hit.section or hit.title
+    body = text if text is not None else hit.text
+    return f"({context})\n{body}" if context else body
+
+
+def pack(
+    hits: list[Hit], question: str, language: Language, budget: int, count_tokens: Callable[[str], int]
+) -> PackedContext:
+    """Choose and compress passages so that their total stays within ``budget`` tokens."""
+    packed = PackedContext(hits=[], sources=[])
+    terms = set(analyze(question, language))
+    for hit in hits:
+        room = budget - packed.tokens
+        text = source_text(hit)
+        tokens = count_tokens(text)
+        if tokens > room:
+            if room < MIN_PASSAGE_TOKENS:
+                packed.dropped.append(hit.chunk_id)
+                continue
+            text = source_text(hit, compress(hit.text, terms, language, room - 8, count_tokens))
+            tokens = count_tokens(text)
+            if tokens > room:
+                packed.dropped.append(hit.chunk_id)
+                continue
+            packed.trimmed.append(hit.chunk_id)
+        packed.hits.append(hit)
+        packed.sources.append(text)
+        packed.tokens += tokens
+    return packed
+
+
+def compress(text: str, terms: set[str], language: Language, budget: int, count: Callable[[str], int]) -> str:
+    """Keep the sentences most related to the question, in order, within ``budget`` tokens."""
+    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
+    ranked = sorted(
+        range(len(sentences)), key=lambda i: (-len(terms & set(analyze(sentences[i], language))), i)
+    )
+    kept: set[int] = set()
+    used = 0
+    for index in ranked:
+        cost = count(sentences[index]) + 1
+        if used + cost <= budget:
+            kept.add(index)
+            used += cost
+    pieces: list[str] = []
+    previous = -2
+    for index in sorted(kept):
+        if pieces:
+            pieces.append(" " if index == previous + 1 else " … ")
+        pieces.append(sentences[index])
+        previous = index
+    return "".join(pieces)

@@ -1,0 +1,169 @@
+"""`ask`: retrieve → pack within the budget → generate (streamed) → check citations.
+
+The answer is in the language of the question, grounded in numbered sources, and says
+so with a fixed sentence when the sources do not contain the answer. ``AnswerResult``
+serialises to the stable ``ask --json`` contract.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from petitrag.answer.citations import cited_numbers, remove_invalid, supporting
+from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, pack
+from petitrag.answer.prompts import ABSTAIN, SYSTEM, build_messages, is_abstention
+from petitrag.config import Settings
+from petitrag.errors import GenerationError, StoreError
+from petitrag.generation.base import Completion, GenerationParams, Generator, Message
+from petitrag.language import Language, detect_language
+from petitrag.retrieval.hybrid import Hit, Retriever
+
+TokenCallback = Callable[[str], None]
+
+
+@dataclass
+class Citation:
+    number: int  # the [n] the model saw
+    hit: Hit
+
+    def to_json(self) -> dict[str, Any]:
+        hit = self.hit
+        return {"source": hit.source, "page": hit.page, "section": hit.section, "chunk_id": hit.chunk_id,
+                "text": hit.text}  # fmt: skip
+
+
+@dataclass
+class AnswerResult:
+    answer: str
+    abstained: bool
+    language: Language
+    model: str
+    citations: list[Citation]
+    confidence: float | None
+    timings: dict[str, float]
+    escalated: bool = False
+    context: PackedContext | None = None
+    completion: Completion | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. "route" (escalation details)
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
+        data = {
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "language": self.language,
+            "model": self.model,
+            "citations": [citation.to_json() for citation in self.citations],
+            "confidence": self.confidence,
+            "escalated": self.escalated,
+            "timings": {key: _rounded(self.timings.get(key, 0)) for key in keys},
+        }
+        data.update(self.extra)
+        return data
+
+
+class Answerer:
+    """Answers questions over one collection with one generator."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, generator: Generator) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.generator = generator
+
+    def ask(self, question: str, k: int | None = None, on_token: TokenCallback | None = None) -> AnswerResult:
+        started = time.perf_counter()
+        question = question.strip()
+        if not question:
+            raise GenerationError("the question is empty")
+        language = detect_language(question)
+        self._require_documents()
+        hits = self.retriever.search(question, k=k or self.settings.search_k).hits
+        retrieval_s = time.perf_counter() - started
+        if not hits:
+            return self._abstain_without_model(language, retrieval_s)
+        context = pack(
+            hits, question, language, self._budget(question, language), self.generator.count_tokens
+        )
+        messages = build_messages(question, language, context.sources)
+        completion = self._generate(messages, on_token)
+        result = self._finish(completion, context, language)
+        result.timings.update(_timings(completion, retrieval_s, time.perf_counter() - started))
+        return result
+
+    def _require_documents(self) -> None:
+        name = self.retriever.collection_name
+        _, total = self.retriever.store.vector_counts(name)
+        self.retriever.store.require_collection(name)
+        if total == 0:
+            raise StoreError(
+                f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
+            )
+
+    def _budget(self, question: str, language: Language) -> int:
+        """Tokens left for sources: context minus rules, question, answer and a safety margin."""
+        overhead = self.generator.count_tokens(SYSTEM[language] + question) + 64
+        budget = min(
+            self.settings.prompt_budget, self.generator.context_size - self.settings.max_tokens - overhead
+        )
+        if budget < MIN_PASSAGE_TOKENS:
+            raise GenerationError(
+                f"context_size {self.generator.context_size} is too small for max_tokens "
+                f"{self.settings.max_tokens} plus sources; raise context_size or lower max_tokens"
+            )
+        return budget
+
+    def _generate(self, messages: list[Message], on_token: TokenCallback | None) -> Completion:
+        params = GenerationParams(max_tokens=self.settings.max_tokens, temperature=0.0)
+        return self.generator.complete(messages, params, on_token)
+
+    def _finish(self, completion: Completion, context: PackedContext, language: Language) -> AnswerResult:
+        raw = completion.text.strip()
+        confidence = _confidence(completion)
+        if not raw or is_abstention(raw):
+            answer, citations = ABSTAIN[language], []
+            abstained = True
+        else:
+            answer = remove_invalid(raw, len(context.hits))
+            numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(context.hits)]
+            if not numbers:
+                numbers = supporting(answer, [hit.text for hit in context.hits], language)
+            citations = [Citation(number, context.hits[number - 1]) for number in numbers]
+            abstained = False
+        return AnswerResult(
+            answer=answer, abstained=abstained, language=language, model=self.generator.name,
+            citations=citations, confidence=confidence, timings={}, context=context, completion=completion,
+        )  # fmt: skip
+
+    def _abstain_without_model(self, language: Language, retrieval_s: float) -> AnswerResult:
+        """Nothing retrieved: the documents cannot contain the answer, no need to ask a model."""
+        return AnswerResult(
+            answer=ABSTAIN[language], abstained=True, language=language, model=self.generator.name,
+            citations=[], confidence=None, timings={"retrieval_s": retrieval_s, "total_s": retrieval_s},
+        )  # fmt: skip
+
+
+def _confidence(completion: Completion) -> float | None:
+    """Geometric-mean token probability of the answer; None when the backend gives no logprobs."""
+    logprobs = [token.logprob for token in completion.tokens if token.logprob is not None]
+    if not logprobs:
+        return None
+    return math.exp(sum(logprobs) / len(logprobs))
+
+
+def _timings(completion: Completion, retrieval_s: float, total_s: float) -> dict[str, float]:
+    return {
+        "retrieval_s": retrieval_s,
+        "ttft_s": retrieval_s + completion.ttft_s,
+        "total_s": total_s,
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+        "tokens_per_s": completion.tokens_per_s,
+    }
+
+
+def _rounded(value: float) -> float | int:
+    return value if isinstance(value, int) else round(value, 4)

@@ -1,0 +1,99 @@
+"""CLI commands that generate: ``ask`` and ``chat``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from petitrag.cli import cli, err, out, settings_from
+
+model_options = [
+    click.option("-c", "--collection", help="Collection to answer from [default: default]."),
+    click.option("-m", "--model", help="Answer model: catalog name, .gguf path, or API model name."),
+    click.option("--model-base-url", help="OpenAI-compatible /v1 server that serves --model."),
+    click.option("-k", "search_k", type=int, help="Passages retrieved [default: 5]."),
+    click.option("--threads", type=int, help="CPU threads for the model."),
+]
+
+
+def with_model_options(command: Any) -> Any:
+    for option in reversed(model_options):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@click.argument("question")
+@with_model_options
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON result (no streaming).")
+@click.option("--no-stream", is_flag=True, help="Print the answer at the end instead of token by token.")
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **flags: Any) -> None:
+    """Answer QUESTION from your documents, with sources."""
+    from petitrag.app import open_app
+
+    settings = settings_from(ctx, **flags)
+    stream = not as_json and not no_stream
+    with open_app(settings) as app:
+        answerer = app.answerer()
+        on_token = (lambda text: out.print(text, end="", highlight=False, markup=False)) if stream else None
+        result = answerer.ask(question, on_token=on_token)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    print_answer(result, streamed=stream)
+
+
+def print_answer(result: Any, streamed: bool) -> None:
+    """The answer (unless already streamed), its sources, and a line of timings."""
+    from petitrag.report import citation
+
+    if streamed:
+        out.print()
+        if result.abstained or result.answer != (result.completion.text.strip() if result.completion else ""):
+            out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
+    else:
+        out.print(escape(result.answer), highlight=False)
+    if result.citations:
+        out.print("\n[bold]Sources[/]", highlight=False)
+        for cited in result.citations:
+            out.print(f"  [cyan][{cited.number}][/] {escape(citation(cited.hit))}", highlight=False)
+    timings = result.timings
+    err.print(
+        f"[dim]{result.model} · first token {timings.get('ttft_s', 0):.1f} s · "
+        f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
+        highlight=False,
+    )
+
+
+@cli.command()
+@with_model_options
+@click.pass_context
+def chat(ctx: click.Context, **flags: Any) -> None:
+    """Interactive questions and answers; follow-up questions keep the conversation's context."""
+    from petitrag.answer.conversation import Conversation
+    from petitrag.app import open_app
+
+    settings = settings_from(ctx, **flags)
+    with open_app(settings) as app:
+        conversation = Conversation(app.answerer())
+        err.print("[dim]Ask a question (empty line or Ctrl-D to quit).[/]", highlight=False)
+        while True:
+            try:
+                question = click.prompt("?", prompt_suffix=" ", default="", show_default=False, err=True)
+            except (EOFError, click.Abort):
+                break
+            if not question.strip():
+                break
+            standalone = conversation.standalone(question)
+            if standalone != question.strip():
+                err.print(f"[dim](understood as: {escape(standalone)})[/]", highlight=False)
+            result = conversation.answer(
+                question,
+                standalone,
+                on_token=lambda text: out.print(text, end="", highlight=False, markup=False),
+            )
+            print_answer(result, streamed=True)

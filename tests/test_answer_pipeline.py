@@ -1,0 +1,146 @@
+"""The ask pipeline's own logic, with a scripted generator for what a real model won't do on cue
+(inventing a citation number, citing nothing). Retrieval, store and parsing are real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from petitrag.answer.packing import compress, pack
+from petitrag.answer.pipeline import Answerer
+from petitrag.answer.prompts import ABSTAIN, is_abstention
+from petitrag.app import open_app
+from petitrag.config import load_settings
+from petitrag.errors import CollectionNotFoundError, GenerationError, StoreError
+from petitrag.generation.base import GenerationParams, Generator, Message, Token
+from petitrag.retrieval.hybrid import Hit
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+class ScriptedGenerator(Generator):
+    """Replies with a fixed text, token by token, and records the prompts it was given."""
+
+    name = "scripted"
+
+    def __init__(self, reply: str, context_size: int = 4096) -> None:
+        super().__init__()
+        self.reply = reply
+        self.context_size = context_size
+        self.prompts: list[list[Message]] = []
+
+    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+        self.prompts.append(messages)
+        for piece in self.reply.split(" "):
+            yield Token(piece + " ", logprob=-0.1, entropy=0.2)
+        self.usage.prompt_tokens = sum(words(m["content"]) for m in messages)
+        self.usage.completion_tokens = len(self.reply.split(" "))
+
+    def count_tokens(self, text: str) -> int:
+        return words(text)
+
+
+@pytest.fixture
+def app(home: Path, corpus: Path):  # type: ignore[no-untyped-def]
+    settings = load_settings(search_mode="bm25")
+    with open_app(settings) as opened:
+        opened.ingestor().run([corpus], settings.collection, embed=False)
+        yield opened
+
+
+def answer(app, reply: str, question: str, **kwargs) -> tuple:  # type: ignore[no-untyped-def]
+    generator = ScriptedGenerator(reply, **kwargs)
+    return Answerer(app.settings, app.retriever(), generator).ask(question), generator
+
+
+def test_valid_citation_is_kept_and_invented_one_dropped(app) -> None:  # type: ignore[no-untyped-def]
+    result, generator = answer(
+        app, "Environ 4 heures et demie [1] [9].", "Combien de temps dure la recharge ?"
+    )
+    assert result.answer == "Environ 4 heures et demie [1]."
+    assert [c.number for c in result.citations] == [1]
+    assert "4 heures et demie" in result.citations[0].hit.text
+    assert not result.abstained and result.language == "fr"
+    assert generator.prompts[0][0]["content"].startswith("Tu réponds")
+
+
+def test_uncited_answer_cites_the_supporting_passage(app) -> None:  # type: ignore[no-untyped-def]
+    result, _ = answer(
+        app, "Turn the pile every two to three weeks.", "How often should I turn the compost pile?"
+    )
+    assert result.citations and result.citations[0].hit.source.endswith("composting.html")
+
+
+def test_abstention_uses_the_fixed_sentence_in_the_question_language(app) -> None:  # type: ignore[no-untyped-def]
+    result, _ = answer(app, "The documents do not contain the answer.", "Quel est le prix du vélo ?")
+    assert result.abstained and result.answer == ABSTAIN["fr"] and result.citations == []
+    assert is_abstention(ABSTAIN["en"]) and is_abstention("Les documents ne contiennent pas la réponse.")
+    assert not is_abstention("La batterie contient 500 Wh.")
+
+
+def test_json_contract(app) -> None:  # type: ignore[no-untyped-def]
+    result, _ = answer(app, "Two days per week [1].", "How many remote work days per week?")
+    data = result.to_json()
+    assert list(data) == [
+        "answer",
+        "abstained",
+        "language",
+        "model",
+        "citations",
+        "confidence",
+        "escalated",
+        "timings",
+    ]
+    assert set(data["citations"][0]) == {"source", "page", "section", "chunk_id", "text"}
+    assert list(data["timings"]) == [
+        "retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s",
+    ]  # fmt: skip
+    assert 0 < data["confidence"] <= 1 and data["escalated"] is False
+
+
+def test_nothing_retrieved_abstains_without_calling_the_model(app) -> None:  # type: ignore[no-untyped-def]
+    result, generator = answer(app, "unused", "xyzzy plugh")
+    assert result.abstained and generator.prompts == []
+
+
+def test_prompt_never_overflows_the_context(app) -> None:  # type: ignore[no-untyped-def]
+    result, generator = answer(app, "ok [1]", "batterie pneus freins révision", context_size=700)
+    prompt_words = sum(words(m["content"]) for m in generator.prompts[0])
+    assert prompt_words + app.settings.max_tokens <= 700
+    with pytest.raises(GenerationError, match="too small"):
+        answer(app, "ok", "batterie", context_size=300)
+
+
+def test_missing_or_empty_collection_is_a_clear_error(app) -> None:  # type: ignore[no-untyped-def]
+    generator = ScriptedGenerator("x")
+    with pytest.raises(CollectionNotFoundError):
+        Answerer(app.settings, app.retriever("nope"), generator).ask("question")
+    app.store.ensure_collection("empty", app.embedder.identity)
+    with pytest.raises(StoreError, match="empty"):
+        Answerer(app.settings, app.retriever("empty"), generator).ask("question")
+
+
+def hit(text: str, number: int) -> Hit:
+    return Hit(rank=number, score=1.0, source=f"/doc{number}.md", page=None, section=f"Doc {number}",
+               chunk_id=f"c{number}", text=text)  # fmt: skip
+
+
+def test_packing_respects_budget_trims_then_drops() -> None:
+    long = " ".join(f"Filler sentence number {i} about nothing." for i in range(40))
+    relevant = long + " The battery charges in four hours. " + long
+    hits = [hit("Short first passage about the battery.", 1), hit(relevant, 2), hit(long, 3)]
+    packed = pack(hits, "How long does the battery take to charge?", "en", 120, words)
+    assert packed.tokens <= 120 and sum(words(s) for s in packed.sources) == packed.tokens
+    assert [h.chunk_id for h in packed.hits] == ["c1", "c2"]
+    assert packed.trimmed == ["c2"] and packed.dropped == ["c3"]
+    assert "The battery charges in four hours." in packed.sources[1]
+
+
+def test_compress_keeps_question_sentences_in_order() -> None:
+    text = "Alpha is red. The battery lasts long. Beta is blue. Charging takes four hours."
+    kept = compress(text, {"batteri", "charg"}, "en", 10, words)
+    assert kept == "The battery lasts long. … Charging takes four hours."
