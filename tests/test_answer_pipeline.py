@@ -108,7 +108,7 @@ def test_nothing_retrieved_abstains_without_calling_the_model(app) -> None:  # t
 
 
 def test_prompt_never_overflows_the_context(app) -> None:  # type: ignore[no-untyped-def]
-    result, generator = answer(app, "ok [1]", "batterie pneus freins révision", context_size=700)
+    _, generator = answer(app, "ok [1]", "batterie pneus freins révision", context_size=700)
     prompt_words = sum(words(m["content"]) for m in generator.prompts[0])
     assert prompt_words + app.settings.max_tokens <= 700
     with pytest.raises(GenerationError, match="too small"):

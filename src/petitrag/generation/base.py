@@ -113,7 +113,7 @@ class Generator(ABC):
             finish_reason=self.usage.finish_reason,
         )
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional hook: most backends hold nothing to release)
         """Release the model (memory, connections)."""
 
 
