@@ -52,7 +52,9 @@ def cli(ctx: click.Context, **flags: Any) -> None:
 
 def settings_from(ctx: click.Context, **flags: Any) -> Settings:
     """Merge the group flags and this command's flags over env, file and defaults."""
-    return load_settings(**(ctx.obj or {}), **flags)
+    merged = dict(ctx.obj or {})
+    merged.update({key: value for key, value in flags.items() if value is not None})
+    return load_settings(**merged)
 
 
 @contextmanager
@@ -156,6 +158,21 @@ def collections(ctx: click.Context) -> None:
     settings = settings_from(ctx)
     with open_app(settings) as app:
         print_collections(out, app.store, settings)
+
+
+@cli.command()
+@click.option("-c", "--collection", help="Collection to list [default: default].")
+@click.pass_context
+def documents(ctx: click.Context, **flags: Any) -> None:
+    """List the documents of a collection."""
+    from petitrag.app import open_app
+    from petitrag.report import display_path
+
+    settings = settings_from(ctx, **flags)
+    with open_app(settings) as app:
+        app.store.require_collection(settings.collection)
+        for document in app.store.documents(settings.collection):
+            out.print(f"{display_path(document.path)}  [dim]{document.size:,} bytes[/]", highlight=False)
 
 
 @cli.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -97,3 +98,63 @@ def chat(ctx: click.Context, **flags: Any) -> None:
                 on_token=lambda text: out.print(text, end="", highlight=False, markup=False),
             )
             print_answer(result, streamed=True)
+
+
+@cli.command()
+@click.argument("source")
+@with_model_options
+@click.option("--length", type=click.Choice(["short", "long"]), default="short", show_default=True)
+@click.option(
+    "--language", type=click.Choice(["fr", "en"]), help="Summary language [default: the document's]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def summarize(
+    ctx: click.Context, source: str, length: str, language: str | None, as_json: bool, **flags: Any
+) -> None:
+    """Summarise a whole indexed document (map-reduce over all its chunks)."""
+    from petitrag.answer.summarize import Summarizer
+    from petitrag.app import open_app
+    from petitrag.cli import progress_display
+
+    settings = settings_from(ctx, **flags)
+    with open_app(settings) as app, progress_display() as hook:
+        summarizer = Summarizer(settings, app.store, app.generator)
+        summary = summarizer.summarize(settings.collection, source, length, language, hook)  # type: ignore[arg-type]
+    if as_json:
+        click.echo(json.dumps(summary.__dict__, ensure_ascii=False, indent=2))
+        return
+    out.print(escape(summary.text), highlight=False)
+    where = (
+        f"pages {summary.pages[0]}–{summary.pages[-1]}"
+        if summary.pages
+        else f"{len(summary.sections)} sections"
+    )
+    err.print(
+        f"[dim]{summary.model} · {summary.source} ({where}) · {summary.map_calls} map + "
+        f"{summary.reduce_calls} reduce calls · {summary.seconds:.1f} s[/]",
+        highlight=False,
+    )
+
+
+@cli.command()
+@click.argument("source")
+@click.option(
+    "--schema", "schema_path", required=True, type=click.Path(path_type=Path), help="JSON schema file."
+)
+@with_model_options
+@click.pass_context
+def extract(ctx: click.Context, source: str, schema_path: Path, **flags: Any) -> None:
+    """Extract structured data from an indexed document, as JSON valid against --schema."""
+    from petitrag.answer.extract import Extractor, load_schema
+    from petitrag.app import open_app
+
+    schema = load_schema(schema_path)
+    settings = settings_from(ctx, **flags)
+    with open_app(settings) as app:
+        extraction = Extractor(settings, app.store, app.generator).extract(
+            settings.collection, source, schema
+        )
+    click.echo(json.dumps(extraction.data, ensure_ascii=False, indent=2))
+    if extraction.errors:
+        err.print(f"[dim]valid after {extraction.attempts} attempts[/]", highlight=False)

@@ -52,3 +52,11 @@ class GenerationError(PetitragError):
 
 class ModelNotFoundError(GenerationError):
     """The model name is neither in the catalog, nor a file, nor served by the endpoint."""
+
+
+class DocumentNotFoundError(StoreError):
+    """No (or more than one) indexed document matches the given source."""
+
+
+class ExtractionError(GenerationError):
+    """The model could not produce JSON that validates against the schema."""

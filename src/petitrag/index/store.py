@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from petitrag.errors import CollectionNotFoundError, EmbedderMismatchError, StoreError
+from petitrag.errors import CollectionNotFoundError, DocumentNotFoundError, EmbedderMismatchError, StoreError
 
 SCHEMA_VERSION = 1
 
@@ -246,6 +246,35 @@ class Store:
             (collection,),
         ).fetchall()
         return [StoredDocument(*row) for row in rows]
+
+    def find_document(self, collection: str, source: str) -> StoredDocument:
+        """A document by path: exact (absolute or relative to here) or a unique path suffix."""
+        exact = self.document(collection, str(Path(source).expanduser().absolute()))
+        if exact:
+            return exact
+        name = source.replace("\\", "/").lstrip("./")
+        matches = [doc for doc in self.documents(collection) if doc.path.endswith("/" + name)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise DocumentNotFoundError(
+                f"no document matching '{source}' in collection '{collection}'; "
+                f"see `petitrag documents -c {collection}`"
+            )
+        raise DocumentNotFoundError(
+            f"'{source}' matches {len(matches)} documents in '{collection}'; give more of the path: "
+            + ", ".join(doc.path for doc in matches[:5])
+        )
+
+    def document_chunks(self, document_id: int) -> list[ChunkView]:
+        """All chunks of a document in reading order."""
+        rows = self.db.execute(
+            "SELECT c.id, c.chunk_id, d.path, d.title, c.page, c.section, c.text, c.char_start, c.char_end,"
+            " c.language FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.document_id=?"
+            " ORDER BY c.ord",
+            (document_id,),
+        ).fetchall()
+        return [ChunkView(*row) for row in rows]
 
     def replace_document(self, collection: str, doc: DocumentRecord, chunks: list[ChunkRecord]) -> None:
         """Write a file and its chunks atomically, replacing any previous version."""
