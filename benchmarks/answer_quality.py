@@ -58,9 +58,8 @@ def main() -> None:
                 log.write(json.dumps(prediction.to_json(), ensure_ascii=False) + "\n")
                 log.flush()
                 elapsed = time.perf_counter() - started
-                print(
-                    f"[{number}/{len(cases)} {elapsed:.0f}s] {case.question[:60]!r} -> {prediction.prediction[:80]!r}"
-                )
+                shown = f"{case.question[:60]!r} -> {prediction.prediction[:80]!r}"
+                print(f"[{number}/{len(cases)} {elapsed:.0f}s] {shown}", flush=True)
     summary = aggregate(predictions)
     (args.out / f"{stem}.metrics.json").write_text(json.dumps(summary, indent=2))
     m = {key: value["mean"] for key, value in summary.items() if "mean" in value}
@@ -69,7 +68,8 @@ def main() -> None:
         f"F1 {m['f1']} · contains gold {m['contains_gold']} · correct&answered {m['correct_answered']} · "
         f"abstain on unanswerable {m['abstain_correct']} · false abstention {m['false_abstention']} · "
         f"citation correct {m['citation_correct']} · language match {m['language_match']} · "
-        f"TTFT p50 {summary['ttft_s']['p50']} s · tok/s {m['tokens_per_s']} · total p50 {summary['total_s']['p50']} s"
+        f"TTFT p50 {summary['ttft_s']['p50']} s · tok/s {m['tokens_per_s']} · "
+        f"total p50 {summary['total_s']['p50']} s"
     )
 
 
