@@ -1,0 +1,138 @@
+"""ask / summarize / extract end to end through the CLI with the real SmolLM2 GGUF (greedy).
+
+SmolLM2-135M is tiny and English-only: assertions are on structure and grounding rules
+(contract keys, citations that point at retrieved passages, determinism), not on prose.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from petitrag.cli import cli
+from petitrag.demo import sample_corpus
+
+MODEL = "smollm2-135m"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One data directory with the sample corpus ingested, shared by this module's tests."""
+    home = tmp_path_factory.mktemp("ask-home")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("PETITRAG_")]:
+            patch.delenv(name)
+        patch.setenv("PETITRAG_HOME", str(home))
+        patch.setenv("PETITRAG_THREADS", "2")
+        patch.setenv("PETITRAG_MODEL", MODEL)
+        corpus = home / "corpus"
+        shutil.copytree(sample_corpus(), corpus)
+        result = CliRunner().invoke(cli, ["ingest", str(corpus)], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        yield home
+
+
+def run(*args: str, expect: int = 0):  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == expect, result.stdout + result.stderr
+    return result
+
+
+def test_ask_json_contract_and_grounded_citations(indexed: Path) -> None:
+    data = json.loads(run("ask", "How often should I turn my compost pile?", "--json").stdout)
+    assert list(data) == [
+        "answer",
+        "abstained",
+        "language",
+        "model",
+        "citations",
+        "confidence",
+        "escalated",
+        "timings",
+    ]
+    assert data["model"] == MODEL and data["language"] == "en" and data["escalated"] is False
+    assert isinstance(data["answer"], str) and data["answer"]
+    assert isinstance(data["abstained"], bool)
+    assert data["confidence"] is None or 0 < data["confidence"] <= 1
+    timings = data["timings"]
+    assert 0 < timings["retrieval_s"] <= timings["ttft_s"] <= timings["total_s"]
+    assert timings["prompt_tokens"] > 0 and timings["completion_tokens"] > 0
+    search = json.loads(run("search", "How often should I turn my compost pile?", "--json").stdout)
+    retrieved = {hit["chunk_id"] for hit in search["hits"]}
+    for citation in data["citations"]:
+        assert set(citation) == {"source", "page", "section", "chunk_id", "text"}
+        assert citation["chunk_id"] in retrieved  # cites only what it was given
+    if data["abstained"]:
+        assert data["citations"] == []
+
+
+def test_greedy_answers_are_reproducible(indexed: Path) -> None:
+    question = "When does the inverter need replacing?"
+    first = json.loads(run("ask", question, "--json").stdout)
+    second = json.loads(run("ask", question, "--json").stdout)
+    assert first["answer"] == second["answer"] and first["citations"] == second["citations"]
+
+
+def test_french_question_is_answered_in_french_mode(indexed: Path) -> None:
+    data = json.loads(run("ask", "Combien de jours de télétravail par semaine ?", "--json").stdout)
+    assert data["language"] == "fr"
+
+
+def test_streamed_output_lists_sources(indexed: Path) -> None:
+    result = run("ask", "What should not go in the compost?")
+    assert result.stdout.strip()
+    assert MODEL in result.stderr and "first token" in result.stderr
+
+
+def test_summarize_covers_every_page(indexed: Path) -> None:
+    data = json.loads(run("summarize", "solar-panels.pdf", "--json").stdout)
+    assert data["pages"] == [1, 2, 3] and data["map_calls"] >= 1 and data["reduce_calls"] >= 1
+    assert data["text"].strip() and data["model"] == MODEL
+
+
+def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"title": {"type": "string"}, "warranty_years": {"type": "integer"}},
+        "required": ["title", "warranty_years"],
+        "additionalProperties": False,
+    }
+    schema_path = tmp_path / "schema.json"
+    schema_path.write_text(json.dumps(schema))
+    data = json.loads(run("extract", "solar-panels.pdf", "--schema", str(schema_path)).stdout)
+    assert set(data) == {"title", "warranty_years"}
+    assert isinstance(data["title"], str) and isinstance(data["warranty_years"], int)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", "question?", "-c", "nothing-here"], "collection 'nothing-here' does not exist"),
+        (["ask", "question?", "-m", "no-such-model"], "no-such-model"),
+        (["ask", "question?", "--model-base-url", "http://127.0.0.1:9/v1"], "cannot reach"),
+        (["summarize", "missing.pdf"], "no document matching 'missing.pdf'"),
+        (["extract", "solar-panels.pdf", "--schema", "/nonexistent/schema.json"], "does not exist"),
+    ],
+)
+def test_bad_inputs_give_one_clear_line(indexed: Path, args: list[str], message: str) -> None:
+    result = run(*args, expect=1)
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_empty_collection_and_corrupt_model(indexed: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("   \n")
+    run("ingest", str(empty), "-c", "hollow", expect=3)  # the only file fails: collection stays empty
+    assert "is empty" in run("ask", "anything?", "-c", "hollow", expect=1).stderr
+    corrupt = tmp_path / "broken.gguf"
+    corrupt.write_bytes(b"GGUF" + os.urandom(4096))
+    result = run("ask", "How often should I turn my compost pile?", "-m", str(corrupt), expect=1)
+    assert "broken.gguf" in result.stderr and len(result.stderr.strip().splitlines()) == 1
