@@ -236,29 +236,12 @@ def _human_size(size: int) -> str:
 @click.pass_context
 def models_pull(ctx: click.Context, model: str, name: str | None, source: str) -> None:
     """Install catalog model MODEL, or register MODEL as a path to a local .gguf file."""
-    from rich.progress import DownloadColumn, TransferSpeedColumn
-
     from petitrag.generation.catalog import pull
+    from petitrag.progress import byte_progress
 
     settings = settings_from(ctx)
-    progress = Progress(
-        TextColumn(f"{escape(model)}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not err.is_terminal,
-    )
-    with progress:
-        task = progress.add_task("pull", total=None)
-        path = pull(
-            settings,
-            model,
-            lambda done, total: progress.update(task, completed=done, total=total),
-            name=name,
-            source=source,
-        )
+    with byte_progress(model, err) as hook:
+        path = pull(settings, model, hook, name=name, source=source)
     err.print(f"[green]ok:[/] {escape(model)} → {escape(str(path))}", highlight=False)
 
 

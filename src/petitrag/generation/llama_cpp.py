@@ -10,10 +10,13 @@ logits of the step that produced each token straight from the context, with nump
 
 from __future__ import annotations
 
+import atexit
 import codecs
+import contextlib
 import json
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +55,16 @@ class LoadedModel:
 
 _SHARED: dict[tuple[str, int, int], LoadedModel] = {}
 _SHARED_LOCK = threading.Lock()
+_LOADED: weakref.WeakSet[Any] = weakref.WeakSet()  # every Llama made here, to close at exit
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Free models while llama_cpp is intact: at interpreter teardown, Llama.__del__ finds
+    its module globals gone and prints a TypeError traceback on every exit."""
+    for llama in list(_LOADED):
+        with contextlib.suppress(Exception):
+            llama.close()
 
 
 def load_model(path: Path, context_size: int, threads: int) -> LoadedModel:
@@ -76,6 +89,7 @@ def load_model(path: Path, context_size: int, threads: int) -> LoadedModel:
             f"cannot load model {path}: not a valid GGUF file (corrupt, truncated, "
             f"or an unsupported architecture{detail})"
         ) from None
+    _LOADED.add(llama)
     return LoadedModel(llama, path)
 
 
