@@ -18,6 +18,18 @@ from petitrag.demo import sample_corpus
 
 VENV_BIN = Path(sys.executable).parent
 
+#: the stable `ask --json` contract, in order
+ASK_JSON_KEYS = [
+    "answer",
+    "abstained",
+    "language",
+    "model",
+    "citations",
+    "confidence",
+    "escalated",
+    "timings",
+]
+
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

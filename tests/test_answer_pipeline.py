@@ -16,6 +16,7 @@ from petitrag.config import load_settings
 from petitrag.errors import CollectionNotFoundError, GenerationError, StoreError
 from petitrag.generation.base import GenerationParams, Generator, Message, Token
 from petitrag.retrieval.hybrid import Hit
+from tests.conftest import ASK_JSON_KEYS
 
 
 def words(text: str) -> int:
@@ -85,16 +86,7 @@ def test_abstention_uses_the_fixed_sentence_in_the_question_language(app) -> Non
 def test_json_contract(app) -> None:  # type: ignore[no-untyped-def]
     result, _ = answer(app, "Two days per week [1].", "How many remote work days per week?")
     data = result.to_json()
-    assert list(data) == [
-        "answer",
-        "abstained",
-        "language",
-        "model",
-        "citations",
-        "confidence",
-        "escalated",
-        "timings",
-    ]
+    assert list(data) == ASK_JSON_KEYS
     assert set(data["citations"][0]) == {"source", "page", "section", "chunk_id", "text"}
     assert list(data["timings"]) == [
         "retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s",

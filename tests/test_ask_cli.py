@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
+from tests.conftest import ASK_JSON_KEYS
 
 MODEL = "smollm2-135m"
 
@@ -46,16 +47,7 @@ def run(*args: str, expect: int = 0):  # type: ignore[no-untyped-def]
 
 def test_ask_json_contract_and_grounded_citations(indexed: Path) -> None:
     data = json.loads(run("ask", "How often should I turn my compost pile?", "--json").stdout)
-    assert list(data) == [
-        "answer",
-        "abstained",
-        "language",
-        "model",
-        "citations",
-        "confidence",
-        "escalated",
-        "timings",
-    ]
+    assert list(data) == ASK_JSON_KEYS
     assert data["model"] == MODEL and data["language"] == "en" and data["escalated"] is False
     assert isinstance(data["answer"], str) and data["answer"]
     assert isinstance(data["abstained"], bool)

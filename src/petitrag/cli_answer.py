@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 
 from petitrag.cli import cli, err, out, settings_from
+from petitrag.report import print_answer
 
 model_options = [
     click.option("-c", "--collection", help="Collection to answer from [default: default]."),
@@ -45,29 +46,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    print_answer(result, streamed=stream)
-
-
-def print_answer(result: Any, streamed: bool) -> None:
-    """The answer (unless already streamed), its sources, and a line of timings."""
-    from petitrag.report import citation
-
-    if streamed:
-        out.print()
-        if result.abstained or result.answer != (result.completion.text.strip() if result.completion else ""):
-            out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
-    else:
-        out.print(escape(result.answer), highlight=False)
-    if result.citations:
-        out.print("\n[bold]Sources[/]", highlight=False)
-        for cited in result.citations:
-            out.print(f"  [cyan][{cited.number}][/] {escape(citation(cited.hit))}", highlight=False)
-    timings = result.timings
-    err.print(
-        f"[dim]{result.model} · first token {timings.get('ttft_s', 0):.1f} s · "
-        f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
-        highlight=False,
-    )
+    print_answer(out, err, result, streamed=stream)
 
 
 @cli.command()
@@ -97,7 +76,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
                 standalone,
                 on_token=lambda text: out.print(text, end="", highlight=False, markup=False),
             )
-            print_answer(result, streamed=True)
+            print_answer(out, err, result, streamed=True)
 
 
 @cli.command()

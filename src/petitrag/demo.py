@@ -16,7 +16,7 @@ from rich.console import Console
 from petitrag.app import App, open_app
 from petitrag.config import Settings
 from petitrag.ingest import ProgressHook
-from petitrag.report import citation, print_hits, print_ingest_report
+from petitrag.report import print_answer, print_hits, print_ingest_report
 
 QUESTIONS = (
     "Combien de temps faut-il pour recharger complètement la batterie du vélo ?",
@@ -39,7 +39,7 @@ def run_demo(settings: Settings, out: Console, err: Console, progress: ProgressH
             out.rule(question)
             out.print("[bold]Search[/] (top 3 passages)")
             print_hits(out, app.retriever().search(question, k=3))
-            answer(app, question, out)
+            answer(app, question, out, err)
     out.rule()
     out.print("Your own documents: petitrag ingest ~/Documents/notes && petitrag ask 'your question'")
 
@@ -58,15 +58,7 @@ def ensure_model(settings: Settings, err: Console) -> None:
         pull(settings, entry.name, hook)
 
 
-def answer(app: App, question: str, out: Console) -> None:
+def answer(app: App, question: str, out: Console, err: Console) -> None:
     out.print(f"\n[bold]Answer[/] ({app.settings.model})")
     result = app.answerer().ask(question, on_token=lambda text: out.print(text, end="", markup=False))
-    out.print()
-    for cited in result.citations:
-        out.print(f"  [cyan][{cited.number}][/] {citation(cited.hit)}", highlight=False)
-    timings = result.timings
-    out.print(
-        f"[dim]first token {timings['ttft_s']:.1f} s · {timings.get('tokens_per_s', 0):.1f} tok/s · "
-        f"total {timings['total_s']:.1f} s[/]",
-        highlight=False,
-    )
+    print_answer(out, err, result, streamed=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,6 +14,9 @@ from petitrag.config import Settings
 from petitrag.index.store import Store
 from petitrag.ingest import IngestReport
 from petitrag.retrieval.hybrid import Hit, SearchResult
+
+if TYPE_CHECKING:
+    from petitrag.answer.pipeline import AnswerResult
 
 
 def print_ingest_report(console: Console, report: IngestReport, collection: str) -> None:
@@ -100,3 +104,24 @@ def print_collections(console: Console, store: Store, settings: Settings) -> Non
             f"{stats['embedded']}/{stats['chunks']}", collection.embedder,
         )  # fmt: skip
     console.print(table)
+
+
+def print_answer(out: Console, err: Console, result: AnswerResult, streamed: bool) -> None:
+    """The answer (unless it was streamed as is), its sources, and a line of timings."""
+    if streamed:
+        out.print()
+        raw = result.completion.text.strip() if result.completion else ""
+        if result.answer != raw:  # abstention normalised or invented citations removed
+            out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
+    else:
+        out.print(escape(result.answer), highlight=False)
+    if result.citations:
+        out.print("\n[bold]Sources[/]", highlight=False)
+        for cited in result.citations:
+            out.print(f"  [cyan][{cited.number}][/] {escape(citation(cited.hit))}", highlight=False)
+    timings = result.timings
+    err.print(
+        f"[dim]{result.model} · first token {timings.get('ttft_s', 0):.1f} s · "
+        f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
+        highlight=False,
+    )
