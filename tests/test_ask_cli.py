@@ -128,3 +128,14 @@ def test_empty_collection_and_corrupt_model(indexed: Path, tmp_path: Path) -> No
     corrupt.write_bytes(b"GGUF" + os.urandom(4096))
     result = run("ask", "How often should I turn my compost pile?", "-m", str(corrupt), expect=1)
     assert "broken.gguf" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_chat_answers_follow_up_questions(indexed: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["chat"],
+        input="How often should I turn my compost pile?\nAnd in wet weather?\n\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("first token") == 2  # two answers, then the empty line ends the chat
