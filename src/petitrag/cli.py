@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from petitrag import __version__
 from petitrag.config import Settings, load_settings
 from petitrag.errors import PetitragError
+from petitrag.progress import progress_display
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -55,30 +53,6 @@ def settings_from(ctx: click.Context, **flags: Any) -> Settings:
     merged = dict(ctx.obj or {})
     merged.update({key: value for key, value in flags.items() if value is not None})
     return load_settings(**merged)
-
-
-@contextmanager
-def progress_display(enabled: bool = True) -> Iterator[Any]:
-    """A rich progress bar on stderr; yields an ingest ProgressHook."""
-    progress = Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-        disable=not enabled or not err.is_terminal,
-    )
-    tasks: dict[str, Any] = {}
-    labels = {"parse": "Parsing", "embed": "Embedding"}
-
-    def hook(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
-        progress.update(tasks[stage], completed=done, total=total)
-
-    with progress:
-        yield hook
 
 
 @cli.command()

@@ -94,7 +94,7 @@ def summarize(
     """Summarise a whole indexed document (map-reduce over all its chunks)."""
     from petitrag.answer.summarize import Summarizer
     from petitrag.app import open_app
-    from petitrag.cli import progress_display
+    from petitrag.progress import progress_display
 
     settings = settings_from(ctx, **flags)
     with open_app(settings) as app, progress_display() as hook:

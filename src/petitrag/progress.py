@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
     TimeRemainingColumn,
@@ -38,3 +40,27 @@ def byte_progress(label: str, console: Console | None = None) -> Iterator[Callab
     with progress:
         task = progress.add_task(label, total=None)
         yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+@contextmanager
+def progress_display(enabled: bool = True) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields an ingest ProgressHook."""
+    progress = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console,
+        transient=False,
+        disable=not enabled or not stderr_console.is_terminal,
+    )
+    tasks: dict[str, Any] = {}
+    labels = {"parse": "Parsing", "embed": "Embedding"}
+
+    def hook(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    with progress:
+        yield hook

@@ -96,8 +96,8 @@ class Answerer:
 
     def _require_documents(self) -> None:
         name = self.retriever.collection_name
-        _, total = self.retriever.store.vector_counts(name)
         self.retriever.store.require_collection(name)
+        _, total = self.retriever.store.vector_counts(name)
         if total == 0:
             raise StoreError(
                 f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
@@ -128,7 +128,7 @@ class Answerer:
             abstained = True
         else:
             answer = remove_invalid(raw, len(context.hits))
-            numbers = [n for n in cited_numbers(answer) if 1 <= n <= len(context.hits)]
+            numbers = cited_numbers(answer)  # remove_invalid left only numbers in range
             if not numbers:
                 numbers = supporting(answer, [hit.text for hit in context.hits], language)
             citations = [Citation(number, context.hits[number - 1]) for number in numbers]

@@ -71,6 +71,12 @@ CREATE INDEX IF NOT EXISTS chunks_by_collection ON chunks (collection, id);
 CREATE INDEX IF NOT EXISTS chunks_missing_vector ON chunks (collection, id) WHERE vector IS NULL;
 """
 
+#: the columns of ChunkView, in order
+_CHUNK_VIEW = (
+    "SELECT c.id, c.chunk_id, d.path, d.title, c.page, c.section, c.text, c.char_start, c.char_end,"
+    " c.language FROM chunks c JOIN documents d ON d.id = c.document_id"
+)
+
 
 @dataclass
 class Collection:
@@ -269,10 +275,7 @@ class Store:
     def document_chunks(self, document_id: int) -> list[ChunkView]:
         """All chunks of a document in reading order."""
         rows = self.db.execute(
-            "SELECT c.id, c.chunk_id, d.path, d.title, c.page, c.section, c.text, c.char_start, c.char_end,"
-            " c.language FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.document_id=?"
-            " ORDER BY c.ord",
-            (document_id,),
+            f"{_CHUNK_VIEW} WHERE c.document_id=? ORDER BY c.ord", (document_id,)
         ).fetchall()
         return [ChunkView(*row) for row in rows]
 
@@ -378,11 +381,7 @@ class Store:
         if not rowids:
             return {}
         marks = ",".join("?" * len(rowids))
-        rows = self.db.execute(
-            "SELECT c.id, c.chunk_id, d.path, d.title, c.page, c.section, c.text, c.char_start, c.char_end,"
-            f" c.language FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})",
-            rowids,
-        ).fetchall()
+        rows = self.db.execute(f"{_CHUNK_VIEW} WHERE c.id IN ({marks})", rowids).fetchall()
         return {row[0]: ChunkView(*row) for row in rows}
 
     def stats(self, collection: str) -> dict[str, int]:

@@ -18,7 +18,6 @@ class LexicalIndex:
     def __init__(self, store: Store, collection: Collection, cache_dir: Path) -> None:
         import bm25s
 
-        self.rowids = np.zeros(0, dtype=np.int64)
         self.bm25: bm25s.BM25 | None = None
         folder = cached_folder(
             cache_dir / collection.name,
