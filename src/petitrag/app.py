@@ -16,6 +16,7 @@ from petitrag.retrieval.hybrid import Retriever
 if TYPE_CHECKING:
     from petitrag.answer.pipeline import Answerer
     from petitrag.generation.base import Generator
+    from petitrag.routing.router import Router
 
 
 class App:
@@ -43,10 +44,32 @@ class App:
 
         return create_generator(self.settings)
 
-    def answerer(self, collection: str | None = None) -> Answerer:
+    def answerer(self, collection: str | None = None, route: str | None = None) -> Answerer | Router:
+        """The configured model answers; with a route ('small,large'), a router picks per question."""
         from petitrag.answer.pipeline import Answerer
 
-        return Answerer(self.settings, self.retriever(collection), self.generator)
+        route = route or self.settings.route
+        if not route:
+            return Answerer(self.settings, self.retriever(collection), self.generator)
+        return self.router(route, collection)
+
+    def router(self, route: str, collection: str | None = None) -> Router:
+        from petitrag.answer.pipeline import Answerer
+        from petitrag.generation import create_generator
+        from petitrag.routing.router import Router, parse_route
+        from petitrag.routing.score import load_calibration
+
+        spec = parse_route(route)
+        retriever = self.retriever(collection)
+        small = Answerer(self.settings, retriever, create_generator(self.settings, spec.small))
+
+        def large() -> Answerer:
+            return Answerer(self.settings, retriever, create_generator(self.settings, spec.large))
+
+        calibration = load_calibration(self.settings.home, spec.small, spec.large)
+        if self.settings.route_threshold is not None:
+            calibration.threshold = self.settings.route_threshold
+        return Router(small, large, calibration)
 
     def close(self) -> None:
         self.store.close()

@@ -68,12 +68,49 @@ class Settings(BaseSettings):
     max_tokens: int = Field(256, ge=1, le=32768, description="Longest answer, in tokens.")
     prompt_budget: int = Field(1200, ge=64, description="Most tokens of sources put in a prompt.")
     request_timeout_s: float = Field(120.0, gt=0, description="Timeout of one HTTP model request.")
+    route: str | None = Field(
+        None,
+        description="'small,large': answer with the small model, escalate to the large one when unsure "
+        "(each may be name@http://host/v1).",
+    )
+    route_threshold: float | None = Field(
+        None, ge=0, le=1, description="Escalate below this confidence [default: calibrated by bench, or 0.5]."
+    )
 
     search_k: int = Field(5, ge=1, le=1000)
     search_mode: SearchMode = "hybrid"
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant (tuned on PIAF dev).")
     bm25_weight: float = Field(1.0, ge=0)
     dense_weight: float = Field(1.0, ge=0)
+
+    # `petitrag bench` cost model, € per 1,000 questions (docs/bench.md)
+    cost_hardware_eur: float = Field(800.0, ge=0, description="Price of the machine running local models, €.")
+    cost_hardware_hours: float = Field(26280.0, gt=0, description="Hours it is amortised over (3 years).")
+    cost_watts: float = Field(35.0, ge=0, description="Power the machine draws while answering, W.")
+    cost_eur_per_kwh: float = Field(0.25, ge=0, description="Electricity price, €/kWh.")
+    cost_api_eur_per_mtok_in: float = Field(0.0, ge=0, description="API price per 1M prompt tokens, €.")
+    cost_api_eur_per_mtok_out: float = Field(0.0, ge=0, description="API price per 1M completion tokens, €.")
+
+    # `petitrag serve` (docs/serve.md)
+    serve_host: str = Field("127.0.0.1", description="Address `petitrag serve` binds to.")
+    serve_port: int = Field(8000, ge=1, le=65535, description="Port `petitrag serve` listens on.")
+    serve_api_keys: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='API key → collections it may use ("*" = all), e.g. {"k1" = ["default"], "k2" = ["*"]}.',
+    )
+    serve_no_auth: bool = Field(
+        False, description="Serve without API keys (refused unless bound to loopback)."
+    )
+    serve_max_upload_mb: float = Field(50.0, gt=0, description="Largest accepted upload, in MB.")
+    serve_queue_size: int = Field(
+        8, ge=0, le=10000, description="Requests that may wait for the model; more get 429."
+    )
+    serve_timeout_s: float = Field(
+        300.0, gt=0, description="Longest a request may wait for and use the model; then 503."
+    )
+    serve_cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (none by default)."
+    )
 
     @field_validator("collection")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -119,9 +119,24 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: boo
         out.print("\n[bold]Sources[/]", highlight=False)
         for cited in result.citations:
             out.print(f"  [cyan][{cited.number}][/] {escape(citation(cited.hit))}", highlight=False)
+    route = result.extra.get("route")
+    if route:
+        err.print(f"[dim]{escape(route_line(route))}[/]", highlight=False)
     timings = result.timings
     err.print(
         f"[dim]{result.model} · first token {timings.get('ttft_s', 0):.1f} s · "
         f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
         highlight=False,
     )
+
+
+def route_line(route: dict[str, Any]) -> str:
+    """Which model answered and why, e.g. 'escalated from a to b: confidence 0.31 < 0.50'."""
+    confidence = route.get("confidence")
+    score = "no confidence score" if confidence is None else f"confidence {confidence:.2f}"
+    threshold = route["threshold"]
+    if route["answered_by"] != route["first_model"]:
+        return f"escalated from {route['first_model']} to {route['answered_by']}: {score} < {threshold:.2f}"
+    if route.get("escalation_failed"):
+        return f"answered by {route['first_model']} ({score}, low): {route['reason']}"
+    return f"answered by {route['first_model']} ({score} ≥ {threshold:.2f}, not escalated)"

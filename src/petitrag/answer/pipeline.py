@@ -21,6 +21,7 @@ from petitrag.errors import GenerationError, StoreError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.language import Language, detect_language
 from petitrag.retrieval.hybrid import Hit, Retriever
+from petitrag.routing.signals import compute_signals
 
 TokenCallback = Callable[[str], None]
 
@@ -77,13 +78,28 @@ class Answerer:
 
     def ask(self, question: str, k: int | None = None, on_token: TokenCallback | None = None) -> AnswerResult:
         started = time.perf_counter()
+        question, language, hits = self.retrieve(question, k)
+        return self.answer(question, language, hits, time.perf_counter() - started, on_token)
+
+    def retrieve(self, question: str, k: int | None = None) -> tuple[str, Language, list[Hit]]:
+        """The cleaned question, its language and the passages found for it."""
         question = question.strip()
         if not question:
             raise GenerationError("the question is empty")
-        language = detect_language(question)
         self._require_documents()
         hits = self.retriever.search(question, k=k or self.settings.search_k).hits
-        retrieval_s = time.perf_counter() - started
+        return question, detect_language(question), hits
+
+    def answer(
+        self,
+        question: str,
+        language: Language,
+        hits: list[Hit],
+        retrieval_s: float = 0.0,
+        on_token: TokenCallback | None = None,
+    ) -> AnswerResult:
+        """Answer from already retrieved passages (a router reuses them for its second model)."""
+        started = time.perf_counter() - retrieval_s
         if not hits:
             return self._abstain_without_model(language, retrieval_s)
         context = pack(
@@ -91,7 +107,7 @@ class Answerer:
         )
         messages = build_messages(question, language, context.sources)
         completion = self._generate(messages, on_token)
-        result = self._finish(completion, context, language)
+        result = self._finish(question, completion, context, language)
         result.timings.update(_timings(completion, retrieval_s, time.perf_counter() - started))
         return result
 
@@ -121,7 +137,9 @@ class Answerer:
         params = GenerationParams(max_tokens=self.settings.max_tokens, temperature=0.0)
         return self.generator.complete(messages, params, on_token)
 
-    def _finish(self, completion: Completion, context: PackedContext, language: Language) -> AnswerResult:
+    def _finish(
+        self, question: str, completion: Completion, context: PackedContext, language: Language
+    ) -> AnswerResult:
         raw = completion.text.strip()
         confidence = _confidence(completion)
         if not raw or is_abstention(raw):
@@ -134,9 +152,13 @@ class Answerer:
                 numbers = supporting(answer, [hit.text for hit in context.hits], language)
             citations = [Citation(number, context.hits[number - 1]) for number in numbers]
             abstained = False
+        signals = compute_signals(
+            question, answer, abstained, completion, context.hits, [c.hit.text for c in citations], language
+        )
         return AnswerResult(
             answer=answer, abstained=abstained, language=language, model=self.generator.name,
             citations=citations, confidence=confidence, timings={}, context=context, completion=completion,
+            signals=signals,
         )  # fmt: skip
 
     def _abstain_without_model(self, language: Language, retrieval_s: float) -> AnswerResult:

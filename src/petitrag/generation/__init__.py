@@ -15,12 +15,13 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
     Local models are loaded once per process (per file, context size and threads) and
     shared by the generators returned here; backends are imported only when used.
     """
-    name = model or settings.model
-    if settings.model_base_url:
+    name, base_url = parse_model_spec(model or settings.model)
+    base_url = base_url or settings.model_base_url
+    if base_url:
         from petitrag.generation.openai_http import OpenAIChatGenerator
 
         return OpenAIChatGenerator(
-            settings.model_base_url,
+            base_url,
             name,
             settings.model_api_key,
             timeout=settings.request_timeout_s,
@@ -33,3 +34,15 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
     loaded = shared_model(path, settings.context_size, settings.threads)
     display = path.stem if name == str(path) or name.endswith(".gguf") else name
     return LlamaCppGenerator(path, display, settings.context_size, settings.threads, model=loaded)
+
+
+def parse_model_spec(spec: str) -> tuple[str, str | None]:
+    """``name@http://host:port/v1`` names a model on an OpenAI-compatible server; else local.
+
+    This lets one command mix backends, e.g. a local small model routed to a large one
+    served by Ollama: ``--route qwen2.5-coder-0.5b,mistral-small@http://localhost:11434/v1``.
+    """
+    name, separator, url = spec.partition("@")
+    if separator and url.startswith(("http://", "https://")):
+        return name, url
+    return spec, None

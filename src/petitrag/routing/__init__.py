@@ -1,0 +1,1 @@
+"""Small first, big when unsure: confidence signals, a calibrated score, escalation."""
