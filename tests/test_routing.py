@@ -1,0 +1,203 @@
+"""Small first, big when unsure: the router with real models, the calibration on known data.
+
+The real-model tests route SmolLM2 to itself under another name (its GGUF path): what is
+checked is the policy (who answers, what is shown, what is logged), not answer quality.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from petitrag.bench.runner import Prediction
+from petitrag.cli import cli
+from petitrag.config import load_settings
+from petitrag.demo import sample_corpus
+from petitrag.errors import ConfigError, PetitragError
+from petitrag.generation.base import Completion, Token
+from petitrag.generation.catalog import resolve_model
+from petitrag.routing.calibrate import auc, calibrate
+from petitrag.routing.router import parse_route
+from petitrag.routing.score import Calibration, calibration_path, load_calibration
+from petitrag.routing.signals import SIGNAL_NAMES, compute_signals, content_tokens
+from tests.conftest import ASK_JSON_KEYS
+
+SMALL = "smollm2-135m"
+QUESTION = "How often should I turn my compost pile?"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("route-home")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("PETITRAG_")]:
+            patch.delenv(name)
+        patch.setenv("PETITRAG_HOME", str(home))
+        patch.setenv("PETITRAG_THREADS", "2")
+        patch.setenv("PETITRAG_MAX_TOKENS", "48")
+        shutil.copytree(sample_corpus(), home / "corpus")
+        result = CliRunner().invoke(cli, ["ingest", str(home / "corpus")], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        yield home
+
+
+@pytest.fixture(scope="module")
+def large(indexed: Path) -> str:
+    """SmolLM2 again, named by its path: a second model as far as routing is concerned."""
+    return str(resolve_model(load_settings(), SMALL))
+
+
+def ask_json(*args: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(cli, ["ask", QUESTION, "--json", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def test_confident_small_answer_is_kept_and_equals_the_unrouted_one(indexed: Path, large: str) -> None:
+    ask_json("-m", SMALL)  # both compared runs then start with this prompt in the KV cache
+    routed = ask_json("--route", f"{SMALL},{large}", "--route-threshold", "0")
+    plain = ask_json("-m", SMALL)
+    assert list(routed)[: len(ASK_JSON_KEYS)] == ASK_JSON_KEYS
+    assert routed["answer"] == plain["answer"] and routed["citations"] == plain["citations"]
+    assert routed["escalated"] is False and routed["model"] == SMALL
+    route = routed["route"]
+    assert route["first_model"] == route["answered_by"] == SMALL
+    assert route["threshold"] == 0 and route["calibrated"] is False
+    assert set(route["signals"]) == set(SIGNAL_NAMES)
+    assert route["signals"]["mean_logprob"] < 0  # llama.cpp gives logprobs
+    assert 0 <= routed["confidence"] <= 1 and routed["confidence"] == route["confidence"]
+
+
+def test_unsure_small_answer_escalates_to_the_large_model(indexed: Path, large: str) -> None:
+    routed = ask_json("--route", f"{SMALL},{large}", "--route-threshold", "1")
+    assert routed["escalated"] is True
+    assert routed["route"]["answered_by"] == Path(large).stem == routed["model"]
+    assert routed["route"]["first_model"] == SMALL and "first_answer" in routed["route"]
+    timings = routed["timings"]
+    assert timings["retrieval_s"] < timings["ttft_s"] <= timings["total_s"]
+
+
+def test_unreachable_large_model_returns_the_small_answer_marked_low(indexed: Path) -> None:
+    routed = ask_json("--route", f"{SMALL},big@http://127.0.0.1:9/v1", "--route-threshold", "1")
+    assert routed["escalated"] is False and routed["model"] == SMALL and routed["answer"]
+    assert routed["route"]["escalation_failed"] is True
+    assert "cannot reach" in routed["route"]["reason"] or "failed" in routed["route"]["reason"]
+
+
+def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["ask", QUESTION, "--route", f"{SMALL},{large}", "--route-threshold", "1"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"escalated from {SMALL} to {Path(large).stem}" in result.stderr
+
+
+def test_saved_calibration_is_used_by_ask(indexed: Path, large: str) -> None:
+    calibration = Calibration(SMALL, large, threshold=0.0, calibrated=True)
+    calibration.save(calibration_path(indexed, SMALL, large))
+    try:
+        routed = ask_json("--route", f"{SMALL},{large}")
+        assert routed["route"]["calibrated"] is True and routed["escalated"] is False
+    finally:
+        calibration_path(indexed, SMALL, large).unlink()
+
+
+def test_bad_route_is_one_clear_line(indexed: Path) -> None:
+    result = CliRunner().invoke(cli, ["ask", QUESTION, "--route", SMALL])
+    assert result.exit_code != 0
+    assert result.stderr.strip().startswith("error: route must be 'small,large'")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_parse_route() -> None:
+    spec = parse_route(" a , b@http://h:1/v1 ")
+    assert (spec.small, spec.large) == ("a", "b@http://h:1/v1")
+    for bad in ("a", "a,b,c", "a,", "a,a"):
+        with pytest.raises(ConfigError):
+            parse_route(bad)
+
+
+def test_citation_markers_do_not_count_as_answer_tokens() -> None:
+    tokens = [Token(text, logprob=-1.0) for text in ["4", "5", " km", " [", "1", "]", "."]]
+    assert [t.text for t in content_tokens(tokens)] == ["4", "5", " km", "."]
+
+
+def test_signals_of_a_grounded_and_an_ungrounded_answer() -> None:
+    completion = Completion("45 km [1]", [Token("45", -0.1, 0.2), Token(" km", -0.3, 0.4)], "m")
+    grounded = compute_signals("How far?", "45 km [1]", False, completion, [], ["It rides 45 km."], "en")
+    assert grounded["grounding"] == 1.0 and grounded["mean_logprob"] == pytest.approx(-0.2)
+    assert grounded["min_logprob"] == pytest.approx(-0.3) and grounded["answer_tokens"] == 2
+    wrong_number = compute_signals("How far?", "50 km", False, completion, [], ["It rides 45 km."], "en")
+    assert wrong_number["grounding"] == 0.0  # a number the passage does not contain
+    question = compute_signals("Which is bigger, A or B?", "A", False, None, [], [], "en")
+    assert question["comparison"] == 1.0 and question["mean_logprob"] is None
+
+
+def test_auc_by_hand() -> None:
+    assert auc([0.9, 0.8, 0.1], [True, True, False]) == 1.0
+    assert auc([0.1, 0.9], [True, False]) == 0.0
+    assert auc([0.5, 0.5], [True, False]) == 0.5
+    assert auc([0.5], [True]) is None
+
+
+def _prediction(case: int, model: str, right: bool, logprob: float, seconds: float) -> Prediction:
+    return Prediction(
+        case_id=str(case), model=model, question="q", gold=["paris"], impossible=False,
+        prediction="Paris" if right else "Lyon", timings={"total_s": seconds, "retrieval_s": 0.1},
+        signals={"mean_logprob": logprob},
+    )  # fmt: skip
+
+
+def test_calibration_escalates_exactly_the_cases_the_small_model_gets_wrong() -> None:
+    """A signal that separates perfectly: routed quality = large's, at a fraction of its time."""
+    small = [
+        _prediction(i, "s", right=i % 3 != 0, logprob=-0.1 if i % 3 else -2.5, seconds=1) for i in range(30)
+    ]
+    large = [_prediction(i, "l", right=True, logprob=-0.1, seconds=10) for i in range(30)]
+    calibration = calibrate(small, large, margin=0.0)
+    details = calibration.details
+    assert calibration.calibrated and details["n"] == 30
+    assert details["large_alone"]["f1"] == 1.0 and details["small_alone"]["f1"] == pytest.approx(20 / 30)
+    assert details["chosen"]["f1"] == 1.0
+    assert details["chosen"]["escalation_rate"] == pytest.approx(10 / 30)
+    assert details["latency_ratio"] == pytest.approx((30 + 10 * 9.9) / 300)
+    assert details["signal_auc"]["mean_logprob"] == 1.0
+    assert (
+        calibration.score({"mean_logprob": -0.1})
+        > calibration.threshold
+        > calibration.score({"mean_logprob": -2.5})
+    )
+
+
+def test_calibration_escalates_everything_when_no_signal_helps() -> None:
+    small = [_prediction(i, "s", right=i % 2 == 0, logprob=-0.5, seconds=1) for i in range(20)]
+    large = [_prediction(i, "l", right=True, logprob=-0.5, seconds=5) for i in range(20)]
+    chosen = calibrate(small, large, margin=0.0).details["chosen"]
+    assert chosen["escalation_rate"] == 1.0 and chosen["f1"] == 1.0
+
+
+def test_calibration_needs_enough_paired_cases(tmp_path: Path) -> None:
+    small = [_prediction(i, "s", True, -0.1, 1) for i in range(5)]
+    with pytest.raises(PetitragError, match="at least 10 cases"):
+        calibrate(small, small)
+
+
+def test_calibration_round_trip_and_unreadable_file(tmp_path: Path) -> None:
+    small = [
+        _prediction(i, "s", right=i % 3 != 0, logprob=-0.1 if i % 3 else -2.5, seconds=1) for i in range(30)
+    ]
+    large = [_prediction(i, "l", right=True, logprob=-0.1, seconds=10) for i in range(30)]
+    calibration = calibrate(small, large)
+    calibration.save(calibration_path(tmp_path, "s", "l"))
+    loaded = load_calibration(tmp_path, "s", "l")
+    assert loaded.threshold == calibration.threshold and loaded.model == calibration.model
+    assert load_calibration(tmp_path, "x", "y").calibrated is False
+    calibration_path(tmp_path, "s", "l").write_text("{not json")
+    with pytest.raises(ConfigError, match="unreadable"):
+        load_calibration(tmp_path, "s", "l")
