@@ -7,16 +7,15 @@ reproduces every number of a report.
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from petitrag.answer.pipeline import Answerer
 from petitrag.bench.datasets import Case
 from petitrag.bench.metrics import contains_gold, exact_match, normalize, token_f1
+from petitrag.bench.stats import distribution, mean_ci
 from petitrag.errors import PetitragError
 from petitrag.language import detect_language
 
@@ -38,9 +37,22 @@ class Prediction:
     error: str | None = None
     route: dict[str, Any] | None = None
     signals: dict[str, float | None] = field(default_factory=dict)  # confidence signals, for routing
+    error_kind: str | None = None  # one of ERROR_KINDS when ``error`` is set
+    finish_reason: str | None = None  # "stop", or "length" when the answer hit max_tokens
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> Prediction:
+        """Rebuild from a predictions.jsonl line; keys this version does not know are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in row.items() if key in known})
+
+
+#: why a case has no usable answer: the model failed (PetitragError), said nothing, took longer
+#: than the per-case timeout, or its process died (or raised an unexpected exception)
+ERROR_KINDS = ("error", "invalid_output", "timeout", "crash")
 
 
 def predict(answerer: Answerer, case: Case) -> Prediction:
@@ -51,11 +63,18 @@ def predict(answerer: Answerer, case: Case) -> Prediction:
     try:
         result = answerer.ask(case.question)
     except PetitragError as exc:
-        prediction.error = str(exc)
+        prediction.error, prediction.error_kind = str(exc), "error"
         prediction.timings = {"total_s": time.perf_counter() - started}
         return prediction
     prediction.prediction = result.answer
     prediction.abstained = result.abstained
+    if result.completion is not None:
+        prediction.finish_reason = result.completion.finish_reason
+        if not result.completion.text.strip():
+            # The pipeline shows an empty completion as an abstention; a benchmark must not
+            # credit it as one: the model said nothing at all.
+            prediction.abstained = False
+            prediction.error, prediction.error_kind = "the model produced no text", "invalid_output"
     prediction.answer_language = detect_language(result.answer, default=result.language)
     prediction.citations = [citation.to_json() for citation in result.citations]
     prediction.timings = result.to_json()["timings"]
@@ -88,58 +107,18 @@ def score(prediction: Prediction) -> dict[str, float | None]:
     }
 
 
-def aggregate(predictions: Iterable[Prediction]) -> dict[str, dict[str, float | int | None]]:
-    """Mean, n and a 95 % confidence interval for each metric and timing."""
+def aggregate(predictions: Iterable[Prediction]) -> dict[str, dict[str, Any]]:
+    """Mean, n and a 95 % confidence interval for each metric; percentiles for timings."""
     predictions = list(predictions)
     scores = [score(p) for p in predictions]
-    summary: dict[str, dict[str, float | int | None]] = {}
+    summary: dict[str, dict[str, Any]] = {}
     for metric in scores[0] if scores else {}:
         values = [s[metric] for s in scores if s[metric] is not None]
-        summary[metric] = _mean_ci(values)  # type: ignore[arg-type]
+        summary[metric] = mean_ci(values)  # type: ignore[arg-type]
     for timing in ("ttft_s", "total_s", "tokens_per_s", "prompt_tokens", "completion_tokens"):
         values = [p.timings[timing] for p in predictions if p.error is None and timing in p.timings]
-        summary[timing] = _distribution(values)
+        summary[timing] = distribution(values)
     return summary
-
-
-def _mean_ci(values: list[float]) -> dict[str, float | int | None]:
-    """Mean with a normal-approximation 95 % interval (Wilson for 0/1 metrics)."""
-    n = len(values)
-    if n == 0:
-        return {"mean": None, "n": 0, "ci_low": None, "ci_high": None}
-    mean = statistics.fmean(values)
-    if all(v in (0.0, 1.0) for v in values):
-        low, high = _wilson(mean, n)
-    else:
-        half = 1.96 * (statistics.stdev(values) / math.sqrt(n) if n > 1 else 0.0)
-        low, high = max(0.0, mean - half), min(1.0, mean + half)
-    return {"mean": round(mean, 4), "n": n, "ci_low": round(low, 4), "ci_high": round(high, 4)}
-
-
-def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def _distribution(values: list[float]) -> dict[str, float | int | None]:
-    if not values:
-        return {"mean": None, "n": 0, "p50": None, "p95": None}
-    ordered = sorted(values)
-    return {
-        "mean": round(statistics.fmean(ordered), 4),
-        "n": len(ordered),
-        "p50": round(_percentile(ordered, 50), 4),
-        "p95": round(_percentile(ordered, 95), 4),
-    }
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default), without numpy."""
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def run(
@@ -154,4 +133,13 @@ def run(
     return predictions
 
 
-__all__ = ["Prediction", "aggregate", "normalize", "predict", "run", "score"]
+def failed(case: Case, model: str, kind: str, message: str, seconds: float) -> Prediction:
+    """A case that got no answer (timeout, crash): recorded as an error, never dropped."""
+    prediction = Prediction(case.id, model, case.question, case.answers, case.impossible)
+    prediction.question_language = detect_language(case.question)
+    prediction.error, prediction.error_kind = message, kind
+    prediction.timings = {"total_s": round(seconds, 4)}
+    return prediction
+
+
+__all__ = ["ERROR_KINDS", "Prediction", "aggregate", "failed", "normalize", "predict", "run", "score"]

@@ -1,0 +1,171 @@
+"""``petitrag bench``: one test set, several models, the same retrieval; a verdict against a bar.
+
+Steps, each reusable on its own (``bench --route`` builds on them): ``prepare_cases`` (test
+set → selected cases, corpus ingested once into a collection), ``retrieve_cases`` (passages
+searched once per question), ``run_models`` (one worker process per model, resumable), and
+``finish`` (results.json, report.md, pareto.png from the files of the output folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from petitrag.bench.cost import CostModel
+from petitrag.bench.datasets import Case, Dataset, load_dataset, write_corpus
+from petitrag.bench.display import bench_display
+from petitrag.bench.models import ModelSpec, parse_models
+from petitrag.bench.plot import write_pareto
+from petitrag.bench.report import write_report
+from petitrag.bench.results import build_results
+from petitrag.bench.retrieval import retrieve_cases
+from petitrag.bench.rundir import (
+    PARETO,
+    REPORT,
+    RESULTS,
+    load_all_predictions,
+    locked,
+    prepare,
+    write_cases,
+    write_json,
+)
+from petitrag.bench.supervisor import Job, run_model
+from petitrag.bench.verdict import Bar
+from petitrag.config import Settings
+from petitrag.errors import ConfigError
+
+
+@dataclass
+class BenchOptions:
+    dataset: Path
+    models: str
+    out: Path
+    topline: str | None = None
+    bar: Bar = field(default_factory=Bar)
+    limit: int | None = None
+    sample: int | None = None
+    seed: int = 0
+    collection: str | None = None
+    timeout_s: float = 180.0
+    fresh: bool = False
+    report_only: bool = False
+
+
+def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
+    """The whole benchmark; returns the results document (also written to ``options.out``)."""
+    specs = parse_models(settings, options.models, options.topline)  # fail fast on a bad name
+    dataset = load_dataset(options.dataset)
+    cases = select(dataset, options)
+    collection = options.collection or (
+        default_collection(dataset) if dataset.documents else settings.collection
+    )
+    settings = settings.model_copy(update={"collection": collection})
+    identity = run_identity(options.dataset, settings)
+    with locked(options.out) as lock_fd:
+        prepare(options.out, identity, options.fresh)
+        write_cases(options.out, cases)
+        retrieval = prepare_retrieval(settings, dataset, options, cases, console)
+        if not options.report_only:
+            run_models(settings, options, specs, cases, lock_fd, console)
+        return finish(options, identity, cases, retrieval, specs, CostModel.from_settings(settings))
+
+
+def select(dataset: Dataset, options: BenchOptions) -> list[Case]:
+    if options.limit and options.sample:
+        raise ConfigError("give --limit N (the first N questions) or --sample N (a seeded sample), not both")
+    cases = dataset.sample(options.sample, options.seed, options.limit)
+    if not cases:
+        raise ConfigError(f"test set {options.dataset} has no questions")
+    return cases
+
+
+def default_collection(dataset: Dataset) -> str:
+    """``bench-<test set>``: SQuAD corpora get a collection of their own, reused by later runs."""
+    return ("bench-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset.name))[:64]
+
+
+def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
+    """What the predictions depend on; a run with another identity cannot resume this one."""
+    return {
+        "dataset": dataset_path.name,
+        "dataset_sha256": hashlib.sha256(dataset_path.read_bytes()).hexdigest(),
+        "home": str(settings.home.resolve()),
+        "collection": settings.collection,
+        "embedder": settings.embedder + (f":{settings.embedder_model}" if settings.embedder_model else ""),
+        "search_mode": settings.search_mode,
+        "search_k": settings.search_k,
+        "rrf_k": settings.rrf_k,
+        "prompt_budget": settings.prompt_budget,
+        "max_tokens": settings.max_tokens,
+        "context_size": settings.context_size,
+        "threads": settings.threads,
+    }
+
+
+def prepare_retrieval(
+    settings: Settings, dataset: Dataset, options: BenchOptions, cases: list[Case], console: Console
+) -> dict[str, dict[str, Any]]:
+    """Ingest a SQuAD corpus (incremental: unchanged files are skipped), then search each case once."""
+    from petitrag.app import open_app
+    from petitrag.progress import progress_display
+    from petitrag.report import print_ingest_report
+
+    with open_app(settings) as app, progress_display() as hook:
+        if dataset.documents:
+            files = write_corpus(dataset, settings.home / "corpus" / options.dataset.stem)
+            report = app.ingestor(hook).run(list(files.values()), settings.collection)
+            if report.added or report.updated or report.failed:
+                print_ingest_report(console, report, settings.collection)
+        app.store.require_collection(settings.collection, app.embedder.identity)
+        return retrieve_cases(
+            app.retriever(), options.out, cases, lambda done, total: hook("search", done, total)
+        )
+
+
+def run_models(
+    settings: Settings,
+    options: BenchOptions,
+    specs: list[ModelSpec],
+    cases: list[Case],
+    lock_fd: int,
+    console: Console,
+) -> dict[str, str]:
+    """Each model in turn over the cases it has not answered yet; returns load errors by model."""
+    done = load_all_predictions(options.out)
+    pending = {spec.key: [c for c in cases if c.id not in done.get(spec.key, {})] for spec in specs}
+    load_errors = {}
+    with bench_display(console) as display:
+        for spec in specs:
+            display.add(spec.key, len(cases), len(cases) - len(pending[spec.key]))
+        for spec in specs:
+            if not pending[spec.key]:
+                continue
+            display.model(spec.key)
+            job = Job(options.out, spec, settings, settings.collection, lock_fd, options.timeout_s)
+            error = run_model(job, pending[spec.key], display)
+            if error:
+                load_errors[spec.key] = error
+                display.note(f"{spec.key}: model not loaded: {error}")
+    return load_errors
+
+
+def finish(
+    options: BenchOptions,
+    identity: dict[str, Any],
+    cases: list[Case],
+    retrieval: dict[str, dict[str, Any]],
+    specs: list[ModelSpec],
+    cost: CostModel,
+) -> dict[str, Any]:
+    """results.json, report.md and pareto.png, from what the output folder holds."""
+    selection = {"limit": options.limit, "sample": options.sample, "seed": options.seed}
+    results = build_results(options.out, identity, selection, cases, retrieval, specs, options.bar, cost)
+    write_json(options.out / RESULTS, results)
+    write_report(options.out / REPORT, results)
+    write_pareto(options.out / PARETO, results)
+    return results
