@@ -1,0 +1,62 @@
+"""CLI command ``serve``: the OpenAI-compatible API, native routes and web UI (docs/serve.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from petitrag.cli import cli, err, settings_from
+from petitrag.cli_answer import with_model_options
+
+
+@cli.command()
+@click.option("--host", "serve_host", help="Address to bind [default: 127.0.0.1].")
+@click.option("--port", "serve_port", type=int, help="Port to listen on [default: 8000].")
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY[:COLL,...]",
+    help="Accept this key (repeatable); ':c1,c2' limits it to those collections.",
+)
+@click.option("--no-auth", is_flag=True, help="Serve without API keys (only on a loopback address).")
+@click.option("--queue-size", "serve_queue_size", type=int, help="Requests that may wait for the model.")
+@click.option("--timeout", "serve_timeout_s", type=float, help="Seconds a request may wait + run; then 503.")
+@click.option("--max-upload-mb", "serve_max_upload_mb", type=float, help="Largest upload accepted.")
+@click.option("--cors-origin", "cors_origins", multiple=True, help="Allow this browser origin (repeatable).")
+@with_model_options
+@click.pass_context
+def serve(
+    ctx: click.Context, api_keys: tuple[str, ...], no_auth: bool, cors_origins: tuple[str, ...], **flags: Any
+) -> None:
+    """Serve the OpenAI-compatible API (/v1), the native API (/api), metrics and the web UI (/)."""
+    import uvicorn
+
+    from petitrag.server import create_app
+    from petitrag.server.auth import parse_key_flag
+
+    settings = settings_from(ctx, **flags, serve_no_auth=True if no_auth else None)
+    updates: dict[str, Any] = {}
+    if api_keys:
+        updates["serve_api_keys"] = {**settings.serve_api_keys, **dict(map(parse_key_flag, api_keys))}
+    if cors_origins:
+        updates["serve_cors_origins"] = [*settings.serve_cors_origins, *cors_origins]
+    settings = settings.model_copy(update=updates)
+    app = create_app(settings)  # refuses a keyless server off loopback before binding
+    keys = app.state.petitrag.keys
+    base = f"http://{settings.serve_host}:{settings.serve_port}"
+    err.print(
+        f"petitrag serve: web UI {base}/ · OpenAI API {base}/v1 · docs {base}/docs · "
+        f"{f'{len(keys)} API key(s)' if keys else 'no API key (loopback only)'} · "
+        f"model {escape(settings.model)} · data {escape(str(settings.home))}",
+        highlight=False,
+    )
+    uvicorn.run(
+        app,
+        host=settings.serve_host,
+        port=settings.serve_port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )

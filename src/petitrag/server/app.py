@@ -1,0 +1,177 @@
+"""The FastAPI application: routes, errors in one shape, metrics, the web UI, start and stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from petitrag import __version__
+from petitrag.config import Settings
+from petitrag.errors import PetitragError
+from petitrag.server import native_routes, openai_routes
+from petitrag.server.auth import Caller, keyring_from
+from petitrag.server.errors import error_body, status_of
+from petitrag.server.jobs import IngestJobs
+from petitrag.server.metrics import Metrics, MetricsMiddleware
+from petitrag.server.state import Server, ServerState
+from petitrag.server.worker import ModelWorker
+
+STATIC = Path(__file__).parent / "static"
+JSON_BODY_LIMIT = 16 * 1024 * 1024  # every route but uploads
+log = logging.getLogger("petitrag.server")
+
+#: the page may load its own script, style and images, and talk to this server only
+UI_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The server for these settings; refuses (ConfigError) to run without keys off loopback."""
+    keys = keyring_from(settings)
+    worker = ModelWorker(settings)
+    server = ServerState(settings, keys, worker, IngestJobs(settings), Metrics(lambda: worker.depth))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        server.worker.warm_up().add_done_callback(lambda future: _after_warm_up(future, server))
+        yield
+        server.worker.close()
+        server.jobs.close()
+
+    app = FastAPI(
+        title="petitrag",
+        version=__version__,
+        summary="Answers from your documents with small local models; OpenAI-compatible.",
+        lifespan=lifespan,
+    )
+    app.state.petitrag = server
+    # Limits per router (not app-wide): their 413s then pass through TooLargeAsJson.
+    app.include_router(openai_routes.router, max_body_size=JSON_BODY_LIMIT)
+    app.include_router(native_routes.router, max_body_size=JSON_BODY_LIMIT)
+    upload_limit = int(settings.serve_max_upload_mb * 1024 * 1024) + native_routes.MULTIPART_MARGIN
+    app.include_router(native_routes.uploads, max_body_size=upload_limit)
+    _add_service_routes(app)
+    _add_error_handlers(app, settings)
+    if settings.serve_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.serve_cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
+    app.add_middleware(TooLargeAsJson, message=_too_large(settings))
+    app.add_middleware(MetricsMiddleware, metrics=server.metrics)
+    return app
+
+
+def _too_large(settings: Settings) -> str:
+    return f"request too large (uploads are limited to {settings.serve_max_upload_mb:g} MB)"
+
+
+class TooLargeAsJson:
+    """Re-says Starlette's plain-text 413 (sent before any route runs) in the API's JSON shape."""
+
+    def __init__(self, app: ASGIApp, message: str) -> None:
+        self.app = app
+        self.body = json.dumps(error_body(413, message, "too_large")).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        replacing = False
+
+        async def send_json(message: Message) -> None:
+            nonlocal replacing
+            if message["type"] == "http.response.start" and message["status"] == 413:
+                headers = dict(message.get("headers", []))
+                replacing = headers.get(b"content-type", b"").startswith(b"text/plain")
+                if replacing:
+                    json_headers = [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(self.body)).encode()),
+                    ]
+                    await send({**message, "headers": json_headers})
+                    await send({"type": "http.response.body", "body": self.body})
+                    return
+            if not replacing:
+                await send(message)
+
+        await self.app(scope, receive, send_json)
+
+
+def _after_warm_up(future: Future[None], server: ServerState) -> None:
+    if future.exception() is not None:  # a bug, not a missing model (that is load_error)
+        log.error("model warm-up failed", exc_info=future.exception())
+        server.worker.load_error = f"unexpected error while loading: {future.exception()}"
+    for model, seconds in server.worker.load_seconds.items():
+        server.metrics.model_load.labels(model).set(seconds)
+
+
+def _add_service_routes(app: FastAPI) -> None:
+    @app.get("/health", tags=["service"], summary="Liveness and model status (no key needed)")
+    def health(server: Server) -> dict[str, Any]:
+        worker = server.worker
+        loaded = "generator" in worker.load_seconds
+        status = "degraded" if worker.load_error else "ok" if loaded else "loading"
+        return {
+            "status": status, "version": __version__, "model": worker.model_name, "model_loaded": loaded,
+            "error": worker.load_error, "queue_depth": worker.depth,
+        }  # fmt: skip
+
+    @app.get("/metrics", tags=["service"], summary="Prometheus metrics")
+    def metrics(_: Caller, server: Server) -> Response:
+        return Response(server.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers=UI_HEADERS)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
+    @app.exception_handler(PetitragError)
+    async def domain_error(request: Request, exc: PetitragError) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body(status, str(exc), getattr(exc, "code", None)),
+            status_code=status,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> JSONResponse:
+        """A bug: the traceback goes to the log, the client gets the usual error shape."""
+        return JSONResponse(
+            error_body(500, f"internal error ({type(exc).__name__}); see the server log"), 500
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        message = _too_large(settings) if exc.status_code == 413 else str(exc.detail)
+        return JSONResponse(error_body(exc.status_code, message), exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
+        return JSONResponse(error_body(400, f"{where}: {first['msg']}", "invalid_request"), 400)

@@ -1,0 +1,139 @@
+"""API keys: who may call the server, and which collections each key may read and write.
+
+Keys are compared as SHA-256 digests with ``hmac.compare_digest`` against every known
+key (no early exit), so response time says nothing about how much of a key was right.
+Serving without keys is allowed only on a loopback address and only when asked for
+explicitly: a server reachable from the network never runs open by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from petitrag.config import Settings
+from petitrag.errors import ConfigError
+from petitrag.server.errors import ApiError
+
+ALL = "*"
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <API key> (what OpenAI SDKs send)")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key, as a header")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: a key (by its position in the configuration, never its value) and its rights."""
+
+    name: str
+    collections: frozenset[str]
+
+    def allows(self, collection: str) -> bool:
+        return ALL in self.collections or collection in self.collections
+
+    def require(self, collection: str) -> None:
+        if not self.allows(collection):
+            raise ApiError(403, f"this API key may not use collection '{collection}'", "collection_forbidden")
+
+
+ANONYMOUS = Principal("anonymous", frozenset({ALL}))
+
+
+class KeyRing:
+    """The configured keys; ``None`` in ``ServerState.keys`` means authentication is off."""
+
+    def __init__(self, keys: dict[str, list[str]]) -> None:
+        self._entries = [
+            (_digest(key), Principal(f"key-{number}", frozenset(collections)))
+            for number, (key, collections) in enumerate(keys.items(), start=1)
+        ]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, presented: str) -> Principal | None:
+        digest = _digest(presented)
+        found = None
+        for known, principal in self._entries:  # always compare with every key
+            if hmac.compare_digest(digest, known):
+                found = principal
+        return found
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def keyring_from(settings: Settings) -> KeyRing | None:
+    """Check the key configuration against the bind address; None when serving without keys."""
+    keys = settings.serve_api_keys
+    if settings.serve_no_auth:
+        if keys:
+            raise ConfigError("API keys are configured and --no-auth is given: choose one")
+        if not is_loopback(settings.serve_host):
+            raise ConfigError(
+                f"--no-auth is refused on {settings.serve_host}: without keys, serve only on 127.0.0.1"
+            )
+        return None
+    if not keys:
+        raise ConfigError(
+            "no API key: give --api-key KEY (or serve_api_keys in the configuration), "
+            "or --no-auth to serve without keys on 127.0.0.1"
+        )
+    for key, collections in keys.items():
+        if len(key) < 8:
+            raise ConfigError("API keys must be at least 8 characters long")
+        for name in collections:
+            if name != ALL:
+                try:
+                    Settings._collection_name(name)
+                except ValueError as exc:
+                    raise ConfigError(f"invalid collection '{name}' for an API key: {exc}") from None
+    return KeyRing(keys)
+
+
+def parse_key_flag(value: str) -> tuple[str, list[str]]:
+    """``KEY`` (every collection) or ``KEY:coll1,coll2`` (only those), as given to --api-key."""
+    key, separator, names = value.rpartition(":")
+    if not separator:
+        return value, [ALL]
+    collections = [name.strip() for name in names.split(",") if name.strip()]
+    if not key or not collections:
+        raise ConfigError(f"--api-key takes KEY or KEY:collection1,collection2, not '{value}'")
+    return key, collections
+
+
+def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> Principal:
+    """FastAPI dependency: the caller, or 401 when the key is missing or unknown."""
+    keys: KeyRing | None = request.app.state.petitrag.keys
+    if keys is None:
+        return ANONYMOUS
+    presented = bearer.credentials if bearer is not None else header
+    found = keys.lookup(presented) if presented else None
+    if found is None:
+        message = "invalid API key" if presented else "missing API key (Authorization: Bearer KEY)"
+        raise ApiError(401, message, "invalid_api_key", {"WWW-Authenticate": "Bearer"})
+    return found
+
+
+#: a route parameter of this type gets the authenticated caller
+Caller = Annotated[Principal, Depends(principal)]

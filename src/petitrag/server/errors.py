@@ -1,0 +1,60 @@
+"""HTTP errors in one shape, OpenAI's: ``{"error": {"message", "type", "code"}}``.
+
+Clients written for OpenAI (the official SDKs, Open WebUI) read that shape to show a
+message, so every route — native ones included — answers errors with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from petitrag.errors import (
+    CollectionNotFoundError,
+    ConfigError,
+    DocumentError,
+    DocumentNotFoundError,
+    ModelNotFoundError,
+    PetitragError,
+    StoreError,
+)
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+}
+
+
+class ApiError(PetitragError):
+    """An error with its HTTP status, raised by routes and turned into a JSON answer."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.headers = headers or {}
+
+
+def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": _TYPES.get(status, "server_error"), "code": code}}
+
+
+def status_of(exc: PetitragError) -> int:
+    """The HTTP status for a domain error: what the client can fix is 4xx, the rest 500."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, CollectionNotFoundError | DocumentNotFoundError | ModelNotFoundError):
+        return 404
+    if isinstance(exc, StoreError):  # empty collection, embedder mismatch: the index state conflicts
+        return 409
+    if isinstance(exc, DocumentError | ConfigError):
+        return 400
+    return 500

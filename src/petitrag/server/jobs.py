@@ -1,0 +1,139 @@
+"""Ingest jobs: uploaded files are parsed and embedded in the background, with progress.
+
+Ingesting can take minutes (the default embedder does ~5 passages/s on two cores), far
+longer than an HTTP request should live, so an upload answers at once with a job id and
+``GET /api/jobs/{id}`` reports progress. Jobs run one at a time on their own thread with
+their own ``App`` (SQLite connection and embedder), so answering is not blocked meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from petitrag.app import App
+from petitrag.config import Settings
+from petitrag.errors import PetitragError
+from petitrag.ingest import IngestReport
+from petitrag.server.errors import ApiError
+from petitrag.server.worker import Abandoned
+
+log = logging.getLogger("petitrag.server")
+
+Status = Literal["queued", "running", "done", "failed"]
+MAX_PENDING = 32  # queued jobs beyond this get 429
+KEEP = 500  # finished jobs remembered for GET /api/jobs/{id}
+
+
+@dataclass
+class IngestJob:
+    id: str
+    collection: str
+    files: list[str]
+    status: Status = "queued"
+    stage: str = "queued"  # then "parse", "embed", "done"
+    done: int = 0
+    total: int = 0
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "collection": self.collection, "files": [Path(f).name for f in self.files],
+            "status": self.status, "stage": self.stage, "done": self.done, "total": self.total,
+            "report": self.report, "error": self.error, "created": self.created, "finished": self.finished,
+        }  # fmt: skip
+
+
+def report_json(report: IngestReport) -> dict[str, Any]:
+    embedded, total = report.vectors
+    return {
+        "added": [Path(p).name for p in report.added],
+        "updated": [Path(p).name for p in report.updated],
+        "unchanged": [Path(p).name for p in report.unchanged],
+        "failed": [{"file": Path(p).name, "reason": reason} for p, reason in report.failed],
+        "warnings": [{"file": Path(p).name, "warning": warning} for p, warning in report.warnings],
+        "chunks": report.chunks,
+        "embedded": report.embedded,
+        "vectors": {"embedded": embedded, "total": total},
+        "embed_error": report.embed_error,
+        "seconds": round(report.seconds, 3),
+    }
+
+
+class IngestJobs:
+    """A queue of ingest jobs on one background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="petitrag-ingest")
+        self._jobs: OrderedDict[str, IngestJob] = OrderedDict()
+        self._lock = threading.Lock()
+        self._app: App | None = None  # created and used on the ingest thread only
+        self._closing = False
+
+    def submit(self, collection: str, paths: list[Path]) -> IngestJob:
+        with self._lock:
+            pending = sum(job.status in ("queued", "running") for job in self._jobs.values())
+            if pending >= MAX_PENDING:
+                raise ApiError(429, f"{pending} ingest jobs are pending; retry later", "queue_full")
+            job = IngestJob(uuid.uuid4().hex, collection, [str(path) for path in paths])
+            self._jobs[job.id] = job
+            while len(self._jobs) > KEEP:
+                self._jobs.popitem(last=False)
+        self._executor.submit(self._run, job, paths)
+        return job
+
+    def get(self, job_id: str) -> IngestJob:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, f"no ingest job '{job_id}'", "job_not_found")
+        return job
+
+    def _run(self, job: IngestJob, paths: list[Path]) -> None:
+        if self._closing:
+            job.status, job.error, job.finished = (
+                "failed",
+                "the server stopped before this job ran",
+                time.time(),
+            )
+            return
+        job.status = "running"
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if self._closing:  # files are committed one by one: stopping between two is safe
+                raise Abandoned("the server is stopping; ingest again to finish")
+            job.stage, job.done, job.total = stage, done, total
+
+        try:
+            if self._app is None:
+                self._app = App(self.settings)
+            report = self._app.ingestor(progress).run(paths, job.collection)
+            job.report = report_json(report)
+            job.status, job.stage = "done", "done"
+        except PetitragError as exc:
+            job.status, job.error = "failed", str(exc)
+        except Exception as exc:  # a bug: keep serving, say what happened
+            log.exception("ingest job %s failed", job.id)
+            job.status, job.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+
+    def close(self) -> None:
+        """Drop queued jobs; a running one finishes its current file (one transaction), then stops."""
+        self._closing = True
+        self._executor.submit(self._close_app)
+        self._executor.shutdown(wait=False)
+
+    def _close_app(self) -> None:
+        if self._app is not None:
+            self._app.close()

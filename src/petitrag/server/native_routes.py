@@ -1,0 +1,164 @@
+"""petitrag's own routes under ``/api``: collections, documents, uploads, jobs, search, summaries.
+
+Every route that names a collection checks that the caller's key may use it (403
+otherwise). Reads and deletes use a connection of their own and never wait behind a
+generation; search and summaries need the models and take their turn in the queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from petitrag import __version__
+from petitrag.answer.summarize import Summarizer
+from petitrag.config import SearchMode, Settings
+from petitrag.server.auth import Caller
+from petitrag.server.errors import ApiError
+from petitrag.server.state import Server
+from petitrag.server.uploads import save_upload
+from petitrag.server.worker import Ticket
+
+router = APIRouter(prefix="/api", tags=["petitrag"])
+#: the upload route alone: it is included with a body size limit of its own
+uploads = APIRouter(prefix="/api", tags=["petitrag"])
+
+#: multipart overhead allowed above the file size limit before the body is cut off
+MULTIPART_MARGIN = 64 * 1024
+
+
+def collection_name(collection: str) -> str:
+    try:
+        return Settings._collection_name(collection)
+    except ValueError as exc:
+        raise ApiError(400, f"invalid collection '{collection}': {exc}", "invalid_collection") from None
+
+
+def allowed_collection(collection: Annotated[str, Depends(collection_name)], who: Caller) -> str:
+    """Path dependency: the collection in the URL, valid and allowed for this key."""
+    who.require(collection)
+    return collection
+
+
+Collection = Annotated[str, Depends(allowed_collection)]
+
+
+@router.get("/info", summary="Version, model, default collection and limits (for the web UI)")
+def info(server: Server, who: Caller) -> dict[str, Any]:
+    settings = server.settings
+    return {
+        "version": __version__,
+        "model": server.worker.model_name or settings.model,
+        "route": getattr(settings, "route", None),
+        "default_collection": settings.collection,
+        "collections": [name for name in server.collection_names() if who.allows(name)],
+        "max_upload_mb": settings.serve_max_upload_mb,
+        "auth": server.keys is not None,
+    }
+
+
+@router.get("/collections", summary="Collections this key may use, with their size")
+def collections(server: Server, who: Caller) -> list[dict[str, Any]]:
+    with server.store() as store:
+        return [
+            {"name": c.name, "embedder": c.embedder, **store.stats(c.name)}
+            for c in store.collections()
+            if who.allows(c.name)
+        ]
+
+
+@router.get("/collections/{collection}/documents", summary="Documents of a collection")
+def documents(collection: Collection, server: Server) -> list[dict[str, Any]]:
+    with server.store() as store:
+        store.require_collection(collection)
+        return [
+            {"id": doc.id, "name": Path(doc.path).name, "source": doc.path, "size": doc.size}
+            for doc in store.documents(collection)
+        ]
+
+
+@router.delete("/collections/{collection}/documents/{document_id}", summary="Remove a document")
+def delete_document(collection: Collection, document_id: int, server: Server) -> dict[str, Any]:
+    """Removes the document from the index, and its file when it was uploaded here."""
+    with server.store() as store:
+        store.require_collection(collection)
+        found = next((doc for doc in store.documents(collection) if doc.id == document_id), None)
+        if found is None:
+            raise ApiError(
+                404, f"no document {document_id} in collection '{collection}'", "document_not_found"
+            )
+        store.delete_documents(collection, [found.path])
+    path = Path(found.path)
+    if path.parent == server.uploads_dir(collection).absolute():
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return {"deleted": found.id, "name": path.name}
+
+
+@uploads.post(
+    "/collections/{collection}/documents",
+    status_code=202,
+    summary="Upload documents (multipart field 'files'); they are ingested in a background job",
+)
+async def upload(
+    collection: Collection, server: Server, files: Annotated[list[UploadFile], File()]
+) -> dict[str, Any]:
+    limit = int(server.settings.serve_max_upload_mb * 1024 * 1024)
+    directory = server.uploads_dir(collection).absolute()
+    stored: list[Path] = []
+    for file in files:
+        stored.append(await run_in_threadpool(save_upload, file.file, file.filename or "", directory, limit))
+    job = server.jobs.submit(collection, stored)
+    return {
+        "job": job.to_json(),
+        "files": [
+            {"filename": file.filename, "stored_as": path.name}
+            for file, path in zip(files, stored, strict=True)
+        ],
+    }
+
+
+@router.get("/jobs/{job_id}", summary="Progress of an ingest job")
+def job_status(job_id: str, server: Server, who: Caller) -> dict[str, Any]:
+    job = server.jobs.get(job_id)
+    who.require(job.collection)
+    return job.to_json()
+
+
+class SearchRequest(BaseModel):
+    query: str = Field(min_length=1)
+    k: int | None = Field(None, ge=1, le=100)
+    mode: SearchMode | None = None
+
+
+@router.post("/collections/{collection}/search", summary="Hybrid search (the `search --json` result)")
+async def search(collection: Collection, body: SearchRequest, server: Server) -> dict[str, Any]:
+    def run(ticket: Ticket) -> dict[str, Any]:
+        return ticket.worker.retriever(collection).search(body.query, body.k, body.mode).to_json()
+
+    return await server.worker.call(run)
+
+
+class SummarizeRequest(BaseModel):
+    source: str = Field(
+        min_length=1, description="Document name or path suffix, as `petitrag documents` shows."
+    )
+    length: Literal["short", "long"] = "short"
+    language: Literal["fr", "en"] | None = None
+
+
+@router.post("/collections/{collection}/summarize", summary="Summarise a whole document (map-reduce)")
+async def summarize(collection: Collection, body: SummarizeRequest, server: Server) -> dict[str, Any]:
+    def run(ticket: Ticket) -> dict[str, Any]:
+        app = ticket.app
+        summarizer = Summarizer(server.settings, app.store, app.generator)
+        progress = lambda *_: ticket.check()  # noqa: E731  (a gone client stops between calls)
+        summary = summarizer.summarize(collection, body.source, body.length, body.language, progress)
+        return summary.__dict__
+
+    return await server.worker.call(run)

@@ -1,0 +1,136 @@
+"""The OpenAI-compatible routes: ``/v1/models``, ``/v1/chat/completions``, ``/v1/embeddings``.
+
+Existing clients (the official SDKs, Open WebUI, LangChain...) work unchanged with
+``base_url=http://host:port/v1`` and a petitrag API key.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import numpy as np
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from petitrag.errors import PetitragError
+from petitrag.server.auth import Caller
+from petitrag.server.chat import (
+    RAG_PREFIX,
+    ChatRequest,
+    ChatResponse,
+    Outcome,
+    last_question,
+    passthrough_job,
+    rag_job,
+    resolve_target,
+    sse,
+)
+from petitrag.server.errors import ApiError, error_body, status_of
+from petitrag.server.state import Server, ServerState
+from petitrag.server.worker import Ticket, TokenStream
+
+router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+
+MAX_EMBEDDING_INPUTS = 2048
+
+
+@router.get("/models", summary="Models: petitrag:<collection> (RAG) and the answer model (no RAG)")
+def list_models(who: Caller, server: Server) -> dict[str, Any]:
+    created = int(server.started_at)
+    ids = [f"{RAG_PREFIX}:{name}" for name in server.collection_names() if who.allows(name)]
+    ids += sorted(server.served_models())
+    return {
+        "object": "list",
+        "data": [{"id": id_, "object": "model", "created": created, "owned_by": "petitrag"} for id_ in ids],
+    }
+
+
+@router.post("/chat/completions", summary="Chat completion, streamed (SSE) or not", response_model=None)
+async def chat_completions(
+    body: ChatRequest, who: Caller, server: Server
+) -> dict[str, Any] | StreamingResponse:
+    target = resolve_target(body, server.settings, server.served_models())
+    if target.collection is not None:
+        who.require(target.collection)
+        job = rag_job(target.collection, last_question(body), body.k)
+    else:
+        job = passthrough_job(body, server.settings)
+    kind = "rag" if target.collection is not None else "passthrough"
+    response = ChatResponse(body.model)
+    if not body.stream:
+
+        def run(ticket: Ticket) -> Outcome:
+            return job(ticket, lambda _text: ticket.check())
+
+        outcome = await server.worker.call(run)
+        server.metrics.observe_generation(kind, outcome.timings, outcome.extension["timings"]["queue_s"])
+        return response.completion(outcome)
+    stream = await server.worker.stream(job)  # 429/503 here are still real HTTP statuses
+    return StreamingResponse(
+        _events(stream, response, server, kind),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(
+    stream: TokenStream[Outcome], response: ChatResponse, server: ServerState, kind: str
+) -> AsyncIterator[bytes]:
+    """Role, content deltas, a last chunk with the ``petitrag`` extension, then ``[DONE]``.
+
+    A failure after the stream started can no longer change the status: it is sent as an
+    ``{"error": ...}`` event, which the OpenAI SDKs raise as an exception.
+    """
+    try:
+        yield response.chunk({"role": "assistant", "content": ""})
+        async for text in stream.tokens():
+            yield response.chunk({"content": text})
+        outcome = stream.result()
+        server.metrics.observe_generation(kind, outcome.timings, outcome.extension["timings"]["queue_s"])
+        yield response.last_chunk(outcome)
+    except PetitragError as exc:
+        yield sse(error_body(status_of(exc), str(exc)))
+    finally:
+        stream.cancel()  # no-op when finished; stops the generation when the client went away
+    yield sse("[DONE]")
+
+
+class EmbeddingRequest(BaseModel):
+    model: str = Field(description="Any name: the collection embedder answers (its id is echoed back).")
+    input: str | list[str]
+    encoding_format: Literal["float", "base64"] = "float"
+    input_type: Literal["passage", "query"] = Field(
+        "passage", description="petitrag: 'query' for search queries (e5 models embed them differently)."
+    )
+
+
+@router.post("/embeddings", summary="Embeddings with the index's embedder")
+async def embeddings(body: EmbeddingRequest, who: Caller, server: Server) -> dict[str, Any]:
+    texts = [body.input] if isinstance(body.input, str) else body.input
+    if not texts or len(texts) > MAX_EMBEDDING_INPUTS or not all(text.strip() for text in texts):
+        raise ApiError(400, f"input must be 1 to {MAX_EMBEDDING_INPUTS} non-empty strings", "invalid_input")
+
+    def run(ticket: Ticket) -> tuple[np.ndarray, str, int]:
+        embedder = ticket.app.embedder
+        if body.input_type == "query":
+            vectors = np.stack([embedder.embed_query(text) for text in texts])
+        else:
+            vectors = embedder.embed_passages(texts)
+        return vectors, embedder.identity, sum(embedder.count_tokens(text) for text in texts)
+
+    vectors, identity, tokens = await server.worker.call(run)
+    data = [
+        {"object": "embedding", "index": index, "embedding": _encode(vector, body.encoding_format)}
+        for index, vector in enumerate(vectors)
+    ]
+    usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+    return {"object": "list", "data": data, "model": identity, "usage": usage}
+
+
+def _encode(vector: np.ndarray, encoding: str) -> list[float] | str:
+    if encoding == "base64":  # what the OpenAI Python SDK asks for by default
+        return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode("ascii")
+    return [float(value) for value in vector]

@@ -1,0 +1,355 @@
+// petitrag web UI: plain JavaScript, no build step. Talks to the same server's /api and /v1 routes.
+// Every document-derived string is inserted with textContent, never as HTML.
+"use strict";
+
+const STRINGS = {
+  en: {
+    collection: "Collection", newCollection: "New…", apiKey: "API key", keyPrompt: "API key for this server",
+    save: "Save", documents: "Documents", upload: "Upload", noDocuments: "No document yet.",
+    emptyChat: "Ask a question about your documents.", placeholder: "Your question…", ask: "Ask",
+    modelTitle: "Model that answers", sources: "Sources", page: "p.", delete: "Delete",
+    confirmDelete: "Remove {name} from the collection?", newCollectionPrompt: "Name of the new collection",
+    uploading: "Uploading {percent}%…", queued: "Waiting to be ingested…", parse: "Reading files {done}/{total}…",
+    embed: "Indexing passages {done}/{total}…", ingested: "Ingested: {added} added, {unchanged} unchanged.",
+    failedFile: "{file}: {reason}", jobFailed: "Ingestion failed: {error}", error: "Error: {message}",
+    needKey: "This server needs an API key.", firstToken: "first token {s} s", total: "total {s} s",
+    speed: "{n} tok/s", queue: "queued {s} s", escalated: "escalated", abstained: "not in the documents",
+  },
+  fr: {
+    collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
+    save: "Enregistrer", documents: "Documents", upload: "Envoyer", noDocuments: "Aucun document pour l’instant.",
+    emptyChat: "Posez une question sur vos documents.", placeholder: "Votre question…", ask: "Demander",
+    modelTitle: "Modèle qui répond", sources: "Sources", page: "p.", delete: "Supprimer",
+    confirmDelete: "Retirer {name} de la collection ?", newCollectionPrompt: "Nom de la nouvelle collection",
+    uploading: "Envoi {percent} %…", queued: "En attente d’indexation…", parse: "Lecture des fichiers {done}/{total}…",
+    embed: "Indexation des passages {done}/{total}…", ingested: "Indexé : {added} ajouté(s), {unchanged} inchangé(s).",
+    failedFile: "{file} : {reason}", jobFailed: "Échec de l’indexation : {error}", error: "Erreur : {message}",
+    needKey: "Ce serveur demande une clé d’API.", firstToken: "premier mot {s} s", total: "total {s} s",
+    speed: "{n} mots/s", queue: "attente {s} s", escalated: "escaladé", abstained: "absent des documents",
+  },
+};
+
+const LANG = (navigator.languages || [navigator.language || "en"])
+  .map((tag) => tag.slice(0, 2).toLowerCase())
+  .find((code) => code in STRINGS) || "en";
+
+function t(key, values = {}) {
+  const text = STRINGS[LANG][key] || STRINGS.en[key] || key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+const $ = (id) => document.getElementById(id);
+const state = { collection: null, key: localStorage.getItem("petitrag.key") || "" };
+
+function translatePage() {
+  document.documentElement.lang = LANG;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) {
+    node.placeholder = t(node.dataset.i18nPlaceholder);
+  }
+  for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+}
+
+// -- HTTP ---------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+function headers(extra = {}) {
+  return state.key ? { Authorization: `Bearer ${state.key}`, ...extra } : extra;
+}
+
+async function failure(response) {
+  let message = response.statusText;
+  try { message = (await response.json()).error.message; } catch { /* not our JSON */ }
+  if (response.status === 401) showKeyForm(true);
+  return new ApiError(response.status, message);
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: headers(options.headers) });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+const collectionPath = (suffix = "") => `/api/collections/${encodeURIComponent(state.collection)}${suffix}`;
+
+// -- collections and documents -------------------------------------------------------------
+
+async function loadInfo() {
+  const info = await api("/api/info");
+  $("model").textContent = info.model;
+  const names = new Set(info.collections);
+  const preferred = names.has(info.default_collection) || !names.size ? info.default_collection : info.collections[0];
+  state.collection = state.collection || preferred;
+  names.add(state.collection);
+  fillCollections([...names].sort());
+  await loadDocuments();
+}
+
+function fillCollections(names) {
+  const select = $("collection");
+  select.replaceChildren(...names.map((name) => new Option(name, name, false, name === state.collection)));
+}
+
+async function loadDocuments() {
+  const list = $("documents");
+  let documents = [];
+  try {
+    documents = await api(collectionPath("/documents"));
+  } catch (error) {
+    if (error.status !== 404) throw error; // 404: the collection does not exist yet
+  }
+  list.replaceChildren(...documents.map(documentItem));
+  $("no-documents").hidden = documents.length > 0;
+}
+
+function documentItem(doc) {
+  const item = document.createElement("li");
+  item.className = "document";
+  const name = document.createElement("span");
+  name.textContent = doc.name;
+  name.title = doc.source;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "link";
+  remove.textContent = t("delete");
+  remove.addEventListener("click", async () => {
+    if (!confirm(t("confirmDelete", { name: doc.name }))) return;
+    await api(collectionPath(`/documents/${doc.id}`), { method: "DELETE" }).catch(showError);
+    await loadDocuments();
+  });
+  item.append(name, remove);
+  return item;
+}
+
+// -- upload with progress ------------------------------------------------------------------
+
+function uploadFiles(files) {
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", collectionPath("/documents"));
+    for (const [name, value] of Object.entries(headers())) request.setRequestHeader(name, value);
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) showProgress(t("uploading", { percent: Math.round(100 * event.loaded / event.total) }), event.loaded / event.total);
+    });
+    request.addEventListener("load", () => {
+      let body = {};
+      try { body = JSON.parse(request.responseText); } catch { /* keep empty */ }
+      if (request.status === 202) resolve(body);
+      else {
+        if (request.status === 401) showKeyForm(true);
+        reject(new ApiError(request.status, body.error ? body.error.message : request.statusText));
+      }
+    });
+    request.addEventListener("error", () => reject(new ApiError(0, "network error")));
+    request.send(form);
+  });
+}
+
+function showProgress(text, fraction) {
+  $("upload-status").hidden = false;
+  $("upload-text").textContent = text;
+  const bar = $("upload-progress");
+  if (fraction === null) bar.removeAttribute("value");
+  else bar.value = Math.round(100 * fraction);
+}
+
+async function followJob(job) {
+  while (job.status === "queued" || job.status === "running") {
+    const key = job.status === "queued" ? "queued" : job.stage;
+    showProgress(t(key, job), job.total ? job.done / job.total : null);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    job = await api(`/api/jobs/${job.id}`);
+  }
+  if (job.status === "failed") return showProgress(t("jobFailed", { error: job.error }), 0);
+  const report = job.report;
+  const lines = [t("ingested", { added: report.added.length + report.updated.length, unchanged: report.unchanged.length })];
+  for (const failed of report.failed) lines.push(t("failedFile", failed));
+  showProgress(lines.join("\n"), 1);
+}
+
+async function onUpload(event) {
+  event.preventDefault();
+  const files = $("upload-input").files;
+  if (!files.length) return;
+  $("upload-button").disabled = true;
+  try {
+    const body = await uploadFiles(files);
+    await followJob(body.job);
+    $("upload-input").value = "";
+    await loadInfo();
+  } catch (error) {
+    showProgress(t("error", { message: error.message }), 0);
+  } finally {
+    $("upload-button").disabled = false;
+  }
+}
+
+// -- chat with streamed answers ------------------------------------------------------------
+
+async function* serverEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n");
+      if (data === "[DONE]") return;
+      if (data) yield JSON.parse(data);
+    }
+  }
+}
+
+async function ask(question) {
+  $("empty-chat").hidden = true;
+  const turn = $("turn-template").content.firstElementChild.cloneNode(true);
+  turn.querySelector(".question").textContent = question;
+  const text = turn.querySelector(".answer-text");
+  turn.classList.add("streaming");
+  $("transcript").append(turn);
+  turn.scrollIntoView({ block: "end" });
+  const response = await fetch("/v1/chat/completions", {
+    method: "POST",
+    headers: headers({ "Content-Type": "application/json" }),
+    body: JSON.stringify({ model: `petitrag:${state.collection}`, stream: true, messages: [{ role: "user", content: question }] }),
+  });
+  if (!response.ok) throw await failure(response);
+  try {
+    for await (const chunk of serverEvents(response)) {
+      if (chunk.error) throw new ApiError(500, chunk.error.message);
+      const delta = chunk.choices[0].delta.content;
+      if (delta) text.textContent += delta;
+      if (chunk.petitrag) showResult(turn, chunk.petitrag);
+    }
+  } finally {
+    turn.classList.remove("streaming");
+  }
+}
+
+function showResult(turn, result) {
+  turn.querySelector(".answer-text").textContent = result.answer; // the checked answer
+  turn.classList.toggle("abstained", result.abstained);
+  turn.querySelector(".meta").replaceChildren(...metaParts(result));
+  const sources = turn.querySelector(".sources");
+  sources.replaceChildren(...result.citations.map((citation, index) => sourceItem(turn, citation, index)));
+  if (result.citations.length) sources.setAttribute("aria-label", t("sources"));
+}
+
+function metaParts(result) {
+  const timings = result.timings || {};
+  const parts = [];
+  const model = document.createElement("span");
+  model.className = "badge model";
+  model.textContent = result.model;
+  parts.push(model);
+  if (result.escalated) {
+    const badge = document.createElement("span");
+    badge.className = "badge escalated";
+    badge.textContent = t("escalated");
+    if (result.route) badge.title = JSON.stringify(result.route);
+    parts.push(badge);
+  }
+  if (result.abstained) {
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = t("abstained");
+    parts.push(badge);
+  }
+  const seconds = (value) => (value || 0).toFixed(1);
+  const line = [t("firstToken", { s: seconds(timings.ttft_s) }), t("speed", { n: Math.round(timings.tokens_per_s || 0) }),
+    t("total", { s: seconds(timings.total_s) }), t("queue", { s: seconds(timings.queue_s) })].join(" · ");
+  const timing = document.createElement("span");
+  timing.className = "timings";
+  timing.textContent = line;
+  parts.push(timing);
+  return parts;
+}
+
+function sourceItem(turn, citation, index) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "source";
+  const where = [citation.source.split(/[\\/]/).pop()];
+  if (citation.page !== null && citation.page !== undefined) where.push(`${t("page")} ${citation.page}`);
+  if (citation.section) where.push(citation.section);
+  button.textContent = `[${index + 1}] ${where.join(" · ")}`;
+  button.addEventListener("click", () => {
+    const passage = turn.querySelector(".passage");
+    const open = !passage.hidden && passage.dataset.chunk === citation.chunk_id;
+    passage.hidden = open;
+    passage.dataset.chunk = citation.chunk_id;
+    passage.textContent = citation.text;
+    for (const other of turn.querySelectorAll(".source")) other.classList.toggle("active", other === button && !open);
+  });
+  item.append(button);
+  return item;
+}
+
+async function onAsk(event) {
+  event.preventDefault();
+  const question = $("question").value.trim();
+  if (!question) return;
+  $("ask-button").disabled = true;
+  $("question").value = "";
+  try {
+    await ask(question);
+  } catch (error) {
+    showError(error, $("transcript").lastElementChild);
+  } finally {
+    $("ask-button").disabled = false;
+    $("question").focus();
+  }
+}
+
+// -- errors, keys, start -------------------------------------------------------------------
+
+function showError(error, turn = null) {
+  const target = turn ? turn.querySelector(".meta") : $("notice");
+  target.textContent = error.status === 401 ? t("needKey") : t("error", { message: error.message });
+  target.hidden = false;
+  target.classList.add("error");
+}
+
+function showKeyForm(show) {
+  $("key-form").hidden = !show;
+  if (show) $("key-input").focus();
+}
+
+function start() {
+  translatePage();
+  $("ask-form").addEventListener("submit", onAsk);
+  $("question").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("ask-form").requestSubmit(); }
+  });
+  $("upload-form").addEventListener("submit", onUpload);
+  $("collection").addEventListener("change", (event) => { state.collection = event.target.value; loadDocuments().catch(showError); });
+  $("new-collection").addEventListener("click", () => {
+    const name = (prompt(t("newCollectionPrompt")) || "").trim();
+    if (!name) return;
+    state.collection = name;
+    loadInfo().catch(showError);
+  });
+  $("key-button").addEventListener("click", () => showKeyForm($("key-form").hidden));
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.key = $("key-input").value.trim();
+    localStorage.setItem("petitrag.key", state.key);
+    showKeyForm(false);
+    $("notice").hidden = true;
+    loadInfo().catch(showError);
+  });
+  loadInfo().catch(showError);
+}
+
+document.addEventListener("DOMContentLoaded", start);

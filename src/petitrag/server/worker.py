@@ -1,0 +1,236 @@
+"""The model worker: one thread owns the models and the index; requests wait in a bounded queue.
+
+llama.cpp contexts are not re-entrant and a SQLite connection belongs to the thread that
+opened it, so everything that generates, embeds or searches runs on one thread with its
+own ``App``. A full queue answers 429 at once; a request that waits and runs past its
+deadline answers 503 (its generation is stopped at the next token): a client is always
+told, never left hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from petitrag.app import App
+from petitrag.config import Settings
+from petitrag.errors import PetitragError
+from petitrag.retrieval.hybrid import Retriever
+from petitrag.server.errors import ApiError
+
+T = TypeVar("T")
+log = logging.getLogger("petitrag.server")
+
+
+class Abandoned(PetitragError):
+    """The request's client is gone or its deadline passed: the job stops early."""
+
+
+@dataclass(eq=False)  # hashed by identity: tickets live in a set
+class Ticket:
+    """What a job gets: the worker's App, its cached answerers, and its cancellation flag."""
+
+    worker: ModelWorker
+    enqueued: float = field(default_factory=time.monotonic)
+    started: float | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def app(self) -> App:
+        return self.worker.app
+
+    @property
+    def queue_s(self) -> float:
+        return (self.started or time.monotonic()) - self.enqueued
+
+    def answerer(self, collection: str) -> Any:
+        return self.worker.answerer(collection)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise Abandoned("the request was abandoned (client gone or deadline passed)")
+
+
+class ModelWorker:
+    """A single model thread behind a queue of at most ``queue_size`` waiting requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.timeout_s = settings.serve_timeout_s
+        self.capacity = settings.serve_queue_size + 1  # the running request + those waiting
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="petitrag-model")
+        self._lock = threading.Lock()
+        self._in_flight: set[Ticket] = set()
+        self._app: App | None = None  # created and used on the worker thread only
+        self._answerers: dict[str, Any] = {}  # Answerer, or Router when routing is configured
+        self._retrievers: dict[str, Retriever] = {}
+        self.model_name: str | None = None
+        self.load_seconds: dict[str, float] = {}
+        self.load_error: str | None = None
+
+    # -- on the worker thread ------------------------------------------------------------
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            self._app = App(self.settings)
+        return self._app
+
+    def answerer(self, collection: str) -> Any:
+        """One answerer per collection, kept: its retriever keeps the search indexes warm."""
+        if collection not in self._answerers:
+            self._answerers[collection] = self.app.answerer(collection)
+        return self._answerers[collection]
+
+    def retriever(self, collection: str) -> Retriever:
+        """One retriever per collection for search, kept warm like the answerers."""
+        if collection not in self._retrievers:
+            self._retrievers[collection] = self.app.retriever(collection)
+        return self._retrievers[collection]
+
+    def _load(self) -> None:
+        """Load the answer model and the embedder now, timing each, so requests find them warm."""
+        started = time.perf_counter()
+        try:
+            self.model_name = self.app.generator.name
+            self.load_seconds["generator"] = time.perf_counter() - started
+            started = time.perf_counter()
+            self.app.embedder.embed_query("warm-up")
+            self.load_seconds["embedder"] = time.perf_counter() - started
+        except PetitragError as exc:
+            self.load_error = str(exc)
+            log.error("petitrag serve: %s", exc)
+
+    def _run(self, job: Callable[[Ticket], T], ticket: Ticket) -> T:
+        ticket.started = time.monotonic()
+        ticket.check()
+        return job(ticket)
+
+    # -- on the event loop ---------------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting or running."""
+        return len(self._in_flight)
+
+    def warm_up(self) -> Future[None]:
+        return self._executor.submit(self._load)
+
+    def submit(self, job: Callable[[Ticket], T]) -> tuple[Future[T], Ticket]:
+        """Queue a job, or refuse at once with 429 when the queue is full."""
+        ticket = Ticket(self)
+        with self._lock:
+            if len(self._in_flight) >= self.capacity:
+                raise ApiError(
+                    429,
+                    f"the model is busy ({len(self._in_flight)} requests queued or running); retry shortly",
+                    "queue_full",
+                    {"Retry-After": "2"},
+                )
+            self._in_flight.add(ticket)
+        future = self._executor.submit(self._run, job, ticket)
+        future.add_done_callback(lambda _: self._forget(ticket))
+        return future, ticket
+
+    def _forget(self, ticket: Ticket) -> None:
+        with self._lock:
+            self._in_flight.discard(ticket)
+
+    async def call(self, job: Callable[[Ticket], T]) -> T:
+        """Run a job and wait for its result; 503 after the deadline (queue wait included)."""
+        future, ticket = self.submit(job)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+        except TimeoutError:
+            raise timeout_error(self.timeout_s) from None
+        finally:
+            ticket.cancelled.set()  # served, timed out or gone: a job still running stops
+
+    async def stream(self, job: Callable[[Ticket, Callable[[str], None]], T]) -> TokenStream[T]:
+        """Queue a generating job; returns once it has started (429 when full, 503 if it never does)."""
+        stream: TokenStream[T] = TokenStream(asyncio.get_running_loop(), self.timeout_s)
+
+        def run(ticket: Ticket) -> T:
+            def emit(text: str) -> None:
+                ticket.check()  # a gone client or a passed deadline stops the generation here
+                stream.push(text)
+
+            stream.push(None)  # started
+            return job(ticket, emit)
+
+        stream.future, stream.ticket = self.submit(run)
+        stream.future.add_done_callback(lambda _: stream.push(None))
+        await stream.started()
+        return stream
+
+    def close(self) -> None:
+        """Stop running generations at their next token and drop what waits; free the index."""
+        with self._lock:
+            for ticket in self._in_flight:
+                ticket.cancelled.set()  # queued jobs then end at once, before starting
+        self._executor.submit(self._close_app)
+        self._executor.shutdown(wait=False)
+
+    def _close_app(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+def timeout_error(seconds: float) -> ApiError:
+    return ApiError(503, f"no answer within {seconds:g} s (the model is busy); retry later", "timeout")
+
+
+class TokenStream(Generic[T]):
+    """Tokens from the worker thread to the event loop, in order, then the job's outcome.
+
+    The worker pushes ``None`` once when the job starts and once when it ends (whatever
+    the outcome); text in between is tokens.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
+        self._loop = loop
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._deadline = time.monotonic() + timeout_s
+        self._timeout_s = timeout_s
+        self.future: Future[T]
+        self.ticket: Ticket
+
+    def push(self, text: str | None) -> None:
+        """Called from the worker thread."""
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody listens any more
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, text)
+
+    async def _next(self) -> str | None:
+        remaining = self._deadline - time.monotonic()
+        try:
+            return await asyncio.wait_for(self._queue.get(), max(remaining, 0.001))
+        except TimeoutError:
+            self.cancel()
+            raise timeout_error(self._timeout_s) from None
+
+    async def started(self) -> None:
+        try:
+            if await self._next() is None and self.future.done():  # ended before it started
+                self.future.result()
+        except BaseException:
+            self.cancel()
+            raise
+
+    async def tokens(self) -> AsyncIterator[str]:
+        while (text := await self._next()) is not None:
+            yield text
+
+    def result(self) -> T:
+        """The job's result once ``tokens()`` is exhausted; raises the job's error."""
+        return self.future.result(timeout=0)
+
+    def cancel(self) -> None:
+        self.ticket.cancelled.set()
+        self.future.cancel()
