@@ -139,6 +139,35 @@ def test_prefix_kv_cache_reuses_the_shared_system_prompt(smol, monkeypatch) -> N
     assert warm.ttft_s < cold.ttft_s, (cold.ttft_s, warm.ttft_s)
 
 
+def test_constant_prefix_state_is_kept_on_disk_for_the_next_process(smol, tmp_path: Path) -> None:
+    """A one-shot `ask` is a new process: the rules + examples prefix is loaded, not recomputed."""
+    from petitrag.answer.prompts import build_messages
+    from petitrag.generation.llama_cpp import LlamaCppGenerator, load_model
+
+    messages = build_messages("How often is the compost turned?", "en", ["Turn the heap every three weeks."])
+    params = greedy(12, prefix_messages=len(messages) - 1)
+
+    def fresh_process() -> LlamaCppGenerator:  # a new llama context, as a new process would have
+        model = load_model(SMOLLM, 2048, 1)
+        return LlamaCppGenerator(SMOLLM, "smollm2-135m", 2048, 1, model=model, state_dir=tmp_path)
+
+    first = fresh_process()
+    cold = first.complete(messages, params)
+    [saved] = list(tmp_path.glob("*.npz"))
+    written = saved.stat().st_mtime_ns
+    second = fresh_process()
+    evaluated: list[int] = []
+    original = second.llama.eval
+    second.llama.eval = lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
+    warm = second.complete(messages, params)
+    assert warm.text == cold.text
+    assert saved.stat().st_mtime_ns == written  # loaded, not saved again
+    assert sum(evaluated) < cold.prompt_tokens - 200  # the prefix was not recomputed
+    saved.write_bytes(b"not a state")  # corrupt: recomputed and rewritten, never an error
+    assert fresh_process().complete(messages, params).text == cold.text
+    assert saved.stat().st_size > 1000
+
+
 @pytest.fixture(scope="module")
 def broken_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("broken")

@@ -15,7 +15,7 @@ from typing import Any
 
 from petitrag.answer.citations import cited_numbers, remove_invalid, supporting
 from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, pack
-from petitrag.answer.prompts import ABSTAIN, SYSTEM, build_messages, is_abstention
+from petitrag.answer.prompts import ABSTAIN, build_messages, fixed_prompt, is_abstention
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, StoreError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
@@ -122,7 +122,7 @@ class Answerer:
 
     def _budget(self, question: str, language: Language) -> int:
         """Tokens left for sources: context minus rules, question, answer and a safety margin."""
-        overhead = self.generator.count_tokens(SYSTEM[language] + question) + 64
+        overhead = self.generator.count_tokens(fixed_prompt(language) + question) + 64
         budget = min(
             self.settings.prompt_budget, self.generator.context_size - self.settings.max_tokens - overhead
         )
@@ -134,7 +134,9 @@ class Answerer:
         return budget
 
     def _generate(self, messages: list[Message], on_token: TokenCallback | None) -> Completion:
-        params = GenerationParams(max_tokens=self.settings.max_tokens, temperature=0.0)
+        params = GenerationParams(
+            max_tokens=self.settings.max_tokens, temperature=0.0, prefix_messages=len(messages) - 1
+        )
         return self.generator.complete(messages, params, on_token)
 
     def _finish(

@@ -43,13 +43,61 @@ SYSTEM: dict[Language, str] = {
 
 _LABELS: dict[Language, tuple[str, str]] = {"fr": ("Sources", "Question"), "en": ("Sources", "Question")}
 
+# Worked examples, constant per language (so they sit in the reused KV prefix and cost no
+# time after the first question): they show the expected answer shape — the shortest span
+# copied from a source, with its citation — and an abstention on a question the sources
+# nearly, but do not, answer. Small models copy a shown format far better than a described one.
+_EXAMPLE_SOURCES: dict[Language, list[str]] = {
+    "fr": [
+        "(Tour Eiffel > Construction)\nLa tour Eiffel a été construite par l'entreprise de Gustave Eiffel "
+        "pour l'Exposition universelle de 1889. Elle mesurait alors 312 mètres.",
+        "(Tour Eiffel > Visites)\nPrès de sept millions de personnes la visitent chaque année, "
+        "ce qui en fait le monument payant le plus visité au monde.",
+    ],
+    "en": [
+        "(Golden Gate Bridge > History)\nThe Golden Gate Bridge opened in 1937. Its chief engineer was "
+        "Joseph Strauss, and its orange colour was chosen by the architect Irving Morrow.",
+        "(Golden Gate Bridge > Traffic)\nAbout 112,000 vehicles cross the bridge every day.",
+    ],
+}
+_EXAMPLES: dict[Language, list[tuple[str, str]]] = {
+    "fr": [
+        (
+            "Pour quel événement la tour Eiffel a-t-elle été construite ?",
+            "L'Exposition universelle de 1889 [1]",
+        ),
+        ("Combien de visiteurs la tour Eiffel reçoit-elle par an ?", "Près de sept millions [2]"),
+        ("Combien a coûté la construction de la tour Eiffel ?", ABSTAIN["fr"]),
+    ],
+    "en": [
+        ("Who chose the colour of the Golden Gate Bridge?", "Irving Morrow [1]"),
+        ("How many vehicles cross the bridge daily?", "About 112,000 [2]"),
+        ("How long did it take to build the Golden Gate Bridge?", ABSTAIN["en"]),
+    ],
+}
 
-def build_messages(question: str, language: Language, sources: list[str]) -> list[Message]:
-    """System rules first (constant), then numbered sources and the question."""
+
+def user_message(question: str, language: Language, sources: list[str]) -> str:
     sources_label, question_label = _LABELS[language]
     numbered = "\n\n".join(f"[{number}] {text}" for number, text in enumerate(sources, start=1))
-    user = f"{sources_label}:\n\n{numbered}\n\n{question_label}: {question.strip()}"
-    return [{"role": "system", "content": SYSTEM[language]}, {"role": "user", "content": user}]
+    return f"{sources_label}:\n\n{numbered}\n\n{question_label}: {question.strip()}"
+
+
+def fixed_prompt(language: Language) -> str:
+    """The constant part of every prompt (rules and examples), to budget around it."""
+    return "\n".join(message["content"] for message in build_messages("", language, [])[:-1])
+
+
+def build_messages(question: str, language: Language, sources: list[str]) -> list[Message]:
+    """System rules and worked examples first (constant), then numbered sources and the question."""
+    messages: list[Message] = [{"role": "system", "content": SYSTEM[language]}]
+    for example_question, example_answer in _EXAMPLES[language]:
+        messages.append(
+            {"role": "user", "content": user_message(example_question, language, _EXAMPLE_SOURCES[language])}
+        )
+        messages.append({"role": "assistant", "content": example_answer})
+    messages.append({"role": "user", "content": user_message(question, language, sources)})
+    return messages
 
 
 _ABSTAIN_CUES = (

@@ -33,7 +33,14 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
     path = resolve_model(settings, name)
     loaded = shared_model(path, settings.context_size, settings.threads)
     display = path.stem if name == str(path) or name.endswith(".gguf") else name
-    return LlamaCppGenerator(path, display, settings.context_size, settings.threads, model=loaded)
+    return LlamaCppGenerator(
+        path,
+        display,
+        settings.context_size,
+        settings.threads,
+        model=loaded,
+        state_dir=settings.cache_dir / "prompt-states",
+    )
 
 
 def parse_model_spec(spec: str) -> tuple[str, str | None]:

@@ -27,6 +27,7 @@ class GenerationParams:
     logprobs: bool = True
     top_logprobs: int = 5  # alternatives per token, for the entropy estimate
     json_schema: dict[str, Any] | None = None  # constrain the output (grammar) when supported
+    prefix_messages: int = 0  # leading messages identical in every request: their KV state may be kept
 
 
 @dataclass

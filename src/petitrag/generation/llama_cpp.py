@@ -27,6 +27,13 @@ import numpy as np
 from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
 from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage, entropy_of
 from petitrag.generation.catalog import is_gguf
+from petitrag.generation.prompt_state import (
+    MIN_PREFIX_TOKENS,
+    common_prefix,
+    has_prefix,
+    restore_or_save,
+    state_key,
+)
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
 
@@ -120,6 +127,7 @@ class LlamaCppGenerator(Generator):
         *,
         repeat_penalty: float = 1.0,
         model: LoadedModel | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.model_path = Path(model_path)
@@ -127,6 +135,7 @@ class LlamaCppGenerator(Generator):
         self.context_size = context_size
         self.threads = threads
         self.repeat_penalty = repeat_penalty
+        self.state_dir = state_dir  # where constant-prefix KV states are kept (None: not kept)
         self._model: LoadedModel | None = model or load_model(self.model_path, context_size, threads)
         self._llama_cpp = import_llama_cpp()
         self._formatter = _chat_formatter(self._llama_cpp, self._model.llama)
@@ -169,9 +178,20 @@ class LlamaCppGenerator(Generator):
             model.owner = threading.get_ident()
             try:
                 model.llama.set_seed(params.seed)
+                self._restore_prefix(messages, prompt, params.prefix_messages)
                 yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
             finally:
                 model.owner = None
+
+    def _restore_prefix(self, messages: list[Message], prompt: list[int], constant: int) -> None:
+        """Start from the saved KV state of the constant messages when this process lacks it."""
+        if not constant or self.state_dir is None:
+            return
+        prefix = common_prefix(prompt, self.prompt_tokens(messages[:constant]))[:-1]
+        if len(prefix) < MIN_PREFIX_TOKENS or has_prefix(self.llama, prefix):
+            return
+        path = self.state_dir / f"{state_key(self.model_path, self.context_size, prefix)}.npz"
+        restore_or_save(self.llama, self._llama_cpp, prefix, path)
 
     def _decode(
         self, prompt: list[int], params: GenerationParams, budget: int, grammar: Any
@@ -215,14 +235,14 @@ class LlamaCppGenerator(Generator):
         llama = self.llama
         n_vocab = llama.n_vocab()
         pointer = self._llama_cpp.llama_get_logits_ith(llama.ctx, -1)
-        logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,)).astype(np.float64)
-        peak = logits.max()
-        log_norm = peak + np.log(np.exp(logits - peak).sum())
-        logprob = float(logits[token_id] - log_norm)
+        logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,))
+        peak = float(logits.max())
+        log_norm = peak + float(np.log(np.exp(logits - peak).sum(dtype=np.float64)))
+        logprob = float(logits[token_id]) - log_norm
         k = min(params.top_logprobs, n_vocab)
         if k <= 0:
             return logprob, None
-        top = logits[np.argpartition(logits, -k)[-k:]] - log_norm
+        top = logits[np.argpartition(logits, -k)[-k:]].astype(np.float64) - log_norm
         return logprob, entropy_of(top.tolist())
 
     def _grammar(self, schema: dict[str, Any] | None) -> Any:

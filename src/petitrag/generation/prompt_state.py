@@ -1,0 +1,105 @@
+"""The constant prompt prefix's KV state, kept on disk so a new process does not recompute it.
+
+Every grounded prompt starts with the same rules and worked examples (hundreds of
+tokens). Within one process llama.cpp reuses their KV cache from one request to the next;
+a one-shot `petitrag ask` is a new process and would pay for them every time (~8 s for
+the 1.5B model on 2 cores). So the state after the prefix is saved once per (model file,
+context size, prefix tokens) and loaded in milliseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MIN_PREFIX_TOKENS = 32  # below this, recomputing is cheaper than a file read
+
+
+def common_prefix(first: list[int], second: list[int]) -> list[int]:
+    size = 0
+    for a, b in zip(first, second, strict=False):
+        if a != b:
+            break
+        size += 1
+    return first[:size]
+
+
+def state_key(model_path: Path, context_size: int, prefix: list[int]) -> str:
+    """Changes with the model file, the context size and the exact prefix tokens."""
+    stat = model_path.stat()
+    digest = hashlib.sha256(
+        f"{model_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{context_size}|".encode()
+    )
+    digest.update(np.asarray(prefix, dtype=np.int32).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def has_prefix(llama: Any, prefix: list[int]) -> bool:
+    """The context already holds this prefix (an earlier request of this process)."""
+    n = len(prefix)
+    return llama.n_tokens >= n and list(llama.input_ids[:n]) == prefix
+
+
+def restore_or_save(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> str:
+    """Load the saved prefix state, or compute and save it; returns what happened.
+
+    A missing, stale or unreadable file is never an error: the prefix is then computed,
+    as it would have been without the cache.
+    """
+    if len(prefix) < MIN_PREFIX_TOKENS or has_prefix(llama, prefix):
+        return "in-memory"
+    if path.exists() and _load(llama, llama_cpp, prefix, path):
+        return "loaded"
+    llama.reset()
+    llama.eval(prefix)
+    _save(llama, llama_cpp, path)
+    return "saved"
+
+
+def _load(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> bool:
+    try:
+        with np.load(path) as saved:
+            input_ids = saved["input_ids"]
+            state_bytes = saved["state"].tobytes()
+        if input_ids.tolist() != prefix:
+            return False
+        full_ids = np.zeros(llama.n_ctx(), dtype=np.intc)  # llama keeps a context-sized array
+        full_ids[: len(prefix)] = input_ids
+        state = llama_cpp.LlamaState(
+            input_ids=full_ids,
+            scores=np.zeros((1, llama.n_vocab()), dtype=np.single),  # refreshed by the next decode
+            n_tokens=len(prefix),
+            llama_state=state_bytes,
+            llama_state_size=len(state_bytes),
+            seed=0,
+        )
+        llama.load_state(state)
+        return True
+    except Exception:  # corrupt or from another llama.cpp build: recompute
+        with contextlib.suppress(OSError):
+            path.unlink()
+        llama.reset()
+        return False
+
+
+def _save(llama: Any, llama_cpp: Any, path: Path) -> None:
+    """Atomic write; a failure (read-only disk, full disk) only costs the next process time."""
+    # llama.save_state() would also copy the logits buffer (hundreds of MB): read the KV state only.
+    size = llama_cpp.llama_state_get_size(llama.ctx)
+    buffer = (ctypes.c_uint8 * int(size))()
+    written = int(llama_cpp.llama_state_get_data(llama.ctx, buffer, size))
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(
+            partial,
+            input_ids=np.asarray(llama.input_ids[: llama.n_tokens], dtype=np.int32),
+            state=np.frombuffer(buffer, dtype=np.uint8, count=written),
+        )
+        partial.replace(path)
