@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from petitrag.bench.rundir import load_predictions
+from petitrag.bench.rundir import load_predictions, locked
 from petitrag.cli import cli
 from tests.rescore_bench import rescore
 
@@ -230,3 +230,22 @@ def test_out_dir_of_another_run_is_refused(
         petitrag, "bench", str(data), "--models", MODEL, "--out", str(stranger)
     )
     assert (stranger / "notes.txt").read_text() == "mine"
+
+
+def test_report_only_rejudges_a_locked_run_without_answering(resumed: dict) -> None:
+    out: Path = resumed["out"]  # type: ignore[assignment]
+    before = lines(out / "predictions.jsonl")
+    data = str(out.parent / "tiny.json")
+    with locked(out):  # as if the run were still going on
+        result = invoke("bench", data, "--models", MODEL, "--out", str(out), "--limit", "3", "--report-only",
+                        "--min-f1", "0", "--min-abstain", "none", "--max-p95-s", "none")  # fmt: skip
+        refused = invoke("bench", data, "--models", MODEL, "--out", str(out), "--limit", "3", expect=1)
+    assert result.stdout.startswith("smallest model that passes: smollm2-135m")
+    assert "another benchmark run is using" in refused.stderr
+    assert lines(out / "predictions.jsonl") == before
+    results = json.loads((out / "results.json").read_text())
+    assert results["bar"]["min_abstain"] is None and results["verdict"]["smallest"] == MODEL
+    empty = out.parent / "empty-out"
+    empty.mkdir()
+    message = invoke("bench", data, "--models", MODEL, "--out", str(empty), "--report-only", expect=1).stderr
+    assert "holds no benchmark run to report on" in message

@@ -83,15 +83,17 @@ def report_lines(results: dict[str, Any]) -> list[str]:
 
 def _context(results: dict[str, Any]) -> list[str]:
     run, selection, retrieval = results["run"], results["selection"], results["retrieval"]
-    how = (
-        f"the first {selection['limit']}"
-        if selection.get("limit")
-        else f"a seeded sample (seed {selection['seed']})"
-        if selection.get("sample")
-        else "all"
-    )
+    if selection.get("limit"):
+        how = f"the first {selection['limit']} questions"
+    elif selection.get("sample"):
+        how = f"a seeded sample of the questions (seed {selection['seed']})"
+    else:
+        how = "all questions"
+    unfinished = [f"{key} {m['cases']['predicted']}/{m['cases']['selected']}"
+                  for key, m in results["models"].items() if m["cases"]["missing"]]  # fmt: skip
     return [
-        f"- Test set `{run['dataset']}` (sha256 `{run['dataset_sha256'][:12]}`): {how} questions, "
+        *([f"- **Incomplete run** — answered so far: {', '.join(unfinished)}."] if unfinished else []),
+        f"- Test set `{run['dataset']}` (sha256 `{run['dataset_sha256'][:12]}`): {how}, "
         f"{selection['selected']} in all — {selection['answerable']} answerable, "
         f"{selection['unanswerable']} unanswerable.",
         f"- Retrieval: collection `{run['collection']}`, embedder `{run['embedder']}`, {run['search_mode']}, "

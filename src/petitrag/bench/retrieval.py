@@ -48,6 +48,12 @@ def retrieve_cases(
     return {case.id: stored[case.id] for case in cases}
 
 
+def stored_retrieval(out: Path, cases: list[Case]) -> dict[str, dict[str, Any]]:
+    """The hits already stored for these cases (read-only: no embedder, no search)."""
+    wanted = {case.id for case in cases}
+    return {row["case_id"]: row for row in read_jsonl(out / RETRIEVAL) if row["case_id"] in wanted}
+
+
 def gold_retrieved(row: dict[str, Any], case: Case) -> float | None:
     """1 when a retrieved passage contains a gold answer (None for unanswerable cases):
     the ceiling of any model's 'contains gold' on this run."""

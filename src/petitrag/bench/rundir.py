@@ -39,6 +39,13 @@ LOCK = ".lock"
 _OWNED = (RUN_FILE, PREDICTIONS, CASES, RETRIEVAL, RESULTS, REPORT, PARETO, META_DIR, LOCK)
 
 
+def check_same_run(out: Path, identity: dict[str, Any]) -> None:
+    """For read-only use (``--report-only``, even while a run goes on): ``out`` holds this run."""
+    if not (out / RUN_FILE).is_file():
+        raise ConfigError(f"{out} holds no benchmark run to report on")
+    _refuse_other_run(out, identity)
+
+
 def prepare(out: Path, identity: dict[str, Any], fresh: bool) -> None:
     """Check that ``out`` (created and locked by ``locked``) is new or holds this same run.
 
@@ -47,14 +54,8 @@ def prepare(out: Path, identity: dict[str, Any], fresh: bool) -> None:
     """
     run_file = out / RUN_FILE
     if run_file.is_file():
-        previous = _read_json(run_file)
-        changed = sorted(key for key in identity if previous.get(key) != identity[key])
-        if changed and not fresh:
-            detail = ", ".join(f"{key} {previous.get(key)!r} ≠ {identity[key]!r}" for key in changed[:3])
-            raise ConfigError(
-                f"{out} holds another benchmark run ({detail}); "
-                "choose another --out, or --fresh to start over"
-            )
+        if not fresh:
+            _refuse_other_run(out, identity)
     elif any(path.name != LOCK for path in out.iterdir()):
         raise ConfigError(f"{out} is not empty and holds no benchmark run; choose an empty or new --out")
     if fresh:
@@ -68,6 +69,16 @@ def prepare(out: Path, identity: dict[str, Any], fresh: bool) -> None:
                 path.unlink()
     (out / META_DIR).mkdir(exist_ok=True)
     write_json(run_file, identity)
+
+
+def _refuse_other_run(out: Path, identity: dict[str, Any]) -> None:
+    previous = _read_json(out / RUN_FILE)
+    changed = sorted(key for key in identity if previous.get(key) != identity[key])
+    if changed:
+        detail = ", ".join(f"{key} {previous.get(key)!r} ≠ {identity[key]!r}" for key in changed[:3])
+        raise ConfigError(
+            f"{out} holds another benchmark run ({detail}); choose another --out, or --fresh to start over"
+        )
 
 
 @contextlib.contextmanager

@@ -23,11 +23,12 @@ from petitrag.bench.models import ModelSpec, parse_models
 from petitrag.bench.plot import write_pareto
 from petitrag.bench.report import write_report
 from petitrag.bench.results import build_results
-from petitrag.bench.retrieval import retrieve_cases
+from petitrag.bench.retrieval import retrieve_cases, stored_retrieval
 from petitrag.bench.rundir import (
     PARETO,
     REPORT,
     RESULTS,
+    check_same_run,
     load_all_predictions,
     locked,
     prepare,
@@ -66,13 +67,16 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     )
     settings = settings.model_copy(update={"collection": collection})
     identity = run_identity(options.dataset, settings)
+    cost = CostModel.from_settings(settings)
+    if options.report_only:  # read-only: works on a folder whose run is still going on
+        check_same_run(options.out, identity)
+        return finish(options, identity, cases, stored_retrieval(options.out, cases), specs, cost)
     with locked(options.out) as lock_fd:
         prepare(options.out, identity, options.fresh)
         write_cases(options.out, cases)
         retrieval = prepare_retrieval(settings, dataset, options, cases, console)
-        if not options.report_only:
-            run_models(settings, options, specs, cases, lock_fd, console)
-        return finish(options, identity, cases, retrieval, specs, CostModel.from_settings(settings))
+        run_models(settings, options, specs, cases, lock_fd, console)
+        return finish(options, identity, cases, retrieval, specs, cost)
 
 
 def select(dataset: Dataset, options: BenchOptions) -> list[Case]:
