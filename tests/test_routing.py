@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from petitrag.bench.models import ModelSpec
+from petitrag.bench.rundir import append_prediction, load_predictions
 from petitrag.bench.runner import Prediction
 from petitrag.cli import cli
 from petitrag.config import load_settings
@@ -22,6 +24,7 @@ from petitrag.demo import sample_corpus
 from petitrag.errors import ConfigError, PetitragError
 from petitrag.generation.base import Completion, Token
 from petitrag.generation.catalog import resolve_model
+from petitrag.routing.bench import calibrate_route, models_with_route
 from petitrag.routing.calibrate import auc, calibrate
 from petitrag.routing.router import parse_route
 from petitrag.routing.score import Calibration, calibration_path, load_calibration
@@ -201,3 +204,53 @@ def test_calibration_round_trip_and_unreadable_file(tmp_path: Path) -> None:
     calibration_path(tmp_path, "s", "l").write_text("{not json")
     with pytest.raises(ConfigError, match="unreadable"):
         load_calibration(tmp_path, "s", "l")
+
+
+# --- bench --route ------------------------------------------------------------------------------
+
+
+def test_models_with_route_adds_only_missing_models() -> None:
+    assert models_with_route("a,b", None, "a,c") == "a,b,c"
+    assert models_with_route("a", "c", "a,c") == "a"
+    assert models_with_route("a", None, None) == "a"
+
+
+def test_bench_route_calibrates_saves_and_reports(tmp_path: Path) -> None:
+    out, home = tmp_path / "out", tmp_path / "home"
+    out.mkdir()
+    (out / "report.md").write_text("# Benchmark\n")
+    small = [
+        _prediction(i, "s", right=i % 3 != 0, logprob=-0.1 if i % 3 else -2.5, seconds=1) for i in range(30)
+    ]
+    large = [_prediction(i, "l", right=True, logprob=-0.1, seconds=10) for i in range(30)]
+    for prediction in [*small, *large]:
+        append_prediction(out, prediction)
+    specs = [ModelSpec(key="s", spec="s", model="s"), ModelSpec(key="l", spec="l", model="l")]
+    summary = calibrate_route(out, home, "s,l", specs, [str(i) for i in range(30)], 0.03, "synthetic")
+    assert summary["n"] == 30 and summary["chosen"]["escalation_rate"] == pytest.approx(1 / 3)
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Benchmark") and "## Routing: s → l" in report and "**met**" in report
+    assert (out / "routing.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((out / "routing.json").read_text())["threshold"] == summary["threshold"]
+    saved = load_calibration(home, "s", "l")
+    assert saved.calibrated and saved.threshold == summary["threshold"]
+
+
+def test_bench_route_end_to_end_explains_when_it_cannot_calibrate(indexed: Path, large: str) -> None:
+    """Two real models, two questions: too few to calibrate — said in the report, not a crash."""
+    data = indexed / "tiny.jsonl"
+    data.write_text(
+        '{"question": "How often should I turn my compost pile?", "answers": ["every two to three weeks"]}\n'
+        '{"question": "When does the inverter need replacing?", "answers": ["after 10 to 15 years"]}\n'
+    )
+    out = indexed / "bench-out"
+    args = ["bench", str(data), "--models", SMALL, "--route", f"{SMALL},{large}", "--out", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"routing {SMALL},{large}: not calibrated" in result.stdout
+    models = {p.model for p in load_predictions(out, SMALL)} | {
+        p.model for p in load_predictions(out, Path(large).stem)
+    }
+    assert models == {SMALL, Path(large).stem}  # the route's second model was benchmarked too
+    assert "## Routing" in (out / "report.md").read_text()
+    assert "at least 10 cases" in json.loads((out / "routing.json").read_text())["error"]

@@ -225,5 +225,4 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on `cli` when imported.
-from petitrag import cli_answer, cli_bench  # noqa: E402, F401
-from petitrag import cli_serve  # noqa: E402, F401
+from petitrag import cli_answer, cli_bench, cli_serve  # noqa: E402, F401

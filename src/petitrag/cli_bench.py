@@ -92,6 +92,17 @@ def _cost_options(command: Any) -> Any:
 @click.option("--threads", type=int, help="CPU threads for the models.")
 @click.option("--max-tokens", type=int, help="Longest answer, in tokens [default: 256].")
 @_cost_options
+@click.option(
+    "--route",
+    help="'small,large': also calibrate routing (small first, large when unsure) and save it for ask/serve.",
+)
+@click.option(
+    "--route-margin",
+    type=click.FloatRange(0, 1),
+    default=0.03,
+    show_default=True,
+    help="Routed quality may be this much below the large model's (0.03 = within 3 %).",
+)
 @click.option("--fresh", is_flag=True, help="Discard the results already in --out and start over.")
 @click.option("--report-only", is_flag=True, help="Rebuild the report from --out without answering.")
 @click.pass_context
@@ -110,6 +121,8 @@ def bench(
     out_dir: Path,
     collection: str | None,
     timeout_s: float,
+    route: str | None,
+    route_margin: float,
     fresh: bool,
     report_only: bool,
     **flags: Any,
@@ -127,12 +140,26 @@ def bench(
     settings = settings_from(ctx, **flags)
     bar = Bar.parse(min_f1, min_abstain, max_p95_s, max_cost, has_topline=bool(topline))
     options = BenchOptions(
-        dataset, models, out_dir, topline, bar, limit, sample, seed, collection, timeout_s, fresh, report_only
-    )
+        dataset, models, out_dir, topline, bar, limit, sample, seed, collection, timeout_s, fresh,
+        report_only, route, route_margin,
+    )  # fmt: skip
     results = run_bench(settings, options, err)
     out.print(escape(results["verdict"]["text"]), highlight=False)
+    if "routing" in results:
+        out.print(escape(routing_summary(results["routing"])), highlight=False)
     err.print(
         f"[dim]report: {escape(str(out_dir / 'report.md'))} · plot: {escape(str(out_dir / 'pareto.png'))} · "
         f"results: {escape(str(out_dir / 'results.json'))}[/]",
         highlight=False,
+    )
+
+
+def routing_summary(routing: dict[str, Any]) -> str:
+    if "error" in routing:
+        return f"routing {routing['route']}: not calibrated: {routing['error']}"
+    chosen = routing["chosen"]
+    return (
+        f"routing {routing['route']}: threshold {routing['threshold']:.3f}, escalates "
+        f"{100 * chosen['escalation_rate']:.0f} % of questions, mean latency "
+        f"{100 * (routing['latency_ratio'] or 0):.0f} % of the large model's; saved to {routing['saved_to']}"
     )

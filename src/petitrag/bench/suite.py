@@ -39,6 +39,7 @@ from petitrag.bench.supervisor import Job, run_model
 from petitrag.bench.verdict import Bar
 from petitrag.config import Settings
 from petitrag.errors import ConfigError
+from petitrag.routing.bench import calibrate_route, models_with_route, route_specs
 
 
 @dataclass
@@ -55,11 +56,16 @@ class BenchOptions:
     timeout_s: float = 180.0
     fresh: bool = False
     report_only: bool = False
+    route: str | None = None  # 'small,large': also calibrate routing from both models' predictions
+    route_margin: float = 0.03
 
 
 def run_bench(settings: Settings, options: BenchOptions, console: Console) -> dict[str, Any]:
     """The whole benchmark; returns the results document (also written to ``options.out``)."""
-    specs = parse_models(settings, options.models, options.topline)  # fail fast on a bad name
+    models = models_with_route(options.models, options.topline, options.route)
+    specs = parse_models(settings, models, options.topline)  # fail fast on a bad name
+    if options.route:
+        route_specs(options.route, specs)
     dataset = load_dataset(options.dataset)
     cases = select(dataset, options)
     collection = options.collection or (
@@ -172,4 +178,11 @@ def finish(
     write_json(options.out / RESULTS, results)
     write_report(options.out / REPORT, results)
     write_pareto(options.out / PARETO, results)
+    if options.route:
+        case_ids = [case.id for case in cases]
+        results["routing"] = calibrate_route(
+            options.out, Path(identity["home"]), options.route, specs, case_ids, options.route_margin,
+            identity["dataset"],
+        )  # fmt: skip
+        write_json(options.out / RESULTS, results)
     return results
