@@ -213,6 +213,31 @@ def test_plain_model_name_is_passthrough_without_retrieval(server: str) -> None:
         sdk(server).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_unknown_collection_is_404_before_anything_streams(server: str, stream: bool) -> None:
+    with pytest.raises(openai.NotFoundError, match="collection 'nowhere' does not exist"):
+        sdk(server).chat.completions.create(
+            model="petitrag:nowhere", messages=[{"role": "user", "content": "hi?"}], stream=stream
+        )
+
+
+def test_a_client_that_disconnects_stops_its_generation(server: str) -> None:
+    body = {
+        "model": MODEL, "stream": True, "max_tokens": 2000,
+        "messages": [{"role": "user", "content": "Count from 1 to 1000, one number per line."}],
+    }  # fmt: skip
+    with api(server).stream("POST", "/v1/chat/completions", json=body) as response:
+        assert response.status_code == 200
+        lines = response.iter_lines()  # kept: dropping the iterator would already hang up
+        while not (line := next(lines)).startswith('data: {"id"') or '"content": ""' in line:
+            pass  # up to the first generated token
+        assert httpx.get(f"{server}/health").json()["queue_depth"] == 1  # still generating
+    deadline = time.monotonic() + 10  # 2000 tokens would take minutes
+    while httpx.get(f"{server}/health").json()["queue_depth"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert httpx.get(f"{server}/health").json()["queue_depth"] == 0
+
+
 def test_models_lists_the_collections_each_key_may_use(server: str) -> None:
     full = {model.id for model in sdk(server).models.list()}
     assert full == {"petitrag:default", "petitrag:injected", "petitrag:other", MODEL}
@@ -419,7 +444,7 @@ def test_metrics_report_requests_latency_ttft_queue_rss_and_load_time(server: st
     assert 'petitrag_request_latency_p95_seconds{route="POST /v1/chat/completions"}' in text
     assert 'petitrag_ttft_seconds_count{kind="rag"}' in text and "petitrag_tokens_per_second_bucket" in text
     assert "petitrag_queue_depth 0.0" in text and "process_resident_memory_bytes" in text
-    prefix = 'petitrag_model_load_seconds{model="generator"}'
+    prefix = f'petitrag_model_load_seconds{{model="{MODEL}"}}'
     load = next(line for line in text.splitlines() if line.startswith(prefix))
     assert float(load.split()[-1]) > 0
     assert 'route="/api/jobs/{job_id}"' in text  # templates, not raw paths

@@ -59,6 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         summary="Answers from your documents with small local models; OpenAI-compatible.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load their code from a CDN: not in a private tool
+        redoc_url=None,
     )
     app.state.petitrag = server
     # Limits per router (not app-wide): their 413s then pass through TooLargeAsJson.
@@ -128,7 +130,7 @@ def _add_service_routes(app: FastAPI) -> None:
     @app.get("/health", tags=["service"], summary="Liveness and model status (no key needed)")
     def health(server: Server) -> dict[str, Any]:
         worker = server.worker
-        loaded = "generator" in worker.load_seconds
+        loaded = worker.model_name is not None
         status = "degraded" if worker.load_error else "ok" if loaded else "loading"
         return {
             "status": status, "version": __version__, "model": worker.model_name, "model_loaded": loaded,

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from petitrag.answer.pipeline import AnswerResult
 from petitrag.config import Settings
 from petitrag.generation.base import Completion, GenerationParams, Message
-from petitrag.server.errors import ApiError
+from petitrag.server.errors import ApiError, checked_collection
 from petitrag.server.worker import Ticket
 
 RAG_PREFIX = "petitrag"
@@ -69,11 +69,11 @@ class Target:
 
 def resolve_target(request: ChatRequest, settings: Settings, served_models: set[str]) -> Target:
     if request.collection:
-        return Target(_collection(request.collection), request.model)
+        return Target(checked_collection(request.collection), request.model)
     if request.model == RAG_PREFIX:
         return Target(settings.collection, request.model)
     if request.model.startswith(RAG_PREFIX + ":"):
-        return Target(_collection(request.model.split(":", 1)[1]), request.model)
+        return Target(checked_collection(request.model.split(":", 1)[1]), request.model)
     if request.model in served_models:
         return Target(None, request.model)
     served = ", ".join(sorted(served_models))
@@ -83,13 +83,6 @@ def resolve_target(request: ChatRequest, settings: Settings, served_models: set[
         f"documents, or {served} without retrieval (GET /v1/models lists them)",
         "model_not_found",
     )
-
-
-def _collection(name: str) -> str:
-    try:
-        return Settings._collection_name(name)
-    except ValueError as exc:
-        raise ApiError(400, f"invalid collection '{name}': {exc}", "invalid_collection") from None
 
 
 def last_question(request: ChatRequest) -> str:
@@ -144,7 +137,7 @@ def passthrough_job(request: ChatRequest, settings: Settings) -> Job:
     ]
 
     def run(ticket: Ticket, emit: Callable[[str], None]) -> Outcome:
-        completion: Completion = ticket.app.generator.complete(messages, params, emit)
+        completion: Completion = ticket.worker.generator.complete(messages, params, emit)
         timings = {
             "ttft_s": completion.ttft_s, "total_s": completion.total_s,
             "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,

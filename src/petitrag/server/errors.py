@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from petitrag.config import Settings
 from petitrag.errors import (
     CollectionNotFoundError,
     ConfigError,
@@ -41,6 +42,14 @@ class ApiError(PetitragError):
         self.status = status
         self.code = code
         self.headers = headers or {}
+
+
+def checked_collection(name: str) -> str:
+    """A collection name from a request, valid by the configuration's rule, else 400."""
+    try:
+        return Settings._collection_name(name)
+    except ValueError as exc:
+        raise ApiError(400, f"invalid collection '{name}': {exc}", "invalid_collection") from None
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 
 from petitrag import __version__
 from petitrag.answer.summarize import Summarizer
-from petitrag.config import SearchMode, Settings
+from petitrag.config import SearchMode
 from petitrag.server.auth import Caller
-from petitrag.server.errors import ApiError
+from petitrag.server.errors import ApiError, checked_collection
 from petitrag.server.state import Server
 from petitrag.server.uploads import save_upload
 from petitrag.server.worker import Ticket
@@ -32,16 +32,9 @@ uploads = APIRouter(prefix="/api", tags=["petitrag"])
 MULTIPART_MARGIN = 64 * 1024
 
 
-def collection_name(collection: str) -> str:
-    try:
-        return Settings._collection_name(collection)
-    except ValueError as exc:
-        raise ApiError(400, f"invalid collection '{collection}': {exc}", "invalid_collection") from None
-
-
-def allowed_collection(collection: Annotated[str, Depends(collection_name)], who: Caller) -> str:
+def allowed_collection(collection: str, who: Caller) -> str:
     """Path dependency: the collection in the URL, valid and allowed for this key."""
-    who.require(collection)
+    who.require(checked_collection(collection))
     return collection
 
 
@@ -64,35 +57,33 @@ def info(server: Server, who: Caller) -> dict[str, Any]:
 
 @router.get("/collections", summary="Collections this key may use, with their size")
 def collections(server: Server, who: Caller) -> list[dict[str, Any]]:
-    with server.store() as store:
-        return [
-            {"name": c.name, "embedder": c.embedder, **store.stats(c.name)}
-            for c in store.collections()
-            if who.allows(c.name)
-        ]
+    store = server.store()
+    return [
+        {"name": c.name, "embedder": c.embedder, **store.stats(c.name)}
+        for c in store.collections()
+        if who.allows(c.name)
+    ]
 
 
 @router.get("/collections/{collection}/documents", summary="Documents of a collection")
 def documents(collection: Collection, server: Server) -> list[dict[str, Any]]:
-    with server.store() as store:
-        store.require_collection(collection)
-        return [
-            {"id": doc.id, "name": Path(doc.path).name, "source": doc.path, "size": doc.size}
-            for doc in store.documents(collection)
-        ]
+    store = server.store()
+    store.require_collection(collection)
+    return [
+        {"id": doc.id, "name": Path(doc.path).name, "source": doc.path, "size": doc.size}
+        for doc in store.documents(collection)
+    ]
 
 
 @router.delete("/collections/{collection}/documents/{document_id}", summary="Remove a document")
 def delete_document(collection: Collection, document_id: int, server: Server) -> dict[str, Any]:
     """Removes the document from the index, and its file when it was uploaded here."""
-    with server.store() as store:
-        store.require_collection(collection)
-        found = next((doc for doc in store.documents(collection) if doc.id == document_id), None)
-        if found is None:
-            raise ApiError(
-                404, f"no document {document_id} in collection '{collection}'", "document_not_found"
-            )
-        store.delete_documents(collection, [found.path])
+    store = server.store()
+    store.require_collection(collection)
+    found = next((doc for doc in store.documents(collection) if doc.id == document_id), None)
+    if found is None:
+        raise ApiError(404, f"no document {document_id} in collection '{collection}'", "document_not_found")
+    store.delete_documents(collection, [found.path])
     path = Path(found.path)
     if path.parent == server.uploads_dir(collection).absolute():
         with contextlib.suppress(FileNotFoundError):

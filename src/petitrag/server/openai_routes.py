@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -52,9 +53,11 @@ def list_models(who: Caller, server: Server) -> dict[str, Any]:
 async def chat_completions(
     body: ChatRequest, who: Caller, server: Server
 ) -> dict[str, Any] | StreamingResponse:
+    server.worker.require_room()
     target = resolve_target(body, server.settings, server.served_models())
     if target.collection is not None:
         who.require(target.collection)
+        await run_in_threadpool(server.require_collection, target.collection)
         job = rag_job(target.collection, last_question(body), body.k)
     else:
         job = passthrough_job(body, server.settings)

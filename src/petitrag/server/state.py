@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -28,29 +27,33 @@ class ServerState:
     metrics: Metrics
     started_at: float = field(default_factory=time.time)
 
-    @contextmanager
-    def store(self) -> Iterator[Store]:
-        """A connection of the calling thread, for quick reads and deletes outside the model queue.
+    _local: threading.local = field(default_factory=threading.local)
+
+    def store(self) -> Store:
+        """The calling thread's connection, for quick reads and deletes outside the model queue.
 
         SQLite connections cannot cross threads, and listing documents must not wait behind
-        a generation; opening one costs about a millisecond.
+        a generation; each request thread keeps its connection (opening one runs the schema
+        check under a write lock).
         """
-        store = Store(self.settings.db_path)
-        try:
-            yield store
-        finally:
-            store.close()
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.settings.db_path)
+        return store
 
     def collection_names(self) -> list[str]:
-        with self.store() as store:
-            return [collection.name for collection in store.collections()]
+        return [collection.name for collection in self.store().collections()]
 
     def served_models(self) -> set[str]:
-        """Model names answered without RAG: the configured one and its display name."""
-        names = {self.settings.model}
-        if self.worker.model_name:
-            names.add(self.worker.model_name)
+        """Model names answered without RAG: the model that answers first, by its names."""
+        names = {self.worker.model_name} if self.worker.model_name else set()
+        if not getattr(self.settings, "route", None):  # else the route's small model answers
+            names.add(self.settings.model)
         return names
+
+    def require_collection(self, name: str) -> None:
+        """404 before queueing (a stream could only report it as an in-stream error)."""
+        self.store().require_collection(name)
 
     def uploads_dir(self, collection: str) -> Path:
         return self.settings.home / "uploads" / collection

@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 from petitrag.app import App
 from petitrag.config import Settings
 from petitrag.errors import PetitragError
+from petitrag.generation.base import Generator
 from petitrag.retrieval.hybrid import Retriever
 from petitrag.server.errors import ApiError
 
@@ -95,15 +96,21 @@ class ModelWorker:
             self._retrievers[collection] = self.app.retriever(collection)
         return self._retrievers[collection]
 
+    @property
+    def generator(self) -> Generator:
+        """The model that answers first: the configured one, or the small one of a route."""
+        return self.answerer(self.settings.collection).generator
+
     def _load(self) -> None:
         """Load the answer model and the embedder now, timing each, so requests find them warm."""
-        started = time.perf_counter()
         try:
-            self.model_name = self.app.generator.name
-            self.load_seconds["generator"] = time.perf_counter() - started
+            started = time.perf_counter()
+            name = self.generator.name
+            self.load_seconds[name] = time.perf_counter() - started
             started = time.perf_counter()
             self.app.embedder.embed_query("warm-up")
-            self.load_seconds["embedder"] = time.perf_counter() - started
+            self.load_seconds[self.app.embedder.identity] = time.perf_counter() - started
+            self.model_name = name
         except PetitragError as exc:
             self.load_error = str(exc)
             log.error("petitrag serve: %s", exc)
@@ -123,17 +130,21 @@ class ModelWorker:
     def warm_up(self) -> Future[None]:
         return self._executor.submit(self._load)
 
+    def require_room(self) -> None:
+        """429 now when the queue is full, before a request costs anything else."""
+        if len(self._in_flight) >= self.capacity:
+            raise ApiError(
+                429,
+                f"the model is busy ({len(self._in_flight)} requests queued or running); retry shortly",
+                "queue_full",
+                {"Retry-After": "2"},
+            )
+
     def submit(self, job: Callable[[Ticket], T]) -> tuple[Future[T], Ticket]:
         """Queue a job, or refuse at once with 429 when the queue is full."""
         ticket = Ticket(self)
         with self._lock:
-            if len(self._in_flight) >= self.capacity:
-                raise ApiError(
-                    429,
-                    f"the model is busy ({len(self._in_flight)} requests queued or running); retry shortly",
-                    "queue_full",
-                    {"Retry-After": "2"},
-                )
+            self.require_room()
             self._in_flight.add(ticket)
         future = self._executor.submit(self._run, job, ticket)
         future.add_done_callback(lambda _: self._forget(ticket))
