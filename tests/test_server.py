@@ -29,6 +29,7 @@ from click.testing import CliRunner
 from petitrag.cli import cli
 from petitrag.config import load_settings
 from petitrag.demo import sample_corpus
+from petitrag.generation.catalog import resolve_model
 from petitrag.server.errors import ApiError
 from petitrag.server.uploads import safe_filename
 from petitrag.server.worker import ModelWorker, Ticket
@@ -454,6 +455,21 @@ def test_openapi_spec_is_served(server: str) -> None:
     spec = httpx.get(f"{server}/openapi.json").json()
     routes = {"/v1/chat/completions", "/v1/models", "/v1/embeddings", "/api/jobs/{job_id}"}
     assert routes <= set(spec["paths"])
+
+
+def test_routing_info_is_in_the_extension(home: Path) -> None:
+    """With a route, the small model warms up and answers; the configured model is never loaded."""
+    large = str(resolve_model(load_settings(home=home), MODEL))  # SmolLM2 again, under another name
+    env = {
+        "PETITRAG_ROUTE": f"{MODEL},{large}", "PETITRAG_ROUTE_THRESHOLD": "0",
+        "PETITRAG_MODEL": "qwen2.5-coder-1.5b",  # not installed: loading it would fail the warm-up
+    }  # fmt: skip
+    with running_server(home, "--api-key", FULL_KEY, env=env) as base:
+        assert httpx.get(f"{base}/health").json()["model"] == MODEL
+        assert {model.id for model in sdk(base).models.list()} >= {"petitrag:default", MODEL}
+        extension = ask(base, QUESTION, "default")
+    assert extension["escalated"] is False and extension["model"] == MODEL
+    assert extension["route"]["first_model"] == extension["route"]["answered_by"] == MODEL
 
 
 # -- refusing to run open, timeouts ----------------------------------------------------------------

@@ -47,7 +47,7 @@ def info(server: Server, who: Caller) -> dict[str, Any]:
     return {
         "version": __version__,
         "model": server.worker.model_name or settings.model,
-        "route": getattr(settings, "route", None),
+        "route": settings.route,
         "default_collection": settings.collection,
         "collections": [name for name in server.collection_names() if who.allows(name)],
         "max_upload_mb": settings.serve_max_upload_mb,

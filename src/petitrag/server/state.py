@@ -47,7 +47,7 @@ class ServerState:
     def served_models(self) -> set[str]:
         """Model names answered without RAG: the model that answers first, by its names."""
         names = {self.worker.model_name} if self.worker.model_name else set()
-        if not getattr(self.settings, "route", None):  # else the route's small model answers
+        if not self.settings.route:  # else the route's small model answers
             names.add(self.settings.model)
         return names
 
