@@ -347,6 +347,9 @@ def test_oversized_and_unsupported_uploads_are_refused(server: str, home: Path) 
         assert f"{UPLOAD_MB} MB" in response.json()["error"]["message"]
     response = client.post("/api/collections/default/documents", files={"files": ("tool.exe", b"MZ")})
     assert response.status_code == 415 and "unsupported file type" in response.json()["error"]["message"]
+    small, big = ("files", ("ok.txt", b"fine")), ("files", ("big.txt", b"a" * (limit + 1024)))
+    response = client.post("/api/collections/default/documents", files=[small, big])
+    assert response.status_code == 413  # all or nothing: ok.txt is not kept either
     directory = home / "uploads" / "default"
     assert not directory.exists() or list(directory.iterdir()) == []  # partial files removed
 

@@ -21,7 +21,7 @@ from petitrag.config import SearchMode
 from petitrag.server.auth import Caller
 from petitrag.server.errors import ApiError, checked_collection
 from petitrag.server.state import Server
-from petitrag.server.uploads import save_upload
+from petitrag.server.uploads import save_uploads
 from petitrag.server.worker import Ticket
 
 router = APIRouter(prefix="/api", tags=["petitrag"])
@@ -101,9 +101,8 @@ async def upload(
 ) -> dict[str, Any]:
     limit = int(server.settings.serve_max_upload_mb * 1024 * 1024)
     directory = server.uploads_dir(collection).absolute()
-    stored: list[Path] = []
-    for file in files:
-        stored.append(await run_in_threadpool(save_upload, file.file, file.filename or "", directory, limit))
+    named = [(file.file, file.filename or "") for file in files]
+    stored = await run_in_threadpool(save_uploads, named, directory, limit)
     job = server.jobs.submit(collection, stored)
     return {
         "job": job.to_json(),

@@ -44,11 +44,29 @@ def check_supported(name: str) -> None:
         raise ApiError(415, f"'{name}': unsupported file type (supported: {known})", "unsupported_type")
 
 
-def save_upload(source: BinaryIO, name: str, directory: Path, limit: int) -> Path:
+def save_uploads(files: list[tuple[BinaryIO, str]], directory: Path, limit: int) -> list[Path]:
+    """Save every (content, client name) or none: names are checked first, and the files this
+    call created are removed again when a later one fails (too large, say)."""
+    for _, name in files:
+        check_supported(safe_filename(name))
+    saved: list[tuple[Path, bool]] = []
+    try:
+        for source, name in files:
+            saved.append(save_upload(source, name, directory, limit))
+    except BaseException:
+        for path, created in saved:
+            if created:
+                path.unlink(missing_ok=True)
+        raise
+    return [path for path, _ in saved]
+
+
+def save_upload(source: BinaryIO, name: str, directory: Path, limit: int) -> tuple[Path, bool]:
     """Copy ``source`` into ``directory`` under ``name`` (made safe); 413 beyond ``limit`` bytes.
 
     The same content uploaded again under the same name reuses the existing file; other
-    content under a taken name gets a ``-1``, ``-2``... suffix.
+    content under a taken name gets a ``-1``, ``-2``... suffix. Returns the path and whether
+    the file is new.
     """
     name = safe_filename(name)
     check_supported(name)
@@ -77,16 +95,16 @@ def _copy_limited(source: BinaryIO, target: Path, limit: int, name: str) -> str:
     return digest.hexdigest()
 
 
-def _link_unique(partial: Path, directory: Path, name: str, digest: str) -> Path:
+def _link_unique(partial: Path, directory: Path, name: str, digest: str) -> tuple[Path, bool]:
     stem, extension = os.path.splitext(name)
     for number in range(10_000):
         candidate = directory / (f"{stem}-{number}{extension}" if number else name)
         try:
             os.link(partial, candidate)  # fails if the name is taken: never replaces
-            return candidate
+            return candidate, True
         except FileExistsError:
             if _sha256(candidate) == digest:
-                return candidate
+                return candidate, False
     raise ApiError(409, f"too many uploads named '{name}'", "name_taken")
 
 
