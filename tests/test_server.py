@@ -444,8 +444,10 @@ def test_metrics_report_requests_latency_ttft_queue_rss_and_load_time(server: st
     text = api(server).get("/metrics").text
     assert 'petitrag_requests_total{method="POST",route="/v1/chat/completions",status="200"}' in text
     assert 'petitrag_errors_total{route="/v1/chat/completions",status="429"}' in text
-    assert 'petitrag_request_latency_seconds_bucket{le="0.5",route="/v1/chat/completions"}' in text
-    assert 'petitrag_request_latency_p95_seconds{route="POST /v1/chat/completions"}' in text
+    bucket = 'petitrag_request_latency_seconds_bucket{le="0.5",outcome="%s",route="/v1/chat/completions"}'
+    assert bucket % "ok" in text and bucket % "error" in text
+    p95 = next(line for line in text.splitlines() if 'p95_seconds{route="POST /v1/chat/completions"}' in line)
+    assert float(p95.split()[-1]) > 1  # answers, not the instant 429s
     assert 'petitrag_ttft_seconds_count{kind="rag"}' in text and "petitrag_tokens_per_second_bucket" in text
     assert "petitrag_queue_depth 0.0" in text and "process_resident_memory_bytes" in text
     prefix = f'petitrag_model_load_seconds{{model="{MODEL}"}}'

@@ -37,8 +37,9 @@ class Metrics:
             registry=r,
         )  # fmt: skip
         self.latency = Histogram(
-            "petitrag_request_latency_seconds", "Time to the end of the response (streams included).",
-            ["route"], buckets=LATENCY_BUCKETS, registry=r,
+            "petitrag_request_latency_seconds",
+            "Time to the end of the response (streams included); outcome: ok (status < 400) or error.",
+            ["route", "outcome"], buckets=LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self.ttft = Histogram(
             "petitrag_ttft_seconds", "Time to first token of answers (retrieval included for RAG).",
@@ -73,8 +74,9 @@ class Metrics:
         self.requests.labels(route, method, str(status)).inc()
         if status >= 400:
             self.errors.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
-        self._recent[f"{method} {route}"].append(seconds)
+        self.latency.labels(route, "error" if status >= 400 else "ok").observe(seconds)
+        if status < 400:  # instant 429s would hide how long answers take
+            self._recent[f"{method} {route}"].append(seconds)
 
     def observe_generation(self, kind: str, timings: dict[str, float], queue_s: float) -> None:
         """Record one answer's timings (``kind``: "rag" or "passthrough")."""
@@ -98,7 +100,7 @@ class _RecentQuantiles(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
             "petitrag_request_latency_p95_seconds",
-            f"95th percentile latency over the last {RECENT} requests per route.",
+            f"95th percentile latency of the last {RECENT} successful requests per route.",
             labels=["route"],
         )
         for route, values in list(self.recent.items()):
