@@ -48,9 +48,10 @@ def serve(
     keys = app.state.petitrag.keys
     base = f"http://{settings.serve_host}:{settings.serve_port}"
     err.print(
-        f"petitrag serve: web UI {base}/ · OpenAI API {base}/v1 · docs {base}/docs · "
+        f"petitrag serve: web UI {base}/ · OpenAI API {base}/v1 · spec {base}/openapi.json · "
         f"{f'{len(keys)} API key(s)' if keys else 'no API key (loopback only)'} · "
-        f"model {escape(settings.model)} · data {escape(str(settings.home))}",
+        f"{f'route {settings.route}' if settings.route else f'model {settings.model}'} · "
+        f"data {escape(str(settings.home))}",
         highlight=False,
     )
     uvicorn.run(
