@@ -50,7 +50,7 @@ def serve(
     err.print(
         f"petitrag serve: web UI {base}/ · OpenAI API {base}/v1 · spec {base}/openapi.json · "
         f"{f'{len(keys)} API key(s)' if keys else 'no API key (loopback only)'} · "
-        f"{f'route {settings.route}' if settings.route else f'model {settings.model}'} · "
+        f"{escape(f'route {settings.route}' if settings.route else f'model {settings.model}')} · "
         f"data {escape(str(settings.home))}",
         highlight=False,
     )
