@@ -3,7 +3,8 @@
 Passages go in rank order. One that does not fit whole is compressed: its sentences that
 share the most terms with the question are kept (in their original order) until the
 budget is used; passages that would get less than a useful minimum are dropped. What was
-trimmed or dropped is reported, not hidden.
+trimmed or dropped is reported, not hidden. Sentences that address the model ("ignore previous
+instructions…") are withheld first (answer/guard.py): retrieved text is data, never instructions.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from petitrag.answer.guard import withhold_instructions
 from petitrag.language import Language, analyze
 from petitrag.retrieval.hybrid import Hit
 
@@ -26,6 +28,7 @@ class PackedContext:
     tokens: int = 0
     trimmed: list[str] = field(default_factory=list)  # chunk ids shortened to fit
     dropped: list[str] = field(default_factory=list)  # chunk ids left out
+    withheld: list[str] = field(default_factory=list)  # chunk ids with sentences addressed to the model
 
 
 def source_text(hit: Hit, text: str | None = None) -> str:
@@ -43,13 +46,16 @@ def pack(
     terms = set(analyze(question, language))
     for hit in hits:
         room = budget - packed.tokens
-        text = source_text(hit)
+        body, withheld = withhold_instructions(hit.text)
+        if withheld:
+            packed.withheld.append(hit.chunk_id)
+        text = source_text(hit, body)
         tokens = count_tokens(text)
         if tokens > room:
             if room < MIN_PASSAGE_TOKENS:
                 packed.dropped.append(hit.chunk_id)
                 continue
-            text = source_text(hit, compress(hit.text, terms, language, room - 8, count_tokens))
+            text = source_text(hit, compress(body, terms, language, room - 8, count_tokens))
             tokens = count_tokens(text)
             if tokens > room:
                 packed.dropped.append(hit.chunk_id)
