@@ -182,6 +182,20 @@ def test_openai_sdk_chat_completion_carries_answer_and_citations(server: str) ->
         assert Path(citation["source"]).parent.name == "corpus"  # the sample corpus of this home
 
 
+def test_follow_up_question_is_rewritten_with_the_earlier_turns(server: str) -> None:
+    messages = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": "Every two to three weeks."},
+        {"role": "user", "content": "And what should not go in it?"},
+    ]
+    response = sdk(server).chat.completions.create(model="petitrag:default", messages=messages)  # type: ignore[arg-type]
+    extension = response.model_extra["petitrag"]  # type: ignore[index]
+    assert extension["rag"] is True and extension["question"].strip()
+    assert response.choices[0].message.content
+    single = ask(server, QUESTION, "default")
+    assert single["question"] == QUESTION  # one turn: asked as is, no rewrite
+
+
 def test_openai_sdk_stream_gives_deltas_then_citations(server: str) -> None:
     stream = sdk(server).chat.completions.create(
         model="petitrag:default", messages=[{"role": "user", "content": QUESTION}], stream=True

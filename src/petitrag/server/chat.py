@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from petitrag.answer.conversation import Conversation
 from petitrag.answer.pipeline import AnswerResult
 from petitrag.config import Settings
 from petitrag.generation.base import Completion, GenerationParams, Message
@@ -92,6 +93,20 @@ def last_question(request: ChatRequest) -> str:
     raise ApiError(400, "no user message with text to answer", "no_question")
 
 
+def earlier_turns(request: ChatRequest) -> list[tuple[str, str]]:
+    """(question, answer) pairs before the last user message: the context of a follow-up."""
+    turns: list[tuple[str, str]] = []
+    question: str | None = None
+    last_user = max(i for i, m in enumerate(request.messages) if m.role == "user" and m.text().strip())
+    for message in request.messages[:last_user]:
+        if message.role == "user" and message.text().strip():
+            question = message.text().strip()
+        elif message.role == "assistant" and question is not None:
+            turns.append((question, message.text().strip()))
+            question = None
+    return turns
+
+
 # -- jobs (run on the model thread) ------------------------------------------------------------
 
 
@@ -110,12 +125,22 @@ class Outcome:
 Job = Callable[[Ticket, Callable[[str], None]], "Outcome"]
 
 
-def rag_job(collection: str, question: str, k: int | None) -> Job:
+def rag_job(
+    collection: str, question: str, k: int | None, history: list[tuple[str, str]] | None = None
+) -> Job:
+    """Answer ``question``; after earlier turns, first rewrite it to stand alone (as `petitrag chat`)."""
+
     def run(ticket: Ticket, emit: Callable[[str], None]) -> Outcome:
-        result: AnswerResult = ticket.answerer(collection).ask(question, k=k, on_token=emit)
+        answerer = ticket.answerer(collection)
+        standalone = question
+        if history:
+            conversation = Conversation(answerer)
+            conversation.history = list(history)
+            standalone = conversation.standalone(question)
+        result: AnswerResult = answerer.ask(standalone, k=k, on_token=emit)
         data = result.to_json()
         data["timings"]["queue_s"] = round(ticket.queue_s, 4)
-        extension = {"rag": True, "collection": collection, **data}
+        extension = {"rag": True, "collection": collection, "question": standalone, **data}
         finish = result.completion.finish_reason if result.completion else None
         return Outcome(result.answer, finish or "stop", _usage(result.timings), extension, result.timings)
 

@@ -23,6 +23,7 @@ from petitrag.server.chat import (
     ChatRequest,
     ChatResponse,
     Outcome,
+    earlier_turns,
     last_question,
     passthrough_job,
     rag_job,
@@ -58,7 +59,7 @@ async def chat_completions(
     if target.collection is not None:
         who.require(target.collection)
         await run_in_threadpool(server.require_collection, target.collection)
-        job = rag_job(target.collection, last_question(body), body.k)
+        job = rag_job(target.collection, last_question(body), body.k, earlier_turns(body))
     else:
         job = passthrough_job(body, server.settings)
     kind = "rag" if target.collection is not None else "passthrough"
