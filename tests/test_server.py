@@ -171,7 +171,7 @@ def test_openai_sdk_chat_completion_carries_answer_and_citations(server: str) ->
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     extension = completion.model_extra["petitrag"]
-    assert list(extension) == ["rag", "collection", *ASK_JSON_KEYS]
+    assert list(extension) == ["rag", "collection", "question", *ASK_JSON_KEYS]
     assert extension["rag"] is True and extension["collection"] == "default"
     assert extension["answer"] == choice.message.content and extension["model"] == MODEL
     assert extension["language"] == "en" and extension["escalated"] is False
@@ -209,7 +209,7 @@ def test_openai_sdk_stream_gives_deltas_then_citations(server: str) -> None:
     last = chunks[-1]
     assert last.choices[0].finish_reason in ("stop", "length") and last.usage.completion_tokens > 0
     extension = last.model_extra["petitrag"]
-    assert list(extension) == ["rag", "collection", *ASK_JSON_KEYS]
+    assert list(extension) == ["rag", "collection", "question", *ASK_JSON_KEYS]
     assert extension["answer"].strip()
     # greedy: the same question streamed or not gives the same checked answer and sources
     again = ask(server, QUESTION, "default")
