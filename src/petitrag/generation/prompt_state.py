@@ -46,20 +46,18 @@ def has_prefix(llama: Any, prefix: list[int]) -> bool:
     return llama.n_tokens >= n and list(llama.input_ids[:n]) == prefix
 
 
-def restore_or_save(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> str:
-    """Load the saved prefix state, or compute and save it; returns what happened.
+def restore_or_save(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> None:
+    """Load the saved prefix state, or compute and save it (the caller checked that the
+    context does not already hold the prefix: ``has_prefix``).
 
     A missing, stale or unreadable file is never an error: the prefix is then computed,
     as it would have been without the cache.
     """
-    if len(prefix) < MIN_PREFIX_TOKENS or has_prefix(llama, prefix):
-        return "in-memory"
     if path.exists() and _load(llama, llama_cpp, prefix, path):
-        return "loaded"
+        return
     llama.reset()
     llama.eval(prefix)
     _save(llama, llama_cpp, path)
-    return "saved"
 
 
 def _load(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,17 @@ class Case:
     small: Prediction
     large: Prediction
 
+    @cached_property
+    def small_quality(self) -> float:
+        return quality(self.small)
+
+    @cached_property
+    def large_quality(self) -> float:
+        return quality(self.large)
+
     @property
     def small_good(self) -> bool:
-        return quality(self.small) >= 0.5
+        return self.small_quality >= 0.5
 
 
 def quality(prediction: Prediction) -> float:
@@ -77,11 +86,15 @@ def fit(features: np.ndarray, labels: np.ndarray, iterations: int = 2000) -> Con
     )
 
 
-def cross_fitted_scores(cases: list[Case]) -> list[float]:
-    """Each case scored by a model fitted without it (k-fold), for an honest curve."""
+def training_set(cases: list[Case]) -> tuple[np.ndarray, np.ndarray]:
+    """The small model's signals as a feature matrix, and whether each answer was right."""
     base = ConfidenceModel()
     features = np.array([base.features(case.small.signals) for case in cases], dtype=float)
-    labels = np.array([float(case.small_good) for case in cases])
+    return features, np.array([float(case.small_good) for case in cases])
+
+
+def cross_fitted_scores(cases: list[Case], features: np.ndarray, labels: np.ndarray) -> list[float]:
+    """Each case scored by a model fitted without it (k-fold), for an honest curve."""
     scores = [0.0] * len(cases)
     for fold in range(FOLDS):
         held = [i for i in range(len(cases)) if i % FOLDS == fold]
@@ -98,8 +111,9 @@ def replay(cases: list[Case], scores: list[float], threshold: float) -> dict[str
     for case, confidence in zip(cases, scores, strict=True):
         escalate = confidence < threshold
         escalated += escalate
-        chosen = case.large if escalate else case.small
-        (abstain if chosen.impossible else f1).append(quality(chosen))
+        (abstain if case.small.impossible else f1).append(
+            case.large_quality if escalate else case.small_quality
+        )
         seconds = case.small.timings.get("total_s", 0.0)
         if escalate:
             seconds += case.large.timings.get("total_s", 0.0) - case.large.timings.get("retrieval_s", 0.0)
@@ -143,12 +157,10 @@ def auc(values: list[float], labels: list[bool]) -> float | None:
     return wins / (len(positives) * len(negatives))
 
 
-def signal_aucs(cases: list[Case]) -> dict[str, float | None]:
+def signal_aucs(features: np.ndarray, labels: np.ndarray) -> dict[str, float | None]:
     """How well each signal alone separates right from wrong small answers (0.5 = not at all)."""
-    labels = [case.small_good for case in cases]
-    base = ConfidenceModel()
-    columns = list(zip(*(base.features(case.small.signals) for case in cases), strict=True))
-    return {name: auc(list(column), labels) for name, column in zip(SIGNAL_NAMES, columns, strict=True)}
+    good = [bool(label) for label in labels]
+    return {name: auc(features[:, column].tolist(), good) for column, name in enumerate(SIGNAL_NAMES)}
 
 
 def calibrate(
@@ -156,17 +168,14 @@ def calibrate(
 ) -> Calibration:
     """Fit the score, sweep thresholds, choose the cheapest one within ``margin`` of the large model."""
     cases = pair(small, large)
-    scores = cross_fitted_scores(cases)
+    features, labels = training_set(cases)
+    scores = cross_fitted_scores(cases, features, labels)
     ceiling = alone([case.large for case in cases])
     thresholds = sorted({0.0, 1.01, *scores})
     curve = [replay(cases, scores, t) for t in thresholds]
     passing = [point for point in curve if within_margin(point, ceiling, margin)]
     chosen = min(passing, key=lambda point: (point["mean_latency_s"], point["escalation_rate"]))
-    base = ConfidenceModel()
-    final = fit(
-        np.array([base.features(case.small.signals) for case in cases], dtype=float),
-        np.array([float(case.small_good) for case in cases]),
-    )
+    final = fit(features, labels)
     details: dict[str, Any] = {
         "dataset": dataset,
         "n": len(cases),
@@ -176,7 +185,7 @@ def calibrate(
         "chosen": chosen,
         "latency_ratio": _ratio(chosen["mean_latency_s"], ceiling["mean_latency_s"]),
         "small_right_rate": statistics.fmean(float(case.small_good) for case in cases),
-        "signal_auc": signal_aucs(cases),
+        "signal_auc": signal_aucs(features, labels),
         "score_auc": auc(scores, [case.small_good for case in cases]),
         "curve": curve,
     }
