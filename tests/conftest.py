@@ -7,7 +7,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,19 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PETITRAG_HOME", str(path))
     monkeypatch.setenv("PETITRAG_THREADS", "2")
     return path
+
+
+@contextmanager
+def petitrag_env(home: Path, **settings: str) -> Iterator[None]:
+    """For module-scoped fixtures: none of the caller's PETITRAG_*, this home, 2 threads, these settings."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith("PETITRAG_")]:
+            patch.delenv(name)
+        patch.setenv("PETITRAG_HOME", str(home))
+        patch.setenv("PETITRAG_THREADS", "2")
+        for key, value in settings.items():
+            patch.setenv(f"PETITRAG_{key.upper()}", value)
+        yield
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
-from tests.conftest import ASK_JSON_KEYS
+from tests.conftest import ASK_JSON_KEYS, petitrag_env
 
 MODEL = "smollm2-135m"
 
@@ -26,12 +26,7 @@ MODEL = "smollm2-135m"
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One data directory with the sample corpus ingested, shared by this module's tests."""
     home = tmp_path_factory.mktemp("ask-home")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("PETITRAG_")]:
-            patch.delenv(name)
-        patch.setenv("PETITRAG_HOME", str(home))
-        patch.setenv("PETITRAG_THREADS", "2")
-        patch.setenv("PETITRAG_MODEL", MODEL)
+    with petitrag_env(home, model=MODEL):
         corpus = home / "corpus"
         shutil.copytree(sample_corpus(), corpus)
         result = CliRunner().invoke(cli, ["ingest", str(corpus)], catch_exceptions=False)

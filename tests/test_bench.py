@@ -9,7 +9,6 @@ implementation (tests/rescore_bench.py).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from petitrag.bench.rundir import load_predictions, locked
 from petitrag.cli import cli
+from tests.conftest import petitrag_env
 from tests.rescore_bench import rescore
 
 MODEL = "smollm2-135m"
@@ -72,11 +72,7 @@ def lines(path: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("bench-home")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("PETITRAG_")]:
-            patch.delenv(name)
-        patch.setenv("PETITRAG_HOME", str(home / "data"))
-        patch.setenv("PETITRAG_THREADS", "2")
+    with petitrag_env(home / "data"):
         (home / "tiny.json").write_text(json.dumps(SQUAD), encoding="utf-8")
         yield home
 

@@ -7,7 +7,6 @@ checked is the policy (who answers, what is shown, what is logged), not answer q
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from petitrag.routing.calibrate import auc, calibrate
 from petitrag.routing.router import parse_route
 from petitrag.routing.score import Calibration, calibration_path, load_calibration
 from petitrag.routing.signals import SIGNAL_NAMES, compute_signals, content_tokens
-from tests.conftest import ASK_JSON_KEYS
+from tests.conftest import ASK_JSON_KEYS, petitrag_env
 
 SMALL = "smollm2-135m"
 QUESTION = "How often should I turn my compost pile?"
@@ -38,12 +37,7 @@ QUESTION = "How often should I turn my compost pile?"
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("route-home")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [n for n in os.environ if n.startswith("PETITRAG_")]:
-            patch.delenv(name)
-        patch.setenv("PETITRAG_HOME", str(home))
-        patch.setenv("PETITRAG_THREADS", "2")
-        patch.setenv("PETITRAG_MAX_TOKENS", "48")
+    with petitrag_env(home, max_tokens="48"):
         shutil.copytree(sample_corpus(), home / "corpus")
         result = CliRunner().invoke(cli, ["ingest", str(home / "corpus")], catch_exceptions=False)
         assert result.exit_code == 0, result.stderr
