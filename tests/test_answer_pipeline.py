@@ -117,6 +117,65 @@ def test_missing_or_empty_collection_is_a_clear_error(app) -> None:  # type: ign
         Answerer(app.settings, app.retriever("empty"), generator).ask("question")
 
 
+class ReplyPerPass(ScriptedGenerator):
+    """Replies one scripted text per generation: the first pass, then the second."""
+
+    def __init__(self, *replies: str) -> None:
+        super().__init__(replies[0])
+        self.replies = list(replies)
+
+    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+        self.reply = self.replies[min(len(self.prompts), len(self.replies) - 1)]
+        yield from super().stream(messages, params)
+
+
+def sources_in(prompt: list[Message]) -> int:
+    return prompt[-1]["content"].count("\n\n[")
+
+
+def ask_streamed(app, generator: Generator, question: str) -> tuple:  # type: ignore[no-untyped-def]
+    streamed: list[str] = []
+    result = Answerer(app.settings, app.retriever(), generator).ask(question, on_token=streamed.append)
+    return result, "".join(streamed)
+
+
+def test_best_first_answers_from_the_top_passage_alone(app) -> None:  # type: ignore[no-untyped-def]
+    generator = ReplyPerPass("Environ 4 heures et demie [1].")
+    result, streamed = ask_streamed(app, generator, "Combien de temps dure la recharge de la batterie ?")
+    assert len(generator.prompts) == 1 and sources_in(generator.prompts[0]) == 1
+    assert result.answer == "Environ 4 heures et demie [1]." and streamed.strip() == result.answer
+    assert result.citations[0].hit.rank == 1
+    assert result.signals["score_margin"] != result.signals["top_score"]  # from all passages, not one
+
+
+def test_best_first_reads_all_passages_when_the_top_one_does_not_answer(app) -> None:  # type: ignore[no-untyped-def]
+    generator = ReplyPerPass(ABSTAIN["fr"], "Tous les 5 000 km [2].")
+    result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
+    first, second = generator.prompts
+    assert sources_in(first) == 1 and sources_in(second) == len(result.context.hits) > 1
+    assert second[-1]["content"].startswith(first[-1]["content"].split("\n\nQuestion")[0])  # KV reuse
+    assert result.answer == "Tous les 5 000 km [2]." and result.citations[0].number == 2
+    assert streamed.strip() == result.answer  # the abandoned abstention was never shown
+    data = result.to_json()["timings"]
+    assert data["completion_tokens"] == len(ABSTAIN["fr"].split()) + len("Tous les 5 000 km [2].".split())
+    assert data["ttft_s"] <= data["total_s"]
+
+
+def test_best_first_abstains_when_no_passage_answers(app) -> None:  # type: ignore[no-untyped-def]
+    generator = ReplyPerPass(ABSTAIN["en"])
+    result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert result.abstained and len(generator.prompts) == 2
+    assert streamed.strip() == ABSTAIN["en"]  # once: the second pass's, as reading all would show it
+
+
+def test_reading_all_uses_one_prompt_with_every_passage(app) -> None:  # type: ignore[no-untyped-def]
+    app.settings.reading = "all"
+    generator = ReplyPerPass("Two days per week [1].")
+    result, streamed = ask_streamed(app, generator, "How many remote work days per week?")
+    assert len(generator.prompts) == 1 and sources_in(generator.prompts[0]) == len(result.context.hits) > 1
+    assert streamed.strip() == result.answer
+
+
 def hit(text: str, number: int) -> Hit:
     return Hit(rank=number, score=1.0, source=f"/doc{number}.md", page=None, section=f"Doc {number}",
                chunk_id=f"c{number}", text=text)  # fmt: skip

@@ -18,6 +18,11 @@ model_options = [
     click.option("--model-base-url", help="OpenAI-compatible /v1 server that serves --model."),
     click.option("-k", "search_k", type=int, help="Passages retrieved [default: 5]."),
     click.option("--threads", type=int, help="CPU threads for the model."),
+    click.option(
+        "--reading",
+        type=click.Choice(["best-first", "all"]),
+        help="best-first: the top passage alone, all passages only if it does not answer [default].",
+    ),
     click.option("--route", help="'small,large': the small model answers, the large one when unsure."),
     click.option("--route-threshold", type=float, help="Escalate below this confidence (0-1)."),
 ]

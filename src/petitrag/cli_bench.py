@@ -91,6 +91,11 @@ def _cost_options(command: Any) -> Any:
 )
 @click.option("--threads", type=int, help="CPU threads for the models.")
 @click.option("--max-tokens", type=int, help="Longest answer, in tokens [default: 256].")
+@click.option(
+    "--reading",
+    type=click.Choice(["best-first", "all"]),
+    help="best-first: the top passage alone, all passages only if it does not answer [default].",
+)
 @_cost_options
 @click.option(
     "--route",

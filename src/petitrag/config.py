@@ -23,6 +23,7 @@ from pydantic_settings import (
 from petitrag.errors import ConfigError
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
+Reading = Literal["best-first", "all"]
 
 
 def default_home() -> Path:
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     context_size: int = Field(4096, ge=512, le=131072, description="Model context window, in tokens.")
     max_tokens: int = Field(256, ge=1, le=32768, description="Longest answer, in tokens.")
     prompt_budget: int = Field(1200, ge=64, description="Most tokens of sources put in a prompt.")
+    reading: Reading = Field(
+        "best-first",
+        description="'best-first': answer from the top passage alone, and read all passages only when "
+        "it does not answer; 'all': always read all passages at once.",
+    )
     request_timeout_s: float = Field(120.0, gt=0, description="Timeout of one HTTP model request.")
     route: str | None = Field(
         None,

@@ -120,3 +120,8 @@ def is_abstention(answer: str) -> bool:
     """True when the model gave (a close variant of) an abstention sentence."""
     folded = _fold(answer)
     return any(cue in folded for cue in _ABSTAIN_CUES)
+
+
+def could_be_abstention(text: str, language: Language) -> bool:
+    """True while ``text`` (an answer being streamed) may still turn into the abstention sentence."""
+    return _fold(ABSTAIN[language]).startswith(_fold(text).strip())

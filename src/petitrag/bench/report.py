@@ -101,7 +101,8 @@ def _context(results: dict[str, Any]) -> list[str]:
         f"answer for {_stat(retrieval['gold_in_passages'])} of answerable questions (the ceiling); "
         f"search p50 {_num(retrieval['latency_s']['p50'], 3)} s.",
         f"- Generation: greedy, threads = {run['threads']}, max_tokens = {run['max_tokens']}, "
-        f"prompt budget = {run['prompt_budget']} tokens, context = {run['context_size']}.",
+        f"prompt budget = {run['prompt_budget']} tokens, context = {run['context_size']}, "
+        f"reading = {run.get('reading', 'all')}.",
         f"- petitrag {results['petitrag_version']}, {results['created']}; "
         f"results.json schema {results['schema_version']}.",
     ]

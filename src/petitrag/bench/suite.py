@@ -111,6 +111,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "search_k": settings.search_k,
         "rrf_k": settings.rrf_k,
         "prompt_budget": settings.prompt_budget,
+        "reading": settings.reading,
         "max_tokens": settings.max_tokens,
         "context_size": settings.context_size,
         "threads": settings.threads,
