@@ -467,3 +467,22 @@ def test_cli_models_list_and_pull(petitrag: Callable[..., Result]) -> None:
     assert "local-smol" in petitrag("models", "list").stdout
     failed = petitrag("models", "pull", "no-such-model", expect=1)
     assert failed.stderr.count("\n") == 1 and "petitrag models pull NAME" in failed.stderr
+
+
+def test_bench_drives_a_model_served_over_http(
+    server_url: str, petitrag: Callable[..., Result], tmp_path: Path
+) -> None:
+    """`bench --models NAME@URL`: an OpenAI-compatible server is benchmarked like a local model."""
+    from tests.test_bench import SQUAD
+
+    data, out = tmp_path / "tiny.json", tmp_path / "out"
+    data.write_text(json.dumps(SQUAD), encoding="utf-8")
+    petitrag("bench", str(data), "--models", f"smollm2-135m@{server_url}", "--out", str(out), "--limit", "2")
+    results = json.loads((out / "results.json").read_text())
+    ((key, model),) = results["models"].items()
+    assert model["kind"] == "api" and model["base_url"] == server_url and model["load_error"] is None
+    assert model["cases"]["predicted"] == 2 and model["errors"]["count"] == 0 and model["file_bytes"] is None
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [row["model"] for row in rows] == [key, key] and all(row["prediction"] for row in rows)
+    assert all(0 < row["timings"]["ttft_s"] <= row["timings"]["total_s"] for row in rows)
+    assert all(row["signals"]["mean_logprob"] is not None for row in rows)  # this server sends logprobs
