@@ -17,6 +17,7 @@ from typing import Any
 from petitrag.answer.pipeline import Answerer, AnswerResult, TokenCallback
 from petitrag.errors import ConfigError, PetitragError
 from petitrag.generation.base import Generator
+from petitrag.retrieval.hybrid import Retriever
 from petitrag.routing.score import Calibration
 
 
@@ -56,6 +57,11 @@ class Router:
     @property
     def generator(self) -> Generator:
         return self.small.generator
+
+    @property
+    def retriever(self) -> Retriever:
+        """Both models read what this one retriever finds."""
+        return self.small.retriever
 
     @property
     def threshold(self) -> float:

@@ -71,7 +71,6 @@ class ModelWorker:
         self._in_flight: set[Ticket] = set()
         self._app: App | None = None  # created and used on the worker thread only
         self._answerers: dict[str, Any] = {}  # Answerer, or Router when routing is configured
-        self._retrievers: dict[str, Retriever] = {}
         self.model_name: str | None = None
         self.load_seconds: dict[str, float] = {}
         self.load_error: str | None = None
@@ -91,10 +90,8 @@ class ModelWorker:
         return self._answerers[collection]
 
     def retriever(self, collection: str) -> Retriever:
-        """One retriever per collection for search, kept warm like the answerers."""
-        if collection not in self._retrievers:
-            self._retrievers[collection] = self.app.retriever(collection)
-        return self._retrievers[collection]
+        """The answerer's own retriever: search and answers share one set of warm indexes."""
+        return self.answerer(collection).retriever
 
     @property
     def generator(self) -> Generator:
