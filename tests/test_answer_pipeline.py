@@ -176,6 +176,51 @@ def test_reading_all_uses_one_prompt_with_every_passage(app) -> None:  # type: i
     assert streamed.strip() == result.answer
 
 
+class SelfChecking(ReplyPerPass):
+    """Answers, then says how sure it is that the sources give that answer."""
+
+    def __init__(self, reply: str, yes: float | None) -> None:
+        super().__init__(reply)
+        self.yes = yes
+        self.checks: list[list[Message]] = []
+
+    def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:
+        self.checks.append(messages)
+        return self.yes
+
+
+@pytest.mark.parametrize(("yes", "kept"), [(0.9, True), (0.2, False), (None, True)])
+def test_self_check_gates_the_answer(app, yes: float | None, kept: bool) -> None:  # type: ignore[no-untyped-def]
+    app.settings.abstain_below = 0.5
+    generator = SelfChecking("Environ 4 heures et demie [1].", yes)
+    result, streamed = ask_streamed(app, generator, "Combien de temps dure la recharge de la batterie ?")
+    (check,) = generator.checks
+    assert check[-2] == {"role": "assistant", "content": "Environ 4 heures et demie [1]."}
+    assert check[-1]["content"].startswith("Vérifie : la source [1]") and "recharge" in check[-1]["content"]
+    assert check[:-2] == generator.prompts[0]  # the answered chat, so its KV is reused
+    assert result.signals["self_check"] == yes
+    assert result.abstained is not kept and streamed == result.answer  # shown whole, once, after the check
+    assert (result.answer == ABSTAIN["fr"] and not result.citations) if not kept else result.citations
+
+
+def test_self_check_without_a_threshold_only_records_the_signal(app) -> None:  # type: ignore[no-untyped-def]
+    app.settings.self_check = True
+    generator = SelfChecking("Two days per week [1].", 0.1)
+    result, streamed = ask_streamed(app, generator, "How many remote work days per week?")
+    assert result.signals["self_check"] == 0.1 and not result.abstained and streamed.strip() == result.answer
+    assert generator.checks[0][-1]["content"].startswith("Check: does source [1]")
+
+
+def test_no_self_check_by_default_nor_on_abstentions(app) -> None:  # type: ignore[no-untyped-def]
+    generator = SelfChecking("Two days per week [1].", 0.1)
+    result, _ = ask_streamed(app, generator, "How many remote work days per week?")
+    assert generator.checks == [] and "self_check" not in result.signals
+    app.settings.abstain_below = 0.5
+    generator = SelfChecking(ABSTAIN["en"], 0.9)
+    result, _ = ask_streamed(app, generator, "How many remote work days per week?")
+    assert generator.checks == [] and result.abstained
+
+
 def hit(text: str, number: int) -> Hit:
     return Hit(rank=number, score=1.0, source=f"/doc{number}.md", page=None, section=f"Doc {number}",
                chunk_id=f"c{number}", text=text)  # fmt: skip

@@ -54,7 +54,7 @@ SQUAD = {
     ],
 }  # fmt: skip
 RESULT_KEYS = {"schema_version", "petitrag_version", "created", "run", "selection", "retrieval", "bar",
-               "cost_model", "models", "verdict"}  # fmt: skip
+               "cost_model", "models", "verdict", "self_check"}  # fmt: skip
 MODEL_KEYS = {"spec", "kind", "model", "base_url", "path", "file_bytes", "params", "topline", "cases",
               "load_error", "quality", "speed", "resources", "cost", "errors", "bar"}  # fmt: skip
 
@@ -126,6 +126,11 @@ def test_outputs_follow_their_contract(resumed: dict) -> None:
     for row in rows:
         assert {"question", "gold", "prediction", "abstained", "citations", "timings", "signals"} <= set(row)
     assert [p.case_id for p in load_predictions(out, MODEL)] == ["e1", "e2", "h1"]
+    checked = [row["signals"]["self_check"] for row in rows if not row["abstained"]]
+    assert checked and all(0 < check < 1 for check in checked)  # bench self-checks every answer
+    suggestion = results["self_check"][MODEL]
+    assert suggestion["n"] == 3 and suggestion["ungated"]["abstain_accuracy"] is not None
+    assert "## Abstaining when the self-check fails" in report and results["run"]["self_check"] is True
 
 
 def test_rescoring_predictions_reproduces_results(resumed: dict) -> None:

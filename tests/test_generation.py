@@ -68,6 +68,17 @@ def test_stream_yields_tokens_with_logprobs_and_entropy(smol) -> None:
     assert smol.usage.completion_tokens >= len(tokens) and smol.usage.finish_reason in ("stop", "length")
 
 
+def test_yes_probability_reads_the_next_token_and_reuses_the_answer(smol) -> None:
+    answered = smol.complete(QUESTION, greedy())
+    follow_up = [*QUESTION, {"role": "assistant", "content": answered.text},
+                 {"role": "user", "content": "Is Paris the capital of France? Reply Yes or No."}]  # fmt: skip
+    first = smol.yes_probability(follow_up, "Yes", "No")
+    assert first is not None and 0 < first < 1
+    assert smol.yes_probability(follow_up, "Yes", "No") == first  # deterministic
+    assert smol.yes_probability(follow_up, "No", "Yes") == pytest.approx(1 - first)
+    assert smol.complete(QUESTION, greedy()).text == answered.text  # generation unaffected afterwards
+
+
 def test_complete_measures_time_and_usage(smol) -> None:
     completion = smol.complete(QUESTION, greedy())
     assert 0 < completion.ttft_s <= completion.total_s

@@ -92,6 +92,12 @@ def _cost_options(command: Any) -> Any:
 @click.option("--threads", type=int, help="CPU threads for the models.")
 @click.option("--max-tokens", type=int, help="Longest answer, in tokens [default: 256].")
 @click.option(
+    "--self-check/--no-self-check",
+    default=True,
+    show_default=True,
+    help="Ask each model, after each answer, whether its sources give it; the report suggests abstain_below.",
+)
+@click.option(
     "--reading",
     type=click.Choice(["best-first", "all"]),
     help="best-first: the top passage alone, all passages only if it does not answer [default].",

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
         description="'best-first': answer from the top passage alone, and read all passages only when "
         "it does not answer; 'all': always read all passages at once.",
     )
+    abstain_below: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Abstain when the model's self-check (do the sources give this answer? P(yes)) is below "
+        "this; costs one short prompt per answer and shows the answer only once it passed.",
+    )
+    self_check: bool = Field(
+        False, description="Run the self-check on every answer even without abstain_below (bench does)."
+    )
     request_timeout_s: float = Field(120.0, gt=0, description="Timeout of one HTTP model request.")
     route: str | None = Field(
         None,

@@ -15,7 +15,15 @@ from typing import Any
 
 from petitrag.answer.citations import cited_numbers, remove_invalid, supporting
 from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, pack
-from petitrag.answer.prompts import ABSTAIN, build_messages, could_be_abstention, fixed_prompt, is_abstention
+from petitrag.answer.prompts import (
+    ABSTAIN,
+    YES_NO,
+    build_messages,
+    check_messages,
+    could_be_abstention,
+    fixed_prompt,
+    is_abstention,
+)
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, StoreError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
@@ -110,15 +118,21 @@ class Answerer:
         if not hits:
             return self._abstain_without_model(language, retrieval_s)
         budget = self._budget(question, language)
+        gated = self.settings.abstain_below is not None
+        live = None if gated else on_token  # a gated answer is shown only once it passed its check
         passes: list[AnswerResult] = []
         if self.settings.reading == "best-first" and len(hits) > 1:
-            held = HeldAbstention(on_token, language)
+            held = HeldAbstention(live, language)
             passes.append(self._read(question, language, hits[:1], hits, budget, held))
             if not passes[0].abstained:
                 held.release()
         if not passes or passes[0].abstained:
-            passes.append(self._read(question, language, hits, hits, budget, on_token))
+            passes.append(self._read(question, language, hits, hits, budget, live))
         result = passes[-1]
+        if (gated or self.settings.self_check) and not result.abstained:
+            self._self_check(question, language, result)
+        if gated and on_token is not None:
+            on_token(result.answer if result.abstained else result.completion.text.strip())  # type: ignore[union-attr]
         result.timings.update(_timings(passes, retrieval_s, time.perf_counter() - started))
         result.timings.pop("pass_s", None)
         return result
@@ -140,6 +154,25 @@ class Answerer:
         result = self._finish(question, completion, context, hits, language)
         result.timings["pass_s"] = time.perf_counter() - started
         return result
+
+    def _self_check(self, question: str, language: Language, result: AnswerResult) -> None:
+        """Ask the model whether its sources really give this answer (``signals["self_check"]``,
+        P(yes)); below ``abstain_below`` the answer becomes the abstention sentence.
+
+        Small models answer questions the sources nearly answer as confidently as the others;
+        asked afterwards, their yes/no tells the two apart much better (BENCHMARKS.md).
+        """
+        assert result.context is not None and result.completion is not None
+        asked = build_messages(question, language, result.context.sources)
+        checking = check_messages(
+            asked, result.completion.text.strip(), question, language, len(result.context.sources)
+        )
+        yes = self.generator.yes_probability(checking, *YES_NO[language])
+        result.signals["self_check"] = yes
+        threshold = self.settings.abstain_below
+        if yes is not None and threshold is not None and yes < threshold:
+            result.answer, result.abstained, result.citations = ABSTAIN[language], True, []
+            result.signals.update(abstained=1.0, grounding=0.0)
 
     def _require_documents(self) -> None:
         name = self.retriever.collection_name

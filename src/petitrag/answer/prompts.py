@@ -125,3 +125,28 @@ def is_abstention(answer: str) -> bool:
 def could_be_abstention(text: str, language: Language) -> bool:
     """True while ``text`` (an answer being streamed) may still turn into the abstention sentence."""
     return _fold(ABSTAIN[language]).startswith(_fold(text).strip())
+
+
+# The self-check asked after an answer (its KV is reused): the model's P(yes) separates right
+# answers from wrong ones far better than its token probabilities (ROC AUC 0.73 vs 0.63 on SQuAD2
+# dev), notably on questions the sources nearly, but do not, answer.
+_CHECK: dict[Language, tuple[str, str]] = {
+    "fr": (
+        "Vérifie : la source [1] donne-t-elle la réponse à la question « {question} » ? Réponds Oui ou Non.",
+        "Vérifie : les sources donnent-elles la réponse à la question « {question} » ? Réponds Oui ou Non.",
+    ),
+    "en": (
+        'Check: does source [1] state the answer to the question "{question}"? Reply Yes or No.',
+        'Check: do the sources state the answer to the question "{question}"? Reply Yes or No.',
+    ),
+}
+YES_NO: dict[Language, tuple[str, str]] = {"fr": ("Oui", "Non"), "en": ("Yes", "No")}
+
+
+def check_messages(
+    asked: list[Message], answer: str, question: str, language: Language, sources: int
+) -> list[Message]:
+    """The answered chat plus one turn asking whether the sources really give that answer."""
+    template = _CHECK[language][0 if sources == 1 else 1]
+    return [*asked, {"role": "assistant", "content": answer},
+            {"role": "user", "content": template.format(question=question.strip())}]  # fmt: skip

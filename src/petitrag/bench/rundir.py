@@ -209,3 +209,10 @@ def _read_json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     return data if isinstance(data, dict) else {}
+
+
+def append_report(out: Path, lines: list[str]) -> None:
+    """Add a section at the end of report.md (routing, abstention: computed after the main report)."""
+    report = out / REPORT
+    text = report.read_text(encoding="utf-8") if report.exists() else ""
+    report.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")

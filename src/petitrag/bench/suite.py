@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from petitrag.bench.abstention import report_lines, suggest_all
 from petitrag.bench.cost import CostModel
 from petitrag.bench.datasets import Case, Dataset, load_dataset, write_corpus
 from petitrag.bench.display import bench_display
@@ -28,6 +29,7 @@ from petitrag.bench.rundir import (
     PARETO,
     REPORT,
     RESULTS,
+    append_report,
     check_same_run,
     load_all_predictions,
     locked,
@@ -112,6 +114,8 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "rrf_k": settings.rrf_k,
         "prompt_budget": settings.prompt_budget,
         "reading": settings.reading,
+        "self_check": settings.self_check,
+        "abstain_below": settings.abstain_below,
         "max_tokens": settings.max_tokens,
         "context_size": settings.context_size,
         "threads": settings.threads,
@@ -179,6 +183,11 @@ def finish(
     write_json(options.out / RESULTS, results)
     write_report(options.out / REPORT, results)
     write_pareto(options.out / PARETO, results)
+    suggestions = suggest_all(options.out, specs, [case.id for case in cases])
+    if suggestions:
+        results["self_check"] = suggestions
+        append_report(options.out, report_lines(suggestions))
+        write_json(options.out / RESULTS, results)
     if options.route:
         case_ids = [case.id for case in cases]
         results["routing"] = calibrate_route(

@@ -114,6 +114,11 @@ class Generator(ABC):
             finish_reason=self.usage.finish_reason,
         )
 
+    def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:
+        """P(the reply starts with ``yes``) against ``no``, from the next-token distribution after
+        ``messages``; None for backends that do not expose it (the check is then skipped)."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (optional hook: most backends hold nothing to release)
         """Release the model (memory, connections)."""
 

@@ -14,6 +14,7 @@ import atexit
 import codecs
 import contextlib
 import json
+import math
 import os
 import threading
 import weakref
@@ -182,6 +183,29 @@ class LlamaCppGenerator(Generator):
                 yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
             finally:
                 model.owner = None
+
+    def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:
+        """One prompt evaluation, no decoding: a follow-up to the last answer reuses its KV, so
+        only the new turn is processed (~40 tokens)."""
+        model = self._model
+        if model is None:
+            raise GenerationError(f"model {self.name} was closed")
+        prompt = self.prompt_tokens(messages)
+        if len(prompt) >= self.context_size:
+            return None
+        yes_id, no_id = (
+            self.llama.tokenize(word.encode(), add_bos=False, special=False)[0] for word in (yes, no)
+        )
+        with model.lock:
+            steps = self.llama.generate(prompt, temp=0.0)
+            try:
+                next(steps)
+            finally:
+                steps.close()
+            pointer = self._llama_cpp.llama_get_logits_ith(self.llama.ctx, -1)
+            logits = np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
+            margin = float(logits[no_id]) - float(logits[yes_id])
+        return 1.0 / (1.0 + math.exp(min(margin, 700.0)))
 
     def _restore_prefix(self, messages: list[Message], prompt: list[int], constant: int) -> None:
         """Start from the saved KV state of the constant messages when this process lacks it."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from petitrag.bench.models import ModelSpec
-from petitrag.bench.rundir import REPORT, load_predictions, write_json
+from petitrag.bench.rundir import append_report, load_predictions, write_json
 from petitrag.errors import ConfigError, PetitragError
 from petitrag.routing.calibrate import calibrate
 from petitrag.routing.report import routing_lines, write_routing_plot
@@ -62,7 +62,7 @@ def calibrate_route(
         )
     except PetitragError as exc:
         summary = {"route": route, "error": str(exc)}
-        _append_report(out, [f"## Routing: {spec.small} → {spec.large}", "", f"Not calibrated: {exc}"])
+        append_report(out, [f"## Routing: {spec.small} → {spec.large}", "", f"Not calibrated: {exc}"])
         write_json(out / ROUTING_JSON, summary)
         return summary
     calibration.small, calibration.large = spec.small, spec.large  # the names `ask --route` is given
@@ -70,7 +70,7 @@ def calibrate_route(
     calibration.save(saved)
     write_json(out / ROUTING_JSON, calibration.to_json())
     write_routing_plot(out / ROUTING_PLOT, calibration)
-    _append_report(out, [*routing_lines(calibration), "", f"Saved for `ask --route {route}`: `{saved}`"])
+    append_report(out, [*routing_lines(calibration), "", f"Saved for `ask --route {route}`: `{saved}`"])
     details = calibration.details
     return {
         "route": route,
@@ -83,9 +83,3 @@ def calibrate_route(
         "signal_auc": details["signal_auc"],
         "score_auc": details["score_auc"],
     }
-
-
-def _append_report(out: Path, lines: list[str]) -> None:
-    report = out / REPORT
-    text = report.read_text(encoding="utf-8") if report.exists() else ""
-    report.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")

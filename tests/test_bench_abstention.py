@@ -1,0 +1,50 @@
+"""The `abstain_below` suggestion replayed from self-checked predictions (hand-made cases)."""
+
+from __future__ import annotations
+
+import pytest
+
+from petitrag.bench.abstention import quality_at, report_lines, suggest
+from petitrag.bench.runner import Prediction
+
+
+def case(number: int, answer: str, check: float | None, gold: str | None = "Paris") -> Prediction:
+    """An answered question; ``gold=None`` makes it unanswerable."""
+    prediction = Prediction(f"c{number}", "m", "Where?", [gold] if gold else [], gold is None)
+    prediction.prediction = answer
+    prediction.signals = {"self_check": check}
+    return prediction
+
+
+def test_a_gate_between_right_and_unanswerable_answers_keeps_f1_and_abstains() -> None:
+    predictions = [case(1, "Paris", 0.9), case(2, "Paris", 0.8), case(3, "Lyon", 0.3, gold=None),
+                   case(4, "Nice", 0.4, gold=None)]  # fmt: skip
+    found = suggest(predictions)
+    assert found is not None and found["threshold"] == pytest.approx(0.8)  # lowest cut above both
+    assert found["ungated"]["f1"] == 1.0 and found["ungated"]["abstain_accuracy"] == 0.0
+    assert found["chosen"]["f1"] == 1.0 and found["chosen"]["abstain_accuracy"] == 1.0
+    assert found["chosen"]["gated"] == 0.5
+    assert "| m | 0.800 | 1.000 → 1.000 | 0.000 → 1.000 | 50 % |" in report_lines({"m": found})
+
+
+def test_a_gate_that_costs_more_than_five_percent_of_f1_is_not_suggested() -> None:
+    predictions = [case(1, "Paris", 0.3), case(2, "Paris", 0.9), case(3, "Lyon", 0.5, gold=None)]
+    found = suggest(predictions)
+    assert found is not None and found["threshold"] is None and found["chosen"] == found["ungated"]
+    assert found["balanced"]["abstain_accuracy"] == 1.0  # the trade-off is still reported
+
+
+def test_already_abstained_and_unchecked_answers_are_never_gated() -> None:
+    abstained = case(1, "", None, gold=None)
+    abstained.abstained = True
+    unchecked = case(2, "Paris", None)
+    assert quality_at([abstained, unchecked], 1.0) == {
+        "threshold": 1.0, "f1": 1.0, "abstain_accuracy": 1.0, "gated": 0.0,
+    }  # fmt: skip
+
+
+def test_nothing_to_suggest_without_checks_or_unanswerable_questions() -> None:
+    assert suggest([case(1, "Paris", None)]) is None
+    found = suggest([case(1, "Paris", 0.9), case(2, "Lyon", 0.2)])
+    assert found is not None and found["threshold"] is None and "no unanswerable" in found["reason"]
+    assert any(line.startswith("| m | none |") for line in report_lines({"m": found}))
