@@ -290,8 +290,8 @@ class HeldAbstention:
         """The answer stands: show what was held back."""
         if self.on_token is not None and not self.flowing:
             self.flowing = True
-            if self.held:
-                self.on_token(self.held)
+            if self.held.strip():
+                self.on_token(self.held.lstrip())
 
 
 def _rounded(value: float) -> float | int:
