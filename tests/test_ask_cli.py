@@ -71,6 +71,18 @@ def test_french_question_is_answered_in_french_mode(indexed: Path) -> None:
     assert data["language"] == "fr"
 
 
+def test_self_check_gate_turns_an_answer_into_the_abstention(indexed: Path) -> None:
+    question = "How often should I turn my compost pile?"
+    free = json.loads(run("ask", question, "--json").stdout)
+    kept = json.loads(run("ask", question, "--json", "--abstain-below", "0").stdout)
+    gated = json.loads(run("ask", question, "--json", "--abstain-below", "1").stdout)  # P(yes) < 1 always
+    assert not free["abstained"] and kept["answer"] == free["answer"]
+    assert gated["abstained"] and gated["citations"] == []
+    assert gated["answer"] == "The documents do not contain the answer to this question."
+    streamed = run("ask", question, "--abstain-below", "1").stdout
+    assert streamed.startswith("The documents do not contain the answer") and free["answer"] not in streamed
+
+
 def test_streamed_output_lists_sources(indexed: Path) -> None:
     result = run("ask", "What should not go in the compost?")
     assert result.stdout.strip()

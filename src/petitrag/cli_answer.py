@@ -19,6 +19,11 @@ model_options = [
     click.option("-k", "search_k", type=int, help="Passages retrieved [default: 5]."),
     click.option("--threads", type=int, help="CPU threads for the model."),
     click.option(
+        "--abstain-below",
+        type=click.FloatRange(0, 1),
+        help="Abstain when the model's self-check P(yes) is below this (bench suggests one) [default: off].",
+    ),
+    click.option(
         "--reading",
         type=click.Choice(["best-first", "all"]),
         help="best-first: the top passage alone, all passages only if it does not answer [default].",
