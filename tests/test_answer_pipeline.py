@@ -200,6 +200,7 @@ def test_self_check_gates_the_answer(app, yes: float | None, kept: bool) -> None
     assert check[:-2] == generator.prompts[0]  # the answered chat, so its KV is reused
     assert result.signals["self_check"] == yes
     assert result.abstained is not kept and streamed == result.answer  # shown whole, once, after the check
+    assert result.timings["ttft_s"] == result.timings["total_s"]  # the user sees nothing before that
     assert (result.answer == ABSTAIN["fr"] and not result.citations) if not kept else result.citations
 
 

@@ -135,6 +135,8 @@ class Answerer:
             on_token(result.answer if result.abstained else result.completion.text.strip())  # type: ignore[union-attr]
         result.timings.update(_timings(passes, retrieval_s, time.perf_counter() - started))
         result.timings.pop("pass_s", None)
+        if gated:  # nothing is shown before the check: that is when the first token reaches the user
+            result.timings["ttft_s"] = result.timings["total_s"]
         return result
 
     def _read(

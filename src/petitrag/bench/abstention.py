@@ -87,7 +87,7 @@ def report_lines(suggestions: dict[str, Any]) -> list[str]:
         "After each answer the model was asked whether its sources give that answer; answers whose "
         "P(yes) is below a threshold can be turned into abstentions. Replayed on this test set:",
         "",
-        "| model | suggested `abstain_below` | F1 without → with | abstention without → with | gated |",
+        "| model | suggested `abstain_below` | F1 as run → gated | abstention as run → gated | gated |",
         "|---|---|---|---|---|",
     ]
     for key, found in suggestions.items():
