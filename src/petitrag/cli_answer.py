@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 from rich.markup import escape
 
 from petitrag.cli import cli, err, out, settings_from
+from petitrag.config import Reading
 from petitrag.report import print_answer
+
+reading_option = click.option(
+    "--reading",
+    type=click.Choice(get_args(Reading)),
+    help="best-first: the top passage alone, all passages only if it does not answer [default].",
+)
 
 model_options = [
     click.option("-c", "--collection", help="Collection to answer from [default: default]."),
@@ -23,11 +30,7 @@ model_options = [
         type=click.FloatRange(0, 1),
         help="Abstain when the model's self-check P(yes) is below this (bench suggests one) [default: off].",
     ),
-    click.option(
-        "--reading",
-        type=click.Choice(["best-first", "all"]),
-        help="best-first: the top passage alone, all passages only if it does not answer [default].",
-    ),
+    reading_option,
     click.option("--route", help="'small,large': the small model answers, the large one when unsure."),
     click.option("--route-threshold", type=float, help="Escalate below this confidence (0-1)."),
 ]

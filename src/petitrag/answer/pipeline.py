@@ -121,20 +121,22 @@ class Answerer:
         gated = self.settings.abstain_below is not None
         live = None if gated else on_token  # a gated answer is shown only once it passed its check
         passes: list[AnswerResult] = []
+        last_started = time.perf_counter()
         if self.settings.reading == "best-first" and len(hits) > 1:
             held = HeldAbstention(live, language)
             passes.append(self._read(question, language, hits[:1], hits, budget, held))
             if not passes[0].abstained:
                 held.release()
         if not passes or passes[0].abstained:
+            last_started = time.perf_counter()
             passes.append(self._read(question, language, hits, hits, budget, live))
         result = passes[-1]
         if (gated or self.settings.self_check) and not result.abstained:
             self._self_check(question, language, result)
         if gated and on_token is not None:
             on_token(result.answer if result.abstained else result.completion.text.strip())  # type: ignore[union-attr]
-        result.timings.update(_timings(passes, retrieval_s, time.perf_counter() - started))
-        result.timings.pop("pass_s", None)
+        waited = last_started - started  # retrieval and any abandoned first pass
+        result.timings.update(_timings(passes, retrieval_s, waited, time.perf_counter() - started))
         if gated:  # nothing is shown before the check: that is when the first token reaches the user
             result.timings["ttft_s"] = result.timings["total_s"]
         return result
@@ -149,13 +151,10 @@ class Answerer:
         on_token: TokenCallback | None,
     ) -> AnswerResult:
         """One generation over ``passages`` (retrieval signals still come from all ``hits``)."""
-        started = time.perf_counter()
         context = pack(passages, question, language, budget, self.generator.count_tokens)
         messages = build_messages(question, language, context.sources)
         completion = self._generate(messages, on_token)
-        result = self._finish(question, completion, context, hits, language)
-        result.timings["pass_s"] = time.perf_counter() - started
-        return result
+        return self._finish(question, completion, context, hits, language)
 
     def _self_check(self, question: str, language: Language, result: AnswerResult) -> None:
         """Ask the model whether its sources really give this answer (``signals["self_check"]``,
@@ -249,15 +248,16 @@ def _confidence(completion: Completion) -> float | None:
     return math.exp(sum(logprobs) / len(logprobs))
 
 
-def _timings(passes: list[AnswerResult], retrieval_s: float, total_s: float) -> dict[str, float]:
-    """Timings of the answer the user gets; an abandoned first pass counts as waiting time
-    before the first token, and its tokens count in the usage."""
+def _timings(
+    passes: list[AnswerResult], retrieval_s: float, waited_s: float, total_s: float
+) -> dict[str, float]:
+    """Timings of the answer the user gets: ``waited_s`` before its generation started (retrieval,
+    an abandoned first pass) counts before the first token; every pass's tokens count in the usage."""
     completions = [result.completion for result in passes if result.completion is not None]
     last = completions[-1]
-    waited = sum(result.timings.get("pass_s", 0.0) for result in passes[:-1])
     return {
         "retrieval_s": retrieval_s,
-        "ttft_s": retrieval_s + waited + last.ttft_s,
+        "ttft_s": waited_s + last.ttft_s,
         "total_s": total_s,
         "prompt_tokens": sum(completion.prompt_tokens for completion in completions),
         "completion_tokens": sum(completion.completion_tokens for completion in completions),

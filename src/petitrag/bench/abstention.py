@@ -20,6 +20,7 @@ from typing import Any
 from petitrag.bench.models import ModelSpec
 from petitrag.bench.rundir import load_predictions
 from petitrag.bench.runner import Prediction, score
+from petitrag.routing.report import decimals
 
 #: the suggested gate may cost at most this share of the ungated F1 (answers users lose)
 F1_MARGIN = 0.05
@@ -94,8 +95,8 @@ def report_lines(suggestions: dict[str, Any]) -> list[str]:
         before, after = found["ungated"], found.get("chosen", found["ungated"])
         threshold = "none" if found["threshold"] is None else f"{found['threshold']:.3f}"
         lines.append(
-            f"| {key} | {threshold} | {_num(before['f1'])} → {_num(after['f1'])} | "
-            f"{_num(before['abstain_accuracy'])} → {_num(after['abstain_accuracy'])} | "
+            f"| {key} | {threshold} | {decimals(before['f1'])} → {decimals(after['f1'])} | "
+            f"{decimals(before['abstain_accuracy'])} → {decimals(after['abstain_accuracy'])} | "
             f"{100 * after['gated']:.0f} % |"
         )
     lines += [
@@ -109,11 +110,7 @@ def report_lines(suggestions: dict[str, Any]) -> list[str]:
             point = found["balanced"]
             lines.append(
                 f"- {key}: the best mean of F1 and abstention is at {point['threshold']:.3f} "
-                f"(F1 {_num(point['f1'])}, abstention {_num(point['abstain_accuracy'])}, "
+                f"(F1 {decimals(point['f1'])}, abstention {decimals(point['abstain_accuracy'])}, "
                 f"{100 * point['gated']:.0f} % gated)."
             )
     return lines
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"

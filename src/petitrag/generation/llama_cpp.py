@@ -202,8 +202,7 @@ class LlamaCppGenerator(Generator):
                 next(steps)
             finally:
                 steps.close()
-            pointer = self._llama_cpp.llama_get_logits_ith(self.llama.ctx, -1)
-            logits = np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
+            logits = self._last_logits()
             margin = float(logits[no_id]) - float(logits[yes_id])
         return 1.0 / (1.0 + math.exp(min(margin, 700.0)))
 
@@ -256,10 +255,8 @@ class LlamaCppGenerator(Generator):
 
     def _logprob(self, token_id: int, params: GenerationParams) -> tuple[float, float | None]:
         """Log-probability of the sampled token and entropy of the top-k, from the raw logits."""
-        llama = self.llama
-        n_vocab = llama.n_vocab()
-        pointer = self._llama_cpp.llama_get_logits_ith(llama.ctx, -1)
-        logits = np.ctypeslib.as_array(pointer, shape=(n_vocab,))
+        logits = self._last_logits()
+        n_vocab = logits.shape[0]
         peak = float(logits.max())
         log_norm = peak + float(np.log(np.exp(logits - peak).sum(dtype=np.float64)))
         logprob = float(logits[token_id]) - log_norm
@@ -268,6 +265,11 @@ class LlamaCppGenerator(Generator):
             return logprob, None
         top = logits[np.argpartition(logits, -k)[-k:]].astype(np.float64) - log_norm
         return logprob, entropy_of(top.tolist())
+
+    def _last_logits(self) -> np.ndarray:
+        """The logits of the last evaluated position, read in place from the llama.cpp context."""
+        pointer = self._llama_cpp.llama_get_logits_ith(self.llama.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
 
     def _grammar(self, schema: dict[str, Any] | None) -> Any:
         if schema is None:

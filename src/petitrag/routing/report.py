@@ -25,12 +25,12 @@ def routing_lines(
         "",
         "| | F1 | abstention accuracy | mean latency (s) | escalated |",
         "|---|---|---|---|---|",
-        f"| {calibration.small} alone | {_num(small['f1'])} | {_num(small['abstain_accuracy'])} | "
-        f"{_num(small['mean_latency_s'], 1)} | 0 % |",
-        f"| {calibration.large} alone | {_num(large['f1'])} | {_num(large['abstain_accuracy'])} | "
-        f"{_num(large['mean_latency_s'], 1)} | — |",
-        f"| routed (threshold {calibration.threshold:.3f}) | {_num(chosen['f1'])} | "
-        f"{_num(chosen['abstain_accuracy'])} | {_num(chosen['mean_latency_s'], 1)} | "
+        f"| {calibration.small} alone | {decimals(small['f1'])} | {decimals(small['abstain_accuracy'])} | "
+        f"{decimals(small['mean_latency_s'], 1)} | 0 % |",
+        f"| {calibration.large} alone | {decimals(large['f1'])} | {decimals(large['abstain_accuracy'])} | "
+        f"{decimals(large['mean_latency_s'], 1)} | — |",
+        f"| routed (threshold {calibration.threshold:.3f}) | {decimals(chosen['f1'])} | "
+        f"{decimals(chosen['abstain_accuracy'])} | {decimals(chosen['mean_latency_s'], 1)} | "
         f"{_pct(chosen['escalation_rate'])} |",
         "",
         _bar_sentence(details, target_quality, target_latency),
@@ -40,16 +40,16 @@ def routing_lines(
         "",
         "| signal | AUC |",
         "|---|---|",
-        *(f"| {name} | {_num(value)} |" for name, value in _by_strength(details["signal_auc"])),
-        f"| **combined score** | **{_num(details['score_auc'])}** |",
+        *(f"| {name} | {decimals(value)} |" for name, value in _by_strength(details["signal_auc"])),
+        f"| **combined score** | **{decimals(details['score_auc'])}** |",
         "",
         "Quality/latency over thresholds (every few points of the sweep):",
         "",
         "| threshold | escalated | F1 | abstention accuracy | mean latency (s) |",
         "|---|---|---|---|---|",
         *(
-            f"| {p['threshold']:.3f} | {_pct(p['escalation_rate'])} | {_num(p['f1'])} | "
-            f"{_num(p['abstain_accuracy'])} | {_num(p['mean_latency_s'], 1)} |"
+            f"| {p['threshold']:.3f} | {_pct(p['escalation_rate'])} | {decimals(p['f1'])} | "
+            f"{decimals(p['abstain_accuracy'])} | {decimals(p['mean_latency_s'], 1)} |"
             for p in _thinned(details["curve"])
         ),
     ]
@@ -122,5 +122,6 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.0f} %"
 
 
-def _num(value: float | None, digits: int = 3) -> str:
+def decimals(value: float | None, digits: int = 3) -> str:
+    """A number for a report table, "—" when unknown."""
     return "—" if value is None else f"{value:.{digits}f}"
