@@ -109,11 +109,13 @@ def test_without_logprobs_tokens_have_none(smol) -> None:
     assert tokens and all(token.logprob is None and token.entropy is None for token in tokens)
 
 
-def test_a_second_stream_in_the_same_thread_fails_instead_of_hanging(smol) -> None:
+def test_a_second_evaluation_in_the_same_thread_fails_instead_of_hanging(smol) -> None:
     unfinished = smol.stream(QUESTION, greedy())
     next(unfinished)
     with pytest.raises(GenerationError, match="unfinished generation"):
         next(smol.stream(QUESTION, greedy()))
+    with pytest.raises(GenerationError, match="unfinished generation"):
+        smol.yes_probability(QUESTION, "Yes", "No")
     unfinished.close()  # releases the model
     assert smol.complete(QUESTION, greedy(2)).text
 

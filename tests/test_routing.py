@@ -26,7 +26,7 @@ from petitrag.generation.catalog import resolve_model
 from petitrag.routing.bench import calibrate_route, models_with_route
 from petitrag.routing.calibrate import auc, calibrate
 from petitrag.routing.router import parse_route
-from petitrag.routing.score import Calibration, calibration_path, load_calibration
+from petitrag.routing.score import Calibration, ConfidenceModel, calibration_path, load_calibration
 from petitrag.routing.signals import SIGNAL_NAMES, compute_signals, content_tokens
 from tests.conftest import ASK_JSON_KEYS, petitrag_env
 
@@ -68,6 +68,7 @@ def test_confident_small_answer_is_kept_and_equals_the_unrouted_one(indexed: Pat
     assert route["threshold"] == 0 and route["calibrated"] is False
     assert set(route["signals"]) == set(SIGNAL_NAMES)
     assert route["signals"]["mean_logprob"] < 0  # llama.cpp gives logprobs
+    assert route["signals"]["self_check"] is None  # the default score does not use it: not asked
     assert 0 <= routed["confidence"] <= 1 and routed["confidence"] == route["confidence"]
 
 
@@ -96,11 +97,14 @@ def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:
 
 
 def test_saved_calibration_is_used_by_ask(indexed: Path, large: str) -> None:
-    calibration = Calibration(SMALL, large, threshold=0.0, calibrated=True)
+    """A calibration that weighs the self-check makes the small model check its answer."""
+    model = ConfidenceModel(weights={"self_check": 1.0})
+    calibration = Calibration(SMALL, large, threshold=0.0, model=model, calibrated=True)
     calibration.save(calibration_path(indexed, SMALL, large))
     try:
         routed = ask_json("--route", f"{SMALL},{large}")
         assert routed["route"]["calibrated"] is True and routed["escalated"] is False
+        assert 0 < routed["route"]["signals"]["self_check"] < 1
     finally:
         calibration_path(indexed, SMALL, large).unlink()
 
@@ -170,6 +174,17 @@ def test_calibration_escalates_exactly_the_cases_the_small_model_gets_wrong() ->
         > calibration.threshold
         > calibration.score({"mean_logprob": -2.5})
     )
+
+
+def test_calibration_learns_the_self_check_when_it_separates() -> None:
+    small = [_prediction(i, "s", right=i % 3 != 0, logprob=-0.5, seconds=1) for i in range(30)]
+    for prediction in small:
+        prediction.signals["self_check"] = 0.9 if prediction.prediction == "Paris" else 0.6
+    large = [_prediction(i, "l", right=True, logprob=-0.5, seconds=10) for i in range(30)]
+    calibration = calibrate(small, large, margin=0.0)
+    assert calibration.details["signal_auc"]["self_check"] == 1.0
+    assert calibration.model.weights["self_check"] > 0
+    assert calibration.details["chosen"]["escalation_rate"] == pytest.approx(10 / 30)
 
 
 def test_calibration_escalates_everything_when_no_signal_helps() -> None:

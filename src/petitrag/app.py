@@ -61,14 +61,17 @@ class App:
 
         spec = parse_route(route)
         retriever = self.retriever(collection)
-        small = Answerer(self.settings, retriever, create_generator(self.settings, spec.small))
+        calibration = load_calibration(self.settings.home, spec.small, spec.large)
+        if self.settings.route_threshold is not None:
+            calibration.threshold = self.settings.route_threshold
+        small_settings = self.settings
+        if calibration.model.weights.get("self_check"):  # the score needs it: ask the small model
+            small_settings = self.settings.model_copy(update={"self_check": True})
+        small = Answerer(small_settings, retriever, create_generator(small_settings, spec.small))
 
         def large() -> Answerer:
             return Answerer(self.settings, retriever, create_generator(self.settings, spec.large))
 
-        calibration = load_calibration(self.settings.home, spec.small, spec.large)
-        if self.settings.route_threshold is not None:
-            calibration.threshold = self.settings.route_threshold
         return Router(small, large, calibration)
 
     def close(self) -> None:

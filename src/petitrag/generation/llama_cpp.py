@@ -173,16 +173,10 @@ class LlamaCppGenerator(Generator):
                 f"the prompt has {len(prompt)} tokens, more than the {self.context_size}-token context"
             )
         grammar = self._grammar(params.json_schema)
-        if model.owner == threading.get_ident():
-            raise GenerationError(f"{self.name} is still busy with an unfinished generation in this thread")
-        with model.lock:  # other threads wait their turn
-            model.owner = threading.get_ident()
-            try:
-                model.llama.set_seed(params.seed)
-                self._restore_prefix(messages, prompt, params.prefix_messages)
-                yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
-            finally:
-                model.owner = None
+        with self._exclusive(model):
+            model.llama.set_seed(params.seed)
+            self._restore_prefix(messages, prompt, params.prefix_messages)
+            yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
 
     def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:
         """One prompt evaluation, no decoding: a follow-up to the last answer reuses its KV, so
@@ -196,7 +190,7 @@ class LlamaCppGenerator(Generator):
         yes_id, no_id = (
             self.llama.tokenize(word.encode(), add_bos=False, special=False)[0] for word in (yes, no)
         )
-        with model.lock:
+        with self._exclusive(model):
             steps = self.llama.generate(prompt, temp=0.0)
             try:
                 next(steps)
@@ -205,6 +199,19 @@ class LlamaCppGenerator(Generator):
             logits = self._last_logits()
             margin = float(logits[no_id]) - float(logits[yes_id])
         return 1.0 / (1.0 + math.exp(min(margin, 700.0)))
+
+    @contextlib.contextmanager
+    def _exclusive(self, model: LoadedModel) -> Iterator[None]:
+        """One evaluation at a time per loaded model: other threads wait their turn; the same
+        thread re-entering (a generation it has not finished) would deadlock, so it is an error."""
+        if model.owner == threading.get_ident():
+            raise GenerationError(f"{self.name} is still busy with an unfinished generation in this thread")
+        with model.lock:
+            model.owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                model.owner = None
 
     def _restore_prefix(self, messages: list[Message], prompt: list[int], constant: int) -> None:
         """Start from the saved KV state of the constant messages when this process lacks it."""

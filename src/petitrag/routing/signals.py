@@ -31,6 +31,7 @@ SIGNAL_NAMES = (
     "has_number",
     "comparison",
     "multi_part",
+    "self_check",  # the model's P(yes) that its sources give its answer; None unless asked for
 )
 
 _NUMBER = re.compile(r"\d")
