@@ -1,0 +1,92 @@
+"""Experiment: a prompt variant against the default, on the passages a bench run retrieved.
+
+Answers the first N cases of a bench run directory with the default pipeline (best-first reading,
+self-check recorded), after swapping in a variant of the worked examples, and writes one JSON line
+per case with its F1 so that the variant can be compared, paired, with the run's own predictions.
+
+    python benchmarks/exp_prompt.py RUN_DIR MODEL VARIANT OUT.jsonl THREADS LIMIT
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from petitrag.answer import prompts
+from petitrag.answer.pipeline import Answerer
+from petitrag.bench.metrics import contains_gold, token_f1
+from petitrag.bench.retrieval import ReplayRetriever
+from petitrag.bench.rundir import read_cases, read_jsonl
+from petitrag.config import Settings
+from petitrag.generation import create_generator
+from petitrag.index.store import Store
+from petitrag.language import detect_language
+from petitrag.retrieval.hybrid import Hit
+
+# Examples whose natural answer would restate the question ("La tour était rouge-brun"), answered
+# with the bare span instead: the failure seen most in PIAF answers that contain the gold span.
+_CONCISE_SOURCES = {
+    "fr": [
+        "(Tour Eiffel > Construction)\nLa tour Eiffel a été construite par l'entreprise de Gustave Eiffel "
+        "pour l'Exposition universelle de 1889. Elle mesurait alors 312 mètres et était peinte en "
+        "rouge-brun ; elle est aujourd'hui d'un brun dégradé.",
+        "(Tour Eiffel > Visites)\nPrès de sept millions de personnes la visitent chaque année, "
+        "ce qui en fait le monument payant le plus visité au monde.",
+    ],
+    "en": [
+        "(Golden Gate Bridge > History)\nThe Golden Gate Bridge opened in 1937. Its chief engineer was "
+        "Joseph Strauss, and its orange colour was chosen by the architect Irving Morrow because it "
+        "stands out in the fog.",
+        "(Golden Gate Bridge > Traffic)\nAbout 112,000 vehicles cross the bridge every day.",
+    ],
+}
+_CONCISE = {
+    "fr": [
+        ("De quelle couleur la tour Eiffel était-elle peinte en 1889 ?", "Rouge-brun [1]"),
+        ("Combien de personnes visitent la tour Eiffel chaque année ?", "Près de sept millions [2]"),
+        ("Combien a coûté la construction de la tour Eiffel ?", prompts.ABSTAIN["fr"]),
+    ],
+    "en": [
+        ("Why was the bridge painted orange?", "Because it stands out in the fog [1]"),
+        ("How many vehicles cross the bridge daily?", "About 112,000 [2]"),
+        ("How long did it take to build the Golden Gate Bridge?", prompts.ABSTAIN["en"]),
+    ],
+}
+VARIANTS = {"default": None, "concise": (_CONCISE_SOURCES, _CONCISE)}
+
+
+def main(run_dir: str, model: str, variant: str, out_path: str, threads: int, limit: int) -> None:
+    if VARIANTS[variant]:
+        prompts._EXAMPLE_SOURCES, prompts._EXAMPLES = VARIANTS[variant]
+    out = Path(run_dir)
+    run = json.loads((out / "run.json").read_text())
+    settings = Settings(
+        home=Path(run["home"]), model=model, threads=threads, context_size=run["context_size"],
+        max_tokens=run["max_tokens"], prompt_budget=run["prompt_budget"], self_check=True,
+    )  # fmt: skip
+    rows = {r["case_id"]: r for r in read_jsonl(out / "retrieval.jsonl")}
+    generator = create_generator(settings)
+    answerer = Answerer(
+        settings, ReplayRetriever(settings, Store(settings.db_path), run["collection"], []), generator
+    )
+    with Path(out_path).open("w") as sink:
+        for case in read_cases(out)[:limit]:
+            language = detect_language(case.question)
+            hits = [Hit(**hit) for hit in rows[case.id]["hits"]]
+            started = time.perf_counter()
+            result = answerer.answer(case.question.strip(), language, hits)
+            golds = case.answers
+            sink.write(json.dumps({
+                "case_id": case.id, "impossible": case.impossible, "gold": golds, "answer": result.answer,
+                "abstained": result.abstained, "self_check": result.signals.get("self_check"),
+                "f1": token_f1(result.answer, golds) if golds else None,
+                "contains": contains_gold(result.answer, golds) if golds else None,
+                "seconds": time.perf_counter() - started,
+            }, ensure_ascii=False) + "\n")  # fmt: skip
+            sink.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
