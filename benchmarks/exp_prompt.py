@@ -9,21 +9,13 @@ per case with its F1 so that the variant can be compared, paired, with the run's
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
+from replay import replay_answerer, replayed_cases, scored
+
 from petitrag.answer import prompts
-from petitrag.answer.pipeline import Answerer
-from petitrag.bench.metrics import contains_gold, token_f1
-from petitrag.bench.retrieval import ReplayRetriever
-from petitrag.bench.rundir import read_cases, read_jsonl
-from petitrag.config import Settings
-from petitrag.generation import create_generator
-from petitrag.index.store import Store
-from petitrag.language import detect_language
-from petitrag.retrieval.hybrid import Hit
 
 # Examples whose natural answer would restate the question ("La tour était rouge-brun"), answered
 # with the bare span instead: the failure seen most in PIAF answers that contain the gold span.
@@ -60,31 +52,12 @@ VARIANTS = {"default": None, "concise": (_CONCISE_SOURCES, _CONCISE)}
 def main(run_dir: str, model: str, variant: str, out_path: str, threads: int, limit: int) -> None:
     if VARIANTS[variant]:
         prompts._EXAMPLE_SOURCES, prompts._EXAMPLES = VARIANTS[variant]
-    out = Path(run_dir)
-    run = json.loads((out / "run.json").read_text())
-    settings = Settings(
-        home=Path(run["home"]), model=model, threads=threads, context_size=run["context_size"],
-        max_tokens=run["max_tokens"], prompt_budget=run["prompt_budget"], self_check=True,
-    )  # fmt: skip
-    rows = {r["case_id"]: r for r in read_jsonl(out / "retrieval.jsonl")}
-    generator = create_generator(settings)
-    answerer = Answerer(
-        settings, ReplayRetriever(settings, Store(settings.db_path), run["collection"], []), generator
-    )
+    answerer = replay_answerer(Path(run_dir), model, threads, self_check=True)
     with Path(out_path).open("w") as sink:
-        for case in read_cases(out)[:limit]:
-            language = detect_language(case.question)
-            hits = [Hit(**hit) for hit in rows[case.id]["hits"]]
+        for item in replayed_cases(Path(run_dir), limit):
             started = time.perf_counter()
-            result = answerer.answer(case.question.strip(), language, hits)
-            golds = case.answers
-            sink.write(json.dumps({
-                "case_id": case.id, "impossible": case.impossible, "gold": golds, "answer": result.answer,
-                "abstained": result.abstained, "self_check": result.signals.get("self_check"),
-                "f1": token_f1(result.answer, golds) if golds else None,
-                "contains": contains_gold(result.answer, golds) if golds else None,
-                "seconds": time.perf_counter() - started,
-            }, ensure_ascii=False) + "\n")  # fmt: skip
+            result = answerer.answer(item.question, item.language, item.hits)
+            sink.write(scored(item.case, result, started))
             sink.flush()
 
 
