@@ -8,6 +8,9 @@ three cheap fixes would recover, replayed on the run's own predictions.
    cut the first pass's prompt: how often the gold answer survives, per token budget.
 4. (with --all-run and --check-run) falling back to the all-passages answer when the self-check of
    the best-first answer is below a threshold: F1 per threshold.
+5. (with --cascade, exp_cascade.py's output) reading passages [1], [2], [3] alone in turn until one
+   answer's self-check reaches a threshold, else keeping the best-checked answer: F1 and passages
+   read per threshold, against best-first on the same questions.
 
     python benchmarks/exp_answer_analysis.py benchmarks/out/bench-piaf-bf \
         --all-run benchmarks/out/bench-piaf --check-run benchmarks/out/bench-piaf-gate
@@ -54,6 +57,7 @@ def main() -> None:
     parser.add_argument("run", type=Path)
     parser.add_argument("--all-run", type=Path, help="a run of the same sample with reading = all")
     parser.add_argument("--check-run", type=Path, help="a run of the same sample with self-checks")
+    parser.add_argument("--cascade", type=Path, help="exp_cascade.py's answers for this run's cases")
     args = parser.parse_args()
     preds = predictions(args.run)
     hits = {r["case_id"]: r["hits"] for r in read_jsonl(args.run / "retrieval.jsonl")}
@@ -104,6 +108,34 @@ def main() -> None:
                 fallbacks += fallback
             print(f"fall back to all passages below self-check {threshold}: F1 {fmean(scores):.3f}, "
                   f"{fallbacks}/{len(common)} fell back")  # fmt: skip
+
+    if args.cascade:
+        cascade(preds, args.cascade)
+
+
+def cascade(preds: dict[str, dict], path: Path) -> None:  # type: ignore[type-arg]
+    by_case: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for row in read_jsonl(path):
+        by_case.setdefault(row["case_id"], []).append(row)
+    cases = [c for c, rows in by_case.items() if not rows[0]["impossible"] and len(rows) >= 3]
+    best_first = fmean(token_f1(preds[c]["prediction"], preds[c]["gold"]) for c in cases)
+    print(f"cascade over {len(cases)} answerable questions; best-first F1 on them {best_first:.3f}")
+    for threshold in (0.0, 0.7, 0.75, 0.8, 0.85, 0.9, 1.01):
+        scores, read = [], []
+        for case_id in cases:
+            rows = sorted(by_case[case_id], key=lambda r: r["rank"])
+            chosen, tried = None, 0
+            for row in rows:
+                tried += 1
+                if not row["abstained"] and (row["self_check"] or 0) >= threshold:
+                    chosen = row
+                    break
+            if chosen is None:  # none passed: the best-checked answer, or abstain
+                answered = [r for r in rows if not r["abstained"]]
+                chosen = max(answered, key=lambda r: r["self_check"] or 0) if answered else rows[0]
+            scores.append(chosen["f1"] or 0.0)
+            read.append(tried)
+        print(f"  threshold {threshold}: F1 {fmean(scores):.3f}, passages read {fmean(read):.2f}")
 
 
 if __name__ == "__main__":
