@@ -12,7 +12,8 @@ For each model (loaded once through ``petitrag.generation.create_generator``):
   so both decode the same tokens; overhead % = (raw - ours) / raw * 100;
 - e2e p50/p95: wall time of ``Generator.complete`` for a whole answer (<= --max-tokens tokens);
 - peak RSS MB: ru_maxrss after the model (process-wide peak so far: list models small to big).
-The question asks for a detailed, point-by-point answer, so answers are usually not cut by EOS early.
+The question asks for a detailed, point-by-point answer and the prompt has the rules but not the worked
+examples (which teach few-token answers), so answers are usually not cut by EOS early.
 
 Run: .venv/bin/python benchmarks/generation_speed.py \
   --models smollm2-135m,qwen2.5-coder-0.5b,qwen2.5-coder-1.5b --threads 2 --repeats 5 --max-tokens 64 \
@@ -32,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from petitrag.answer.prompts import build_messages
+from petitrag.answer.prompts import SYSTEM, user_message
 from petitrag.config import load_settings
 from petitrag.generation import create_generator
 from petitrag.generation.base import GenerationParams
@@ -54,7 +55,11 @@ def prompts(data_dir: Path, language: str, count: int, per_prompt: int = 5) -> l
     for index in range(count):
         group = [paragraphs[(index * per_prompt + k) % len(paragraphs)] for k in range(per_prompt)]
         question = f"{group[0]['qas'][0]['question']} {DETAIL[language]}"
-        out.append(build_messages(question, language, [p["context"] for p in group]))
+        sources = [p["context"] for p in group]
+        # the rules without the worked examples: those teach answers of a few tokens, too few to
+        # measure a decode speed on
+        out.append([{"role": "system", "content": SYSTEM[language]},
+                    {"role": "user", "content": user_message(question, language, sources)}])  # fmt: skip
     return out
 
 
