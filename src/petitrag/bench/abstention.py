@@ -32,11 +32,19 @@ def gated(prediction: Prediction, threshold: float) -> bool:
     return not prediction.abstained and check is not None and check < threshold
 
 
-def quality_at(predictions: list[Prediction], threshold: float) -> dict[str, float | None]:
+def ungated_f1(predictions: list[Prediction]) -> dict[str, float]:
+    """Each answerable case's F1 as run: scored once, then replayed at every threshold."""
+    return {p.case_id: score(p)["f1"] or 0.0 for p in predictions if not p.impossible}
+
+
+def quality_at(
+    predictions: list[Prediction], threshold: float, f1_as_run: dict[str, float] | None = None
+) -> dict[str, float | None]:
     """F1 (answerable), abstention accuracy (unanswerable) and share of answers gated."""
+    f1_as_run = ungated_f1(predictions) if f1_as_run is None else f1_as_run
     answerable = [p for p in predictions if not p.impossible]
     unanswerable = [p for p in predictions if p.impossible]
-    f1 = [0.0 if gated(p, threshold) else score(p)["f1"] or 0.0 for p in answerable]
+    f1 = [0.0 if gated(p, threshold) else f1_as_run[p.case_id] for p in answerable]
     abstained = [float(p.abstained or gated(p, threshold)) for p in unanswerable]
     return {
         "threshold": threshold,
@@ -52,7 +60,9 @@ def suggest(predictions: list[Prediction]) -> dict[str, Any] | None:
     checks = sorted({c for p in predictions if (c := p.signals.get("self_check")) is not None})
     if not checks:
         return None
-    curve = [quality_at(predictions, threshold) for threshold in [0.0, *checks, checks[-1] + 1e-6]]
+    f1_as_run = ungated_f1(predictions)
+    thresholds = [0.0, *checks, checks[-1] + 1e-6]
+    curve = [quality_at(predictions, threshold, f1_as_run) for threshold in thresholds]
     ungated = curve[0]
     if ungated["abstain_accuracy"] is None:
         reason = "no unanswerable question in the test set: nothing to trade F1 against"

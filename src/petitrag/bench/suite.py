@@ -180,16 +180,16 @@ def finish(
     """results.json, report.md and pareto.png, from what the output folder holds."""
     selection = {"limit": options.limit, "sample": options.sample, "seed": options.seed}
     results = build_results(options.out, identity, selection, cases, retrieval, specs, options.bar, cost)
+    case_ids = [case.id for case in cases]
+    suggestions = suggest_all(options.out, specs, case_ids)
+    if suggestions:
+        results["self_check"] = suggestions
     write_json(options.out / RESULTS, results)
     write_report(options.out / REPORT, results)
     write_pareto(options.out / PARETO, results)
-    suggestions = suggest_all(options.out, specs, [case.id for case in cases])
     if suggestions:
-        results["self_check"] = suggestions
         append_report(options.out, report_lines(suggestions))
-        write_json(options.out / RESULTS, results)
     if options.route:
-        case_ids = [case.id for case in cases]
         results["routing"] = calibrate_route(
             options.out, Path(identity["home"]), options.route, specs, case_ids, options.route_margin,
             identity["dataset"],
