@@ -7,62 +7,26 @@ records P(yes) from the logits of its first reply token. The check reuses the KV
 from __future__ import annotations
 
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from replay import replay_answerer, replayed_cases
 
-from petitrag.answer.packing import pack
-from petitrag.answer.pipeline import Answerer
-from petitrag.answer.prompts import build_messages
-from petitrag.bench.retrieval import ReplayRetriever
-from petitrag.bench.rundir import read_cases, read_jsonl
-from petitrag.config import Settings
-from petitrag.generation import create_generator
-from petitrag.index.store import Store
-from petitrag.language import detect_language
-from petitrag.retrieval.hybrid import Hit
-
-CHECK = {
-    "en": 'Check: does source [1] state the answer to the question "{q}"? Reply Yes or No.',
-    "fr": "Vérifie : la source [1] donne-t-elle la réponse à la question « {q} » ? Réponds Oui ou Non.",
-}
-WORDS = {"en": ("Yes", "No"), "fr": ("Oui", "Non")}
+from petitrag.answer.prompts import YES_NO, build_messages, check_messages
 
 
 def main(run_dir: str, model: str, out_path: str, threads: int, limit: int) -> None:
-    out = Path(run_dir)
-    run = json.loads((out / "run.json").read_text())
-    settings = Settings(
-        home=Path(run["home"]), model=model, threads=threads, context_size=run["context_size"],
-        max_tokens=run["max_tokens"], prompt_budget=run["prompt_budget"], reading="all",
-    )  # fmt: skip
-    rows = {r["case_id"]: r for r in read_jsonl(out / "retrieval.jsonl")}
-    generator = create_generator(settings)
-    store = Store(settings.db_path)
-    answerer = Answerer(settings, ReplayRetriever(settings, store, run["collection"], []), generator)
-    llama, lib = generator.llama, generator._llama_cpp
+    answerer = replay_answerer(Path(run_dir), model, threads, reading="all")
     with Path(out_path).open("w") as sink:
-        for case in read_cases(out)[:limit]:
-            language = detect_language(case.question)
-            hit = Hit(**rows[case.id]["hits"][0])
+        for item in replayed_cases(Path(run_dir), limit):
             started = time.perf_counter()
-            result = answerer.answer(case.question.strip(), language, [hit])
-            context = pack([hit], case.question.strip(), language, 1200, generator.count_tokens)
-            messages = build_messages(case.question.strip(), language, context.sources)
-            check = CHECK[language].format(q=case.question.strip())
-            messages += [{"role": "assistant", "content": result.completion.text},
-                         {"role": "user", "content": check}]  # fmt: skip
-            tokens = generator.prompt_tokens(messages)
-            steps = llama.generate(tokens, temp=0.0)
-            next(steps)
-            steps.close()
-            pointer = lib.llama_get_logits_ith(llama.ctx, -1)
-            logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),))
-            yes, no = (llama.tokenize(w.encode(), add_bos=False, special=False)[0] for w in WORDS[language])
-            p_yes = 1 / (1 + math.exp(float(logits[no]) - float(logits[yes])))
+            result = answerer.answer(item.question, item.language, item.hits[:1])
+            assert result.context is not None and result.completion is not None
+            asked = build_messages(item.question, item.language, result.context.sources)
+            checking = check_messages(asked, result.completion.text, item.question, item.language, 1)
+            p_yes = answerer.generator.yes_probability(checking, *YES_NO[item.language])
+            case = item.case
             sink.write(json.dumps({
                 "case_id": case.id, "impossible": case.impossible, "gold": case.answers,
                 "answer": result.answer, "abstained": result.abstained, "p_yes": p_yes,
