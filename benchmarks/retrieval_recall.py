@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk-tokens", type=int, default=None)
     parser.add_argument("--chunk-overlap", type=int, default=None)
+    parser.add_argument("--fusion", choices=["relative", "rrf"], default=None)
     parser.add_argument("--rrf-k", type=int, default=None)
     parser.add_argument("--bm25-weight", type=float, default=None)
     parser.add_argument("--dense-weight", type=float, default=None)
@@ -46,7 +47,8 @@ def main() -> None:
     collection = f"recall-{args.embedder}-{args.chunk_tokens or 'default'}"
     settings = load_settings(
         home=args.home, embedder=args.embedder, threads=args.threads, collection=collection,
-        chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap, rrf_k=args.rrf_k,
+        chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap, fusion=args.fusion,
+        rrf_k=args.rrf_k,
         bm25_weight=args.bm25_weight, dense_weight=args.dense_weight,
     )  # fmt: skip
     files = write_corpus(dataset, args.home / "corpus" / args.dataset.stem)
@@ -75,8 +77,8 @@ def main() -> None:
         chunks = app.store.stats(collection)["chunks"]
     summary = {
         "dataset": args.dataset.name, "questions": len(cases), "chunks": chunks,
-        "settings": {k: getattr(settings, k) for k in ("embedder", "chunk_tokens", "chunk_overlap", "rrf_k",
-                                                       "bm25_weight", "dense_weight")},
+        "settings": {k: getattr(settings, k) for k in ("embedder", "chunk_tokens", "chunk_overlap", "fusion",
+                                                       "rrf_k", "bm25_weight", "dense_weight")},
         "results": results,
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from petitrag.retrieval.ranking import reciprocal_rank_fusion, relative_score_fusion
 from tests.conftest import dump_index
 
 
@@ -41,11 +42,28 @@ def test_ingest_then_search_french_and_english_with_citations(petitrag, corpus: 
     assert "deux jours par semaine" in docx["hits"][0]["text"]
 
 
-@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
-def test_each_mode_finds_the_answer(petitrag, corpus: Path, mode: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "fusion"),
+    [("bm25", "relative"), ("dense", "relative"), ("hybrid", "relative"), ("hybrid", "rrf")],
+)
+def test_each_mode_finds_the_answer(petitrag, corpus: Path, mode: str, fusion: str) -> None:
     petitrag("ingest", str(corpus))
-    hits = search_json(petitrag, "pression des pneus de 47 mm", "--mode", mode, "-k", "2")["hits"]
+    query = ("pression des pneus de 47 mm", "--mode", mode, "--fusion", fusion, "-k", "2")
+    hits = search_json(petitrag, *query)["hits"]
     assert hits and hits[0]["source"].endswith("velo-electrique.md") and "3,5" in hits[0]["text"]
+
+
+def test_relative_fusion_keeps_a_clear_lead_that_rank_fusion_forgets() -> None:
+    """BM25 finds chunk 1 ten times better than anything; dense barely ranks it third.
+    Ranks alone prefer chunk 2 (first in dense, second in BM25); scaled scores keep chunk 1."""
+    bm25 = [(1, 10.0), (2, 1.1), (3, 1.0)]
+    dense = [(2, 0.90), (3, 0.89), (1, 0.88), (4, 0.50)]
+    relative = relative_score_fusion([bm25, dense], [1.0, 1.0])
+    assert [rowid for rowid, _ in relative] == [1, 2, 3, 4]
+    assert relative[0][1] == pytest.approx(1 + 0.38 / 0.40)
+    assert reciprocal_rank_fusion([bm25, dense], [1.0, 1.0], 10)[0][0] == 2
+    assert relative_score_fusion([bm25, []], [1.0, 1.0])[0] == (1, 1.0)  # a retriever with nothing
+    assert relative_score_fusion([[(7, 2.0)], dense], [1.0, 0.0])[0] == (7, 1.0)  # one candidate: 1
 
 
 def test_human_output_shows_citations(petitrag, corpus: Path) -> None:

@@ -109,6 +109,21 @@ def test_saved_calibration_is_used_by_ask(indexed: Path, large: str) -> None:
         calibration_path(indexed, SMALL, large).unlink()
 
 
+def test_calibration_from_another_fusion_is_refused(indexed: Path, large: str) -> None:
+    """Its retrieval-score weights were fitted on another scale: using them would mis-route."""
+    calibration = Calibration(SMALL, large, threshold=0.0, calibrated=True, fusion="rrf")
+    calibration.save(calibration_path(indexed, SMALL, large))
+    try:
+        result = CliRunner().invoke(cli, ["ask", QUESTION, "--route", f"{SMALL},{large}"])
+        assert result.exit_code == 1
+        assert "fitted with rrf fusion, but search uses relative" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        with petitrag_env(indexed, max_tokens="48", fusion="rrf"):
+            assert ask_json("--route", f"{SMALL},{large}")["route"]["calibrated"] is True
+    finally:
+        calibration_path(indexed, SMALL, large).unlink()
+
+
 def test_bad_route_is_one_clear_line(indexed: Path) -> None:
     result = CliRunner().invoke(cli, ["ask", QUESTION, "--route", SMALL])
     assert result.exit_code != 0
@@ -210,6 +225,10 @@ def test_calibration_round_trip_and_unreadable_file(tmp_path: Path) -> None:
     loaded = load_calibration(tmp_path, "s", "l")
     assert loaded.threshold == calibration.threshold and loaded.model == calibration.model
     assert load_calibration(tmp_path, "x", "y").calibrated is False
+    older = calibration.to_json()
+    del older["fusion"]  # saved before the fusion was recorded: rank fusion was the only one
+    calibration_path(tmp_path, "s", "l").write_text(json.dumps(older))
+    assert load_calibration(tmp_path, "s", "l").fusion == "rrf"
     calibration_path(tmp_path, "s", "l").write_text("{not json")
     with pytest.raises(ConfigError, match="unreadable"):
         load_calibration(tmp_path, "s", "l")
@@ -235,14 +254,16 @@ def test_bench_route_calibrates_saves_and_reports(tmp_path: Path) -> None:
     for prediction in [*small, *large]:
         append_prediction(out, prediction)
     specs = [ModelSpec(key="s", spec="s", model="s"), ModelSpec(key="l", spec="l", model="l")]
-    summary = calibrate_route(out, home, "s,l", specs, [str(i) for i in range(30)], 0.03, "synthetic")
+    summary = calibrate_route(
+        out, home, "s,l", specs, [str(i) for i in range(30)], 0.03, "synthetic", "relative"
+    )
     assert summary["n"] == 30 and summary["chosen"]["escalation_rate"] == pytest.approx(1 / 3)
     report = (out / "report.md").read_text()
     assert report.startswith("# Benchmark") and "## Routing: s → l" in report and "**met**" in report
     assert (out / "routing.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((out / "routing.json").read_text())["threshold"] == summary["threshold"]
     saved = load_calibration(home, "s", "l")
-    assert saved.calibrated and saved.threshold == summary["threshold"]
+    assert saved.calibrated and saved.threshold == summary["threshold"] and saved.fusion == "relative"
 
 
 def test_bench_route_end_to_end_explains_when_it_cannot_calibrate(indexed: Path, large: str) -> None:

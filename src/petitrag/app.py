@@ -62,6 +62,7 @@ class App:
         spec = parse_route(route)
         retriever = self.retriever(collection)
         calibration = load_calibration(self.settings.home, spec.small, spec.large)
+        calibration.require_fusion(self.settings.fusion, route)
         if self.settings.route_threshold is not None:
             calibration.threshold = self.settings.route_threshold
         small_settings = self.settings

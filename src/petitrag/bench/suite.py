@@ -111,6 +111,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "embedder": settings.embedder + (f":{settings.embedder_model}" if settings.embedder_model else ""),
         "search_mode": settings.search_mode,
         "search_k": settings.search_k,
+        "fusion": settings.fusion,
         "rrf_k": settings.rrf_k,
         "prompt_budget": settings.prompt_budget,
         "reading": settings.reading,
@@ -192,7 +193,7 @@ def finish(
     if options.route:
         results["routing"] = calibrate_route(
             options.out, Path(identity["home"]), options.route, specs, case_ids, options.route_margin,
-            identity["dataset"],
+            identity["dataset"], identity["fusion"],
         )  # fmt: skip
         write_json(options.out / RESULTS, results)
     return results

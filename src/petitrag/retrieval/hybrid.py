@@ -1,4 +1,4 @@
-"""Search a collection: BM25, dense, or both fused by reciprocal rank.
+"""Search a collection: BM25, dense, or both fused (relative scores by default, or RRF).
 
 Hybrid is the default because the two fail differently: BM25 nails rare names, numbers
 and exact phrasings; dense vectors match paraphrases and cross-language wording.
@@ -16,7 +16,7 @@ from petitrag.index.store import Collection, Store
 from petitrag.language import query_terms
 from petitrag.retrieval.dense import DenseIndex
 from petitrag.retrieval.lexical import LexicalIndex
-from petitrag.retrieval.ranking import reciprocal_rank_fusion
+from petitrag.retrieval.ranking import reciprocal_rank_fusion, relative_score_fusion
 
 #: how many candidates each retriever contributes to the fusion, at least
 CANDIDATES = 100
@@ -86,11 +86,12 @@ class Retriever:
             rankings.append(self._dense_ranking(collection, query, depth, result))
             weights.append(self.settings.dense_weight)
         fusion_started = time.perf_counter()
-        ranked = (
-            rankings[0]
-            if len(rankings) == 1
-            else reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
-        )
+        if len(rankings) == 1:
+            ranked = rankings[0]
+        elif self.settings.fusion == "rrf":
+            ranked = reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        else:
+            ranked = relative_score_fusion(rankings, weights)
         result.hits = self._hits(ranked[:k])
         timings["fusion_s"] = time.perf_counter() - fusion_started
         timings["total_s"] = time.perf_counter() - started

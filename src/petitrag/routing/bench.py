@@ -50,6 +50,7 @@ def calibrate_route(
     case_ids: list[str],
     margin: float,
     dataset: str,
+    fusion: str,
 ) -> dict[str, Any]:
     """Calibrate, save for `ask`, write the report parts; a failure is reported, not raised."""
     spec, small, large = route_specs(route, specs)
@@ -66,6 +67,7 @@ def calibrate_route(
         write_json(out / ROUTING_JSON, summary)
         return summary
     calibration.small, calibration.large = spec.small, spec.large  # the names `ask --route` is given
+    calibration.fusion = fusion
     saved = calibration_path(home, spec.small, spec.large)
     calibration.save(saved)
     write_json(out / ROUTING_JSON, calibration.to_json())

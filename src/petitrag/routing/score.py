@@ -81,9 +81,21 @@ class Calibration:
     model: ConfidenceModel = field(default_factory=ConfidenceModel)
     calibrated: bool = False
     details: dict[str, Any] = field(default_factory=dict)  # dataset, n, margin, curve, AUCs
+    #: the hybrid fusion the retrieval signals were measured with: top_score and score_margin
+    #: mean nothing on another fusion's scale
+    fusion: str = "relative"
 
     def score(self, signals: Signals) -> float:
         return self.model.score(signals)
+
+    def require_fusion(self, fusion: str, route: str) -> None:
+        """Refuse a calibration whose retrieval-score weights were fitted on another scale."""
+        if self.calibrated and self.fusion != fusion:
+            raise ConfigError(
+                f"the routing calibration of {self.small} → {self.large} was fitted with {self.fusion} "
+                f"fusion, but search uses {fusion}; re-run `petitrag bench --route {route}` "
+                f'or set fusion = "{self.fusion}"'
+            )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +103,7 @@ class Calibration:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calibration:
         model = ConfidenceModel(**data.pop("model"))
+        data.setdefault("fusion", "rrf")  # saved before fusion was recorded: the only one there was
         return cls(model=model, **data)
 
     def save(self, path: Path) -> None:
