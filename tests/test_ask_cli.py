@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from petitrag.answer.summarize import cite_sentences
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
+from petitrag.index.store import ChunkView
 from tests.conftest import ASK_JSON_KEYS, petitrag_env
 
 MODEL = "smollm2-135m"
@@ -93,6 +96,26 @@ def test_summarize_covers_every_page(indexed: Path) -> None:
     data = json.loads(run("summarize", "solar-panels.pdf", "--json").stdout)
     assert data["pages"] == [1, 2, 3] and data["map_calls"] >= 1 and data["reduce_calls"] >= 1
     assert data["text"].strip() and data["model"] == MODEL
+    cited = {int(page) for page in re.findall(r"\(p\. (\d+)\)", data["text"])}
+    assert cited <= {1, 2, 3}  # whatever the model wrote, no invented page survives
+
+
+def test_summary_markers_are_checked_and_missing_ones_added() -> None:
+    def chunk(page: int, text: str) -> ChunkView:
+        return ChunkView(page, f"c{page}", "s.pdf", None, page, None, text, 0, len(text), "en")
+
+    chunks = [
+        chunk(1, "The system produces about 7,200 kWh per year in northern France."),
+        chunk(2, "Dirty panels lose 5 to 15 percent of their output."),
+    ]
+    summary = (
+        "The panels make about 7,200 kWh per year in northern France (p. 9). Dirty panels lose 5 to 15 "
+        "percent of their output (p. 2). It is a nice house.\n- Output: 7,200 kWh per year"
+    )
+    assert cite_sentences(summary, chunks, "en") == (
+        "The panels make about 7,200 kWh per year in northern France (p. 1). Dirty panels lose 5 to 15 "
+        "percent of their output (p. 2). It is a nice house.\n- Output: 7,200 kWh per year (p. 1)"
+    )
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:

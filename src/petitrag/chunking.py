@@ -23,7 +23,7 @@ TokenCounter = Callable[[str], int]
 
 # A sentence ends with . ! ? … (plus closing quotes/brackets) followed by whitespace.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+")
-_SECTION_SEPARATOR = " > "
+SECTION_SEPARATOR = " > "
 
 
 @dataclass
@@ -167,7 +167,7 @@ def _tail(group: list[_Span], overlap: int, room: int) -> list[_Span]:
 
 
 def _section(headings: list[tuple[int, str]]) -> str | None:
-    return _SECTION_SEPARATOR.join(text for _, text in headings) or None
+    return SECTION_SEPARATOR.join(text for _, text in headings) or None
 
 
 def _table_header(block: Block) -> str | None:

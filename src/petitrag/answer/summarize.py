@@ -8,11 +8,14 @@ summarised with its page/section markers kept, and the partial summaries are mer
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from petitrag.answer.citations import SUPPORT_THRESHOLD, support
+from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError
 from petitrag.generation.base import GenerationParams, Generator, Message
@@ -23,22 +26,49 @@ Length = Literal["short", "long"]
 #: progress hook: (stage, done, total), stage "map" or "reduce"
 SummaryProgress = Callable[[str, int, int], None]
 
-_INSTRUCTIONS: dict[Language, dict[str, str]] = {
+#: per language and stage: (header, instruction) around the text. The text comes first
+#: and the instruction last: with the instruction first (as a system prompt) the 1.5B model
+#: copied the document back verbatim instead of summarising it.
+_SYSTEM: dict[Language, str] = {
+    "fr": "Tu résumes des documents fidèlement, sans rien ajouter.",
+    "en": "You summarise documents faithfully and never add anything.",
+}
+_PROMPTS: dict[Language, dict[str, tuple[str, str]]] = {
     "fr": {
-        "map": "Résume en français ce passage d'un document en quelques puces factuelles. Garde les "
-        "repères de page ou de section entre parenthèses, par exemple (p. 3), après chaque puce.",
-        "short": "Voici des notes sur les parties d'un document. Écris en français un résumé de tout le "
-        "document en 3 à 5 phrases. Garde les repères de page ou de section entre parenthèses.",
-        "long": "Voici des notes sur les parties d'un document. Écris en français un résumé détaillé de "
-        "tout le document, en paragraphes, en gardant les repères de page ou de section entre parenthèses.",
+        "map": (
+            "Extrait d'un document :",
+            "Résume cet extrait en français, en 6 puces au plus. Chaque puce est une phrase courte qui "
+            "donne une information importante du texte (un fait, un chiffre, une consigne), suivie du "
+            "repère entre parenthèses qui précède cette information dans le texte.",
+        ),
+        "short": (
+            "Notes sur les parties d'un document :",
+            "Écris en français un résumé de tout le document en 3 à 5 phrases, à partir de ces notes. "
+            "Garde les repères de page ou de section entre parenthèses.",
+        ),
+        "long": (
+            "Notes sur les parties d'un document :",
+            "Écris en français un résumé détaillé de tout le document, en paragraphes, à partir de ces "
+            "notes. Garde les repères de page ou de section entre parenthèses.",
+        ),
     },
     "en": {
-        "map": "Summarise this passage of a document in English in a few factual bullet points. Keep the "
-        "page or section markers in parentheses, e.g. (p. 3), after each bullet.",
-        "short": "Here are notes on the parts of a document. Write an English summary of the whole "
-        "document in 3 to 5 sentences. Keep the page or section markers in parentheses.",
-        "long": "Here are notes on the parts of a document. Write a detailed English summary of the whole "
-        "document, in paragraphs, keeping the page or section markers in parentheses.",
+        "map": (
+            "Part of a document:",
+            "Summarise this part in English in at most 6 bullet points. Each bullet is one short "
+            "sentence giving an important piece of information from the text (a fact, a figure, an "
+            "instruction), followed by the marker in parentheses that precedes it in the text.",
+        ),
+        "short": (
+            "Notes on the parts of a document:",
+            "Write an English summary of the whole document in 3 to 5 sentences, from these notes. "
+            "Keep the page or section markers in parentheses.",
+        ),
+        "long": (
+            "Notes on the parts of a document:",
+            "Write a detailed English summary of the whole document, in paragraphs, from these notes. "
+            "Keep the page or section markers in parentheses.",
+        ),
     },
 }
 
@@ -57,10 +87,50 @@ class Summary:
 
 
 def marker(chunk: ChunkView) -> str:
-    """Where a chunk is, as the summary should cite it."""
+    """Where a chunk is, as the summary should cite it: its page, else its own heading (the full
+    path repeats the document title on every chunk, and the model then cites only that)."""
     if chunk.page is not None:
         return f"(p. {chunk.page})"
-    return f"({chunk.section})" if chunk.section else ""
+    return f"({chunk.section.split(SECTION_SEPARATOR)[-1]})" if chunk.section else ""
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«-])")
+_PAGE_MARKER = re.compile(r"\s*\(p\.\s*\d+[^()]*\)")
+_TRAILING_STOP = re.compile(r"([.!?…]*)\s*$")
+
+
+def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> str:
+    """Check the summary's page markers and add the missing ones, sentence by sentence.
+
+    Small models drop most markers between map and reduce, and invent pages for documents that
+    have none, so markers are not trusted: a "(p. N)" that names no page of the document is
+    removed, and a sentence without a marker of the document gets the marker of the chunk
+    that best supports it (most of its content words, all of its numbers), when one does.
+    """
+    known = {marker(chunk) for chunk in chunks} - {""}
+    lines = []
+    for line in text.splitlines():
+        sentences = []
+        for sentence in _SENTENCE_END.split(line):
+            sentence = _PAGE_MARKER.sub(lambda m: m.group(0) if m.group(0).strip() in known else "", sentence)
+            if sentence.strip() and not any(mark in sentence for mark in known):
+                sentence = _with_marker(sentence, _best_marker(sentence, chunks, language))
+            sentences.append(sentence)
+        lines.append(" ".join(sentences))
+    return "\n".join(lines)
+
+
+def _best_marker(sentence: str, chunks: list[ChunkView], language: Language) -> str:
+    scored = [(support(sentence, chunk.text, language), marker(chunk)) for chunk in chunks]
+    best_score, best_marker = max(scored, key=lambda item: item[0], default=(0.0, ""))
+    return best_marker if best_score >= SUPPORT_THRESHOLD else ""
+
+
+def _with_marker(sentence: str, mark: str) -> str:
+    """ "Il faut X." → "Il faut X (p. 3).": the marker goes before the final punctuation."""
+    if not mark:
+        return sentence
+    return _TRAILING_STOP.sub(lambda m: f" {mark}{m.group(1)}", sentence.rstrip(), count=1)
 
 
 class Summarizer:
@@ -87,10 +157,11 @@ class Summarizer:
         windows = self._windows(pieces, budget)
         notes = []
         for done, window in enumerate(windows, start=1):
-            notes.append(self._call(_INSTRUCTIONS[language]["map"], window, self.settings.max_tokens))
+            notes.append(self._call(language, "map", window, self.settings.max_tokens))
             progress("map", done, len(windows))
         summary = Summary(document.path, "", language, self.generator.name, map_calls=len(windows))
-        summary.text = self._reduce(notes, budget, language, length, summary, progress)
+        text = self._reduce(notes, budget, language, length, summary, progress)
+        summary.text = cite_sentences(text, chunks, language)
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
         summary.seconds = time.perf_counter() - started
@@ -134,19 +205,20 @@ class Summarizer:
             final = len(groups) == 1
             if not final and len(groups) == len(notes):  # no progress possible: notes too long
                 raise GenerationError("partial summaries do not fit the context; raise context_size")
-            instruction = _INSTRUCTIONS[language][length if final else "map"]
+            stage = length if final else "map"
             notes = []
             for done, group in enumerate(groups, start=1):
-                notes.append(self._call(instruction, group, max_tokens))
+                notes.append(self._call(language, stage, group, max_tokens))
                 summary.reduce_calls += 1
                 progress("reduce", done, len(groups))
             if final:
                 return notes[0]
 
-    def _call(self, instruction: str, text: str, max_tokens: int) -> str:
+    def _call(self, language: Language, stage: str, text: str, max_tokens: int) -> str:
+        header, instruction = _PROMPTS[language][stage]
         messages: list[Message] = [
-            {"role": "system", "content": instruction},
-            {"role": "user", "content": text},
+            {"role": "system", "content": _SYSTEM[language]},
+            {"role": "user", "content": f'{header}\n"""\n{text}\n"""\n\n{instruction}'},
         ]
         completion = self.generator.complete(messages, GenerationParams(max_tokens=max_tokens))
         return completion.text.strip()
