@@ -127,7 +127,7 @@ def _best_marker(sentence: str, chunks: list[ChunkView], language: Language) -> 
 
 
 def _with_marker(sentence: str, mark: str) -> str:
-    """ "Il faut X." → "Il faut X (p. 3).": the marker goes before the final punctuation."""
+    """Put the marker before the final punctuation: «Il faut X.» → «Il faut X (p. 3).»"""
     if not mark:
         return sentence
     return _TRAILING_STOP.sub(lambda m: f" {mark}{m.group(1)}", sentence.rstrip(), count=1)
