@@ -46,7 +46,29 @@ _CONCISE = {
         ("How long did it take to build the Golden Gate Bridge?", prompts.ABSTAIN["en"]),
     ],
 }
-VARIANTS = {"default": None, "concise": (_CONCISE_SOURCES, _CONCISE)}
+# SQuAD2's unanswerable questions are near misses: another entity, attribute or time than the one
+# the passage talks about. The default examples only abstain on a question about something absent.
+_NEAR_MISS = {
+    "fr": [
+        ("Pour quel événement la tour Eiffel a-t-elle été construite ?", "L'Exposition universelle de 1889 [1]"),
+        ("Pour quel événement l'Arc de triomphe a-t-il été construit ?", prompts.ABSTAIN["fr"]),
+        ("Combien de visiteurs la tour Eiffel reçoit-elle par an ?", "Près de sept millions [2]"),
+        ("Combien de visiteurs la tour Eiffel recevait-elle en 1889 ?", prompts.ABSTAIN["fr"]),
+        ("Combien a coûté la construction de la tour Eiffel ?", prompts.ABSTAIN["fr"]),
+    ],
+    "en": [
+        ("Who chose the colour of the Golden Gate Bridge?", "Irving Morrow [1]"),
+        ("Who chose the colour of the Bay Bridge?", prompts.ABSTAIN["en"]),
+        ("How many vehicles cross the bridge daily?", "About 112,000 [2]"),
+        ("How many bicycles cross the bridge daily?", prompts.ABSTAIN["en"]),
+        ("How long did it take to build the Golden Gate Bridge?", prompts.ABSTAIN["en"]),
+    ],
+}
+VARIANTS = {
+    "default": None,
+    "concise": (_CONCISE_SOURCES, _CONCISE),
+    "near-miss": (prompts._EXAMPLE_SOURCES, _NEAR_MISS),
+}
 
 
 def main(run_dir: str, model: str, variant: str, out_path: str, threads: int, limit: int) -> None:
