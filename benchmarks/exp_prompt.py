@@ -50,7 +50,10 @@ _CONCISE = {
 # the passage talks about. The default examples only abstain on a question about something absent.
 _NEAR_MISS = {
     "fr": [
-        ("Pour quel événement la tour Eiffel a-t-elle été construite ?", "L'Exposition universelle de 1889 [1]"),
+        (
+            "Pour quel événement la tour Eiffel a-t-elle été construite ?",
+            "L'Exposition universelle de 1889 [1]",
+        ),
         ("Pour quel événement l'Arc de triomphe a-t-il été construit ?", prompts.ABSTAIN["fr"]),
         ("Combien de visiteurs la tour Eiffel reçoit-elle par an ?", "Près de sept millions [2]"),
         ("Combien de visiteurs la tour Eiffel recevait-elle en 1889 ?", prompts.ABSTAIN["fr"]),
