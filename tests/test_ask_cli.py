@@ -116,6 +116,15 @@ def test_summary_markers_are_checked_and_missing_ones_added() -> None:
         "The panels make about 7,200 kWh per year in northern France (p. 1). Dirty panels lose 5 to 15 "
         "percent of their output (p. 2). It is a nice house.\n- Output: 7,200 kWh per year (p. 1)"
     )
+    sections = [
+        ChunkView(
+            1, "c1", "v.md", None, None, "Guide > La batterie", "Une recharge prend 4 heures.", 0, 9, "fr"
+        )
+    ]
+    listed = "4. La batterie :\n   - Une recharge prend environ 4 heures\n5. Bien."
+    assert cite_sentences(listed, sections, "fr") == (
+        "4. La batterie :\n   - Une recharge prend environ 4 heures (La batterie)\n5. Bien."
+    )  # a list number is not a sentence, a heading is not a claim, "(p. N)" is never invented
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from petitrag.config import Settings
 from petitrag.errors import GenerationError
 from petitrag.generation.base import GenerationParams, Generator, Message
 from petitrag.index.store import ChunkView, Store
-from petitrag.language import Language, detect_language
+from petitrag.language import Language, analyze, detect_language
 
 Length = Literal["short", "long"]
 #: progress hook: (stage, done, total), stage "map" or "reduce"
@@ -95,8 +95,11 @@ def marker(chunk: ChunkView) -> str:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«-])")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _PAGE_MARKER = re.compile(r"\s*\(p\.\s*\d+[^()]*\)")
 _TRAILING_STOP = re.compile(r"([.!?…]*)\s*$")
+#: fewer content words than this, or a line ending in ":", is a heading, not a claim to cite
+_MIN_CLAIM_TERMS = 3
 
 
 def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> str:
@@ -110,14 +113,21 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
     known = {marker(chunk) for chunk in chunks} - {""}
     lines = []
     for line in text.splitlines():
+        item = _LIST_ITEM.match(line)
+        prefix, body = (line[: item.end()], line[item.end() :]) if item else ("", line)
         sentences = []
-        for sentence in _SENTENCE_END.split(line):
+        for sentence in _SENTENCE_END.split(body):
             sentence = _PAGE_MARKER.sub(lambda m: m.group(0) if m.group(0).strip() in known else "", sentence)
-            if sentence.strip() and not any(mark in sentence for mark in known):
+            if _is_claim(sentence, language) and not any(mark in sentence for mark in known):
                 sentence = _with_marker(sentence, _best_marker(sentence, chunks, language))
             sentences.append(sentence)
-        lines.append(" ".join(sentences))
+        lines.append(prefix + " ".join(sentences))
     return "\n".join(lines)
+
+
+def _is_claim(sentence: str, language: Language) -> bool:
+    stripped = sentence.strip()
+    return not stripped.endswith(":") and len(analyze(stripped, language)) >= _MIN_CLAIM_TERMS
 
 
 def _best_marker(sentence: str, chunks: list[ChunkView], language: Language) -> str:
