@@ -173,8 +173,9 @@ def finished(tmp_path: Path) -> dict[str, Any]:
         write_json(out / META_DIR / f"{model}-1.json", meta)
     options = BenchOptions(dataset, "small", out, topline="large", limit=4)
     identity = run_identity(dataset, Settings(home=tmp_path))
-    retrieval = {case.id: {"hits": [{"text": "construite en 1889 par Gustave Eiffel"}], "retrieval_s": 0.01}
-                 for case in CASES}  # fmt: skip
+    hits = [{"text": "construite en 1889 par Gustave Eiffel"}]
+    retrieval = {case.id: {"hits": hits, "retrieval_s": 0.01} for case in CASES}
+    retrieval[CASES[0].id] = {"hits": [{"text": "la tour mesure 330 m"}, *hits], "retrieval_s": 0.01}
     return finish(options, identity, CASES, retrieval, specs, CostModel())
 
 
@@ -193,6 +194,7 @@ def test_results_hand_checked(finished: dict[str, Any]) -> None:
     # large: "1889" vs "en 1889" ("en" is no article) → 2/3; "Gustave Eiffel" 1; "Two hours." = "two hours" 1
     assert finished["models"]["large"]["quality"]["f1"]["mean"] == pytest.approx(8 / 9, abs=1e-4)
     assert finished["retrieval"]["gold_in_passages"]["mean"] == pytest.approx(2 / 3, abs=1e-4)  # not c4
+    assert finished["retrieval"]["gold_in_first"]["mean"] == pytest.approx(1 / 3, abs=1e-4)  # nor c1
     assert finished["verdict"]["smallest"] == "small" and finished["verdict"]["topline_passes"] is True
     assert "within the 95 % interval" in finished["verdict"]["text"]  # 0.6 over 3 answers is no proof
 

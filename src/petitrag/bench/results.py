@@ -118,10 +118,14 @@ def errors(predictions: list[Prediction], scores: list[dict[str, float | None]])
 
 
 def retrieval_results(cases: list[Case], rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """How often the passages every model saw contain a gold answer: the ceiling of the run."""
-    found = [gold_retrieved(rows[case.id], case) for case in cases if case.id in rows]
+    """How often the passages every model saw contain a gold answer: the ceiling of the run; and
+    how often the first one does, which best-first reading answers from before any other."""
+    seen = [case for case in cases if case.id in rows]
+    found = [gold_retrieved(rows[case.id], case) for case in seen]
+    first = [gold_retrieved(rows[case.id], case, within=1) for case in seen]
     return {
         "gold_in_passages": mean_ci([value for value in found if value is not None]),
+        "gold_in_first": mean_ci([value for value in first if value is not None]),
         "latency_s": distribution([rows[case.id]["retrieval_s"] for case in cases if case.id in rows]),
     }
 

@@ -54,12 +54,12 @@ def stored_retrieval(out: Path, cases: list[Case]) -> dict[str, dict[str, Any]]:
     return {row["case_id"]: row for row in read_jsonl(out / RETRIEVAL) if row["case_id"] in wanted}
 
 
-def gold_retrieved(row: dict[str, Any], case: Case) -> float | None:
-    """1 when a retrieved passage contains a gold answer (None for unanswerable cases):
-    the ceiling of any model's 'contains gold' on this run."""
+def gold_retrieved(row: dict[str, Any], case: Case, within: int | None = None) -> float | None:
+    """1 when a retrieved passage (of the first ``within``) contains a gold answer, None for
+    unanswerable cases: over all passages, the ceiling of any model's 'contains gold'."""
     if case.impossible or not case.answers:
         return None
-    return float(any(contains_gold(hit["text"], case.answers) for hit in row["hits"]))
+    return float(any(contains_gold(hit["text"], case.answers) for hit in row["hits"][:within]))
 
 
 class ReplayRetriever(Retriever):
