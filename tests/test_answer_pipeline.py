@@ -204,6 +204,27 @@ def test_self_check_gates_the_answer(app, yes: float | None, kept: bool) -> None
     assert (result.answer == ABSTAIN["fr"] and not result.citations) if not kept else result.citations
 
 
+@pytest.mark.parametrize(("yes", "rereads"), [(0.3, True), (0.9, False), (None, False)])
+def test_reread_below_reads_all_passages_when_the_top_answer_fails_its_check(  # type: ignore[no-untyped-def]
+    app, yes: float | None, rereads: bool
+) -> None:
+    app.settings.reread_below = 0.8
+    generator = SelfChecking("Tous les ans [1].", yes)
+    generator.replies = ["Tous les ans [1].", "Tous les 5 000 km [2]."]
+    result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
+    (check,) = generator.checks  # the top passage's answer, checked once; the re-read is not
+    assert sources_in(check[:-2]) == 1 and check[-2]["content"] == "Tous les ans [1]."
+    assert len(generator.prompts) == (2 if rereads else 1)
+    expected = "Tous les 5 000 km [2]." if rereads else "Tous les ans [1]."
+    assert result.answer == expected and streamed == expected  # shown once, after the check
+    assert result.timings["ttft_s"] == result.timings["total_s"]
+    if rereads:
+        assert sources_in(generator.prompts[1]) == len(result.context.hits) > 1
+        assert result.signals["self_check"] is None  # the signals describe the answer given
+    else:
+        assert result.signals["self_check"] == yes
+
+
 def test_self_check_without_a_threshold_only_records_the_signal(app) -> None:  # type: ignore[no-untyped-def]
     app.settings.self_check = True
     generator = SelfChecking("Two days per week [1].", 0.1)

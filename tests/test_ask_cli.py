@@ -86,6 +86,19 @@ def test_self_check_gate_turns_an_answer_into_the_abstention(indexed: Path) -> N
     assert streamed.startswith("The documents do not contain the answer") and free["answer"] not in streamed
 
 
+def test_reread_below_one_always_reads_every_passage(indexed: Path) -> None:
+    question = "When does the inverter need replacing?"  # SmolLM2 answers it from passage [1] alone
+    free = json.loads(run("ask", question, "--json").stdout)
+    kept = json.loads(run("ask", question, "--json", "--reread-below", "0").stdout)
+    reread = json.loads(run("ask", question, "--json", "--reread-below", "1").stdout)  # P(yes) < 1 always
+    assert (
+        kept["answer"] == free["answer"]
+        and kept["timings"]["prompt_tokens"] == free["timings"]["prompt_tokens"]
+    )
+    assert reread["timings"]["prompt_tokens"] > free["timings"]["prompt_tokens"]  # all passages, read after
+    assert reread["timings"]["ttft_s"] == reread["timings"]["total_s"]  # shown once checked and re-read
+
+
 def test_streamed_output_lists_sources(indexed: Path) -> None:
     result = run("ask", "What should not go in the compost?")
     assert result.stdout.strip()

@@ -19,6 +19,13 @@ reading_option = click.option(
     help="best-first: the top passage alone, all passages only if it does not answer [default].",
 )
 
+reread_option = click.option(
+    "--reread-below",
+    type=click.FloatRange(0, 1),
+    help="Best-first: read all passages when the self-check of the top passage's answer is below this "
+    "(0.8 gained ~0.03 F1 on the dev sets) [default: off].",
+)
+
 model_options = [
     click.option("-c", "--collection", help="Collection to answer from [default: default]."),
     click.option("-m", "--model", help="Answer model: catalog name, .gguf path, or API model name."),
@@ -31,6 +38,7 @@ model_options = [
         help="Abstain when the model's self-check P(yes) is below this (bench suggests one) [default: off].",
     ),
     reading_option,
+    reread_option,
     click.option("--route", help="'small,large': the small model answers, the large one when unsure."),
     click.option("--route-threshold", type=float, help="Escalate below this confidence (0-1)."),
 ]

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         description="Abstain when the model's self-check (do the sources give this answer? P(yes)) is below "
         "this; costs one short prompt per answer and shows the answer only once it passed.",
     )
+    reread_below: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Best-first reading: re-read all passages when the self-check of the answer from the top "
+        "passage is below this (0.8 gained ~0.03 F1 on PIAF and SQuAD2); the answer is shown once checked.",
+    )
     self_check: bool = Field(
         False, description="Run the self-check on every answer even without abstain_below (bench does)."
     )
