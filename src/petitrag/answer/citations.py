@@ -9,6 +9,7 @@ all of its numbers — are cited instead.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from petitrag.language import Language, analyze
 
@@ -42,21 +43,42 @@ def strip_markers(answer: str) -> str:
     return _MARKER.sub("", answer).strip()
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """A passage analysed once, to check many answers or sentences against it."""
+
+    text: str  # numbers are looked up here, with narrow and non-breaking spaces made plain
+    terms: frozenset[str]
+
+    @classmethod
+    def of(cls, passage: str, language: Language) -> Evidence:
+        plain_spaces = passage.replace("\u202f", " ").replace("\xa0", " ")
+        return cls(plain_spaces, frozenset(analyze(passage, language)))
+
+
 def support(answer: str, passage: str, language: Language) -> float:
     """Share of the answer's content terms found in the passage; 0 if a number is missing."""
+    return support_each(answer, [Evidence.of(passage, language)], language)[0]
+
+
+def support_each(answer: str, passages: list[Evidence], language: Language) -> list[float]:
+    """``support`` against each passage, analysing the answer once."""
     plain = strip_markers(answer)
-    passage_folded = passage.replace("\u202f", " ").replace("\xa0", " ")
-    for number in _NUMBER.findall(plain):
-        if number not in passage_folded:
-            return 0.0
+    numbers = _NUMBER.findall(plain)
     terms = set(analyze(plain, language))
-    if not terms:
-        return 0.0
-    return len(terms & set(analyze(passage, language))) / len(terms)
+    return [
+        len(terms & passage.terms) / len(terms)
+        if terms and all(number in passage.text for number in numbers)
+        else 0.0
+        for passage in passages
+    ]
 
 
 def supporting(answer: str, passages: list[str], language: Language) -> list[int]:
     """1-based numbers of the passages that support the answer, best first."""
-    scores = [(support(answer, text, language), number) for number, text in enumerate(passages, start=1)]
+    evidence = [Evidence.of(text, language) for text in passages]
+    scores = [
+        (score, number) for number, score in enumerate(support_each(answer, evidence, language), start=1)
+    ]
     best = sorted((s for s in scores if s[0] >= SUPPORT_THRESHOLD), key=lambda s: (-s[0], s[1]))
     return [number for _, number in best[:2]]

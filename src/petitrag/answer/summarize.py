@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from petitrag.answer.citations import SUPPORT_THRESHOLD, support
+from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, support_each
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError
@@ -110,7 +110,9 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
     removed, and a sentence without a marker of the document gets the marker of the chunk
     that best supports it (most of its content words, all of its numbers), when one does.
     """
-    known = {marker(chunk) for chunk in chunks} - {""}
+    markers = [marker(chunk) for chunk in chunks]
+    known = set(markers) - {""}
+    evidence = [Evidence.of(chunk.text, language) for chunk in chunks]  # once, not once per sentence
     lines = []
     for line in text.splitlines():
         item = _LIST_ITEM.match(line)
@@ -119,7 +121,7 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
         for sentence in _SENTENCE_END.split(body):
             sentence = _PAGE_MARKER.sub(lambda m: m.group(0) if m.group(0).strip() in known else "", sentence)
             if _is_claim(sentence, language) and not any(mark in sentence for mark in known):
-                sentence = _with_marker(sentence, _best_marker(sentence, chunks, language))
+                sentence = _with_marker(sentence, _best_marker(sentence, evidence, markers, language))
             sentences.append(sentence)
         lines.append(prefix + " ".join(sentences))
     return "\n".join(lines)
@@ -130,8 +132,8 @@ def _is_claim(sentence: str, language: Language) -> bool:
     return not stripped.endswith(":") and len(analyze(stripped, language)) >= _MIN_CLAIM_TERMS
 
 
-def _best_marker(sentence: str, chunks: list[ChunkView], language: Language) -> str:
-    scored = [(support(sentence, chunk.text, language), marker(chunk)) for chunk in chunks]
+def _best_marker(sentence: str, evidence: list[Evidence], markers: list[str], language: Language) -> str:
+    scored = zip(support_each(sentence, evidence, language), markers, strict=True)
     best_score, best_marker = max(scored, key=lambda item: item[0], default=(0.0, ""))
     return best_marker if best_score >= SUPPORT_THRESHOLD else ""
 
