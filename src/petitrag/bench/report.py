@@ -99,7 +99,7 @@ def _context(results: dict[str, Any]) -> list[str]:
         f"- Retrieval: collection `{run['collection']}`, embedder `{run['embedder']}`, {run['search_mode']}, "
         f"k = {run['search_k']}; retrieved once, the same passages for every model. They hold a gold "
         f"answer for {_stat(retrieval['gold_in_passages'])} of answerable questions (the ceiling), "
-        f"the first passage alone for {_stat(retrieval.get('gold_in_first', {'mean': None}))} "
+        f"the first passage alone for {_stat(retrieval['gold_in_first'])} "
         "(what best-first reading answers from first); "
         f"search p50 {_num(retrieval['latency_s']['p50'], 3)} s.",
         f"- Generation: greedy, threads = {run['threads']}, max_tokens = {run['max_tokens']}, "
