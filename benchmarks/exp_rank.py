@@ -6,7 +6,9 @@ for every answerable question once (BM25 scores and dense cosines; query vectors
 in ``--cache``), then replays fusion variants offline in milliseconds each:
 
 - weighted reciprocal-rank fusion over a grid of constants and weights (production);
-- relative fusion (production's default): each side's candidate scores min-max scaled, summed;
+- relative fusion: each side's candidate scores min-max scaled, summed;
+- coverage fusion (production's default): the share of the query's IDF weight a chunk holds,
+  times a weight, plus the dense side min-max scaled;
 - a mix of per-query standard scores over every chunk;
 - either of them plus a document prior (the best score any chunk of the same document
   gets), since a right chunk usually sits in the document that matches best overall.
@@ -49,6 +51,7 @@ def main() -> None:
 
     scores = load_or_score(args)
     bm25, dense, correct, article = scores["bm25"], scores["dense"], scores["correct"], scores["article"]
+    coverage = scores["coverage"]
     doc_of = scores["doc_of"]
     halves = [article % 2 == 0, article % 2 == 1]
     print(
@@ -61,6 +64,8 @@ def main() -> None:
     bm25_rel, dense_rel = candidate_minmax(bm25, positive=True), candidate_minmax(dense, positive=False)
     for alpha in (0.3, 0.4, 0.5, 0.6, 0.7):
         variants[f"relative dense={alpha:.1f}"] = alpha * dense_rel + (1 - alpha) * bm25_rel
+    for weight in (1.0, 1.5, 2.0, 2.5, 3.0):
+        variants[f"coverage×{weight} + relative dense"] = weight * coverage + dense_rel
     for alpha in (0.5, 0.6, 0.7, 0.8):
         variants[f"z over all chunks dense={alpha:.1f}"] = alpha * zscore(dense) + (1 - alpha) * zscore(bm25)
     for name, beta in itertools.product(("rrf k=10 dense×1.0", "relative dense=0.5"), (0.25, 0.5, 1.0)):
@@ -75,8 +80,10 @@ def main() -> None:
     print("| fusion | recall@1 | recall@5 | @1 even articles | @1 odd articles |\n|---|---:|---:|---:|---:|")
     for name, at1, at5, even, odd in rows[:25] + [r for r in rows[25:] if r[0].startswith(("bm25", "dense"))]:
         print(f"| {name} | {at1:.3f} | {at5:.3f} | {even:.3f} | {odd:.3f} |")
-    production = next(r for r in rows if r[0] == "rrf k=10 dense×1.0")
-    print(f"production (rrf k=10, equal weights): {production[1]:.3f} @1, {production[2]:.3f} @5")
+    production = next(r for r in rows if r[0] == "coverage×2.0 + relative dense")
+    print(f"production (coverage×2 + relative dense): {production[1]:.3f} @1, {production[2]:.3f} @5")
+    paired(variants, correct, "relative dense=0.5", "coverage×2.0 + relative dense")
+    within_article(scores)
     for half, label in ((0, "even"), (1, "odd")):
         best = max(rows, key=lambda row: row[3 + half])
         print(f"best on {label} half: {best[0]} ({best[3 + half]:.3f}); other half {best[4 - half]:.3f}")
@@ -91,7 +98,11 @@ def load_or_score(args: argparse.Namespace) -> dict[str, np.ndarray]:
     args.cache.mkdir(parents=True, exist_ok=True)
     path = args.cache / f"{args.dataset.stem}-{args.collection}.npz"
     if path.exists():
-        return dict(np.load(path))
+        scores = dict(np.load(path))
+        if "coverage" not in scores:  # cached before coverage fusion existed
+            scores["coverage"] = coverages(args)
+            np.savez_compressed(path, **scores)
+        return scores
     dataset = load_dataset(args.dataset)
     settings = load_settings(home=args.home, embedder=args.embedder, threads=args.threads)
     files = write_corpus(dataset, args.home / "corpus" / args.dataset.stem)
@@ -124,12 +135,51 @@ def load_or_score(args: argparse.Namespace) -> dict[str, np.ndarray]:
                 print(f"scored {row}/{len(cases)}", flush=True)
     doc_ids = {source: i for i, source in enumerate(sorted(set(sources)))}
     result = {
-        "bm25": bm25, "dense": dense, "correct": correct,
+        "bm25": bm25, "dense": dense, "correct": correct, "coverage": coverages(args),
         "article": np.array([articles[case.source] for case in cases]),
         "doc_of": np.array([doc_ids[s] for s in sources]),
     }  # fmt: skip
     np.savez_compressed(path, **result)
     return result
+
+
+def coverages(args: argparse.Namespace) -> np.ndarray:
+    """Every question × every chunk: production's coverage (share of the query's IDF weight held)."""
+    dataset = load_dataset(args.dataset)
+    cases = [case for case in dataset.cases if not case.impossible]
+    settings = load_settings(home=args.home, embedder=args.embedder, threads=args.threads)
+    with open_app(settings) as app:
+        retriever = app.retriever(args.collection)
+        lexical = retriever._lexical_index(
+            app.store.require_collection(args.collection, app.embedder.identity)
+        )
+        rows = [lexical._coverage(query_terms(case.question, lexical.languages)) for case in cases]
+    empty = np.zeros(len(lexical.rowids), dtype=np.float32)
+    return np.stack([empty if row is None else row for row in rows])
+
+
+def paired(variants: dict[str, np.ndarray], correct: np.ndarray, before: str, after: str) -> None:
+    """Questions whose rank-1 chunk gains or loses the answer from ``before`` to ``after``."""
+    old, new = recall_at(variants[before], correct, 1), recall_at(variants[after], correct, 1)
+    print(f"{before} → {after}: answer newly at rank 1 for {int((new & ~old).sum())} questions, "
+          f"lost for {int((old & ~new).sum())}")  # fmt: skip
+
+
+def within_article(scores: dict[str, np.ndarray]) -> None:
+    """Recall@1 when only the gold article's chunks compete (min-max over them): the local SQuAD2
+    file is a single article, so this is how PIAF checks a fusion in that setting."""
+    hits: dict[str, list[bool]] = {"relative": [], "coverage×2": []}
+    for row in np.flatnonzero(scores["correct"].any(axis=1)):
+        same = scores["doc_of"] == scores["doc_of"][np.argmax(scores["correct"][row])]
+        bm25 = candidate_minmax(scores["bm25"][row][same][None], positive=True, depth=same.sum())[0]
+        dense = candidate_minmax(scores["dense"][row][same][None], positive=False, depth=same.sum())[0]
+        correct = scores["correct"][row][same]
+        for name, fused in (
+            ("relative", bm25 + dense),
+            ("coverage×2", 2 * scores["coverage"][row][same] + dense),
+        ):
+            hits[name].append(bool(correct[np.argmax(fused)]))
+    print("within the gold article, recall@1: " + ", ".join(f"{k} {np.mean(v):.3f}" for k, v in hits.items()))
 
 
 def ranks(scores: np.ndarray) -> np.ndarray:

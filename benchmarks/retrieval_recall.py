@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk-tokens", type=int, default=None)
     parser.add_argument("--chunk-overlap", type=int, default=None)
-    parser.add_argument("--fusion", choices=["relative", "rrf"], default=None)
+    parser.add_argument("--fusion", choices=["coverage", "relative", "rrf"], default=None)
     parser.add_argument("--rrf-k", type=int, default=None)
     parser.add_argument("--bm25-weight", type=float, default=None)
     parser.add_argument("--dense-weight", type=float, default=None)

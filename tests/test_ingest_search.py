@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 import pytest
 
-from petitrag.retrieval.ranking import reciprocal_rank_fusion, relative_score_fusion
+from petitrag.app import open_app
+from petitrag.config import load_settings
+from petitrag.retrieval.ranking import coverage_fusion, reciprocal_rank_fusion, relative_score_fusion
 from tests.conftest import dump_index
 
 
@@ -44,7 +47,13 @@ def test_ingest_then_search_french_and_english_with_citations(petitrag, corpus: 
 
 @pytest.mark.parametrize(
     ("mode", "fusion"),
-    [("bm25", "relative"), ("dense", "relative"), ("hybrid", "relative"), ("hybrid", "rrf")],
+    [
+        ("bm25", "coverage"),
+        ("dense", "coverage"),
+        ("hybrid", "coverage"),
+        ("hybrid", "relative"),
+        ("hybrid", "rrf"),
+    ],
 )
 def test_each_mode_finds_the_answer(petitrag, corpus: Path, mode: str, fusion: str) -> None:
     petitrag("ingest", str(corpus))
@@ -64,6 +73,40 @@ def test_relative_fusion_keeps_a_clear_lead_that_rank_fusion_forgets() -> None:
     assert reciprocal_rank_fusion([bm25, dense], [1.0, 1.0], 10)[0][0] == 2
     assert relative_score_fusion([bm25, []], [1.0, 1.0])[0] == (1, 1.0)  # a retriever with nothing
     assert relative_score_fusion([[(7, 2.0)], dense], [1.0, 0.0])[0] == (7, 1.0)  # one candidate: 1
+
+
+def test_coverage_is_the_share_of_the_query_idf_a_chunk_holds(petitrag, corpus: Path) -> None:
+    """Each term counts once, weighted by its IDF; a word no chunk contains weighs like the rarest."""
+    petitrag("ingest", str(corpus))
+    with open_app(load_settings()) as app:
+        retriever = app.retriever()
+        lexical = retriever._lexical_index(app.store.require_collection("default"))
+        chunks = len(lexical.rowids)
+        rarest = math.log(1 + (chunks + 0.5) / 0.5)  # df = 0
+        once = math.log(1 + (chunks - 1 + 0.5) / 1.5)  # df = 1: both terms below are in the brakes chunk only
+        [(brakes, whole)] = lexical.coverage(["plaquet", "isopropyl"], limit=5)
+        assert whole == pytest.approx(1.0)
+        [(same, part)] = lexical.coverage(["plaquet", "isopropyl", "zzzyx"], limit=5)
+        assert same == brakes and part == pytest.approx(2 * once / (2 * once + rarest), rel=1e-5)
+        assert lexical.coverage(["zzzyx"], limit=5) == []
+        # a chunk outside the top `limit` still gets its coverage when asked for (the dense candidates)
+        battery = lexical.coverage(["batter"], limit=50)
+        top, other = battery[0][0], battery[1][0]
+        assert [rowid for rowid, _ in lexical.coverage(["batter"], limit=1, also=[other, top])] == [
+            top,
+            other,
+        ]
+
+
+def test_coverage_fusion_adds_scaled_cosines_to_absolute_coverage() -> None:
+    """A chunk holding one common query word (coverage 0.2) does not beat the dense favourite the way
+    min-max BM25 would make it: alone on the lexical side, it would count 1."""
+    lexical = [(1, 0.2)]
+    dense = [(2, 0.85), (1, 0.72), (3, 0.60)]
+    assert [rowid for rowid, _ in coverage_fusion(lexical, dense, [1.0, 1.0])] == [2, 1, 3]
+    assert coverage_fusion(lexical, dense, [1.0, 1.0])[1][1] == pytest.approx(0.4 + 0.12 / 0.25)
+    assert relative_score_fusion([lexical, dense], [1.0, 1.0])[0][0] == 1
+    assert coverage_fusion([(5, 1.0)], [], [0.5, 1.0]) == [(5, 1.0)]  # weight × 2 × coverage
 
 
 def test_human_output_shows_citations(petitrag, corpus: Path) -> None:

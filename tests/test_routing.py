@@ -116,7 +116,7 @@ def test_calibration_from_another_fusion_is_refused(indexed: Path, large: str) -
     try:
         result = CliRunner().invoke(cli, ["ask", QUESTION, "--route", f"{SMALL},{large}"])
         assert result.exit_code == 1
-        assert "fitted with rrf fusion, but search uses relative" in result.stderr
+        assert "fitted with rrf fusion, but search uses coverage" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
         with petitrag_env(indexed, max_tokens="48", fusion="rrf"):
             assert ask_json("--route", f"{SMALL},{large}")["route"]["calibrated"] is True

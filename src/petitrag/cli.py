@@ -105,7 +105,9 @@ def embed(ctx: click.Context, **flags: Any) -> None:
 @click.option("-k", "search_k", type=int, help="Number of hits [default: 5].")
 @click.option("--mode", "search_mode", type=click.Choice(["bm25", "dense", "hybrid"]), help="Retrieval mode.")
 @click.option(
-    "--fusion", type=click.Choice(["relative", "rrf"]), help="How hybrid mode merges BM25 and dense scores."
+    "--fusion",
+    type=click.Choice(["coverage", "relative", "rrf"]),
+    help="How hybrid mode merges lexical and dense scores [default: coverage].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON result.")
 @click.pass_context

@@ -23,7 +23,7 @@ from pydantic_settings import (
 from petitrag.errors import ConfigError
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
-Fusion = Literal["relative", "rrf"]
+Fusion = Literal["coverage", "relative", "rrf"]
 Reading = Literal["best-first", "all"]
 
 
@@ -104,8 +104,9 @@ class Settings(BaseSettings):
     search_k: int = Field(5, ge=1, le=1000)
     search_mode: SearchMode = "hybrid"
     fusion: Fusion = Field(
-        "relative",
-        description="How hybrid search merges BM25 and dense: scaled scores (relative) or ranks (rrf).",
+        "coverage",
+        description="How hybrid search merges lexical and dense scores: the share of the query's terms a "
+        "chunk holds plus scaled cosines (coverage), scaled BM25 and cosines (relative), or ranks (rrf).",
     )
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant (tuned on PIAF dev).")
     bm25_weight: float = Field(1.0, ge=0)

@@ -1,4 +1,4 @@
-"""Search a collection: BM25, dense, or both fused (relative scores by default, or RRF).
+"""Search a collection: BM25, dense, or both fused (term coverage + dense by default, or RRF).
 
 Hybrid is the default because the two fail differently: BM25 nails rare names, numbers
 and exact phrasings; dense vectors match paraphrases and cross-language wording.
@@ -16,7 +16,7 @@ from petitrag.index.store import Collection, Store
 from petitrag.language import query_terms
 from petitrag.retrieval.dense import DenseIndex
 from petitrag.retrieval.lexical import LexicalIndex
-from petitrag.retrieval.ranking import reciprocal_rank_fusion, relative_score_fusion
+from petitrag.retrieval.ranking import coverage_fusion, reciprocal_rank_fusion, relative_score_fusion
 
 #: how many candidates each retriever contributes to the fusion, at least
 CANDIDATES = 100
@@ -78,35 +78,58 @@ class Retriever:
         result = SearchResult(hits=[], mode=mode)
         timings = result.timings
         depth = max(CANDIDATES, 4 * k)
-        rankings, weights = [], []
-        if mode in ("bm25", "hybrid"):
-            rankings.append(self._lexical_ranking(collection, query, depth, timings))
-            weights.append(self.settings.bm25_weight)
-        if mode in ("dense", "hybrid"):
-            rankings.append(self._dense_ranking(collection, query, depth, result))
-            weights.append(self.settings.dense_weight)
-        fusion_started = time.perf_counter()
-        if len(rankings) == 1:
-            ranked = rankings[0]
-        elif self.settings.fusion == "rrf":
-            ranked = reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
+        dense = self._dense_ranking(collection, query, depth, result) if mode != "bm25" else []
+        if mode == "dense":
+            ranked = dense
+        elif mode == "bm25":
+            ranked = self._lexical_ranking(collection, query, depth, timings)
         else:
-            ranked = relative_score_fusion(rankings, weights)
+            ranked = self._fuse(collection, query, depth, timings, dense)
         result.hits = self._hits(ranked[:k])
-        timings["fusion_s"] = time.perf_counter() - fusion_started
         timings["total_s"] = time.perf_counter() - started
         timings["search_s"] = timings["total_s"] - timings.get("embed_query_s", 0.0)
         return result
 
-    def _lexical_ranking(
-        self, collection: Collection, query: str, depth: int, timings: dict[str, float]
+    def _fuse(
+        self,
+        collection: Collection,
+        query: str,
+        depth: int,
+        timings: dict[str, float],
+        dense: list[tuple[int, float]],
     ) -> list[tuple[int, float]]:
+        settings = self.settings
+        weights = (settings.bm25_weight, settings.dense_weight)
+        coverage_of = [rowid for rowid, _ in dense] if settings.fusion == "coverage" else None
+        lexical = self._lexical_ranking(collection, query, depth, timings, coverage_of)
+        started = time.perf_counter()
+        if settings.fusion == "coverage":
+            ranked = coverage_fusion(lexical, dense, weights)
+        elif settings.fusion == "rrf":
+            ranked = reciprocal_rank_fusion([lexical, dense], weights, settings.rrf_k)
+        else:
+            ranked = relative_score_fusion([lexical, dense], weights)
+        timings["fusion_s"] = time.perf_counter() - started
+        return ranked
+
+    def _lexical_ranking(
+        self,
+        collection: Collection,
+        query: str,
+        depth: int,
+        timings: dict[str, float],
+        coverage_of: list[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """BM25's ranking, or with ``coverage_of`` the coverage ranking plus those chunks' coverage."""
         started = time.perf_counter()
         index = self._lexical_index(collection)
         timings["bm25_load_s"] = time.perf_counter() - started
         started = time.perf_counter()
         terms = query_terms(query, index.languages)
-        ranking = index.search(terms, depth)
+        if coverage_of is None:
+            ranking = index.search(terms, depth)
+        else:
+            ranking = index.coverage(terms, depth, coverage_of)
         timings["bm25_s"] = time.perf_counter() - started
         return ranking
 

@@ -1,8 +1,11 @@
-"""BM25 over the stemmed terms stored with each chunk (bm25s, Lucene variant)."""
+"""BM25 over the stemmed terms stored with each chunk (bm25s, Lucene variant), and the
+IDF-weighted share of a query's terms each chunk contains (what hybrid search fuses)."""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +56,38 @@ class LexicalIndex:
             return []
         scores = self.bm25.get_scores(known)
         return top_k(self.rowids, scores, limit, positive_only=True)
+
+    def coverage(self, terms: list[str], limit: int, also: Sequence[int] = ()) -> list[tuple[int, float]]:
+        """Top ``limit`` (rowid, coverage) pairs, plus the coverage of the ``also`` chunks (the
+        dense candidates, so that fusion never counts as 0 a chunk that does match).
+
+        Coverage is the share of the query's IDF weight whose terms the chunk contains, each
+        term counted once: 1 when it holds every term, and a term no chunk contains weighs as
+        much as the rarest one — so a question whose words are mostly absent (another
+        language, a paraphrase) cannot make a chunk sharing one common word look like a match.
+        """
+        coverage = self._coverage(terms)
+        if coverage is None:
+            return []
+        ranking = top_k(self.rowids, coverage, limit, positive_only=True)
+        chosen = {rowid for rowid, _ in ranking}
+        wanted = np.array([rowid for rowid in also if rowid not in chosen], dtype=np.int64)
+        positions = np.searchsorted(self.rowids, wanted).clip(0, max(len(self.rowids) - 1, 0))
+        found = self.rowids[positions] == wanted
+        extra = [(int(r), float(coverage[p])) for r, p in zip(wanted[found], positions[found], strict=True)]
+        return ranking + [pair for pair in extra if pair[1] > 0]
+
+    def _coverage(self, terms: list[str]) -> np.ndarray | None:
+        if self.bm25 is None or not terms:
+            return None
+        index = self.bm25.scores
+        indptr, indices, documents = index["indptr"], index["indices"], int(index["num_docs"])
+        coverage = np.zeros(documents, dtype=np.float32)
+        total = 0.0
+        for term in dict.fromkeys(terms):
+            token = self.vocabulary.get(term)
+            start, end = (int(indptr[token]), int(indptr[token + 1])) if token is not None else (0, 0)
+            idf = math.log(1 + (documents - (end - start) + 0.5) / (end - start + 0.5))  # Lucene's IDF
+            coverage[indices[start:end]] += idf
+            total += idf
+        return coverage / total

@@ -83,7 +83,7 @@ class Calibration:
     details: dict[str, Any] = field(default_factory=dict)  # dataset, n, margin, curve, AUCs
     #: the hybrid fusion the retrieval signals were measured with: top_score and score_margin
     #: mean nothing on another fusion's scale
-    fusion: str = "relative"
+    fusion: str = "coverage"
 
     def score(self, signals: Signals) -> float:
         return self.model.score(signals)
