@@ -109,8 +109,12 @@ class Settings(BaseSettings):
         "chunk holds plus scaled cosines (coverage), scaled BM25 and cosines (relative), or ranks (rrf).",
     )
     rrf_k: int = Field(10, ge=1, description="Reciprocal-rank-fusion constant (tuned on PIAF dev).")
-    bm25_weight: float = Field(1.0, ge=0)
-    dense_weight: float = Field(1.0, ge=0)
+    bm25_weight: float = Field(
+        1.0,
+        ge=0,
+        description="Weight of the lexical side in hybrid search (term coverage, BM25 or its rank).",
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense side in hybrid search.")
 
     # `petitrag bench` cost model, € per 1,000 questions (docs/bench.md)
     cost_hardware_eur: float = Field(800.0, ge=0, description="Price of the machine running local models, €.")
