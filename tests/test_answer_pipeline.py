@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from petitrag.answer.citations import Evidence, draws_on
 from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
@@ -174,6 +175,49 @@ def test_reading_all_uses_one_prompt_with_every_passage(app) -> None:  # type: i
     result, streamed = ask_streamed(app, generator, "How many remote work days per week?")
     assert len(generator.prompts) == 1 and sources_in(generator.prompts[0]) == len(result.context.hits) > 1
     assert streamed.strip() == result.answer
+
+
+def test_an_answer_drawn_from_no_passage_becomes_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
+    """A small model answering from its own knowledge: nothing of it is shown, all passages are read,
+    and the answer is the abstention sentence, streamed once."""
+    question = "Qui a fabriqué la batterie du vélo ?"
+    generator = ReplyPerPass("Bosch [1].")
+    result, streamed = ask_streamed(app, generator, question)
+    assert len(generator.prompts) == 2 and result.abstained and not result.citations
+    assert result.answer == ABSTAIN["fr"] and streamed == ABSTAIN["fr"]
+    app.settings.grounded_only = False
+    result, streamed = ask_streamed(app, ReplyPerPass("Bosch [1]."), question)
+    assert result.answer == "Bosch [1]." and streamed.strip() == result.answer
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["Oui [1].", "Le comité compte 12 membres [1].", "Environ douze personnes, dont 2 de la mairie [1]."],
+)
+def test_answers_that_draw_on_the_passages_or_cannot_be_judged_stand(app, reply: str) -> None:  # type: ignore[no-untyped-def]
+    generator = ReplyPerPass(reply)
+    result, streamed = ask_streamed(app, generator, "Combien de membres du comité étaient présents ?")
+    assert len(generator.prompts) == 1 and result.answer == reply and streamed.strip() == reply
+
+
+def test_drawing_on_the_passages_is_judged_on_words_and_numbers() -> None:
+    minutes = [Evidence.of("Le budget participatif 2026 s'élève à 45 000 euros.", "fr")]
+    assert draws_on("Melbourne [1]", minutes, "fr") is False
+    assert draws_on("45 000 [1]", minutes, "fr") is True  # a number of the passage
+    assert draws_on("Les budgets [1]", minutes, "fr") is True  # stemmed: budgets → budget
+    assert draws_on("Non [1]", minutes, "fr") is None  # yes/no may rightly share no word
+    assert draws_on("[1]", minutes, "fr") is None  # nothing to judge
+
+
+def test_passages_in_another_language_are_not_judged(app) -> None:  # type: ignore[no-untyped-def]
+    """A French answer to a French question over an English passage shares no words with it."""
+    answerer = Answerer(app.settings, app.retriever(), ScriptedGenerator("x"))
+    text = "The inverter usually needs replacing after 10 to 15 years."
+    english = Hit(rank=1, score=1.0, source="/solar.pdf", page=3, section=None, chunk_id="c1", text=text,
+                  language="en")  # fmt: skip
+    context = pack([english], "Quand remplacer l'onduleur ?", "fr", 500, answerer.generator.count_tokens)
+    assert answerer._evidence(context, "fr") is None
+    assert answerer._evidence(context, "en") is not None
 
 
 class SelfChecking(ReplyPerPass):

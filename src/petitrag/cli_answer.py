@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from petitrag.cli import cli, err, out, settings_from
 from petitrag.config import Reading
-from petitrag.report import print_answer
+from petitrag.report import Stream, print_answer
 
 reading_option = click.option(
     "--reading",
@@ -64,12 +64,12 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     stream = not as_json and not no_stream
     with open_app(settings) as app:
         answerer = app.answerer()
-        on_token = (lambda text: out.print(text, end="", highlight=False, markup=False)) if stream else None
-        result = answerer.ask(question, on_token=on_token)
+        streamed = Stream(out) if stream else None
+        result = answerer.ask(question, on_token=streamed)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
-    print_answer(out, err, result, streamed=stream)
+    print_answer(out, err, result, streamed)
 
 
 @cli.command()
@@ -94,12 +94,9 @@ def chat(ctx: click.Context, **flags: Any) -> None:
             standalone = conversation.standalone(question)
             if standalone != question.strip():
                 err.print(f"[dim](understood as: {escape(standalone)})[/]", highlight=False)
-            result = conversation.answer(
-                question,
-                standalone,
-                on_token=lambda text: out.print(text, end="", highlight=False, markup=False),
-            )
-            print_answer(out, err, result, streamed=True)
+            streamed = Stream(out)
+            result = conversation.answer(question, standalone, on_token=streamed)
+            print_answer(out, err, result, streamed)
 
 
 @cli.command()

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
         description="Best-first reading: re-read all passages when the self-check of the answer from the top "
         "passage is below this (0.8 gained ~0.03 F1 on PIAF and SQuAD2); the answer is shown once checked.",
     )
+    grounded_only: bool = Field(
+        True,
+        description="Abstain when the answer shares no word or number with the passages the model read "
+        "(it answered from its own knowledge); checked only when they are in the question's language.",
+    )
     self_check: bool = Field(
         False, description="Run the self-check on every answer even without abstain_below (bench does)."
     )

@@ -16,7 +16,7 @@ from rich.console import Console
 from petitrag.app import App, open_app
 from petitrag.config import Settings
 from petitrag.ingest import ProgressHook
-from petitrag.report import print_answer, print_hits, print_ingest_report
+from petitrag.report import Stream, print_answer, print_hits, print_ingest_report
 
 QUESTIONS = (
     "Combien de temps faut-il pour recharger complètement la batterie du vélo ?",
@@ -60,5 +60,6 @@ def ensure_model(settings: Settings, err: Console) -> None:
 
 def answer(app: App, question: str, out: Console, err: Console) -> None:
     out.print(f"\n[bold]Answer[/] ({app.settings.model})")
-    result = app.answerer().ask(question, on_token=lambda text: out.print(text, end="", markup=False))
-    print_answer(out, err, result, streamed=True)
+    streamed = Stream(out)
+    result = app.answerer().ask(question, on_token=streamed)
+    print_answer(out, err, result, streamed)

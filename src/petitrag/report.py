@@ -106,12 +106,24 @@ def print_collections(console: Console, store: Store, settings: Settings) -> Non
     console.print(table)
 
 
-def print_answer(out: Console, err: Console, result: AnswerResult, streamed: bool) -> None:
+class Stream:
+    """Prints answer tokens as they come and keeps what was shown, so that ``print_answer``
+    knows whether the user saw the final answer (checks may still change it)."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.shown = ""
+
+    def __call__(self, text: str) -> None:
+        self.shown += text
+        self.out.print(text, end="", highlight=False, markup=False)
+
+
+def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Stream | None) -> None:
     """The answer (unless it was streamed as is), its sources, and a line of timings."""
-    if streamed:
+    if streamed is not None:
         out.print()
-        raw = result.completion.text.strip() if result.completion else ""
-        if result.answer != raw:  # abstention normalised or invented citations removed
+        if result.answer != streamed.shown.strip():  # abstention normalised or invented citations removed
             out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
     else:
         out.print(escape(result.answer), highlight=False)

@@ -3,7 +3,8 @@
 The model cites sources as [n]. Numbers outside 1..len(sources) are invented: they are
 removed from the answer and not reported. When the model cites nothing (and did not
 abstain), the passages whose text supports the answer — most of its content words and
-all of its numbers — are cited instead.
+all of its numbers — are cited instead. An answer that shares no word and no number with
+the passages it was given did not come from them (``draws_on``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from petitrag.language import Language, analyze
+from petitrag.language import Language, analyze, words
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 SUPPORT_THRESHOLD = 0.5
+# answers that may rightly share no word with the sources
+_YES_NO = frozenset({"oui", "non", "yes", "no", "vrai", "faux", "true", "false"})
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -82,3 +85,20 @@ def supporting(answer: str, passages: list[str], language: Language) -> list[int
     ]
     best = sorted((s for s in scores if s[0] >= SUPPORT_THRESHOLD), key=lambda s: (-s[0], s[1]))
     return [number for _, number in best[:2]]
+
+
+def draws_on(answer: str, passages: list[Evidence], language: Language) -> bool | None:
+    """Whether the answer holds a content word or a number found in one of the passages.
+
+    False is a small model answering from its own knowledge despite the rules: asked for the
+    capital of Australia over a neighbourhood meeting's minutes, the 1.5B model answers
+    "Melbourne [1]". None when there is nothing to judge: no content word nor number, or a
+    yes/no answer (which may rightly share no word with the sources).
+    """
+    plain = strip_markers(answer)
+    tokens = words(plain)
+    terms = set(analyze(plain, language))
+    numbers = _NUMBER.findall(plain)
+    if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
+        return None
+    return any(terms & passage.terms or any(n in passage.text for n in numbers) for passage in passages)

@@ -8,12 +8,13 @@ serialises to the stable ``ask --json`` contract.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from petitrag.answer.citations import cited_numbers, remove_invalid, supporting
+from petitrag.answer.citations import Evidence, cited_numbers, draws_on, remove_invalid, supporting
 from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, pack
 from petitrag.answer.prompts import (
     ABSTAIN,
@@ -125,13 +126,10 @@ class Answerer:
         passes: list[AnswerResult] = []
         last_started = time.perf_counter()
         if best_first:
-            held = HeldAbstention(live, language)
-            passes.append(self._read(question, language, hits[:1], hits, budget, held))
-            if not passes[0].abstained:
-                held.release()
+            passes.append(self._read(question, language, hits[:1], hits, budget, live, final=False))
         if not passes or passes[0].abstained or (rereads and self._fails_reread_check(question, passes[0])):
             last_started = time.perf_counter()
-            passes.append(self._read(question, language, hits, hits, budget, live))
+            passes.append(self._read(question, language, hits, hits, budget, live, final=True))
         result = passes[-1]
         if self._wants_check(result) and not (rereads and result is passes[0]):  # else checked already
             self._check(question, language, result)
@@ -163,12 +161,29 @@ class Answerer:
         hits: list[Hit],
         budget: int,
         on_token: TokenCallback | None,
+        final: bool,
     ) -> AnswerResult:
-        """One generation over ``passages`` (retrieval signals still come from all ``hits``)."""
+        """One generation over ``passages`` (retrieval signals still come from all ``hits``).
+
+        Its abstention is shown only when no other pass follows (``final``)."""
         context = pack(passages, question, language, budget, self.generator.count_tokens)
         messages = build_messages(question, language, context.sources)
-        completion = self._generate(messages, on_token)
-        return self._finish(question, completion, context, hits, language)
+        evidence = self._evidence(context, language)
+        held = HeldAnswer(on_token, language, evidence)
+        completion = self._generate(messages, held)
+        result = self._finish(question, completion, context, hits, language, evidence)
+        if not result.abstained:
+            held.release()
+        elif final:
+            held.replace(result.answer)
+        return result
+
+    def _evidence(self, context: PackedContext, language: Language) -> list[Evidence] | None:
+        """The passages read, analysed to check that the answer comes from them; None when that
+        check is off or cannot be made (a passage in another language shares no words with it)."""
+        if not self.settings.grounded_only or any(hit.language != language for hit in context.hits):
+            return None
+        return [Evidence.of(hit.text, language) for hit in context.hits]
 
     def _check(self, question: str, language: Language, result: AnswerResult) -> float | None:
         """Ask the model whether its sources really give this answer: P(yes), kept in
@@ -228,10 +243,16 @@ class Answerer:
         context: PackedContext,
         hits: list[Hit],
         language: Language,
+        evidence: list[Evidence] | None,
     ) -> AnswerResult:
+        """The checked answer: abstention sentence, valid citations, signals."""
         raw = completion.text.strip()
         confidence = _confidence(completion)
-        if not raw or is_abstention(raw):
+        if (
+            not raw
+            or is_abstention(raw)
+            or (evidence is not None and draws_on(raw, evidence, language) is False)
+        ):
             answer, citations = ABSTAIN[language], []
             abstained = True
         else:
@@ -283,16 +304,21 @@ def _timings(
     }
 
 
-class HeldAbstention:
-    """Streams a first-pass answer, but not an abstention: when the top passage does not
-    answer, all passages are read next and only that answer is shown.
+class HeldAnswer:
+    """Streams an answer, but holds back text that may not become one: the start of the
+    abstention sentence, or — when ``evidence`` is given — words that none of the passages
+    read contains, since an answer drawn from none of them is turned into an abstention.
 
-    Text is held while it could still become the abstention sentence, then flows live.
+    Text flows live once it is neither; with best-first reading, a first pass that abstains
+    is never shown, because all passages are read next and only that answer is.
     """
 
-    def __init__(self, on_token: TokenCallback | None, language: Language) -> None:
+    def __init__(
+        self, on_token: TokenCallback | None, language: Language, evidence: list[Evidence] | None
+    ) -> None:
         self.on_token = on_token
         self.language = language
+        self.evidence = evidence
         self.held = ""
         self.flowing = False
 
@@ -303,8 +329,14 @@ class HeldAbstention:
             self.on_token(text)
             return
         self.held += text
-        if not could_be_abstention(self.held, self.language):
+        if not could_be_abstention(self.held, self.language) and self._draws_on_sources():
             self.release()
+
+    def _draws_on_sources(self) -> bool:
+        """Whether the words completed so far already include one from the passages."""
+        if self.evidence is None:
+            return True
+        return draws_on(re.sub(r"\w+$", "", self.held), self.evidence, self.language) is True
 
     def release(self) -> None:
         """The answer stands: show what was held back."""
@@ -312,6 +344,13 @@ class HeldAbstention:
             self.flowing = True
             if self.held.strip():
                 self.on_token(self.held.lstrip())
+
+    def replace(self, text: str) -> None:
+        """The answer became ``text`` (the abstention sentence): show that instead, unless
+        part of the answer already flowed."""
+        if self.on_token is not None and not self.flowing:
+            self.flowing = True
+            self.on_token(text)
 
 
 def _rounded(value: float) -> float | int:

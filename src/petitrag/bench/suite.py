@@ -118,6 +118,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "self_check": settings.self_check,
         "abstain_below": settings.abstain_below,
         "reread_below": settings.reread_below,
+        "grounded_only": settings.grounded_only,
         "max_tokens": settings.max_tokens,
         "context_size": settings.context_size,
         "threads": settings.threads,
