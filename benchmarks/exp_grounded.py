@@ -39,7 +39,8 @@ def main() -> None:
 
 
 def ungrounded_answers(run: Path, model: str) -> dict[str, dict]:  # type: ignore[type-arg]
-    """The run's answers (by case id) that share no content word nor number with any retrieved passage."""
+    """The run's answers (by case id) that add to the question no content word nor number of any
+    retrieved passage."""
     hits = {row["case_id"]: row["hits"] for row in read_jsonl(run / "retrieval.jsonl")}
     found = {}
     for row in read_jsonl(run / "predictions.jsonl"):
@@ -47,7 +48,7 @@ def ungrounded_answers(run: Path, model: str) -> dict[str, dict]:  # type: ignor
             continue
         language = row["question_language"]
         passages = [Evidence.of(hit["text"], language) for hit in hits[row["case_id"]]]
-        if draws_on(row["prediction"], passages, language) is False:
+        if draws_on(row["prediction"], row["question"], passages, language) is False:
             found[row["case_id"]] = row
     return found
 

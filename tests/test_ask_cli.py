@@ -86,6 +86,24 @@ def test_self_check_gate_turns_an_answer_into_the_abstention(indexed: Path) -> N
     assert streamed.startswith("The documents do not contain the answer") and free["answer"] not in streamed
 
 
+def test_questions_the_documents_share_nothing_with_are_abstained_on_without_the_model(indexed: Path) -> None:
+    """Hybrid search: the best passage of an off-topic question is a dense match alone (score 1.0)."""
+    data = json.loads(run("ask", "What is the capital of Australia?", "--json").stdout)
+    assert data["abstained"] and data["citations"] == [] and data["timings"]["completion_tokens"] == 0
+    assert data["answer"] == "The documents do not contain the answer to this question."
+    asked = json.loads(run("ask", "What is the capital of Australia?", "--json", "--min-score", "0").stdout)
+    assert asked["timings"]["completion_tokens"] > 0  # 0 turns the gate off: the model answers
+
+
+def test_min_score_abstains_on_questions_search_barely_matches(indexed: Path) -> None:
+    question = "How often should I turn my compost pile?"
+    top = json.loads(run("search", question, "--json").stdout)["hits"][0]["score"]
+    weak = json.loads(run("ask", question, "--json", "--min-score", str(top + 0.01)).stdout)
+    assert list(weak) == ASK_JSON_KEYS and weak["abstained"] and weak["citations"] == []
+    assert weak["timings"]["completion_tokens"] == 0  # the model was not asked
+    assert not json.loads(run("ask", question, "--json", "--min-score", str(top - 0.01)).stdout)["abstained"]
+
+
 def test_reread_below_one_always_reads_every_passage(indexed: Path) -> None:
     question = "When does the inverter need replacing?"  # SmolLM2 answers it from passage [1] alone
     free = json.loads(run("ask", question, "--json").stdout)
@@ -159,7 +177,10 @@ def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: 
     [
         (["ask", "question?", "-c", "nothing-here"], "collection 'nothing-here' does not exist"),
         (["ask", "question?", "-m", "no-such-model"], "no-such-model"),
-        (["ask", "question?", "--model-base-url", "http://127.0.0.1:9/v1"], "cannot reach"),
+        (
+            ["ask", "How often should I turn my compost pile?", "--model-base-url", "http://127.0.0.1:9/v1"],
+            "cannot reach",
+        ),
         (["summarize", "missing.pdf"], "no document matching 'missing.pdf'"),
         (["extract", "solar-panels.pdf", "--schema", "/nonexistent/schema.json"], "does not exist"),
     ],

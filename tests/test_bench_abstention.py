@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from petitrag.bench.abstention import quality_at, report_lines, suggest
+from petitrag.bench.abstention import SEARCH_SCORE, quality_at, report_lines, suggest
 from petitrag.bench.runner import Prediction
 
 
@@ -48,3 +48,19 @@ def test_nothing_to_suggest_without_checks_or_unanswerable_questions() -> None:
     found = suggest([case(1, "Paris", 0.9), case(2, "Lyon", 0.2)])
     assert found is not None and found["threshold"] is None and "no unanswerable" in found["reason"]
     assert any(line.startswith("| m | none |") for line in report_lines({"m": found}))
+
+
+def test_the_search_score_gate_is_suggested_from_the_best_passage_scores() -> None:
+    """Unanswerable questions whose best passage holds little of them score low: abstaining
+    below 1.2 loses no right answer."""
+    predictions = [case(1, "Paris", None), case(2, "Paris", None), case(3, "Lyon", None, gold=None)]
+    for prediction, top in zip(predictions, (2.4, 1.9, 1.1), strict=True):
+        prediction.signals["top_score"] = top
+    assert suggest(predictions) is None  # no self-check was asked
+    found = suggest(predictions, SEARCH_SCORE)
+    assert found is not None and found["threshold"] == pytest.approx(1.9)  # lowest cut above 1.1
+    assert found["chosen"]["f1"] == 1.0 and found["chosen"]["abstain_accuracy"] == 1.0
+    lines = report_lines({"m": found}, SEARCH_SCORE)
+    assert lines[0] == "## Abstaining when search finds little (`min_score`)"
+    assert "| m | 1.900 | 1.000 → 1.000 | 0.000 → 1.000 | 33 % |" in lines
+    assert any("PETITRAG_MIN_SCORE" in line for line in lines)

@@ -26,6 +26,13 @@ reread_option = click.option(
     "(0.8 gained ~0.03 F1 on the dev sets) [default: off].",
 )
 
+min_score_option = click.option(
+    "--min-score",
+    type=click.FloatRange(min=0),
+    help="Abstain without asking the model when the best passage's search score is below this "
+    "(bench suggests one) [default: off].",
+)
+
 model_options = [
     click.option("-c", "--collection", help="Collection to answer from [default: default]."),
     click.option("-m", "--model", help="Answer model: catalog name, .gguf path, or API model name."),
@@ -37,6 +44,7 @@ model_options = [
         type=click.FloatRange(0, 1),
         help="Abstain when the model's self-check P(yes) is below this (bench suggests one) [default: off].",
     ),
+    min_score_option,
     reading_option,
     reread_option,
     click.option("--route", help="'small,large': the small model answers, the large one when unsure."),

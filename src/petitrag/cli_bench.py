@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from petitrag.bench.verdict import DEFAULT_MAX_COST, DEFAULT_MAX_P95_S, DEFAULT_MIN_ABSTAIN, DEFAULT_MIN_F1
 from petitrag.cli import cli, err, out, settings_from
-from petitrag.cli_answer import reading_option, reread_option
+from petitrag.cli_answer import min_score_option, reading_option, reread_option
 
 _COST_FLAGS = [
     ("--hardware-eur", "cost_hardware_eur", "Price of the machine running local models, € [default: 800]."),
@@ -98,6 +98,7 @@ def _cost_options(command: Any) -> Any:
     show_default=True,
     help="Ask each model, after each answer, whether its sources give it; the report suggests abstain_below.",
 )
+@min_score_option
 @reading_option
 @reread_option
 @_cost_options

@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         description="'best-first': answer from the top passage alone, and read all passages only when "
         "it does not answer; 'all': always read all passages at once.",
     )
+    min_score: float | None = Field(
+        None,
+        ge=0,
+        description="Abstain without asking the model when the best passage's search score is below this "
+        "(the fusion's scale; bench suggests one from your test set). Unset: with hybrid coverage fusion, "
+        "dense_weight + 0.05 × bm25_weight (the best passage shares almost nothing with the question "
+        "beyond a dense match); 0: never.",
+    )
     abstain_below: float | None = Field(
         None,
         ge=0,

@@ -3,8 +3,8 @@
 The model cites sources as [n]. Numbers outside 1..len(sources) are invented: they are
 removed from the answer and not reported. When the model cites nothing (and did not
 abstain), the passages whose text supports the answer — most of its content words and
-all of its numbers — are cited instead. An answer that shares no word and no number with
-the passages it was given did not come from them (``draws_on``).
+all of its numbers — are cited instead. An answer whose words and numbers beyond the
+question's are in none of the passages it was given did not come from them (``draws_on``).
 """
 
 from __future__ import annotations
@@ -46,17 +46,23 @@ def strip_markers(answer: str) -> str:
     return _MARKER.sub("", answer).strip()
 
 
+def numbers_in(text: str) -> frozenset[str]:
+    """The whole numbers of a text, written one way: "45 000" and "45000" are one number,
+    "3,5" is "3.5", and the "8" of "18" or "80 %" is not an 8."""
+    grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", text)
+    return frozenset(number.replace(",", ".") for number in _NUMBER.findall(grouped))
+
+
 @dataclass(frozen=True)
 class Evidence:
     """A passage analysed once, to check many answers or sentences against it."""
 
-    text: str  # numbers are looked up here, with narrow and non-breaking spaces made plain
+    numbers: frozenset[str]
     terms: frozenset[str]
 
     @classmethod
     def of(cls, passage: str, language: Language) -> Evidence:
-        plain_spaces = passage.replace("\u202f", " ").replace("\xa0", " ")
-        return cls(plain_spaces, frozenset(analyze(passage, language)))
+        return cls(numbers_in(passage), frozenset(analyze(passage, language)))
 
 
 def support(answer: str, passage: str, language: Language) -> float:
@@ -67,12 +73,10 @@ def support(answer: str, passage: str, language: Language) -> float:
 def support_each(answer: str, passages: list[Evidence], language: Language) -> list[float]:
     """``support`` against each passage, analysing the answer once."""
     plain = strip_markers(answer)
-    numbers = _NUMBER.findall(plain)
+    numbers = numbers_in(plain)
     terms = set(analyze(plain, language))
     return [
-        len(terms & passage.terms) / len(terms)
-        if terms and all(number in passage.text for number in numbers)
-        else 0.0
+        len(terms & passage.terms) / len(terms) if terms and numbers <= passage.numbers else 0.0
         for passage in passages
     ]
 
@@ -87,18 +91,27 @@ def supporting(answer: str, passages: list[str], language: Language) -> list[int
     return [number for _, number in best[:2]]
 
 
-def draws_on(answer: str, passages: list[Evidence], language: Language) -> bool | None:
-    """Whether the answer holds a content word or a number found in one of the passages.
+def draws_on(answer: str, question: str, passages: list[Evidence], language: Language) -> bool | None:
+    """Whether the answer adds to the question something found in one of the passages: a
+    content word or a number that the question does not already hold.
 
     False is a small model answering from its own knowledge despite the rules: asked for the
     capital of Australia over a neighbourhood meeting's minutes, the 1.5B model answers
-    "Melbourne [1]". None when there is nothing to judge: no content word nor number, or a
-    yes/no answer (which may rightly share no word with the sources).
+    "Melbourne [1]"; asked when a club was founded, "1900 [1]" where its passage gives no
+    year (reading all passages then finds "1902 [3]"). None when there is nothing to judge:
+    no content word nor number, a yes/no answer, or an answer made only of the question's
+    words. Those are often useless restatements ("Qui est le beau-frère d'Henriette ?" →
+    "Henriette [1]"), but English questions often hold their answer ("What is the term given
+    to algorithms that utilize random bits?" → "randomized algorithms": 4.6 % of SQuAD2 dev's
+    gold answers, 0.3 % of PIAF's), so they stand.
     """
     plain = strip_markers(answer)
     tokens = words(plain)
-    terms = set(analyze(plain, language))
-    numbers = _NUMBER.findall(plain)
+    terms, numbers = set(analyze(plain, language)), numbers_in(plain)
     if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
         return None
-    return any(terms & passage.terms or any(n in passage.text for n in numbers) for passage in passages)
+    new_terms = terms - set(analyze(question, language))
+    new_numbers = numbers - numbers_in(question)
+    if not new_terms and not new_numbers:
+        return None
+    return any(new_terms & passage.terms or new_numbers & passage.numbers for passage in passages)

@@ -1,19 +1,23 @@
-"""Suggest ``abstain_below`` per model from its self-check scores on the user's test set.
+"""Suggest the abstention gates per model from the user's test set: ``abstain_below`` from the
+model's self-check scores, ``min_score`` from the search score of the best passage.
 
 Every benchmarked answer carries the model's self-check (``signals["self_check"]``: P(yes) that
-its sources give that answer; see answer/pipeline.py). Gating at a threshold turns the answers
-below it into abstentions, so the whole curve can be replayed offline: F1 on answerable
-questions falls (right answers lost) while abstention on unanswerable ones rises. The
-suggestion is the gate that abstains most while keeping F1 within 5 % of answering everything
-(the threshold with the best mean of the two is reported too, for sets where abstaining matters
-more); a test set without unanswerable questions cannot justify any gate, so none is suggested.
-The scores cluster in a narrow band that differs per model and language (SQuAD2: 0.62–0.86 for
-qwen 1.5B), which is why a fixed default would be wrong.
+its sources give that answer; see answer/pipeline.py) and the best passage's fused search score
+(``signals["top_score"]``). Gating at a threshold turns the answers below it into abstentions,
+so the whole curve can be replayed offline: F1 on answerable questions falls (right answers
+lost) while abstention on unanswerable ones rises. The suggestion is the gate that abstains most
+while keeping F1 within 5 % of answering everything (the threshold with the best mean of the two
+is reported too, for sets where abstaining matters more); a test set without unanswerable
+questions cannot justify any gate, so none is suggested. The self-check scores cluster in a
+narrow band that differs per model and language (SQuAD2: 0.62–0.86 for qwen 1.5B), and search
+scores depend on the collection and on how questions are worded, which is why fixed defaults
+would be wrong.
 """
 
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +30,33 @@ from petitrag.routing.report import decimals
 F1_MARGIN = 0.05
 
 
-def gated(prediction: Prediction, threshold: float) -> bool:
+@dataclass(frozen=True)
+class Gate:
+    """An abstention gate: answers whose ``signal`` is below the ``setting`` become abstentions."""
+
+    signal: str  # in Prediction.signals
+    setting: str  # the Settings field (and PETITRAG_* variable) that applies it
+    title: str  # the report section's heading
+    what: str  # what the signal is, for the report
+
+
+SELF_CHECK = Gate(
+    "self_check", "abstain_below", "Abstaining when the self-check fails",
+    "After each answer the model was asked whether its sources give that answer; answers whose "
+    "P(yes) is below a threshold can be turned into abstentions.",
+)  # fmt: skip
+SEARCH_SCORE = Gate(
+    "top_score", "min_score", "Abstaining when search finds little",
+    "Questions whose best passage scores below a threshold (the fused search score: how much of "
+    "the question it holds) can be abstained on without asking the model.",
+)  # fmt: skip
+GATES = (SELF_CHECK, SEARCH_SCORE)
+
+
+def gated(prediction: Prediction, threshold: float, gate: Gate = SELF_CHECK) -> bool:
     """Whether this answer becomes an abstention at ``threshold``."""
-    check = prediction.signals.get("self_check")
-    return not prediction.abstained and check is not None and check < threshold
+    value = prediction.signals.get(gate.signal)
+    return not prediction.abstained and value is not None and value < threshold
 
 
 def ungated_f1(predictions: list[Prediction]) -> dict[str, float]:
@@ -38,31 +65,35 @@ def ungated_f1(predictions: list[Prediction]) -> dict[str, float]:
 
 
 def quality_at(
-    predictions: list[Prediction], threshold: float, f1_as_run: dict[str, float] | None = None
+    predictions: list[Prediction],
+    threshold: float,
+    f1_as_run: dict[str, float] | None = None,
+    gate: Gate = SELF_CHECK,
 ) -> dict[str, float | None]:
     """F1 (answerable), abstention accuracy (unanswerable) and share of answers gated."""
     f1_as_run = ungated_f1(predictions) if f1_as_run is None else f1_as_run
     answerable = [p for p in predictions if not p.impossible]
     unanswerable = [p for p in predictions if p.impossible]
-    f1 = [0.0 if gated(p, threshold) else f1_as_run[p.case_id] for p in answerable]
-    abstained = [float(p.abstained or gated(p, threshold)) for p in unanswerable]
+    f1 = [0.0 if gated(p, threshold, gate) else f1_as_run[p.case_id] for p in answerable]
+    abstained = [float(p.abstained or gated(p, threshold, gate)) for p in unanswerable]
+    share = statistics.fmean(float(gated(p, threshold, gate)) for p in predictions) if predictions else 0.0
     return {
         "threshold": threshold,
         "f1": statistics.fmean(f1) if f1 else None,
         "abstain_accuracy": statistics.fmean(abstained) if abstained else None,
-        "gated": statistics.fmean(float(gated(p, threshold)) for p in predictions) if predictions else 0.0,
+        "gated": share,
     }
 
 
-def suggest(predictions: list[Prediction]) -> dict[str, Any] | None:
+def suggest(predictions: list[Prediction], gate: Gate = SELF_CHECK) -> dict[str, Any] | None:
     """The curve over every observed score and the threshold with the best mean quality."""
     predictions = [p for p in predictions if p.error is None]
-    checks = sorted({c for p in predictions if (c := p.signals.get("self_check")) is not None})
-    if not checks:
+    values = sorted({v for p in predictions if (v := p.signals.get(gate.signal)) is not None})
+    if not values:
         return None
     f1_as_run = ungated_f1(predictions)
-    thresholds = [0.0, *checks, checks[-1] + 1e-6]
-    curve = [quality_at(predictions, threshold, f1_as_run) for threshold in thresholds]
+    thresholds = [0.0, *values, values[-1] + 1e-6]
+    curve = [quality_at(predictions, threshold, f1_as_run, gate) for threshold in thresholds]
     ungated = curve[0]
     if ungated["abstain_accuracy"] is None:
         reason = "no unanswerable question in the test set: nothing to trade F1 against"
@@ -82,23 +113,24 @@ def _balanced(point: dict[str, Any]) -> float:
     return ((point["f1"] or 0.0) + (point["abstain_accuracy"] or 0.0)) / 2
 
 
-def suggest_all(out: Path, specs: list[ModelSpec], case_ids: list[str]) -> dict[str, Any]:
-    """``suggest`` for every model whose answers were self-checked."""
-    found = {spec.key: suggest(load_predictions(out, spec.key, case_ids)) for spec in specs}
+def suggest_all(
+    out: Path, specs: list[ModelSpec], case_ids: list[str], gate: Gate = SELF_CHECK
+) -> dict[str, Any]:
+    """``suggest`` for every model whose answers carry the gate's signal."""
+    found = {spec.key: suggest(load_predictions(out, spec.key, case_ids), gate) for spec in specs}
     return {key: value for key, value in found.items() if value is not None}
 
 
-def report_lines(suggestions: dict[str, Any]) -> list[str]:
-    """The report section: what gating each model's answers on its self-check would do."""
+def report_lines(suggestions: dict[str, Any], gate: Gate = SELF_CHECK) -> list[str]:
+    """The report section: what gating each model's answers on the gate's signal would do."""
     if not suggestions:
         return []
     lines = [
-        "## Abstaining when the self-check fails (`abstain_below`)",
+        f"## {gate.title} (`{gate.setting}`)",
         "",
-        "After each answer the model was asked whether its sources give that answer; answers whose "
-        "P(yes) is below a threshold can be turned into abstentions. Replayed on this test set:",
+        f"{gate.what} Replayed on this test set:",
         "",
-        "| model | suggested `abstain_below` | F1 as run → gated | abstention as run → gated | gated |",
+        f"| model | suggested `{gate.setting}` | F1 as run → gated | abstention as run → gated | gated |",
         "|---|---|---|---|---|",
     ]
     for key, found in suggestions.items():
@@ -113,7 +145,7 @@ def report_lines(suggestions: dict[str, Any]) -> list[str]:
         "",
         f"The suggestion abstains most while keeping F1 within {F1_MARGIN:.0%} of answering everything "
         "(none when no threshold abstains more, or when no question is unanswerable). Set it with "
-        "`abstain_below = …` in the config (or PETITRAG_ABSTAIN_BELOW) for that model.",
+        f"`{gate.setting} = …` in the config (or PETITRAG_{gate.setting.upper()}) for that model.",
     ]
     for key, found in suggestions.items():
         if "balanced" in found:

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from petitrag.bench.abstention import report_lines, suggest_all
+from petitrag.bench.abstention import GATES, report_lines, suggest_all
 from petitrag.bench.cost import CostModel
 from petitrag.bench.datasets import Case, Dataset, load_dataset, write_corpus
 from petitrag.bench.display import bench_display
@@ -116,6 +116,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "prompt_budget": settings.prompt_budget,
         "reading": settings.reading,
         "self_check": settings.self_check,
+        "min_score": settings.min_score,
         "abstain_below": settings.abstain_below,
         "reread_below": settings.reread_below,
         "grounded_only": settings.grounded_only,
@@ -184,14 +185,14 @@ def finish(
     selection = {"limit": options.limit, "sample": options.sample, "seed": options.seed}
     results = build_results(options.out, identity, selection, cases, retrieval, specs, options.bar, cost)
     case_ids = [case.id for case in cases]
-    suggestions = suggest_all(options.out, specs, case_ids)
-    if suggestions:
-        results["self_check"] = suggestions
+    suggestions = {gate: suggest_all(options.out, specs, case_ids, gate) for gate in GATES}
+    results.update({gate.signal: found for gate, found in suggestions.items() if found})
     write_json(options.out / RESULTS, results)
     write_report(options.out / REPORT, results)
     write_pareto(options.out / PARETO, results)
-    if suggestions:
-        append_report(options.out, report_lines(suggestions))
+    for gate, found in suggestions.items():
+        if found:
+            append_report(options.out, report_lines(found, gate))
     if options.route:
         results["routing"] = calibrate_route(
             options.out, Path(identity["home"]), options.route, specs, case_ids, options.route_margin,

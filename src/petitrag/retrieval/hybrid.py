@@ -37,6 +37,8 @@ class Hit:
     start: int = 0
     end: int = 0
     language: str = ""
+    # share of the query's IDF weight this chunk holds (hybrid coverage fusion only, else None)
+    coverage: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         keys = ("rank", "score", "source", "page", "section", "chunk_id", "text")
@@ -79,13 +81,14 @@ class Retriever:
         timings = result.timings
         depth = max(CANDIDATES, 4 * k)
         dense = self._dense_ranking(collection, query, depth, result) if mode != "bm25" else []
+        coverages: dict[int, float] = {}
         if mode == "dense":
             ranked = dense
         elif mode == "bm25":
             ranked = self._lexical_ranking(collection, query, depth, timings)
         else:
-            ranked = self._fuse(collection, query, depth, timings, dense)
-        result.hits = self._hits(ranked[:k])
+            ranked, coverages = self._fuse(collection, query, depth, timings, dense)
+        result.hits = self._hits(ranked[:k], coverages)
         timings["total_s"] = time.perf_counter() - started
         timings["search_s"] = timings["total_s"] - timings.get("embed_query_s", 0.0)
         return result
@@ -97,7 +100,10 @@ class Retriever:
         depth: int,
         timings: dict[str, float],
         dense: list[tuple[int, float]],
-    ) -> list[tuple[int, float]]:
+    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        """The fused ranking, and with coverage fusion each candidate's coverage (0 when it
+        shares no query term). Coverage is left unknown when the query has no term or there
+        are no vectors: the answer pipeline's automatic ``min_score`` relies on both sides."""
         settings = self.settings
         weights = (settings.bm25_weight, settings.dense_weight)
         coverage_of = [rowid for rowid, _ in dense] if settings.fusion == "coverage" else None
@@ -110,7 +116,14 @@ class Retriever:
         else:
             ranked = relative_score_fusion([lexical, dense], weights)
         timings["fusion_s"] = time.perf_counter() - started
-        return ranked
+        coverages: dict[int, float] = {}
+        if (
+            settings.fusion == "coverage"
+            and dense
+            and query_terms(query, self._lexical_index(collection).languages)
+        ):
+            coverages = {rowid: 0.0 for rowid, _ in dense} | dict(lexical)  # absent: shares no term
+        return ranked, coverages
 
     def _lexical_ranking(
         self,
@@ -167,7 +180,7 @@ class Retriever:
             self._dense = (key, DenseIndex(self.store, collection, self.settings.cache_dir))
         return self._dense[1]
 
-    def _hits(self, ranked: list[tuple[int, float]]) -> list[Hit]:
+    def _hits(self, ranked: list[tuple[int, float]], coverages: dict[int, float]) -> list[Hit]:
         views = self.store.chunk_views([rowid for rowid, _ in ranked])
         hits = []
         for rank, (rowid, score) in enumerate(ranked, start=1):
@@ -176,7 +189,7 @@ class Retriever:
                 Hit(
                     rank=rank, score=score, source=view.source, page=view.page, section=view.section,
                     chunk_id=view.chunk_id, text=view.text, title=view.title, start=view.start,
-                    end=view.end, language=view.language,
+                    end=view.end, language=view.language, coverage=coverages.get(rowid),
                 )
             )  # fmt: skip
         return hits
