@@ -132,7 +132,7 @@ def test_outputs_follow_their_contract(resumed: dict) -> None:
     assert suggestion["n"] == 3 and suggestion["ungated"]["abstain_accuracy"] is not None
     assert "## Abstaining when the self-check fails" in report and results["run"]["self_check"] is True
     scored = results["top_score"][MODEL]  # the min_score gate, replayed on the best passages' scores
-    assert scored["n"] == 3 and [point["threshold"] for point in scored["curve"]][0] == 0.0
+    assert scored["n"] == 3 and scored["curve"][0]["threshold"] == 0.0
     assert "## Abstaining when search finds little (`min_score`)" in report
 
 
