@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from petitrag.answer.citations import Evidence, draws_on
+from petitrag.answer.citations import Evidence, borrows, draws_on, plain_words
 from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
-from petitrag.answer.prompts import ABSTAIN, is_abstention
+from petitrag.answer.prompts import ABSTAIN, example_names, is_abstention
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.errors import CollectionNotFoundError, GenerationError, StoreError
@@ -214,6 +214,22 @@ def test_drawing_on_the_passages_is_judged_on_words_and_numbers() -> None:
     assert draws_on("Le budget de 45 000 euros du quartier [1]", question, minutes, "fr") is True
     assert draws_on("Non [1]", question, minutes, "fr") is None  # yes/no may rightly share no word
     assert draws_on("[1]", question, minutes, "fr") is None  # nothing to judge
+
+
+def test_names_copied_from_the_worked_examples_become_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
+    """Asked what no passage says, small models answer with a name of the prompt's examples; the
+    check holds in any language (here an English question over mixed French/English passages)."""
+    generator = ReplyPerPass("Joseph Strauss [1].")
+    result, streamed = ask_streamed(app, generator, "Who installed the solar panels?")
+    assert len(generator.prompts) == 2 and result.abstained and streamed == ABSTAIN["en"]
+    names = example_names("en")
+    assert {"strauss", "morrow", "1937"} <= names and "bridge" in names and "the" not in names
+    solar = plain_words(
+        "Who installed the panels?", "They were installed in 2019; the inverter lasts 10 years."
+    )
+    assert borrows("Irving Morrow [1]", solar, names) and not borrows("In 2019 [1]", solar, names)
+    bridge = plain_words("Which bridge is golden?", "The Golden Gate opened.")
+    assert not borrows("The Golden Gate [1]", bridge, names)
 
 
 def test_passages_in_another_language_are_not_judged(app) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from petitrag.language import Language, analyze, words
+from petitrag.language import Language, analyze, strip_accents, words
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -115,3 +115,20 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     if not new_terms and not new_numbers:
         return None
     return any(new_terms & passage.terms or new_numbers & passage.numbers for passage in passages)
+
+
+def borrows(answer: str, seen: set[str], names: frozenset[str]) -> bool:
+    """Whether the answer holds one of ``names`` (the worked examples' names and numbers) that
+    is not in ``seen`` (``plain_words`` of the question and the passages): it was copied from
+    the examples. Judged on plain words, so it holds whatever the passages' language."""
+    return bool((plain_words(strip_markers(answer)) & names) - seen)
+
+
+def plain_words(*texts: str) -> set[str]:
+    """Lower-cased, unaccented words and the numbers as written ("112,000"), of all ``texts``."""
+    return {strip_accents(word) for text in texts for word in words(text)} | {
+        number for text in texts for number in _EXAMPLE_NUMBER.findall(text)
+    }
+
+
+_EXAMPLE_NUMBER = re.compile(r"\d[\d,.]*\d|\d")

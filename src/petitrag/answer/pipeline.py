@@ -14,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from petitrag.answer.citations import Evidence, cited_numbers, draws_on, remove_invalid, supporting
+from petitrag.answer.citations import (
+    Evidence,
+    borrows,
+    cited_numbers,
+    draws_on,
+    plain_words,
+    remove_invalid,
+    supporting,
+)
 from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, pack
 from petitrag.answer.prompts import (
     ABSTAIN,
@@ -22,6 +30,7 @@ from petitrag.answer.prompts import (
     build_messages,
     check_messages,
     could_be_abstention,
+    example_names,
     fixed_prompt,
     is_abstention,
 )
@@ -172,14 +181,31 @@ class Answerer:
         context = pack(passages, question, language, budget, self.generator.count_tokens)
         messages = build_messages(question, language, context.sources)
         evidence = self._evidence(context, language)
-        held = HeldAnswer(on_token, question, language, evidence)
+        seen = (
+            plain_words(question, *(hit.text for hit in context.hits))
+            if self.settings.grounded_only
+            else None
+        )
+        held = HeldAnswer(on_token, language, self._stands(question, language, evidence, seen))
         completion = self._generate(messages, held)
-        result = self._finish(question, completion, context, hits, language, evidence)
+        result = self._finish(question, completion, context, hits, language, evidence, seen)
         if not result.abstained:
             held.release()
         elif final:
             held.replace(result.answer)
         return result
+
+    def _stands(
+        self, question: str, language: Language, evidence: list[Evidence] | None, seen: set[str] | None
+    ) -> Callable[[str], bool]:
+        """Whether an answer begun with these words would stand the grounding checks of ``_finish``."""
+
+        def stands(text: str) -> bool:
+            if evidence is not None and draws_on(text, question, evidence, language) is not True:
+                return False
+            return seen is None or not borrows(text, seen, example_names(language))
+
+        return stands
 
     def _evidence(self, context: PackedContext, language: Language) -> list[Evidence] | None:
         """The passages read, analysed to check that the answer comes from them; None when that
@@ -247,14 +273,19 @@ class Answerer:
         hits: list[Hit],
         language: Language,
         evidence: list[Evidence] | None,
+        seen: set[str] | None,
     ) -> AnswerResult:
-        """The checked answer: abstention sentence, valid citations, signals."""
+        """The checked answer: abstention sentence, valid citations, signals. With
+        ``grounded_only``, an answer that adds nothing of the passages (``evidence``) to the
+        question, or that names what only the worked examples hold (not in ``seen``: the words
+        of the question and passages), is an abstention."""
         raw = completion.text.strip()
         confidence = _confidence(completion)
         if (
             not raw
             or is_abstention(raw)
             or (evidence is not None and draws_on(raw, question, evidence, language) is False)
+            or (seen is not None and borrows(raw, seen, example_names(language)))
         ):
             answer, citations = ABSTAIN[language], []
             abstained = True
@@ -336,24 +367,20 @@ def _timings(
 
 class HeldAnswer:
     """Streams an answer, but holds back text that may not become one: the start of the
-    abstention sentence, or — when ``evidence`` is given — words that add nothing of the
-    passages read to the question, since such an answer is turned into an abstention.
+    abstention sentence, or words that would not stand (``stands``: with ``grounded_only``,
+    nothing of the passages added to the question yet, or a name from the worked examples),
+    since such an answer is turned into an abstention.
 
     Text flows live once it is neither; with best-first reading, a first pass that abstains
     is never shown, because all passages are read next and only that answer is.
     """
 
     def __init__(
-        self,
-        on_token: TokenCallback | None,
-        question: str,
-        language: Language,
-        evidence: list[Evidence] | None,
+        self, on_token: TokenCallback | None, language: Language, stands: Callable[[str], bool]
     ) -> None:
         self.on_token = on_token
-        self.question = question
         self.language = language
-        self.evidence = evidence
+        self.stands = stands
         self.held = ""
         self.flowing = False
 
@@ -364,15 +391,8 @@ class HeldAnswer:
             self.on_token(text)
             return
         self.held += text
-        if not could_be_abstention(self.held, self.language) and self._draws_on_sources():
-            self.release()
-
-    def _draws_on_sources(self) -> bool:
-        """Whether the words completed so far already add one of the passages' to the question."""
-        if self.evidence is None:
-            return True
-        partial = re.sub(r"\w+$", "", self.held)
-        return draws_on(partial, self.question, self.evidence, self.language) is True
+        if not could_be_abstention(self.held, self.language) and self.stands(re.sub(r"\w+$", "", self.held)):
+            self.release()  # judged on complete words only
 
     def release(self) -> None:
         """The answer stands: show what was held back."""

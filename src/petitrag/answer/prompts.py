@@ -7,11 +7,12 @@ goes in the user message. Small models follow short numbered rules better than p
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 from petitrag.generation.base import Message
-from petitrag.language import Language
+from petitrag.language import Language, strip_accents
 
 ABSTAIN: dict[Language, str] = {
     "fr": "Les documents ne contiennent pas la réponse à cette question.",
@@ -75,6 +76,20 @@ _EXAMPLES: dict[Language, list[tuple[str, str]]] = {
         ("How long did it take to build the Golden Gate Bridge?", ABSTAIN["en"]),
     ],
 }
+
+
+@functools.cache
+def example_names(language: Language) -> frozenset[str]:
+    """The names and numbers only the worked examples hold ("strauss", "eiffel", "1889"):
+    small models asked what their passages do not say sometimes answer with them (a wrestling
+    champion → "Gustave Eiffel [1]"), which no document of the user's supports."""
+    texts = [re.sub(r"^\(.*\)\n", "", text) for text in _EXAMPLE_SOURCES[language]]  # headings
+    names = {strip_accents(word.lower()) for text in texts for word in _NAME.findall(text)}
+    numbers = {number for text in texts for number in re.findall(r"\d[\d,.]*\d|\d", text)}  # as borrows
+    return frozenset(names | numbers)
+
+
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zà-ÿ]+", re.MULTILINE)  # capitalised, not a sentence's first
 
 
 def user_message(question: str, language: Language, sources: list[str]) -> str:
