@@ -1,10 +1,11 @@
 """Experiment: which answers of a bench run drew on none of their passages, and what `grounded_only`
 makes of them.
 
-An answer that shares no content word and no number with the passages the model read came from
-the model's own knowledge. This lists such answers in a run made without the check (every
-retrieved passage counts as read, so it errs towards "grounded"), then answers those questions
-again on the same passages with the check on (the default), so the two pair question by question.
+An answer whose content words and numbers beyond the question's are in none of the passages the
+model read came from the model's own knowledge (``citations.draws_on``). This lists such answers
+in a run made without the check (every retrieved passage counts as read, so it errs towards
+"grounded"), then answers those questions again on the same passages with the check on (the
+default), so the two pair question by question.
 
 Run: .venv/bin/python benchmarks/exp_grounded.py benchmarks/out/bench-piaf-cov benchmarks/out/bench-squad2-cov
 """

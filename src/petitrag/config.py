@@ -98,8 +98,9 @@ class Settings(BaseSettings):
     )
     grounded_only: bool = Field(
         True,
-        description="Abstain when the answer shares no word or number with the passages the model read "
-        "(it answered from its own knowledge); checked only when they are in the question's language.",
+        description="Abstain when the words and numbers an answer adds to the question are in none of the "
+        "passages the model read (checked when they are in the question's language), or when it names "
+        "what only the prompt's worked examples hold: it answered from its own knowledge.",
     )
     self_check: bool = Field(
         False, description="Run the self-check on every answer even without abstain_below (bench does)."
