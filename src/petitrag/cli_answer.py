@@ -30,7 +30,7 @@ min_score_option = click.option(
     "--min-score",
     type=click.FloatRange(min=0),
     help="Abstain without asking the model when the best passage's search score is below this "
-    "(bench suggests one) [default: off].",
+    "(bench suggests one; 0: never) [default: automatic with hybrid coverage fusion].",
 )
 
 model_options = [

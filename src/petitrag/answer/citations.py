@@ -127,8 +127,9 @@ def borrows(answer: str, seen: set[str], names: frozenset[str]) -> bool:
 def plain_words(*texts: str) -> set[str]:
     """Lower-cased, unaccented words and the numbers as written ("112,000"), of all ``texts``."""
     return {strip_accents(word) for text in texts for word in words(text)} | {
-        number for text in texts for number in _EXAMPLE_NUMBER.findall(text)
+        number for text in texts for number in WRITTEN_NUMBER.findall(text)
     }
 
 
-_EXAMPLE_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+#: a number as written, separators included ("112,000"): how the worked examples' numbers are matched
+WRITTEN_NUMBER = re.compile(r"\d[\d,.]*\d|\d")

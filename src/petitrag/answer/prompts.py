@@ -11,6 +11,7 @@ import functools
 import re
 import unicodedata
 
+from petitrag.answer.citations import WRITTEN_NUMBER
 from petitrag.generation.base import Message
 from petitrag.language import Language, strip_accents
 
@@ -85,7 +86,7 @@ def example_names(language: Language) -> frozenset[str]:
     champion → "Gustave Eiffel [1]"), which no document of the user's supports."""
     texts = [re.sub(r"^\(.*\)\n", "", text) for text in _EXAMPLE_SOURCES[language]]  # headings
     names = {strip_accents(word.lower()) for text in texts for word in _NAME.findall(text)}
-    numbers = {number for text in texts for number in re.findall(r"\d[\d,.]*\d|\d", text)}  # as borrows
+    numbers = {number for text in texts for number in WRITTEN_NUMBER.findall(text)}
     return frozenset(names | numbers)
 
 

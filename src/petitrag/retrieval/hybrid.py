@@ -85,7 +85,7 @@ class Retriever:
         if mode == "dense":
             ranked = dense
         elif mode == "bm25":
-            ranked = self._lexical_ranking(collection, query, depth, timings)
+            ranked, _ = self._lexical_ranking(collection, query, depth, timings)
         else:
             ranked, coverages = self._fuse(collection, query, depth, timings, dense)
         result.hits = self._hits(ranked[:k], coverages)
@@ -107,7 +107,7 @@ class Retriever:
         settings = self.settings
         weights = (settings.bm25_weight, settings.dense_weight)
         coverage_of = [rowid for rowid, _ in dense] if settings.fusion == "coverage" else None
-        lexical = self._lexical_ranking(collection, query, depth, timings, coverage_of)
+        lexical, has_terms = self._lexical_ranking(collection, query, depth, timings, coverage_of)
         started = time.perf_counter()
         if settings.fusion == "coverage":
             ranked = coverage_fusion(lexical, dense, weights)
@@ -117,11 +117,7 @@ class Retriever:
             ranked = relative_score_fusion([lexical, dense], weights)
         timings["fusion_s"] = time.perf_counter() - started
         coverages: dict[int, float] = {}
-        if (
-            settings.fusion == "coverage"
-            and dense
-            and query_terms(query, self._lexical_index(collection).languages)
-        ):
+        if settings.fusion == "coverage" and dense and has_terms:
             coverages = {rowid: 0.0 for rowid, _ in dense} | dict(lexical)  # absent: shares no term
         return ranked, coverages
 
@@ -132,8 +128,9 @@ class Retriever:
         depth: int,
         timings: dict[str, float],
         coverage_of: list[int] | None = None,
-    ) -> list[tuple[int, float]]:
-        """BM25's ranking, or with ``coverage_of`` the coverage ranking plus those chunks' coverage."""
+    ) -> tuple[list[tuple[int, float]], bool]:
+        """BM25's ranking, or with ``coverage_of`` the coverage ranking plus those chunks' coverage;
+        and whether the query has any term (an empty ranking alone does not tell)."""
         started = time.perf_counter()
         index = self._lexical_index(collection)
         timings["bm25_load_s"] = time.perf_counter() - started
@@ -144,7 +141,7 @@ class Retriever:
         else:
             ranking = index.coverage(terms, depth, coverage_of)
         timings["bm25_s"] = time.perf_counter() - started
-        return ranking
+        return ranking, bool(terms)
 
     def _dense_ranking(
         self, collection: Collection, query: str, depth: int, result: SearchResult
