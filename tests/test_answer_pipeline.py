@@ -85,6 +85,13 @@ def test_abstention_uses_the_fixed_sentence_in_the_question_language(app) -> Non
     assert not is_abstention("La batterie contient 500 Wh.")
 
 
+@pytest.mark.parametrize(("question", "language"), [("pneus", "fr"), ("compost pile", "en")])
+def test_a_question_with_no_sign_of_its_language_takes_the_best_passages(app, question, language) -> None:  # type: ignore[no-untyped-def]
+    result, generator = answer(app, ABSTAIN[language], question)
+    assert result.language == language and result.answer == ABSTAIN[language]
+    assert generator.prompts[0][0]["content"].startswith({"fr": "Tu réponds", "en": "You answer"}[language])
+
+
 def test_json_contract(app) -> None:  # type: ignore[no-untyped-def]
     result, _ = answer(app, "Two days per week [1].", "How many remote work days per week?")
     data = result.to_json()
@@ -232,15 +239,40 @@ def test_names_copied_from_the_worked_examples_become_an_abstention(app) -> None
     assert not borrows("The Golden Gate [1]", bridge, names)
 
 
-def test_passages_in_another_language_are_not_judged(app) -> None:  # type: ignore[no-untyped-def]
-    """A French answer to a French question over an English passage shares no words with it."""
-    answerer = Answerer(app.settings, app.retriever(), ScriptedGenerator("x"))
-    text = "The inverter usually needs replacing after 10 to 15 years."
-    english = Hit(rank=1, score=1.0, source="/solar.pdf", page=3, section=None, chunk_id="c1", text=text,
-                  language="en")  # fmt: skip
-    context = pack([english], "Quand remplacer l'onduleur ?", "fr", 500, answerer.generator.count_tokens)
-    assert answerer._evidence(context, "fr") is None
-    assert answerer._evidence(context, "en") is not None
+def test_passages_in_another_language_are_judged_on_numbers_only() -> None:
+    """A French answer may translate an English passage's words, but not its numbers."""
+    guide = [Evidence.of("Charging the battery takes about four hours; a service costs 120 euros.", "en")]
+    question = "Combien de temps dure la recharge de la batterie ?"
+    assert draws_on("Environ quatre heures [1]", question, guide, "fr") is None  # translated words
+    assert draws_on("4 heures [1]", question, guide, "fr") is True  # the passage's "four"
+    assert draws_on("120 euros [1]", question, guide, "fr") is True
+    assert draws_on("6 heures [1]", question, guide, "fr") is False  # no passage holds a 6
+    assert draws_on("Six heures [1]", question, guide, "fr") is None  # a number word is a word
+    mixed = [*guide, Evidence.of("La batterie se recharge sur une prise domestique.", "fr")]
+    assert draws_on("Sur une prise domestique [2]", question, mixed, "fr") is True
+    assert draws_on("6 heures [1]", question, mixed, "fr") is False
+    assert draws_on("Une batterie de 1 kWh [1]", question, mixed, "fr") is False  # "une" is not a 1
+
+
+def test_a_made_up_number_over_mixed_language_passages_becomes_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
+    """Over passages in French and English, a French answer whose number no passage holds, in
+    either language, is the model's own knowledge; one whose number an English passage holds stands."""
+
+    def hit(rank: int, text: str, language: str) -> Hit:
+        return Hit(rank=rank, score=1.0, source=f"/{language}.md", page=None, section=None,
+                   chunk_id=f"c{rank}", text=text, language=language)  # fmt: skip
+
+    hits = [
+        hit(1, "Le vélo se recharge sur une prise domestique.", "fr"),
+        hit(2, "The inverter usually needs replacing after 10 to 15 years.", "en"),
+    ]
+    question = "Quand faut-il remplacer l'onduleur ?"
+    for reply, abstains in (("Après 25 ans [2].", True), ("Après 10 à 15 ans [2].", False)):
+        streamed: list[str] = []
+        answerer = Answerer(app.settings, app.retriever(), ReplyPerPass(reply))
+        result = answerer.answer(question, "fr", hits, on_token=streamed.append)
+        assert result.abstained is abstains
+        assert "".join(streamed).strip() == (ABSTAIN["fr"] if abstains else reply)
 
 
 def test_below_min_score_the_model_is_not_asked(app) -> None:  # type: ignore[no-untyped-def]

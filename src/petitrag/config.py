@@ -99,7 +99,8 @@ class Settings(BaseSettings):
     grounded_only: bool = Field(
         True,
         description="Abstain when the words and numbers an answer adds to the question are in none of the "
-        "passages the model read (checked when they are in the question's language), or when it names "
+        "passages the model read (against passages in another language, only numbers, which translation "
+        "keeps, must be found), or when it names "
         "what only the prompt's worked examples hold: it answered from its own knowledge.",
     )
     self_check: bool = Field(

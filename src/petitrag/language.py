@@ -17,14 +17,25 @@ Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = ("fr", "en")
 
 _FRENCH_MARKERS = frozenset(
-    "le la les des du un une et est sont en que qui dans pour pas sur au aux ce cette ces il elle ils "
+    "le la les des de du un une et est sont en que qui dans pour pas sur au aux ce cette ces il elle ils "
     "ne se avec par plus ou mais comme été être avait était nous vous leur leurs sa son ses quel quelle "
-    "où très aussi lors depuis entre dont".split()
+    "quels quelles où très aussi lors depuis entre dont quand comment pourquoi combien quoi lequel "
+    "laquelle lesquels lesquelles ont fut peut".split()
 )
 _ENGLISH_MARKERS = frozenset(
     "the of and to is in that it for was on are with as by this be from at an have not which were "
-    "has had their its what who when where how does did been would can will they there these than".split()
+    "has had their its what who when where how does did been would can will they there these than "
+    "why whom whose many much do".split()
 )
+# A question's first word says most about its language: "Who founded L'Oréal?" is English.
+_OPENERS: dict[Language, frozenset[str]] = {
+    "fr": frozenset("qui que quoi quand comment combien pourquoi quel quelle quels quelles où lequel "
+                    "laquelle lesquels lesquelles peux pouvez".split()),
+    "en": frozenset("who what when where why how which whom whose is are was were does do did can could "
+                    "should will would has have".split()),
+}  # fmt: skip
+# Elided articles and pronouns (l'accident, d'enfants, qu'il) and inverted "-t-on": French only.
+_FRENCH_FORMS = re.compile(r"\b(?:[cdjlmnst]|qu)['’]\w|-t-(?:on|il|elle)s?\b", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # French elisions: l'homme, d'abord, qu'il, jusqu'à — keep the word after the apostrophe.
 _ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)
@@ -32,14 +43,23 @@ _STEMMER_NAMES = {"fr": "french", "en": "english"}
 
 
 def detect_language(text: str, default: Language = "en") -> Language:
-    """Vote with function words (and French accents as a tie-breaker)."""
-    words = _WORD.findall(text.lower()[:4000])
-    french = sum(word in _FRENCH_MARKERS for word in words)
+    """Vote with function words and French elisions; French accents break a tie.
+
+    Questions are short ("Quand a lieu l'accident de Doris Day ?" has no function word of either
+    list), so elisions and a question's opening word count double, and a tie with accents is
+    French; with no sign at all the ``default`` wins (the answerer passes the language of the
+    passages found).
+    """
+    head = text.lower()[:4000]
+    words = _WORD.findall(head)
+    french = sum(word in _FRENCH_MARKERS for word in words) + 2 * len(_FRENCH_FORMS.findall(head))
     english = sum(word in _ENGLISH_MARKERS for word in words)
+    if words and words[0] in _OPENERS["fr"]:
+        french += 2
+    elif words and words[0] in _OPENERS["en"]:
+        english += 2
     if french == english:
-        if french == 0 and any(c in text for c in "éèêàùçôîœ"):
-            return "fr"
-        return default
+        return "fr" if any(c in head for c in "éèêàùçôîœâû") else default
     return "fr" if french > english else "en"
 
 

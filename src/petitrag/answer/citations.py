@@ -5,18 +5,29 @@ removed from the answer and not reported. When the model cites nothing (and did 
 abstain), the passages whose text supports the answer — most of its content words and
 all of its numbers — are cited instead. An answer whose words and numbers beyond the
 question's are in none of the passages it was given did not come from them (``draws_on``).
+Against passages in another language only numbers must be found, since words may be translated.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from petitrag.language import Language, analyze, strip_accents, words
+from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_accents, words
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 SUPPORT_THRESHOLD = 0.5
+#: numbers written out, as digits: a passage's "quatre" is the answer's "4"
+NUMBER_WORDS = {
+    "zero": "0", "un": "1", "une": "1", "one": "1", "deux": "2", "two": "2", "trois": "3", "three": "3",
+    "quatre": "4", "four": "4", "cinq": "5", "five": "5", "six": "6", "sept": "7", "seven": "7",
+    "huit": "8", "eight": "8", "neuf": "9", "nine": "9", "dix": "10", "ten": "10", "onze": "11",
+    "eleven": "11", "douze": "12", "twelve": "12", "vingt": "20", "twenty": "20", "cent": "100",
+    "hundred": "100", "mille": "1000", "thousand": "1000",
+}  # fmt: skip
+_DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 # answers that may rightly share no word with the sources
 _YES_NO = frozenset({"oui", "non", "yes", "no", "vrai", "faux", "true", "false"})
 
@@ -58,11 +69,18 @@ class Evidence:
     """A passage analysed once, to check many answers or sentences against it."""
 
     numbers: frozenset[str]
-    terms: frozenset[str]
+    terms: frozenset[str]  # analysed in ``language``: comparable with answers in that language only
+    language: str = ""
+    words: frozenset[str] = frozenset()  # plain content words, comparable across languages
 
     @classmethod
-    def of(cls, passage: str, language: Language) -> Evidence:
-        return cls(numbers_in(passage), frozenset(analyze(passage, language)))
+    def of(cls, passage: str, language: str) -> Evidence:
+        analysed = analyze(passage, language) if language in LANGUAGES else []  # type: ignore[arg-type]
+        plain = words(passage)
+        spelled = {NUMBER_WORDS[word] for word in plain if word in NUMBER_WORDS and word not in _DETERMINERS}
+        return cls(
+            numbers_in(passage) | spelled, frozenset(analysed), language, frozenset(content_words(passage))
+        )
 
 
 def support(answer: str, passage: str, language: Language) -> float:
@@ -114,7 +132,19 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     new_numbers = numbers - numbers_in(question)
     if not new_terms and not new_numbers:
         return None
-    return any(new_terms & passage.terms or new_numbers & passage.numbers for passage in passages)
+    same = [passage for passage in passages if passage.language == language]
+    if any(new_terms & passage.terms or new_numbers & passage.numbers for passage in same):
+        return True
+    others = [passage for passage in passages if passage.language != language]
+    if not others:
+        return False
+    # Passages in another language: the answer may translate their words, so a word found
+    # as written (a name: "Apple") supports it but a missing one proves nothing; numbers are
+    # written alike in both languages, so a new one that no passage holds was made up.
+    new_words = content_words(plain) - content_words(question)
+    if any(new_numbers & passage.numbers or new_words & passage.words for passage in others):
+        return True
+    return False if new_numbers else None
 
 
 def borrows(answer: str, seen: set[str], names: frozenset[str]) -> bool:
@@ -129,6 +159,17 @@ def plain_words(*texts: str) -> set[str]:
     return {strip_accents(word) for text in texts for word in words(text)} | {
         number for text in texts for number in WRITTEN_NUMBER.findall(text)
     }
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased, unaccented words of a text that are no stopword in either language."""
+    stop = _stopwords_of_any_language()
+    return {plain for plain in map(strip_accents, words(text)) if plain not in stop and not plain.isdigit()}
+
+
+@functools.cache
+def _stopwords_of_any_language() -> frozenset[str]:
+    return frozenset().union(*(stopwords(language) for language in LANGUAGES))
 
 
 #: a number as written, separators included ("112,000"): how the worked examples' numbers are matched

@@ -103,13 +103,19 @@ class Answerer:
         return self.answer(question, language, hits, time.perf_counter() - started, on_token)
 
     def retrieve(self, question: str, k: int | None = None) -> tuple[str, Language, list[Hit]]:
-        """The cleaned question, its language and the passages found for it."""
+        """The cleaned question, its language and the passages found for it. A question with no
+        sign of its language ("Julien Darui") is taken to be in the best passage's."""
         question = question.strip()
         if not question:
             raise GenerationError("the question is empty")
         self._require_documents()
         hits = self.retriever.search(question, k=k or self.settings.search_k).hits
-        return question, detect_language(question), hits
+        top_language = hits[0].language if hits else ""
+        return (
+            question,
+            detect_language(question, default="fr" if top_language == "fr" else "en"),
+            hits,
+        )
 
     def answer(
         self,
@@ -180,7 +186,7 @@ class Answerer:
         Its abstention is shown only when no other pass follows (``final``)."""
         context = pack(passages, question, language, budget, self.generator.count_tokens)
         messages = build_messages(question, language, context.sources)
-        evidence = self._evidence(context, language)
+        evidence = self._evidence(context)
         seen = (
             plain_words(question, *(hit.text for hit in context.hits))
             if self.settings.grounded_only
@@ -207,12 +213,12 @@ class Answerer:
 
         return stands
 
-    def _evidence(self, context: PackedContext, language: Language) -> list[Evidence] | None:
-        """The passages read, analysed to check that the answer comes from them; None when that
-        check is off or cannot be made (a passage in another language shares no words with it)."""
-        if not self.settings.grounded_only or any(hit.language != language for hit in context.hits):
+    def _evidence(self, context: PackedContext) -> list[Evidence] | None:
+        """The passages read, each analysed in its own language, to check that the answer
+        comes from them; None when that check is off."""
+        if not self.settings.grounded_only:
             return None
-        return [Evidence.of(hit.text, language) for hit in context.hits]
+        return [Evidence.of(hit.text, hit.language) for hit in context.hits]
 
     def _check(self, question: str, language: Language, result: AnswerResult) -> float | None:
         """Ask the model whether its sources really give this answer: P(yes), kept in

@@ -12,16 +12,9 @@ import string
 import unicodedata
 from collections import Counter
 
-from petitrag.answer.citations import strip_markers
+from petitrag.answer.citations import NUMBER_WORDS, strip_markers
 
 _ARTICLES = frozenset("a an the le la les l des du de d".split())
-_NUMBERS = {
-    "zero": "0", "un": "1", "une": "1", "one": "1", "deux": "2", "two": "2", "trois": "3", "three": "3",
-    "quatre": "4", "four": "4", "cinq": "5", "five": "5", "six": "6", "sept": "7", "seven": "7",
-    "huit": "8", "eight": "8", "neuf": "9", "nine": "9", "dix": "10", "ten": "10", "onze": "11",
-    "eleven": "11", "douze": "12", "twelve": "12", "vingt": "20", "twenty": "20", "cent": "100",
-    "hundred": "100", "mille": "1000", "thousand": "1000",
-}  # fmt: skip
 _PUNCTUATION = set(string.punctuation) | set("«»“”‘’…–—·")
 _ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’]")
 
@@ -35,7 +28,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)  # 3,5 → 3.5
     text = "".join(" " if c in _PUNCTUATION and c != "." else c for c in text)
     text = re.sub(r"\.(?!\d)|(?<!\d)\.", " ", text)  # keep only decimal points
-    words = [_NUMBERS.get(token, token) for token in text.split() if token not in _ARTICLES]
+    words = [NUMBER_WORDS.get(token, token) for token in text.split() if token not in _ARTICLES]
     # "un"/"une"/"1" before a word is a determiner as often as a count ("une batterie"):
     # drop it there, so "une heure et demie" == "1 heure et demie" == "heure et demie".
     kept = [
