@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from petitrag.answer.citations import Evidence, borrows, draws_on, plain_words
+from petitrag.answer.citations import Evidence, borrows, draws_on, plain_words, restates
 from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
@@ -114,6 +114,8 @@ def test_prompt_never_overflows_the_context(app) -> None:  # type: ignore[no-unt
     assert prompt_words + app.settings.max_tokens <= 700
     with pytest.raises(GenerationError, match="too small"):
         answer(app, "ok", "batterie", context_size=300)
+    with pytest.raises(GenerationError, match="the question is too long"):  # a pasted page, not a question
+        answer(app, "ok", "batterie " * 400, context_size=700)
 
 
 def test_missing_or_empty_collection_is_a_clear_error(app) -> None:  # type: ignore[no-untyped-def]
@@ -221,6 +223,28 @@ def test_drawing_on_the_passages_is_judged_on_words_and_numbers() -> None:
     assert draws_on("Le budget de 45 000 euros du quartier [1]", question, minutes, "fr") is True
     assert draws_on("Non [1]", question, minutes, "fr") is None  # yes/no may rightly share no word
     assert draws_on("[1]", question, minutes, "fr") is None  # nothing to judge
+
+
+def test_restating_the_question_is_told_from_answering_it() -> None:
+    question = "Qui est le beau-frère d'Henriette ?"
+    assert restates("Henriette [1]", question, "fr")
+    assert restates("Le beau-frère d'Henriette [1].", question, "fr")
+    assert not restates("Jean Dupont [1]", question, "fr")
+    assert not restates("Oui [1]", "Henriette a-t-elle un beau-frère ?", "fr")  # yes/no
+    assert not restates("Haut [1]", "Le fourneau est haut ou bas ?", "fr")  # a choice offered
+    assert not restates("[1]", question, "fr")  # nothing said at all
+
+
+def test_a_french_answer_that_only_restates_the_question_becomes_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
+    """ "La batterie [1]" for a French question about the battery says nothing: all passages are
+    read, and a restatement again is an abstention. English answers often rightly reuse the
+    question's words ("randomized algorithms"), so they stand."""
+    generator = ReplyPerPass("La recharge de la batterie [1].")
+    result, streamed = ask_streamed(app, generator, "Combien de temps dure la recharge de la batterie ?")
+    assert len(generator.prompts) == 2 and result.abstained and streamed == ABSTAIN["fr"]
+    generator = ReplyPerPass("The compost pile [1].")
+    result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert len(generator.prompts) == 1 and result.answer == "The compost pile [1]."
 
 
 def test_names_copied_from_the_worked_examples_become_an_abstention(app) -> None:  # type: ignore[no-untyped-def]

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
         True,
         description="Abstain when the words and numbers an answer adds to the question are in none of the "
         "passages the model read (against passages in another language, only numbers, which translation "
-        "keeps, must be found), or when it names "
+        "keeps, must be found), when a French answer only restates the question, or when it names "
         "what only the prompt's worked examples hold: it answered from its own knowledge.",
     )
     self_check: bool = Field(

@@ -123,15 +123,10 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     to algorithms that utilize random bits?" → "randomized algorithms": 4.6 % of SQuAD2 dev's
     gold answers, 0.3 % of PIAF's), so they stand.
     """
-    plain = strip_markers(answer)
-    tokens = words(plain)
-    terms, numbers = set(analyze(plain, language)), numbers_in(plain)
-    if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
+    added = _added(answer, question, language)
+    if added is None or not any(added):
         return None
-    new_terms = terms - set(analyze(question, language))
-    new_numbers = numbers - numbers_in(question)
-    if not new_terms and not new_numbers:
-        return None
+    plain, (new_terms, new_numbers) = strip_markers(answer), added
     same = [passage for passage in passages if passage.language == language]
     if any(new_terms & passage.terms or new_numbers & passage.numbers for passage in same):
         return True
@@ -145,6 +140,27 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     if any(new_numbers & passage.numbers or new_words & passage.words for passage in others):
         return True
     return False if new_numbers else None
+
+
+def restates(answer: str, question: str, language: Language) -> bool:
+    """Whether the answer is made only of the question's words ("Qui est le beau-frère
+    d'Henriette ?" → "Henriette [1]"), the question offering no choice ("haut ou bas ?") and
+    the answer being no yes/no: it tells the user nothing they did not say."""
+    return _added(answer, question, language) == (set(), frozenset()) and not _CHOICE.search(question)
+
+
+def _added(answer: str, question: str, language: Language) -> tuple[set[str], frozenset[str]] | None:
+    """The answer's content terms and numbers that the question does not hold; None when it has
+    none to judge (only stopwords, or a yes/no answer)."""
+    plain = strip_markers(answer)
+    tokens = words(plain)
+    terms, numbers = set(analyze(plain, language)), numbers_in(plain)
+    if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
+        return None
+    return terms - set(analyze(question, language)), numbers - numbers_in(question)
+
+
+_CHOICE = re.compile(r"\b(?:ou|or)\b", re.IGNORECASE)
 
 
 def borrows(answer: str, seen: set[str], names: frozenset[str]) -> bool:
