@@ -341,9 +341,9 @@ class Answerer:
 
         With coverage fusion the best dense match alone scores ``dense_weight``, so a best
         score under ``dense_weight + 0.05 × bm25_weight`` means no passage holds more than ~2.5 %
-        of the question's IDF weight besides: on all of PIAF dev 1.4 % of the questions fall
-        there (the answer in passage [1] for 3 of 2,021), none of SQuAD2's answerable ones,
-        and 26 % of PIAF questions whose article is not indexed (BENCHMARKS "Grounded answers").
+        of the question's IDF weight besides: on all of PIAF dev 1.0 % of the questions fall
+        there (the answer in passage [1] for 1 of 2,021), none of SQuAD2's answerable ones,
+        and 24 % of PIAF questions whose article is not indexed (BENCHMARKS "Grounded answers").
         Coverage is only known when both retrievers ran; a question in another language than
         the passages shares no words with them, so it is not judged.
         """
