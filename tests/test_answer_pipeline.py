@@ -16,7 +16,7 @@ from petitrag.answer.prompts import ABSTAIN, example_names, is_abstention
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.errors import CollectionNotFoundError, GenerationError, StoreError
-from petitrag.generation.base import GenerationParams, Generator, Message, Token
+from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage
 from petitrag.retrieval.hybrid import Hit
 from tests.conftest import ASK_JSON_KEYS
 
@@ -37,6 +37,7 @@ class ScriptedGenerator(Generator):
         self.prompts: list[list[Message]] = []
 
     def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+        self.usage = Usage()  # as the real backends do: a stream closed early reports nothing
         self.prompts.append(messages)
         for piece in self.reply.split(" "):
             yield Token(piece + " ", logprob=-0.1, entropy=0.2)
@@ -167,8 +168,19 @@ def test_best_first_reads_all_passages_when_the_top_one_does_not_answer(app) -> 
     assert result.answer == "Tous les 5 000 km [2]." and result.citations[0].number == 2
     assert streamed.strip() == result.answer  # the abandoned abstention was never shown
     data = result.to_json()["timings"]
-    assert data["completion_tokens"] == len(ABSTAIN["fr"].split()) + len("Tous les 5 000 km [2].".split())
+    # the first pass stopped once it was the abstention: "… ne contiennent pas la réponse", 7 words
+    assert data["completion_tokens"] == 7 + len("Tous les 5 000 km [2].".split())
     assert data["ttft_s"] <= data["total_s"]
+
+
+def test_a_generation_ends_where_until_says() -> None:
+    generator = ScriptedGenerator(ABSTAIN["en"] + " Sorry.")
+    completion = generator.complete(
+        [{"role": "user", "content": "q"}], GenerationParams(), until=is_abstention
+    )
+    assert completion.text.strip() == "The documents do not contain the answer"
+    assert completion.finish_reason == "stop" and completion.completion_tokens == 7
+    assert completion.prompt_tokens == 1  # estimated: a stream closed early reports no usage
 
 
 def test_best_first_abstains_when_no_passage_answers(app) -> None:  # type: ignore[no-untyped-def]

@@ -104,6 +104,14 @@ def test_stop_strings_cut_the_answer(smol) -> None:
     assert cut.finish_reason == "stop"
 
 
+def test_until_ends_the_generation_and_the_next_one_is_unaffected(smol) -> None:
+    full = smol.complete(QUESTION, greedy())
+    early = smol.complete(QUESTION, greedy(), until=lambda text: len(text.split()) >= 2)
+    assert early.finish_reason == "stop" and 0 < early.completion_tokens < full.completion_tokens
+    assert full.text.startswith(early.text) and early.prompt_tokens == full.prompt_tokens
+    assert smol.complete(QUESTION, greedy()).text == full.text  # the model was released cleanly
+
+
 def test_without_logprobs_tokens_have_none(smol) -> None:
     tokens = list(smol.stream(QUESTION, greedy(8, logprobs=False)))
     assert tokens and all(token.logprob is None and token.entropy is None for token in tokens)
@@ -315,6 +323,15 @@ def test_openai_is_deterministic_and_timed(remote, server_url: str) -> None:
     _server_chat(server_url)  # cache the prompt first (see above)
     first, second = remote.complete(QUESTION, greedy()), remote.complete(QUESTION, greedy())
     assert first.text == second.text and 0 < first.ttft_s <= first.total_s
+
+
+def test_openai_until_closes_the_stream_early(remote, server_url: str) -> None:
+    _server_chat(server_url)  # cache the prompt first (see above)
+    full = remote.complete(QUESTION, greedy())
+    early = remote.complete(QUESTION, greedy(), until=lambda text: len(text.split()) >= 2)
+    assert early.finish_reason == "stop" and full.text.startswith(early.text) and early.text != full.text
+    assert early.prompt_tokens > 0  # estimated: the server's usage never came
+    assert remote.complete(QUESTION, greedy()).text == full.text
 
 
 def test_openai_json_schema_falls_back_to_this_servers_dialect(remote) -> None:

@@ -281,7 +281,7 @@ class Answerer:
         params = GenerationParams(
             max_tokens=self.settings.max_tokens, temperature=0.0, prefix_messages=len(messages) - 1
         )
-        return self.generator.complete(messages, params, on_token)
+        return self.generator.complete(messages, params, on_token, until=is_abstention)
 
     def _finish(
         self,

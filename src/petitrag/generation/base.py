@@ -90,28 +90,48 @@ class Generator(ABC):
         return max(1, (len(text) + 3) // 4)
 
     def complete(
-        self, messages: list[Message], params: GenerationParams, on_token: Callable[[str], None] | None = None
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        on_token: Callable[[str], None] | None = None,
+        until: Callable[[str], bool] | None = None,
     ) -> Completion:
-        """Run a whole generation (passing each token's text to ``on_token``), timing it."""
+        """Run a whole generation (passing each token's text to ``on_token``), timing it.
+
+        ``until`` sees the text so far after each token; True ends the generation there
+        (finish reason "stop"): an answer that has become the abstention sentence need not be
+        written to its end before the next pass starts."""
         started = time.perf_counter()
         ttft = 0.0
         tokens: list[Token] = []
-        for token in self.stream(messages, params):
-            if not tokens:
-                ttft = time.perf_counter() - started
-            tokens.append(token)
-            if on_token is not None:
-                on_token(token.text)
+        text, ended_early = "", False
+        stream = self.stream(messages, params)
+        try:
+            for token in stream:
+                if not tokens:
+                    ttft = time.perf_counter() - started
+                tokens.append(token)
+                text += token.text
+                if on_token is not None:
+                    on_token(token.text)
+                if until is not None and until(text):
+                    ended_early = True
+                    break
+        finally:
+            stream.close()  # a backend's cleanup (KV bookkeeping, HTTP connection) runs now
         total = time.perf_counter() - started
+        prompt_tokens = self.usage.prompt_tokens
+        if ended_early and not prompt_tokens:  # a stream closed early may not report usage
+            prompt_tokens = sum(self.count_tokens(message.get("content", "")) for message in messages)
         return Completion(
-            text="".join(token.text for token in tokens),
+            text=text,
             tokens=tokens,
             model=self.name,
-            prompt_tokens=self.usage.prompt_tokens,
+            prompt_tokens=prompt_tokens,
             completion_tokens=self.usage.completion_tokens or len(tokens),
             ttft_s=ttft,
             total_s=total,
-            finish_reason=self.usage.finish_reason,
+            finish_reason="stop" if ended_early else self.usage.finish_reason,
         )
 
     def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:
