@@ -118,7 +118,9 @@ class Generator(ABC):
                     ended_early = True
                     break
         finally:
-            stream.close()  # a backend's cleanup (KV bookkeeping, HTTP connection) runs now
+            close = getattr(stream, "close", None)  # generators: the backend's cleanup runs now
+            if close is not None:  # (KV bookkeeping, the HTTP connection), not when collected
+                close()
         total = time.perf_counter() - started
         prompt_tokens = self.usage.prompt_tokens
         if ended_early and not prompt_tokens:  # a stream closed early may not report usage
