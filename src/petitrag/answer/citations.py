@@ -70,17 +70,15 @@ class Evidence:
 
     numbers: frozenset[str]
     terms: frozenset[str]  # analysed in ``language``: comparable with answers in that language only
-    language: str = ""
-    words: frozenset[str] = frozenset()  # plain content words, comparable across languages
+    language: str
+    words: frozenset[str]  # plain content words, comparable across languages
 
     @classmethod
     def of(cls, passage: str, language: str) -> Evidence:
         analysed = analyze(passage, language) if language in LANGUAGES else []  # type: ignore[arg-type]
         plain = words(passage)
         spelled = {NUMBER_WORDS[word] for word in plain if word in NUMBER_WORDS and word not in _DETERMINERS}
-        return cls(
-            numbers_in(passage) | spelled, frozenset(analysed), language, frozenset(content_words(passage))
-        )
+        return cls(numbers_in(passage) | spelled, frozenset(analysed), language, frozenset(_content(plain)))
 
 
 def support(answer: str, passage: str, language: Language) -> float:
@@ -179,8 +177,12 @@ def plain_words(*texts: str) -> set[str]:
 
 def content_words(text: str) -> set[str]:
     """Lower-cased, unaccented words of a text that are no stopword in either language."""
+    return _content(words(text))
+
+
+def _content(tokens: list[str]) -> set[str]:
     stop = _stopwords_of_any_language()
-    return {plain for plain in map(strip_accents, words(text)) if plain not in stop and not plain.isdigit()}
+    return {plain for plain in map(strip_accents, tokens) if plain not in stop and not plain.isdigit()}
 
 
 @functools.cache

@@ -259,12 +259,10 @@ class Answerer:
 
     def _budget(self, question: str, language: Language) -> int:
         """Tokens left for sources: context minus rules, question, answer and a safety margin."""
+        context = self.generator.context_size
         question_tokens = self.generator.count_tokens(question)
         overhead = self.generator.count_tokens(fixed_prompt(language)) + question_tokens + 64
-        budget = min(
-            self.settings.prompt_budget, self.generator.context_size - self.settings.max_tokens - overhead
-        )
-        context = self.generator.context_size
+        budget = min(self.settings.prompt_budget, context - self.settings.max_tokens - overhead)
         if budget < MIN_PASSAGE_TOKENS and question_tokens > context // 4:
             raise GenerationError(
                 f"the question is too long ({question_tokens} tokens for a {context}-token context): "
@@ -272,7 +270,7 @@ class Answerer:
             )
         if budget < MIN_PASSAGE_TOKENS:
             raise GenerationError(
-                f"context_size {self.generator.context_size} is too small for max_tokens "
+                f"context_size {context} is too small for max_tokens "
                 f"{self.settings.max_tokens} plus sources; raise context_size or lower max_tokens"
             )
         return budget
