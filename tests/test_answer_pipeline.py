@@ -392,6 +392,72 @@ def test_no_self_check_by_default_nor_on_abstentions(app) -> None:  # type: igno
     assert generator.checks == [] and result.abstained
 
 
+class ScoringAbstention(ReplyPerPass):
+    """Answers, and gives the abstention sentence a scripted log-probability per reading."""
+
+    def __init__(self, reply: str, likelihoods: list[float | None]) -> None:
+        super().__init__(reply)
+        self.likelihoods = likelihoods
+        self.scored: list[tuple[list[Message], str]] = []
+
+    def reply_logprob(self, messages: list[Message], reply: str, prefix_messages: int = 0) -> float | None:
+        self.scored.append((messages, reply))
+        self.usage = Usage(prompt_tokens=sum(words(m["content"]) for m in messages))
+        return self.likelihoods[len(self.scored) - 1]
+
+
+def test_a_likely_abstention_reads_all_passages_without_answering_from_the_top_one(app) -> None:  # type: ignore[no-untyped-def]
+    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])  # default reread_above: -3.5
+    result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
+    ((first, reply),) = generator.scored  # French: the reading of all passages is not scored
+    assert reply == ABSTAIN["fr"] and sources_in(first) == 1 and len(generator.prompts) == 1
+    second = generator.prompts[0]
+    assert sources_in(second) == len(result.context.hits) > 1  # only the re-read was generated
+    assert result.answer == "Tous les 5 000 km [2]." and streamed.strip() == result.answer
+    assert result.signals["abstain_logprob"] is None  # the signals describe the answer given
+    prompt_words = [sum(words(message["content"]) for message in chat) for chat in (first, second)]
+    assert result.timings["prompt_tokens"] == sum(prompt_words)  # both readings' prompts were evaluated
+
+
+@pytest.mark.parametrize(
+    ("likelihoods", "generated", "abstains"),
+    [
+        ([-1.2, -0.4], 0, True),  # English: the reading of all passages is gated too
+        ([-1.2, -7.0], 1, False),  # only the reading of all passages is generated
+        ([None], 1, False),  # the backend cannot tell: the top passage's answer stands
+    ],
+)
+def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[no-untyped-def]
+    app, likelihoods: list[float | None], generated: int, abstains: bool
+) -> None:
+    generator = ScoringAbstention("Every two to three weeks [1].", likelihoods)
+    result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert len(generator.scored) == len(likelihoods) and len(generator.prompts) == generated
+    assert result.abstained is abstains and streamed.strip() == result.answer
+    assert result.signals["abstain_logprob"] == likelihoods[-1]
+    assert result.timings["ttft_s"] <= result.timings["total_s"]
+
+
+def test_french_answers_from_all_passages_are_gated_only_when_asked(app) -> None:  # type: ignore[no-untyped-def]
+    question = "Quand faut-il réviser le vélo électrique ?"
+    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])
+    assert not ask_streamed(app, generator, question)[0].abstained
+    app.settings.abstain_above = -2.0
+    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2, -1.5])
+    result, _ = ask_streamed(app, generator, question)
+    assert result.abstained and generator.prompts == [] and result.answer == ABSTAIN["fr"]
+
+
+def test_zero_turns_the_abstention_likelihood_off(app) -> None:  # type: ignore[no-untyped-def]
+    app.settings.abstain_above, app.settings.reread_above = 0.0, 0.0
+    generator = ScoringAbstention("Every two to three weeks [1].", [-1.0])
+    result, _ = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert generator.scored == [] and result.signals["abstain_logprob"] is None and not result.abstained
+    app.settings.self_check = True  # bench records every signal, gating nothing
+    result, _ = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert len(generator.scored) == 1 and result.signals["abstain_logprob"] == -1.0 and not result.abstained
+
+
 def hit(text: str, number: int) -> Hit:
     return Hit(rank=number, score=1.0, source=f"/doc{number}.md", page=None, section=f"Doc {number}",
                chunk_id=f"c{number}", text=text)  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from petitrag.bench.abstention import SEARCH_SCORE, quality_at, report_lines, suggest
+from petitrag.bench.abstention import ABSTENTION_LIKELIHOOD, SEARCH_SCORE, quality_at, report_lines, suggest
 from petitrag.bench.runner import Prediction
 
 
@@ -64,3 +64,19 @@ def test_the_search_score_gate_is_suggested_from_the_best_passage_scores() -> No
     assert lines[0] == "## Abstaining when search finds little (`min_score`)"
     assert "| m | 1.900 | 1.000 → 1.000 | 0.000 → 1.000 | 33 % |" in lines
     assert any("PETITRAG_MIN_SCORE" in line for line in lines)
+
+
+def test_the_abstention_likelihood_gate_abstains_above_its_threshold() -> None:
+    """Unanswerable questions whose abstention the model nearly gave: abstaining above -5 (nats)
+    loses no right answer; 0 gates nothing."""
+    predictions = [case(1, "Paris", None), case(2, "Paris", None), case(3, "Lyon", None, gold=None)]
+    for prediction, likely in zip(predictions, (-9.0, -5.0, -1.5), strict=True):
+        prediction.signals["abstain_logprob"] = likely
+    found = suggest(predictions, ABSTENTION_LIKELIHOOD)
+    assert found is not None and found["threshold"] == pytest.approx(-5.0)  # highest cut below -1.5
+    assert found["ungated"]["threshold"] == 0.0 and found["ungated"]["gated"] == 0.0
+    assert found["chosen"]["f1"] == 1.0 and found["chosen"]["abstain_accuracy"] == 1.0
+    assert found["curve"][-1]["gated"] == 1.0  # the lowest threshold gates every answer
+    lines = report_lines({"m": found}, ABSTENTION_LIKELIHOOD)
+    assert lines[0] == "## Abstaining when the model nearly abstained (`abstain_above`)"
+    assert "| m | -5.000 | 1.000 → 1.000 | 0.000 → 1.000 | 33 % |" in lines

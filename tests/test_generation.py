@@ -79,6 +79,17 @@ def test_yes_probability_reads_the_next_token_and_reuses_the_answer(smol) -> Non
     assert smol.complete(QUESTION, greedy()).text == answered.text  # generation unaffected afterwards
 
 
+def test_reply_logprob_scores_the_greedy_reply_as_its_generation_did(smol) -> None:
+    answered = smol.complete(QUESTION, greedy(12))
+    generated = sum(token.logprob for token in answered.tokens)
+    # one batch gives slightly other logits than token-by-token decoding (~0.05 nats a token here)
+    assert smol.reply_logprob(QUESTION, answered.text) == pytest.approx(generated, rel=0.05)
+    other = smol.reply_logprob(QUESTION, " I do not know the answer.")
+    assert other is not None and other < generated  # the greedy reply is the likeliest start
+    assert smol.usage.prompt_tokens == len(smol.prompt_tokens(QUESTION))
+    assert smol.complete(QUESTION, greedy(12)).text == answered.text  # the forced tokens left no trace
+
+
 def test_complete_measures_time_and_usage(smol) -> None:
     completion = smol.complete(QUESTION, greedy())
     assert 0 < completion.ttft_s <= completion.total_s

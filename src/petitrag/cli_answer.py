@@ -44,9 +44,21 @@ model_options = [
         type=click.FloatRange(0, 1),
         help="Abstain when the model's self-check P(yes) is below this (bench suggests one) [default: off].",
     ),
+    click.option(
+        "--abstain-above",
+        type=click.FloatRange(max=0),
+        help="Abstain when the model's log-probability of the abstention sentence is above this "
+        "(nats; 0: never) [default: -3.5 for English questions, never for French].",
+    ),
     min_score_option,
     reading_option,
     reread_option,
+    click.option(
+        "--reread-above",
+        type=click.FloatRange(max=0),
+        help="Best-first: read all passages when the log-probability of the abstention sentence after "
+        "the top passage is above this (nats; 0: never) [default: -3.5].",
+    ),
     click.option("--route", help="'small,large': the small model answers, the large one when unsure."),
     click.option("--route-threshold", type=float, help="Escalate below this confidence (0-1)."),
 ]

@@ -96,7 +96,8 @@ def _cost_options(command: Any) -> Any:
     "--self-check/--no-self-check",
     default=True,
     show_default=True,
-    help="Ask each model, after each answer, whether its sources give it; the report suggests abstain_below.",
+    help="Ask each model, after each answer, whether its sources give it; the report suggests abstain_below "
+    "(and, from every reading's abstention log-probability, abstain_above).",
 )
 @min_score_option
 @reading_option

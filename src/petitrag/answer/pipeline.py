@@ -50,6 +50,10 @@ AUTO_COVERAGE = 0.025
 #: all 12 such answers of the 1.5B model in two PIAF bench runs were wrong and 0.8 % of PIAF's gold
 #: answers are so, while 7.6 % of SQuAD2's are ("randomized algorithms") and 2 of its 5 were right
 ABSTAIN_ON_RESTATEMENT: frozenset[Language] = frozenset({"fr"})
+#: unset ``abstain_above`` per language: on SQuAD2 (100 questions) abstention 0.00 -> 0.25 at equal F1;
+#: on PIAF the French answers read from all passages are as likely to abstain when right as when
+#: wrong (F1 0.46 -> 0.39), so French readings count as abstentions only through ``reread_above``
+ABSTAIN_ABOVE: dict[Language, float] = {"en": -3.5}
 
 
 @dataclass
@@ -198,13 +202,49 @@ class Answerer:
             else None
         )
         held = HeldAnswer(on_token, language, self._stands(question, language, evidence, seen))
-        completion = self._generate(messages, held)
+        threshold = self._abstention_threshold(language, final)
+        likely, scoring_s = self._abstention_logprob(messages, language, threshold)
+        if likely is not None and threshold is not None and likely > threshold:
+            completion = Completion(
+                text=ABSTAIN[language], tokens=[], model=self.generator.name,
+                prompt_tokens=self.generator.usage.prompt_tokens, ttft_s=scoring_s, total_s=scoring_s,
+                finish_reason="stop",
+            )  # fmt: skip
+        else:
+            completion = self._generate(messages, held)
+            completion.ttft_s += scoring_s
+            completion.total_s += scoring_s
         result = self._finish(question, completion, context, hits, language, evidence, seen)
+        result.signals["abstain_logprob"] = likely
         if not result.abstained:
             held.release()
         elif final:
             held.replace(result.answer)
         return result
+
+    def _abstention_threshold(self, language: Language, final: bool) -> float | None:
+        """Above which log P(abstention sentence) a reading counts as an abstention: ``abstain_above``
+        (unset: per language), and for a best-first first pass also ``reread_above``; None: never."""
+        abstain = self.settings.abstain_above
+        if abstain is None:
+            abstain = ABSTAIN_ABOVE.get(language)
+        reread = None if final else self.settings.reread_above
+        thresholds = [value for value in (abstain, reread) if value]  # None and 0: never
+        return min(thresholds) if thresholds else None
+
+    def _abstention_logprob(
+        self, messages: list[Message], language: Language, threshold: float | None
+    ) -> tuple[float | None, float]:
+        """log P(the reply is the abstention sentence) and the seconds it took, when ``threshold``
+        needs it or every signal is wanted (bench); (None, 0) otherwise or when the backend cannot
+        score a reply. Read from passage [1] alone, on SQuAD2 and PIAF it tells wrong answers and
+        unanswerable questions from right answers better than the self-check does (BENCHMARKS.md),
+        before any answer token."""
+        if threshold is None and not self.settings.self_check:
+            return None, 0.0
+        started = time.perf_counter()
+        likely = self.generator.reply_logprob(messages, ABSTAIN[language], prefix_messages=len(messages) - 1)
+        return likely, time.perf_counter() - started
 
     def _stands(
         self, question: str, language: Language, evidence: list[Evidence] | None, seen: set[str] | None

@@ -1,5 +1,6 @@
 """Suggest the abstention gates per model from the user's test set: ``abstain_below`` from the
-model's self-check scores, ``min_score`` from the search score of the best passage.
+model's self-check scores, ``abstain_above`` from its log-probability of the abstention sentence,
+``min_score`` from the search score of the best passage.
 
 Every benchmarked answer carries the model's self-check (``signals["self_check"]``: P(yes) that
 its sources give that answer; see answer/pipeline.py) and the best passage's fused search score
@@ -32,12 +33,21 @@ F1_MARGIN = 0.05
 
 @dataclass(frozen=True)
 class Gate:
-    """An abstention gate: answers whose ``signal`` is below the ``setting`` become abstentions."""
+    """An abstention gate: answers whose ``signal`` is below the ``setting`` (above, for
+    ``above`` gates) become abstentions."""
 
     signal: str  # in Prediction.signals
     setting: str  # the Settings field (and PETITRAG_* variable) that applies it
     title: str  # the report section's heading
     what: str  # what the signal is, for the report
+    above: bool = False  # gate values above the threshold (a likelihood of abstaining)
+
+    def gates(self, value: float, threshold: float) -> bool:
+        return value > threshold if self.above else value < threshold
+
+    def laxer(self, threshold: float) -> float:
+        """Sort key: the larger, the fewer answers the threshold gates."""
+        return threshold if self.above else -threshold
 
 
 SELF_CHECK = Gate(
@@ -50,13 +60,21 @@ SEARCH_SCORE = Gate(
     "Questions whose best passage scores below a threshold (the fused search score: how much of "
     "the question it holds) can be abstained on without asking the model.",
 )  # fmt: skip
-GATES = (SELF_CHECK, SEARCH_SCORE)
+ABSTENTION_LIKELIHOOD = Gate(
+    "abstain_logprob", "abstain_above", "Abstaining when the model nearly abstained",
+    "Before answering, the model's log-probability of replying with the abstention sentence was "
+    "measured; answers where it is above a threshold (nats) can be turned into abstentions. (The "
+    "replay gates the final answers only; set in ask, a gated first best-first pass reads all "
+    "passages instead, so end to end it abstains somewhat less.)",
+    above=True,
+)  # fmt: skip
+GATES = (SELF_CHECK, ABSTENTION_LIKELIHOOD, SEARCH_SCORE)
 
 
 def gated(prediction: Prediction, threshold: float, gate: Gate = SELF_CHECK) -> bool:
     """Whether this answer becomes an abstention at ``threshold``."""
     value = prediction.signals.get(gate.signal)
-    return not prediction.abstained and value is not None and value < threshold
+    return not prediction.abstained and value is not None and gate.gates(value, threshold)
 
 
 def ungated_f1(predictions: list[Prediction]) -> dict[str, float]:
@@ -92,7 +110,10 @@ def suggest(predictions: list[Prediction], gate: Gate = SELF_CHECK) -> dict[str,
     if not values:
         return None
     f1_as_run = ungated_f1(predictions)
-    thresholds = [0.0, *values, values[-1] + 1e-6]
+    if gate.above:  # log-probabilities: none is above 0, all are above the lowest minus a little
+        thresholds = [0.0, *reversed(values), values[0] - 1e-6]
+    else:
+        thresholds = [0.0, *values, values[-1] + 1e-6]
     curve = [quality_at(predictions, threshold, f1_as_run, gate) for threshold in thresholds]
     ungated = curve[0]
     if ungated["abstain_accuracy"] is None:
@@ -101,9 +122,9 @@ def suggest(predictions: list[Prediction], gate: Gate = SELF_CHECK) -> dict[str,
                 "reason": reason}  # fmt: skip
     floor = (1 - F1_MARGIN) * (ungated["f1"] or 0.0)
     kept = [point for point in curve if (point["f1"] or 0.0) >= floor]
-    best = max(kept, key=lambda point: (point["abstain_accuracy"], -point["threshold"]))
+    best = max(kept, key=lambda point: (point["abstain_accuracy"], gate.laxer(point["threshold"])))
     threshold = best["threshold"] if best["abstain_accuracy"] > ungated["abstain_accuracy"] else None
-    balanced = max(curve, key=lambda point: (_balanced(point), -point["threshold"]))
+    balanced = max(curve, key=lambda point: (_balanced(point), gate.laxer(point["threshold"])))
     chosen = best if threshold is not None else ungated
     return {"threshold": threshold, "n": len(predictions), "ungated": ungated, "chosen": chosen,
             "balanced": balanced, "curve": curve}  # fmt: skip

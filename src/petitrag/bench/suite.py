@@ -118,6 +118,8 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "self_check": settings.self_check,
         "min_score": settings.min_score,
         "abstain_below": settings.abstain_below,
+        "abstain_above": settings.abstain_above,
+        "reread_above": settings.reread_above,
         "reread_below": settings.reread_below,
         "grounded_only": settings.grounded_only,
         "max_tokens": settings.max_tokens,

@@ -200,6 +200,48 @@ class LlamaCppGenerator(Generator):
             margin = float(logits[no_id]) - float(logits[yes_id])
         return 1.0 / (1.0 + math.exp(min(margin, 700.0)))
 
+    def reply_logprob(self, messages: list[Message], reply: str, prefix_messages: int = 0) -> float | None:
+        """The prompt is evaluated as a generation would (reusing the KV of its start), then the
+        reply's tokens in one batch with logits at every position: a 12-token sentence costs about
+        as much as 12 prompt tokens. The reply's KV is dropped again, so a generation from the same
+        prompt next re-reads only the prompt's last token."""
+        model = self._model
+        if model is None:
+            raise GenerationError(f"model {self.name} was closed")
+        llama = self.llama
+        prompt = self.prompt_tokens(messages)
+        forced = llama.tokenize(reply.encode("utf-8"), add_bos=False, special=False)
+        if not forced or len(forced) > llama.n_batch or len(prompt) + len(forced) >= self.context_size:
+            return None
+        with self._exclusive(model):
+            self._restore_prefix(messages, prompt, prefix_messages)
+            shared = len(common_prefix(llama.input_ids[: llama.n_tokens].tolist(), prompt[:-1]))
+            llama.n_tokens = shared
+            llama.eval(prompt[shared:])
+            total = _log_softmax(self._last_logits())[forced[0]]
+            if len(forced) > 1:
+                rows = self._evaluate_all(forced[:-1])
+                total += sum(_log_softmax(row)[token] for row, token in zip(rows, forced[1:], strict=True))
+                # the context's logits are now the reply's: a generation from this very prompt
+                # would sample from them (llama-cpp-python's exact-cache shortcut), so make it
+                # re-read the prompt's last token
+                llama.n_tokens = len(prompt) - 1
+        self.usage = Usage(prompt_tokens=len(prompt), finish_reason="stop")
+        return float(total)
+
+    def _evaluate_all(self, tokens: list[int]) -> list[np.ndarray]:
+        """Logits at every position of ``tokens``, evaluated after the current KV without being
+        recorded in it (``n_tokens`` stays, so the next evaluation overwrites them)."""
+        llama, lib = self.llama, self._llama_cpp
+        llama._ctx.kv_cache_seq_rm(-1, llama.n_tokens, -1)
+        llama._batch.set_batch(batch=tokens, n_past=llama.n_tokens, logits_all=True)
+        llama._ctx.decode(llama._batch)
+        n_vocab = llama.n_vocab()
+        return [
+            np.ctypeslib.as_array(lib.llama_get_logits_ith(llama.ctx, index), shape=(n_vocab,)).copy()
+            for index in range(len(tokens))
+        ]
+
     @contextlib.contextmanager
     def _exclusive(self, model: LoadedModel) -> Iterator[None]:
         """One evaluation at a time per loaded model: other threads wait their turn; the same
@@ -386,3 +428,9 @@ def _suffix_prefix(text: str, stop: str) -> int:
         if text.endswith(stop[:size]):
             return size
     return 0
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    values = logits.astype(np.float64)
+    peak = values.max()
+    return values - peak - np.log(np.exp(values - peak).sum())
