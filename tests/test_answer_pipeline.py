@@ -407,7 +407,8 @@ class ScoringAbstention(ReplyPerPass):
 
 
 def test_a_likely_abstention_reads_all_passages_without_answering_from_the_top_one(app) -> None:  # type: ignore[no-untyped-def]
-    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])  # default reread_above: -3.5
+    app.settings.reread_above = -3.5
+    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])
     result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
     ((first, reply),) = generator.scored  # French: the reading of all passages is not scored
     assert reply == ABSTAIN["fr"] and sources_in(first) == 1 and len(generator.prompts) == 1
@@ -441,7 +442,7 @@ def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[
 def test_french_answers_from_all_passages_are_gated_only_when_asked(app) -> None:  # type: ignore[no-untyped-def]
     question = "Quand faut-il réviser le vélo électrique ?"
     generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])
-    assert not ask_streamed(app, generator, question)[0].abstained
+    assert not ask_streamed(app, generator, question)[0].abstained and generator.scored == []  # no cost
     app.settings.abstain_above = -2.0
     generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2, -1.5])
     result, _ = ask_streamed(app, generator, question)

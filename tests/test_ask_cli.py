@@ -86,6 +86,15 @@ def test_self_check_gate_turns_an_answer_into_the_abstention(indexed: Path) -> N
     assert streamed.startswith("The documents do not contain the answer") and free["answer"] not in streamed
 
 
+def test_a_reading_whose_abstention_is_likely_enough_is_not_generated(indexed: Path) -> None:
+    question = "How often should I turn my compost pile?"
+    gated = json.loads(run("ask", question, "--json", "--abstain-above", "-1000").stdout)  # every reading
+    assert gated["abstained"] and gated["citations"] == []
+    assert gated["timings"]["completion_tokens"] == 0 and gated["timings"]["prompt_tokens"] > 0
+    off = json.loads(run("ask", question, "--json", "--abstain-above", "0", "--reread-above", "0").stdout)
+    assert not off["abstained"] and off["timings"]["completion_tokens"] > 0
+
+
 def test_questions_the_documents_share_nothing_with_are_abstained_on_without_the_model(indexed: Path) -> None:
     """Hybrid search: the best passage of an off-topic question is a dense match alone (score 1.0)."""
     data = json.loads(run("ask", "What is the capital of Australia?", "--json").stdout)

@@ -57,7 +57,7 @@ model_options = [
         "--reread-above",
         type=click.FloatRange(max=0),
         help="Best-first: read all passages when the log-probability of the abstention sentence after "
-        "the top passage is above this (nats; 0: never) [default: -3.5].",
+        "the top passage is above this (nats, e.g. -3.5; 0: never) [default: off].",
     ),
     click.option("--route", help="'small,large': the small model answers, the large one when unsure."),
     click.option("--route-threshold", type=float, help="Escalate below this confidence (0-1)."),
