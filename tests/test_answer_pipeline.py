@@ -432,6 +432,7 @@ def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[
     app, likelihoods: list[float | None], generated: int, abstains: bool
 ) -> None:
     generator = ScoringAbstention("Every two to three weeks [1].", likelihoods)
+    generator.name = "qwen2.5-coder-1.5b"  # its catalog default for English questions: -3.5
     result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert len(generator.scored) == len(likelihoods) and len(generator.prompts) == generated
     assert result.abstained is abstains and streamed.strip() == result.answer
@@ -442,6 +443,7 @@ def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[
 def test_french_answers_from_all_passages_are_gated_only_when_asked(app) -> None:  # type: ignore[no-untyped-def]
     question = "Quand faut-il réviser le vélo électrique ?"
     generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])
+    generator.name = "qwen2.5-coder-1.5b"  # no catalog default for French questions
     assert not ask_streamed(app, generator, question)[0].abstained and generator.scored == []  # no cost
     app.settings.abstain_above = -2.0
     generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2, -1.5])
@@ -452,6 +454,7 @@ def test_french_answers_from_all_passages_are_gated_only_when_asked(app) -> None
 def test_zero_turns_the_abstention_likelihood_off(app) -> None:  # type: ignore[no-untyped-def]
     app.settings.abstain_above, app.settings.reread_above = 0.0, 0.0
     generator = ScoringAbstention("Every two to three weeks [1].", [-1.0])
+    generator.name = "qwen2.5-coder-1.5b"  # 0 overrides its catalog default
     result, _ = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert generator.scored == [] and result.signals["abstain_logprob"] is None and not result.abstained
     app.settings.self_check = True  # bench records every signal, gating nothing

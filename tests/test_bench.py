@@ -54,7 +54,7 @@ SQUAD = {
     ],
 }  # fmt: skip
 RESULT_KEYS = {"schema_version", "petitrag_version", "created", "run", "selection", "retrieval", "bar",
-               "cost_model", "models", "verdict", "self_check", "top_score"}  # fmt: skip
+               "cost_model", "models", "verdict", "self_check", "abstain_logprob", "top_score"}  # fmt: skip
 MODEL_KEYS = {"spec", "kind", "model", "base_url", "path", "file_bytes", "params", "topline", "cases",
               "load_error", "quality", "speed", "resources", "cost", "errors", "bar"}  # fmt: skip
 
@@ -131,6 +131,9 @@ def test_outputs_follow_their_contract(resumed: dict) -> None:
     suggestion = results["self_check"][MODEL]
     assert suggestion["n"] == 3 and suggestion["ungated"]["abstain_accuracy"] is not None
     assert "## Abstaining when the self-check fails" in report and results["run"]["self_check"] is True
+    likely = results["abstain_logprob"][MODEL]  # recorded with the self-check, for abstain_above
+    assert likely["n"] == 3 and likely["curve"][0]["threshold"] == 0.0
+    assert "## Abstaining when the model nearly abstained (`abstain_above`)" in report
     scored = results["top_score"][MODEL]  # the min_score gate, replayed on the best passages' scores
     assert scored["n"] == 3 and scored["curve"][0]["threshold"] == 0.0
     assert "## Abstaining when search finds little (`min_score`)" in report

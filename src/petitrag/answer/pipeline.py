@@ -38,6 +38,7 @@ from petitrag.answer.prompts import (
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, StoreError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
+from petitrag.generation.catalog import CATALOG
 from petitrag.language import Language, detect_language
 from petitrag.retrieval.hybrid import Hit, Retriever
 from petitrag.retrieval.ranking import COVERAGE_SCALE
@@ -50,11 +51,6 @@ AUTO_COVERAGE = 0.025
 #: all 12 such answers of the 1.5B model in two PIAF bench runs were wrong and 0.8 % of PIAF's gold
 #: answers are so, while 7.6 % of SQuAD2's are ("randomized algorithms") and 2 of its 5 were right
 ABSTAIN_ON_RESTATEMENT: frozenset[Language] = frozenset({"fr"})
-#: unset ``abstain_above`` per language: on SQuAD2 (100 questions) abstention 0.00 -> 0.25 at equal F1;
-#: on PIAF the French answers read from all passages are as likely to abstain when right as when
-#: wrong (F1 0.46 -> 0.39), and gating only the first pass (``reread_above``) changed F1 by less
-#: than a 100-question run can show for ~1 s more TTFT, so French questions are not measured at all
-ABSTAIN_ABOVE: dict[Language, float] = {"en": -3.5}
 
 
 @dataclass
@@ -232,10 +228,12 @@ class Answerer:
 
     def _abstention_threshold(self, language: Language, final: bool) -> float | None:
         """Above which log P(abstention sentence) a reading counts as an abstention: ``abstain_above``
-        (unset: per language), and for a best-first first pass also ``reread_above``; None: never."""
+        (unset: the model's catalog default for the language, if it has one), and for a best-first
+        first pass also ``reread_above``; None: never."""
         abstain = self.settings.abstain_above
         if abstain is None:
-            abstain = ABSTAIN_ABOVE.get(language)
+            entry = CATALOG.get(self.generator.name)
+            abstain = dict(entry.abstain_above).get(language) if entry else None
         reread = None if final else self.settings.reread_above
         thresholds = [value for value in (abstain, reread) if value]  # None and 0: never
         return min(thresholds) if thresholds else None

@@ -19,6 +19,7 @@ from petitrag.errors import ConfigError, PetitragError
 from petitrag.generation.base import Generator
 from petitrag.retrieval.hybrid import Retriever
 from petitrag.routing.score import Calibration
+from petitrag.routing.signals import SIGNAL_NAMES
 
 
 @dataclass
@@ -114,7 +115,7 @@ class Router:
         self, first: AnswerResult, confidence: float | None, answered_by: str, reason: str
     ) -> dict[str, Any]:
         return {
-            "signals": first.signals,
+            "signals": {name: first.signals.get(name) for name in SIGNAL_NAMES},  # what the score reads
             "confidence": confidence,
             "threshold": self.threshold,
             "calibrated": self.calibration.calibrated,
