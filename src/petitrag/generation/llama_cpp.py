@@ -217,11 +217,18 @@ class LlamaCppGenerator(Generator):
             self._restore_prefix(messages, prompt, prefix_messages)
             shared = len(common_prefix(llama.input_ids[: llama.n_tokens].tolist(), prompt[:-1]))
             llama.n_tokens = shared
-            llama.eval(prompt[shared:])
-            total = _log_softmax(self._last_logits())[forced[0]]
+            try:
+                llama.eval(prompt[shared:])
+                total = _log_softmax(self._last_logits())[forced[0]]
+                if len(forced) > 1:
+                    rows = self._evaluate_all(forced[:-1])
+                    total += sum(
+                        _log_softmax(row)[token] for row, token in zip(rows, forced[1:], strict=True)
+                    )
+            except (RuntimeError, ValueError) as exc:  # llama_decode failed (e.g. out of memory)
+                llama.n_tokens = 0  # the KV may be half-written: the next prompt is read afresh
+                raise GenerationError(f"{self.name} failed while scoring a reply: {exc}") from None
             if len(forced) > 1:
-                rows = self._evaluate_all(forced[:-1])
-                total += sum(_log_softmax(row)[token] for row, token in zip(rows, forced[1:], strict=True))
                 # the context's logits are now the reply's: a generation from this very prompt
                 # would sample from them (llama-cpp-python's exact-cache shortcut), so make it
                 # re-read the prompt's last token
