@@ -191,11 +191,7 @@ class LlamaCppGenerator(Generator):
             self.llama.tokenize(word.encode(), add_bos=False, special=False)[0] for word in (yes, no)
         )
         with self._exclusive(model):
-            steps = self.llama.generate(prompt, temp=0.0)
-            try:
-                next(steps)
-            finally:
-                steps.close()
+            self._read_prompt(prompt)
             logits = self._last_logits()
             margin = float(logits[no_id]) - float(logits[yes_id])
         return 1.0 / (1.0 + math.exp(min(margin, 700.0)))
@@ -215,15 +211,13 @@ class LlamaCppGenerator(Generator):
             return None
         with self._exclusive(model):
             self._restore_prefix(messages, prompt, prefix_messages)
-            shared = len(common_prefix(llama.input_ids[: llama.n_tokens].tolist(), prompt[:-1]))
-            llama.n_tokens = shared
             try:
-                llama.eval(prompt[shared:])
-                total = _log_softmax(self._last_logits())[forced[0]]
+                self._read_prompt(prompt)
+                total = _token_logprob(self._last_logits(), forced[0])
                 if len(forced) > 1:
                     rows = self._evaluate_all(forced[:-1])
                     total += sum(
-                        _log_softmax(row)[token] for row, token in zip(rows, forced[1:], strict=True)
+                        _token_logprob(row, token) for row, token in zip(rows, forced[1:], strict=True)
                     )
             except (RuntimeError, ValueError) as exc:  # llama_decode failed (e.g. out of memory)
                 llama.n_tokens = 0  # the KV may be half-written: the next prompt is read afresh
@@ -235,6 +229,15 @@ class LlamaCppGenerator(Generator):
                 llama.n_tokens = len(prompt) - 1
         self.usage = Usage(prompt_tokens=len(prompt), finish_reason="stop")
         return float(total)
+
+    def _read_prompt(self, prompt: list[int]) -> None:
+        """Evaluate ``prompt`` the way a generation does (reusing the KV of its start), without
+        decoding: the context's last logits are then the prompt's."""
+        steps = self.llama.generate(prompt, temp=0.0)
+        try:
+            next(steps)  # the prompt is evaluated before the first token is sampled and yielded
+        finally:
+            steps.close()
 
     def _evaluate_all(self, tokens: list[int]) -> list[np.ndarray]:
         """Logits at every position of ``tokens``, evaluated after the current KV without being
@@ -313,8 +316,7 @@ class LlamaCppGenerator(Generator):
         """Log-probability of the sampled token and entropy of the top-k, from the raw logits."""
         logits = self._last_logits()
         n_vocab = logits.shape[0]
-        peak = float(logits.max())
-        log_norm = peak + float(np.log(np.exp(logits - peak).sum(dtype=np.float64)))
+        log_norm = _log_norm(logits)
         logprob = float(logits[token_id]) - log_norm
         k = min(params.top_logprobs, n_vocab)
         if k <= 0:
@@ -437,7 +439,11 @@ def _suffix_prefix(text: str, stop: str) -> int:
     return 0
 
 
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    values = logits.astype(np.float64)
-    peak = values.max()
-    return values - peak - np.log(np.exp(values - peak).sum())
+def _log_norm(logits: np.ndarray) -> float:
+    """log Σ exp(logits), computed stably: a logit minus it is that token's log-probability."""
+    peak = float(logits.max())
+    return peak + float(np.log(np.exp(logits - peak).sum(dtype=np.float64)))
+
+
+def _token_logprob(logits: np.ndarray, token_id: int) -> float:
+    return float(logits[token_id]) - _log_norm(logits)
