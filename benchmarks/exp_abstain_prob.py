@@ -27,17 +27,23 @@ from petitrag.answer.packing import pack
 from petitrag.answer.prompts import ABSTAIN, build_messages
 
 
-def main(run_dir: str, model: str, out_path: str, threads: int, limit: int) -> None:
+def main(run_dir: str, model: str, out_path: str, threads: int, limit: int, rank: int = 1) -> None:
+    """``rank`` > 1 reads that passage alone instead of [1] (as a cascade would); cases already
+    in ``out_path`` are kept and skipped, so a stopped run resumes."""
     answerer = replay_answerer(Path(run_dir), model, threads)
     generator = answerer.generator
     llm = generator.llama
     end = llm.token_eos()
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    with Path(out_path).open("w") as sink:
+    done = {row["case_id"] for row in _read_jsonl(out_path)} if Path(out_path).exists() else set()
+    with Path(out_path).open("a") as sink:
         for item in replayed_cases(Path(run_dir), limit):
+            if item.case.id in done or len(item.hits) < rank:
+                continue
             started = time.perf_counter()
             budget = answerer._budget(item.question, item.language)
-            context = pack(item.hits[:1], item.question, item.language, budget, generator.count_tokens)
+            passage = item.hits[rank - 1 : rank]
+            context = pack(passage, item.question, item.language, budget, generator.count_tokens)
             prompt = generator.prompt_tokens(build_messages(item.question, item.language, context.sources))
             _eval_reusing(llm, prompt)
             first = _logprobs(generator)
@@ -59,7 +65,7 @@ def main(run_dir: str, model: str, out_path: str, threads: int, limit: int) -> N
                 scores = _logprobs(generator)
             case = item.case
             sink.write(json.dumps({
-                "case_id": case.id, "impossible": case.impossible, "gold": case.answers,
+                "case_id": case.id, "rank": rank, "impossible": case.impossible, "gold": case.answers,
                 "language": item.language, "answer": llm.detokenize(greedy).decode(errors="replace"),
                 "abstain_first": forced[0], "abstain_sum": sum(forced), "abstain_tokens": len(forced),
                 "answer_first": logprobs[0] if logprobs else 0.0, "answer_sum": sum(logprobs),
@@ -139,4 +145,11 @@ if __name__ == "__main__":
     if sys.argv[1] == "--summary":
         summary(sys.argv[2], sys.argv[3])
     else:
-        main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        main(
+            sys.argv[1],
+            sys.argv[2],
+            sys.argv[3],
+            int(sys.argv[4]),
+            int(sys.argv[5]),
+            *map(int, sys.argv[6:7]),
+        )

@@ -69,6 +69,7 @@ def test_confident_small_answer_is_kept_and_equals_the_unrouted_one(indexed: Pat
     assert set(route["signals"]) == set(SIGNAL_NAMES)
     assert route["signals"]["mean_logprob"] < 0  # llama.cpp gives logprobs
     assert route["signals"]["self_check"] is None  # the default score does not use it: not asked
+    assert route["signals"]["abstain_logprob"] is None  # nor this (SmolLM2 has no abstain_above)
     assert 0 <= routed["confidence"] <= 1 and routed["confidence"] == route["confidence"]
 
 
@@ -105,6 +106,19 @@ def test_saved_calibration_is_used_by_ask(indexed: Path, large: str) -> None:
         routed = ask_json("--route", f"{SMALL},{large}")
         assert routed["route"]["calibrated"] is True and routed["escalated"] is False
         assert 0 < routed["route"]["signals"]["self_check"] < 1
+    finally:
+        calibration_path(indexed, SMALL, large).unlink()
+
+
+def test_saved_calibration_weighing_the_abstention_likelihood_measures_it(indexed: Path, large: str) -> None:
+    model = ConfidenceModel(weights={"abstain_logprob": -1.0})
+    calibration = Calibration(SMALL, large, threshold=0.0, model=model, calibrated=True)
+    calibration.save(calibration_path(indexed, SMALL, large))
+    try:
+        routed = ask_json("--route", f"{SMALL},{large}")
+        signals = routed["route"]["signals"]
+        assert signals["abstain_logprob"] < 0 and signals["self_check"] is None
+        assert routed["confidence"] == pytest.approx(calibration.score(signals))
     finally:
         calibration_path(indexed, SMALL, large).unlink()
 
@@ -199,6 +213,18 @@ def test_calibration_learns_the_self_check_when_it_separates() -> None:
     calibration = calibrate(small, large, margin=0.0)
     assert calibration.details["signal_auc"]["self_check"] == 1.0
     assert calibration.model.weights["self_check"] > 0
+    assert calibration.details["chosen"]["escalation_rate"] == pytest.approx(10 / 30)
+
+
+def test_calibration_learns_the_abstention_likelihood_when_it_separates() -> None:
+    """Wrong small answers are those where the model nearly abstained: a negative weight."""
+    small = [_prediction(i, "s", right=i % 3 != 0, logprob=-0.5, seconds=1) for i in range(30)]
+    for prediction in small:
+        prediction.signals["abstain_logprob"] = -6.0 if prediction.prediction == "Paris" else -2.5
+    large = [_prediction(i, "l", right=True, logprob=-0.5, seconds=10) for i in range(30)]
+    calibration = calibrate(small, large, margin=0.0)
+    assert calibration.details["signal_auc"]["abstain_logprob"] == 0.0  # higher = wrong
+    assert calibration.model.weights["abstain_logprob"] < 0
     assert calibration.details["chosen"]["escalation_rate"] == pytest.approx(10 / 30)
 
 

@@ -66,9 +66,15 @@ class App:
         if self.settings.route_threshold is not None:
             calibration.threshold = self.settings.route_threshold
         small_settings = self.settings
-        if calibration.model.weights.get("self_check"):  # the score needs it: ask the small model
+        weights = calibration.model.weights
+        if weights.get("self_check"):  # the score needs it: ask the small model
             small_settings = self.settings.model_copy(update={"self_check": True})
-        small = Answerer(small_settings, retriever, create_generator(small_settings, spec.small))
+        small = Answerer(
+            small_settings,
+            retriever,
+            create_generator(small_settings, spec.small),
+            measure_abstention=bool(weights.get("abstain_logprob")),
+        )
 
         def large() -> Answerer:
             return Answerer(self.settings, retriever, create_generator(self.settings, spec.large))

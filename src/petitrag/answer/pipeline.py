@@ -98,10 +98,15 @@ class AnswerResult:
 class Answerer:
     """Answers questions over one collection with one generator."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, generator: Generator) -> None:
+    def __init__(
+        self, settings: Settings, retriever: Retriever, generator: Generator, measure_abstention: bool = False
+    ) -> None:
+        """``measure_abstention``: record ``signals["abstain_logprob"]`` for every reading, also
+        where no threshold needs it (a router whose calibration weighs it)."""
         self.settings = settings
         self.retriever = retriever
         self.generator = generator
+        self.measure_abstention = measure_abstention
 
     def ask(self, question: str, k: int | None = None, on_token: TokenCallback | None = None) -> AnswerResult:
         started = time.perf_counter()
@@ -246,7 +251,7 @@ class Answerer:
         score a reply. Read from passage [1] alone, on SQuAD2 and PIAF it tells wrong answers and
         unanswerable questions from right answers better than the self-check does (BENCHMARKS.md),
         before any answer token."""
-        if threshold is None and not self.settings.self_check:
+        if threshold is None and not (self.settings.self_check or self.measure_abstention):
             return None, 0.0
         started = time.perf_counter()
         likely = self.generator.reply_logprob(messages, ABSTAIN[language], prefix_messages=len(messages) - 1)

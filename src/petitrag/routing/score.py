@@ -31,6 +31,7 @@ NEUTRAL: dict[str, float] = {
     "comparison": 0.0,
     "multi_part": 0.0,
     "self_check": 0.8,  # the middle of the band the checks fall in (0.6–0.95 on the dev sets)
+    "abstain_logprob": -4.5,  # about the median of the 0.5B and 1.5B models' on the dev sets
 }
 
 #: hand-set weights on raw signals, used until a calibration exists

@@ -32,6 +32,7 @@ SIGNAL_NAMES = (
     "comparison",
     "multi_part",
     "self_check",  # the model's P(yes) that its sources give its answer; None unless asked for
+    "abstain_logprob",  # log P(abstention sentence) before the answer; None unless measured
 )
 
 _NUMBER = re.compile(r"\d")
