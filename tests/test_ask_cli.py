@@ -132,6 +132,18 @@ def test_streamed_output_lists_sources(indexed: Path) -> None:
     assert MODEL in result.stderr and "first token" in result.stderr
 
 
+def test_what_the_prompt_budget_leaves_out_is_reported(indexed: Path) -> None:
+    question = "What should not go in the compost?"
+    with petitrag_env(indexed, model=MODEL, prompt_budget="120"):
+        result = run("ask", question, "--reading", "all", "--no-stream")
+    line = next(
+        line for line in result.stderr.splitlines() if line.startswith("prompt (budget 120 tokens): ")
+    )
+    assert re.search(r"\d passages? left out \(.+\)", line)  # five passages cannot fit in 120 tokens
+    plain = run("ask", question, "--reading", "all", "--no-stream")
+    assert "prompt (budget" not in plain.stderr  # the default budget holds them all
+
+
 def test_summarize_covers_every_page(indexed: Path) -> None:
     data = json.loads(run("summarize", "solar-panels.pdf", "--json").stdout)
     assert data["pages"] == [1, 2, 3] and data["map_calls"] >= 1 and data["reduce_calls"] >= 1

@@ -171,8 +171,11 @@ def test_openai_sdk_chat_completion_carries_answer_and_citations(server: str) ->
     assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     extension = completion.model_extra["petitrag"]
-    assert list(extension) == ["rag", "collection", "question", *ASK_JSON_KEYS]
+    assert list(extension) == ["rag", "collection", "question", *ASK_JSON_KEYS, "prompt"]
     assert extension["rag"] is True and extension["collection"] == "default"
+    prompt = extension["prompt"]  # what the prompt budget did: nothing here
+    assert prompt == {"budget_tokens": 1200, "tokens": prompt["tokens"], "shortened": [], "left_out": [],
+                      "withheld": []} and prompt["tokens"] > 0  # fmt: skip
     assert extension["answer"] == choice.message.content and extension["model"] == MODEL
     assert extension["language"] == "en" and extension["escalated"] is False
     assert set(extension["timings"]) >= {"retrieval_s", "ttft_s", "total_s", "queue_s"}

@@ -103,3 +103,22 @@ def test_french_browser_gets_french_strings(server: str, browser: Browser) -> No
     expect(page.locator("#upload-button")).to_have_text("Envoyer")
     expect(page.locator("#key-form")).to_be_hidden()
     expect(page.locator("#documents li").first).to_contain_text("Supprimer")
+
+
+def test_what_the_prompt_budget_left_out_is_shown(server: str, browser: Browser) -> None:
+    """The server's ``petitrag.prompt`` report becomes a badge (rendered here by the page's own code)."""
+    page = new_page(browser, "fr-FR")
+    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+    page.goto(server)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    left_out = [{"source": "/docs/guide.md", "page": None, "section": None, "chunk_id": "c3"}]
+    report = {"budget_tokens": 120, "tokens": 118, "shortened": [2], "withheld": [], "left_out": left_out}
+    note = page.evaluate(
+        "(report) => { const n = budgetNote(report); return [n.textContent, n.title]; }", report
+    )
+    assert note == [
+        "budget du prompt : 2 passage(s) raccourci(s) ou écarté(s)",
+        "118 jetons sur 120. Raccourcis : [2]. Écartés : guide.md.",
+    ]
+    untouched = {**report, "shortened": [], "left_out": []}
+    assert page.evaluate("(report) => budgetNote(report) === null", untouched)

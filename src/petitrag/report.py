@@ -1,4 +1,4 @@
-"""Human-readable output of the CLI: ingest summaries, search hits, collection lists."""
+"""Human-readable output of the CLI: ingest summaries, search hits, collection lists, answers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from petitrag.ingest import IngestReport
 from petitrag.retrieval.hybrid import Hit, SearchResult
 
 if TYPE_CHECKING:
+    from petitrag.answer.packing import PackedContext
     from petitrag.answer.pipeline import AnswerResult
 
 
@@ -131,6 +132,8 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
         out.print("\n[bold]Sources[/]", highlight=False)
         for cited in result.citations:
             out.print(f"  [cyan][{cited.number}][/] {escape(citation(cited.hit))}", highlight=False)
+    if result.context is not None and result.context.altered:
+        err.print(f"[dim]{escape(packing_line(result.context))}[/]", highlight=False)
     route = result.extra.get("route")
     if route:
         err.print(f"[dim]{escape(route_line(route))}[/]", highlight=False)
@@ -140,6 +143,24 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
         f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
         highlight=False,
     )
+
+
+def packing_line(context: PackedContext) -> str:
+    """What the prompt holds less of than retrieval found, e.g. 'prompt (budget 1200 tokens):
+    [2] shortened to the sentences closest to the question; 1 passage left out (guide.pdf · p. 4)'."""
+    report = context.to_json()
+    parts = []
+    if report["shortened"]:
+        numbered = ", ".join(f"[{number}]" for number in report["shortened"])
+        parts.append(f"{numbered} shortened to the sentences closest to the question")
+    if context.dropped:
+        count = len(context.dropped)
+        where = "; ".join(citation(hit) for hit in context.dropped)
+        parts.append(f"{count} passage{'s' * (count > 1)} left out ({where})")
+    if report["withheld"]:
+        numbered = ", ".join(f"[{number}]" for number in report["withheld"])
+        parts.append(f"sentences addressed to the model withheld from {numbered}")
+    return f"prompt (budget {context.budget} tokens): " + "; ".join(parts)
 
 
 def route_line(route: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from petitrag.answer.guard import withhold_instructions
 from petitrag.language import Language, analyze
@@ -26,9 +27,30 @@ class PackedContext:
     hits: list[Hit]  # the passages in the prompt, numbered from 1 in this order
     sources: list[str]  # their prompt text (context line + possibly compressed text)
     tokens: int = 0
+    budget: int = 0
     trimmed: list[str] = field(default_factory=list)  # chunk ids shortened to fit
-    dropped: list[str] = field(default_factory=list)  # chunk ids left out
+    dropped: list[Hit] = field(default_factory=list)  # passages left out
     withheld: list[str] = field(default_factory=list)  # chunk ids with sentences addressed to the model
+
+    @property
+    def altered(self) -> bool:
+        """Whether the prompt holds less than the passages read: the user is told (never hidden)."""
+        return bool(self.trimmed or self.dropped or self.withheld)
+
+    def to_json(self) -> dict[str, Any]:
+        """What the budget did: passages by their [n] in the prompt, left-out ones by source."""
+        numbers = {hit.chunk_id: number for number, hit in enumerate(self.hits, start=1)}
+        left_out = [
+            {"source": hit.source, "page": hit.page, "section": hit.section, "chunk_id": hit.chunk_id}
+            for hit in self.dropped
+        ]
+        return {
+            "budget_tokens": self.budget,
+            "tokens": self.tokens,
+            "shortened": [numbers[chunk] for chunk in self.trimmed],
+            "left_out": left_out,
+            "withheld": [numbers[chunk] for chunk in self.withheld],
+        }
 
 
 def source_text(hit: Hit, text: str | None = None) -> str:
@@ -42,25 +64,25 @@ def pack(
     hits: list[Hit], question: str, language: Language, budget: int, count_tokens: Callable[[str], int]
 ) -> PackedContext:
     """Choose and compress passages so that their total stays within ``budget`` tokens."""
-    packed = PackedContext(hits=[], sources=[])
+    packed = PackedContext(hits=[], sources=[], budget=budget)
     terms = set(analyze(question, language))
     for hit in hits:
         room = budget - packed.tokens
         body, withheld = withhold_instructions(hit.text)
-        if withheld:
-            packed.withheld.append(hit.chunk_id)
         text = source_text(hit, body)
         tokens = count_tokens(text)
         if tokens > room:
             if room < MIN_PASSAGE_TOKENS:
-                packed.dropped.append(hit.chunk_id)
+                packed.dropped.append(hit)
                 continue
             text = source_text(hit, compress(body, terms, language, room - 8, count_tokens))
             tokens = count_tokens(text)
             if tokens > room:
-                packed.dropped.append(hit.chunk_id)
+                packed.dropped.append(hit)
                 continue
             packed.trimmed.append(hit.chunk_id)
+        if withheld:
+            packed.withheld.append(hit.chunk_id)
         packed.hits.append(hit)
         packed.sources.append(text)
         packed.tokens += tokens

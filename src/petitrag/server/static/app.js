@@ -14,6 +14,8 @@ const STRINGS = {
     failedFile: "{file}: {reason}", jobFailed: "Ingestion failed: {error}", error: "Error: {message}",
     needKey: "This server needs an API key.", firstToken: "first token {s} s", total: "total {s} s",
     speed: "{n} tok/s", queue: "queued {s} s", escalated: "escalated", abstained: "not in the documents",
+    budget: "prompt budget: {n} passage(s) shortened or left out",
+    budgetTitle: "{tokens} of {budget} tokens. Shortened: {shortened}. Left out: {left}.",
   },
   fr: {
     collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
@@ -26,6 +28,8 @@ const STRINGS = {
     failedFile: "{file} : {reason}", jobFailed: "Échec de l’indexation : {error}", error: "Erreur : {message}",
     needKey: "Ce serveur demande une clé d’API.", firstToken: "premier mot {s} s", total: "total {s} s",
     speed: "{n} mots/s", queue: "attente {s} s", escalated: "escaladé", abstained: "absent des documents",
+    budget: "budget du prompt : {n} passage(s) raccourci(s) ou écarté(s)",
+    budgetTitle: "{tokens} jetons sur {budget}. Raccourcis : {shortened}. Écartés : {left}.",
   },
 };
 
@@ -265,6 +269,8 @@ function metaParts(result) {
     badge.textContent = t("abstained");
     parts.push(badge);
   }
+  const budget = budgetNote(result.prompt);
+  if (budget) parts.push(budget);
   const seconds = (value) => (value || 0).toFixed(1);
   const line = [t("firstToken", { s: seconds(timings.ttft_s) }), t("speed", { n: Math.round(timings.tokens_per_s || 0) }),
     t("total", { s: seconds(timings.total_s) }), t("queue", { s: seconds(timings.queue_s) })].join(" · ");
@@ -273,6 +279,18 @@ function metaParts(result) {
   timing.textContent = line;
   parts.push(timing);
   return parts;
+}
+
+// What the prompt budget shortened or left out of the retrieved passages: said, never hidden.
+function budgetNote(prompt) {
+  if (!prompt || !(prompt.shortened.length || prompt.left_out.length)) return null;
+  const note = document.createElement("span");
+  note.className = "badge budget";
+  note.textContent = t("budget", { n: prompt.shortened.length + prompt.left_out.length });
+  const left = prompt.left_out.map((passage) => passage.source.split(/[\\/]/).pop()).join(", ") || "—";
+  const shortened = prompt.shortened.map((number) => `[${number}]`).join(", ") || "—";
+  note.title = t("budgetTitle", { tokens: prompt.tokens, budget: prompt.budget_tokens, shortened, left });
+  return note;
 }
 
 function sourceItem(turn, citation, index) {
