@@ -212,7 +212,7 @@ def test_openai_sdk_stream_gives_deltas_then_citations(server: str) -> None:
     last = chunks[-1]
     assert last.choices[0].finish_reason in ("stop", "length") and last.usage.completion_tokens > 0
     extension = last.model_extra["petitrag"]
-    assert list(extension) == ["rag", "collection", "question", *ASK_JSON_KEYS]
+    assert list(extension) == ["rag", "collection", "question", *ASK_JSON_KEYS, "prompt"]
     assert extension["answer"].strip()
     # greedy: the same question streamed or not gives the same checked answer and sources
     again = ask(server, QUESTION, "default")

@@ -141,8 +141,8 @@ def rag_job(
         data = result.to_json()
         data["timings"]["queue_s"] = round(ticket.queue_s, 4)
         extension = {"rag": True, "collection": collection, "question": standalone, **data}
-        if result.context is not None:  # what the prompt budget shortened or left out
-            extension["prompt"] = result.context.to_json()
+        # what the prompt budget shortened or left out (null: answered without the model)
+        extension["prompt"] = result.context.to_json() if result.context is not None else None
         finish = result.completion.finish_reason if result.completion else None
         return Outcome(result.answer, finish or "stop", _usage(result.timings), extension, result.timings)
 
