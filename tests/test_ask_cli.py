@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from petitrag.answer.extract import merge_found
 from petitrag.answer.summarize import cite_sentences
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
@@ -233,3 +234,45 @@ def test_chat_answers_follow_up_questions(indexed: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("first token") == 2  # two answers, then the empty line ends the chat
+
+
+def test_extract_reads_a_long_document_whole(indexed: Path, tmp_path: Path) -> None:
+    """With a small prompt budget the document takes several prompts: all are read and merged."""
+    schema = {
+        "type": "object",
+        "properties": {"topics": {"type": "array", "items": {"type": "string"}, "maxItems": 3}},
+        "required": ["topics"],
+    }
+    schema_path = tmp_path / "schema.json"
+    schema_path.write_text(json.dumps(schema))
+    with petitrag_env(indexed, model=MODEL, prompt_budget="64", max_tokens="48"):
+        result = run("extract", "solar-panels.pdf", "--schema", str(schema_path))
+    data = json.loads(result.stdout)
+    assert set(data) == {"topics"} and all(isinstance(topic, str) for topic in data["topics"])
+    assert re.search(r"read in [2-9]\d* parts, merged", result.stderr), result.stderr
+
+
+def test_extracted_values_merge_by_what_each_part_states() -> None:
+    found = [
+        (
+            {"name": "Acme", "year": 2019, "tags": ["a"], "city": "Paris", "ceo": "Bob"},
+            "Acme SA, since 2019.",
+        ),
+        (
+            {"name": "Globex", "year": 2021, "tags": ["a", "b"], "city": "Lyon", "ceo": "Eve"},
+            "Based in Lyon.",
+        ),
+        ({"name": None, "year": 2021, "tags": [], "note": "x"}, "Founded in 2021."),
+    ]
+    assert merge_found(found) == {
+        "name": "Acme",  # stated in its part, and first
+        "year": 2019,  # so is 2019 (a whole number: the "2019" of "20190" would not count)
+        "tags": ["a", "b"],  # lists joined without repeats
+        "city": "Lyon",  # "Paris" is not in part 1's text: the model filled it in
+        "ceo": "Bob",  # stated nowhere: the first given
+        "note": "x",
+    }
+    assert merge_found([({"n": 4.5}, "about 4,5 hours"), ({"n": 3}, "3 hours")]) == {"n": 4.5}
+    assert merge_found([({"n": 4}, "in 2024"), ({"n": 3}, "3 hours")]) == {"n": 3}
+    limited = {"properties": {"tags": {"type": "array", "maxItems": 2}}}
+    assert merge_found([({"tags": ["a", "b"]}, ""), ({"tags": ["c"]}, "")], limited) == {"tags": ["a", "b"]}

@@ -168,13 +168,28 @@ def extract(ctx: click.Context, source: str, schema_path: Path, **flags: Any) ->
     """Extract structured data from an indexed document, as JSON valid against --schema."""
     from petitrag.answer.extract import Extractor, load_schema
     from petitrag.app import open_app
+    from petitrag.progress import progress_display
 
     schema = load_schema(schema_path)
     settings = settings_from(ctx, **flags)
-    with open_app(settings) as app:
+    with open_app(settings) as app, progress_display() as hook:
         extraction = Extractor(settings, app.store, app.generator).extract(
-            settings.collection, source, schema
+            settings.collection, source, schema, hook
         )
     click.echo(json.dumps(extraction.data, ensure_ascii=False, indent=2))
+    if extraction.windows > 1:
+        err.print(f"[dim]{escape(parts_line(extraction))}[/]", highlight=False)
     if extraction.errors:
-        err.print(f"[dim]valid after {extraction.attempts} attempts[/]", highlight=False)
+        err.print(f"[dim]valid after {extraction.attempts} model calls[/]", highlight=False)
+
+
+def parts_line(extraction: Any) -> str:
+    """How a document longer than one prompt was read, e.g. 'read in 3 parts, merged'."""
+    line = f"read in {extraction.windows} parts, "
+    if extraction.merge_problem:
+        line += f"merged they break the schema ({extraction.merge_problem}): the first part's answer is kept"
+    else:
+        line += "merged"
+    if extraction.failed_windows:
+        line += f"; no valid JSON from part(s) {', '.join(map(str, extraction.failed_windows))}, left out"
+    return line

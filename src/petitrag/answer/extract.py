@@ -4,15 +4,23 @@ The model's output is constrained by a grammar built from the JSON schema (llama
 ``response_format`` on OpenAI-compatible servers), then parsed and validated with
 jsonschema. Invalid output is retried with the validation error as feedback, then
 reported — never returned as if it were valid.
+
+A document longer than one prompt is read whole, window by window (its chunks in reading
+order), and the windows' answers are merged: for a value, the first one found in the text
+of the window that gave it (small models fill fields a window does not mention), else the
+first given; lists are joined without repeats.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from petitrag.answer.packing import windows
 from petitrag.config import Settings
 from petitrag.errors import ConfigError, ExtractionError
 from petitrag.generation.base import GenerationParams, Generator, Message
@@ -30,8 +38,15 @@ class Extraction:
     source: str
     data: Any
     model: str
-    attempts: int
+    attempts: int  # model calls, over all windows
     errors: list[str] = field(default_factory=list)  # validation errors of failed attempts
+    windows: int = 1  # parts of the document read, each in its own prompt
+    failed_windows: list[int] = field(default_factory=list)  # 1-based: no valid JSON from them
+    merge_problem: str | None = None  # the merged windows broke the schema: the first valid one is kept
+
+
+#: progress hook: (stage, done, total), stage "extract"
+ExtractProgress = Callable[[str, int, int], None]
 
 
 def load_schema(path: Path) -> dict[str, Any]:
@@ -60,11 +75,35 @@ class Extractor:
         self.generator = generator
         self.retries = retries
 
-    def extract(self, collection: str, source: str, schema: dict[str, Any]) -> Extraction:
-        import jsonschema
-
+    def extract(
+        self, collection: str, source: str, schema: dict[str, Any], progress: ExtractProgress | None = None
+    ) -> Extraction:
         document = self.store.find_document(collection, source)
-        text = self._document_text(document.id, schema)
+        parts = self._document_windows(document.id, schema)
+        extraction = Extraction(document.path, None, self.generator.name, 0, windows=len(parts))
+        found: list[tuple[Any, str]] = []
+        for number, text in enumerate(parts, start=1):
+            data = self._extract_window(text, schema, extraction)
+            if data is None:
+                extraction.failed_windows.append(number)
+            else:
+                found.append((data, text))
+            if progress is not None:
+                progress("extract", number, len(parts))
+        if not found:
+            raise ExtractionError(
+                f"no valid JSON after {extraction.attempts} attempts for {document.path}; "
+                f"last problem: {extraction.errors[-1]}"
+            )
+        extraction.data = merge_found(found, schema)
+        problem = _problem(json.dumps(extraction.data), schema)
+        if problem is not None:  # e.g. joined lists over maxItems: keep the first valid window's
+            extraction.merge_problem = problem
+            extraction.data = found[0][0]
+        return extraction
+
+    def _extract_window(self, text: str, schema: dict[str, Any], extraction: Extraction) -> Any:
+        """One window's valid JSON, or None after the retries (their errors are kept)."""
         base: list[Message] = [
             {"role": "system", "content": SYSTEM},
             {
@@ -72,45 +111,77 @@ class Extractor:
                 "content": f"JSON schema:\n{json.dumps(schema, ensure_ascii=False)}\n\nDocument:\n{text}",
             },
         ]
-        errors: list[str] = []
         messages = list(base)
         for attempt in range(1, self.retries + 2):
             params = GenerationParams(
                 max_tokens=self.settings.max_tokens * 2, json_schema=schema, seed=attempt
             )
             output = self.generator.complete(messages, params).text.strip()
-            problem = _problem(output, schema, jsonschema)
+            extraction.attempts += 1
+            problem = _problem(output, schema)
             if problem is None:
-                return Extraction(document.path, json.loads(output), self.generator.name, attempt, errors)
-            errors.append(problem)
+                return json.loads(output)
+            extraction.errors.append(problem)
             feedback = f"That output is invalid: {problem}. Output corrected JSON only."
             messages = [
                 *base,
                 {"role": "assistant", "content": output},
                 {"role": "user", "content": feedback},
             ]
-        raise ExtractionError(
-            f"no valid JSON after {len(errors)} attempts for {document.path}; last problem: {errors[-1]}"
-        )
+        return None
 
-    def _document_text(self, document_id: int, schema: dict[str, Any]) -> str:
-        """The document's chunks in order, up to the budget (the beginning holds most fields)."""
+    def _document_windows(self, document_id: int, schema: dict[str, Any]) -> list[str]:
+        """The document's chunks in reading order, packed into windows that fit one prompt."""
         overhead = (
             self.generator.count_tokens(SYSTEM + json.dumps(schema)) + self.settings.max_tokens * 2 + 64
         )
         budget = max(64, min(self.settings.prompt_budget * 2, self.generator.context_size - overhead))
-        parts, used = [], 0
-        for chunk in self.store.document_chunks(document_id):
-            tokens = self.generator.count_tokens(chunk.text)
-            if used + tokens > budget:
-                break
-            parts.append(chunk.text)
-            used += tokens
-        return "\n\n".join(parts)
+        chunks = [chunk.text for chunk in self.store.document_chunks(document_id)]
+        return windows(chunks, budget, self.generator.count_tokens)
 
 
-def _problem(output: str, schema: dict[str, Any], jsonschema: Any) -> str | None:
+def merge_found(found: list[tuple[Any, str]], schema: dict[str, Any] | None = None) -> Any:
+    """Merge the windows' answers (each with its window's text), in document order; joined lists
+    keep to their schema's ``maxItems`` (the first items, in document order)."""
+    schema = schema or {}
+    values = [value for value, _ in found]
+    if all(isinstance(value, dict) for value in values):
+        keys = list(dict.fromkeys(key for value in values for key in value))
+        properties = schema.get("properties", {})
+        return {
+            key: merge_found(
+                [(value[key], text) for value, text in found if key in value], properties.get(key)
+            )
+            for key in keys
+        }
+    if all(isinstance(value, list) for value in values):
+        joined = {
+            json.dumps(item, sort_keys=True, ensure_ascii=False): item for value in values for item in value
+        }
+        return list(joined.values())[: schema.get("maxItems")]
+    given = [(value, text) for value, text in found if value not in (None, "")]
+    if not given:
+        return values[0]
+    return next((value for value, text in given if _stated_in(value, text)), given[0][0])
+
+
+def _stated_in(value: Any, text: str) -> bool:
+    """Whether a value is written in the text: a string as it is (case and spacing aside), a
+    number as a whole number ("4" is not in "2024"; 4.5 may be written 4,5); yes/no always."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int | float):
+        written = {str(value), str(value).replace(".", ",")}
+        if float(value).is_integer():
+            written.add(str(int(value)))
+        return any(re.search(rf"(?<![\d.,]){re.escape(form)}(?![\d]|[.,]\d)", text) for form in written)
+    return re.sub(r"\s+", " ", str(value)).casefold() in re.sub(r"\s+", " ", text).casefold()
+
+
+def _problem(output: str, schema: dict[str, Any]) -> str | None:
     """None when ``output`` is JSON valid against ``schema``, else why not (one line)."""
+    import jsonschema
+
     try:
         data = json.loads(output)
     except json.JSONDecodeError as exc:

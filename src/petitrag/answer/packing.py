@@ -110,3 +110,25 @@ def compress(text: str, terms: set[str], language: Language, budget: int, count:
         pieces.append(sentences[index])
         previous = index
     return "".join(pieces)
+
+
+def windows(pieces: list[str], budget: int, count_tokens: Callable[[str], int]) -> list[str]:
+    """Consecutive pieces (a document's chunks in reading order) packed into windows of at most
+    ``budget`` tokens, for whole-document work (summaries, extraction); a lone piece over the
+    budget is cut to fit."""
+    packed: list[str] = []
+    current: list[str] = []
+    used = 0
+    for piece in pieces:
+        tokens = count_tokens(piece)
+        if tokens > budget:
+            piece = piece[: int(len(piece) * budget / tokens)]
+            tokens = budget
+        if current and used + tokens > budget:
+            packed.append("\n\n".join(current))
+            current, used = [], 0
+        current.append(piece)
+        used += tokens
+    if current:
+        packed.append("\n\n".join(current))
+    return packed

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, support_each
+from petitrag.answer.packing import windows
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError
@@ -166,12 +167,12 @@ class Summarizer:
         language = language or detect_language(" ".join(chunk.text for chunk in chunks[:20]))
         budget = self._budget()
         pieces = [f"{marker(chunk)}\n{chunk.text}".strip() for chunk in chunks]
-        windows = self._windows(pieces, budget)
+        parts = windows(pieces, budget, self.generator.count_tokens)
         notes = []
-        for done, window in enumerate(windows, start=1):
-            notes.append(self._call(language, "map", window, self.settings.max_tokens))
-            progress("map", done, len(windows))
-        summary = Summary(document.path, "", language, self.generator.name, map_calls=len(windows))
+        for done, part in enumerate(parts, start=1):
+            notes.append(self._call(language, "map", part, self.settings.max_tokens))
+            progress("map", done, len(parts))
+        summary = Summary(document.path, "", language, self.generator.name, map_calls=len(parts))
         text = self._reduce(notes, budget, language, length, summary, progress)
         summary.text = cite_sentences(text, chunks, language)
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
@@ -187,25 +188,6 @@ class Summarizer:
             raise GenerationError(f"context_size {self.generator.context_size} is too small to summarise")
         return budget
 
-    def _windows(self, pieces: list[str], budget: int) -> list[str]:
-        """Consecutive pieces packed up to the budget (a lone oversized piece is cut to fit)."""
-        windows: list[str] = []
-        current: list[str] = []
-        used = 0
-        for piece in pieces:
-            tokens = self.generator.count_tokens(piece)
-            if tokens > budget:
-                piece = piece[: int(len(piece) * budget / tokens)]
-                tokens = budget
-            if current and used + tokens > budget:
-                windows.append("\n\n".join(current))
-                current, used = [], 0
-            current.append(piece)
-            used += tokens
-        if current:
-            windows.append("\n\n".join(current))
-        return windows
-
     def _reduce(
         self, notes: list[str], budget: int, language: Language, length: Length, summary: Summary,
         progress: SummaryProgress,
@@ -213,7 +195,7 @@ class Summarizer:
         """Merge notes into one summary; merge groups first while they do not fit one prompt."""
         max_tokens = self.settings.max_tokens * (2 if length == "long" else 1)
         while True:
-            groups = self._windows(notes, budget)
+            groups = windows(notes, budget, self.generator.count_tokens)
             final = len(groups) == 1
             if not final and len(groups) == len(notes):  # no progress possible: notes too long
                 raise GenerationError("partial summaries do not fit the context; raise context_size")
