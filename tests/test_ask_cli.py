@@ -101,6 +101,9 @@ def test_questions_the_documents_share_nothing_with_are_abstained_on_without_the
     data = json.loads(run("ask", "What is the capital of Australia?", "--json").stdout)
     assert data["abstained"] and data["citations"] == [] and data["timings"]["completion_tokens"] == 0
     assert data["answer"] == "The documents do not contain the answer to this question."
+    shown = run("ask", "What is the capital of Australia?")  # streamed: nothing streamed, the sentence shown
+    assert shown.stdout.strip() == data["answer"]
+    assert f"{MODEL} not asked: search found too little" in shown.stderr
     asked = json.loads(run("ask", "What is the capital of Australia?", "--json", "--min-score", "0").stdout)
     assert asked["timings"]["completion_tokens"] > 0  # 0 turns the gate off: the model answers
 

@@ -122,11 +122,11 @@ class Stream:
 
 def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Stream | None) -> None:
     """The answer (unless it was streamed as is), its sources, and a line of timings."""
-    if streamed is not None:
+    if streamed is not None and streamed.shown.strip():
         out.print()
         if result.answer != streamed.shown.strip():  # abstention normalised or invented citations removed
             out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
-    else:
+    else:  # not streamed, or nothing was (the model was not asked)
         out.print(escape(result.answer), highlight=False)
     if result.citations:
         out.print("\n[bold]Sources[/]", highlight=False)
@@ -138,6 +138,13 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
     if route:
         err.print(f"[dim]{escape(route_line(route))}[/]", highlight=False)
     timings = result.timings
+    if result.completion is None:  # nothing retrieved, or search found too little: no model call
+        total = timings.get("total_s", 0)
+        err.print(
+            f"[dim]{result.model} not asked: search found too little · total {total:.1f} s[/]",
+            highlight=False,
+        )
+        return
     err.print(
         f"[dim]{result.model} · first token {timings.get('ttft_s', 0):.1f} s · "
         f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
