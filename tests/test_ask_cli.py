@@ -100,6 +100,7 @@ def test_questions_the_documents_share_nothing_with_are_abstained_on_without_the
     """Hybrid search: the best passage of an off-topic question is a dense match alone (score 1.0)."""
     data = json.loads(run("ask", "What is the capital of Australia?", "--json").stdout)
     assert data["abstained"] and data["citations"] == [] and data["timings"]["completion_tokens"] == 0
+    assert 0 < data["timings"]["retrieval_s"] <= data["timings"]["ttft_s"] == data["timings"]["total_s"]
     assert data["answer"] == "The documents do not contain the answer to this question."
     shown = run("ask", "What is the capital of Australia?")  # streamed: nothing streamed, the sentence shown
     assert shown.stdout.strip() == data["answer"]

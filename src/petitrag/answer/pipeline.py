@@ -81,6 +81,8 @@ class AnswerResult:
 
     def to_json(self) -> dict[str, Any]:
         keys = ("retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
+        # without a model call the sentence is shown once search is done: that is its first token
+        timings = {"ttft_s": self.timings.get("total_s", 0)} | self.timings
         data = {
             "answer": self.answer,
             "abstained": self.abstained,
@@ -89,7 +91,7 @@ class AnswerResult:
             "citations": [citation.to_json() for citation in self.citations],
             "confidence": self.confidence,
             "escalated": self.escalated,
-            "timings": {key: _rounded(self.timings.get(key, 0)) for key in keys},
+            "timings": {key: _rounded(timings.get(key, 0)) for key in keys},
         }
         data.update(self.extra)
         return data
