@@ -278,5 +278,6 @@ def test_extracted_values_merge_by_what_each_part_states() -> None:
     }
     assert merge_found([({"n": 4.5}, "about 4,5 hours"), ({"n": 3}, "3 hours")]) == {"n": 4.5}
     assert merge_found([({"n": 4}, "in 2024"), ({"n": 3}, "3 hours")]) == {"n": 3}
-    limited = {"properties": {"tags": {"type": "array", "maxItems": 2}}}
-    assert merge_found([({"tags": ["a", "b"]}, ""), ({"tags": ["c"]}, "")], limited) == {"tags": ["a", "b"]}
+    limited = {"properties": {"tags": {"type": "array", "maxItems": 2}, "any": True}}
+    merged = merge_found([({"tags": ["a", "b"], "any": [1]}, ""), ({"tags": ["c"], "any": [2]}, "")], limited)
+    assert merged == {"tags": ["a", "b"], "any": [1, 2]}

@@ -185,11 +185,11 @@ def extract(ctx: click.Context, source: str, schema_path: Path, **flags: Any) ->
 
 def parts_line(extraction: Any) -> str:
     """How a document longer than one prompt was read, e.g. 'read in 3 parts, merged'."""
-    line = f"read in {extraction.windows} parts, "
+    line = f"read in {extraction.windows} parts"
     if extraction.merge_problem:
-        line += f"merged they break the schema ({extraction.merge_problem}): the first part's answer is kept"
+        line += f"; merged, they broke the schema ({extraction.merge_problem}): the first part is kept"
     else:
-        line += "merged"
+        line += ", merged"
     if extraction.failed_windows:
         line += f"; no valid JSON from part(s) {', '.join(map(str, extraction.failed_windows))}, left out"
     return line

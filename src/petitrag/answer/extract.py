@@ -143,7 +143,7 @@ class Extractor:
 def merge_found(found: list[tuple[Any, str]], schema: dict[str, Any] | None = None) -> Any:
     """Merge the windows' answers (each with its window's text), in document order; joined lists
     keep to their schema's ``maxItems`` (the first items, in document order)."""
-    schema = schema or {}
+    schema = schema if isinstance(schema, dict) else {}  # a sub-schema may be `true` or absent
     values = [value for value, _ in found]
     if all(isinstance(value, dict) for value in values):
         keys = list(dict.fromkeys(key for value in values for key in value))
