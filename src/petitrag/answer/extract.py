@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from petitrag.answer.citations import numbers_in
 from petitrag.answer.packing import windows
 from petitrag.config import Settings
 from petitrag.errors import ConfigError, ExtractionError
@@ -167,14 +168,13 @@ def merge_found(found: list[tuple[Any, str]], schema: dict[str, Any] | None = No
 
 def _stated_in(value: Any, text: str) -> bool:
     """Whether a value is written in the text: a string as it is (case and spacing aside), a
-    number as a whole number ("4" is not in "2024"; 4.5 may be written 4,5); yes/no always."""
+    number as a whole number, read the way citations read them (``numbers_in``: "4" is not in
+    "2024", 4.5 may be written 4,5); yes/no always."""
     if isinstance(value, bool):
         return True
     if isinstance(value, int | float):
-        written = {str(value), str(value).replace(".", ",")}
-        if float(value).is_integer():
-            written.add(str(int(value)))
-        return any(re.search(rf"(?<![\d.,]){re.escape(form)}(?![\d]|[.,]\d)", text) for form in written)
+        written = str(int(value)) if float(value).is_integer() else str(value)
+        return written in numbers_in(text)
     return re.sub(r"\s+", " ", str(value)).casefold() in re.sub(r"\s+", " ", text).casefold()
 
 
