@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from petitrag.answer.citations import Evidence, borrows, draws_on, plain_words, restates
+from petitrag.answer.citations import Evidence, borrows, draws_on, numbers_in, plain_words, restates, support
 from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
@@ -235,6 +235,22 @@ def test_drawing_on_the_passages_is_judged_on_words_and_numbers() -> None:
     assert draws_on("Le budget de 45 000 euros du quartier [1]", question, minutes, "fr") is True
     assert draws_on("Non [1]", question, minutes, "fr") is None  # yes/no may rightly share no word
     assert draws_on("[1]", question, minutes, "fr") is None  # nothing to judge
+
+
+def test_numbers_are_read_the_way_either_language_writes_them() -> None:
+    """ "3,200" is 3200 in English and 3.2 in French: a French answer's "3 200" is the number of
+    an English passage, and so is "3,2" for a French passage's decimal."""
+    outage = [Evidence.of("About 3,200 customers could not log in for 47 minutes.", "en")]
+    question = "Combien de clients n'ont pas pu se connecter ?"
+    assert draws_on("3 200 [1]", question, outage, "fr") is True
+    assert draws_on("3200 clients [1]", question, outage, "fr") is True
+    assert draws_on("32 000 [1]", question, outage, "fr") is False
+    assert support("3 200 customers", "About 3,200 customers.", "en") == 1.0
+    pressure = [Evidence.of("La pression des pneus est de 3,200 bars.", "fr")]
+    assert draws_on("3,2 bars [1]", "Quelle pression ?", pressure, "fr") is True
+    assert draws_on("3.20 bars [1]", "Quelle pression ?", pressure, "fr") is True
+    assert numbers_in("1,250,000 people") == {"1250000"}
+    assert numbers_in("2026 et 007") == {"2026", "007"}
 
 
 def test_restating_the_question_is_told_from_answering_it() -> None:
@@ -526,3 +542,21 @@ def test_ordinary_sentences_about_ignoring_or_rules_are_kept() -> None:
     assert withhold_instructions(text) == (text, 0)
     packed = pack([hit(text, 1)], "proposal?", "en", 500, words)
     assert packed.sources[0].endswith(text) and packed.withheld == []
+
+
+def test_sources_in_another_language_come_with_a_reminder_of_the_answers_language(app) -> None:  # type: ignore[no-untyped-def]
+    """A French question over English passages: the prompt says to answer in French anyway
+    (the 1.5B model otherwise abstains or copies the English text); same-language prompts
+    are left as they are, so their KV prefix and their measured behaviour do not change."""
+    english = app.retriever().search("How often should I turn the compost pile?", k=2).hits
+    assert english and all(hit.language == "en" for hit in english)
+    generator = ScriptedGenerator("Toutes les deux à trois semaines [1].")
+    answerer = Answerer(app.settings, app.retriever(), generator)
+    result = answerer.answer("À quelle fréquence retourner le compost ?", "fr", english)
+    assert not result.abstained
+    assert generator.prompts[0][-1]["content"].endswith(
+        "Réponds en français, même si les sources sont dans une autre langue."
+    )
+    generator = ScriptedGenerator("Every two to three weeks [1].")
+    Answerer(app.settings, app.retriever(), generator).answer("How often is the pile turned?", "en", english)
+    assert generator.prompts[0][-1]["content"].endswith("Question: How often is the pile turned?")

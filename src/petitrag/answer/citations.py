@@ -18,6 +18,7 @@ from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_acc
 
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")  # two groups or more: only thousands
 SUPPORT_THRESHOLD = 0.5
 #: numbers written out, as digits: a passage's "quatre" is the answer's "4"
 NUMBER_WORDS = {
@@ -57,11 +58,38 @@ def strip_markers(answer: str) -> str:
     return _MARKER.sub("", answer).strip()
 
 
-def numbers_in(text: str) -> frozenset[str]:
-    """The whole numbers of a text, written one way: "45 000" and "45000" are one number,
-    "3,5" is "3.5", and the "8" of "18" or "80 %" is not an 8."""
+def number_readings(text: str) -> list[frozenset[str]]:
+    """Each whole number of a text with the values it can be read as, written one way:
+    "45 000" and "45000" are one number, "3,5" is "3.5", and the "8" of "18" or "80 %" is not
+    an 8. A comma before exactly three digits is ambiguous across the two languages: "3,200"
+    is 3200 in English and 3.2 in French, so it is read both ways ("3 200" in a French answer
+    is the "3,200" of an English passage)."""
     grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", text)
-    return frozenset(number.replace(",", ".") for number in _NUMBER.findall(grouped))
+    grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
+    readings = []
+    for number in _NUMBER.findall(grouped):
+        values = {_decimal(number.replace(",", "."))}
+        if re.fullmatch(r"\d{1,3},\d{3}", number):
+            values.add(number.replace(",", ""))
+        readings.append(frozenset(values))
+    return readings
+
+
+def _decimal(number: str) -> str:
+    """ "3.50" and "3.5" are one value; whole numbers keep their digits ("007", "2026")."""
+    whole, dot, fraction = number.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole if dot else number
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """Every value the numbers of a text can be read as (``number_readings``)."""
+    return frozenset().union(*number_readings(text))
+
+
+def _found(readings: list[frozenset[str]], numbers: frozenset[str]) -> bool:
+    """Whether every number (any of its readings) is among ``numbers``."""
+    return all(values & numbers for values in readings)
 
 
 @dataclass(frozen=True)
@@ -89,10 +117,10 @@ def support(answer: str, passage: str, language: Language) -> float:
 def support_each(answer: str, passages: list[Evidence], language: Language) -> list[float]:
     """``support`` against each passage, analysing the answer once."""
     plain = strip_markers(answer)
-    numbers = numbers_in(plain)
+    numbers = number_readings(plain)
     terms = set(analyze(plain, language))
     return [
-        len(terms & passage.terms) / len(terms) if terms and numbers <= passage.numbers else 0.0
+        len(terms & passage.terms) / len(terms) if terms and _found(numbers, passage.numbers) else 0.0
         for passage in passages
     ]
 
@@ -126,7 +154,7 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
         return None
     plain, (new_terms, new_numbers) = strip_markers(answer), added
     same = [passage for passage in passages if passage.language == language]
-    if any(new_terms & passage.terms or new_numbers & passage.numbers for passage in same):
+    if any(new_terms & passage.terms or _any_found(new_numbers, passage.numbers) for passage in same):
         return True
     others = [passage for passage in passages if passage.language != language]
     if not others:
@@ -135,7 +163,7 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     # as written (a name: "Apple") supports it but a missing one proves nothing; numbers are
     # written alike in both languages, so a new one that no passage holds was made up.
     new_words = content_words(plain) - content_words(question)
-    if any(new_numbers & passage.numbers or new_words & passage.words for passage in others):
+    if any(_any_found(new_numbers, passage.numbers) or new_words & passage.words for passage in others):
         return True
     return False if new_numbers else None
 
@@ -144,18 +172,24 @@ def restates(answer: str, question: str, language: Language) -> bool:
     """Whether the answer is made only of the question's words ("Qui est le beau-frère
     d'Henriette ?" → "Henriette [1]"), the question offering no choice ("haut ou bas ?") and
     the answer being no yes/no: it tells the user nothing they did not say."""
-    return _added(answer, question, language) == (set(), frozenset()) and not _CHOICE.search(question)
+    added = _added(answer, question, language)
+    return added is not None and not any(added) and not _CHOICE.search(question)
 
 
-def _added(answer: str, question: str, language: Language) -> tuple[set[str], frozenset[str]] | None:
-    """The answer's content terms and numbers that the question does not hold; None when it has
-    none to judge (only stopwords, or a yes/no answer)."""
+def _added(answer: str, question: str, language: Language) -> tuple[set[str], list[frozenset[str]]] | None:
+    """The answer's content terms and numbers (``number_readings``) that the question does not
+    hold; None when it has none to judge (only stopwords, or a yes/no answer)."""
     plain = strip_markers(answer)
     tokens = words(plain)
-    terms, numbers = set(analyze(plain, language)), numbers_in(plain)
+    terms, numbers = set(analyze(plain, language)), number_readings(plain)
     if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
         return None
-    return terms - set(analyze(question, language)), numbers - numbers_in(question)
+    asked = numbers_in(question)
+    return terms - set(analyze(question, language)), [values for values in numbers if not values & asked]
+
+
+def _any_found(readings: list[frozenset[str]], numbers: frozenset[str]) -> bool:
+    return any(values & numbers for values in readings)
 
 
 _CHOICE = re.compile(r"\b(?:ou|or)\b", re.IGNORECASE)

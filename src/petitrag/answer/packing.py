@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from petitrag.answer.guard import withhold_instructions
-from petitrag.language import Language, analyze
+from petitrag.language import LANGUAGES, Language, analyze
 from petitrag.retrieval.hybrid import Hit
 
 MIN_PASSAGE_TOKENS = 48
@@ -31,6 +31,10 @@ class PackedContext:
     trimmed: list[str] = field(default_factory=list)  # chunk ids shortened to fit
     dropped: list[Hit] = field(default_factory=list)  # passages left out
     withheld: list[str] = field(default_factory=list)  # chunk ids with sentences addressed to the model
+
+    def foreign(self, language: Language) -> bool:
+        """Whether a passage is in another language than the question's (``language``)."""
+        return any_foreign(self.hits, language)
 
     @property
     def altered(self) -> bool:
@@ -51,6 +55,12 @@ class PackedContext:
             "left_out": left_out,
             "withheld": [numbers[chunk] for chunk in self.withheld],
         }
+
+
+def any_foreign(hits: list[Hit], language: Language) -> bool:
+    """Whether one of the passages is in another language than ``language`` (a passage whose
+    language is unknown is not counted)."""
+    return any(hit.language in LANGUAGES and hit.language != language for hit in hits)
 
 
 def source_text(hit: Hit, text: str | None = None) -> str:

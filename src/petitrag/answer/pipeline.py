@@ -24,7 +24,7 @@ from petitrag.answer.citations import (
     restates,
     supporting,
 )
-from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, pack
+from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, any_foreign, pack
 from petitrag.answer.prompts import (
     ABSTAIN,
     YES_NO,
@@ -198,7 +198,7 @@ class Answerer:
 
         Its abstention is shown only when no other pass follows (``final``)."""
         context = pack(passages, question, language, budget, self.generator.count_tokens)
-        messages = build_messages(question, language, context.sources)
+        messages = build_messages(question, language, context.sources, context.foreign(language))
         evidence = self._evidence(context)
         seen = (
             plain_words(question, *(hit.text for hit in context.hits))
@@ -286,7 +286,8 @@ class Answerer:
         asked afterwards, their yes/no tells the two apart much better (BENCHMARKS.md).
         """
         assert result.context is not None and result.completion is not None
-        asked = build_messages(question, language, result.context.sources)
+        context = result.context
+        asked = build_messages(question, language, context.sources, context.foreign(language))
         checking = check_messages(
             asked, result.completion.text.strip(), question, language, len(result.context.sources)
         )
@@ -396,12 +397,12 @@ class Answerer:
         there (the answer in passage [1] for 1 of 2,021), none of SQuAD2's answerable ones,
         and 24 % of PIAF questions whose article is not indexed (BENCHMARKS "Grounded answers").
         Coverage is only known when both retrievers ran; a question in another language than
-        the passages shares no words with them, so it is not judged.
+        the best passage shares no words with it, so it is not judged.
         """
         settings = self.settings
         if settings.min_score is not None:
             return settings.min_score or None
-        if any(hit.coverage is None for hit in hits) or hits[0].language != language:
+        if any(hit.coverage is None for hit in hits) or any_foreign(hits[:1], language):
             return None
         return settings.dense_weight + AUTO_COVERAGE * COVERAGE_SCALE * settings.bm25_weight
 

@@ -93,10 +93,21 @@ def example_names(language: Language) -> frozenset[str]:
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zà-ÿ]+", re.MULTILINE)  # capitalised, not a sentence's first
 
 
-def user_message(question: str, language: Language, sources: list[str]) -> str:
+# Said after the question when a source is in the other language: without it the 1.5B model
+# reading English sources for a French question tends to abstain or to copy the English text.
+_ANSWER_IN: dict[Language, str] = {
+    "fr": "Réponds en français, même si les sources sont dans une autre langue.",
+    "en": "Answer in English, even if the sources are in another language.",
+}
+
+
+def user_message(question: str, language: Language, sources: list[str], foreign: bool = False) -> str:
+    """The numbered sources, then the question (and, when ``foreign`` sources are among them,
+    a reminder of the answer's language)."""
     sources_label, question_label = _LABELS[language]
     numbered = "\n\n".join(f"[{number}] {text}" for number, text in enumerate(sources, start=1))
-    return f"{sources_label}:\n\n{numbered}\n\n{question_label}: {question.strip()}"
+    reminder = f"\n\n{_ANSWER_IN[language]}" if foreign else ""
+    return f"{sources_label}:\n\n{numbered}\n\n{question_label}: {question.strip()}{reminder}"
 
 
 def fixed_prompt(language: Language) -> str:
@@ -104,15 +115,18 @@ def fixed_prompt(language: Language) -> str:
     return "\n".join(message["content"] for message in build_messages("", language, [])[:-1])
 
 
-def build_messages(question: str, language: Language, sources: list[str]) -> list[Message]:
-    """System rules and worked examples first (constant), then numbered sources and the question."""
+def build_messages(
+    question: str, language: Language, sources: list[str], foreign: bool = False
+) -> list[Message]:
+    """System rules and worked examples first (constant), then numbered sources and the question;
+    ``foreign``: some source is in another language than the question."""
     messages: list[Message] = [{"role": "system", "content": SYSTEM[language]}]
     for example_question, example_answer in _EXAMPLES[language]:
         messages.append(
             {"role": "user", "content": user_message(example_question, language, _EXAMPLE_SOURCES[language])}
         )
         messages.append({"role": "assistant", "content": example_answer})
-    messages.append({"role": "user", "content": user_message(question, language, sources)})
+    messages.append({"role": "user", "content": user_message(question, language, sources, foreign)})
     return messages
 
 
