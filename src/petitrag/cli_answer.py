@@ -146,13 +146,19 @@ def summarize(
         return
     out.print(escape(summary.text), highlight=False)
     where = (
-        f"pages {summary.pages[0]}–{summary.pages[-1]}"
+        f" (pages {summary.pages[0]}–{summary.pages[-1]})"
         if summary.pages
-        else f"{len(summary.sections)} sections"
+        else f" ({len(summary.sections)} sections)"
+        if summary.sections
+        else ""
+    )
+    calls = (
+        f"{summary.map_calls} map + {summary.reduce_calls} reduce calls"
+        if summary.reduce_calls
+        else "read in one call"
     )
     err.print(
-        f"[dim]{summary.model} · {summary.source} ({where}) · {summary.map_calls} map + "
-        f"{summary.reduce_calls} reduce calls · {summary.seconds:.1f} s[/]",
+        f"[dim]{summary.model} · {summary.source}{where} · {calls} · {summary.seconds:.1f} s[/]",
         highlight=False,
     )
 

@@ -2,8 +2,9 @@
 
 Top-k retrieval cannot summarise: a summary needs every part of the document. Chunks are
 grouped in reading order into windows that fit the prompt budget (map), each window is
-summarised with its page/section markers kept, and the partial summaries are merged
-(reduce) — recursively if they do not fit in one prompt either.
+summarised into notes, and the notes are merged (reduce) — recursively if they do not fit
+in one prompt either. A document that fits one window is summarised in one call. Page and
+section markers are then added to each sentence from the part of the document that says it.
 """
 
 from __future__ import annotations
@@ -29,49 +30,54 @@ SummaryProgress = Callable[[str, int, int], None]
 
 #: per language and stage: (header, instruction) around the text. The text comes first
 #: and the instruction last: with the instruction first (as a system prompt) the 1.5B model
-#: copied the document back verbatim instead of summarising it.
+#: copied the document back verbatim instead of summarising it. The model is not asked for
+#: page markers: asked to end each point with "the marker that precedes it", it wrote only
+#: the pages' headings ("(p. 2) Loyer et charges") and none of their facts; markers are
+#: added afterwards from what each sentence says (``cite_sentences``).
+#: Every stage asks for bullet points: asked for "3 to 5 sentences" of a whole document, the
+#: model copied it instead, and prose merged from notes kept only generalities ("The document
+#: provides information on…").
 _SYSTEM: dict[Language, str] = {
     "fr": "Tu résumes des documents fidèlement, sans rien ajouter.",
     "en": "You summarise documents faithfully and never add anything.",
 }
-_PROMPTS: dict[Language, dict[str, tuple[str, str]]] = {
+_BULLETS: dict[Language, str] = {
+    "fr": (
+        "Résume {what} en français en {count} puces. Chaque puce est une phrase courte qui donne une "
+        "information importante du texte : un fait, un chiffre, une date ou une consigne. "
+        "Recopie les chiffres exactement."
+    ),
+    "en": (
+        "Summarise {what} in English in {count} bullet points. Each bullet is one short sentence giving "
+        "an important piece of information from the text: a fact, a figure, a date or an instruction. "
+        "Copy figures exactly."
+    ),
+}
+#: per language: what is summarised, and its header, for a part of a long document ("map"),
+#: a whole document ("whole"), and the notes on all its parts ("notes")
+_TEXTS: dict[Language, dict[str, tuple[str, str]]] = {
     "fr": {
-        "map": (
-            "Extrait d'un document :",
-            "Résume cet extrait en français, en 6 puces au plus. Chaque puce est une phrase courte qui "
-            "donne une information importante du texte (un fait, un chiffre, une consigne), suivie du "
-            "repère entre parenthèses qui précède cette information dans le texte.",
-        ),
-        "short": (
-            "Notes sur les parties d'un document :",
-            "Écris en français un résumé de tout le document en 3 à 5 phrases, à partir de ces notes. "
-            "Garde les repères de page ou de section entre parenthèses.",
-        ),
-        "long": (
-            "Notes sur les parties d'un document :",
-            "Écris en français un résumé détaillé de tout le document, en paragraphes, à partir de ces "
-            "notes. Garde les repères de page ou de section entre parenthèses.",
-        ),
+        "map": ("cet extrait", "Extrait d'un document :"),
+        "whole": ("ce document", "Document :"),
+        "notes": ("tout le document à partir de ces notes", "Notes sur les parties d'un document :"),
     },
     "en": {
-        "map": (
-            "Part of a document:",
-            "Summarise this part in English in at most 6 bullet points. Each bullet is one short "
-            "sentence giving an important piece of information from the text (a fact, a figure, an "
-            "instruction), followed by the marker in parentheses that precedes it in the text.",
-        ),
-        "short": (
-            "Notes on the parts of a document:",
-            "Write an English summary of the whole document in 3 to 5 sentences, from these notes. "
-            "Keep the page or section markers in parentheses.",
-        ),
-        "long": (
-            "Notes on the parts of a document:",
-            "Write a detailed English summary of the whole document, in paragraphs, from these notes. "
-            "Keep the page or section markers in parentheses.",
-        ),
+        "map": ("this part", "Part of a document:"),
+        "whole": ("this document", "Document:"),
+        "notes": ("the whole document from these notes", "Notes on the parts of a document:"),
     },
 }
+_COUNTS: dict[Language, dict[str, str]] = {
+    "fr": {"map": "3 à 6", "short": "3 à 5", "long": "5 à 10"},
+    "en": {"map": "3 to 6", "short": "3 to 5", "long": "5 to 10"},
+}
+
+
+def prompt(language: Language, stage: str, length: Length = "short") -> tuple[str, str]:
+    """(header, instruction) of a ``stage``: "map", "whole" or "notes"."""
+    what, header = _TEXTS[language][stage]
+    count = _COUNTS[language]["map" if stage == "map" else length]
+    return header, _BULLETS[language].format(what=what, count=count)
 
 
 @dataclass
@@ -168,12 +174,16 @@ class Summarizer:
         budget = self._budget()
         pieces = [f"{marker(chunk)}\n{chunk.text}".strip() for chunk in chunks]
         parts = windows(pieces, budget, self.generator.count_tokens)
-        notes = []
-        for done, part in enumerate(parts, start=1):
-            notes.append(self._call(language, "map", part, self.settings.max_tokens))
-            progress("map", done, len(parts))
         summary = Summary(document.path, "", language, self.generator.name, map_calls=len(parts))
-        text = self._reduce(notes, budget, language, length, summary, progress)
+        if len(parts) == 1:  # the whole document fits one prompt: nothing to reduce
+            text = self._call(language, prompt(language, "whole", length), parts[0], self._max_tokens(length))
+            progress("map", 1, 1)
+        else:
+            notes = []
+            for done, part in enumerate(parts, start=1):
+                notes.append(self._call(language, prompt(language, "map"), part, self.settings.max_tokens))
+                progress("map", done, len(parts))
+            text = self._reduce(notes, budget, language, length, summary, progress)
         summary.text = cite_sentences(text, chunks, language)
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
@@ -192,14 +202,16 @@ class Summarizer:
         self, notes: list[str], budget: int, language: Language, length: Length, summary: Summary,
         progress: SummaryProgress,
     ) -> str:  # fmt: skip
-        """Merge notes into one summary; merge groups first while they do not fit one prompt."""
-        max_tokens = self.settings.max_tokens * (2 if length == "long" else 1)
+        """Merge notes into one summary; merge groups first while they do not fit one prompt.
+        Notes may use the whole context, not just the prompt budget: there are few of them."""
+        max_tokens = self._max_tokens(length)
+        budget = max(budget, self.generator.context_size - max_tokens - 128)
         while True:
             groups = windows(notes, budget, self.generator.count_tokens)
             final = len(groups) == 1
             if not final and len(groups) == len(notes):  # no progress possible: notes too long
                 raise GenerationError("partial summaries do not fit the context; raise context_size")
-            stage = length if final else "map"
+            stage = prompt(language, "notes", length) if final else prompt(language, "map")
             notes = []
             for done, group in enumerate(groups, start=1):
                 notes.append(self._call(language, stage, group, max_tokens))
@@ -208,8 +220,11 @@ class Summarizer:
             if final:
                 return notes[0]
 
-    def _call(self, language: Language, stage: str, text: str, max_tokens: int) -> str:
-        header, instruction = _PROMPTS[language][stage]
+    def _max_tokens(self, length: Length) -> int:
+        return self.settings.max_tokens * (2 if length == "long" else 1)
+
+    def _call(self, language: Language, stage: tuple[str, str], text: str, max_tokens: int) -> str:
+        header, instruction = stage
         messages: list[Message] = [
             {"role": "system", "content": _SYSTEM[language]},
             {"role": "user", "content": f'{header}\n"""\n{text}\n"""\n\n{instruction}'},
