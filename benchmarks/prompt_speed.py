@@ -5,8 +5,13 @@ answer token, so prompt evaluation speed sets the TTFT floor. ``--requantize q4_
 the file with llama.cpp's own quantizer (Q4_0 weights are repacked for AVX2 at load time) and measures
 that copy too (BENCHMARKS "Why TTFT stays above 1.5 s").
 
+``--prefix N`` first evaluates N tokens that stay in the KV cache (the rules and worked examples
+that every prompt shares), so the timed tokens are a first pass's new tokens, attending to them.
+``--flash-attn`` and ``--kv-type q8_0`` measure llama.cpp's flash attention and a quantised KV cache.
+
 Run: .venv/bin/python benchmarks/prompt_speed.py ~/.local/share/petitrag/models/qwen2.5-coder-1.5b.gguf \
        --requantize q4_0
+     .venv/bin/python benchmarks/prompt_speed.py MODEL --prefix 560 --tokens 220 --repeats 5 [--flash-attn]
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=300, help="Prompt length to evaluate.")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--requantize", choices=sorted(FILE_TYPES), help="Also measure a re-quantised copy.")
+    parser.add_argument("--prefix", type=int, default=0, help="Tokens already in the KV cache, untimed.")
+    parser.add_argument("--flash-attn", action="store_true", help="llama.cpp's flash attention.")
+    parser.add_argument("--kv-type", choices=["f16", "q8_0"], default="f16", help="KV cache type.")
     args = parser.parse_args()
     measure(args.model, args)
     if args.requantize:
@@ -45,15 +53,23 @@ def main() -> None:
 
 def measure(path: Path, args: argparse.Namespace) -> None:
     llama_cpp = import_llama_cpp()
+    kv_type = {"f16": None, "q8_0": llama_cpp.GGML_TYPE_Q8_0}[args.kv_type]
     llm = llama_cpp.Llama(
-        model_path=str(path), n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads, verbose=False
-    )
+        model_path=str(path), n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads, verbose=False,
+        flash_attn=args.flash_attn, type_k=kv_type, type_v=kv_type,
+    )  # fmt: skip
     files = sorted([*sample_corpus().glob("*.md"), *sample_corpus().glob("*.txt")])
     text = "\n\n".join(file.read_text() for file in files) * 4  # French prose, long enough
-    tokens = llm.tokenize(text.encode())[: args.tokens]
-    print(f"{path.name}: {path.stat().st_size / 1e6:.0f} MB")
+    every = llm.tokenize(text.encode())
+    prefix, tokens = every[: args.prefix], every[args.prefix : args.prefix + args.tokens]
+    print(
+        f"{path.name}: {path.stat().st_size / 1e6:.0f} MB · flash attention {'on' if args.flash_attn else 'off'}"
+        f" · KV {args.kv_type} · prefix {len(prefix)} tokens"
+    )
     for _ in range(args.repeats):
         llm.reset()
+        if prefix:
+            llm.eval(prefix)
         started = time.perf_counter()
         llm.eval(tokens)
         seconds = time.perf_counter() - started

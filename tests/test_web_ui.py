@@ -6,6 +6,7 @@ source. A screenshot of the result is saved to ``tests/artifacts/web-ui.png``.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,3 +123,17 @@ def test_what_the_prompt_budget_left_out_is_shown(server: str, browser: Browser)
     ]
     untouched = {**report, "shortened": [], "left_out": []}
     assert page.evaluate("(report) => budgetNote(report) === null", untouched)
+
+
+def test_a_document_is_summarised_from_the_list(server: str, browser: Browser) -> None:
+    page = new_page(browser, "fr-FR")
+    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+    page.goto(server)
+    item = page.locator("#documents li", has_text="solar-panels.pdf")
+    item.locator("button.summarize").click()
+    turn = page.locator("#transcript .turn.summary").last
+    expect(turn.locator(".question")).to_have_text("Résumé de solar-panels.pdf")
+    expect(turn).not_to_have_class(re.compile(r"\bstreaming\b"), timeout=ANSWER_TIMEOUT_MS)
+    expect(turn.locator(".meta .badge.model")).to_have_text(MODEL)
+    assert turn.locator(".answer-text").inner_text().strip()
+    expect(item.locator("button.summarize")).to_be_enabled()

@@ -16,6 +16,7 @@ const STRINGS = {
     speed: "{n} tok/s", queue: "queued {s} s", escalated: "escalated", abstained: "not in the documents",
     budget: "prompt budget: {n} passage(s) shortened or left out",
     budgetTitle: "{tokens} of {budget} tokens. Shortened: {shortened}. Left out: {left}.",
+    summarize: "Summarize", summaryOf: "Summary of {name}", summarizing: "Reading the whole document…",
   },
   fr: {
     collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
@@ -30,6 +31,7 @@ const STRINGS = {
     speed: "{n} mots/s", queue: "attente {s} s", escalated: "escaladé", abstained: "absent des documents",
     budget: "budget du prompt : {n} passage(s) raccourci(s) ou écarté(s)",
     budgetTitle: "{tokens} jetons sur {budget}. Raccourcis : {shortened}. Écartés : {left}.",
+    summarize: "Résumer", summaryOf: "Résumé de {name}", summarizing: "Lecture de tout le document…",
   },
 };
 
@@ -124,8 +126,48 @@ function documentItem(doc) {
     await api(collectionPath(`/documents/${doc.id}`), { method: "DELETE" }).catch(showError);
     await loadDocuments();
   });
-  item.append(name, remove);
+  const summarize = document.createElement("button");
+  summarize.type = "button";
+  summarize.className = "link summarize";
+  summarize.textContent = t("summarize");
+  summarize.addEventListener("click", () => summarizeDocument(doc, summarize));
+  const actions = document.createElement("span");
+  actions.className = "actions";
+  actions.append(summarize, remove);
+  item.append(name, actions);
   return item;
+}
+
+// A whole-document summary (map-reduce on the server) shown as a turn of the transcript.
+async function summarizeDocument(doc, button) {
+  $("empty-chat").hidden = true;
+  const turn = $("turn-template").content.firstElementChild.cloneNode(true);
+  turn.classList.add("summary", "streaming");
+  turn.querySelector(".question").textContent = t("summaryOf", { name: doc.name });
+  turn.querySelector(".meta").textContent = t("summarizing");
+  $("transcript").append(turn);
+  turn.scrollIntoView({ block: "end" });
+  button.disabled = true;
+  try {
+    const summary = await api(collectionPath("/summarize"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ source: doc.source }),
+    });
+    turn.querySelector(".answer-text").textContent = summary.text;
+    const model = document.createElement("span");
+    model.className = "badge model";
+    model.textContent = summary.model;
+    const timing = document.createElement("span");
+    timing.className = "timings";
+    timing.textContent = t("total", { s: summary.seconds.toFixed(1) });
+    turn.querySelector(".meta").replaceChildren(model, timing);
+  } catch (error) {
+    showError(error, turn);
+  } finally {
+    turn.classList.remove("streaming");
+    button.disabled = false;
+  }
 }
 
 // -- upload with progress ------------------------------------------------------------------
