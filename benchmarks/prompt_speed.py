@@ -62,8 +62,9 @@ def measure(path: Path, args: argparse.Namespace) -> None:
     text = "\n\n".join(file.read_text() for file in files) * 4  # French prose, long enough
     every = llm.tokenize(text.encode())
     prefix, tokens = every[: args.prefix], every[args.prefix : args.prefix + args.tokens]
+    flash = "on" if args.flash_attn else "off"
     print(
-        f"{path.name}: {path.stat().st_size / 1e6:.0f} MB · flash attention {'on' if args.flash_attn else 'off'}"
+        f"{path.name}: {path.stat().st_size / 1e6:.0f} MB · flash attention {flash}"
         f" · KV {args.kv_type} · prefix {len(prefix)} tokens"
     )
     for _ in range(args.repeats):
