@@ -253,6 +253,16 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
     assert numbers_in("2026 et 007") == {"2026", "007"}
 
 
+def test_an_uncited_answer_from_a_passage_in_another_language_cites_it(app) -> None:  # type: ignore[no-untyped-def]
+    english = app.retriever().search("How often should I turn the compost pile?", k=3).hits
+    generator = ScriptedGenerator("Toutes les 2 à 3 semaines, avec une fourche.")  # "two to three"
+    result = Answerer(app.settings, app.retriever(), generator).answer(
+        "À quelle fréquence retourner le compost ?", "fr", english
+    )
+    assert not result.abstained and result.citations
+    assert "two to three weeks" in result.citations[0].hit.text
+
+
 def test_restating_the_question_is_told_from_answering_it() -> None:
     question = "Qui est le beau-frère d'Henriette ?"
     assert restates("Henriette [1]", question, "fr")

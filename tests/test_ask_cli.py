@@ -191,6 +191,27 @@ def test_summary_markers_are_checked_and_missing_ones_added() -> None:
     )  # a list number is not a sentence, a heading is not a claim, "(p. N)" is never invented
 
 
+def test_a_summary_in_another_language_gets_its_markers_too() -> None:
+    """`summarize --language fr` of an English document: a sentence is supported by the chunk
+    holding its numbers, or its words kept as written (names), since the rest is translated."""
+
+    def chunk(page: int, text: str) -> ChunkView:
+        return ChunkView(page, f"c{page}", "s.pdf", None, page, None, text, 0, len(text), "en")
+
+    chunks = [
+        chunk(1, "The PostgreSQL cluster was down for 47 minutes. About 3,200 customers could not log in."),
+        chunk(2, "Owner of the follow-up: Priya Raman, due 30 November."),
+    ]
+    summary = (
+        "- 3 200 clients n'ont pas pu se connecter.\n- Priya Raman est responsable du suivi.\n"
+        "- La panne a beaucoup gêné les utilisateurs.\n- La panne a duré 12 heures."
+    )
+    assert cite_sentences(summary, chunks, "fr") == (
+        "- 3 200 clients n'ont pas pu se connecter (p. 1).\n- Priya Raman est responsable du suivi (p. 2).\n"
+        "- La panne a beaucoup gêné les utilisateurs.\n- La panne a duré 12 heures."
+    )  # nothing kept as written, or a number no chunk holds: no marker
+
+
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:
     schema = {
         "type": "object",

@@ -115,21 +115,39 @@ def support(answer: str, passage: str, language: Language) -> float:
 
 
 def support_each(answer: str, passages: list[Evidence], language: Language) -> list[float]:
-    """``support`` against each passage, analysing the answer once."""
+    """``support`` against each passage, analysing the answer once. A passage in another
+    language than the answer's is judged on what survives translation (``_support_across``)."""
     plain = strip_markers(answer)
     numbers = number_readings(plain)
     terms = set(analyze(plain, language))
+    as_written = content_words(plain)
     return [
-        len(terms & passage.terms) / len(terms) if terms and _found(numbers, passage.numbers) else 0.0
+        _support_across(numbers, as_written, passage)
+        if passage.language != language and passage.language in LANGUAGES
+        else len(terms & passage.terms) / len(terms)
+        if terms and _found(numbers, passage.numbers)
+        else 0.0
         for passage in passages
     ]
 
 
-def supporting(answer: str, passages: list[str], language: Language) -> list[int]:
+def _support_across(numbers: list[frozenset[str]], as_written: set[str], passage: Evidence) -> float:
+    """Support of a sentence by a passage in another language: its words may be translated,
+    so a missing word proves nothing, but its numbers must all be there. At least one number
+    or word found as written (a name: "PostgreSQL") makes it a supporting passage (0.5), the
+    more of its words found, the better (up to 1)."""
+    if not _found(numbers, passage.numbers):
+        return 0.0
+    shared = len(as_written & passage.words)
+    if not numbers and not shared:
+        return 0.0
+    return 0.5 + 0.5 * shared / max(len(as_written), 1)
+
+
+def supporting(answer: str, passages: list[Evidence], language: Language) -> list[int]:
     """1-based numbers of the passages that support the answer, best first."""
-    evidence = [Evidence.of(text, language) for text in passages]
     scores = [
-        (score, number) for number, score in enumerate(support_each(answer, evidence, language), start=1)
+        (score, number) for number, score in enumerate(support_each(answer, passages, language), start=1)
     ]
     best = sorted((s for s in scores if s[0] >= SUPPORT_THRESHOLD), key=lambda s: (-s[0], s[1]))
     return [number for _, number in best[:2]]

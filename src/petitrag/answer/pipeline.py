@@ -369,7 +369,8 @@ class Answerer:
             answer = remove_invalid(raw, len(context.hits))
             numbers = cited_numbers(answer)  # remove_invalid left only numbers in range
             if not numbers:
-                numbers = supporting(answer, [hit.text for hit in context.hits], language)
+                read = evidence or [Evidence.of(hit.text, hit.language) for hit in context.hits]
+                numbers = supporting(answer, read, language)
             citations = [Citation(number, context.hits[number - 1]) for number in numbers]
             abstained = False
         signals = compute_signals(

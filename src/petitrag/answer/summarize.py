@@ -22,7 +22,7 @@ from petitrag.config import Settings
 from petitrag.errors import GenerationError
 from petitrag.generation.base import GenerationParams, Generator, Message
 from petitrag.index.store import ChunkView, Store
-from petitrag.language import Language, analyze, detect_language
+from petitrag.language import LANGUAGES, Language, analyze, detect_language
 
 Length = Literal["short", "long"]
 #: progress hook: (stage, done, total), stage "map" or "reduce"
@@ -119,7 +119,10 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
     """
     markers = [marker(chunk) for chunk in chunks]
     known = set(markers) - {""}
-    evidence = [Evidence.of(chunk.text, language) for chunk in chunks]  # once, not once per sentence
+    evidence = [  # once, not once per sentence; each chunk in its own language
+        Evidence.of(chunk.text, chunk.language if chunk.language in LANGUAGES else language)
+        for chunk in chunks
+    ]
     lines = []
     for line in text.splitlines():
         item = _LIST_ITEM.match(line)
