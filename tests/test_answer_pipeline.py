@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from petitrag.answer.citations import Evidence, borrows, draws_on, numbers_in, plain_words, restates, support
+from petitrag.answer.citations import (
+    Evidence,
+    borrows,
+    draws_on,
+    numbers_in,
+    plain_words,
+    renumber,
+    restates,
+    support,
+)
 from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
@@ -261,6 +270,20 @@ def test_an_uncited_answer_from_a_passage_in_another_language_cites_it(app) -> N
     )
     assert not result.abstained and result.citations
     assert "two to three weeks" in result.citations[0].hit.text
+
+
+def test_json_answers_number_their_markers_as_their_citations_list(app) -> None:  # type: ignore[no-untyped-def]
+    """The model cites passages by their prompt number; in the JSON contract (ask --json, the
+    server, the web UI) [n] is the n-th listed citation, so "[3]" with one citation reads "[1]"."""
+    app.settings.reading = "all"
+    question = "How often should I turn the compost pile, and how damp should it be?"
+    result, _ = answer(app, "Turn it every two to three weeks [3], keep it damp [1, 3].", question)
+    assert not result.abstained and len(result.context.hits) >= 3
+    numbers = [citation.number for citation in result.citations]
+    assert numbers == [3, 1] and result.answer.endswith("[1, 3].")  # the terminal keeps them
+    data = result.to_json()
+    assert data["answer"] == "Turn it every two to three weeks [1], keep it damp [2, 1]."
+    assert [c["chunk_id"] for c in data["citations"]] == [c.hit.chunk_id for c in result.citations]
 
 
 def test_restating_the_question_is_told_from_answering_it() -> None:
@@ -570,3 +593,8 @@ def test_sources_in_another_language_come_with_a_reminder_of_the_answers_languag
     generator = ScriptedGenerator("Every two to three weeks [1].")
     Answerer(app.settings, app.retriever(), generator).answer("How often is the pile turned?", "en", english)
     assert generator.prompts[0][-1]["content"].endswith("Question: How often is the pile turned?")
+
+
+def test_renumbering_follows_the_citations_list() -> None:
+    assert renumber("Oui [3]. Et non [1; 3] [9].", [3, 1]) == "Oui [1]. Et non [2, 1]."
+    assert renumber("Aucune source.", []) == "Aucune source."

@@ -53,6 +53,19 @@ def remove_invalid(answer: str, count: int) -> str:
     return _MARKER.sub(keep_valid, answer).strip()
 
 
+def renumber(answer: str, numbers: list[int]) -> str:
+    """Markers as positions in ``numbers`` (the citations list): the model cites passages by
+    their number in its prompt ("3 200 [3]"), a reader of the answer and its list of
+    citations expects [1] to be the first listed ("3 200 [1]"). Numbers not listed are dropped."""
+    position = {number: index for index, number in enumerate(numbers, start=1)}
+
+    def renumbered(match: re.Match[str]) -> str:
+        listed = [position[n] for n in map(int, re.split(r"[,;]", match.group(1))) if n in position]
+        return f" [{', '.join(map(str, dict.fromkeys(listed)))}]" if listed else ""
+
+    return _MARKER.sub(renumbered, answer).strip()
+
+
 def strip_markers(answer: str) -> str:
     """The answer without any [n] marker (for scoring and support checks)."""
     return _MARKER.sub("", answer).strip()

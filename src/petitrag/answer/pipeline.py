@@ -21,6 +21,7 @@ from petitrag.answer.citations import (
     draws_on,
     plain_words,
     remove_invalid,
+    renumber,
     restates,
     supporting,
 )
@@ -80,11 +81,13 @@ class AnswerResult:
     signals: dict[str, float | None] = field(default_factory=dict)  # confidence signals (routing/)
 
     def to_json(self) -> dict[str, Any]:
+        """The stable JSON contract; the answer's [n] are positions in "citations" (the terminal
+        keeps the prompt's numbers, which its streamed text and source list share)."""
         keys = ("retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
         # without a model call the sentence is shown once search is done: that is its first token
         timings = {"ttft_s": self.timings.get("total_s", 0)} | self.timings
         data = {
-            "answer": self.answer,
+            "answer": renumber(self.answer, [citation.number for citation in self.citations]),
             "abstained": self.abstained,
             "language": self.language,
             "model": self.model,
