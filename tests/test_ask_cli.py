@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from petitrag.answer.extract import merge_found
-from petitrag.answer.summarize import cite_sentences
+from petitrag.answer.summarize import cite_sentences, drop_headings
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
 from petitrag.index.store import ChunkView
@@ -210,6 +210,17 @@ def test_a_summary_in_another_language_gets_its_markers_too() -> None:
         "- 3 200 clients n'ont pas pu se connecter (p. 1).\n- Priya Raman est responsable du suivi (p. 2).\n"
         "- La panne a beaucoup gêné les utilisateurs.\n- La panne a duré 12 heures."
     )  # nothing kept as written, or a number no chunk holds: no marker
+
+
+def test_summary_bullets_that_only_repeat_a_heading_are_dropped() -> None:
+    title, section = (
+        "Guide d'entretien du vélo électrique",
+        "Guide d'entretien du vélo électrique > La batterie",
+    )
+    chunks = [ChunkView(1, "c1", "v.md", title, None, section, "Une recharge prend 4 heures.", 0, 9, "fr")]
+    summary = f"- {title} ({title})\n- La batterie\n- La batterie se recharge en 4 heures\n- Les freins"
+    assert drop_headings(summary, chunks, "fr") == "- La batterie se recharge en 4 heures\n- Les freins"
+    assert drop_headings("- La batterie", chunks, "fr") == "- La batterie"  # never an empty summary
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:

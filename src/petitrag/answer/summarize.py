@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, support_each
+from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, numbers_in, support_each
 from petitrag.answer.packing import windows
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
@@ -137,6 +137,23 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
     return "\n".join(lines)
 
 
+def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str:
+    """Without the bullets that only repeat a title or heading of the document ("- Guide
+    d'entretien du vélo électrique"): the model often opens with one, and it says nothing."""
+    headings = {chunk.title or "" for chunk in chunks} | {
+        part for chunk in chunks for part in (chunk.section or "").split(SECTION_SEPARATOR)
+    }
+    heading_terms = [set(analyze(heading, language)) for heading in headings if heading]
+    kept = []
+    for line in text.splitlines():
+        item = _LIST_ITEM.match(line)
+        terms = set(analyze(_PAGE_MARKER.sub("", line[item.end() :]), language)) if item else set()
+        if item and terms and not numbers_in(line) and any(terms <= heading for heading in heading_terms):
+            continue
+        kept.append(line)
+    return "\n".join(kept) if any(line.strip() for line in kept) else text
+
+
 def _is_claim(sentence: str, language: Language) -> bool:
     stripped = sentence.strip()
     return not stripped.endswith(":") and len(analyze(stripped, language)) >= _MIN_CLAIM_TERMS
@@ -187,7 +204,7 @@ class Summarizer:
                 notes.append(self._call(language, prompt(language, "map"), part, self.settings.max_tokens))
                 progress("map", done, len(parts))
             text = self._reduce(notes, budget, language, length, summary, progress)
-        summary.text = cite_sentences(text, chunks, language)
+        summary.text = cite_sentences(drop_headings(text, chunks, language), chunks, language)
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
         summary.seconds = time.perf_counter() - started
