@@ -137,3 +137,31 @@ def test_a_document_is_summarised_from_the_list(server: str, browser: Browser) -
     expect(turn.locator(".meta .badge.model")).to_have_text(MODEL)
     assert turn.locator(".answer-text").inner_text().strip()
     expect(item.locator("button.summarize")).to_be_enabled()
+
+
+def test_follow_up_questions_carry_the_conversation(server: str, browser: Browser) -> None:
+    """The page sends the earlier turns with each question, so the server rewrites a follow-up
+    to stand alone (as `petitrag chat` does)."""
+    page = new_page(browser, "en-US")
+    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+    sent: list[list[dict[str, str]]] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(request.post_data_json["messages"])
+            if request.url.endswith("/v1/chat/completions")
+            else None
+        ),
+    )
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    for question in ("How often should I turn my compost pile?", "And how damp should it be?"):
+        page.fill("#question", question)
+        page.keyboard.press("Enter")
+        expect(page.locator("#transcript .turn").last).not_to_have_class(
+            re.compile(r"\bstreaming\b"), timeout=ANSWER_TIMEOUT_MS
+        )
+    first_answer = page.locator("#transcript .turn .answer-text").first.inner_text()
+    assert [message["role"] for message in sent[1]] == ["user", "assistant", "user"]
+    assert sent[1][0]["content"] == "How often should I turn my compost pile?"
+    assert sent[1][1]["content"] == first_answer and sent[1][2]["content"] == "And how damp should it be?"

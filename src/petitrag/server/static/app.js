@@ -17,6 +17,7 @@ const STRINGS = {
     budget: "prompt budget: {n} passage(s) shortened or left out",
     budgetTitle: "{tokens} of {budget} tokens. Shortened: {shortened}. Left out: {left}.",
     summarize: "Summarize", summaryOf: "Summary of {name}", summarizing: "Reading the whole document…",
+    understoodAs: "understood as: {question}",
   },
   fr: {
     collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
@@ -32,6 +33,7 @@ const STRINGS = {
     budget: "budget du prompt : {n} passage(s) raccourci(s) ou écarté(s)",
     budgetTitle: "{tokens} jetons sur {budget}. Raccourcis : {shortened}. Écartés : {left}.",
     summarize: "Résumer", summaryOf: "Résumé de {name}", summarizing: "Lecture de tout le document…",
+    understoodAs: "compris comme : {question}",
   },
 };
 
@@ -45,7 +47,10 @@ function t(key, values = {}) {
 }
 
 const $ = (id) => document.getElementById(id);
-const state = { collection: null, key: localStorage.getItem("petitrag.key") || "" };
+// history: the conversation's last turns, sent with each question so that the server rewrites a
+// follow-up ("and the charges?") to stand alone, as `petitrag chat` does; one per collection.
+const state = { collection: null, key: localStorage.getItem("petitrag.key") || "", history: [] };
+const HISTORY_MESSAGES = 8;
 
 function translatePage() {
   document.documentElement.lang = LANG;
@@ -267,7 +272,10 @@ async function ask(question) {
   const response = await fetch("/v1/chat/completions", {
     method: "POST",
     headers: headers({ "Content-Type": "application/json" }),
-    body: JSON.stringify({ model: `petitrag:${state.collection}`, stream: true, messages: [{ role: "user", content: question }] }),
+    body: JSON.stringify({
+      model: `petitrag:${state.collection}`, stream: true,
+      messages: [...state.history, { role: "user", content: question }],
+    }),
   });
   if (!response.ok) throw await failure(response);
   try {
@@ -275,23 +283,31 @@ async function ask(question) {
       if (chunk.error) throw new ApiError(500, chunk.error.message);
       const delta = chunk.choices[0].delta.content;
       if (delta) text.textContent += delta;
-      if (chunk.petitrag) showResult(turn, chunk.petitrag);
+      if (chunk.petitrag) {
+        showResult(turn, chunk.petitrag);
+        remember(question, chunk.petitrag);
+      }
     }
   } finally {
     turn.classList.remove("streaming");
   }
 }
 
+function remember(question, result) {
+  state.history.push({ role: "user", content: question }, { role: "assistant", content: result.answer });
+  state.history = state.history.slice(-HISTORY_MESSAGES);
+}
+
 function showResult(turn, result) {
   turn.querySelector(".answer-text").textContent = result.answer; // the checked answer
   turn.classList.toggle("abstained", result.abstained);
-  turn.querySelector(".meta").replaceChildren(...metaParts(result));
+  turn.querySelector(".meta").replaceChildren(...metaParts(result, turn.querySelector(".question").textContent));
   const sources = turn.querySelector(".sources");
   sources.replaceChildren(...result.citations.map((citation, index) => sourceItem(turn, citation, index)));
   if (result.citations.length) sources.setAttribute("aria-label", t("sources"));
 }
 
-function metaParts(result) {
+function metaParts(result, asked) {
   const timings = result.timings || {};
   const parts = [];
   const model = document.createElement("span");
@@ -310,6 +326,12 @@ function metaParts(result) {
     badge.className = "badge";
     badge.textContent = t("abstained");
     parts.push(badge);
+  }
+  if (result.question && result.question !== asked) { // a follow-up, rewritten to stand alone
+    const understood = document.createElement("span");
+    understood.className = "understood";
+    understood.textContent = t("understoodAs", { question: result.question });
+    parts.push(understood);
   }
   const budget = budgetNote(result.prompt);
   if (budget) parts.push(budget);
@@ -393,11 +415,16 @@ function start() {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("ask-form").requestSubmit(); }
   });
   $("upload-form").addEventListener("submit", onUpload);
-  $("collection").addEventListener("change", (event) => { state.collection = event.target.value; loadDocuments().catch(showError); });
+  $("collection").addEventListener("change", (event) => {
+    state.collection = event.target.value;
+    state.history = [];
+    loadDocuments().catch(showError);
+  });
   $("new-collection").addEventListener("click", () => {
     const name = (prompt(t("newCollectionPrompt")) || "").trim();
     if (!name) return;
     state.collection = name;
+    state.history = [];
     loadInfo().catch(showError);
   });
   $("key-button").addEventListener("click", () => showKeyForm($("key-form").hidden));
