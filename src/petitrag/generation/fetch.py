@@ -68,19 +68,13 @@ def install_copy(
     otherwise (same size only) a mismatching file is registered under its own name instead."""
     from petitrag.generation.catalog import register_local
 
-    digest, done = hashlib.sha256(), 0
-    with source.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, entry.size_bytes)
-    if done != entry.size_bytes or digest.hexdigest() != entry.sha256:
+    done, sha256 = _hash_file(source, entry.size_bytes, progress)
+    if done != entry.size_bytes or sha256 != entry.sha256:
         if not claimed:
             return register_local(settings, source)
         raise GenerationError(
             f"{source} is not {entry.name}, nothing was installed: expected {entry.size_bytes} bytes "
-            f"with sha256 {entry.sha256}, got {done} bytes with sha256 {digest.hexdigest()}"
+            f"with sha256 {entry.sha256}, got {done} bytes with sha256 {sha256}"
         )
     target = pulled_path(settings, entry.name)
     if target.is_file():
@@ -98,6 +92,18 @@ def install_copy(
         partial.unlink(missing_ok=True)
         raise
     return target
+
+
+def _hash_file(path: Path, total: int, progress: Progress | None) -> tuple[int, str]:
+    """(size, sha256) of a file, read once in chunks, with progress against ``total`` bytes."""
+    digest, done = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+    return done, digest.hexdigest()
 
 
 def _verify(entry: CatalogEntry, size: int, sha256: str) -> None:
@@ -159,14 +165,7 @@ def pull_from_hub(settings: Settings, entry: CatalogEntry, progress: Progress | 
     staging = target.parent / ".hub"
     try:
         downloaded = _hub_download(hf_hub_download, entry, staging)
-        digest, done = hashlib.sha256(), 0
-        with downloaded.open("rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                digest.update(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, entry.size_bytes)
-        _verify(entry, done, digest.hexdigest())
+        _verify(entry, *_hash_file(downloaded, entry.size_bytes, progress))
         os.replace(downloaded, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # partial or rejected files, the hub's metadata
