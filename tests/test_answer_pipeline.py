@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -448,9 +449,13 @@ class ScoringAbstention(ReplyPerPass):
         super().__init__(reply)
         self.likelihoods = likelihoods
         self.scored: list[tuple[list[Message], str]] = []
+        self.bounds: list[float | None] = []
 
-    def reply_logprob(self, messages: list[Message], reply: str, prefix_messages: int = 0) -> float | None:
+    def reply_logprob(
+        self, messages: list[Message], reply: str, prefix_messages: int = 0, below: float | None = None
+    ) -> float | None:
         self.scored.append((messages, reply))
+        self.bounds.append(below)
         self.usage = Usage(prompt_tokens=sum(words(m["content"]) for m in messages))
         return self.likelihoods[len(self.scored) - 1]
 
@@ -485,7 +490,9 @@ def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[
     result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert len(generator.scored) == len(likelihoods) and len(generator.prompts) == generated
     assert result.abstained is abstains and streamed.strip() == result.answer
-    assert result.signals["abstain_logprob"] == likelihoods[-1]
+    assert generator.bounds == [-3.5] * len(likelihoods)  # a gate may stop at a bound under -3.5
+    likely = likelihoods[-1]
+    assert result.signals["abstain_logprob"] == (likely if likely is None or likely > -3.5 else None)
     assert result.timings["ttft_s"] <= result.timings["total_s"]
 
 
@@ -509,6 +516,55 @@ def test_zero_turns_the_abstention_likelihood_off(app) -> None:  # type: ignore[
     app.settings.self_check = True  # bench records every signal, gating nothing
     result, _ = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert len(generator.scored) == 1 and result.signals["abstain_logprob"] == -1.0 and not result.abstained
+    assert generator.bounds == [None]  # measured exactly: the report replays every threshold
+
+
+class SlowSignals(ScoringAbstention, SelfChecking):
+    """Scores the abstention and checks answers, each taking ``delay`` seconds."""
+
+    def __init__(self, reply: str, delay: float) -> None:
+        SelfChecking.__init__(self, reply, 0.9)
+        self.likelihoods, self.scored, self.bounds, self.delay = [-9.0] * 4, [], [], delay
+
+    def reply_logprob(
+        self, messages: list[Message], reply: str, prefix_messages: int = 0, below: float | None = None
+    ) -> float | None:
+        time.sleep(self.delay)
+        return super().reply_logprob(messages, reply, prefix_messages, below)
+
+    def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:
+        time.sleep(self.delay)
+        return super().yes_probability(messages, yes, no)
+
+
+@pytest.mark.parametrize("for_report", [False, True])
+def test_measurements_only_a_bench_report_uses_are_not_counted_as_latency(app, for_report: bool) -> None:  # type: ignore[no-untyped-def]
+    """bench self-checks every answer and scores every abstention for its suggestions; a user
+    with the default settings pays for neither in French, so the bench's latencies leave them out."""
+    app.settings.self_check = True
+    generator = SlowSignals("Environ 4 heures et demie [1].", delay=0.4)
+    answerer = Answerer(app.settings, app.retriever(), generator, for_report=for_report)
+    result = answerer.ask("Combien de temps dure la recharge de la batterie ?")
+    assert result.signals["self_check"] == 0.9 and result.signals["abstain_logprob"] == -9.0
+    timings = result.timings
+    assert (timings["total_s"] < 0.4) is for_report and (timings["ttft_s"] < 0.4) is for_report
+    assert timings["total_s"] >= (0.0 if for_report else 0.8) and "report_only_s" not in result.to_json()
+    app.settings.abstain_below = 0.5  # now the check decides: its time is the user's in both cases
+    result = answerer.ask("Combien de temps dure la recharge de la batterie ?")
+    assert result.timings["total_s"] >= 0.4
+
+
+def test_a_bench_gates_as_production_does_then_measures_the_exact_value(app) -> None:  # type: ignore[no-untyped-def]
+    """Production stops at a bound under the threshold; the bench's report needs the value itself,
+    measured after the answer (report-only time)."""
+    app.settings.self_check = True
+    generator = ScoringAbstention("Every two to three weeks [1].", [-9.0, -8.2])
+    generator.name = "qwen2.5-coder-1.5b"  # gated at -3.5 in English
+    result = Answerer(app.settings, app.retriever(), generator, for_report=True).ask(
+        "How often should I turn the compost pile?"
+    )
+    assert generator.bounds == [-3.5, None] and len(generator.prompts) == 1
+    assert result.signals["abstain_logprob"] == -8.2 and not result.abstained
 
 
 def hit(text: str, number: int) -> Hit:

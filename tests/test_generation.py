@@ -90,6 +90,16 @@ def test_reply_logprob_scores_the_greedy_reply_as_its_generation_did(smol) -> No
     assert smol.complete(QUESTION, greedy(12)).text == answered.text  # the forced tokens left no trace
 
 
+def test_reply_logprob_stops_at_a_bound_already_under_the_threshold(smol) -> None:
+    reply = " I do not know the answer."
+    exact = smol.reply_logprob(QUESTION, reply)
+    first_token = smol.reply_logprob(QUESTION, reply, below=0.0)
+    assert exact is not None and first_token is not None
+    assert exact < first_token < 0  # only the first token was read: a bound above the value
+    assert smol.llama.n_tokens == len(smol.prompt_tokens(QUESTION))  # the KV holds the prompt alone
+    assert smol.reply_logprob(QUESTION, reply, below=exact - 1) == pytest.approx(exact)  # not under it
+
+
 def test_complete_measures_time_and_usage(smol) -> None:
     completion = smol.complete(QUESTION, greedy())
     assert 0 < completion.ttft_s <= completion.total_s

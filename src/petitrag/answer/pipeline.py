@@ -46,6 +46,8 @@ from petitrag.retrieval.ranking import COVERAGE_SCALE
 from petitrag.routing.signals import compute_signals, retrieval_signals
 
 TokenCallback = Callable[[str], None]
+#: ``AnswerResult.extra`` key: seconds a reading spent on what only a bench report uses
+REPORT_ONLY = "report_only_s"
 #: the automatic ``min_score`` allows the best passage this share of the question's IDF weight
 AUTO_COVERAGE = 0.025
 #: languages where an answer made only of the question's words is an abstention (``grounded_only``):
@@ -104,14 +106,24 @@ class Answerer:
     """Answers questions over one collection with one generator."""
 
     def __init__(
-        self, settings: Settings, retriever: Retriever, generator: Generator, measure_abstention: bool = False
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        generator: Generator,
+        measure_abstention: bool = False,
+        for_report: bool = False,
     ) -> None:
         """``measure_abstention``: record ``signals["abstain_logprob"]`` for every reading, also
-        where no threshold needs it (a router whose calibration weighs it)."""
+        where no threshold needs it (a router whose calibration weighs it).
+
+        ``for_report`` (bench): the self-check and the abstention likelihood are measured only
+        for the report's suggestions where no threshold uses them, so their time is kept out of
+        ``ttft_s`` and ``total_s``: those are the latencies of the same answer in production."""
         self.settings = settings
         self.retriever = retriever
         self.generator = generator
         self.measure_abstention = measure_abstention
+        self.for_report = for_report
 
     def ask(self, question: str, k: int | None = None, on_token: TokenCallback | None = None) -> AnswerResult:
         started = time.perf_counter()
@@ -165,13 +177,18 @@ class Answerer:
             last_started = time.perf_counter()
             passes.append(self._read(question, language, hits, hits, budget, live, final=True))
         result = passes[-1]
+        checked_at = time.perf_counter()
         if self._wants_check(result) and not (rereads and result is passes[0]):  # else checked already
             self._check(question, language, result)
+        report_only = [p.extra.pop(REPORT_ONLY, 0.0) for p in passes]  # not part of a user's wait
+        if self.for_report and self.settings.abstain_below is None:
+            report_only.append(time.perf_counter() - checked_at)
         self._gate(language, result)
         if held_back and on_token is not None:
             on_token(result.answer if result.abstained else result.completion.text.strip())  # type: ignore[union-attr]
-        waited = last_started - started  # retrieval and any abandoned first pass
-        result.timings.update(_timings(passes, retrieval_s, waited, time.perf_counter() - started))
+        waited = last_started - started - sum(report_only[: len(passes) - 1])  # retrieval, any first pass
+        total = time.perf_counter() - started - sum(report_only)
+        result.timings.update(_timings(passes, retrieval_s, waited, total))
         if held_back:  # nothing is shown before the check: that is when the first token reaches the user
             result.timings["ttft_s"] = result.timings["total_s"]
         return result
@@ -209,9 +226,10 @@ class Answerer:
             else None
         )
         held = HeldAnswer(on_token, language, self._stands(question, language, evidence, seen))
-        completion, likely = self._generate_unless_abstaining(messages, language, final, held)
+        completion, likely, report_only_s = self._generate_unless_abstaining(messages, language, final, held)
         result = self._finish(question, completion, context, hits, language, evidence, seen)
         result.signals["abstain_logprob"] = likely
+        result.extra[REPORT_ONLY] = report_only_s
         if not result.abstained:
             held.release()
         elif final:
@@ -220,21 +238,42 @@ class Answerer:
 
     def _generate_unless_abstaining(
         self, messages: list[Message], language: Language, final: bool, held: HeldAnswer
-    ) -> tuple[Completion, float | None]:
+    ) -> tuple[Completion, float | None, float]:
         """The reading's completion, or the abstention sentence without generating anything when
-        the model's log-probability of it is above the threshold; and that log-probability."""
+        the model's log-probability of it is above the threshold; that log-probability; and the
+        seconds spent on it that only a bench report wanted (not part of the latency)."""
         threshold = self._abstention_threshold(language, final)
-        likely, scoring_s = self._abstention_logprob(messages, language, threshold)
-        if likely is not None and threshold is not None and likely > threshold:
+        wanted = self.settings.self_check or self.measure_abstention  # a report or a router reads it
+        if threshold is None:
+            if not wanted:
+                return self._generate(messages, held), None, 0.0
+            likely, scoring_s = self._abstention_logprob(messages, language)
+            if self.for_report:
+                return self._generate(messages, held), likely, scoring_s
+            return self._timed_after(self._generate(messages, held), scoring_s), likely, 0.0
+        # a gate needs only to know whether it is above: as production does, stop at a bound under
+        bounded = not wanted or self.for_report
+        likely, scoring_s = self._abstention_logprob(messages, language, threshold if bounded else None)
+        if likely is not None and likely > threshold:
             prompt_tokens = self.generator.usage.prompt_tokens
             return Completion(
                 text=ABSTAIN[language], tokens=[], model=self.generator.name, prompt_tokens=prompt_tokens,
                 ttft_s=scoring_s, total_s=scoring_s, finish_reason="stop",
-            ), likely  # fmt: skip
-        completion = self._generate(messages, held)
-        completion.ttft_s += scoring_s  # the measurement came before the first token
+            ), likely, 0.0  # fmt: skip
+        completion = self._timed_after(self._generate(messages, held), scoring_s)
+        if not (bounded and likely is not None):
+            return completion, likely, 0.0
+        if not wanted:
+            return completion, None, 0.0  # maybe only a bound: enough to say it is not gated
+        exact, report_s = self._abstention_logprob(messages, language)  # the report's exact value
+        return completion, exact, report_s
+
+    @staticmethod
+    def _timed_after(completion: Completion, scoring_s: float) -> Completion:
+        """The abstention's measurement came before the first token: the user waited for it."""
+        completion.ttft_s += scoring_s
         completion.total_s += scoring_s
-        return completion, likely
+        return completion
 
     def _abstention_threshold(self, language: Language, final: bool) -> float | None:
         """Above which log P(abstention sentence) a reading counts as an abstention: ``abstain_above``
@@ -249,17 +288,17 @@ class Answerer:
         return min(thresholds) if thresholds else None
 
     def _abstention_logprob(
-        self, messages: list[Message], language: Language, threshold: float | None
+        self, messages: list[Message], language: Language, below: float | None = None
     ) -> tuple[float | None, float]:
-        """log P(the reply is the abstention sentence) and the seconds it took, when ``threshold``
-        needs it or every signal is wanted (bench); (None, 0) otherwise or when the backend cannot
-        score a reply. Read from passage [1] alone, on SQuAD2 and PIAF it tells wrong answers and
-        unanswerable questions from right answers better than the self-check does (BENCHMARKS.md),
-        before any answer token."""
-        if threshold is None and not (self.settings.self_check or self.measure_abstention):
-            return None, 0.0
+        """log P(the reply is the abstention sentence) — with ``below``, perhaps only a bound
+        already under it — and the seconds it took; None when the backend cannot score a reply.
+        Read from passage [1] alone, on SQuAD2 and PIAF it tells wrong answers and unanswerable
+        questions from right answers better than the self-check does (BENCHMARKS.md), before any
+        answer token."""
         started = time.perf_counter()
-        likely = self.generator.reply_logprob(messages, ABSTAIN[language], prefix_messages=len(messages) - 1)
+        likely = self.generator.reply_logprob(
+            messages, ABSTAIN[language], prefix_messages=len(messages) - 1, below=below
+        )
         return likely, time.perf_counter() - started
 
     def _stands(

@@ -84,7 +84,7 @@ def _answerer(settings: Settings, out: Path, collection: str, cases: list[Case])
     rows = [row for row in read_jsonl(out / RETRIEVAL) if row["case_id"] in wanted]
     generator = create_generator(settings)
     replay = ReplayRetriever(settings, Store(settings.db_path), collection, rows)
-    return Answerer(settings, replay, generator), replay
+    return Answerer(settings, replay, generator, for_report=True), replay
 
 
 def _answer(answerer: Any, case: Case, model: str) -> Prediction:

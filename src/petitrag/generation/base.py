@@ -141,11 +141,16 @@ class Generator(ABC):
         ``messages``; None for backends that do not expose it (the check is then skipped)."""
         return None
 
-    def reply_logprob(self, messages: list[Message], reply: str, prefix_messages: int = 0) -> float | None:
+    def reply_logprob(
+        self, messages: list[Message], reply: str, prefix_messages: int = 0, below: float | None = None
+    ) -> float | None:
         """log P(the reply to ``messages`` starts with ``reply``), ``reply`` teacher-forced; None for
         backends that do not expose it. Greedy decoding hides the runner-up: a small model that
         answers a question its sources do not answer often still gives the abstention sentence a
-        high probability, which is what this measures."""
+        high probability, which is what this measures.
+
+        ``below``: a caller that only asks whether the value is above this may get, instead, a
+        partial sum already under it (an upper bound of the value: each token only lowers it)."""
         return None
 
     def close(self) -> None:  # noqa: B027  (optional hook: most backends hold nothing to release)

@@ -196,11 +196,14 @@ class LlamaCppGenerator(Generator):
             margin = float(logits[no_id]) - float(logits[yes_id])
         return 1.0 / (1.0 + math.exp(min(margin, 700.0)))
 
-    def reply_logprob(self, messages: list[Message], reply: str, prefix_messages: int = 0) -> float | None:
+    def reply_logprob(
+        self, messages: list[Message], reply: str, prefix_messages: int = 0, below: float | None = None
+    ) -> float | None:
         """The prompt is evaluated as a generation would (reusing the KV of its start), then the
         reply's tokens in one batch with logits at every position: a 12-token sentence costs about
         as much as 12 prompt tokens. The reply's KV is dropped again, so a generation from the same
-        prompt next re-reads only the prompt's last token."""
+        prompt next re-reads only the prompt's last token. With ``below``, a first token already
+        under it skips that batch: an answer rarely starts like the abstention sentence."""
         model = self._model
         if model is None:
             raise GenerationError(f"model {self.name} was closed")
@@ -214,6 +217,8 @@ class LlamaCppGenerator(Generator):
             try:
                 self._read_prompt(prompt)
                 total = _token_logprob(self._last_logits(), forced[0])
+                if below is not None and total < below:
+                    forced = forced[:1]  # the bound is enough; the KV holds only the prompt
                 if len(forced) > 1:
                     rows = self._evaluate_all(forced[:-1])
                     total += sum(
