@@ -247,9 +247,10 @@ class Answerer:
         if threshold is None:
             if not wanted:
                 return self._generate(messages, held), None, 0.0
+            if self.for_report:  # after the answer, whose prompt evaluation a user does wait for
+                completion = self._generate(messages, held)
+                return completion, *self._abstention_logprob(messages, language)
             likely, scoring_s = self._abstention_logprob(messages, language)
-            if self.for_report:
-                return self._generate(messages, held), likely, scoring_s
             return self._timed_after(self._generate(messages, held), scoring_s), likely, 0.0
         # a gate needs only to know whether it is above: as production does, stop at a bound under
         bounded = not wanted or self.for_report
