@@ -70,13 +70,14 @@ def score(args) -> None:
             top = np.argsort(-fused[row], kind="stable")[: args.depth]
             views = app.store.chunk_views([int(rowids[i]) for i in top])
             started = time.perf_counter()
+            question = cases[row].question
+            n = generator.count_tokens(question)  # the tokens each passage's log P sums over
             passages = []
             for i in top:
                 view = views[int(rowids[i])]
                 passage = f"{view.title}\n{view.text}" if view.title else view.text
                 message = INSTRUCTION[args.language].format(passage=passage)
-                logprob = generator.reply_logprob([{"role": "user", "content": message}], cases[row].question)
-                n = len(generator.llama.tokenize(cases[row].question.encode(), add_bos=False))
+                logprob = generator.reply_logprob([{"role": "user", "content": message}], question)
                 passages.append(
                     {"fused": float(fused[row][i]), "logprob": logprob, "tokens": n,
                      "correct": bool(scores["correct"][row][i])}
