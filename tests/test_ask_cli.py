@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from petitrag.answer.extract import merge_found
-from petitrag.answer.summarize import cite_sentences, drop_headings
+from petitrag.answer.summarize import cite_sentences, drop_headings, keep_bullets
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
 from petitrag.index.store import ChunkView
@@ -222,6 +222,32 @@ def test_summary_bullets_that_only_repeat_a_heading_are_dropped() -> None:
     summary = f"- {title} ({title})\n- La batterie\n- La batterie se recharge en 4 heures\n- Les freins"
     assert drop_headings(summary, chunks, "fr") == "- La batterie se recharge en 4 heures\n- Les freins"
     assert drop_headings("- La batterie", chunks, "fr") == "- La batterie"  # never an empty summary
+
+
+def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
+    """Asked for 3 to 5 bullets the model writes about 8: what the document does not say goes
+    first, then repeats; a bullet keeps its sub-bullets, and the rest keeps its order."""
+    chunks = [
+        page_chunk(1, "The system produces about 7,200 kWh per year. Replace the inverter after 12 years."),
+        page_chunk(
+            2, "Dirty panels lose 5 to 15 percent of their output. Clean them twice a year with soft water."
+        ),
+        page_chunk(3, "The warranty covers the panels for 25 years and the installation for 10 years."),
+    ]
+    bullets = [
+        "- The system produces about 7,200 kWh per year (p. 1).",
+        "- Each year the system produces about 7,200 kWh.",  # a repeat
+        "- Replace the inverter after 12 years.",
+        "- Dirty panels lose 5 to 15 percent of their output.",
+        "- The panels are made of gold and glow at night.",  # not in the document
+        "- Clean the panels twice a year:\n  - with soft water.",
+        "- The warranty covers the panels for 25 years.",
+    ]
+    summary = "Summary:\n" + "\n".join(bullets)
+    kept = keep_bullets(summary, 5, chunks, "en")
+    assert kept == "Summary:\n" + "\n".join(bullets[:1] + bullets[2:4] + bullets[5:])
+    assert keep_bullets(summary, 7, chunks, "en") == summary  # no more than asked: untouched
+    assert keep_bullets("One sentence, no bullets.", 1, chunks, "en") == "One sentence, no bullets."
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:

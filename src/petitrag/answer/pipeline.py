@@ -8,7 +8,6 @@ serialises to the stable ``ask --json`` contract.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,11 +30,11 @@ from petitrag.answer.prompts import (
     YES_NO,
     build_messages,
     check_messages,
-    could_be_abstention,
     example_names,
     fixed_prompt,
     is_abstention,
 )
+from petitrag.answer.streaming import HeldAnswer, TokenCallback
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, StoreError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
@@ -45,7 +44,6 @@ from petitrag.retrieval.hybrid import Hit, Retriever
 from petitrag.retrieval.ranking import COVERAGE_SCALE
 from petitrag.routing.signals import compute_signals, retrieval_signals
 
-TokenCallback = Callable[[str], None]
 #: ``AnswerResult.extra`` key: seconds a reading spent on what only a bench report uses
 REPORT_ONLY = "report_only_s"
 #: the automatic ``min_score`` allows the best passage this share of the question's IDF weight
@@ -483,50 +481,6 @@ def _timings(
         "completion_tokens": sum(completion.completion_tokens for completion in completions),
         "tokens_per_s": last.tokens_per_s,
     }
-
-
-class HeldAnswer:
-    """Streams an answer, but holds back text that may not become one: the start of the
-    abstention sentence, or words that would not stand (``stands``: with ``grounded_only``,
-    nothing of the passages added to the question yet, or a name from the worked examples),
-    since such an answer is turned into an abstention.
-
-    Text flows live once it is neither; with best-first reading, a first pass that abstains
-    is never shown, because all passages are read next and only that answer is.
-    """
-
-    def __init__(
-        self, on_token: TokenCallback | None, language: Language, stands: Callable[[str], bool]
-    ) -> None:
-        self.on_token = on_token
-        self.language = language
-        self.stands = stands
-        self.held = ""
-        self.flowing = False
-
-    def __call__(self, text: str) -> None:
-        if self.on_token is None:
-            return
-        if self.flowing:
-            self.on_token(text)
-            return
-        self.held += text
-        if not could_be_abstention(self.held, self.language) and self.stands(re.sub(r"\w+$", "", self.held)):
-            self.release()  # judged on complete words only
-
-    def release(self) -> None:
-        """The answer stands: show what was held back."""
-        if self.on_token is not None and not self.flowing:
-            self.flowing = True
-            if self.held.strip():
-                self.on_token(self.held.lstrip())
-
-    def replace(self, text: str) -> None:
-        """The answer became ``text`` (the abstention sentence): show that instead, unless
-        part of the answer already flowed."""
-        if self.on_token is not None and not self.flowing:
-            self.flowing = True
-            self.on_token(text)
 
 
 def _rounded(value: float) -> float | int:

@@ -71,6 +71,8 @@ _COUNTS: dict[Language, dict[str, str]] = {
     "fr": {"map": "3 à 6", "short": "3 à 5", "long": "5 à 10"},
     "en": {"map": "3 to 6", "short": "3 to 5", "long": "5 to 10"},
 }
+#: the most bullets a final summary keeps, per length: the upper end of what was asked
+MAX_BULLETS: dict[str, int] = {"short": 5, "long": 10}
 
 
 def prompt(language: Language, stage: str, length: Length = "short") -> tuple[str, str]:
@@ -119,10 +121,7 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
     """
     markers = [marker(chunk) for chunk in chunks]
     known = set(markers) - {""}
-    evidence = [  # once, not once per sentence; each chunk in its own language
-        Evidence.of(chunk.text, chunk.language if chunk.language in LANGUAGES else language)
-        for chunk in chunks
-    ]
+    evidence = _evidence(chunks, language)  # once, not once per sentence
     lines = []
     for line in text.splitlines():
         item = _LIST_ITEM.match(line)
@@ -152,6 +151,64 @@ def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str
             continue
         kept.append(line)
     return "\n".join(kept) if any(line.strip() for line in kept) else text
+
+
+def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Language) -> str:
+    """At most ``limit`` bullets: the model writes ~8 when asked for 3 to 5. Bullets that the
+    document does not support go first, then those adding the fewest new content words and
+    numbers to the ones kept (repeats say nothing new); the kept ones stay in their order. A
+    bullet keeps its sub-bullets; lines that are not bullets (an introduction) are kept."""
+    lines = text.splitlines()
+    groups = _bullet_groups(lines)
+    if len(groups) <= limit:
+        return text
+    evidence = _evidence(chunks, language)
+    facts = [set().union(*(_facts(lines[i], language) for i in group)) for group in groups]
+    supported = [
+        max(support_each(_PAGE_MARKER.sub("", lines[group[0]]), evidence, language), default=0.0)
+        >= SUPPORT_THRESHOLD
+        for group in groups
+    ]
+    remaining, covered = list(range(len(groups))), set[str]()
+    for _ in range(limit):  # greedy: each time the bullet that adds the most (the first on a tie)
+        gains = [(supported[g], len(facts[g] - covered), -g) for g in remaining]
+        best = remaining.pop(gains.index(max(gains)))
+        covered |= facts[best]
+    dropped = {i for g in remaining for i in groups[g]}
+    return "\n".join(line for i, line in enumerate(lines) if i not in dropped)
+
+
+def _bullet_groups(lines: list[str]) -> list[list[int]]:
+    """The line numbers of each outermost bullet with the more indented lines under it."""
+    indents = [len(line) - len(line.lstrip()) for line in lines]
+    outer = min((indents[i] for i, line in enumerate(lines) if _LIST_ITEM.match(line)), default=0)
+    groups: list[list[int]] = []
+    group: list[int] | None = None
+    for i, line in enumerate(lines):
+        if _LIST_ITEM.match(line) and indents[i] == outer:
+            group = [i]
+            groups.append(group)
+        elif group is not None and line.strip() and indents[i] > outer:
+            group.append(i)
+        elif line.strip():  # text at the outer level that is no bullet ends the bullet above
+            group = None
+    return groups
+
+
+def _evidence(chunks: list[ChunkView], language: Language) -> list[Evidence]:
+    """Each chunk as evidence, in its own language."""
+    return [
+        Evidence.of(chunk.text, chunk.language if chunk.language in LANGUAGES else language)
+        for chunk in chunks
+    ]
+
+
+def _facts(line: str, language: Language) -> set[str]:
+    """What a line states, to compare bullets: its content words, and its numbers (worth two:
+    the facts of most documents are figures)."""
+    body = _PAGE_MARKER.sub("", line)
+    numbers = numbers_in(body)
+    return set(analyze(body, language)) | {f"#{n}" for n in numbers} | {f"##{n}" for n in numbers}
 
 
 def _is_claim(sentence: str, language: Language) -> bool:
@@ -204,7 +261,8 @@ class Summarizer:
                 notes.append(self._call(language, prompt(language, "map"), part, self.settings.max_tokens))
                 progress("map", done, len(parts))
             text = self._reduce(notes, budget, language, length, summary, progress)
-        summary.text = cite_sentences(drop_headings(text, chunks, language), chunks, language)
+        text = keep_bullets(drop_headings(text, chunks, language), MAX_BULLETS[length], chunks, language)
+        summary.text = cite_sentences(text, chunks, language)
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
         summary.seconds = time.perf_counter() - started
