@@ -295,6 +295,12 @@ def test_restating_the_question_is_told_from_answering_it() -> None:
     assert not restates("Oui [1]", "Henriette a-t-elle un beau-frère ?", "fr")  # yes/no
     assert not restates("Haut [1]", "Le fourneau est haut ou bas ?", "fr")  # a choice offered
     assert not restates("[1]", question, "fr")  # nothing said at all
+    chain, guide = "Comment entretenir la chaîne du vélo ?", "Guide d'entretien du vélo électrique"
+    assert restates("Le guide d'entretien du vélo électrique [1]", chain, "fr", topic=guide)
+    assert not restates("Le guide d'entretien du vélo électrique [1]", chain, "fr")  # no topic given
+    assert not restates("Graissez-la tous les 300 km [1]", chain, "fr", topic=guide)
+    wife = "Qui Louis XIV a-t-il épousé en secret ?"  # a title that answers, repeating nothing
+    assert not restates("Madame de Maintenon [1]", wife, "fr", topic="Madame de Maintenon")
 
 
 def test_a_french_answer_that_only_restates_the_question_becomes_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
@@ -307,6 +313,16 @@ def test_a_french_answer_that_only_restates_the_question_becomes_an_abstention(a
     generator = ReplyPerPass("The compost pile [1].")
     result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert len(generator.prompts) == 1 and result.answer == "The compost pile [1]."
+
+
+def test_a_french_answer_that_only_adds_the_documents_title_becomes_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
+    """Asked what the guide does not say, the 1.5B model answered "Le guide d'entretien du vélo
+    électrique [1]": the question's words and the passage's heading, nothing else. It is held
+    back while streaming and, after all passages are read, becomes an abstention."""
+    generator = ReplyPerPass("Le guide d'entretien du vélo électrique [1].")
+    result, streamed = ask_streamed(app, generator, "Comment faut-il entretenir la chaîne du vélo ?")
+    assert "Guide d'entretien du vélo électrique" in (result.context.hits[0].section or "")
+    assert len(generator.prompts) == 2 and result.abstained and streamed == ABSTAIN["fr"]
 
 
 def test_names_copied_from_the_worked_examples_become_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
