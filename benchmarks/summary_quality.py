@@ -1,6 +1,7 @@
 """Summary quality: how faithful and how informative `petitrag summarize` is, per document.
 
 For each document: its summary (the real Summarizer, default settings unless flags say), then
+- bullets: its outermost bullet points (sub-bullets belong to theirs);
 - claims: the summary's sentences that state something (as ``cite_sentences`` counts them);
 - supported: the share of claims that some chunk of the document supports (most of their
   content words and all of their numbers; across languages, their numbers and a word as written);
@@ -17,6 +18,7 @@ Run: .venv/bin/python benchmarks/summary_quality.py --home benchmarks/out/recall
 
 ``--measure FILE`` scores summaries made elsewhere instead (JSON lines, each the output of
 `petitrag summarize --json` plus its "collection"): e.g. an older version's, run from a git worktree.
+``--uncapped`` keeps every bullet the model writes (before session 13: ~8 for "3 to 5").
 ``--list`` prints the documents (collection, path) the run would summarise, one per line.
 """
 
@@ -29,8 +31,17 @@ import statistics
 from pathlib import Path
 from types import SimpleNamespace
 
+from petitrag.answer import summarize
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, number_readings, numbers_in, support_each
-from petitrag.answer.summarize import _LIST_ITEM, _PAGE_MARKER, _SENTENCE_END, Summarizer, _is_claim, marker
+from petitrag.answer.summarize import (
+    _LIST_ITEM,
+    _PAGE_MARKER,
+    _SENTENCE_END,
+    Summarizer,
+    _bullet_groups,
+    _is_claim,
+    marker,
+)
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.demo import sample_corpus
@@ -53,6 +64,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--measure", type=Path, default=None, help="Score these summaries (JSON lines).")
     parser.add_argument("--list", action="store_true", help="Only list the documents.")
+    parser.add_argument(
+        "--uncapped", action="store_true", help="Keep every bullet the model writes (no MAX_BULLETS cap)."
+    )
     args = parser.parse_args()
     flags = {
         "home": args.home,
@@ -60,6 +74,8 @@ def main() -> None:
         "prompt_budget": args.prompt_budget,
         "model": args.model,
     }
+    if args.uncapped:
+        summarize.MAX_BULLETS.update(dict.fromkeys(summarize.MAX_BULLETS, 10**6))
     settings = load_settings(**{key: value for key, value in flags.items() if value is not None})
     rows = []
     with open_app(settings) as app:
@@ -113,30 +129,35 @@ def measure(summary, chunks) -> dict[str, object]:  # type: ignore[no-untyped-de
     markers = {marker(c) for c in chunks} - {""}
     return {
         "document": Path(summary.source).name, "language": language, "chunks": len(chunks),
+        "bullets": len(_bullet_groups(summary.text.splitlines())),
         "claims": len(claims), "supported": sum(supported) / max(len(claims), 1),
         "invented_numbers": len(invented), "numbers_kept": len(kept) / len(distinct) if distinct else None,
         "marked": sum(any(m in claim for m in markers) for claim in claims) / max(len(claims), 1)
         if markers
         else None,  # a text file: no page, no section
         "calls": summary.map_calls + summary.reduce_calls, "seconds": round(summary.seconds, 1),
+        "text": summary.text,
     }  # fmt: skip
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
     print(
-        "\n| document | chunks | claims | supported | invented numbers | numbers kept | marked | calls | s |"
+        "\n| document | chunks | bullets | claims | supported | invented numbers | numbers kept"
+        " | marked | calls | s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         kept = "—" if row["numbers_kept"] is None else f"{row['numbers_kept']:.2f}"
         marked = "—" if row["marked"] is None else f"{row['marked']:.2f}"
         print(
-            f"| {row['document'][:40]} | {row['chunks']} | {row['claims']} | {row['supported']:.2f} | "
+            f"| {row['document'][:40]} | {row['chunks']} | {row.get('bullets', '—')} | {row['claims']} | "
+            f"{row['supported']:.2f} | "
             f"{row['invented_numbers']} | {kept} | {marked} | {row['calls']} | {row['seconds']} |"
         )
     kept_values = [float(row["numbers_kept"]) for row in rows if row["numbers_kept"] is not None]  # type: ignore[arg-type]
     print(
-        f"| **mean** | | {statistics.mean(float(r['claims']) for r in rows):.1f} | "  # type: ignore[arg-type]
+        f"| **mean** | | {statistics.mean(float(r.get('bullets', 0)) for r in rows):.1f} | "  # type: ignore[arg-type]
+        f"{statistics.mean(float(r['claims']) for r in rows):.1f} | "  # type: ignore[arg-type]
         f"{statistics.mean(float(r['supported']) for r in rows):.2f} | "  # type: ignore[arg-type]
         f"{sum(int(r['invented_numbers']) for r in rows)} (total) | "  # type: ignore[arg-type]
         f"{statistics.mean(kept_values):.2f} | "

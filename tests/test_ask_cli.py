@@ -248,6 +248,11 @@ def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
     assert kept == "Summary:\n" + "\n".join(bullets[:1] + bullets[2:4] + bullets[5:])
     assert keep_bullets(summary, 7, chunks, "en") == summary  # no more than asked: untouched
     assert keep_bullets("One sentence, no bullets.", 1, chunks, "en") == "One sentence, no bullets."
+    numbered = "\n".join(f"{n}. {bullet[2:]}" for n, bullet in enumerate(bullets, start=1))
+    assert keep_bullets(numbered, 5, chunks, "en").splitlines()[2:4] == [
+        "3. Dirty panels lose 5 to 15 percent of their output.",  # was 4.: a numbered list stays 1, 2, 3…
+        "4. Clean the panels twice a year:",
+    ]
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:

@@ -73,6 +73,8 @@ _COUNTS: dict[Language, dict[str, str]] = {
 }
 #: the most bullets a final summary keeps, per length: the upper end of what was asked
 MAX_BULLETS: dict[str, int] = {"short": 5, "long": 10}
+#: how many content words a number counts for when choosing the bullets to keep
+NUMBER_WEIGHT = 3
 
 
 def prompt(language: Language, stage: str, length: Length = "short") -> tuple[str, str]:
@@ -156,8 +158,9 @@ def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str
 def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Language) -> str:
     """At most ``limit`` bullets: the model writes ~8 when asked for 3 to 5. Bullets that the
     document does not support go first, then those adding the fewest new content words and
-    numbers to the ones kept (repeats say nothing new); the kept ones stay in their order. A
-    bullet keeps its sub-bullets; lines that are not bullets (an introduction) are kept."""
+    numbers to the ones kept (repeats say nothing new); the kept ones stay in their order, a
+    numbered list is renumbered. A bullet keeps its sub-bullets; lines that are not bullets (an
+    introduction) are kept."""
     lines = text.splitlines()
     groups = _bullet_groups(lines)
     if len(groups) <= limit:
@@ -175,7 +178,17 @@ def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Langu
         best = remaining.pop(gains.index(max(gains)))
         covered |= facts[best]
     dropped = {i for g in remaining for i in groups[g]}
-    return "\n".join(line for i, line in enumerate(lines) if i not in dropped)
+    kept = [group[0] for group in groups if group[0] not in dropped]
+    renumbered = {line: _renumbered(lines[line], position) for position, line in enumerate(kept, start=1)}
+    return "\n".join(renumbered.get(i, line) for i, line in enumerate(lines) if i not in dropped)
+
+
+_NUMBERED = re.compile(r"^(\s*)\d+([.)]\s)")
+
+
+def _renumbered(line: str, position: int) -> str:
+    """A numbered bullet with its new number: "4. Les États-Unis…" kept third is "3. Les…"."""
+    return _NUMBERED.sub(lambda match: f"{match.group(1)}{position}{match.group(2)}", line, count=1)
 
 
 def _bullet_groups(lines: list[str]) -> list[list[int]]:
@@ -204,11 +217,11 @@ def _evidence(chunks: list[ChunkView], language: Language) -> list[Evidence]:
 
 
 def _facts(line: str, language: Language) -> set[str]:
-    """What a line states, to compare bullets: its content words, and its numbers (worth two:
-    the facts of most documents are figures)."""
+    """What a line states, to compare bullets: its content words, and its numbers (each worth
+    ``NUMBER_WEIGHT`` words: the facts of most documents are figures)."""
     body = _PAGE_MARKER.sub("", line)
-    numbers = numbers_in(body)
-    return set(analyze(body, language)) | {f"#{n}" for n in numbers} | {f"##{n}" for n in numbers}
+    numbers = {f"#{copy}:{number}" for number in numbers_in(body) for copy in range(NUMBER_WEIGHT)}
+    return set(analyze(body, language)) | numbers
 
 
 def _is_claim(sentence: str, language: Language) -> bool:
