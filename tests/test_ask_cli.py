@@ -17,7 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from petitrag.answer.extract import merge_found
-from petitrag.answer.summarize import cite_sentences, drop_headings, keep_bullets
+from petitrag.answer.summarize import (
+    cite_sentences,
+    drop_headings,
+    drop_repeats,
+    keep_bullets,
+    without_cut_end,
+)
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
 from petitrag.index.store import ChunkView
@@ -253,6 +259,20 @@ def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
         "3. Dirty panels lose 5 to 15 percent of their output.",  # was 4.: a numbered list stays 1, 2, 3…
         "4. Clean the panels twice a year:",
     ]
+
+
+def test_a_summary_says_each_line_once() -> None:
+    """SmolLM2 loops: the same sentence five times over is said once."""
+    looped = "\n".join(
+        ["Intro.", "", "La révision est annuelle.", "", "La révision est annuelle (p. 2).", "",
+         "- la révision est  annuelle", "Fin."]
+    )  # fmt: skip
+    assert drop_repeats(looped) == "Intro.\n\nLa révision est annuelle.\nFin."
+    assert drop_repeats("- A\n\n- B") == "- A\n\n- B"  # blank lines between different lines stay
+    cut = "10. Il dirige Vent d'Ouest (p. 2).\n11. Il est un moment rédacteur en"  # max_tokens reached
+    assert without_cut_end(cut) == "10. Il dirige Vent d'Ouest (p. 2)."
+    assert without_cut_end("Il écrit. Il enseigne à Fougè") == "Il écrit."
+    assert without_cut_end("rien de fini") == "rien de fini"  # nothing to keep instead
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:

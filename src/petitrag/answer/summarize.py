@@ -155,6 +155,41 @@ def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str
     return "\n".join(kept) if any(line.strip() for line in kept) else text
 
 
+_END_OF_PART = re.compile(r"[.!?…][\"'»”’)\]]*(?=\s|$)|\n")
+
+
+def without_cut_end(text: str) -> str:
+    """A text cut by ``max_tokens`` without its unfinished end: after its last line break or
+    sentence end, whichever is later ("… Vent d'Ouest.\n15. Il est un moment rédacteur en")."""
+    ends = [match.end() for match in _END_OF_PART.finditer(text) if not _is_list_number(text, match.start())]
+    return text[: ends[-1]].rstrip() if ends else text
+
+
+def _is_list_number(text: str, position: int) -> bool:
+    """Whether the "." at ``position`` only ends a list number ("11. ")."""
+    line_start = text.rfind("\n", 0, position) + 1
+    return bool(re.fullmatch(r"\s*\d+", text[line_start:position]))
+
+
+def drop_repeats(text: str) -> str:
+    """Without the lines that repeat an earlier one (markers, list signs and case aside), and the
+    blank line before each: small models loop ("La révision d'un vélo…" five times over)."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in text.splitlines():
+        item = _LIST_ITEM.match(line)
+        said = " ".join(_PAGE_MARKER.sub("", line[item.end() :] if item else line).casefold().split())
+        said = _TRAILING_STOP.sub("", said)
+        if said in seen:  # never a blank line: only lines that say something are seen
+            while kept and not kept[-1].strip():
+                kept.pop()
+            continue
+        if said:
+            seen.add(said)
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Language) -> str:
     """At most ``limit`` bullets: the model writes ~8 when asked for 3 to 5. Bullets that the
     document does not support go first, then those adding the fewest new content words and
@@ -274,7 +309,8 @@ class Summarizer:
                 notes.append(self._call(language, prompt(language, "map"), part, self.settings.max_tokens))
                 progress("map", done, len(parts))
             text = self._reduce(notes, budget, language, length, summary, progress)
-        text = keep_bullets(drop_headings(text, chunks, language), MAX_BULLETS[length], chunks, language)
+        text = drop_repeats(drop_headings(text, chunks, language))
+        text = keep_bullets(text, MAX_BULLETS[length], chunks, language)
         summary.text = cite_sentences(text, chunks, language)
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
@@ -321,4 +357,5 @@ class Summarizer:
             {"role": "user", "content": f'{header}\n"""\n{text}\n"""\n\n{instruction}'},
         ]
         completion = self.generator.complete(messages, GenerationParams(max_tokens=max_tokens))
-        return completion.text.strip()
+        text = completion.text.strip()
+        return without_cut_end(text) if completion.finish_reason == "length" else text
