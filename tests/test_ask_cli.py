@@ -259,6 +259,8 @@ def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
         "3. Dirty panels lose 5 to 15 percent of their output.",  # was 4.: a numbered list stays 1, 2, 3…
         "4. Clean the panels twice a year:",
     ]
+    assert keep_bullets("1. A\n2. B\n4. C", 5, chunks, "en") == "1. A\n2. B\n3. C"  # a repeat went before
+    assert keep_bullets("1. A\n2. B\nThen:\n1. C", 5, chunks, "en") == "1. A\n2. B\nThen:\n1. C"  # two lists
 
 
 def test_a_summary_says_each_line_once() -> None:

@@ -9,6 +9,7 @@ section markers are then added to each sentence from the part of the document th
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable
@@ -198,8 +199,18 @@ def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Langu
     introduction) are kept."""
     lines = text.splitlines()
     groups = _bullet_groups(lines)
+    dropped = {i for g in _least_informative(lines, groups, limit, chunks, language) for i in groups[g]}
+    renumbered = _renumbered([group[0] for group in groups if group[0] not in dropped], lines)
+    return "\n".join(renumbered.get(i, line) for i, line in enumerate(lines) if i not in dropped)
+
+
+def _least_informative(
+    lines: list[str], groups: list[list[int]], limit: int, chunks: list[ChunkView], language: Language
+) -> list[int]:
+    """The bullets (indexes into ``groups``) beyond ``limit`` to drop: greedily, the bullet kept
+    next is the supported one adding the most facts to those kept (the first on a tie)."""
     if len(groups) <= limit:
-        return text
+        return []
     evidence = _evidence(chunks, language)
     facts = [set().union(*(_facts(lines[i], language) for i in group)) for group in groups]
     supported = [
@@ -208,22 +219,28 @@ def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Langu
         for group in groups
     ]
     remaining, covered = list(range(len(groups))), set[str]()
-    for _ in range(limit):  # greedy: each time the bullet that adds the most (the first on a tie)
+    for _ in range(limit):
         gains = [(supported[g], len(facts[g] - covered), -g) for g in remaining]
         best = remaining.pop(gains.index(max(gains)))
         covered |= facts[best]
-    dropped = {i for g in remaining for i in groups[g]}
-    kept = [group[0] for group in groups if group[0] not in dropped]
-    renumbered = {line: _renumbered(lines[line], position) for position, line in enumerate(kept, start=1)}
-    return "\n".join(renumbered.get(i, line) for i, line in enumerate(lines) if i not in dropped)
+    return remaining
 
 
-_NUMBERED = re.compile(r"^(\s*)\d+([.)]\s)")
+_NUMBERED = re.compile(r"^(\s*)(\d+)([.)]\s)")
 
 
-def _renumbered(line: str, position: int) -> str:
-    """A numbered bullet with its new number: "4. Les États-Unis…" kept third is "3. Les…"."""
-    return _NUMBERED.sub(lambda match: f"{match.group(1)}{position}{match.group(2)}", line, count=1)
+def _renumbered(kept: list[int], lines: list[str]) -> dict[int, str]:
+    """The kept bullets (line numbers) of one numbered list with gaps, numbered again ("1. 2. 4."
+    → "1. 2. 3."), whatever dropped the others (here, or as a heading or a repeat before); two
+    lists in a row ("1. 2. 1. 2.") are left as they are."""
+    matches = [_NUMBERED.match(lines[i]) for i in kept]
+    numbers = [int(match.group(2)) for match in matches if match]
+    if len(numbers) < len(kept) or not numbers or any(b <= a for a, b in itertools.pairwise(numbers)):
+        return {}
+    return {
+        line: _NUMBERED.sub(lambda m, n=number: f"{m.group(1)}{n}{m.group(3)}", lines[line], count=1)
+        for number, line in enumerate(kept, start=numbers[0])
+    }
 
 
 def _bullet_groups(lines: list[str]) -> list[list[int]]:
