@@ -2,7 +2,8 @@
 
 Input: the JSON of ``summary_quality.py --uncapped --out FILE`` (each row holds its summary's
 text). For each weight a number counts for (in content words) when bullets compete, every
-summary is cut to ``--limit`` bullets with ``keep_bullets`` and scored by summary_quality's
+summary, without its repeated lines (``drop_repeats``, as the summariser does first), is cut to
+``--limit`` bullets with ``keep_bullets`` and scored by summary_quality's
 ``measure``; also "first N", which keeps the model's first bullets. The text replayed already has
 its markers (the real summariser caps before adding them), so the kept bullets may differ from a
 real capped run by a tie or two.
@@ -22,7 +23,7 @@ from types import SimpleNamespace
 from summary_quality import measure
 
 from petitrag.answer import summarize
-from petitrag.answer.summarize import _bullet_groups, keep_bullets
+from petitrag.answer.summarize import _bullet_groups, drop_repeats, keep_bullets
 from petitrag.config import load_settings
 from petitrag.index.store import Store
 
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=5)
     args = parser.parse_args()
     rows = json.loads(args.uncapped.read_text(encoding="utf-8"))
+    for row in rows:  # as the summariser does before its cap
+        row["text"] = drop_repeats(row["text"])
     store = Store(load_settings(home=args.home).db_path)
     documents = [(row, chunks_of(store, row["document"])) for row in rows]
     print("| kept bullets | bullets | claims | supported | invented numbers | numbers kept |")
