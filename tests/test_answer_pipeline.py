@@ -18,6 +18,7 @@ from petitrag.answer.citations import (
     renumber,
     restates,
     support,
+    topic_terms,
 )
 from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
@@ -295,12 +296,13 @@ def test_restating_the_question_is_told_from_answering_it() -> None:
     assert not restates("Oui [1]", "Henriette a-t-elle un beau-frère ?", "fr")  # yes/no
     assert not restates("Haut [1]", "Le fourneau est haut ou bas ?", "fr")  # a choice offered
     assert not restates("[1]", question, "fr")  # nothing said at all
-    chain, guide = "Comment entretenir la chaîne du vélo ?", "Guide d'entretien du vélo électrique"
+    chain = "Comment entretenir la chaîne du vélo ?"
+    guide = topic_terms("Guide d'entretien du vélo électrique", "fr")
     assert restates("Le guide d'entretien du vélo électrique [1]", chain, "fr", topic=guide)
     assert not restates("Le guide d'entretien du vélo électrique [1]", chain, "fr")  # no topic given
     assert not restates("Graissez-la tous les 300 km [1]", chain, "fr", topic=guide)
     wife = "Qui Louis XIV a-t-il épousé en secret ?"  # a title that answers, repeating nothing
-    assert not restates("Madame de Maintenon [1]", wife, "fr", topic="Madame de Maintenon")
+    assert not restates("Madame de Maintenon [1]", wife, "fr", topic=topic_terms("Madame de Maintenon", "fr"))
 
 
 def test_a_french_answer_that_only_restates_the_question_becomes_an_abstention(app) -> None:  # type: ignore[no-untyped-def]

@@ -199,31 +199,37 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     return False if new_numbers else None
 
 
-def restates(answer: str, question: str, language: Language, topic: str = "") -> bool:
+def restates(answer: str, question: str, language: Language, topic: frozenset[str] = frozenset()) -> bool:
     """Whether the answer is made only of the question's words ("Qui est le beau-frère
     d'Henriette ?" → "Henriette [1]") or, repeating one of them, of the question's words and
-    ``topic``'s (the headings of the passages read: "Comment entretenir la chaîne du vélo ?" →
-    "Le guide d'entretien du vélo électrique [1]"), the question offering no choice ("haut ou
-    bas ?") and the answer being no yes/no: it tells the user nothing they did not say or the
-    document's title did not. An answer that is a title without repeating the question ("Qui
-    était-elle ?" → "Madame de Maintenon") is no restatement."""
+    ``topic``'s (``topic_terms`` of the headings of the passages read: "Comment entretenir la
+    chaîne du vélo ?" → "Le guide d'entretien du vélo électrique [1]"), the question offering no
+    choice ("haut ou bas ?") and the answer being no yes/no: it tells the user nothing they did
+    not say or the document's title did not. An answer that is a title without repeating the
+    question ("Qui était-elle ?" → "Madame de Maintenon") is no restatement."""
     added = _added(answer, question, language)
     if added is None or _CHOICE.search(question):
         return False
-    new_terms, new_numbers = added
-    if not new_terms and not new_numbers:
+    if not any(added):
         return True
     repeats = set(analyze(strip_markers(answer), language)) & set(analyze(question, language))
-    return bool(repeats) and adds_only_topic(answer, question, language, topic)
+    return bool(repeats) and _within(added, topic)
 
 
-def adds_only_topic(answer: str, question: str, language: Language, topic: str) -> bool:
-    """Whether all that the answer adds to the question is words of ``topic`` (no number)."""
+def adds_only_topic(answer: str, question: str, language: Language, topic: frozenset[str]) -> bool:
+    """Whether all that the answer adds to the question is ``topic``'s terms (no number)."""
     added = _added(answer, question, language)
-    if added is None or not topic:
-        return False
+    return added is not None and _within(added, topic)
+
+
+def topic_terms(headings: str, language: Language) -> frozenset[str]:
+    """The terms of headings (titles, section paths), analysed once for ``restates``."""
+    return frozenset(analyze(headings, language))
+
+
+def _within(added: tuple[set[str], list[frozenset[str]]], topic: frozenset[str]) -> bool:
     new_terms, new_numbers = added
-    return not new_numbers and new_terms <= set(analyze(topic, language))
+    return bool(topic) and not new_numbers and new_terms <= topic
 
 
 def _added(answer: str, question: str, language: Language) -> tuple[set[str], list[frozenset[str]]] | None:

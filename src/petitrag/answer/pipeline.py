@@ -24,6 +24,7 @@ from petitrag.answer.citations import (
     renumber,
     restates,
     supporting,
+    topic_terms,
 )
 from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, any_foreign, pack
 from petitrag.answer.prompts import (
@@ -315,7 +316,11 @@ class Answerer:
     ) -> Callable[[str], bool]:
         """Whether an answer begun with these words would stand the grounding checks of ``_finish``
         (held back, too, while it adds only headings' words: it may become a restatement)."""
-        topic = _topic(context) if evidence is not None and language in ABSTAIN_ON_RESTATEMENT else ""
+        topic = (
+            _topic(context, language)
+            if evidence is not None and language in ABSTAIN_ON_RESTATEMENT
+            else frozenset[str]()
+        )  # analysed once, not once per streamed token
 
         def stands(text: str) -> bool:
             if evidence is not None and draws_on(text, question, evidence, language) is not True:
@@ -414,7 +419,7 @@ class Answerer:
             or (
                 evidence is not None
                 and language in ABSTAIN_ON_RESTATEMENT
-                and restates(raw, question, language, _topic(context))
+                and restates(raw, question, language, _topic(context, language))
             )
             or (seen is not None and borrows(raw, seen, example_names(language)))
         ):
@@ -472,11 +477,11 @@ class Answerer:
         )  # fmt: skip
 
 
-def _topic(context: PackedContext) -> str:
-    """The headings of the passages read (document titles and section paths): what an answer
-    repeating them with the question's words tells the user they knew already."""
+def _topic(context: PackedContext, language: Language) -> frozenset[str]:
+    """The terms of the headings of the passages read (document titles and section paths): what
+    an answer repeating them with the question's words tells the user they knew already."""
     headings = [heading for hit in context.hits for heading in (hit.title, hit.section) if heading]
-    return " ".join(dict.fromkeys(headings)).replace(SECTION_SEPARATOR, " ")
+    return topic_terms(" ".join(headings).replace(SECTION_SEPARATOR, " "), language)
 
 
 def _confidence(completion: Completion) -> float | None:
