@@ -32,20 +32,20 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from petitrag.answer import summarize
-from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, number_readings, numbers_in, support_each
+from petitrag.answer.citations import SUPPORT_THRESHOLD, number_readings, numbers_in, support_each
 from petitrag.answer.summarize import (
     _LIST_ITEM,
     _PAGE_MARKER,
     _SENTENCE_END,
     Summarizer,
     _bullet_groups,
+    _evidence,
     _is_claim,
     marker,
 )
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.demo import sample_corpus
-from petitrag.language import LANGUAGES
 
 _ANY_MARKER = re.compile(r"\((?:p\.\s*\d+[^()]*|[^()]{2,80})\)\s*[.!?…]*\s*$")
 
@@ -111,7 +111,7 @@ def main() -> None:
 
 def measure(summary, chunks) -> dict[str, object]:  # type: ignore[no-untyped-def]
     language = summary.language
-    evidence = [Evidence.of(c.text, c.language if c.language in LANGUAGES else language) for c in chunks]
+    evidence = _evidence(chunks, language)
     claims = []
     for line in summary.text.splitlines():
         item = _LIST_ITEM.match(line)
@@ -150,13 +150,13 @@ def print_table(rows: list[dict[str, object]]) -> None:
         kept = "—" if row["numbers_kept"] is None else f"{row['numbers_kept']:.2f}"
         marked = "—" if row["marked"] is None else f"{row['marked']:.2f}"
         print(
-            f"| {row['document'][:40]} | {row['chunks']} | {row.get('bullets', '—')} | {row['claims']} | "
+            f"| {row['document'][:40]} | {row['chunks']} | {row['bullets']} | {row['claims']} | "
             f"{row['supported']:.2f} | "
             f"{row['invented_numbers']} | {kept} | {marked} | {row['calls']} | {row['seconds']} |"
         )
     kept_values = [float(row["numbers_kept"]) for row in rows if row["numbers_kept"] is not None]  # type: ignore[arg-type]
     print(
-        f"| **mean** | | {statistics.mean(float(r.get('bullets', 0)) for r in rows):.1f} | "  # type: ignore[arg-type]
+        f"| **mean** | | {statistics.mean(float(r['bullets']) for r in rows):.1f} | "  # type: ignore[arg-type]
         f"{statistics.mean(float(r['claims']) for r in rows):.1f} | "  # type: ignore[arg-type]
         f"{statistics.mean(float(r['supported']) for r in rows):.2f} | "  # type: ignore[arg-type]
         f"{sum(int(r['invented_numbers']) for r in rows)} (total) | "  # type: ignore[arg-type]
