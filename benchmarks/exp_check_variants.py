@@ -16,8 +16,8 @@ from pathlib import Path
 
 from replay import Replayed, replay_answerer, replayed_cases, scored
 
-from petitrag.answer.pipeline import AnswerResult
 from petitrag.answer.prompts import YES_NO, build_messages, check_messages
+from petitrag.answer.result import AnswerResult
 from petitrag.generation.base import Generator
 
 # besides the default check (prompts.check_messages):

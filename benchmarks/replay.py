@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from petitrag.answer.pipeline import Answerer, AnswerResult
+from petitrag.answer.pipeline import Answerer
+from petitrag.answer.result import AnswerResult
 from petitrag.bench.datasets import Case
 from petitrag.bench.metrics import contains_gold, token_f1
 from petitrag.bench.retrieval import ReplayRetriever

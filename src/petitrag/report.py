@@ -17,7 +17,7 @@ from petitrag.retrieval.hybrid import Hit, SearchResult
 
 if TYPE_CHECKING:
     from petitrag.answer.packing import PackedContext
-    from petitrag.answer.pipeline import AnswerResult
+    from petitrag.answer.result import AnswerResult
 
 
 def print_ingest_report(console: Console, report: IngestReport, collection: str) -> None:

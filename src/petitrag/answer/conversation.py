@@ -7,7 +7,9 @@ the answer then goes through the normal grounded pipeline.
 
 from __future__ import annotations
 
-from petitrag.answer.pipeline import Answerer, AnswerResult, TokenCallback
+from petitrag.answer.pipeline import Answerer
+from petitrag.answer.result import AnswerResult
+from petitrag.answer.streaming import TokenCallback
 from petitrag.generation.base import GenerationParams, Message
 
 REWRITE_SYSTEM = (

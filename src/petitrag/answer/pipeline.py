@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from petitrag.answer.citations import (
     Evidence,
@@ -21,7 +19,6 @@ from petitrag.answer.citations import (
     draws_on,
     plain_words,
     remove_invalid,
-    renumber,
     restates,
     supporting,
     topic_terms,
@@ -36,6 +33,7 @@ from petitrag.answer.prompts import (
     fixed_prompt,
     is_abstention,
 )
+from petitrag.answer.result import AnswerResult, Citation
 from petitrag.answer.streaming import HeldAnswer, TokenCallback
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
@@ -58,52 +56,6 @@ AUTO_COVERAGE = 0.025
 #: the question's ("Le guide d'entretien du vélo électrique [1]"): none of PIAF dev's 2,021 gold
 #: answers is so with their article's title, 3.6 % of SQuAD2's are ("computational resource")
 ABSTAIN_ON_RESTATEMENT: frozenset[Language] = frozenset({"fr"})
-
-
-@dataclass
-class Citation:
-    number: int  # the [n] the model saw
-    hit: Hit
-
-    def to_json(self) -> dict[str, Any]:
-        hit = self.hit
-        return {"source": hit.source, "page": hit.page, "section": hit.section, "chunk_id": hit.chunk_id,
-                "text": hit.text}  # fmt: skip
-
-
-@dataclass
-class AnswerResult:
-    answer: str
-    abstained: bool
-    language: Language
-    model: str
-    citations: list[Citation]
-    confidence: float | None
-    timings: dict[str, float]
-    escalated: bool = False
-    context: PackedContext | None = None
-    completion: Completion | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. "route" (escalation details)
-    signals: dict[str, float | None] = field(default_factory=dict)  # confidence signals (routing/)
-
-    def to_json(self) -> dict[str, Any]:
-        """The stable JSON contract; the answer's [n] are positions in "citations" (the terminal
-        keeps the prompt's numbers, which its streamed text and source list share)."""
-        keys = ("retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
-        # without a model call the sentence is shown once search is done: that is its first token
-        timings = {"ttft_s": self.timings.get("total_s", 0)} | self.timings
-        data = {
-            "answer": renumber(self.answer, [citation.number for citation in self.citations]),
-            "abstained": self.abstained,
-            "language": self.language,
-            "model": self.model,
-            "citations": [citation.to_json() for citation in self.citations],
-            "confidence": self.confidence,
-            "escalated": self.escalated,
-            "timings": {key: _rounded(timings.get(key, 0)) for key in keys},
-        }
-        data.update(self.extra)
-        return data
 
 
 class Answerer:
@@ -507,7 +459,3 @@ def _timings(
         "completion_tokens": sum(completion.completion_tokens for completion in completions),
         "tokens_per_s": last.tokens_per_s,
     }
-
-
-def _rounded(value: float) -> float | int:
-    return value if isinstance(value, int) else round(value, 4)

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from petitrag.answer.pipeline import Answerer, AnswerResult
+from petitrag.answer.pipeline import Answerer
+from petitrag.answer.result import AnswerResult
 from petitrag.answer.streaming import TokenCallback
 from petitrag.errors import ConfigError, PetitragError
 from petitrag.generation.base import Generator

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from petitrag.answer.conversation import Conversation
-from petitrag.answer.pipeline import AnswerResult
+from petitrag.answer.result import AnswerResult
 from petitrag.config import Settings
 from petitrag.generation.base import Completion, GenerationParams, Message
 from petitrag.server.errors import ApiError, checked_collection

@@ -1,0 +1,62 @@
+"""What `ask` returns: the answer, its checked citations, and the stable ``ask --json`` contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from petitrag.answer.citations import renumber
+from petitrag.answer.packing import PackedContext
+from petitrag.generation.base import Completion
+from petitrag.language import Language
+from petitrag.retrieval.hybrid import Hit
+
+
+@dataclass
+class Citation:
+    number: int  # the [n] the model saw
+    hit: Hit
+
+    def to_json(self) -> dict[str, Any]:
+        hit = self.hit
+        return {"source": hit.source, "page": hit.page, "section": hit.section, "chunk_id": hit.chunk_id,
+                "text": hit.text}  # fmt: skip
+
+
+@dataclass
+class AnswerResult:
+    answer: str
+    abstained: bool
+    language: Language
+    model: str
+    citations: list[Citation]
+    confidence: float | None
+    timings: dict[str, float]
+    escalated: bool = False
+    context: PackedContext | None = None
+    completion: Completion | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. "route" (escalation details)
+    signals: dict[str, float | None] = field(default_factory=dict)  # confidence signals (routing/)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON contract; the answer's [n] are positions in "citations" (the terminal
+        keeps the prompt's numbers, which its streamed text and source list share)."""
+        keys = ("retrieval_s", "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
+        # without a model call the sentence is shown once search is done: that is its first token
+        timings = {"ttft_s": self.timings.get("total_s", 0)} | self.timings
+        data = {
+            "answer": renumber(self.answer, [citation.number for citation in self.citations]),
+            "abstained": self.abstained,
+            "language": self.language,
+            "model": self.model,
+            "citations": [citation.to_json() for citation in self.citations],
+            "confidence": self.confidence,
+            "escalated": self.escalated,
+            "timings": {key: _rounded(timings.get(key, 0)) for key in keys},
+        }
+        data.update(self.extra)
+        return data
+
+
+def _rounded(value: float) -> float | int:
+    return value if isinstance(value, int) else round(value, 4)
