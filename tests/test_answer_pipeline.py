@@ -24,6 +24,7 @@ from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.prompts import ABSTAIN, example_names, is_abstention
+from petitrag.answer.trim import settled, trimmed
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.errors import CollectionNotFoundError, GenerationError, StoreError
@@ -672,3 +673,61 @@ def test_sources_in_another_language_come_with_a_reminder_of_the_answers_languag
 def test_renumbering_follows_the_citations_list() -> None:
     assert renumber("Oui [3]. Et non [1; 3] [9].", [3, 1]) == "Oui [1]. Et non [2, 1]."
     assert renumber("Aucune source.", []) == "Aucune source."
+
+
+def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> None:
+    """The 1.5B model answers in sentences that repeat the question; the answer is what they add."""
+    animal = "Quel animal a offert le père à son fils aîné ?"
+    assert trimmed("Le père a offert un chevreau à son fils aîné [1]", animal, "fr") == "Un chevreau [1]"
+    assert trimmed("La fumée était noire [1].", "De quelle couleur était la fumée ?", "fr") == "Noire [1]."
+    founder = "Qui a fondé L'Oréal ?"
+    assert trimmed("Eugène Schueller a fondé L'Oréal [1].", founder, "fr") == "Eugène Schueller [1]."
+    # one repeated word is often the answer's own name, and the noun after "quel" is its head
+    university = "Quelle université a fondé Rockefeller ?"
+    assert trimmed("L'université de Chicago [1]", university, "fr") == "L'université de Chicago [1]"
+    level = "À quel niveau la hiérarchie polynomiale s'effondrerait-elle ?"
+    assert trimmed("La hiérarchie polynomiale s'effondre au deuxième niveau [1]", level, "fr") == (
+        "Au deuxième niveau [1]"
+    )
+    title = "Quel livre de Tocqueville parle de la démocratie ?"
+    assert (
+        trimmed("« De la démocratie en Amérique » [1]", title, "fr") == "« De la démocratie en Amérique » [1]"
+    )
+    conquered = "Où se trouvent les pays conquis par les sultans ?"  # no cut inside a verb's subject
+    reply = "Les pays conquis par les sultans ottomans sont les pays du monde méditerranéen [1]"
+    assert trimmed(reply, conquered, "fr") == reply
+    # markers stay; what adds nothing is left to the restatement check
+    both = "Que faut-il entretenir sur le vélo électrique ?"
+    assert (
+        trimmed("Le vélo [1] et la batterie du vélo électrique [2]", both, "fr")
+        == "Le vélo [1] et la batterie [2]"
+    )
+    assert trimmed("Le vélo électrique [1]", both, "fr") == "Le vélo électrique [1]"
+
+
+def test_what_streams_of_a_trimmed_answer_is_never_taken_back() -> None:
+    """Fed one character at a time, the settled part only grows and ends as a prefix of the answer."""
+    animal = "Quel animal a offert le père à son fils aîné ?"
+    reply = "Le père a offert un chevreau à son fils aîné [1]"
+    shown = ""
+    for end in range(1, len(reply) + 1):
+        text, settled_length = settled(reply[:end], animal, "fr")
+        assert text.startswith(shown) or settled_length <= len(shown)
+        shown = max(shown, text[:settled_length], key=len)
+    assert shown == "Un chevreau" and trimmed(reply, animal, "fr").startswith(shown)
+
+
+def test_a_streamed_french_answer_shows_only_what_it_adds_to_the_question(app) -> None:  # type: ignore[no-untyped-def]
+    question = "Combien de temps dure une recharge complète de la batterie ?"
+    generator = ReplyPerPass("Une recharge complète de la batterie dure environ 4 heures et demie [1].")
+    result, streamed = ask_streamed(app, generator, question)
+    assert result.answer == "Environ 4 heures et demie [1]." and streamed == result.answer
+    assert (
+        result.citations[0].hit.rank == 1 and result.to_json()["answer"] == "Environ 4 heures et demie [1]."
+    )
+    app.settings.trim_restated = False
+    result, streamed = ask_streamed(app, ReplyPerPass(generator.reply), question)
+    assert result.answer == generator.reply and streamed.strip() == generator.reply
+    generator = ReplyPerPass("Turn the compost pile every two to three weeks [1].")
+    result, _ = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert result.answer == generator.reply  # English answers are not trimmed

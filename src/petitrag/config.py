@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         "keeps, must be found), when a French answer only restates the question, or when it names "
         "what only the prompt's worked examples hold: it answered from its own knowledge.",
     )
+    trim_restated: bool = Field(
+        True,
+        description="French answers lose the question's words they repeat around what they add: "
+        "'Le père a offert un chevreau à son fils aîné' -> 'Un chevreau' (PIAF F1 +0.016).",
+    )
     self_check: bool = Field(
         False, description="Run the self-check on every answer even without abstain_below (bench does)."
     )

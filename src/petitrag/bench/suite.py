@@ -122,6 +122,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "reread_above": settings.reread_above,
         "reread_below": settings.reread_below,
         "grounded_only": settings.grounded_only,
+        "trim_restated": settings.trim_restated,
         "max_tokens": settings.max_tokens,
         "context_size": settings.context_size,
         "threads": settings.threads,

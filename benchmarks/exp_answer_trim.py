@@ -1,0 +1,54 @@
+"""Replay: drop the question's words that an answer repeats around what it adds.
+
+"Quel animal a offert le père à son fils aîné ?" → "Le père a offert un chevreau à son fils aîné
+[1]" scores F1 0.29 against « un chevreau »; trimmed, "Un chevreau [1]" scores 1. Reads a bench
+run's predictions and scores the answers as run and trimmed with ``petitrag.answer.trim.trimmed``, for
+questions in French, in English, or both.
+
+    .venv/bin/python benchmarks/exp_answer_trim.py benchmarks/out/bench-piaf-s14 [--show]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from petitrag.answer.trim import trimmed
+from petitrag.bench.metrics import token_f1
+from petitrag.language import detect_language
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--show", action="store_true", help="print every answer the trim changes")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in (args.run / "predictions.jsonl").open(encoding="utf-8")]
+    answerable = [row for row in rows if not row["impossible"] and not row.get("error")]
+    for languages in (("fr",), ("en",), ("fr", "en")):
+        changed, scores, before = 0, [], []
+        for row in answerable:
+            language = row.get("question_language") or detect_language(row["question"])
+            old = 0.0 if row["abstained"] else token_f1(row["prediction"], row["gold"])
+            kept = row["abstained"] or language not in languages
+            answer = row["prediction"] if kept else trimmed(row["prediction"], row["question"], language)
+            new = 0.0 if row["abstained"] else token_f1(answer, row["gold"])
+            before.append(old)
+            scores.append(new)
+            if answer != row["prediction"]:
+                changed += 1
+                if args.show and len(languages) == 2:
+                    print(f"{old:.2f} → {new:.2f} | {row['question']} | {row['prediction']} → {answer}")
+        better = sum(n > o for n, o in zip(scores, before, strict=True))
+        worse = sum(n < o for n, o in zip(scores, before, strict=True))
+        print(
+            f"trimmed in {'+'.join(languages)}: F1 {statistics.fmean(before):.3f}"
+            f" → {statistics.fmean(scores):.3f}"
+            f" ({changed} changed, {better} better, {worse} worse, n = {len(answerable)})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Answers say what the question asked, not the question again.
+
+Asked "Quel animal a offert le père à son fils aîné ?", the small model often answers with a
+sentence: "Le père a offert un chevreau à son fils aîné [1]". The answer is "un chevreau"; the
+rest repeats the question (and costs token F1 against a short gold answer). ``trimmed`` drops
+such a frame at either edge of the answer: a run of the question's words and stopwords holding
+at least ``MIN_REPEATED`` of the question's words, cut after the last of them at the start (the
+determiner of what the answer adds stays: "un chevreau") and before the run at the end. While
+an answer streams, ``settled`` says how much of it no later token can change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from petitrag.answer.citations import numbers_in
+from petitrag.language import Language, analyze, stopwords, strip_accents
+
+#: question words an edge must repeat to be cut: one alone is often part of the answer's name
+#: ("L'université de Chicago" for "Quelle université…") — unless a leading one is followed by
+#: a verb of being or having: then it is a clause ("La fumée était | noire")
+MIN_REPEATED = 2
+_AUXILIARIES = frozenset(
+    "est était sont étaient fut furent sera seront a ont avait avaient eut "
+    "is was are were be been has have had".split()
+)
+_TOKEN = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]|\w+")
+_TRAILING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+\s*[.!]?\s*$")
+_PARTIAL_WORD = re.compile(r"\w+$")
+_EDGE = " ,;:."
+#: the noun after "quel"/"what" names what the answer is ("À quel niveau…" → "au deuxième niveau"):
+#: repeated, it is the answer's head, not a frame
+_ASKED_FOR = re.compile(r"\b(?:quel|quelle|quels|quelles|what|which)\s+(\w+)", re.IGNORECASE)
+_OPENING_QUOTES, _CLOSING_QUOTES = "«“", "»”"
+
+
+@dataclass(frozen=True)
+class _Token:
+    start: int
+    end: int
+    kind: Literal["repeated", "filler", "marker", "word"]  # repeated: one of the question's words
+    auxiliary: bool = False  # a filler that is a form of to be or to have
+
+    @property
+    def framing(self) -> bool:
+        return self.kind in ("repeated", "filler")
+
+
+@dataclass(frozen=True)
+class _Cut:
+    text: str  # the answer without its frame
+    settled: int  # how many of its first characters no later text can change
+
+
+def trimmed(answer: str, question: str, language: Language) -> str:
+    """The answer without the question's words it repeats around what it adds; unchanged when
+    it adds nothing (a restatement is the abstention checks' business)."""
+    return _cut(answer.strip(), question, language).text
+
+
+def settled(text: str, question: str, language: Language) -> tuple[str, int]:
+    """``trimmed`` of an answer still streaming, and how many of its first characters are final:
+    up to the last word the answer adds, the last, maybe partial, word aside (a leading frame
+    is settled once such a word follows it; a trailing one only when the answer ends)."""
+    cut = _cut(_PARTIAL_WORD.sub("", text.lstrip()), question, language)
+    return cut.text, cut.settled
+
+
+def _cut(answer: str, question: str, language: Language) -> _Cut:
+    markers = _TRAILING_MARKERS.search(answer)
+    body, tail = (answer[: markers.start()], markers.group().strip()) if markers else (answer, "")
+    tokens = _tokens(body, question, language)
+    start, end = _frame_end(tokens), _frame_start(tokens)
+    if _quoted(body[:start]):  # inside a title or quotation: "« De la démocratie | en Amérique »"
+        start = 0
+    if end is not None and _quoted(body[end:][::-1].translate(_MIRROR)):
+        end = None
+    added = [t for t in tokens if t.kind == "word" and t.start >= start and (end is None or t.start < end)]
+    if not added or (start == 0 and end is None):
+        return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
+    kept = body[start : len(body) if end is None else end]
+    offset = start + len(kept) - len(kept.lstrip(_EDGE + " "))
+    kept = kept.strip(_EDGE).strip()
+    if start:
+        kept = kept[:1].upper() + kept[1:]
+    settled_end = max(t.end for t in tokens if not t.framing and t.start >= start) - offset
+    return _Cut(f"{kept} {tail}" if tail else kept, max(0, settled_end))
+
+
+_MIRROR = str.maketrans(_CLOSING_QUOTES + _OPENING_QUOTES, _OPENING_QUOTES + _CLOSING_QUOTES)
+
+
+def _quoted(text: str) -> bool:
+    """Whether a quotation opened in ``text`` is still open at its end (straight quotes: an odd
+    number of them)."""
+    depth = 0
+    for char in text:
+        depth += (char in _OPENING_QUOTES) - (char in _CLOSING_QUOTES)
+    return depth > 0 or text.count('"') % 2 == 1
+
+
+def _tokens(body: str, question: str, language: Language) -> list[_Token]:
+    head = {term for noun in _ASKED_FOR.findall(question) for term in analyze(noun, language)}
+    asked_terms, asked_numbers = set(analyze(question, language)) - head, numbers_in(question)
+    stop = stopwords(language)
+    tokens = []
+    for match in _TOKEN.finditer(body):
+        word, plain = match.group(), strip_accents(match.group().lower())
+        if word.startswith("["):
+            tokens.append(_Token(match.start(), match.end(), "marker"))
+            continue
+        terms = analyze(word, language)
+        if word in asked_numbers if word.isdigit() else bool(terms) and set(terms) <= asked_terms:
+            tokens.append(_Token(match.start(), match.end(), "repeated"))
+            continue
+        elided = body[match.end() : match.end() + 1] in ("'", "’") and len(word) <= 3
+        filler = elided or (not word.isdigit() and (plain in stop or not terms))
+        kind = "filler" if filler else "word"
+        tokens.append(_Token(match.start(), match.end(), kind, filler and word.lower() in _AUXILIARIES))
+    return tokens
+
+
+def _frame_end(tokens: list[_Token]) -> int:
+    """Where the answer starts once a leading frame is cut: after its last repeated word, and
+    the verb of being or having right after it — not inside the subject of a verb that follows
+    ("Les pays conquis par les sultans | ottomans sont…")."""
+    repeated, verb, cut, after = 0, False, 0, len(tokens)
+    for index, token in enumerate(tokens):
+        if not token.framing:
+            after = index
+            break
+        if token.kind == "repeated":
+            repeated, cut = repeated + 1, token.end
+        elif token.auxiliary and repeated:
+            verb, cut = True, token.end
+    if any(token.auxiliary for token in tokens[after : after + 2]):
+        return 0
+    return cut if repeated >= MIN_REPEATED or (repeated and verb) else 0
+
+
+def _frame_start(tokens: list[_Token]) -> int | None:
+    """Where the answer ends once a trailing frame is cut: before the frame's first word;
+    None when it has none."""
+    repeated, cut = 0, None
+    for token in reversed(tokens):
+        if not token.framing:
+            break
+        repeated += token.kind == "repeated"
+        cut = token.start
+    return cut if repeated >= MIN_REPEATED else None
