@@ -16,7 +16,7 @@ import statistics
 from pathlib import Path
 
 from petitrag.answer.trim import trimmed
-from petitrag.bench.metrics import token_f1
+from petitrag.bench.metrics import contains_gold, token_f1
 from petitrag.language import detect_language
 
 
@@ -28,13 +28,15 @@ def main() -> None:
     rows = [json.loads(line) for line in (args.run / "predictions.jsonl").open(encoding="utf-8")]
     answerable = [row for row in rows if not row["impossible"] and not row.get("error")]
     for languages in (("fr",), ("en",), ("fr", "en")):
-        changed, scores, before = 0, [], []
+        changed, scores, before, right = 0, [], [], [0, 0]
         for row in answerable:
             language = row.get("question_language") or detect_language(row["question"])
             old = 0.0 if row["abstained"] else token_f1(row["prediction"], row["gold"])
             kept = row["abstained"] or language not in languages
             answer = row["prediction"] if kept else trimmed(row["prediction"], row["question"], language)
             new = 0.0 if row["abstained"] else token_f1(answer, row["gold"])
+            right[0] += _correct(row["prediction"], row["gold"], row["abstained"])
+            right[1] += _correct(answer, row["gold"], row["abstained"])
             before.append(old)
             scores.append(new)
             if answer != row["prediction"]:
@@ -46,8 +48,14 @@ def main() -> None:
         print(
             f"trimmed in {'+'.join(languages)}: F1 {statistics.fmean(before):.3f}"
             f" → {statistics.fmean(scores):.3f}"
+            f", correct & answered {right[0]} → {right[1]}"
             f" ({changed} changed, {better} better, {worse} worse, n = {len(answerable)})"
         )
+
+
+def _correct(answer: str, gold: list[str], abstained: bool) -> bool:
+    """The bench's "correct & answered": F1 ≥ 0.5 or the gold answer in it."""
+    return not abstained and (token_f1(answer, gold) >= 0.5 or bool(contains_gold(answer, gold)))
 
 
 if __name__ == "__main__":
