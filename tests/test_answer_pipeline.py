@@ -704,7 +704,20 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     )
     assert trimmed("Le vélo électrique [1]", both, "fr") == "Le vélo électrique [1]"
     relation = "What is commonly believed to be the value relationship between P and co-NP"
-    assert trimmed("NP is not equal to co-NP [1]", relation, "en") == "Not equal [1]"
+    assert trimmed("NP is not equal to co-NP [1]", relation, "en") == "Not equal to co-NP [1]"
+    # a trailing frame opens a phrase; hyphenated words and cited items stay whole
+    factoring = "What factorization problem is hard?"
+    assert (
+        trimmed("The integer factorization problem [1]", factoring, "en")
+        == "The integer factorization problem [1]"
+    )
+    assert (
+        trimmed("worst-case complexity [1]", "What kind of case complexity is used?", "en")
+        == "worst-case complexity [1]"
+    )
+    fields = "What fields are close to computability theory?"
+    both_cited = "analysis of algorithms [1] and computability theory [2]"
+    assert trimmed(both_cited, fields, "en") == both_cited
 
 
 def test_what_streams_of_a_trimmed_answer_is_never_taken_back() -> None:

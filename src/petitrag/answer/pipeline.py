@@ -390,7 +390,7 @@ class Answerer:
             abstained = True
         else:
             answer = remove_invalid(raw, len(context.hits))
-            if self._settle(question, language) is not None:
+            if self.settings.trim_restated:
                 answer = trimmed(answer, question, language)
             numbers = cited_numbers(answer)  # remove_invalid left only numbers in range
             if not numbers:

@@ -26,7 +26,7 @@ _AUXILIARIES = frozenset(
     "est était sont étaient fut furent sera seront a ont avait avaient eut "
     "is was are were be been has have had".split()
 )
-_TOKEN = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]|\w+")
+_TOKEN = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]|\w+(?:[-‐]\w+)*")  # "worst-case" is one word
 _TRAILING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+\s*[.!]?\s*$")
 _PARTIAL_WORD = re.compile(r"\w+$")
 _EDGE = " ,;:."
@@ -135,18 +135,24 @@ def _frame_end(tokens: list[_Token]) -> int:
             repeated, cut = repeated + 1, token.end
         elif token.auxiliary and repeated:
             verb, cut = True, token.end
-    if any(token.auxiliary for token in tokens[after : after + 2]):
+    if any(token.auxiliary for token in tokens[after : after + 2]) or (
+        after < len(tokens) and tokens[after].kind == "marker"  # the first cited item, whole
+    ):
         return 0
     return cut if repeated >= MIN_REPEATED or (repeated and verb) else 0
 
 
 def _frame_start(tokens: list[_Token]) -> int | None:
-    """Where the answer ends once a trailing frame is cut: before the frame's first word;
-    None when it has none."""
-    repeated, cut = 0, None
-    for token in reversed(tokens):
-        if not token.framing:
-            break
-        repeated += token.kind == "repeated"
-        cut = token.start
-    return cut if repeated >= MIN_REPEATED else None
+    """Where the answer ends once a trailing frame is cut: before the frame's first word; None
+    when it has none. A frame opens a phrase (a preposition, conjunction or verb: "à son fils
+    aîné", "if graph isomorphism is…"), so "The integer factorization problem" keeps its noun;
+    nor is a cited item cut whole ("X [1] and Y [2]")."""
+    repeated, index = 0, len(tokens)
+    while index and tokens[index - 1].framing:
+        index -= 1
+        repeated += tokens[index].kind == "repeated"
+    if repeated < MIN_REPEATED or index == len(tokens) or tokens[index].kind != "filler":
+        return None
+    if index and tokens[index - 1].kind == "marker":
+        return None
+    return tokens[index].start
