@@ -505,13 +505,13 @@ def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[
     app, likelihoods: list[float | None], generated: int, abstains: bool
 ) -> None:
     generator = ScoringAbstention("Every two to three weeks [1].", likelihoods)
-    generator.name = "qwen2.5-coder-1.5b"  # its catalog default for English questions: -3.5
+    generator.name = "qwen2.5-coder-1.5b"  # its catalog default for English questions: -3.75
     result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert len(generator.scored) == len(likelihoods) and len(generator.prompts) == generated
     assert result.abstained is abstains and streamed.strip() == result.answer
-    assert generator.bounds == [-3.5] * len(likelihoods)  # a gate may stop at a bound under -3.5
+    assert generator.bounds == [-3.75] * len(likelihoods)  # a gate may stop at a bound under -3.75
     likely = likelihoods[-1]
-    assert result.signals["abstain_logprob"] == (likely if likely is None or likely > -3.5 else None)
+    assert result.signals["abstain_logprob"] == (likely if likely is None or likely > -3.75 else None)
     assert result.timings["ttft_s"] <= result.timings["total_s"]
 
 
@@ -578,11 +578,11 @@ def test_a_bench_gates_as_production_does_then_measures_the_exact_value(app) -> 
     measured after the answer (report-only time)."""
     app.settings.self_check = True
     generator = ScoringAbstention("Every two to three weeks [1].", [-9.0, -8.2])
-    generator.name = "qwen2.5-coder-1.5b"  # gated at -3.5 in English
+    generator.name = "qwen2.5-coder-1.5b"  # gated at -3.75 in English
     result = Answerer(app.settings, app.retriever(), generator, for_report=True).ask(
         "How often should I turn the compost pile?"
     )
-    assert generator.bounds == [-3.5, None] and len(generator.prompts) == 1
+    assert generator.bounds == [-3.75, None] and len(generator.prompts) == 1
     assert result.signals["abstain_logprob"] == -8.2 and not result.abstained
 
 

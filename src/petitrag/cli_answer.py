@@ -48,7 +48,7 @@ model_options = [
         "--abstain-above",
         type=click.FloatRange(max=0),
         help="Abstain when the model's log-probability of the abstention sentence is above this "
-        "(nats; 0: never) [default: the model's catalog value, for qwen2.5-coder-1.5b -3.5 on English "
+        "(nats; 0: never) [default: the model's catalog value, for qwen2.5-coder-1.5b -3.75 on English "
         "questions; else off].",
     ),
     min_score_option,

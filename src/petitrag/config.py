@@ -95,9 +95,9 @@ class Settings(BaseSettings):
         description="Abstain when the model's log-probability of replying with the abstention sentence, "
         "after reading its sources, is above this (nats): small models answer what their sources nearly "
         "say, but often rank the abstention close behind. Unset: the model's catalog default, measured per "
-        "model and language (qwen2.5-coder-1.5b: -3.5 for English questions, SQuAD2 abstention 0.00 -> 0.25 "
-        "at equal F1; none for French, where it lost right answers); otherwise never; 0: never. Costs ~12 "
-        "prompt tokens (~0.4 s) per reading; in-process models only.",
+        "model and language (qwen2.5-coder-1.5b: -3.75 for English questions, SQuAD2 abstention 0.00 -> "
+        "0.28-0.30 at equal F1; none for French, where it lost right answers); otherwise never; 0: never. "
+        "Costs ~12 prompt tokens (~0.4 s) per reading; in-process models only.",
     )
     reread_above: float | None = Field(
         None,
