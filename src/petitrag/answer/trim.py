@@ -5,8 +5,9 @@ sentence: "Le père a offert un chevreau à son fils aîné [1]". The answer is 
 rest repeats the question (and costs token F1 against a short gold answer). ``trimmed`` drops
 such a frame at either edge of the answer: a run of the question's words and stopwords holding
 at least ``MIN_REPEATED`` of the question's words, cut after the last of them at the start (the
-determiner of what the answer adds stays: "un chevreau") and before the run at the end. While
-an answer streams, ``settled`` says how much of it no later token can change.
+determiner of what the answer adds stays: "un chevreau") and before the run at the end, when
+that run opens a phrase ("à son fils aîné"). While an answer streams, ``settled`` says how much
+of it no later token can change.
 """
 
 from __future__ import annotations
