@@ -6,6 +6,11 @@ run's predictions and scores the answers as run and trimmed with ``petitrag.answ
 questions in French, in English, or both.
 
     .venv/bin/python benchmarks/exp_answer_trim.py benchmarks/out/bench-piaf-s14 [--show]
+
+With ``--golds DATASET LANG``, it trims each question's first gold answer instead: what a model
+answering exactly the gold would lose (a bound on the harm the trim can do).
+
+    .venv/bin/python benchmarks/exp_answer_trim.py --golds ../shared/data/piaf-fr-dev.json fr
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ from pathlib import Path
 
 from petitrag.answer.trim import trimmed
 from petitrag.bench.metrics import contains_gold, token_f1
-from petitrag.language import detect_language
+from petitrag.language import Language, detect_language
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("run", type=Path)
+    parser.add_argument("run", type=Path, nargs="?")
     parser.add_argument("--show", action="store_true", help="print every answer the trim changes")
+    parser.add_argument("--golds", nargs=2, metavar=("DATASET", "LANG"), help="trim gold answers instead")
     args = parser.parse_args()
+    if args.golds:
+        golds(Path(args.golds[0]), args.golds[1], args.show)
+        return
     rows = [json.loads(line) for line in (args.run / "predictions.jsonl").open(encoding="utf-8")]
     answerable = [row for row in rows if not row["impossible"] and not row.get("error")]
     for languages in (("fr",), ("en",), ("fr", "en")):
@@ -51,6 +60,27 @@ def main() -> None:
             f", correct & answered {right[0]} → {right[1]}"
             f" ({changed} changed, {better} better, {worse} worse, n = {len(answerable)})"
         )
+
+
+def golds(dataset: Path, language: Language, show: bool) -> None:
+    data = json.loads(dataset.read_text(encoding="utf-8"))
+    changed, loss, total = 0, 0.0, 0
+    for article in data["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = [answer["text"] for answer in qa["answers"]]
+                if not answers:
+                    continue
+                total += 1
+                answer = trimmed(answers[0], qa["question"], language)
+                if answer != answers[0].strip():
+                    changed += 1
+                    loss += 1 - token_f1(answer, answers)
+                    if show:
+                        print(f"{qa['question']} | {answers[0]} → {answer}")
+    print(
+        f"{dataset.name}: {changed} of {total} gold answers changed, F1 lost {loss / total:.4f} per question"
+    )
 
 
 def _correct(answer: str, gold: list[str], abstained: bool) -> bool:

@@ -696,6 +696,18 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     conquered = "Où se trouvent les pays conquis par les sultans ?"  # no cut inside a verb's subject
     reply = "Les pays conquis par les sultans ottomans sont les pays du monde méditerranéen [1]"
     assert trimmed(reply, conquered, "fr") == reply
+    # gold answers stay whole: a noun phrase, a list's last item, a title, a name
+    theorems = "What theorems are responsible for determining questions of time and space requirements?"
+    assert trimmed("time and space hierarchy theorems", theorems, "en") == "time and space hierarchy theorems"
+    mirror = "What two fields of theoretical computer science closely mirror computability theory?"
+    listed = "analysis of algorithms and computability theory"
+    assert trimmed(listed, mirror, "en") == listed
+    paper = "What paper ushered in systematic studies of computational complexity?"
+    title_words = "On the Computational Complexity of Algorithms"
+    assert trimmed(title_words, paper, "en") == title_words
+    minister = "Qui était le Premier ministre de Farooq Leghari ?"
+    elected = "Farooq Leghari est élu président [2]."
+    assert trimmed(elected, minister, "fr") == elected
     # markers stay; what adds nothing is left to the restatement check
     both = "Que faut-il entretenir sur le vélo électrique ?"
     assert (
@@ -752,7 +764,9 @@ def test_what_streams_of_a_trimmed_answer_is_never_taken_back(
 
 def test_a_streamed_answer_shows_only_what_it_adds_to_the_question(app) -> None:  # type: ignore[no-untyped-def]
     question = "Combien de temps dure une recharge complète de la batterie ?"
-    generator = ReplyPerPass("Une recharge complète de la batterie dure environ 4 heures et demie [1].")
+    generator = ReplyPerPass(
+        "La durée d'une recharge complète de la batterie est environ 4 heures et demie [1]."
+    )
     result, streamed = ask_streamed(app, generator, question)
     assert result.answer == "Environ 4 heures et demie [1]." and streamed == result.answer
     assert (
@@ -762,6 +776,6 @@ def test_a_streamed_answer_shows_only_what_it_adds_to_the_question(app) -> None:
     result, streamed = ask_streamed(app, ReplyPerPass(generator.reply), question)
     assert result.answer == generator.reply and streamed.strip() == generator.reply
     app.settings.trim_restated = True
-    generator = ReplyPerPass("You should turn the compost pile every two to three weeks [1].")
+    generator = ReplyPerPass("The compost pile should be turned every two to three weeks [1].")
     result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert result.answer == "Every two to three weeks [1]." and streamed == result.answer

@@ -289,7 +289,7 @@ class Answerer:
     def _settle(self, question: str, language: Language) -> Callable[[str], tuple[str, int]] | None:
         """How a streamed answer is shown as its trimmed form grows (``trim.settled``); None when
         answers are not trimmed. Replayed on two PIAF and two SQuAD2 samples (BENCHMARKS "Session
-        14"), trimming made 13 answers better and 1 worse, correct & answered unchanged."""
+        14"), trimming made 12 answers better and 1 worse, correct & answered unchanged."""
         if not self.settings.trim_restated:
             return None
         return functools.partial(settled, question=question, language=language)

@@ -27,6 +27,8 @@ _AUXILIARIES = frozenset(
     "est était sont étaient fut furent sera seront a ont avait avaient eut "
     "is was are were be been has have had".split()
 )
+#: a trailing run that starts with one of these is another item of a list, not a frame
+_CONJUNCTIONS = frozenset({"and", "or", "nor", "et", "ou", "ni"})
 _TOKEN = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]|\w+(?:[-‐]\w+)*")  # "worst-case" is one word
 _TRAILING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+\s*[.!]?\s*$")
 _PARTIAL_WORD = re.compile(r"\w+$")
@@ -42,11 +44,17 @@ class _Token:
     start: int
     end: int
     kind: Literal["repeated", "filler", "marker", "word"]  # repeated: one of the question's words
-    auxiliary: bool = False  # a filler that is a form of to be or to have
+    word: str = ""  # lower-cased, accents kept ("à" is no "a")
+    capitalized: bool = False
 
     @property
     def framing(self) -> bool:
         return self.kind in ("repeated", "filler")
+
+    @property
+    def auxiliary(self) -> bool:
+        """A form of to be or to have."""
+        return self.kind == "filler" and self.word in _AUXILIARIES
 
 
 @dataclass(frozen=True)
@@ -114,45 +122,55 @@ def _tokens(body: str, question: str, language: Language) -> list[_Token]:
             continue
         terms = analyze(word, language)
         if word in asked_numbers if word.isdigit() else bool(terms) and set(terms) <= asked_terms:
-            tokens.append(_Token(match.start(), match.end(), "repeated"))
+            tokens.append(_Token(match.start(), match.end(), "repeated", word.lower(), word[:1].isupper()))
             continue
         elided = body[match.end() : match.end() + 1] in ("'", "’") and len(word) <= 3
         filler = elided or (not word.isdigit() and (plain in stop or not terms))
         kind = "filler" if filler else "word"
-        tokens.append(_Token(match.start(), match.end(), kind, filler and word.lower() in _AUXILIARIES))
+        tokens.append(_Token(match.start(), match.end(), kind, word.lower(), word[:1].isupper()))
     return tokens
 
 
 def _frame_end(tokens: list[_Token]) -> int:
     """Where the answer starts once a leading frame is cut: after its last repeated word, and
-    the verb of being or having right after it — not inside the subject of a verb that follows
-    ("Les pays conquis par les sultans | ottomans sont…")."""
-    repeated, verb, cut, after = 0, False, 0, len(tokens)
+    the verb of being or having right after it. Without such a verb the frame must end where a
+    stopword starts the answer ("Le père a offert | un chevreau"), so that a noun phrase is not
+    cut ("time and space | hierarchy theorems"); never inside the subject of a verb that follows
+    ("Les pays conquis par les sultans | ottomans sont…"), nor before a first cited item, nor
+    within a name or title ("On the Computational Complexity | of Algorithms", "Farooq Leghari
+    | est élu…")."""
+    repeated, names, verb, cut, cut_index, after = 0, 0, False, 0, -1, len(tokens)
     for index, token in enumerate(tokens):
         if not token.framing:
             after = index
             break
         if token.kind == "repeated":
-            repeated, cut = repeated + 1, token.end
+            repeated, cut, cut_index = repeated + 1, token.end, index
+            names += token.capitalized and index > 0
         elif token.auxiliary and repeated:
-            verb, cut = True, token.end
+            verb, cut, cut_index = True, token.end, index
     if any(token.auxiliary for token in tokens[after : after + 2]) or (
-        after < len(tokens) and tokens[after].kind == "marker"  # the first cited item, whole
+        after < len(tokens) and tokens[after].kind == "marker"
     ):
         return 0
-    return cut if repeated >= MIN_REPEATED or (repeated and verb) else 0
+    if repeated >= MIN_REPEATED and names >= repeated - (tokens[0].kind == "repeated"):
+        return 0
+    stopword_follows = cut_index + 1 < after  # the run goes on with stopwords after the cut
+    return cut if verb or (repeated >= MIN_REPEATED and stopword_follows) else 0
 
 
 def _frame_start(tokens: list[_Token]) -> int | None:
     """Where the answer ends once a trailing frame is cut: before the frame's first word; None
-    when it has none. A frame opens a phrase (a preposition, conjunction or verb: "à son fils
-    aîné", "if graph isomorphism is…"), so "The integer factorization problem" keeps its noun;
-    nor is a cited item cut whole ("X [1] and Y [2]")."""
+    when it has none. A frame opens a phrase (a preposition or a verb: "à son fils aîné",
+    "if graph isomorphism is…"; not "and": that is a list's last item), so "The integer
+    factorization problem" keeps its noun; nor is a cited item cut whole ("X [1] and Y [2]")."""
     repeated, index = 0, len(tokens)
     while index and tokens[index - 1].framing:
         index -= 1
         repeated += tokens[index].kind == "repeated"
     if repeated < MIN_REPEATED or index == len(tokens) or tokens[index].kind != "filler":
+        return None
+    if tokens[index].word in _CONJUNCTIONS:  # "analysis of algorithms | and computability theory"
         return None
     if index and tokens[index - 1].kind == "marker":
         return None
