@@ -23,7 +23,7 @@ from petitrag.answer.citations import (
 from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
-from petitrag.answer.prompts import ABSTAIN, example_names, is_abstention
+from petitrag.answer.prompts import ABSTAIN, could_be_abstention, example_names, is_abstention
 from petitrag.answer.trim import settled, trimmed
 from petitrag.app import open_app
 from petitrag.config import load_settings
@@ -779,3 +779,36 @@ def test_a_streamed_answer_shows_only_what_it_adds_to_the_question(app) -> None:
     generator = ReplyPerPass("The compost pile should be turned every two to three weeks [1].")
     result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert result.answer == "Every two to three weeks [1]." and streamed == result.answer
+
+
+def test_the_plain_prompt_asks_once_and_its_abstention_word_becomes_the_sentence(app) -> None:  # type: ignore[no-untyped-def]
+    """prompt_style = "plain": one user turn, the instruction after the question; the model's one-word
+    abstention ("Sans réponse.") is never streamed, the fixed sentence is, once all passages were read."""
+    app.settings.prompt_style = "plain"
+    generator = ReplyPerPass("« Sans réponse. »")
+    result, streamed = ask_streamed(app, generator, "Quel est le prix du vélo ?")
+    first, second = generator.prompts
+    assert [m["role"] for m in first] == ["user"] and first[0]["content"].startswith("Contexte :\n[1] ")
+    assert first[0]["content"].endswith("réponds « sans réponse ».")
+    assert second[0]["content"].count("\n\n[") + 1 == len(result.context.hits) > 1
+    assert result.abstained and result.answer == ABSTAIN["fr"] and streamed == ABSTAIN["fr"]
+
+
+def test_a_plain_answer_is_cited_from_the_passage_that_supports_it(app) -> None:  # type: ignore[no-untyped-def]
+    app.settings.prompt_style = "plain"
+    generator = ReplyPerPass("Environ 4 heures et demie.")
+    result, streamed = ask_streamed(app, generator, "Combien de temps dure la recharge de la batterie ?")
+    assert len(generator.prompts) == 1 and not result.abstained
+    assert result.answer == "Environ 4 heures et demie." and streamed.strip() == result.answer
+    assert [c.number for c in result.citations] == [1] and "4 heures et demie" in result.citations[0].hit.text
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "abstains"),
+    [("Unanswerable.", "en", True), ("« Sans réponse »", "fr", True), ("sans réponse.", "fr", True),
+     ("Sans doute le mardi [1]", "fr", False), ("Unanimously [1]", "en", False)],
+)  # fmt: skip
+def test_the_plain_abstention_word_is_read_as_an_abstention(text: str, language, abstains: bool) -> None:  # type: ignore[no-untyped-def]
+    """Read as one whatever its quotes and case; while streamed, its start is held back."""
+    assert is_abstention(text) is abstains
+    assert could_be_abstention(text[:7], language) is abstains

@@ -28,6 +28,7 @@ from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, any_forei
 from petitrag.answer.prompts import (
     ABSTAIN,
     YES_NO,
+    abstain_reply,
     build_messages,
     check_messages,
     example_names,
@@ -176,7 +177,9 @@ class Answerer:
 
         Its abstention is shown only when no other pass follows (``final``)."""
         context = pack(passages, question, language, budget, self.generator.count_tokens)
-        messages = build_messages(question, language, context.sources, context.foreign(language))
+        messages = build_messages(
+            question, language, context.sources, context.foreign(language), self.settings.prompt_style
+        )
         evidence = self._evidence(context)
         seen = (
             plain_words(question, *(hit.text for hit in context.hits))
@@ -240,7 +243,7 @@ class Answerer:
         (unset: the model's catalog default for the language, if it has one), and for a best-first
         first pass also ``reread_above``; None: never."""
         abstain = self.settings.abstain_above
-        if abstain is None:
+        if abstain is None and self.settings.prompt_style == "examples":  # what the catalog measured
             entry = CATALOG.get(self.generator.name)
             abstain = dict(entry.abstain_above).get(language) if entry else None
         reread = None if final else self.settings.reread_above
@@ -257,7 +260,10 @@ class Answerer:
         answer token."""
         started = time.perf_counter()
         likely = self.generator.reply_logprob(
-            messages, ABSTAIN[language], prefix_messages=len(messages) - 1, below=below
+            messages,
+            abstain_reply(language, self.settings.prompt_style),
+            prefix_messages=len(messages) - 1,
+            below=below,
         )
         return likely, time.perf_counter() - started
 
@@ -310,7 +316,9 @@ class Answerer:
         """
         assert result.context is not None and result.completion is not None
         context = result.context
-        asked = build_messages(question, language, context.sources, context.foreign(language))
+        asked = build_messages(
+            question, language, context.sources, context.foreign(language), self.settings.prompt_style
+        )
         checking = check_messages(
             asked, result.completion.text.strip(), question, language, len(result.context.sources)
         )
@@ -338,7 +346,11 @@ class Answerer:
         """Tokens left for sources: context minus rules, question, answer and a safety margin."""
         context = self.generator.context_size
         question_tokens = self.generator.count_tokens(question)
-        overhead = self.generator.count_tokens(fixed_prompt(language)) + question_tokens + 64
+        overhead = (
+            self.generator.count_tokens(fixed_prompt(language, self.settings.prompt_style))
+            + question_tokens
+            + 64
+        )
         budget = min(self.settings.prompt_budget, context - self.settings.max_tokens - overhead)
         if budget < MIN_PASSAGE_TOKENS and question_tokens > context // 4:
             raise GenerationError(

@@ -115,6 +115,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "rrf_k": settings.rrf_k,
         "prompt_budget": settings.prompt_budget,
         "reading": settings.reading,
+        "prompt_style": settings.prompt_style,
         "self_check": settings.self_check,
         "min_score": settings.min_score,
         "abstain_below": settings.abstain_below,
