@@ -812,3 +812,11 @@ def test_the_plain_abstention_word_is_read_as_an_abstention(text: str, language,
     """Read as one whatever its quotes and case; while streamed, its start is held back."""
     assert is_abstention(text) is abstains
     assert could_be_abstention(text[:7], language) is abstains
+
+
+def test_reading_the_top_passage_alone_keeps_its_abstention(app) -> None:  # type: ignore[no-untyped-def]
+    app.settings.reading = "top"
+    generator = ReplyPerPass(ABSTAIN["en"], "Turn it every two to three weeks [2].")
+    result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert len(generator.prompts) == 1 and sources_in(generator.prompts[0]) == 1
+    assert result.abstained and streamed.strip() == ABSTAIN["en"]

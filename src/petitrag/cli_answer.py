@@ -16,7 +16,8 @@ from petitrag.report import Stream, print_answer
 reading_option = click.option(
     "--reading",
     type=click.Choice(get_args(Reading)),
-    help="best-first: the top passage alone, all passages only if it does not answer [default].",
+    help="best-first: the top passage alone, all passages only if it does not answer [default]; "
+    "top: the top passage alone.",
 )
 
 reread_option = click.option(

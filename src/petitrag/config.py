@@ -24,7 +24,7 @@ from petitrag.errors import ConfigError
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
 Fusion = Literal["coverage", "relative", "rrf"]
-Reading = Literal["best-first", "all"]
+Reading = Literal["best-first", "all", "top"]
 PromptStyle = Literal["examples", "plain"]
 
 
@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     reading: Reading = Field(
         "best-first",
         description="'best-first': answer from the top passage alone, and read all passages only when "
-        "it does not answer; 'all': always read all passages at once.",
+        "it does not answer; 'all': always read all passages at once; 'top': the top passage alone, "
+        "its abstention final.",
     )
     prompt_style: PromptStyle = Field(
         "examples",

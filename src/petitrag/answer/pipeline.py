@@ -119,20 +119,26 @@ class Answerer:
         passage alone is answered better than all five at once (the others distract small
         models) at a third of the prompt; the second pass reuses the KV of the shared start
         (rules, examples, passage [1]), so falling back costs little more than reading all.
+        ``reading = "top"`` never falls back: the top passage's abstention is the answer.
         """
         started = time.perf_counter() - retrieval_s
         if not hits or self._too_weak(hits, language):
             return self._abstain_without_model(language, hits, retrieval_s)
         budget = self._budget(question, language)
-        best_first = self.settings.reading == "best-first" and len(hits) > 1
-        rereads = best_first and self.settings.reread_below is not None
+        top_only = self.settings.reading == "top"
+        best_first = self.settings.reading in ("best-first", "top") and len(hits) > 1
+        rereads = best_first and not top_only and self.settings.reread_below is not None
         held_back = self.settings.abstain_below is not None or rereads
         live = None if held_back else on_token  # a checked answer is shown only once it passed
         passes: list[AnswerResult] = []
         last_started = time.perf_counter()
         if best_first:
-            passes.append(self._read(question, language, hits[:1], hits, budget, live, final=False))
-        if not passes or passes[0].abstained or (rereads and self._fails_reread_check(question, passes[0])):
+            passes.append(self._read(question, language, hits[:1], hits, budget, live, final=top_only))
+        if (
+            not passes
+            or (passes[0].abstained and not top_only)
+            or (rereads and self._fails_reread_check(question, passes[0]))
+        ):
             last_started = time.perf_counter()
             passes.append(self._read(question, language, hits, hits, budget, live, final=True))
         result = passes[-1]
