@@ -21,6 +21,7 @@ from pathlib import Path
 from petitrag.answer.prompts import (
     _EXAMPLE_SOURCES,
     ABSTAIN,
+    PLAIN_ABSTAIN,
     SYSTEM,
     build_messages,
     is_abstention,
@@ -105,7 +106,7 @@ def naive_reply(prompt: str, language: str) -> str:
     """The abstention a naive prompt asks for, whose log-probability the gate would read."""
     if prompt == "naive-sentence":
         return ABSTAIN[language]
-    return "unanswerable" if language == "en" else "sans réponse"
+    return PLAIN_ABSTAIN[language]
 
 
 def naive_abstained(answer: str) -> bool:

@@ -183,9 +183,7 @@ class Answerer:
 
         Its abstention is shown only when no other pass follows (``final``)."""
         context = pack(passages, question, language, budget, self.generator.count_tokens)
-        messages = build_messages(
-            question, language, context.sources, context.foreign(language), self.settings.prompt_style
-        )
+        messages = self._messages(question, language, context)
         evidence = self._evidence(context)
         seen = (
             plain_words(question, *(hit.text for hit in context.hits))
@@ -203,6 +201,11 @@ class Answerer:
         elif final:
             held.replace(result.answer)
         return result
+
+    def _messages(self, question: str, language: Language, context: PackedContext) -> list[Message]:
+        """The prompt over ``context``, in the configured style: the same for a reading and its check."""
+        foreign = context.foreign(language)
+        return build_messages(question, language, context.sources, foreign, self.settings.prompt_style)
 
     def _generate_unless_abstaining(
         self, messages: list[Message], language: Language, final: bool, held: HeldAnswer
@@ -322,9 +325,7 @@ class Answerer:
         """
         assert result.context is not None and result.completion is not None
         context = result.context
-        asked = build_messages(
-            question, language, context.sources, context.foreign(language), self.settings.prompt_style
-        )
+        asked = self._messages(question, language, context)
         checking = check_messages(
             asked, result.completion.text.strip(), question, language, len(result.context.sources)
         )

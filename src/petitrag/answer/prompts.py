@@ -106,9 +106,12 @@ def user_message(question: str, language: Language, sources: list[str], foreign:
     """The numbered sources, then the question (and, when ``foreign`` sources are among them,
     a reminder of the answer's language)."""
     sources_label, question_label = _LABELS[language]
-    numbered = "\n\n".join(f"[{number}] {text}" for number, text in enumerate(sources, start=1))
     reminder = f"\n\n{_ANSWER_IN[language]}" if foreign else ""
-    return f"{sources_label}:\n\n{numbered}\n\n{question_label}: {question.strip()}{reminder}"
+    return f"{sources_label}:\n\n{_numbered(sources)}\n\n{question_label}: {question.strip()}{reminder}"
+
+
+def _numbered(sources: list[str]) -> str:
+    return "\n\n".join(f"[{number}] {text}" for number, text in enumerate(sources, start=1))
 
 
 # The "plain" prompt: one user turn, the instruction after the question, and a one-word
@@ -133,9 +136,8 @@ _PLAIN: dict[Language, tuple[str, str]] = {
 def plain_message(question: str, language: Language, sources: list[str], foreign: bool = False) -> str:
     """The plain prompt's one turn: numbered sources, the question, the instruction."""
     context_label, ask = _PLAIN[language]
-    numbered = "\n\n".join(f"[{number}] {text}" for number, text in enumerate(sources, start=1))
     reminder = f" {_ANSWER_IN[language]}" if foreign else ""
-    return f"{context_label}\n{numbered}\n\n{ask.format(question=question.strip())}{reminder}"
+    return f"{context_label}\n{_numbered(sources)}\n\n{ask.format(question=question.strip())}{reminder}"
 
 
 def abstain_reply(language: Language, style: PromptStyle = "examples") -> str:
