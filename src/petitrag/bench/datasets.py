@@ -43,30 +43,90 @@ def load_dataset(path: Path) -> Dataset:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"test set {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not part of the JSON
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"test set {path} is not UTF-8 text (byte {exc.start})") from None
     if path.suffix.lower() == ".jsonl":
-        return _jsonl(path.stem, text)
+        return _unique_ids(_jsonl(path.stem, text))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"test set {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise ConfigError(f"test set {path} is not SQuAD format (expected a top-level 'data' list)")
-    return _squad(path.stem, data)
+    return _unique_ids(_squad(path.stem, data))
+
+
+def _unique_ids(dataset: Dataset) -> Dataset:
+    """Answers are saved and resumed by case id: two questions sharing one would be one."""
+    seen: set[str] = set()
+    for case in dataset.cases:
+        if case.id in seen:
+            raise ConfigError(f"test set {dataset.name}: the id {case.id!r} is used by two questions")
+        seen.add(case.id)
+    return dataset
 
 
 def _squad(name: str, data: dict) -> Dataset:  # type: ignore[type-arg]
+    """Each article one document. Titles are made unique ("Title (2)"): articles without one, or
+    sharing one, would otherwise overwrite each other and their questions lose their text."""
     dataset = Dataset(name=name, cases=[])
-    for article in data["data"]:
-        title = str(article.get("title", "untitled")).replace("_", " ")
-        paragraphs = [p["context"].strip() for p in article.get("paragraphs", [])]
-        dataset.documents[title] = f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n"
-        for paragraph in article.get("paragraphs", []):
-            for qa in paragraph.get("qas", []):
-                answers = list(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a["text"].strip()))
-                impossible = bool(qa.get("is_impossible")) or not answers
-                dataset.cases.append(Case(str(qa["id"]), qa["question"], answers, impossible, title))
+    for a, article in enumerate(data["data"], start=1):
+        where = f"{name}: article {a}"
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs", []), list):
+            raise ConfigError(f"{where} is not SQuAD format (expected an object with a 'paragraphs' list)")
+        title = _unique(str(article.get("title") or "untitled").replace("_", " ").strip(), dataset.documents)
+        paragraphs = article.get("paragraphs", [])
+        contexts = [_text(p, "context", f"{where}, paragraph {n}") for n, p in enumerate(paragraphs, 1)]
+        dataset.documents[title] = f"# {title}\n\n" + "\n\n".join(c.strip() for c in contexts) + "\n"
+        for n, paragraph in enumerate(paragraphs, start=1):
+            if not isinstance(paragraph.get("qas", []), list):
+                raise ConfigError(f"{where}, paragraph {n}: 'qas' must be a list")
+            for q, qa in enumerate(paragraph.get("qas", []), start=1):
+                dataset.cases.append(_squad_case(qa, title, f"{where}, paragraph {n}, question {q}"))
+    if not dataset.cases:
+        raise ConfigError(f"test set {name} has no questions")
     return dataset
+
+
+def _squad_case(qa: object, title: str, where: str) -> Case:
+    question = _text(qa, "question", where)
+    assert isinstance(qa, dict)  # _text checked it
+    answers = _answers(qa.get("answers", []), where)
+    impossible = bool(qa.get("is_impossible")) or not answers
+    return Case(str(qa.get("id") or where), question, [] if impossible else answers, impossible, title)
+
+
+def _text(row: object, key: str, where: str) -> str:
+    """``row[key]``, a non-empty string, or a ConfigError saying where it is missing."""
+    value = row.get(key) if isinstance(row, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: needs a non-empty '{key}' string")
+    return value
+
+
+def _answers(raw: object, where: str) -> list[str]:
+    """Gold answers as SQuAD (``[{"text": ...}]``) or JSONL (``["..."]``, or one string) write them."""
+    items = [raw] if isinstance(raw, str) else raw
+    if not isinstance(items, list):
+        raise ConfigError(f"{where}: 'answers' must be a list")
+    answers = []
+    for item in items:
+        text = item.get("text") if isinstance(item, dict) else item
+        if not isinstance(text, str | int | float) or isinstance(text, bool):
+            raise ConfigError(f"{where}: each answer must be a string or {{'text': ...}}, not {item!r:.60}")
+        if str(text).strip():
+            answers.append(str(text).strip())
+    return list(dict.fromkeys(answers))
+
+
+def _unique(title: str, taken: dict[str, str]) -> str:
+    candidate, number = title, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{title} ({number})"
+    return candidate
 
 
 def _jsonl(name: str, text: str) -> Dataset:
@@ -74,14 +134,19 @@ def _jsonl(name: str, text: str) -> Dataset:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        where = f"line {number} of {name}.jsonl"
         try:
             row = json.loads(line)
-            question, answers = row["question"], list(row.get("answers", []))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(
-                f"line {number} of {name}.jsonl: needs {{'question', 'answers'}} ({exc})"
-            ) from None
-        cases.append(Case(str(row.get("id", number)), question, answers, not answers, row.get("source")))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{where} is not valid JSON ({exc.msg})") from None
+        question = _text(row, "question", where)
+        answers = _answers(row.get("answers", []), where)
+        impossible = bool(row.get("is_impossible") or row.get("impossible")) or not answers
+        source = row.get("source")
+        cases.append(Case(str(row.get("id", number)), question, [] if impossible else answers, impossible,
+                          str(source) if source else None))  # fmt: skip
+    if not cases:
+        raise ConfigError(f"test set {name} has no questions")
     return Dataset(name=name, cases=cases)
 
 
