@@ -60,6 +60,28 @@ def smol() -> Iterator[object]:
     generator.close()
 
 
+def test_a_follow_up_is_rewritten_after_the_worked_examples_whose_kv_is_kept(smol, monkeypatch) -> None:
+    from petitrag.answer.conversation import REWRITE_EXAMPLES, standalone_question
+
+    calls: list[tuple[list[Message], GenerationParams]] = []
+    complete = smol.complete
+    monkeypatch.setattr(
+        smol, "complete", lambda m, p, *a, **k: calls.append((m, p)) or complete(m, p, *a, **k)
+    )
+    assert standalone_question(smol, [], "  How often? ") == "How often?" and not calls  # turn one: no model
+    history = [("How often should I turn my compost pile?", "Every two to three weeks [1]")]
+    rewritten = standalone_question(smol, history, "And in wet weather?")
+    assert rewritten and "\n" not in rewritten
+    [(messages, params)] = calls
+    assert [m["role"] for m in messages] == ["system"] + ["user", "assistant"] * len(REWRITE_EXAMPLES) + [
+        "user"
+    ]
+    assert messages[-1]["content"].endswith(
+        f"Q: {history[0][0]}\nA: {history[0][1]}\n\nLast question: And in wet weather?"
+    )
+    assert params.prefix_messages == len(messages) - 1 and params.temperature == 0.0
+
+
 def test_stream_yields_tokens_with_logprobs_and_entropy(smol) -> None:
     tokens = list(smol.stream(QUESTION, greedy()))
     assert tokens and "".join(token.text for token in tokens).strip()
