@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from petitrag.answer.extract import merge_found
+from petitrag.answer.extract import merge_found, tidy_numbers
 from petitrag.answer.summarize import (
     cite_sentences,
     drop_headings,
@@ -347,6 +347,14 @@ def test_extract_reads_a_long_document_whole(indexed: Path, tmp_path: Path) -> N
     data = json.loads(result.stdout)
     assert set(data) == {"topics"} and all(isinstance(topic, str) for topic in data["topics"])
     assert re.search(r"read in [2-9]\d* parts, merged", result.stderr), result.stderr
+
+
+def test_extracted_numbers_lose_the_grammar_s_spurious_digits() -> None:
+    raw = json.loads(
+        '{"kwh": 7200.0000000000004999e+0, "share": [0.30000000000000004, 2.5], "ok": true, "n": 3}'
+    )
+    assert tidy_numbers(raw) == {"kwh": 7200, "share": [0.3, 2.5], "ok": True, "n": 3}
+    assert isinstance(tidy_numbers(raw)["kwh"], int) and tidy_numbers(raw)["ok"] is True
 
 
 def test_extracted_values_merge_by_what_each_part_states() -> None:

@@ -14,6 +14,7 @@ first given; lists are joined without repeats.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,7 +122,7 @@ class Extractor:
             extraction.attempts += 1
             problem = _problem(output, schema)
             if problem is None:
-                return json.loads(output)
+                return tidy_numbers(json.loads(output))
             extraction.errors.append(problem)
             feedback = f"That output is invalid: {problem}. Output corrected JSON only."
             messages = [
@@ -164,6 +165,19 @@ def merge_found(found: list[tuple[Any, str]], schema: dict[str, Any] | None = No
     if not given:
         return values[0]
     return next((value for value, text in given if _stated_in(value, text)), given[0][0])
+
+
+def tidy_numbers(value: Any) -> Any:
+    """Numbers as a person writes them: the JSON grammar lets a small model write
+    ``7200.0000000000004999e+0`` for 7,200, which is 7200 (12 significant digits are kept)."""
+    if isinstance(value, dict):
+        return {key: tidy_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [tidy_numbers(item) for item in value]
+    if isinstance(value, float) and math.isfinite(value):
+        rounded = float(f"{value:.12g}")
+        return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
+    return value
 
 
 def _stated_in(value: Any, text: str) -> bool:
