@@ -239,6 +239,77 @@ def test_unknown_collection_is_404_before_anything_streams(server: str, stream: 
         )
 
 
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", [MODEL, "petitrag:default"])
+def test_input_longer_than_the_context_is_400_before_anything_streams(
+    server: str, model: str, stream: bool
+) -> None:
+    """Not a 500 from the model (passthrough), nor a slow retrieval then a 500 (RAG)."""
+    started = time.monotonic()
+    with pytest.raises(openai.BadRequestError, match="4096-token context of smollm2-135m") as caught:
+        sdk(server).chat.completions.create(
+            model=model, messages=[{"role": "user", "content": "compost " * 5000}], stream=stream
+        )
+    assert caught.value.code == "context_length_exceeded" and time.monotonic() - started < 10
+
+
+def test_a_long_conversation_history_is_cut_to_fit_the_rewrite(server: str) -> None:
+    """The client sends the history: a turn too long for the rewrite prompt is left out, not a 500."""
+    messages = [
+        {"role": "user", "content": "Tell me about compost."},
+        {"role": "assistant", "content": "The pile is turned every two weeks. " * 600},
+        {"role": "user", "content": QUESTION},
+    ]
+    completion = sdk(server).chat.completions.create(model="petitrag:default", messages=messages)  # type: ignore[arg-type]
+    assert completion.model_extra["petitrag"]["question"] == QUESTION  # no turn fits: asked as is
+
+
+def test_more_than_one_choice_is_refused_not_ignored(server: str) -> None:
+    with pytest.raises(openai.BadRequestError, match="n: Input should be less than or equal to 1"):
+        sdk(server).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "hi"}], n=2, max_tokens=4
+        )
+    one = sdk(server).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "hi"}], n=1, max_tokens=4
+    )
+    assert len(one.choices) == 1
+
+
+def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> None:
+    client = api(server)
+    broken = client.post(
+        "/v1/chat/completions", content=b'{"model":', headers={"Content-Type": "application/json"}
+    )
+    assert broken.status_code == 400
+    assert broken.json()["error"]["message"] == "the body is not valid JSON (Expecting value, at character 9)"
+    body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
+    form = client.post(  # what `curl -d` sends
+        "/v1/chat/completions", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert form.status_code == 400 and "Content-Type: application/json" in form.json()["error"]["message"]
+    wrong_method = client.get("/v1/chat/completions")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/chat/completions", {"model": MODEL, "messages": [{"role": "user", "content": "hi \ud800"}]}),
+        ("/v1/chat/completions", {"model": "petitrag", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "compost \udfff pile"}]}]}),
+        ("/v1/chat/completions", {"model": "x\ud800", "messages": [{"role": "user", "content": "hi"}]}),
+        ("/v1/embeddings", {"model": "x", "input": ["fine", "compost \ud800"]}),
+    ],
+)  # fmt: skip
+def test_a_lone_surrogate_is_400_not_500(server: str, path: str, body: dict) -> None:
+    """JSON may escape half a UTF-16 pair ("\\ud800"): not text the models or the errors can encode."""
+    raw = json.dumps(body)  # ASCII: the surrogate is sent as its escape, which JSON allows
+    response = api(server).post(path, content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert "lone surrogate" in response.json()["error"]["message"]
+
+
 def test_a_client_that_disconnects_stops_its_generation(server: str) -> None:
     body = {
         "model": MODEL, "stream": True, "max_tokens": 2000,

@@ -175,5 +175,19 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
-        return JSONResponse(error_body(400, f"{where}: {first['msg']}", "invalid_request"), 400)
+        return JSONResponse(error_body(400, _validation_message(first), "invalid_request"), 400)
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    """Pydantic's first complaint, said in the request's terms.
+
+    A body that is not JSON, or JSON sent without ``Content-Type: application/json`` (what
+    ``curl -d`` does), would otherwise read "9: JSON decode error" or "request: Input should be
+    a valid dictionary"."""
+    if error.get("type") == "json_invalid":
+        reason = error.get("ctx", {}).get("error", "decode error")
+        return f"the body is not valid JSON ({reason}, at character {error['loc'][-1]})"
+    if tuple(error["loc"]) == ("body",) and error.get("type") == "model_attributes_type":
+        return "the body must be a JSON object, sent with Content-Type: application/json"
+    where = ".".join(str(part) for part in error["loc"] if part != "body") or "request"
+    return f"{where}: {error['msg']}"

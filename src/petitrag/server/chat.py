@@ -14,14 +14,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from petitrag.answer.conversation import Conversation
+from petitrag.answer.packing import MIN_PASSAGE_TOKENS
 from petitrag.answer.result import AnswerResult
 from petitrag.config import Settings
-from petitrag.generation.base import Completion, GenerationParams, Message
+from petitrag.errors import GenerationError
+from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.server.errors import ApiError, checked_collection
 from petitrag.server.worker import Ticket
 
@@ -29,11 +31,32 @@ RAG_PREFIX = "petitrag"
 TIMING_KEYS = ("ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
 
 
+def encodable(text: str) -> str:
+    """``text``, if it is valid Unicode: JSON lets a string hold a lone surrogate ("\\ud800"),
+    which the tokenizers (UTF-8) and the JSON of an error naming it cannot encode: a 500."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"the text holds a lone surrogate ({text[exc.start]!a}), not valid Unicode"
+        ) from None
+    return text
+
+
+#: a request string that the models and the responses can encode
+Text = Annotated[str, AfterValidator(encodable)]
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    role: str
+    role: Text
     content: str | list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _encodable(self) -> ChatMessage:
+        encodable(self.text())
+        return self
 
     def text(self) -> str:
         """The message text; of multi-part content, the text parts."""
@@ -47,16 +70,17 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(examples=["petitrag:default"])
+    model: Text = Field(examples=["petitrag:default"])
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    n: int | None = Field(None, ge=1, le=1, description="One choice per request: one model, one answer.")
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
-    stop: str | list[str] | None = None
+    stop: Text | list[Text] | None = None
     seed: int | None = None
-    collection: str | None = Field(None, description="petitrag: answer with RAG over this collection.")
+    collection: Text | None = Field(None, description="petitrag: answer with RAG over this collection.")
     k: int | None = Field(None, ge=1, le=50, description="petitrag: passages retrieved for RAG.")
 
 
@@ -123,6 +147,70 @@ class Outcome:
 
 #: a generating job: runs on the model thread and passes each token's text to the callback
 Job = Callable[[Ticket, Callable[[str], None]], "Outcome"]
+#: runs on the model thread before a job: what it raises is still a real HTTP status for a stream
+Check = Callable[[Ticket], None]
+
+
+def too_long(tokens: int, generator: Generator, what: str) -> ApiError:
+    return ApiError(
+        400,
+        f"{what} has {tokens} tokens: with room for the answer, more than the "
+        f"{generator.context_size}-token context of {generator.name} holds; send a shorter one",
+        "context_length_exceeded",
+    )
+
+
+def rag_check(collection: str, question: str, settings: Settings) -> Check:
+    """400 for a question that leaves no room for one passage and the answer: the pipeline could
+    only fail on it, after a retrieval that a very long query makes slow (30 s for 6,000 words)."""
+
+    def check(ticket: Ticket) -> None:
+        generator = ticket.answerer(collection).generator
+        tokens = generator.count_tokens(question)
+        if tokens + settings.max_tokens + MIN_PASSAGE_TOKENS >= generator.context_size:
+            raise too_long(tokens, generator, "the question")
+
+    return check
+
+
+def passthrough_check(messages: list[Message]) -> Check:
+    """400 for messages that do not fit the context (the backend would fail with a 500)."""
+
+    def check(ticket: Ticket) -> None:
+        generator = ticket.worker.generator
+        tokens = prompt_size(generator, messages)
+        if tokens >= generator.context_size:
+            raise too_long(tokens, generator, "the prompt")
+
+    return check
+
+
+def prompt_size(generator: Generator, messages: list[Message]) -> int:
+    """The prompt's tokens with the model's chat template when the backend renders it here,
+    else the backend's estimate of the messages' text."""
+    render = getattr(generator, "prompt_tokens", None)
+    if render is None:
+        return sum(generator.count_tokens(message["content"]) for message in messages)
+    try:
+        return len(render(messages))
+    except GenerationError as exc:  # the template refuses these messages (e.g. a role order)
+        raise ApiError(400, str(exc), "invalid_messages") from None
+
+
+def fitting_history(
+    generator: Generator, history: list[tuple[str, str]], question: str
+) -> list[tuple[str, str]]:
+    """The latest turns that fit, with the question, in half the context: a client sends the
+    history, of any length, and the rewrite prompt (rules, examples, turns) must fit the context.
+    Older turns go first; none left means the question is answered as asked."""
+    room = generator.context_size // 2 - generator.count_tokens(question)
+    kept: list[tuple[str, str]] = []
+    for asked, answered in reversed(history):
+        room -= generator.count_tokens(asked) + generator.count_tokens(answered)
+        if room < 0:
+            break
+        kept.append((asked, answered))
+    return kept[::-1]
 
 
 def rag_job(
@@ -133,9 +221,10 @@ def rag_job(
     def run(ticket: Ticket, emit: Callable[[str], None]) -> Outcome:
         answerer = ticket.answerer(collection)
         standalone = question
-        if history:
+        turns = fitting_history(answerer.generator, history or [], question)
+        if turns:
             conversation = Conversation(answerer)
-            conversation.history = list(history)
+            conversation.history = turns
             standalone = conversation.standalone(question)
         result: AnswerResult = answerer.ask(standalone, k=k, on_token=emit)
         data = result.to_json()
@@ -149,6 +238,12 @@ def rag_job(
     return run
 
 
+def passthrough_messages(request: ChatRequest) -> list[Message]:
+    return [
+        {"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in request.messages
+    ]
+
+
 def passthrough_job(request: ChatRequest, settings: Settings) -> Job:
     stops = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
     params = GenerationParams(
@@ -159,9 +254,7 @@ def passthrough_job(request: ChatRequest, settings: Settings) -> Job:
         seed=request.seed or 0,
         logprobs=False,
     )
-    messages: list[Message] = [
-        {"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in request.messages
-    ]
+    messages = passthrough_messages(request)
 
     def run(ticket: Ticket, emit: Callable[[str], None]) -> Outcome:
         completion: Completion = ticket.worker.generator.complete(messages, params, emit)

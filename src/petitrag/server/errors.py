@@ -53,7 +53,9 @@ def checked_collection(name: str) -> str:
 
 
 def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": _TYPES.get(status, "server_error"), "code": code}}
+    """Other 4xx (405 on a wrong method...) are the client's to fix too, not the server's."""
+    kind = _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
+    return {"error": {"message": message, "type": kind, "code": code}}
 
 
 def status_of(exc: PetitragError) -> int:

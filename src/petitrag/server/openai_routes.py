@@ -14,7 +14,7 @@ import numpy as np
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from petitrag.errors import PetitragError
 from petitrag.server.auth import Caller
@@ -24,8 +24,12 @@ from petitrag.server.chat import (
     ChatResponse,
     Outcome,
     earlier_turns,
+    encodable,
     last_question,
+    passthrough_check,
     passthrough_job,
+    passthrough_messages,
+    rag_check,
     rag_job,
     resolve_target,
     sse,
@@ -59,20 +63,24 @@ async def chat_completions(
     if target.collection is not None:
         who.require(target.collection)
         await run_in_threadpool(server.require_collection, target.collection)
-        job = rag_job(target.collection, last_question(body), body.k, earlier_turns(body))
+        question = last_question(body)
+        check = rag_check(target.collection, question, server.settings)
+        job = rag_job(target.collection, question, body.k, earlier_turns(body))
     else:
+        check = passthrough_check(passthrough_messages(body))
         job = passthrough_job(body, server.settings)
     kind = "rag" if target.collection is not None else "passthrough"
     response = ChatResponse(body.model)
     if not body.stream:
 
         def run(ticket: Ticket) -> Outcome:
+            check(ticket)
             return job(ticket, lambda _text: ticket.check())
 
         outcome = await server.worker.call(run)
         server.metrics.observe_generation(kind, outcome.timings, outcome.extension["timings"]["queue_s"])
         return response.completion(outcome)
-    stream = await server.worker.stream(job)  # 429/503 here are still real HTTP statuses
+    stream = await server.worker.stream(job, check)  # 400/429/503 here are still real HTTP statuses
     return StreamingResponse(
         _events(stream, response, server, kind),
         media_type="text/event-stream",
@@ -109,6 +117,13 @@ class EmbeddingRequest(BaseModel):
     input_type: Literal["passage", "query"] = Field(
         "passage", description="petitrag: 'query' for search queries (e5 models embed them differently)."
     )
+
+    @field_validator("input")
+    @classmethod
+    def _encodable(cls, value: str | list[str]) -> str | list[str]:
+        for text in [value] if isinstance(value, str) else value:
+            encodable(text)
+        return value
 
 
 @router.post("/embeddings", summary="Embeddings with the index's embedder")

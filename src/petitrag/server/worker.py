@@ -161,8 +161,15 @@ class ModelWorker:
         finally:
             ticket.cancelled.set()  # served, timed out or gone: a job still running stops
 
-    async def stream(self, job: Callable[[Ticket, Callable[[str], None]], T]) -> TokenStream[T]:
-        """Queue a generating job; returns once it has started (429 when full, 503 if it never does)."""
+    async def stream(
+        self,
+        job: Callable[[Ticket, Callable[[str], None]], T],
+        before: Callable[[Ticket], None] | None = None,
+    ) -> TokenStream[T]:
+        """Queue a generating job; returns once it has started (429 when full, 503 if it never does).
+
+        ``before`` runs first on the model thread: what it raises (a prompt that cannot fit: 400)
+        is raised here, while the response can still say it with its HTTP status."""
         stream: TokenStream[T] = TokenStream(asyncio.get_running_loop(), self.timeout_s)
 
         def run(ticket: Ticket) -> T:
@@ -170,6 +177,8 @@ class ModelWorker:
                 ticket.check()  # a gone client or a passed deadline stops the generation here
                 stream.push(text)
 
+            if before is not None:
+                before(ticket)
             stream.push(None)  # started
             return job(ticket, emit)
 
