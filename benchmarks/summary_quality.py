@@ -20,6 +20,9 @@ Run: .venv/bin/python benchmarks/summary_quality.py --home benchmarks/out/recall
 `petitrag summarize --json` plus its "collection"): e.g. an older version's, run from a git worktree.
 ``--uncapped`` keeps every bullet the model writes (before session 13: ~8 for "3 to 5").
 ``--list`` prints the documents (collection, path) the run would summarise, one per line.
+``--other-language`` summarises each document in the other language (French for English ones and
+back), and scores "copied": the share of the claims' lowercase words of 4 letters or more written as
+in the document — words left untranslated ("Rinse les panels avec soft water").
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from petitrag.answer.summarize import (
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.demo import sample_corpus
+from petitrag.language import detect_language
 
 _ANY_MARKER = re.compile(r"\((?:p\.\s*\d+[^()]*|[^()]{2,80})\)\s*[.!?…]*\s*$")
 
@@ -66,6 +70,9 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="Only list the documents.")
     parser.add_argument(
         "--uncapped", action="store_true", help="Keep every bullet the model writes (no MAX_BULLETS cap)."
+    )
+    parser.add_argument(
+        "--other-language", action="store_true", help="Summarise each document in the other language."
     )
     args = parser.parse_args()
     flags = {
@@ -95,10 +102,14 @@ def main() -> None:
             summaries = [(item["collection"], SimpleNamespace(**item)) for item in made]
         else:
             summarizer = Summarizer(settings, app.store, app.generator)
+
+            def language(collection: str, path: str) -> str | None:
+                return other(app, collection, path) if args.other_language else None
+
             summaries = (
-                (collection, summarizer.summarize(collection, path, args.length))  # type: ignore[arg-type]
+                (collection, summarizer.summarize(collection, path, args.length, language(collection, path)))  # type: ignore[arg-type]
                 for collection, path in documents
-            )
+            )  # fmt: skip
         for collection, summary in summaries:
             chunks = app.store.document_chunks(app.store.find_document(collection, summary.source).id)
             rows.append(measure(summary, chunks))
@@ -107,6 +118,23 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def other(app, collection: str, path: str) -> str:  # type: ignore[no-untyped-def]
+    """The language a document is not written in."""
+    chunks = app.store.document_chunks(app.store.find_document(collection, path).id)
+    return "en" if detect_language(" ".join(chunk.text for chunk in chunks[:20])) == "fr" else "fr"
+
+
+def copied(claims: list[str], chunks, language: str) -> float | None:  # type: ignore[no-untyped-def]
+    """Across languages, the share of the claims' lowercase words (4+ letters) written as in the
+    document: untranslated words. None when the summary is in the document's language."""
+    text = " ".join(chunk.text for chunk in chunks)
+    if detect_language(text[:4000]) == language:
+        return None
+    document_words = set(re.findall(r"\b[a-zà-ÿ]{4,}\b", text.casefold()))
+    words = [word for claim in claims for word in re.findall(r"\b[a-zà-ÿ]{4,}\b", claim)]
+    return sum(word in document_words for word in words) / max(len(words), 1)
 
 
 def measure(summary, chunks) -> dict[str, object]:  # type: ignore[no-untyped-def]
@@ -135,6 +163,7 @@ def measure(summary, chunks) -> dict[str, object]:  # type: ignore[no-untyped-de
         "marked": sum(any(m in claim for m in markers) for claim in claims) / max(len(claims), 1)
         if markers
         else None,  # a text file: no page, no section
+        "copied": copied(plain, chunks, language),
         "calls": summary.map_calls + summary.reduce_calls, "seconds": round(summary.seconds, 1),
         "text": summary.text,
     }  # fmt: skip
@@ -143,16 +172,17 @@ def measure(summary, chunks) -> dict[str, object]:  # type: ignore[no-untyped-de
 def print_table(rows: list[dict[str, object]]) -> None:
     print(
         "\n| document | chunks | bullets | claims | supported | invented numbers | numbers kept"
-        " | marked | calls | s |"
+        " | marked | copied | calls | s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         kept = "—" if row["numbers_kept"] is None else f"{row['numbers_kept']:.2f}"
         marked = "—" if row["marked"] is None else f"{row['marked']:.2f}"
         print(
             f"| {row['document'][:40]} | {row['chunks']} | {row['bullets']} | {row['claims']} | "
             f"{row['supported']:.2f} | "
-            f"{row['invented_numbers']} | {kept} | {marked} | {row['calls']} | {row['seconds']} |"
+            f"{row['invented_numbers']} | {kept} | {marked} | {_rate(row['copied'])} | {row['calls']} | "
+            f"{row['seconds']} |"
         )
     kept_values = [float(row["numbers_kept"]) for row in rows if row["numbers_kept"] is not None]  # type: ignore[arg-type]
     print(
@@ -161,9 +191,19 @@ def print_table(rows: list[dict[str, object]]) -> None:
         f"{statistics.mean(float(r['supported']) for r in rows):.2f} | "  # type: ignore[arg-type]
         f"{sum(int(r['invented_numbers']) for r in rows)} (total) | "  # type: ignore[arg-type]
         f"{statistics.mean(kept_values):.2f} | "
-        f"{statistics.mean(float(r['marked']) for r in rows if r['marked'] is not None):.2f} | | "  # type: ignore[arg-type]
+        f"{statistics.mean(float(r['marked']) for r in rows if r['marked'] is not None):.2f} | "  # type: ignore[arg-type]
+        f"{_rate(_mean([r['copied'] for r in rows]))} | | "
         f"{statistics.mean(float(r['seconds']) for r in rows):.1f} |"  # type: ignore[arg-type]
     )
+
+
+def _mean(values: list[object]) -> float | None:
+    known = [float(value) for value in values if value is not None]  # type: ignore[arg-type]
+    return statistics.mean(known) if known else None
+
+
+def _rate(value: object) -> str:
+    return "—" if value is None else f"{float(value):.2f}"  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from petitrag.answer.summarize import (
     keep_bullets,
     without_cut_end,
 )
+from petitrag.answer.translate import _decode, _encode
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
 from petitrag.index.store import ChunkView
@@ -168,6 +169,35 @@ def test_summarize_covers_every_page(indexed: Path) -> None:
     assert result.stdout.strip()
     assert re.search(r"solar-panels\.pdf \(pages 1–3\) · [2-9] map \+ 1 reduce calls", result.stderr)
     assert {int(page) for page in re.findall(r"\(p\. (\d+)\)", result.stdout)} <= {1, 2, 3}
+
+
+def test_a_french_summary_of_an_english_document_is_translated_with_its_pages(indexed: Path) -> None:
+    data = json.loads(run("summarize", "solar-panels.pdf", "--language", "fr", "--json").stdout)
+    assert data["language"] == "fr" and data["translate_calls"] >= 1 and data["text"].strip()
+    english = json.loads(run("summarize", "solar-panels.pdf", "--json").stdout)
+    lines = [line for line in english["text"].splitlines() if line.strip()]
+    translated = [line for line in data["text"].splitlines() if line.strip()]
+    assert len(translated) == len(lines)  # one line for one, whatever the model wrote
+    for original, line in zip(lines, translated, strict=True):
+        assert re.findall(r"\(p\. \d+\)", line) == re.findall(r"\(p\. \d+\)", original)
+
+
+def test_translation_puts_back_the_markers_and_bullets_the_model_dropped() -> None:
+    coded, codes = _encode("- Rinse twice a year (p. 2).\n- Turn the pile (Turning and moisture).", MARKERS)
+    assert coded == "- Rinse twice a year [1].\n- Turn the pile [2]." and codes == [
+        "(p. 2)",
+        "(Turning and moisture)",
+    ]
+    assert _decode("- Rinse twice a year [1].", "Rincer deux fois par an [1].", codes) == (
+        "- Rincer deux fois par an (p. 2)."
+    )
+    assert (
+        _decode("- Turn the pile [2].", "* Retourner le tas.", codes)
+        == "- Retourner le tas (Turning and moisture)."
+    )
+
+
+MARKERS = ["(p. 2)", "(Turning and moisture)", ""]
 
 
 def page_chunk(page: int, text: str) -> ChunkView:

@@ -157,7 +157,7 @@ def summarize(
         f"{summary.map_calls} map + {summary.reduce_calls} reduce calls"
         if summary.reduce_calls
         else "read in one call"
-    )
+    ) + (" then translated" if summary.translate_calls else "")
     err.print(
         f"[dim]{summary.model} · {summary.source}{where} · {calls} · {summary.seconds:.1f} s[/]",
         highlight=False,

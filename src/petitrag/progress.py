@@ -55,7 +55,7 @@ def progress_display(enabled: bool = True) -> Iterator[Any]:
         disable=not enabled or not stderr_console.is_terminal,
     )
     tasks: dict[str, Any] = {}
-    labels = {"parse": "Parsing", "embed": "Embedding", "extract": "Extracting"}
+    labels = {"parse": "Parsing", "embed": "Embedding", "extract": "Extracting", "translate": "Translating"}
 
     def hook(stage: str, done: int, total: int) -> None:
         if stage not in tasks:

@@ -18,6 +18,7 @@ from typing import Literal
 
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, numbers_in, support_each
 from petitrag.answer.packing import windows
+from petitrag.answer.translate import translate_summary
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError
@@ -74,6 +75,12 @@ _COUNTS: dict[Language, dict[str, str]] = {
 }
 #: the most bullets a final summary keeps, per length: the upper end of what was asked
 MAX_BULLETS: dict[str, int] = {"short": 5, "long": 10}
+#: (document, summary) languages summarised in the document's language, then translated
+#: (answer/translate.py): asked for French bullets of an English document, the 1.5B model mixes in
+#: untranslated English and its bullets lose their markers; French documents summarised in English
+#: read well as they are, and translating them flipped a fact (« mardi » → "Monday"), so those are
+#: written in English directly (BENCHMARKS "Session 16")
+TRANSLATED: frozenset[tuple[Language, Language]] = frozenset({("en", "fr")})
 #: how many content words a number counts for when choosing the bullets to keep
 NUMBER_WEIGHT = 3
 
@@ -95,6 +102,7 @@ class Summary:
     sections: list[str] = field(default_factory=list)
     map_calls: int = 0
     reduce_calls: int = 0
+    translate_calls: int = 0  # summarised in the document's language, then translated
     seconds: float = 0.0
 
 
@@ -312,23 +320,30 @@ class Summarizer:
         progress = progress or (lambda stage, done, total: None)
         document = self.store.find_document(collection, source)
         chunks = self.store.document_chunks(document.id)
-        language = language or detect_language(" ".join(chunk.text for chunk in chunks[:20]))
+        original = detect_language(" ".join(chunk.text for chunk in chunks[:20]))
+        language = language or original
+        written = original if (original, language) in TRANSLATED else language
         budget = self._budget()
         pieces = [f"{marker(chunk)}\n{chunk.text}".strip() for chunk in chunks]
         parts = windows(pieces, budget, self.generator.count_tokens)
         summary = Summary(document.path, "", language, self.generator.name, map_calls=len(parts))
         if len(parts) == 1:  # the whole document fits one prompt: nothing to reduce
-            text = self._call(language, prompt(language, "whole", length), parts[0], self._max_tokens(length))
+            text = self._call(written, prompt(written, "whole", length), parts[0], self._max_tokens(length))
             progress("map", 1, 1)
         else:
             notes = []
             for done, part in enumerate(parts, start=1):
-                notes.append(self._call(language, prompt(language, "map"), part, self.settings.max_tokens))
+                notes.append(self._call(written, prompt(written, "map"), part, self.settings.max_tokens))
                 progress("map", done, len(parts))
-            text = self._reduce(notes, budget, language, length, summary, progress)
-        text = drop_repeats(drop_headings(text, chunks, language))
-        text = keep_bullets(text, MAX_BULLETS[length], chunks, language)
-        summary.text = cite_sentences(text, chunks, language)
+            text = self._reduce(notes, budget, written, length, summary, progress)
+        text = drop_repeats(drop_headings(text, chunks, written))
+        text = keep_bullets(text, MAX_BULLETS[length], chunks, written)
+        summary.text = cite_sentences(text, chunks, written)
+        if written != language:
+            markers = [marker(chunk) for chunk in chunks]
+            translated = translate_summary(self.generator, summary.text, written, language, markers)
+            summary.text, summary.translate_calls = translated
+            progress("translate", 1, 1)
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
         summary.seconds = time.perf_counter() - started

@@ -1,0 +1,111 @@
+"""A finished summary put into another language, its page and section markers kept.
+
+Asked to summarise an English document in French, the 1.5B model writes franglais ("Rinse les
+panels avec soft water", "6 kW rooftop photovoltaic system"), and its sentences then match no
+passage well enough to be given a marker. Summarised in the document's own language and then
+translated, the bullets read as French and keep the markers found in the original language
+(BENCHMARKS "Session 16"). Markers travel as ``[1]``, ``[2]`` references, which small models
+copy unchanged, and are put back afterwards; a line whose reference the model dropped gets its
+marker back at its end.
+"""
+
+from __future__ import annotations
+
+import re
+
+from petitrag.generation.base import GenerationParams, Generator, Message
+from petitrag.language import Language
+
+_NAMES: dict[Language, dict[Language, str]] = {
+    "fr": {"fr": "français", "en": "anglais"},
+    "en": {"fr": "French", "en": "English"},
+}
+#: per target language: (system prompt, instruction after the text); the text comes first, as in
+#: every summary prompt
+_PROMPTS: dict[Language, tuple[str, str]] = {
+    "fr": (
+        "Tu traduis fidèlement de l'{source} vers le français, sans rien ajouter ni retirer.",
+        "Traduis ce texte en français. Garde les puces, les chiffres et les références [1], [2]… "
+        "telles quelles. Écris uniquement la traduction.",
+    ),
+    "en": (
+        "You translate faithfully from {source} into English, adding and removing nothing.",
+        "Translate this text into English. Keep the bullets, the figures and the references [1], "
+        "[2]… as they are. Output only the translation.",
+    ),
+}
+_REFERENCE = re.compile(r"\[(\d+)\]")
+_OWN_REFERENCE = re.compile(r"\s*\[(\d+)\]")
+_BULLET = re.compile(r"^(\s*(?:[-*•]|\d+[.)])\s+)")
+_TRAILING_STOP = re.compile(r"([.!?…]*)\s*$")
+
+
+def translate_summary(
+    generator: Generator, text: str, source: Language, target: Language, markers: list[str]
+) -> tuple[str, int]:
+    """``text`` (lines of bullets) in ``target``, each of ``markers`` ("(p. 3)", "(La batterie)")
+    where it was, and the calls it took: one for the whole text, then one per line when the
+    lines do not match up."""
+    coded, codes = _encode(text, markers)
+    lines = [line for line in coded.splitlines() if line.strip()]
+    translated = [
+        line for line in _call(generator, "\n".join(lines), source, target).splitlines() if line.strip()
+    ]
+    calls = 1
+    if len(translated) != len(lines):
+        translated = [" ".join(_call(generator, line, source, target).split()) or line for line in lines]
+        calls += len(lines)
+    decoded = [_decode(original, line, codes) for original, line in zip(lines, translated, strict=True)]
+    return "\n".join(decoded), calls
+
+
+def _encode(text: str, markers: list[str]) -> tuple[str, list[str]]:
+    """The text with each marker it holds replaced by a numbered reference, and those markers."""
+    codes: list[str] = []
+    present = [marker for marker in sorted(set(markers), key=len, reverse=True) if marker and marker in text]
+    if not present:
+        return text, codes
+    pattern = re.compile("|".join(re.escape(marker) for marker in present))
+
+    def code(match: re.Match[str]) -> str:
+        if match.group(0) not in codes:
+            codes.append(match.group(0))
+        return f"[{codes.index(match.group(0)) + 1}]"
+
+    return pattern.sub(code, text), codes
+
+
+def _decode(original: str, translated: str, codes: list[str]) -> str:
+    """The translated line with its markers back, its bullet as the original's, and the markers
+    of the original line the model dropped added at its end: each line keeps exactly its own."""
+    bullet = _BULLET.match(original)
+    body = _BULLET.sub("", translated, count=1) if _BULLET.match(translated) else translated.lstrip()
+    if bullet:
+        body = bullet.group(1) + body
+    wanted = [n for n in map(int, _REFERENCE.findall(original)) if 1 <= n <= len(codes)]
+    missing = [codes[n - 1] for n in wanted if f"[{n}]" not in translated]
+    placed: set[int] = set()
+
+    def restore(match: re.Match[str]) -> str:
+        """A reference the original line did not hold is another line's; a repeat is dropped."""
+        number = int(match.group(1))
+        if number not in wanted or number in placed:
+            return ""
+        placed.add(number)
+        return f" {codes[number - 1]}"
+
+    body = _OWN_REFERENCE.sub(restore, body)
+    if missing:
+        body = _TRAILING_STOP.sub(lambda m: f" {' '.join(missing)}{m.group(1)}", body.rstrip(), count=1)
+    return body.rstrip()
+
+
+def _call(generator: Generator, text: str, source: Language, target: Language) -> str:
+    system, instruction = _PROMPTS[target]
+    messages: list[Message] = [
+        {"role": "system", "content": system.format(source=_NAMES[target][source])},
+        {"role": "user", "content": f'"""\n{text}\n"""\n\n{instruction}'},
+    ]
+    budget = generator.count_tokens(text) * 2 + 32  # French runs longer than English
+    text = generator.complete(messages, GenerationParams(max_tokens=budget)).text.strip()
+    return text.removeprefix('"""').removesuffix('"""').strip("\n")
