@@ -79,7 +79,7 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"question": "q?", "answers": ["a"]}\n{"answers": ["b"]}\n', "line 2 of mine.jsonl: needs a non-empty"),
+        ('{"question": "q?", "answers": ["a"]}\n{"answers": ["b"]}\n', "line 2 of mine.jsonl: needs a"),
         ('{"question": "q?", "answers": [["a"]]}\n', "each answer must be a string"),
         ("{not json}\n", "line 1 of mine.jsonl is not valid JSON"),
         ("\n\n", "has no questions"),
