@@ -89,6 +89,17 @@ def test_missing_path_is_reported(petitrag, tmp_path: Path) -> None:
     assert "no such file or directory" in result.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_named_pipe_in_a_folder_is_refused_instead_of_blocking(petitrag, tmp_path: Path) -> None:
+    """Reading a FIFO named like a document used to wait forever for a writer."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("The bakery opens at seven in the morning.\n")
+    os.mkfifo(folder / "pipe.txt")
+    result = petitrag("ingest", str(folder), "--no-embed", expect=3)
+    assert "pipe.txt: not a regular file" in result.stderr and "1 added" in result.stderr
+
+
 def test_unreadable_file_is_reported(home: Path, tmp_path: Path) -> None:
     """Permissions are only enforced for non-root users, so drop to `nobody` when root."""
     as_root = os.geteuid() == 0

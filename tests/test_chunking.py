@@ -79,3 +79,35 @@ def test_page_break_starts_a_new_chunk() -> None:
     parsed = doc(Block("paragraph", "On page one.", page=1), Block("paragraph", "On page two.", page=2))
     chunks = Chunker(words, budget=100, overlap=5).chunk(parsed)
     assert [(c.text, c.page) for c in chunks] == [("On page one.", 1), ("On page two.", 2)]
+
+
+def test_huge_line_without_sentence_end_is_cut_fast_and_exactly() -> None:
+    """5 MB on one line used to recount the whole remainder at every cut (quadratic) and
+    recurse once per piece (RecursionError)."""
+    calls: list[int] = []
+
+    def counting(text: str) -> int:
+        calls.append(len(text))
+        return words(text)
+
+    parsed = doc(Block("paragraph", "mot " * 1_250_000))
+    chunks = Chunker(counting, budget=200, overlap=32).chunk(parsed)
+    assert len(chunks) > 5000
+    assert all(c.tokens <= 200 and parsed.text[c.start : c.end] == c.text for c in chunks)
+    assert sum(calls) < 10 * len(parsed.text)  # linear work, not quadratic
+
+
+def quarter(text: str) -> int:
+    """The default embedder estimate: four characters per token."""
+    return max(1, len(text) // 4)
+
+
+def test_run_without_spaces_is_cut_to_the_budget() -> None:
+    """A long blob (base64, URL) used to recurse forever when its sentence's space followed
+    it, and a file-sized one became a single multi-megabyte chunk."""
+    for text in (f"See {'A' * 5000}. Then the next sentence here.", "B" * 400_000):
+        parsed = doc(Block("paragraph", text))
+        chunks = Chunker(quarter, budget=200, overlap=32).chunk(parsed)
+        assert all(c.tokens <= 200 and parsed.text[c.start : c.end] == c.text for c in chunks)
+        rebuilt = "".join(c.text for c in Chunker(quarter, budget=200, overlap=0).chunk(parsed))
+        assert rebuilt.replace(" ", "") == text.replace(" ", "")

@@ -273,6 +273,21 @@ def test_tiny_html_page_falls_back_to_body_text(tmp_path: Path) -> None:
     assert doc.title == "Bonjour"
 
 
+def test_tiny_html_page_keeps_line_breaks_and_nested_lists(tmp_path: Path) -> None:
+    """The body-text fallback used to glue the words around <br> ("rue X75000") and
+    repeat a nested list inside its parent item's text."""
+    html = (
+        "<html><body><h1>Contact</h1><p>1 rue X<br>75000 Paris</p>"
+        "<ol><li>Un<ul><li>sous-point</li></ul></li><li>Deux</li></ol></body></html>"
+    )
+    doc = parse(_write(tmp_path / "contact.html", html.encode()))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Contact"),
+        ("paragraph", "1 rue X\n75000 Paris"),
+        ("list", "1. Un\n  - sous-point\n2. Deux"),
+    ]
+
+
 def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:
     html = '<head><meta charset="windows-1252"><title>Noël</title></head><body><p>Œuvre à Noël.</p></body>'
     doc = parse(_write(tmp_path / "old.html", html.encode("cp1252")))

@@ -136,6 +136,19 @@ def test_reingest_is_a_no_op_and_changes_are_tracked(petitrag, corpus: Path, hom
     assert not any(hit["source"].endswith("composting.html") for hit in hits)
 
 
+def test_a_file_given_through_dot_dot_is_the_same_document(
+    petitrag, corpus: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``..`` used to be kept in the stored path, so the same file was indexed twice."""
+    petitrag("ingest", str(corpus / "notes-reunion.txt"), "--no-embed")
+    (corpus / "sub").mkdir()
+    monkeypatch.chdir(corpus / "sub")
+    again = petitrag("ingest", "../notes-reunion.txt", ".//..//notes-reunion.txt", "--no-embed").stderr
+    assert "0 added, 0 updated, 1 unchanged" in again
+    with open_app(load_settings()) as app:
+        assert [doc.path for doc in app.store.documents("default")] == [str(corpus / "notes-reunion.txt")]
+
+
 def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, home: Path) -> None:
     petitrag("ingest", str(corpus))
     before = dump_index(home / "petitrag.sqlite3")

@@ -4,7 +4,8 @@ Chunks follow the document's structure: a heading always starts a new chunk, who
 blocks (paragraphs, lists, tables) are packed while they fit the budget, a PDF page break
 starts a new chunk (so a citation's page is exact), and only a block larger than the
 budget is split — paragraphs at sentence ends, lists/tables/code at line ends, a
-runaway sentence at spaces — never inside a word. Split pieces overlap by whole
+runaway sentence at spaces — never inside a word (a run without spaces longer than the
+budget, such as base64 or URL soup, is cut where it must be). Split pieces overlap by whole
 sentences/lines up to the overlap budget so an answer straddling a cut is still found.
 
 Invariant: ``chunk.text == document.text[chunk.start:chunk.end]`` except for a table
@@ -24,6 +25,9 @@ TokenCounter = Callable[[str], int]
 # A sentence ends with . ! ? … (plus closing quotes/brackets) followed by whitespace.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'»”’)\]]*\s+")
 SECTION_SEPARATOR = " > "
+# Characters per token assumed when cutting huge spans into windows before counting tokens:
+# more than any tokenizer packs, so a window always holds at least a budget's worth.
+_WINDOW_CHARS_PER_TOKEN = 16
 
 
 @dataclass
@@ -125,7 +129,23 @@ class Chunker:
         return [unit for unit in units if unit.end > unit.start]
 
     def _fit(self, text: str, base: int, start: int, end: int) -> list[_Span]:
-        """One span, or several cut at whitespace when the span exceeds the budget."""
+        """One span, or several cut at whitespace when the span exceeds the budget.
+
+        A long span is first cut into windows of a few budgets' worth of characters, so a
+        multi-megabyte line without a sentence end is tokenized in linear time (and
+        without deep recursion) instead of re-counting the whole remainder at every cut.
+        """
+        window = self.budget * _WINDOW_CHARS_PER_TOKEN
+        spans: list[_Span] = []
+        while end - start > window:
+            cut = _window_cut(text, start, start + window)
+            spans.extend(self._fit_window(text, base, start, cut))
+            start = cut
+        spans.extend(self._fit_window(text, base, start, end))
+        return spans
+
+    def _fit_window(self, text: str, base: int, start: int, end: int) -> list[_Span]:
+        """``_fit`` for a span of at most one window: cut near the budget, at a space if any."""
         piece = text[start:end]
         tokens = self.count_tokens(piece)
         if tokens <= self.budget or not piece.strip():
@@ -135,9 +155,11 @@ class Chunker:
         cut = piece.rfind(" ", 0, target)
         if cut <= 0:
             cut = piece.find(" ", target)
-        if cut <= 0:  # one enormous "word": nothing sane to do but keep it whole
-            return [_Span(base + start, base + end, tokens)]
-        return self._fit(text, base, start, start + cut + 1) + self._fit(text, base, start + cut + 1, end)
+        if cut <= 0 or cut + 1 >= len(piece):  # no space to cut at: a run over budget is no word
+            cut = target - 1
+        return self._fit_window(text, base, start, start + cut + 1) + self._fit_window(
+            text, base, start + cut + 1, end
+        )
 
     def _group(self, units: list[_Span]) -> Iterator[list[_Span]]:
         """Pack units up to the budget; each next group repeats trailing units up to ``overlap``."""
@@ -152,6 +174,13 @@ class Chunker:
             used += unit.tokens
         if group:
             yield group
+
+
+def _window_cut(text: str, start: int, stop: int) -> int:
+    """Just after the last space before ``stop``, else ``stop`` itself (a window without a
+    space holds over a budget of characters: base64, text without spaces, never a word)."""
+    space = text.rfind(" ", start + 1, stop)
+    return space + 1 if space >= 0 else stop
 
 
 def _tail(group: list[_Span], overlap: int, room: int) -> list[_Span]:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 
 from petitrag.chunking import Chunk, Chunker
 from petitrag.config import Settings
@@ -81,11 +82,14 @@ class Ingestor:
     # -- phase 1: files ----------------------------------------------------------------------
 
     def _collect(self, paths: Iterable[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
-        """Expand folders recursively (skipping hidden entries); explicit files are always tried."""
+        """Expand folders recursively (skipping hidden entries); explicit files are always tried.
+
+        Paths are normalized (``..``, ``//``) so that one file given two ways is one document.
+        """
         files: dict[Path, None] = {}
         roots: list[Path] = []
         for given in paths:
-            path = Path(given).expanduser().absolute()
+            path = Path(os.path.abspath(Path(given).expanduser()))
             if path.is_dir():
                 roots.append(path)
                 for found in _walk(path):
@@ -125,6 +129,8 @@ class Ingestor:
     def _write_file(self, path: Path, collection: str, report: IngestReport) -> str:
         """Parse and store one file; returns the report list it belongs to."""
         stat = path.stat()
+        if not S_ISREG(stat.st_mode):  # reading a named pipe or a device would block or never end
+            raise DocumentError("not a regular file")
         limit = int(self.settings.max_file_mb * 1024 * 1024)
         if stat.st_size > limit:
             raise DocumentError(

@@ -135,8 +135,7 @@ def _walk(element: _Element, out: list[Block]) -> None:
     if tag in _HEADINGS:
         out.append(Block("heading", " ".join(element.text_content().split()), level=_HEADINGS[tag]))
     elif tag in ("ul", "ol"):
-        items = [" ".join(li.text_content().split()) for li in element.iter("li")]
-        out.append(Block("list", "\n".join(f"- {item}" for item in items if item)))
+        out.append(Block("list", "\n".join(_fallback_list(element))))
     elif tag == "table":
         rows = [[cell.text_content() for cell in row.iter("td", "th")] for row in element.iter("tr")]
         out.append(Block("table", markdown_table(rows)))
@@ -156,6 +155,25 @@ def _walk(element: _Element, out: list[Block]) -> None:
         out.append(Block("paragraph", clean("".join(run))))
 
 
+def _fallback_list(element: _Element, depth: int = 0) -> list[str]:
+    """Lines of a ``<ul>``/``<ol>``: a nested list goes under its item, indented, not into its text."""
+    lines: list[str] = []
+    for number, item in enumerate(element.findall("li"), start=1):
+        marker = f"{number}." if element.tag == "ol" else "-"
+        parts, nested = [item.text or ""], []
+        for child in item:
+            if child.tag in ("ul", "ol"):
+                nested.append(child)
+            elif isinstance(child.tag, str):
+                parts.append(child.text_content())
+            parts.append(child.tail or "")
+        if text := " ".join("".join(parts).split()):
+            lines.append(f"{'  ' * depth}{marker} {text}")
+        for sublist in nested:
+            lines.extend(_fallback_list(sublist, depth + 1))
+    return lines
+
+
 def _parse_tree(html: str) -> _Element | None:
     from lxml import etree
     from lxml import html as lxml_html
@@ -172,6 +190,8 @@ def _fallback_blocks(tree: _Element | None) -> list[Block]:
         return []
     for unwanted in list(body.iter(*_SKIPPED_TAGS)):
         unwanted.drop_tree()  # keeps the tail text, which belongs to the parent
+    for line_break in body.iter("br"):  # text_content() drops <br>, gluing the words around it
+        line_break.tail = "\n" + (line_break.tail or "")
     blocks: list[Block] = []
     _walk(body, blocks)
     return blocks
