@@ -27,7 +27,7 @@ from petitrag.answer.prompts import ABSTAIN, could_be_abstention, example_names,
 from petitrag.answer.trim import settled, trimmed
 from petitrag.app import open_app
 from petitrag.config import load_settings
-from petitrag.errors import CollectionNotFoundError, GenerationError, StoreError
+from petitrag.errors import CollectionNotFoundError, GenerationError, QueryError, StoreError
 from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage
 from petitrag.retrieval.hybrid import Hit
 from tests.conftest import ASK_JSON_KEYS
@@ -127,7 +127,7 @@ def test_prompt_never_overflows_the_context(app) -> None:  # type: ignore[no-unt
     assert prompt_words + app.settings.max_tokens <= 700
     with pytest.raises(GenerationError, match="too small"):
         answer(app, "ok", "batterie", context_size=300)
-    with pytest.raises(GenerationError, match="the question is too long"):  # a pasted page, not a question
+    with pytest.raises(QueryError, match="the question is too long"):  # a pasted page, not a question
         answer(app, "ok", "batterie " * 400, context_size=700)
 
 

@@ -183,6 +183,12 @@ def test_unknown_collection_is_one_clear_line(petitrag) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_blank_query_is_one_clear_line(petitrag, corpus: Path) -> None:
+    petitrag("ingest", str(corpus), "--no-embed")
+    result = petitrag("search", "   ", "--mode", "bm25", expect=1)
+    assert result.stderr.strip() == "error: the search query is empty"
+
+
 def test_collections_lists_sizes_and_embedder(petitrag, corpus: Path) -> None:
     petitrag("ingest", str(corpus), "-c", "docs")
     output = petitrag("collections").stdout

@@ -404,6 +404,8 @@ def test_upload_is_stored_safely_and_ingested_in_a_background_job(server: str, h
     assert [doc["name"] for doc in documents] == ["rota notes.txt"]
     hits = client.post("/api/collections/uploads/search", json={"query": "who cleans the kitchen?"}).json()
     assert "blue team" in hits["hits"][0]["text"]
+    blank = client.post("/api/collections/uploads/search", json={"query": "  "})
+    assert blank.status_code == 400 and blank.json()["error"]["message"] == "the search query is empty"
 
     same = client.post("/api/collections/uploads/documents", files={"files": ("rota notes.txt", text)})
     assert same.json()["files"][0]["stored_as"] == "rota notes.txt"  # same bytes: same file

@@ -58,5 +58,10 @@ class DocumentNotFoundError(StoreError):
     """No (or more than one) indexed document matches the given source."""
 
 
+class QueryError(PetitragError):
+    """A question or search query that cannot be used as given (empty, longer than the model's
+    context): the asker's to fix, so the server answers it with a 400, not a 500."""
+
+
 class ExtractionError(GenerationError):
     """The model could not produce JSON that validates against the schema."""

@@ -40,7 +40,7 @@ from petitrag.answer.streaming import HeldAnswer, TokenCallback
 from petitrag.answer.trim import settled, trimmed
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
-from petitrag.errors import GenerationError, StoreError
+from petitrag.errors import GenerationError, QueryError, StoreError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.generation.catalog import CATALOG
 from petitrag.language import Language, detect_language
@@ -94,7 +94,7 @@ class Answerer:
         sign of its language ("Julien Darui") is taken to be in the best passage's."""
         question = question.strip()
         if not question:
-            raise GenerationError("the question is empty")
+            raise QueryError("the question is empty")
         self._require_documents()
         hits = self.retriever.search(question, k=k or self.settings.search_k).hits
         top_language = hits[0].language if hits else ""
@@ -360,7 +360,7 @@ class Answerer:
         )
         budget = min(self.settings.prompt_budget, context - self.settings.max_tokens - overhead)
         if budget < MIN_PASSAGE_TOKENS and question_tokens > context // 4:
-            raise GenerationError(
+            raise QueryError(
                 f"the question is too long ({question_tokens} tokens for a {context}-token context): "
                 "ask it in fewer words, or summarise or search the document instead"
             )

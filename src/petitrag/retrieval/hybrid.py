@@ -12,6 +12,7 @@ from typing import Any
 
 from petitrag.config import SearchMode, Settings
 from petitrag.embeddings.base import Embedder
+from petitrag.errors import QueryError
 from petitrag.index.store import Collection, Store
 from petitrag.language import query_terms
 from petitrag.retrieval.dense import DenseIndex
@@ -73,6 +74,8 @@ class Retriever:
         self._dense: tuple[str, DenseIndex] | None = None
 
     def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> SearchResult:
+        if not query.strip():  # every chunk would match a blank query equally: a meaningless ranking
+            raise QueryError("the search query is empty")
         k = k or self.settings.search_k
         mode = mode or self.settings.search_mode
         started = time.perf_counter()

@@ -16,6 +16,7 @@ from petitrag.errors import (
     DocumentNotFoundError,
     ModelNotFoundError,
     PetitragError,
+    QueryError,
     StoreError,
 )
 
@@ -66,6 +67,6 @@ def status_of(exc: PetitragError) -> int:
         return 404
     if isinstance(exc, StoreError):  # empty collection, embedder mismatch: the index state conflicts
         return 409
-    if isinstance(exc, DocumentError | ConfigError):
+    if isinstance(exc, DocumentError | ConfigError | QueryError):
         return 400
     return 500
