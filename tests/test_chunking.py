@@ -1,4 +1,7 @@
+from pathlib import Path
+
 from petitrag.chunking import Chunker
+from petitrag.documents import parse_bytes
 from petitrag.documents.base import Block, ParsedDocument, assemble
 
 
@@ -111,3 +114,15 @@ def test_run_without_spaces_is_cut_to_the_budget() -> None:
         assert all(c.tokens <= 200 and parsed.text[c.start : c.end] == c.text for c in chunks)
         rebuilt = "".join(c.text for c in Chunker(quarter, budget=200, overlap=0).chunk(parsed))
         assert rebuilt.replace(" ", "") == text.replace(" ", "")
+
+
+def test_markdown_headings_label_sections_and_title_without_their_markup() -> None:
+    source = "# **Guide** du `vélo`\n\n## Le [loyer](x.md) et *charges*\n\nTexte.\n\n## Plain\n\nMore.\n"
+    parsed = parse_bytes(source.encode(), Path("guide.md"))
+    assert parsed.title == "Guide du vélo"
+    chunks = Chunker(words, budget=50, overlap=5).chunk(parsed)
+    assert [chunk.section for chunk in chunks] == [
+        "Guide du vélo > Le loyer et charges",
+        "Guide du vélo > Plain",
+    ]
+    assert all(chunk.text == parsed.text[chunk.start : chunk.end] for chunk in chunks)  # offsets untouched

@@ -76,7 +76,7 @@ class Chunker:
             if block.kind == "heading":
                 yield from flush()
                 headings[:] = [(lvl, txt) for lvl, txt in headings if lvl < block.level]
-                headings.append((block.level, block.text.lstrip("#").strip()))
+                headings.append((block.level, block.label or block.text.lstrip("#").strip()))
                 continue
             tokens = self.count_tokens(block.text)
             used = sum(count for _, count in pending)

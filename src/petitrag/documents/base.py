@@ -24,6 +24,7 @@ class Block:
     page: int | None = None  # 1-based page number (PDF)
     start: int = 0
     end: int = 0
+    label: str | None = None  # a heading's words as read, where ``text`` holds markup ("**Prix**")
 
 
 @dataclass

@@ -80,13 +80,15 @@ def _blocks(text: str, tokens: list[Token]) -> list[Block]:
     """Top-level block tokens to Blocks; nested tokens belong to their top-level parent."""
     starts = _line_starts(text)
     blocks: list[Block] = []
-    for token in tokens:
+    label = None
+    for index, token in enumerate(tokens):
         if token.level != 0 or token.map is None:
             continue
         if token.type == "heading_open":
             start, end = _heading_span(text, starts, token)
             kind: BlockKind = "heading"
             level = int(token.tag[1:])
+            label = _plain(tokens[index + 1]) if index + 1 < len(tokens) else None
         elif token.type in _KINDS:
             if token.type == "html_block" and token.content.lstrip().startswith("<!--"):
                 continue  # comments are not content
@@ -96,8 +98,24 @@ def _blocks(text: str, tokens: list[Token]) -> list[Block]:
         else:
             continue  # thematic breaks and anything without text
         if end > start:
-            blocks.append(Block(kind=kind, text=text[start:end], level=level, start=start, end=end))
+            blocks.append(Block(kind, text[start:end], level, start=start, end=end, label=label))
+        label = None
     return blocks
+
+
+def _plain(inline: Token) -> str | None:
+    """A heading's words without their inline markup: ``**Prix** du [loyer](x.md)`` reads
+    "Prix du loyer" in citations and titles. None when it holds no markup to remove."""
+    if inline.type != "inline" or not inline.children:
+        return None
+    words = "".join(
+        child.content
+        if child.type in ("text", "code_inline", "html_inline")
+        else " " * (child.type == "softbreak")
+        for child in inline.children
+    )
+    plain = " ".join(words.split())
+    return plain if plain and plain != " ".join(inline.content.split()) else None
 
 
 def _front_matter_title(text: str, lines: int) -> str | None:
@@ -125,6 +143,6 @@ class MarkdownParser(Parser):
         masked = "\n" * skipped + "\n".join(text.split("\n")[skipped:]) if skipped else text
         tokens = MarkdownIt("commonmark").enable("table").parse(masked)
         blocks = _blocks(text, tokens)
-        h1 = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
+        h1 = next((b.label or b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
         title = h1 or _front_matter_title(text, skipped) or path.stem
         return ParsedDocument(text=text, blocks=blocks, format=self.format, title=title)
