@@ -219,6 +219,18 @@ def test_openai_sdk_stream_gives_deltas_then_citations(server: str) -> None:
     assert again["answer"] == extension["answer"] and again["citations"] == extension["citations"]
 
 
+def test_streamed_usage_comes_alone_last_when_asked_for(server: str) -> None:
+    stream = sdk(server).chat.completions.create(
+        model="petitrag:default", messages=[{"role": "user", "content": QUESTION}], stream=True,
+        stream_options={"include_usage": True},
+    )  # fmt: skip
+    chunks = list(stream)
+    *answer, usage = chunks
+    assert usage.choices == [] and usage.usage is not None and usage.usage.completion_tokens > 0
+    assert all(chunk.usage is None for chunk in answer)  # counted once, as OpenAI sends it
+    assert answer[-1].choices[0].finish_reason in ("stop", "length") and answer[-1].model_extra["petitrag"]
+
+
 def test_plain_model_name_is_passthrough_without_retrieval(server: str) -> None:
     completion = sdk(server).chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": "Say hello."}], max_tokens=8

@@ -73,6 +73,10 @@ class ChatRequest(BaseModel):
     model: Text = Field(examples=["petitrag:default"])
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    stream_options: dict[str, Any] | None = Field(
+        None,
+        description="{'include_usage': true}: a last chunk with no choices carries the usage, as OpenAI's.",
+    )
     n: int | None = Field(None, ge=1, le=1, description="One choice per request: one model, one answer.")
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
@@ -311,9 +315,19 @@ class ChatResponse:
         }  # fmt: skip
         return sse(body)
 
-    def last_chunk(self, outcome: Outcome) -> bytes:
-        """Finish reason, usage and the ``petitrag`` extension (with the checked answer)."""
-        return self.chunk({}, outcome.finish_reason, usage=outcome.usage, petitrag=outcome.extension)
+    def last_chunks(self, outcome: Outcome, usage_apart: bool) -> list[bytes]:
+        """Finish reason, usage and the ``petitrag`` extension (with the checked answer).
+
+        With ``usage_apart`` (``stream_options.include_usage``) the usage comes alone after it, in a
+        chunk with no choices, as OpenAI sends it: clients that add up the usage of every chunk
+        (LangChain) would count it twice on both."""
+        if not usage_apart:
+            return [self.chunk({}, outcome.finish_reason, usage=outcome.usage, petitrag=outcome.extension)]
+        usage = {
+            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+            "choices": [], "usage": outcome.usage,
+        }  # fmt: skip
+        return [self.chunk({}, outcome.finish_reason, usage=None, petitrag=outcome.extension), sse(usage)]
 
 
 def sse(body: dict[str, Any] | str) -> bytes:

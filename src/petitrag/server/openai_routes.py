@@ -82,14 +82,14 @@ async def chat_completions(
         return response.completion(outcome)
     stream = await server.worker.stream(job, check)  # 400/429/503 here are still real HTTP statuses
     return StreamingResponse(
-        _events(stream, response, server, kind),
+        _events(stream, response, server, kind, bool((body.stream_options or {}).get("include_usage"))),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
 async def _events(
-    stream: TokenStream[Outcome], response: ChatResponse, server: ServerState, kind: str
+    stream: TokenStream[Outcome], response: ChatResponse, server: ServerState, kind: str, usage_apart: bool
 ) -> AsyncIterator[bytes]:
     """Role, content deltas, a last chunk with the ``petitrag`` extension, then ``[DONE]``.
 
@@ -102,7 +102,8 @@ async def _events(
             yield response.chunk({"content": text})
         outcome = stream.result()
         server.metrics.observe_generation(kind, outcome.timings, outcome.extension["timings"]["queue_s"])
-        yield response.last_chunk(outcome)
+        for chunk in response.last_chunks(outcome, usage_apart):
+            yield chunk
     except PetitragError as exc:
         yield sse(error_body(status_of(exc), str(exc)))
     finally:
