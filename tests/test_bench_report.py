@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ import pytest
 from petitrag.bench.cost import CostModel
 from petitrag.bench.datasets import Case
 from petitrag.bench.models import ModelSpec, parse_models, parse_params
-from petitrag.bench.plot import Point, pareto_frontier
-from petitrag.bench.rundir import META_DIR, append_prediction, write_json
+from petitrag.bench.plot import Point, pareto_frontier, write_pareto
+from petitrag.bench.rundir import META_DIR, append_prediction, prepare, write_json
 from petitrag.bench.runner import Prediction
 from petitrag.bench.suite import BenchOptions, finish, run_identity
 from petitrag.bench.verdict import Bar, decide
@@ -38,7 +39,7 @@ def entry(f1: float, abstain: float | None = 0.9, p95: float = 10.0, cost: float
                                         "ci_high": abstain and abstain + ci}},
         "speed": {"total_s": {"p95": p95, "p95_ci": [p95 - 1, p95 + 1]}},
         "cost": {"eur_per_1k": {"mean": cost, "n": 100, "ci_low": cost, "ci_high": cost}},
-        "cases": {"unanswerable": unanswerable},
+        "cases": {"answerable": 80, "unanswerable": unanswerable},
     }  # fmt: skip
 
 
@@ -86,6 +87,26 @@ def test_uncertain_pass_is_flagged_and_inapplicable_criteria_skipped() -> None:
     assert [c["criterion"] for c in models["a"]["bar"]["checks"]] == ["f1", "p95_s"]  # no unanswerable
 
 
+def test_set_of_unanswerable_questions_only_is_judged_on_abstention() -> None:
+    """No answerable question: F1 cannot apply (as abstention cannot without unanswerable ones)."""
+    models = {"a": entry(0.0, abstain=1.0, ci=0.1, unanswerable=5)}
+    models["a"]["cases"]["answerable"] = 0
+    models["a"]["quality"]["f1"] = {"mean": None, "n": 0, "ci_low": None, "ci_high": None}
+    verdict = decide(Bar(), [spec("a", 100)], models)
+    assert verdict.smallest == "a"
+    assert [c["criterion"] for c in models["a"]["bar"]["checks"]] == ["abstain", "p95_s"]
+
+
+def test_uncertain_miss_is_flagged_too() -> None:
+    """With a handful of questions, F1 0.45 against 0.50 is no more a result than 0.51 is."""
+    models = {"a": entry(0.45, ci=0.1)}
+    verdict = decide(Bar(), [spec("a", 100)], models)
+    assert verdict.text == (
+        "none passes; closest: a, fails on F1 0.45 < 0.50 "
+        "(within the 95 % interval of the bar: F1 0.45 < 0.50)"
+    )
+
+
 def test_unmeasured_model_fails() -> None:
     failed = entry(0.0)
     failed["quality"]["f1"] = {"mean": None, "n": 0, "ci_low": None, "ci_high": None}
@@ -96,9 +117,12 @@ def test_unmeasured_model_fails() -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [({"min_f1": "90%"}, "--topline"), ({"min_f1": "1.5"}, "between 0 and 1"),
-     ({"max_cost": "cheap"}, "not a number"), ({"max_p95_s": "-1"}, "at least 0")],
+     ({"max_cost": "cheap"}, "not a number"), ({"max_p95_s": "-1"}, "at least 0"),
+     ({"min_f1": "nan"}, "finite"), ({"max_p95_s": "inf"}, "finite"), ({"max_cost": "1e400"}, "finite"),
+     ({"min_f1": "nan%", "has_topline": True}, "finite"),
+     ({"min_f1": "1001%", "has_topline": True}, r"1001% must be between 0% and 1000%")],
 )  # fmt: skip
-def test_bar_flags_are_validated(flags: dict[str, str], message: str) -> None:
+def test_bar_flags_are_validated(flags: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Bar.parse(**flags)
 
@@ -239,3 +263,25 @@ def test_model_specs_name_any_backend(tmp_path: Path) -> None:
         parse_models(settings, f"{local},{local}")
     with pytest.raises(ConfigError, match="NAME@http"):
         parse_models(settings, "phi3@localhost:11434")
+
+
+def test_fresh_deletes_every_file_of_the_run_and_nothing_else(tmp_path: Path) -> None:
+    """Left over, an old run's routing.json/png or worker.log would sit next to the new report."""
+    out = tmp_path / "out"
+    out.mkdir()
+    prepare(out, {"dataset": "a"}, fresh=False)
+    for name in ("predictions.jsonl", "worker.log", "routing.json", "routing.png", "mine.txt"):
+        (out / name).write_text("old")
+    prepare(out, {"dataset": "b"}, fresh=True)
+    assert sorted(path.name for path in out.iterdir()) == ["meta", "mine.txt", "run.json"]
+
+
+def test_plot_without_any_f1_warns_nothing(tmp_path: Path) -> None:
+    """A set of unanswerable questions only has no F1 to plot: an empty plot, not a stray warning."""
+    model = {"quality": {"f1": {"mean": None}}, "bar": {"checks": []}}
+    results = {"models": {"a": model}, "bar": {"max_p95_s": None}, "selection": {"selected": 2},
+               "run": {"dataset": "x.jsonl"}}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_pareto(tmp_path / "pareto.png", results)
+    assert (tmp_path / "pareto.png").read_bytes()[:4] == b"\x89PNG"

@@ -6,13 +6,14 @@ source. A screenshot of the result is saved to ``tests/artifacts/web-ui.png``.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from petitrag.demo import sample_corpus
 from tests.test_server import MODEL, ingest, running_server
@@ -66,6 +67,7 @@ def test_upload_ask_stream_and_open_a_source(server: str, browser: Browser, tmp_
     expect(page.locator("#key-form")).to_be_visible()  # /api/info said 401
     page.fill("#key-input", KEY)
     page.click("#key-form button[type=submit]")
+    expect(page.locator("#question")).to_be_focused()  # not lost with the hidden key form
     expect(page.locator("#collection")).to_have_value("default")
     expect(page.locator("#documents li")).to_have_count(5)
 
@@ -165,3 +167,150 @@ def test_follow_up_questions_carry_the_conversation(server: str, browser: Browse
     assert [message["role"] for message in sent[1]] == ["user", "assistant", "user"]
     assert sent[1][0]["content"] == "How often should I turn my compost pile?"
     assert sent[1][1]["content"] == first_answer and sent[1][2]["content"] == "And how damp should it be?"
+
+
+def keyed_page(browser: Browser, locale: str = "en-US", width: int | None = None) -> Page:
+    """A page whose browser already holds the key; ``width``: a narrower (phone) viewport."""
+    page = new_page(browser, locale)
+    if width:
+        page.set_viewport_size({"width": width, "height": 740})
+    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+    return page
+
+
+def test_the_page_loads_without_console_errors(server: str, browser: Browser) -> None:
+    page = keyed_page(browser)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert errors == []  # a missing /favicon.ico was a 404 on every load
+
+
+def test_enter_while_an_answer_streams_sends_nothing(server: str, browser: Browser) -> None:
+    """One question at a time: Enter submitted the form even while "Ask" was disabled."""
+    page = keyed_page(browser)
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/v1/chat/" in request.url else None)
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "How often should I turn my compost pile?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#ask-button")).to_be_disabled()
+    page.fill("#question", "What does the inverter do?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript .turn").last).not_to_have_class(
+        re.compile(r"\bstreaming\b"), timeout=ANSWER_TIMEOUT_MS
+    )
+    assert len(sent) == 1
+    expect(page.locator("#transcript .turn")).to_have_count(1)
+    expect(page.locator("#question")).to_have_value("What does the inverter do?")  # kept for later
+
+
+def test_enter_that_ends_an_input_method_composition_sends_nothing(server: str, browser: Browser) -> None:
+    page = keyed_page(browser)
+    sent: list[str] = []
+    page.route("**/v1/chat/completions", lambda route: (sent.append(route.request.url), route.abort()))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "日本語")
+    page.evaluate(
+        """() => document.getElementById("question").dispatchEvent(new KeyboardEvent("keydown",
+             { key: "Enter", isComposing: true, bubbles: true, cancelable: true }))"""
+    )
+    page.wait_for_timeout(300)
+    assert sent == []
+    expect(page.locator("#question")).to_have_value("日本語")
+
+
+def test_an_error_before_the_stream_lands_on_its_own_turn(server: str, browser: Browser) -> None:
+    """A refused question (here a 503, while a summary was started meanwhile) says so on its
+    own turn and stops streaming; it used to keep its cursor blinking and write the error on
+    whichever turn was last."""
+    page = keyed_page(browser)
+    held: list[Route] = []
+    page.route("**/v1/chat/completions", lambda route: held.append(route))
+    page.route("**/summarize", lambda route: held.append(route))  # never answered: stays in progress
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "How often should I turn my compost pile?")
+    page.keyboard.press("Enter")
+    page.locator("#documents li", has_text="composting.html").locator("button.summarize").click()
+    expect(page.locator("#transcript .turn")).to_have_count(2)
+    while len(held) < 2:
+        page.wait_for_timeout(50)
+    chat = next(route for route in held if route.request.url.endswith("/v1/chat/completions"))
+    error = {"error": {"message": "request timed out", "type": "server_error", "code": "timeout"}}
+    chat.fulfill(status=503, json=error)
+    question, summary = page.locator("#transcript .turn").all()
+    expect(question).not_to_have_class(re.compile(r"\bstreaming\b"))
+    expect(question.locator(".meta")).to_have_text("Error: request timed out")
+    expect(summary.locator(".meta")).to_have_text("Reading the whole document…")
+    expect(page.locator("#ask-button")).to_be_enabled()
+
+
+def test_long_words_and_html_stay_text_on_a_phone(server: str, browser: Browser) -> None:
+    """A long URL in a question, answer or passage wraps instead of widening the page, and
+    markup in any of them is shown as text."""
+    page = keyed_page(browser, width=375)
+    url = "https://example.org/" + "a/b" * 120
+    markup = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>"
+    text = f"{markup} {url}"
+    citation = {"source": "/x/notes.md", "page": None, "section": None, "chunk_id": "c1", "text": text}
+    result = {"answer": f"{markup} {url} [1]", "abstained": False, "model": MODEL, "citations": [citation],
+              "question": f"{markup} {url}", "timings": {}, "prompt": None}  # fmt: skip
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": f"{markup} {url}"}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "petitrag": result},
+    ]
+    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    page.route(
+        "**/v1/chat/completions",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", f"{markup} {url}")
+    page.keyboard.press("Enter")
+    turn = page.locator("#transcript .turn").last
+    expect(turn.locator(".answer-text")).to_have_text(f"{markup} {url} [1]")
+    turn.locator("button.source").click()
+    expect(turn.locator(".passage")).to_have_text(f"{markup} {url}")
+    expect(turn.locator(".question")).to_have_text(f"{markup} {url}")
+    assert page.locator("#transcript img, #transcript b").count() == 0
+    assert page.title() == "petitrag"
+    width, visible = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= visible
+
+
+def test_an_invalid_new_collection_name_is_not_kept(server: str, browser: Browser) -> None:
+    page = keyed_page(browser)
+    page.on("dialog", lambda dialog: dialog.accept("Projets 2027"))  # a space: refused by the server
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    documents = page.locator("#documents li").count()
+    page.click("#new-collection")
+    expect(page.locator("#notice")).to_contain_text("invalid collection 'Projets 2027'")
+    expect(page.locator("#collection")).to_have_value("default")
+    assert "Projets 2027" not in page.locator("#collection option").all_text_contents()
+    expect(page.locator("#documents li")).to_have_count(documents)
+
+
+def test_ingest_warnings_and_a_stopped_embedding_are_reported(server: str, browser: Browser) -> None:
+    """As `petitrag ingest` prints them (rendered here by the page's own code)."""
+    page = keyed_page(browser, "fr-FR")
+    page.goto(server)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    report = {
+        "added": ["scan.pdf"], "updated": [], "unchanged": [], "failed": [],
+        "warnings": [{"file": "scan.pdf", "warning": "no text layer on page 2 (scanned?)"}],
+        "embed_error": "embedder crashed",
+    }  # fmt: skip
+    page.evaluate("(report) => followJob({ status: 'done', report })", report)
+    expect(page.locator("#upload-text")).to_have_text(
+        "Indexé : 1 ajouté(s), 0 inchangé(s).\n"
+        "scan.pdf : no text layer on page 2 (scanned?)\n"
+        "Indexation des passages interrompue : embedder crashed"
+    )

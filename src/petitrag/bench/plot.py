@@ -50,7 +50,8 @@ def write_pareto(path: Path, results: dict[str, Any]) -> None:
             limit, color="tab:orange", linestyle="--", linewidth=1, label=f"bar: p95 ≤ {limit:g} s"
         )
     for axis in (by_latency, by_size):
-        axis.legend(loc="lower right", fontsize=8)
+        if axis.get_legend_handles_labels()[0]:  # none: no F1 (unanswerable-only set) and no bar lines
+            axis.legend(loc="lower right", fontsize=8)
     selection = results["selection"]
     figure.suptitle(
         f"{results['run']['dataset']} · {selection['selected']} questions · F1 with 95 % interval",

@@ -36,7 +36,10 @@ REPORT = "report.md"
 PARETO = "pareto.png"
 META_DIR = "meta"
 LOCK = ".lock"
-_OWNED = (RUN_FILE, PREDICTIONS, CASES, RETRIEVAL, RESULTS, REPORT, PARETO, META_DIR, LOCK)
+WORKER_LOG = "worker.log"  # the workers' stderr (supervisor.py)
+ROUTING = ("routing.json", "routing.png")  # written by ``bench --route`` (routing/bench.py)
+_OWNED = (RUN_FILE, PREDICTIONS, CASES, RETRIEVAL, RESULTS, REPORT, PARETO, META_DIR, LOCK, WORKER_LOG,
+          *ROUTING)  # fmt: skip
 
 
 def check_same_run(out: Path, identity: dict[str, Any]) -> None:

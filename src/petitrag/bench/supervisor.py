@@ -25,6 +25,7 @@ from petitrag.bench.datasets import Case
 from petitrag.bench.models import ModelSpec
 from petitrag.bench.rundir import (
     META_DIR,
+    WORKER_LOG,
     append_prediction,
     load_all_predictions,
     meta_path,
@@ -35,7 +36,6 @@ from petitrag.bench.runner import failed
 from petitrag.config import Settings
 
 WORKER = [sys.executable, "-m", "petitrag.bench.worker"]
-WORKER_LOG = "worker.log"
 LOAD_TIMEOUT_S = 300.0  # starting Python and loading a model; a larger per-case timeout wins
 
 

@@ -9,6 +9,7 @@ too but never chosen: it is the ceiling the candidates are compared with.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -43,7 +44,7 @@ class Bar:
         if min_f1.strip().endswith("%"):
             if not has_topline:
                 raise ConfigError(f"--min-f1 {min_f1} is relative to the topline: give --topline MODEL")
-            relative = _number("--min-f1", min_f1.strip()[:-1], 0, 1000) / 100
+            relative = _number("--min-f1", min_f1.strip()[:-1], 0, 1000, unit="%") / 100
         return cls(
             min_f1=None if relative is not None else _optional("--min-f1", min_f1, 0, 1),
             min_f1_of_topline=relative,
@@ -110,7 +111,8 @@ def checks(bar: Bar, model: dict[str, Any], topline_f1: float | None) -> list[Ch
     f1_bar = bar.min_f1
     if bar.min_f1_of_topline is not None:
         f1_bar = None if topline_f1 is None else round(bar.min_f1_of_topline * topline_f1, 4)
-    if bar.min_f1 is not None or bar.min_f1_of_topline is not None:
+    wants_f1 = bar.min_f1 is not None or bar.min_f1_of_topline is not None
+    if wants_f1 and model["cases"]["answerable"] > 0:  # a set of unanswerable questions only: no F1
         found.append(_check("f1", f1_bar, quality["f1"], minimum=True))
     if bar.min_abstain is not None and model["cases"]["unanswerable"] > 0:  # else it cannot apply
         found.append(_check("abstain", bar.min_abstain, quality["abstain_correct"], minimum=True))
@@ -157,6 +159,9 @@ def decide(bar: Bar, specs: list[ModelSpec], models: dict[str, dict[str, Any]]) 
         verdict.closest = closest.key
         verdict.fails_on = [c.describe() for c in judged[closest.key] if not c.passes]
         verdict.text = f"none passes; closest: {closest.key}, fails on {', '.join(verdict.fails_on)}"
+        doubts = [c.describe() for c in judged[closest.key] if c.uncertain and not c.passes]
+        if doubts:  # a miss within the interval is no more proof than a pass within it
+            verdict.text += f" (within the 95 % interval of the bar: {'; '.join(doubts)})"
     if topline:
         verdict.text += f". Topline {topline.key} {'passes' if verdict.topline_passes else 'fails'} the bar"
     return verdict
@@ -166,12 +171,18 @@ def _optional(flag: str, text: str, low: float, high: float | None) -> float | N
     return None if text.strip().lower() in ("none", "off", "") else _number(flag, text, low, high)
 
 
-def _number(flag: str, text: str, low: float, high: float | None) -> float:
+def _number(flag: str, text: str, low: float, high: float | None, unit: str = "") -> float:
+    """A finite number within the limits: 'nan' compares false with everything (no model could
+    pass, silently) and 'inf' breaks results.json and the plot; 'none' is how to drop a limit."""
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(f"{flag} {text!r} is not a number (or 'none')") from None
+        raise ConfigError(f"{flag} {text + unit!r} is not a number (or 'none')") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{flag} {text}{unit} must be a finite number (or 'none' for no limit)")
     if value < low or (high is not None and value > high):
-        limits = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-        raise ConfigError(f"{flag} {text} must be {limits}")
+        limits = (
+            f"between {low:g}{unit} and {high:g}{unit}" if high is not None else f"at least {low:g}{unit}"
+        )
+        raise ConfigError(f"{flag} {text}{unit} must be {limits}")
     return value

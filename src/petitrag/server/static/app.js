@@ -11,7 +11,8 @@ const STRINGS = {
     confirmDelete: "Remove {name} from the collection?", newCollectionPrompt: "Name of the new collection",
     uploading: "Uploading {percent}%…", queued: "Waiting to be ingested…", parse: "Reading files {done}/{total}…",
     embed: "Indexing passages {done}/{total}…", ingested: "Ingested: {added} added, {unchanged} unchanged.",
-    failedFile: "{file}: {reason}", jobFailed: "Ingestion failed: {error}", error: "Error: {message}",
+    failedFile: "{file}: {reason}", warningFile: "{file}: {warning}",
+    embedStopped: "Passage indexing stopped: {error}", jobFailed: "Ingestion failed: {error}", error: "Error: {message}",
     needKey: "This server needs an API key.", firstToken: "first token {s} s", total: "total {s} s",
     speed: "{n} tok/s", queue: "queued {s} s", escalated: "escalated", abstained: "not in the documents",
     budget: "prompt budget: {n} passage(s) shortened or left out",
@@ -27,7 +28,8 @@ const STRINGS = {
     confirmDelete: "Retirer {name} de la collection ?", newCollectionPrompt: "Nom de la nouvelle collection",
     uploading: "Envoi {percent} %…", queued: "En attente d’indexation…", parse: "Lecture des fichiers {done}/{total}…",
     embed: "Indexation des passages {done}/{total}…", ingested: "Indexé : {added} ajouté(s), {unchanged} inchangé(s).",
-    failedFile: "{file} : {reason}", jobFailed: "Échec de l’indexation : {error}", error: "Erreur : {message}",
+    failedFile: "{file} : {reason}", warningFile: "{file} : {warning}",
+    embedStopped: "Indexation des passages interrompue : {error}", jobFailed: "Échec de l’indexation : {error}", error: "Erreur : {message}",
     needKey: "Ce serveur demande une clé d’API.", firstToken: "premier mot {s} s", total: "total {s} s",
     speed: "{n} mots/s", queue: "attente {s} s", escalated: "escaladé", abstained: "absent des documents",
     budget: "budget du prompt : {n} passage(s) raccourci(s) ou écarté(s)",
@@ -220,6 +222,8 @@ async function followJob(job) {
   const report = job.report;
   const lines = [t("ingested", { added: report.added.length + report.updated.length, unchanged: report.unchanged.length })];
   for (const failed of report.failed) lines.push(t("failedFile", failed));
+  for (const warning of report.warnings || []) lines.push(t("warningFile", warning));
+  if (report.embed_error) lines.push(t("embedStopped", { error: report.embed_error }));
   showProgress(lines.join("\n"), 1);
 }
 
@@ -269,16 +273,16 @@ async function ask(question) {
   turn.classList.add("streaming");
   $("transcript").append(turn);
   turn.scrollIntoView({ block: "end" });
-  const response = await fetch("/v1/chat/completions", {
-    method: "POST",
-    headers: headers({ "Content-Type": "application/json" }),
-    body: JSON.stringify({
-      model: `petitrag:${state.collection}`, stream: true,
-      messages: [...state.history, { role: "user", content: question }],
-    }),
-  });
-  if (!response.ok) throw await failure(response);
   try {
+    const response = await fetch("/v1/chat/completions", {
+      method: "POST",
+      headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({
+        model: `petitrag:${state.collection}`, stream: true,
+        messages: [...state.history, { role: "user", content: question }],
+      }),
+    });
+    if (!response.ok) throw await failure(response);
     for await (const chunk of serverEvents(response)) {
       if (chunk.error) throw new ApiError(500, chunk.error.message);
       const delta = chunk.choices[0].delta.content;
@@ -288,6 +292,8 @@ async function ask(question) {
         remember(question, chunk.petitrag);
       }
     }
+  } catch (error) {
+    showError(error, turn); // on this turn: a summary may have been appended since
   } finally {
     turn.classList.remove("streaming");
   }
@@ -381,13 +387,12 @@ function sourceItem(turn, citation, index) {
 async function onAsk(event) {
   event.preventDefault();
   const question = $("question").value.trim();
-  if (!question) return;
+  // one question at a time: Enter submits the form even while the button is disabled
+  if (!question || $("ask-button").disabled) return;
   $("ask-button").disabled = true;
   $("question").value = "";
   try {
     await ask(question);
-  } catch (error) {
-    showError(error, $("transcript").lastElementChild);
   } finally {
     $("ask-button").disabled = false;
     $("question").focus();
@@ -412,7 +417,7 @@ function start() {
   translatePage();
   $("ask-form").addEventListener("submit", onAsk);
   $("question").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("ask-form").requestSubmit(); }
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); $("ask-form").requestSubmit(); }
   });
   $("upload-form").addEventListener("submit", onUpload);
   $("collection").addEventListener("change", (event) => {
@@ -423,9 +428,14 @@ function start() {
   $("new-collection").addEventListener("click", () => {
     const name = (prompt(t("newCollectionPrompt")) || "").trim();
     if (!name) return;
+    const previous = state.collection;
     state.collection = name;
     state.history = [];
-    loadInfo().catch(showError);
+    loadInfo().catch((error) => { // e.g. 400 for an invalid name: back to the collection before
+      state.collection = previous;
+      showError(error);
+      loadInfo().catch(showError);
+    });
   });
   $("key-button").addEventListener("click", () => showKeyForm($("key-form").hidden));
   $("key-form").addEventListener("submit", (event) => {
@@ -434,6 +444,7 @@ function start() {
     localStorage.setItem("petitrag.key", state.key);
     showKeyForm(false);
     $("notice").hidden = true;
+    $("question").focus();
     loadInfo().catch(showError);
   });
   loadInfo().catch(showError);
