@@ -35,9 +35,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from petitrag.answer import summarize
+from petitrag.answer.bullets import LIST_ITEM
 from petitrag.answer.citations import SUPPORT_THRESHOLD, number_readings, numbers_in, support_each
 from petitrag.answer.summarize import (
-    _LIST_ITEM,
     _PAGE_MARKER,
     _SENTENCE_END,
     Summarizer,
@@ -142,7 +142,7 @@ def measure(summary, chunks) -> dict[str, object]:  # type: ignore[no-untyped-de
     evidence = _evidence(chunks, language)
     claims = []
     for line in summary.text.splitlines():
-        item = _LIST_ITEM.match(line)
+        item = LIST_ITEM.match(line)
         body = line[item.end() :] if item else line
         claims += [sentence for sentence in _SENTENCE_END.split(body) if _is_claim(sentence, language)]
     plain = [_PAGE_MARKER.sub("", re.sub(_ANY_MARKER, "", claim)) for claim in claims]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from petitrag.answer.bullets import LIST_ITEM, TRAILING_STOP, with_marker
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, numbers_in, support_each
 from petitrag.answer.packing import windows
 from petitrag.answer.translate import translate_summary
@@ -115,9 +116,7 @@ def marker(chunk: ChunkView) -> str:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«-])")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _PAGE_MARKER = re.compile(r"\s*\(p\.\s*\d+[^()]*\)")
-_TRAILING_STOP = re.compile(r"([.!?…]*)\s*$")
 #: fewer content words than this, or a line ending in ":", is a heading, not a claim to cite
 _MIN_CLAIM_TERMS = 3
 
@@ -135,13 +134,13 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
     evidence = _evidence(chunks, language)  # once, not once per sentence
     lines = []
     for line in text.splitlines():
-        item = _LIST_ITEM.match(line)
+        item = LIST_ITEM.match(line)
         prefix, body = (line[: item.end()], line[item.end() :]) if item else ("", line)
         sentences = []
         for sentence in _SENTENCE_END.split(body):
             sentence = _PAGE_MARKER.sub(lambda m: m.group(0) if m.group(0).strip() in known else "", sentence)
             if _is_claim(sentence, language) and not any(mark in sentence for mark in known):
-                sentence = _with_marker(sentence, _best_marker(sentence, evidence, markers, language))
+                sentence = with_marker(sentence, _best_marker(sentence, evidence, markers, language))
             sentences.append(sentence)
         lines.append(prefix + " ".join(sentences))
     return "\n".join(lines)
@@ -156,7 +155,7 @@ def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str
     heading_terms = [set(analyze(heading, language)) for heading in headings if heading]
     kept = []
     for line in text.splitlines():
-        item = _LIST_ITEM.match(line)
+        item = LIST_ITEM.match(line)
         terms = set(analyze(_PAGE_MARKER.sub("", line[item.end() :]), language)) if item else set()
         if item and terms and not numbers_in(line) and any(terms <= heading for heading in heading_terms):
             continue
@@ -186,9 +185,9 @@ def drop_repeats(text: str) -> str:
     seen: set[str] = set()
     kept: list[str] = []
     for line in text.splitlines():
-        item = _LIST_ITEM.match(line)
+        item = LIST_ITEM.match(line)
         said = " ".join(_PAGE_MARKER.sub("", line[item.end() :] if item else line).casefold().split())
-        said = _TRAILING_STOP.sub("", said)
+        said = TRAILING_STOP.sub("", said)
         if said in seen:  # never a blank line: only lines that say something are seen
             while kept and not kept[-1].strip():
                 kept.pop()
@@ -254,11 +253,11 @@ def _renumbered(kept: list[int], lines: list[str]) -> dict[int, str]:
 def _bullet_groups(lines: list[str]) -> list[list[int]]:
     """The line numbers of each outermost bullet with the more indented lines under it."""
     indents = [len(line) - len(line.lstrip()) for line in lines]
-    outer = min((indents[i] for i, line in enumerate(lines) if _LIST_ITEM.match(line)), default=0)
+    outer = min((indents[i] for i, line in enumerate(lines) if LIST_ITEM.match(line)), default=0)
     groups: list[list[int]] = []
     group: list[int] | None = None
     for i, line in enumerate(lines):
-        if _LIST_ITEM.match(line) and indents[i] == outer:
+        if LIST_ITEM.match(line) and indents[i] == outer:
             group = [i]
             groups.append(group)
         elif group is not None and line.strip() and indents[i] > outer:
@@ -293,13 +292,6 @@ def _best_marker(sentence: str, evidence: list[Evidence], markers: list[str], la
     scored = zip(support_each(sentence, evidence, language), markers, strict=True)
     best_score, best_marker = max(scored, key=lambda item: item[0], default=(0.0, ""))
     return best_marker if best_score >= SUPPORT_THRESHOLD else ""
-
-
-def _with_marker(sentence: str, mark: str) -> str:
-    """Put the marker before the final punctuation: «Il faut X.» → «Il faut X (p. 3).»"""
-    if not mark:
-        return sentence
-    return _TRAILING_STOP.sub(lambda m: f" {mark}{m.group(1)}", sentence.rstrip(), count=1)
 
 
 class Summarizer:

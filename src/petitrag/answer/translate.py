@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from petitrag.answer.bullets import LIST_ITEM, with_marker
 from petitrag.generation.base import GenerationParams, Generator, Message
 from petitrag.language import Language
 
@@ -36,8 +37,6 @@ _PROMPTS: dict[Language, tuple[str, str]] = {
 }
 _REFERENCE = re.compile(r"\[(\d+)\]")
 _OWN_REFERENCE = re.compile(r"\s*\[(\d+)\]")
-_BULLET = re.compile(r"^(\s*(?:[-*•]|\d+[.)])\s+)")
-_TRAILING_STOP = re.compile(r"([.!?…]*)\s*$")
 
 
 def translate_summary(
@@ -78,10 +77,10 @@ def _encode(text: str, markers: list[str]) -> tuple[str, list[str]]:
 def _decode(original: str, translated: str, codes: list[str]) -> str:
     """The translated line with its markers back, its bullet as the original's, and the markers
     of the original line the model dropped added at its end: each line keeps exactly its own."""
-    bullet = _BULLET.match(original)
-    body = _BULLET.sub("", translated, count=1) if _BULLET.match(translated) else translated.lstrip()
+    bullet = LIST_ITEM.match(original)
+    body = LIST_ITEM.sub("", translated, count=1).lstrip()
     if bullet:
-        body = bullet.group(1) + body
+        body = bullet.group(0) + body
     wanted = [n for n in map(int, _REFERENCE.findall(original)) if 1 <= n <= len(codes)]
     missing = [codes[n - 1] for n in wanted if f"[{n}]" not in translated]
     placed: set[int] = set()
@@ -95,9 +94,7 @@ def _decode(original: str, translated: str, codes: list[str]) -> str:
         return f" {codes[number - 1]}"
 
     body = _OWN_REFERENCE.sub(restore, body)
-    if missing:
-        body = _TRAILING_STOP.sub(lambda m: f" {' '.join(missing)}{m.group(1)}", body.rstrip(), count=1)
-    return body.rstrip()
+    return with_marker(body, " ".join(missing)).rstrip()
 
 
 def _call(generator: Generator, text: str, source: Language, target: Language) -> str:
