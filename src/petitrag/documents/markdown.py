@@ -80,7 +80,6 @@ def _blocks(text: str, tokens: list[Token]) -> list[Block]:
     """Top-level block tokens to Blocks; nested tokens belong to their top-level parent."""
     starts = _line_starts(text)
     blocks: list[Block] = []
-    label = None
     for index, token in enumerate(tokens):
         if token.level != 0 or token.map is None:
             continue
@@ -94,12 +93,11 @@ def _blocks(text: str, tokens: list[Token]) -> list[Block]:
                 continue  # comments are not content
             first, last = token.map
             start, end = _trimmed(text, starts[first], starts[min(last, len(starts) - 1)])
-            kind, level = _KINDS[token.type], 0
+            kind, level, label = _KINDS[token.type], 0, None
         else:
             continue  # thematic breaks and anything without text
         if end > start:
             blocks.append(Block(kind, text[start:end], level, start=start, end=end, label=label))
-        label = None
     return blocks
 
 
