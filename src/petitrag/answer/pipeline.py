@@ -43,7 +43,7 @@ from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError, StoreError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.generation.catalog import CATALOG
-from petitrag.language import Language, detect_language
+from petitrag.language import LANGUAGES, Language, detect_language
 from petitrag.retrieval.hybrid import Hit, Retriever
 from petitrag.retrieval.ranking import COVERAGE_SCALE
 from petitrag.routing.signals import compute_signals, retrieval_signals
@@ -348,6 +348,17 @@ class Answerer:
             raise StoreError(
                 f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
             )
+
+    def require_room(self, question: str) -> None:
+        """Refuse, before any search, a question that no prompt could hold with a passage and the
+        answer: the budget check that answering makes, with the shorter of the two languages'
+        rules, so it refuses only what answering would. The server calls it before a stream starts
+        (a 6,000-word query takes 30 s to search, and a stream's status cannot change after)."""
+        style = self.settings.prompt_style
+        shortest = min(
+            LANGUAGES, key=lambda language: self.generator.count_tokens(fixed_prompt(language, style))
+        )
+        self._budget(question.strip(), shortest)
 
     def _budget(self, question: str, language: Language) -> int:
         """Tokens left for sources: context minus rules, question, answer and a safety margin."""

@@ -66,6 +66,10 @@ class Router:
         """Both models read what this one retriever finds."""
         return self.small.retriever
 
+    def require_room(self, question: str) -> None:
+        """The small model answers first: the question must fit its prompt (``Answerer.require_room``)."""
+        self.small.require_room(question)
+
     @property
     def threshold(self) -> float:
         return self.calibration.threshold

@@ -19,10 +19,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from petitrag.answer.conversation import Conversation
-from petitrag.answer.packing import MIN_PASSAGE_TOKENS
 from petitrag.answer.result import AnswerResult
 from petitrag.config import Settings
-from petitrag.errors import GenerationError
+from petitrag.errors import GenerationError, QueryError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.server.errors import ApiError, checked_collection
 from petitrag.server.worker import Ticket
@@ -164,15 +163,18 @@ def too_long(tokens: int, generator: Generator, what: str) -> ApiError:
     )
 
 
-def rag_check(collection: str, question: str, settings: Settings) -> Check:
-    """400 for a question that leaves no room for one passage and the answer: the pipeline could
-    only fail on it, after a retrieval that a very long query makes slow (30 s for 6,000 words)."""
+def rag_check(collection: str, question: str) -> Check:
+    """400 for a question that leaves no room for one passage and the answer (the pipeline's own
+    check, ``Answerer.require_room``), before the stream starts and before any retrieval."""
 
     def check(ticket: Ticket) -> None:
-        generator = ticket.answerer(collection).generator
-        tokens = generator.count_tokens(question)
-        if tokens + settings.max_tokens + MIN_PASSAGE_TOKENS >= generator.context_size:
-            raise too_long(tokens, generator, "the question")
+        answerer = ticket.answerer(collection)
+        try:
+            answerer.require_room(question)
+        except QueryError:
+            raise too_long(
+                answerer.generator.count_tokens(question), answerer.generator, "the question"
+            ) from None
 
     return check
 
@@ -248,7 +250,8 @@ def passthrough_messages(request: ChatRequest) -> list[Message]:
     ]
 
 
-def passthrough_job(request: ChatRequest, settings: Settings) -> Job:
+def passthrough_job(request: ChatRequest, messages: list[Message], settings: Settings) -> Job:
+    """The request's ``messages`` (``passthrough_messages``) sent to the model as they are."""
     stops = [request.stop] if isinstance(request.stop, str) else list(request.stop or [])
     params = GenerationParams(
         max_tokens=request.max_completion_tokens or request.max_tokens or settings.max_tokens,
@@ -258,7 +261,6 @@ def passthrough_job(request: ChatRequest, settings: Settings) -> Job:
         seed=request.seed or 0,
         logprobs=False,
     )
-    messages = passthrough_messages(request)
 
     def run(ticket: Ticket, emit: Callable[[str], None]) -> Outcome:
         completion: Completion = ticket.worker.generator.complete(messages, params, emit)
@@ -308,10 +310,13 @@ class ChatResponse:
         }  # fmt: skip
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+        return self._chunk([choice], **extra)
+
+    def _chunk(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
         body = {
             "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
-            **extra,
+            "choices": choices, **extra,
         }  # fmt: skip
         return sse(body)
 
@@ -323,11 +328,10 @@ class ChatResponse:
         (LangChain) would count it twice on both."""
         if not usage_apart:
             return [self.chunk({}, outcome.finish_reason, usage=outcome.usage, petitrag=outcome.extension)]
-        usage = {
-            "id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-            "choices": [], "usage": outcome.usage,
-        }  # fmt: skip
-        return [self.chunk({}, outcome.finish_reason, usage=None, petitrag=outcome.extension), sse(usage)]
+        return [
+            self.chunk({}, outcome.finish_reason, usage=None, petitrag=outcome.extension),
+            self._chunk([], usage=outcome.usage),
+        ]
 
 
 def sse(body: dict[str, Any] | str) -> bytes:

@@ -64,11 +64,12 @@ async def chat_completions(
         who.require(target.collection)
         await run_in_threadpool(server.require_collection, target.collection)
         question = last_question(body)
-        check = rag_check(target.collection, question, server.settings)
+        check = rag_check(target.collection, question)
         job = rag_job(target.collection, question, body.k, earlier_turns(body))
     else:
-        check = passthrough_check(passthrough_messages(body))
-        job = passthrough_job(body, server.settings)
+        messages = passthrough_messages(body)
+        check = passthrough_check(messages)
+        job = passthrough_job(body, messages, server.settings)
     kind = "rag" if target.collection is not None else "passthrough"
     response = ChatResponse(body.model)
     if not body.stream:
