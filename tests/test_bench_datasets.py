@@ -68,12 +68,14 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
         {"question": "Year?", "answers": [{"text": "1965"}, 1965]},
         {"question": "Unknown?", "answers": []},
         {"question": "Flagged?", "answers": ["x"], "is_impossible": True},
+        {"id": None, "question": "Null id?", "answers": ["y"]},
+        {"id": 7, "question": "Number id?", "answers": ["z"]},
     ]
     path.write_text("\ufeff" + "\n".join(json.dumps(row) for row in rows) + "\n\n", encoding="utf-8")
     cases = load_dataset(path).cases
-    assert [case.answers for case in cases] == [["Paris"], ["1965"], [], []]
-    assert [case.impossible for case in cases] == [False, False, True, True]
-    assert [case.id for case in cases] == ["1", "2", "3", "4"]
+    assert [case.answers for case in cases] == [["Paris"], ["1965"], [], [], ["y"], ["z"]]
+    assert [case.impossible for case in cases] == [False, False, True, True, False, False]
+    assert [case.id for case in cases] == ["1", "2", "3", "4", "5", "7"]
 
 
 @pytest.mark.parametrize(
@@ -83,6 +85,11 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
         ('{"question": "q?", "answers": [["a"]]}\n', "each answer must be a string"),
         ("{not json}\n", "line 1 of mine.jsonl is not valid JSON"),
         ("\n\n", "has no questions"),
+        (
+            '{"question": "q?", "answers": ["a"]}\n{"id": [1], "question": "r?"}\n',
+            "line 2 of mine.jsonl: 'id' must",
+        ),
+        ('{"id": true, "question": "q?"}\n', "line 1 of mine.jsonl: 'id' must be a string or an integer"),
     ],
 )
 def test_a_malformed_jsonl_file_says_which_line(tmp_path: Path, content: str, message: str) -> None:

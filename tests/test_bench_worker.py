@@ -17,6 +17,7 @@ from petitrag.bench.datasets import Case
 from petitrag.bench.models import ModelSpec
 from petitrag.bench.rundir import META_DIR, load_predictions, read_meta
 from petitrag.bench.supervisor import Job, run_model
+from petitrag.bench.worker import Orphaned, _emit
 from petitrag.config import Settings
 
 FAKE_WORKER = r"""
@@ -112,3 +113,16 @@ def test_the_job_pins_every_setting_and_the_model(tmp_path: Path) -> None:
     assert data["settings"]["threads"] == 3 and data["settings"]["model"] == "api"
     assert data["settings"]["model_base_url"] == "http://h/v1" and data["case_ids"] == ["x"]
     assert Settings(**data["settings"]).model == "api"  # what the worker rebuilds
+
+
+def test_a_worker_whose_parent_died_stops_quietly(tmp_path: Path) -> None:
+    """The events pipe closes with the parent: the worker stops with no traceback, and the
+    buffered line Python flushes at exit goes nowhere instead of raising again."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    events = os.fdopen(write_end, "w", buffering=1, encoding="utf-8")
+    with pytest.raises(Orphaned):
+        _emit(events, "done", case="1")
+    events.write("flushed at exit\n")
+    events.flush()  # now writes to /dev/null
+    events.close()

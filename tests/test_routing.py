@@ -18,6 +18,7 @@ from petitrag.bench.models import ModelSpec
 from petitrag.bench.rundir import append_prediction, load_predictions
 from petitrag.bench.runner import Prediction
 from petitrag.cli import cli
+from petitrag.cli_bench import routing_summary
 from petitrag.config import load_settings
 from petitrag.demo import sample_corpus
 from petitrag.errors import ConfigError, PetitragError
@@ -290,6 +291,26 @@ def test_bench_route_calibrates_saves_and_reports(tmp_path: Path) -> None:
     assert json.loads((out / "routing.json").read_text())["threshold"] == summary["threshold"]
     saved = load_calibration(home, "s", "l")
     assert saved.calibrated and saved.threshold == summary["threshold"] and saved.fusion == "relative"
+    assert summary["partial"] is None and "calibrated on" not in report
+
+
+def test_bench_route_on_a_partial_run_says_how_many_questions_it_used(tmp_path: Path) -> None:
+    """A stopped run: the large model answered 20 of 30 questions; routing replays those 20 and says so."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("# Benchmark\n")
+    for i in range(30):
+        append_prediction(
+            out, _prediction(i, "s", right=i % 3 != 0, logprob=-0.1 if i % 3 else -2.5, seconds=1)
+        )
+        if i < 20:
+            append_prediction(out, _prediction(i, "l", right=True, logprob=-0.1, seconds=10))
+    specs = [ModelSpec(key="s", spec="s", model="s"), ModelSpec(key="l", spec="l", model="l")]
+    summary = calibrate_route(out, tmp_path, "s,l", specs, [str(i) for i in range(30)], 0.03, "x", "rrf")
+    assert summary["n"] == 20 and summary["questions"] == 30
+    assert summary["partial"].startswith("Routing calibrated on 20 of 30 questions")
+    assert summary["partial"] in (out / "report.md").read_text()
+    assert routing_summary(summary).splitlines()[1] == summary["partial"]
 
 
 def test_bench_route_end_to_end_explains_when_it_cannot_calibrate(indexed: Path, large: str) -> None:

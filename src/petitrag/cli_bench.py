@@ -169,8 +169,9 @@ def routing_summary(routing: dict[str, Any]) -> str:
     if "error" in routing:
         return f"routing {routing['route']}: not calibrated: {routing['error']}"
     chosen = routing["chosen"]
-    return (
+    line = (
         f"routing {routing['route']}: threshold {routing['threshold']:.3f}, escalates "
         f"{100 * chosen['escalation_rate']:.0f} % of questions, mean latency "
         f"{100 * (routing['latency_ratio'] or 0):.0f} % of the large model's; saved to {routing['saved_to']}"
     )
+    return f"{line}\n{routing['partial']}" if routing.get("partial") else line

@@ -95,7 +95,19 @@ def _squad_case(qa: object, title: str, where: str) -> Case:
     assert isinstance(qa, dict)  # _text checked it
     answers = _answers(qa.get("answers", []), where)
     impossible = bool(qa.get("is_impossible")) or not answers
-    return Case(str(qa.get("id") or where), question, [] if impossible else answers, impossible, title)
+    return Case(
+        _case_id(qa.get("id"), where, where), question, [] if impossible else answers, impossible, title
+    )
+
+
+def _case_id(raw: object, fallback: str, where: str) -> str:
+    """A question's id as results save it: a missing or null id falls back to where the question is;
+    anything but a string or an integer would save as a different id than the file shows."""
+    if raw is None or raw == "":
+        return fallback
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise ConfigError(f"{where}: 'id' must be a string or an integer, not {raw!r:.60}")
+    return str(raw)
 
 
 def _text(row: object, key: str, where: str) -> str:
@@ -142,9 +154,9 @@ def _jsonl(name: str, text: str) -> Dataset:
         question = _text(row, "question", where)
         answers = _answers(row.get("answers", []), where)
         impossible = bool(row.get("is_impossible") or row.get("impossible")) or not answers
-        source = row.get("source")
-        cases.append(Case(str(row.get("id", number)), question, [] if impossible else answers, impossible,
-                          str(source) if source else None))  # fmt: skip
+        source = str(row["source"]) if row.get("source") else None
+        case_id = _case_id(row.get("id"), str(number), where)
+        cases.append(Case(case_id, question, [] if impossible else answers, impossible, source))
     if not cases:
         raise ConfigError(f"test set {name} has no questions")
     return Dataset(name=name, cases=cases)

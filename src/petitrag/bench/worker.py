@@ -38,8 +38,19 @@ from petitrag.errors import PetitragError
 LOAD_FAILED = 3  # exit status when the model cannot be loaded
 
 
+class Orphaned(Exception):
+    """The parent is gone (killed, or its terminal closed): nobody reads the events any more."""
+
+
 def main(argv: list[str]) -> int:
     events = _claim_stdout()
+    try:
+        return _run(argv, events)
+    except Orphaned:
+        return 0  # what it answered is saved; a new run resumes the rest
+
+
+def _run(argv: list[str], events: TextIO) -> int:
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     out, model = Path(job["out"]), job["model"]["key"]
     settings = Settings(**job["settings"])
@@ -124,8 +135,16 @@ def _claim_stdout() -> TextIO:
 
 
 def _emit(events: TextIO, event: str, **data: Any) -> None:
-    events.write(json.dumps({"event": event, **data}) + "\n")
-    events.flush()
+    """One event line; a closed pipe means the parent died: stop quietly, not with a traceback
+    in worker.log (and none at exit either, when Python flushes the buffer once more)."""
+    try:
+        events.write(json.dumps({"event": event, **data}) + "\n")
+        events.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, events.fileno())
+        os.close(devnull)
+        raise Orphaned from None
 
 
 if __name__ == "__main__":

@@ -23,6 +23,16 @@ ROUTING_JSON = "routing.json"
 ROUTING_PLOT = "routing.png"
 
 
+def _partial_note(paired: int, questions: int) -> str | None:
+    """Routing replays questions both models answered; a resumed or failed run may hold fewer."""
+    if paired >= questions:
+        return None
+    return (
+        f"Routing calibrated on {paired} of {questions} questions: the others were not answered by both"
+        " models (run the bench again to finish them)."
+    )
+
+
 def models_with_route(models: str, topline: str | None, route: str | None) -> str:
     """--models plus the route's models that are not already candidates (or the topline)."""
     if not route:
@@ -72,12 +82,19 @@ def calibrate_route(
     calibration.save(saved)
     write_json(out / ROUTING_JSON, calibration.to_json())
     write_routing_plot(out / ROUTING_PLOT, calibration)
-    append_report(out, [*routing_lines(calibration), "", f"Saved for `ask --route {route}`: `{saved}`"])
     details = calibration.details
+    partial = _partial_note(details["n"], len(case_ids))
+    append_report(
+        out,
+        [*routing_lines(calibration), *(["", partial] if partial else []), "",
+         f"Saved for `ask --route {route}`: `{saved}`"],
+    )  # fmt: skip
     return {
         "route": route,
         "threshold": calibration.threshold,
         "saved_to": str(saved),
+        "questions": len(case_ids),
+        "partial": partial,
         **{
             key: details[key]
             for key in ("n", "margin", "small_alone", "large_alone", "chosen", "latency_ratio")
