@@ -194,6 +194,23 @@ def test_markdown_structure(tmp_path: Path) -> None:
     assert 'arrosage = "matin"' in doc.blocks[6].text
 
 
+def test_markdown_comments_are_not_content_except_in_code(tmp_path: Path) -> None:
+    source = (
+        "# Guide <!-- title to check -->\n\n<!-- TODO: rewrite\nthis whole part -->\n\n"
+        "Arroser le matin <!-- vérifier --> et le soir.\n\n"
+        "Écrire `<!-- ici -->` pour cacher une note.\n\n```html\n<!-- kept -->\n```\n"
+    )
+    doc = parse(_write(tmp_path / "notes.md", source.encode()))
+    texts = [block.text for block in doc.blocks]
+    assert doc.title == "Guide" and texts[0] == "Guide"
+    assert [block.kind for block in doc.blocks] == ["heading", "paragraph", "paragraph", "code"]
+    assert " ".join(texts[1].split()) == "Arroser le matin et le soir."
+    assert "`<!-- ici -->`" in texts[2] and "<!-- kept -->" in texts[3]
+    assert "TODO" not in doc.text and "vérifier" not in doc.text
+    assert len(doc.text) == len(source)  # blanked, not removed: offsets still index the file
+    assert all(doc.text[b.start : b.end] == b.text for b in doc.blocks)
+
+
 def test_markdown_title_falls_back_to_front_matter_then_stem(tmp_path: Path) -> None:
     no_h1 = MARKDOWN.replace("# Guide du potager", "## Guide du potager")
     assert parse(_write(tmp_path / "a.md", no_h1.encode())).title == "Front matter title"

@@ -149,6 +149,21 @@ def test_a_file_given_through_dot_dot_is_the_same_document(
         assert [doc.path for doc in app.store.documents("default")] == [str(corpus / "notes-reunion.txt")]
 
 
+def test_symbolic_links_index_each_real_file_once(petitrag, corpus: Path) -> None:
+    """A link to a file is the file: indexed once, under its own name; a broken link is one line;
+    a link to a folder above is not followed (no loop)."""
+    (corpus / "a-link-to-notes.txt").symlink_to(corpus / "notes-reunion.txt")
+    (corpus / "broken.md").symlink_to(corpus / "gone.md")
+    (corpus / "loop").symlink_to(corpus, target_is_directory=True)
+    result = petitrag("ingest", str(corpus), "--no-embed", expect=None)
+    assert "5 added" in result.stderr and "1 failed" in result.stderr
+    assert "a-link-to-notes.txt: the same file as" in result.stderr and "notes-reunion.txt" in result.stderr
+    assert "broken.md: broken symbolic link (to " in result.stderr
+    with open_app(load_settings()) as app:
+        paths = [Path(doc.path).name for doc in app.store.documents("default")]
+    assert "notes-reunion.txt" in paths and "a-link-to-notes.txt" not in paths and len(paths) == 5
+
+
 def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, home: Path) -> None:
     petitrag("ingest", str(corpus))
     before = dump_index(home / "petitrag.sqlite3")

@@ -121,6 +121,11 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     other.mkdir()
     (other / "secret.txt").write_text("The other team's budget is 42,000 euros for the year.\n")
     ingest(home, other, "other")
+    hollow = home / "hollow"
+    hollow.mkdir()
+    (hollow / "blank.txt").write_text("   \n")  # its only file fails: the collection stays empty
+    env = {name: None for name in os.environ if name.startswith("PETITRAG_")} | base_env(home)
+    CliRunner().invoke(cli, ["ingest", str(hollow), "-c", "hollow"], env=env, catch_exceptions=False)
     return home
 
 
@@ -249,6 +254,16 @@ def test_unknown_collection_is_404_before_anything_streams(server: str, stream: 
         sdk(server).chat.completions.create(
             model="petitrag:nowhere", messages=[{"role": "user", "content": "hi?"}], stream=stream
         )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_empty_collection_is_409_before_anything_streams(server: str, stream: bool) -> None:
+    """With a code, so that a client (the web UI) can give its own advice instead of the CLI's."""
+    with pytest.raises(openai.ConflictError, match="collection 'hollow' is empty") as raised:
+        sdk(server).chat.completions.create(
+            model="petitrag:hollow", messages=[{"role": "user", "content": "hi?"}], stream=stream
+        )
+    assert raised.value.code == "collection_empty"
 
 
 @pytest.mark.parametrize("stream", [False, True])

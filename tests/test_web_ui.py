@@ -251,6 +251,27 @@ def test_an_error_before_the_stream_lands_on_its_own_turn(server: str, browser: 
     expect(page.locator("#ask-button")).to_be_enabled()
 
 
+@pytest.mark.parametrize(
+    ("locale", "advice"), [("en-GB", "add some with Upload"), ("fr-FR", "ajoutez-en avec « Envoyer »")]
+)
+def test_a_collection_without_documents_gets_the_page_s_advice(
+    server: str, browser: Browser, locale: str, advice: str
+) -> None:
+    """The server's message tells a terminal user to run `petitrag ingest`; the page says what to do here."""
+    page = keyed_page(browser, locale)
+    page.on("dialog", lambda dialog: dialog.accept("nothing-yet"))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value("nothing-yet")
+    expect(page.locator("#no-documents")).to_be_visible()
+    page.fill("#question", "How often should I turn my compost pile?")
+    page.keyboard.press("Enter")
+    meta = page.locator("#transcript .turn .meta")
+    expect(meta).to_contain_text(advice)
+    expect(meta).not_to_contain_text("petitrag ingest")
+
+
 def test_long_words_and_html_stay_text_on_a_phone(server: str, browser: Browser) -> None:
     """A long URL in a question, answer or passage wraps instead of widening the page, and
     markup in any of them is shown as text."""

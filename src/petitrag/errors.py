@@ -45,6 +45,14 @@ class EmbedderMismatchError(StoreError):
 class CollectionNotFoundError(StoreError):
     """The requested collection does not exist."""
 
+    code = "collection_not_found"
+
+
+class EmptyCollectionError(StoreError):
+    """The collection exists but holds no document to answer from."""
+
+    code = "collection_empty"
+
 
 class GenerationError(PetitragError):
     """The answer model failed: unreachable server, bad reply, corrupt model file."""

@@ -42,6 +42,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # gone from disk, kept because --prune was not given
     ignored: int = 0  # files of unsupported types met while walking folders
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped, the same file kept)
     chunks: int = 0
     embedded: int = 0
     embed_error: str | None = None
@@ -84,7 +85,8 @@ class Ingestor:
     def _collect(self, paths: Iterable[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
         """Expand folders recursively (skipping hidden entries); explicit files are always tried.
 
-        Paths are normalized (``..``, ``//``) so that one file given two ways is one document.
+        Paths are normalized (``..``, ``//``) so that one file given two ways is one document,
+        and a file reached through symbolic links under several names is indexed once.
         """
         files: dict[Path, None] = {}
         roots: list[Path] = []
@@ -99,9 +101,28 @@ class Ingestor:
                         report.ignored += 1
             elif path.exists():
                 files.setdefault(path, None)
+            elif path.is_symlink():
+                report.failed.append((str(path), f"broken symbolic link (to {os.readlink(path)})"))
             else:
                 report.failed.append((str(path), "no such file or directory"))
-        return list(files), roots
+        return self._once_each(list(files), report), roots
+
+    @staticmethod
+    def _once_each(files: list[Path], report: IngestReport) -> list[Path]:
+        """One path per real file: the file itself rather than a link to it, else the first name.
+        Broken links met in folders are reported, not tried."""
+        names: dict[str, list[Path]] = {}
+        for path in files:
+            if path.is_symlink() and not path.exists():
+                report.failed.append((str(path), f"broken symbolic link (to {os.readlink(path)})"))
+                continue
+            names.setdefault(os.path.realpath(path), []).append(path)
+        kept: set[Path] = set()
+        for group in names.values():
+            chosen = next((path for path in group if not path.is_symlink()), group[0])
+            kept.add(chosen)
+            report.duplicates.extend((str(path), str(chosen)) for path in group if path != chosen)
+        return [path for path in files if path in kept]
 
     def _ingest_file(self, path: Path, collection: str, report: IngestReport) -> None:
         key = str(path)

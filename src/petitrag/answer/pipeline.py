@@ -40,7 +40,7 @@ from petitrag.answer.streaming import HeldAnswer, TokenCallback
 from petitrag.answer.trim import settled, trimmed
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
-from petitrag.errors import GenerationError, QueryError, StoreError
+from petitrag.errors import EmptyCollectionError, GenerationError, QueryError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.generation.catalog import CATALOG
 from petitrag.language import LANGUAGES, Language, detect_language
@@ -345,7 +345,7 @@ class Answerer:
         self.retriever.store.require_collection(name)
         _, total = self.retriever.store.vector_counts(name)
         if total == 0:
-            raise StoreError(
+            raise EmptyCollectionError(
                 f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
             )
 

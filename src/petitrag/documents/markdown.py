@@ -1,7 +1,9 @@
 """Markdown: CommonMark + tables, blocks are raw source slices with exact offsets.
 
 Keeping the raw Markdown (rather than rendered text) means tables and lists stay
-readable for the model and every offset points into the user's file.
+readable for the model and every offset points into the user's file. HTML comments
+(``<!-- TODO: check -->``) are notes to the author, not content: they are blanked out with
+spaces (so offsets stay exact), except inside code, where they are the content.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ _FRONT_MATTER_FENCE = "---"
 _FRONT_MATTER_END = frozenset({"---", "..."})
 _TITLE_KEY = re.compile(r"^title\s*:\s*(.+?)\s*$", re.MULTILINE)
 _ATX = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+#: a code span (kept: a comment in it is the content) or an HTML comment (blanked)
+_CODE_SPAN_OR_COMMENT = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|<!--.*?-->", re.DOTALL)
 _KINDS: dict[str, BlockKind] = {
     "paragraph_open": "paragraph",
     "blockquote_open": "paragraph",
@@ -76,6 +80,25 @@ def _heading_span(text: str, starts: list[int], token: Token) -> tuple[int, int]
     return line_start + match.start(1), line_start + match.end(1)
 
 
+def _without_comments(text: str, tokens: list[Token]) -> str:
+    """``text`` with its HTML comments replaced by spaces (line breaks kept, so token line
+    numbers and offsets stay valid); comments in code blocks and code spans are kept."""
+    starts = _line_starts(text)
+    code = [
+        (starts[first], starts[min(last, len(starts) - 1)])
+        for token in tokens
+        if token.type in ("fence", "code_block") and token.map
+        for first, last in [token.map]
+    ]
+    pieces, position = [], 0
+    for match in _CODE_SPAN_OR_COMMENT.finditer(text):
+        if match.group(1) or any(start <= match.start() < end for start, end in code):
+            continue
+        pieces += [text[position : match.start()], re.sub(r"[^\n]", " ", match.group())]
+        position = match.end()
+    return "".join([*pieces, text[position:]])
+
+
 def _blocks(text: str, tokens: list[Token]) -> list[Block]:
     """Top-level block tokens to Blocks; nested tokens belong to their top-level parent."""
     starts = _line_starts(text)
@@ -89,8 +112,6 @@ def _blocks(text: str, tokens: list[Token]) -> list[Block]:
             level = int(token.tag[1:])
             label = _plain(tokens[index + 1]) if index + 1 < len(tokens) else None
         elif token.type in _KINDS:
-            if token.type == "html_block" and token.content.lstrip().startswith("<!--"):
-                continue  # comments are not content
             first, last = token.map
             start, end = _trimmed(text, starts[first], starts[min(last, len(starts) - 1)])
             kind, level, label = _KINDS[token.type], 0, None
@@ -108,7 +129,8 @@ def _plain(inline: Token) -> str | None:
         return None
     words = "".join(
         child.content
-        if child.type in ("text", "code_inline", "html_inline")
+        if child.type in ("text", "code_inline")
+        or (child.type == "html_inline" and not child.content.startswith("<!--"))
         else " " * (child.type == "softbreak")
         for child in inline.children
     )
@@ -140,6 +162,7 @@ class MarkdownParser(Parser):
         # Blank out the front matter but keep its lines, so token line numbers stay valid.
         masked = "\n" * skipped + "\n".join(text.split("\n")[skipped:]) if skipped else text
         tokens = MarkdownIt("commonmark").enable("table").parse(masked)
+        text = _without_comments(text, tokens)
         blocks = _blocks(text, tokens)
         h1 = next((b.label or b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
         title = h1 or _front_matter_title(text, skipped) or path.stem

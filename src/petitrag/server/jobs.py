@@ -62,6 +62,7 @@ def report_json(report: IngestReport) -> dict[str, Any]:
         "unchanged": [Path(p).name for p in report.unchanged],
         "failed": [{"file": Path(p).name, "reason": reason} for p, reason in report.failed],
         "warnings": [{"file": Path(p).name, "warning": warning} for p, warning in report.warnings],
+        "duplicates": [{"file": Path(p).name, "same_as": Path(kept).name} for p, kept in report.duplicates],
         "chunks": report.chunks,
         "embedded": report.embedded,
         "vectors": {"embedded": embedded, "total": total},

@@ -106,7 +106,7 @@ async def _events(
         for chunk in response.last_chunks(outcome, usage_apart):
             yield chunk
     except PetitragError as exc:
-        yield sse(error_body(status_of(exc), str(exc)))
+        yield sse(error_body(status_of(exc), str(exc), getattr(exc, "code", None)))
     finally:
         stream.cancel()  # no-op when finished; stops the generation when the client went away
     yield sse("[DONE]")

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from petitrag.config import Settings
+from petitrag.errors import EmptyCollectionError
 from petitrag.index.store import Store
 from petitrag.server.auth import KeyRing
 from petitrag.server.jobs import IngestJobs
@@ -52,8 +53,15 @@ class ServerState:
         return names
 
     def require_collection(self, name: str) -> None:
-        """404 before queueing (a stream could only report it as an in-stream error)."""
-        self.store().require_collection(name)
+        """404 (or 409 when it holds no document) before queueing: a stream could only report it
+        as an in-stream error."""
+        store = self.store()
+        store.require_collection(name)
+        if store.vector_counts(name)[1] == 0:
+            raise EmptyCollectionError(
+                f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
+                f" or upload them (POST /api/collections/{name}/documents)"
+            )
 
     def uploads_dir(self, collection: str) -> Path:
         return self.settings.home / "uploads" / collection

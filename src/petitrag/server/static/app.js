@@ -19,6 +19,7 @@ const STRINGS = {
     budgetTitle: "{tokens} of {budget} tokens. Shortened: {shortened}. Left out: {left}.",
     summarize: "Summarize", summaryOf: "Summary of {name}", summarizing: "Reading the whole document…",
     understoodAs: "understood as: {question}",
+    emptyCollection: "This collection has no document yet: add some with Upload, then ask again.",
   },
   fr: {
     collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
@@ -36,6 +37,7 @@ const STRINGS = {
     budgetTitle: "{tokens} jetons sur {budget}. Raccourcis : {shortened}. Écartés : {left}.",
     summarize: "Résumer", summaryOf: "Résumé de {name}", summarizing: "Lecture de tout le document…",
     understoodAs: "compris comme : {question}",
+    emptyCollection: "Cette collection n’a encore aucun document : ajoutez-en avec « Envoyer », puis reposez la question.",
   },
 };
 
@@ -66,18 +68,21 @@ function translatePage() {
 // -- HTTP ---------------------------------------------------------------------------------
 
 class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, code = null) { super(message); this.status = status; this.code = code; }
 }
+
+// errors whose server message gives command-line advice: the page gives its own
+const NO_DOCUMENTS = new Set(["collection_empty", "collection_not_found"]);
 
 function headers(extra = {}) {
   return state.key ? { Authorization: `Bearer ${state.key}`, ...extra } : extra;
 }
 
 async function failure(response) {
-  let message = response.statusText;
-  try { message = (await response.json()).error.message; } catch { /* not our JSON */ }
+  let message = response.statusText, code = null;
+  try { ({ message, code } = (await response.json()).error); } catch { /* not our JSON */ }
   if (response.status === 401) showKeyForm(true);
-  return new ApiError(response.status, message);
+  return new ApiError(response.status, message, code);
 }
 
 async function api(path, options = {}) {
@@ -284,7 +289,7 @@ async function ask(question) {
     });
     if (!response.ok) throw await failure(response);
     for await (const chunk of serverEvents(response)) {
-      if (chunk.error) throw new ApiError(500, chunk.error.message);
+      if (chunk.error) throw new ApiError(500, chunk.error.message, chunk.error.code);
       const delta = chunk.choices[0].delta.content;
       if (delta) text.textContent += delta;
       if (chunk.petitrag) {
@@ -403,7 +408,8 @@ async function onAsk(event) {
 
 function showError(error, turn = null) {
   const target = turn ? turn.querySelector(".meta") : $("notice");
-  target.textContent = error.status === 401 ? t("needKey") : t("error", { message: error.message });
+  target.textContent = error.status === 401 ? t("needKey")
+    : NO_DOCUMENTS.has(error.code) ? t("emptyCollection") : t("error", { message: error.message });
   target.hidden = false;
   target.classList.add("error");
 }
