@@ -40,7 +40,7 @@ from petitrag.answer.streaming import HeldAnswer, TokenCallback
 from petitrag.answer.trim import settled, trimmed
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
-from petitrag.errors import EmptyCollectionError, GenerationError, QueryError
+from petitrag.errors import GenerationError, QueryError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.generation.catalog import CATALOG
 from petitrag.language import LANGUAGES, Language, detect_language
@@ -95,7 +95,7 @@ class Answerer:
         question = question.strip()
         if not question:
             raise QueryError("the question is empty")
-        self._require_documents()
+        self.retriever.store.require_documents(self.retriever.collection_name)
         hits = self.retriever.search(question, k=k or self.settings.search_k).hits
         top_language = hits[0].language if hits else ""
         return (
@@ -339,15 +339,6 @@ class Answerer:
         if not result.abstained and yes is not None and threshold is not None and yes < threshold:
             result.answer, result.abstained, result.citations = ABSTAIN[language], True, []
             result.signals.update(abstained=1.0, grounding=0.0)
-
-    def _require_documents(self) -> None:
-        name = self.retriever.collection_name
-        self.retriever.store.require_collection(name)
-        _, total = self.retriever.store.vector_counts(name)
-        if total == 0:
-            raise EmptyCollectionError(
-                f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
-            )
 
     def require_room(self, question: str) -> None:
         """Refuse, before any search, a question that no prompt could hold with a passage and the

@@ -21,7 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from petitrag.errors import CollectionNotFoundError, DocumentNotFoundError, EmbedderMismatchError, StoreError
+from petitrag.errors import (
+    CollectionNotFoundError,
+    DocumentNotFoundError,
+    EmbedderMismatchError,
+    EmptyCollectionError,
+    StoreError,
+)
 
 SCHEMA_VERSION = 1
 
@@ -212,6 +218,18 @@ class Store:
             raise EmbedderMismatchError(
                 f"collection '{name}' was built with embedder {found.embedder}, but {embedder} is "
                 f"configured; use the same embedder or ingest into a new collection"
+            )
+        return found
+
+    def require_documents(self, name: str, other_way: str = "") -> Collection:
+        """The collection, refused when it holds no chunk: answering from it could only abstain.
+
+        ``other_way`` names a second way to add documents (the server's upload route)."""
+        found = self.require_collection(name)
+        if self.vector_counts(name)[1] == 0:
+            raise EmptyCollectionError(
+                f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
+                + (f" or {other_way}" if other_way else "")
             )
         return found
 

@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from petitrag.config import Settings
-from petitrag.errors import EmptyCollectionError
 from petitrag.index.store import Store
 from petitrag.server.auth import KeyRing
 from petitrag.server.jobs import IngestJobs
@@ -55,13 +54,8 @@ class ServerState:
     def require_collection(self, name: str) -> None:
         """404 (or 409 when it holds no document) before queueing: a stream could only report it
         as an in-stream error."""
-        store = self.store()
-        store.require_collection(name)
-        if store.vector_counts(name)[1] == 0:
-            raise EmptyCollectionError(
-                f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
-                f" or upload them (POST /api/collections/{name}/documents)"
-            )
+        other_way = f"upload them (POST /api/collections/{name}/documents)"
+        self.store().require_documents(name, other_way)
 
     def uploads_dir(self, collection: str) -> Path:
         return self.settings.home / "uploads" / collection
