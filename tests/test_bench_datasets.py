@@ -69,13 +69,33 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
         {"question": "Unknown?", "answers": []},
         {"question": "Flagged?", "answers": ["x"], "is_impossible": True},
         {"id": None, "question": "Null id?", "answers": ["y"]},
-        {"id": 7, "question": "Number id?", "answers": ["z"]},
+        {"id": 70, "question": "Number id?", "answers": ["z"]},
+        {"question": "Singular key?", "answer": "w"},
+        {"question": "Flagged, no answers key?", "is_impossible": True},
     ]
     path.write_text("\ufeff" + "\n".join(json.dumps(row) for row in rows) + "\n\n", encoding="utf-8")
     cases = load_dataset(path).cases
-    assert [case.answers for case in cases] == [["Paris"], ["1965"], [], [], ["y"], ["z"]]
-    assert [case.impossible for case in cases] == [False, False, True, True, False, False]
-    assert [case.id for case in cases] == ["1", "2", "3", "4", "5", "7"]
+    assert [case.answers for case in cases] == [["Paris"], ["1965"], [], [], ["y"], ["z"], ["w"], []]
+    assert [case.impossible for case in cases] == [False, False, True, True, False, False, False, True]
+    assert [case.id for case in cases] == ["1", "2", "3", "4", "5", "70", "7", "8"]
+
+
+def test_a_json_array_of_questions_reads_like_jsonl(tmp_path: Path) -> None:
+    path = tmp_path / "mine.json"
+    rows = [{"question": "Capital?", "answer": "Paris"}, {"id": "x", "question": "Moon?", "answers": []}]
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    dataset = load_dataset(path)
+    assert [(case.id, case.answers, case.impossible) for case in dataset.cases] == [
+        ("1", ["Paris"], False),
+        ("x", [], True),
+    ]
+    assert dataset.documents == {}  # asked of an existing collection, as JSONL is
+    path.write_text(json.dumps([rows[0], {"question": ""}]), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"item 2 of mine.json: needs a non-empty 'question'"):
+        load_dataset(path)
+    path.write_text('"just a string"', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"neither SQuAD format .* nor a list of questions"):
+        load_dataset(path)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +110,11 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
             "line 2 of mine.jsonl: 'id' must",
         ),
         ('{"id": true, "question": "q?"}\n', "line 1 of mine.jsonl: 'id' must be a string or an integer"),
+        (
+            '{"question": "q?", "gold": "a"}\n',
+            "line 1 of mine.jsonl: needs 'answers' .* \\(keys found: 'question', 'gold'\\)",
+        ),
+        ('{"question": "q?", "answer": "a", "answers": ["a"]}\n', "has both 'answers' and 'answer'"),
     ],
 )
 def test_a_malformed_jsonl_file_says_which_line(tmp_path: Path, content: str, message: str) -> None:

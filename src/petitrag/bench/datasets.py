@@ -39,7 +39,8 @@ class Dataset:
 
 
 def load_dataset(path: Path) -> Dataset:
-    """SQuAD JSON (``{"data": [...]}``) or JSONL (``{"question", "answers"[, "source"]}`` per line)."""
+    """SQuAD JSON (``{"data": [...]}``), JSONL (``{"question", "answers"[, "source"]}`` per line)
+    or a JSON array of those objects."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"test set {path} does not exist")
@@ -53,8 +54,13 @@ def load_dataset(path: Path) -> Dataset:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"test set {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if isinstance(data, list):  # the JSONL rows as one JSON array
+        rows = [(str(n), f"item {n} of {path.name}", row) for n, row in enumerate(data, start=1)]
+        return _unique_ids(_cases(path.stem, rows))
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
-        raise ConfigError(f"test set {path} is not SQuAD format (expected a top-level 'data' list)")
+        raise ConfigError(
+            f"test set {path} is neither SQuAD format (a top-level 'data' list) nor a list of questions"
+        )
     return _unique_ids(_squad(path.stem, data))
 
 
@@ -63,7 +69,10 @@ def _unique_ids(dataset: Dataset) -> Dataset:
     seen: set[str] = set()
     for case in dataset.cases:
         if case.id in seen:
-            raise ConfigError(f"test set {dataset.name}: the id {case.id!r} is used by two questions")
+            raise ConfigError(
+                f"test set {dataset.name}: the id {case.id!r} is used by two questions (one without"
+                " an id takes its line, item or place as its id)"
+            )
         seen.add(case.id)
     return dataset
 
@@ -142,24 +151,50 @@ def _unique(title: str, taken: dict[str, str]) -> str:
 
 
 def _jsonl(name: str, text: str) -> Dataset:
-    cases = []
+    rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"line {number} of {name}.jsonl"
         try:
-            row = json.loads(line)
+            rows.append((str(number), where, json.loads(line)))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{where} is not valid JSON ({exc.msg})") from None
+    return _cases(name, rows)
+
+
+def _cases(name: str, rows: list[tuple[str, str, object]]) -> Dataset:
+    """Questions written one object each (JSONL lines or a JSON array's items), as (id if the row
+    has none: its line or item number, where it is for errors, row)."""
+    cases = []
+    for fallback, where, row in rows:
         question = _text(row, "question", where)
-        answers = _answers(row.get("answers", []), where)
+        assert isinstance(row, dict)  # _text checked it
+        case_id = _case_id(row.get("id"), fallback, where)
+        answers = _answers(_gold(row, where), where)
         impossible = bool(row.get("is_impossible") or row.get("impossible")) or not answers
         source = str(row["source"]) if row.get("source") else None
-        case_id = _case_id(row.get("id"), str(number), where)
         cases.append(Case(case_id, question, [] if impossible else answers, impossible, source))
     if not cases:
         raise ConfigError(f"test set {name} has no questions")
     return Dataset(name=name, cases=cases)
+
+
+def _gold(row: dict, where: str) -> object:  # type: ignore[type-arg]
+    """``answers`` (or ``answer``, as many hand-written sets say). Neither, on a question not
+    flagged impossible, is refused: read as "must abstain", a misnamed key would silently turn
+    every question of the set into one the documents do not answer."""
+    if "answers" in row and "answer" in row:
+        raise ConfigError(f"{where}: has both 'answers' and 'answer'; keep one")
+    if "answers" in row or "answer" in row:
+        return row.get("answers", row.get("answer"))
+    if row.get("is_impossible") or row.get("impossible"):
+        return []
+    keys = ", ".join(repr(key) for key in row) or "none"
+    raise ConfigError(
+        f"{where}: needs 'answers' (a list, empty when the documents do not answer it) or "
+        f"'is_impossible': true (keys found: {keys})"
+    )
 
 
 def write_corpus(dataset: Dataset, folder: Path) -> dict[str, Path]:
