@@ -142,8 +142,8 @@ def bench(
 
     DATASET is SQuAD-format JSON (each article becomes a document, ingested once; questions
     marked is_impossible must be abstained on) or JSONL lines {"question", "answers": [...]}
-    (or a JSON array of them) asked of an existing collection. Writes report.md, pareto.png, results.json and
-    predictions.jsonl to --out. See docs/bench.md.
+    (or a JSON array of them) asked of an existing collection. Writes report.md, pareto.png,
+    results.json and predictions.jsonl to --out. See docs/bench.md.
     """
     from petitrag.bench.suite import BenchOptions, run_bench
     from petitrag.bench.verdict import Bar
