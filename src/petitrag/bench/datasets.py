@@ -171,8 +171,9 @@ def _cases(name: str, rows: list[tuple[str, str, object]]) -> Dataset:
         question = _text(row, "question", where)
         assert isinstance(row, dict)  # _text checked it
         case_id = _case_id(row.get("id"), fallback, where)
-        answers = _answers(_gold(row, where), where)
-        impossible = bool(row.get("is_impossible") or row.get("impossible")) or not answers
+        flagged = bool(row.get("is_impossible") or row.get("impossible"))
+        answers = _answers(_gold(row, flagged, where), where)
+        impossible = flagged or not answers
         source = str(row["source"]) if row.get("source") else None
         cases.append(Case(case_id, question, [] if impossible else answers, impossible, source))
     if not cases:
@@ -180,7 +181,7 @@ def _cases(name: str, rows: list[tuple[str, str, object]]) -> Dataset:
     return Dataset(name=name, cases=cases)
 
 
-def _gold(row: dict, where: str) -> object:  # type: ignore[type-arg]
+def _gold(row: dict, flagged: bool, where: str) -> object:  # type: ignore[type-arg]
     """``answers`` (or ``answer``, as many hand-written sets say). Neither, on a question not
     flagged impossible, is refused: read as "must abstain", a misnamed key would silently turn
     every question of the set into one the documents do not answer."""
@@ -188,7 +189,7 @@ def _gold(row: dict, where: str) -> object:  # type: ignore[type-arg]
         raise ConfigError(f"{where}: has both 'answers' and 'answer'; keep one")
     if "answers" in row or "answer" in row:
         return row.get("answers", row.get("answer"))
-    if row.get("is_impossible") or row.get("impossible"):
+    if flagged:
         return []
     keys = ", ".join(repr(key) for key in row) or "none"
     raise ConfigError(

@@ -226,7 +226,7 @@ class Store:
 
         ``other_way`` names a second way to add documents (the server's upload route)."""
         found = self.require_collection(name)
-        if self.vector_counts(name)[1] == 0:
+        if self.db.execute("SELECT 1 FROM chunks WHERE collection=? LIMIT 1", (name,)).fetchone() is None:
             raise EmptyCollectionError(
                 f"collection '{name}' is empty; add documents with `petitrag ingest PATH -c {name}`"
                 + (f" or {other_way}" if other_way else "")
