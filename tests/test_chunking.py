@@ -126,3 +126,11 @@ def test_markdown_headings_label_sections_and_title_without_their_markup() -> No
         "Guide du vélo > Plain",
     ]
     assert all(chunk.text == parsed.text[chunk.start : chunk.end] for chunk in chunks)  # offsets untouched
+
+
+def test_a_document_of_headings_only_is_chunked_as_text() -> None:
+    """An outline gave no chunk at all: "added" to the index, yet never found."""
+    parsed = parse_bytes(b"# Plan du rapport\n\n## Budget 2025\n\n### Annexes\n", Path("plan.md"))
+    chunks = Chunker(words, budget=50, overlap=5).chunk(parsed)
+    assert [c.text for c in chunks] == ["Plan du rapport\n\n## Budget 2025\n\n### Annexes"]
+    assert all(c.text == parsed.text[c.start : c.end] for c in chunks)

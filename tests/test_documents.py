@@ -10,6 +10,7 @@ from pathlib import Path
 
 import docx
 import pytest
+from docx.oxml import parse_xml
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
@@ -242,6 +243,32 @@ def test_text_encodings(tmp_path: Path, encoding: str) -> None:
     assert_tiles(doc)
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # UTF-8 with two stray bytes: once read as cp1252 whole, "réunion" became "rÃ©union"
+        (FRENCH.encode().replace(b"Le comit", b"Le \xff\xfecomit"), FRENCH.replace("Le comit", "Le ÿþcomit")),
+        # cp1252 with one byte cp1252 leaves undefined: once read as latin-1 whole, "’" became "\x92"
+        ("L’été, l’œuvre. \x81".encode("cp1252", errors="ignore") + b"\x81", "L’été, l’œuvre. \x81"),
+    ],
+)
+def test_a_few_odd_bytes_do_not_change_the_reading_of_the_whole_file(
+    tmp_path: Path, data: bytes, expected: str
+) -> None:
+    assert parse(_write(tmp_path / "notes.txt", data)).text == expected
+
+
+def test_invisible_characters_do_not_split_words(tmp_path: Path) -> None:
+    """A zero-width space, soft hyphen or inner BOM cut "réunion" in two for search;
+    NULs past the sniffed start reached the index (and the prompts)."""
+    text = "La ré\u200bunion du co\u00admité\ufeff est close.\n" + "Suite.\n" * 2000 + "Fin.\x00\x00\n"
+    doc = parse(_write(tmp_path / "notes.txt", text.encode()))
+    assert doc.text.startswith("La réunion du comité est close.\n") and doc.text.endswith("Fin.\n")
+    assert_tiles(doc)
+    html = "<html><body><p>La ré&#8203;union du co&shy;mité.</p></body></html>"
+    assert parse(_write(tmp_path / "page.html", html.encode())).text == "La réunion du comité."
+
+
 def test_text_offsets_index_the_source_even_with_indentation(tmp_path: Path) -> None:
     source = "\n\n   Indented start.\nsecond line  \n\n\n  1. un\n  2. deux\n     suite\n"
     doc = parse(_write(tmp_path / "t.text", source.encode()))
@@ -309,6 +336,12 @@ def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:
     html = '<head><meta charset="windows-1252"><title>Noël</title></head><body><p>Œuvre à Noël.</p></body>'
     doc = parse(_write(tmp_path / "old.html", html.encode("cp1252")))
     assert doc.title == "Noël" and "Œuvre à Noël." in doc.text
+
+
+def test_html_declared_utf8_but_saved_in_cp1252_is_read_as_cp1252(tmp_path: Path) -> None:
+    html = '<head><meta charset="utf-8"><title>Noël</title></head><body><p>La réunion à Noël.</p></body>'
+    doc = parse(_write(tmp_path / "old.html", html.encode("cp1252")))
+    assert doc.title == "Noël" and doc.text == "La réunion à Noël."  # not "La r\ufffdunion"
 
 
 # -- PDF --------------------------------------------------------------------------------------
@@ -394,6 +427,38 @@ def test_docx_title_from_core_properties(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     document.save(buffer)
     assert parse(_write(path, buffer.getvalue())).title == "Titre officiel"
+
+
+def test_docx_keeps_tracked_insertions_fields_nested_tables_and_writes_merged_cells_once(
+    tmp_path: Path,
+) -> None:
+    """python-docx's ``paragraph.text`` and ``cell.text`` silently drop these words."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    paragraph = document.add_paragraph("Le loyer est de ")
+    for xml in (
+        f'<w:ins {w} w:id="1" w:author="A"><w:r><w:t>900 euros</w:t></w:r></w:ins>',
+        f'<w:del {w} w:id="2" w:author="A"><w:r><w:delText>800 euros</w:delText></w:r></w:del>',
+        f'<w:fldSimple {w} w:instr="D"><w:r><w:t xml:space="preserve"> au 1er mai</w:t></w:r></w:fldSimple>',
+        f'<w:smartTag {w} w:uri="u" w:element="e"><w:r><w:t>.</w:t></w:r></w:smartTag>',
+    ):
+        paragraph._p.append(parse_xml(xml))
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "Locataire"
+    table.cell(0, 2).text = "Garant"
+    table.cell(1, 0).text, table.cell(1, 1).text = "Camille", "Dupont"
+    table.cell(1, 2).add_table(rows=1, cols=1).cell(0, 0).text = "Banque Populaire"
+    doc = parse(_write(tmp_path / "bail.docx", _docx_bytes(document)))
+    assert [b.text for b in doc.blocks] == [
+        "Le loyer est de 900 euros au 1er mai.",
+        "| Locataire |  | Garant |\n| --- | --- | --- |\n| Camille | Dupont | Banque Populaire |",
+    ]
+
+
+def _docx_bytes(document: docx.document.Document) -> bytes:
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("data", [bytes(range(256)) * 4, b"PK\x03\x04 this is not really a zip file"])

@@ -222,3 +222,14 @@ def test_a_document_saved_twice_fills_the_results_once(petitrag, corpus: Path, m
     assert len(hits) == 4 and len(set(texts)) == 4
     assert [hit["rank"] for hit in hits] == [1, 2, 3, 4]
     assert "4 heures et demie" in texts[0]
+
+
+def test_a_file_name_that_is_not_utf8_is_one_clear_line(petitrag, tmp_path: Path) -> None:
+    """A latin-1 name from an old archive ended in "unexpected UnicodeEncodeError: surrogates"."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    (folder / os.fsdecode(b"r\xe9union.txt")).write_text("Compte rendu de la réunion.")
+    (folder / "budget.txt").write_text("Le budget est voté.")
+    result = petitrag("ingest", str(folder), "--no-embed", expect=3)
+    assert "1 added" in result.stderr and "1 failed" in result.stderr
+    assert "file name is not valid UTF-8" in result.stderr and "Unicode" not in result.stderr

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from petitrag.documents.base import Block, ParsedDocument
 
@@ -60,8 +60,16 @@ class Chunker:
         self.overlap = overlap
 
     def chunk(self, document: ParsedDocument) -> list[Chunk]:
-        """All chunks of a document, in reading order."""
-        return list(self._chunks(document))
+        """All chunks of a document, in reading order.
+
+        A document of headings only (an outline, a table of contents) would give no chunk
+        at all, indexed yet never found: its headings are then chunked as its text.
+        """
+        chunks = list(self._chunks(document))
+        if chunks or not document.blocks:
+            return chunks
+        as_text = [replace(block, kind="paragraph", level=0) for block in document.blocks]
+        return list(self._chunks(replace(document, blocks=as_text)))
 
     def _chunks(self, document: ParsedDocument) -> Iterator[Chunk]:
         headings: list[tuple[int, str]] = []

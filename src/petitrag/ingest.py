@@ -149,6 +149,8 @@ class Ingestor:
 
     def _write_file(self, path: Path, collection: str, report: IngestReport) -> str:
         """Parse and store one file; returns the report list it belongs to."""
+        if not _utf8_name(path):
+            raise DocumentError("file name is not valid UTF-8 (rename it, e.g. `convmv -f latin1 -t utf8`)")
         stat = path.stat()
         if not S_ISREG(stat.st_mode):  # reading a named pipe or a device would block or never end
             raise DocumentError("not a regular file")
@@ -246,6 +248,16 @@ def _with_context(chunk: Chunk, title: str | None) -> str:
     if title and not context.startswith(title):
         context = f"{title} > {context}" if context else title
     return f"{context}\n\n{chunk.text}" if context else chunk.text
+
+
+def _utf8_name(path: Path) -> bool:
+    """Whether the index (UTF-8 text) can hold this path: a name written by an old latin-1
+    system reaches Python with surrogate escapes, which SQLite refuses mid-write."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _megabytes(size: int) -> str:

@@ -6,6 +6,7 @@ cuts along it and citations point back to it (page, section, character offsets).
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,17 @@ class Parser(ABC):
         """Parse ``data`` (the file's content); ``path`` is for messages and titles."""
 
 
+#: characters that show nothing but cut a word in two for search ("ré\u200bunion"): soft
+#: hyphen, zero-width space, word joiner, a BOM inside the text (files pasted together), NUL
+_INVISIBLE = re.compile("[\x00\u00ad\u200b\u2060\ufeff]")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without the invisible characters that would hide its words from search
+    (a regex, not ``str.translate``: 20 times faster on a text that has none)."""
+    return _INVISIBLE.sub("", text)
+
+
 def assemble(blocks: list[Block], fmt: str, **extra: object) -> ParsedDocument:
     """Join block texts with blank lines and set offsets, for formats without a raw text.
 
@@ -62,7 +74,7 @@ def assemble(blocks: list[Block], fmt: str, **extra: object) -> ParsedDocument:
     position = 0
     kept: list[Block] = []
     for block in blocks:
-        text = block.text.strip()
+        text = strip_invisible(block.text).strip()
         if not text:
             continue
         if parts:

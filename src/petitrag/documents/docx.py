@@ -18,7 +18,7 @@ from petitrag.errors import DocumentError
 
 if TYPE_CHECKING:
     from docx.document import Document
-    from docx.table import Table
+    from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -26,6 +26,10 @@ _HEADING_STYLE = re.compile(r"(?:heading|titre|überschrift|título|titolo)\s*([
 _TITLE_STYLES = frozenset({"title", "titre"})
 _LIST_STYLE = re.compile(r"(?:list|liste)\b.*?(\d)?$", re.IGNORECASE)
 _BODY_TEXT_OUTLINE = 9  # w:outlineLvl 9 means "body text", not a heading
+#: elements of a paragraph whose runs are visible text (not w:del, not w:moveFrom)
+_RUN_CONTAINERS = frozenset(
+    f"{_W}{tag}" for tag in "hyperlink ins moveTo fldSimple smartTag customXml sdt sdtContent dir bdo".split()
+)
 
 
 def _reason(exc: BaseException) -> str:
@@ -95,9 +99,49 @@ def list_depth(paragraph: Paragraph) -> int | None:
     return None
 
 
+def paragraph_text(element: Any) -> str:
+    """The visible text of a ``w:p`` (or of a run container inside one).
+
+    python-docx's ``paragraph.text`` reads only plain runs and links: the words of a
+    tracked insertion, a field result, a smart tag or an inline content control were
+    silently left out of the index. Deleted and moved-away text is left out on purpose.
+    """
+    parts: list[str] = []
+    for child in element.iterchildren():
+        if child.tag == f"{_W}r":
+            parts.append(child.text)  # python-docx's run text: w:t, tabs and breaks
+        elif child.tag in _RUN_CONTAINERS:
+            parts.append(paragraph_text(child))
+    return "".join(parts)
+
+
+def _cell_text(cell: _Cell) -> str:
+    """A cell's paragraphs and nested tables (``cell.text`` leaves nested tables out)."""
+    from docx.table import Table
+
+    parts: list[str] = []
+    for item in _items(cell._tc, cell):
+        if isinstance(item, Table):
+            parts.extend(text for row in _rows(item) for text in row)
+        else:
+            parts.append(paragraph_text(item._p))
+    return "\n".join(parts)
+
+
+def _rows(table: Table) -> list[list[str]]:
+    """Cell texts row by row; a cell merged across columns is written once, not per column."""
+    rows: list[list[str]] = []
+    for row in table.rows:
+        cells = row.cells
+        rows.append(
+            ["" if i and cell._tc is cells[i - 1]._tc else _cell_text(cell) for i, cell in enumerate(cells)]
+        )
+    return rows
+
+
 def _table_block(table: Table) -> Block:
     try:
-        rows = [[cell.text for cell in row.cells] for row in table.rows]
+        rows = _rows(table)
     except Exception:  # irregular merges python-docx cannot resolve: keep the words at least
         rows = [["".join(cell.itertext())] for cell in table._tbl.iter(f"{_W}tc")]
     return Block("table", markdown_table(rows))
@@ -119,7 +163,7 @@ def _blocks(document: Document) -> list[Block]:
             flush()
             blocks.append(_table_block(item))
             continue
-        text = item.text.strip()
+        text = paragraph_text(item._p).strip()
         if not text:
             continue  # empty spacing paragraphs neither add text nor end a list
         depth = list_depth(item)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from petitrag.documents.base import Block, ParsedDocument, Parser, assemble
+from petitrag.documents.text import decode_8bit
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
@@ -32,7 +33,12 @@ _BLOCK_TAGS = frozenset(
 
 
 def decode_html(data: bytes) -> str:
-    """Decode with the BOM, else the ``<meta charset>``, else UTF-8, else cp1252."""
+    """Decode with the BOM, else the ``<meta charset>``, else UTF-8, else cp1252.
+
+    A page that declares UTF-8 (or UTF-16, which a ``<meta>`` readable as ASCII cannot
+    be) is decoded like a text file: old pages re-templated with a UTF-8 ``<meta>`` but
+    still saved in cp1252 read "réunion", not "r\ufffdunion".
+    """
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16"),
@@ -40,17 +46,22 @@ def decode_html(data: bytes) -> str:
     ):
         if data.startswith(bom):
             return data.decode(encoding, errors="replace").lstrip("\ufeff")
+    declared = _declared_codec(data)
+    if declared and not declared.startswith("utf-"):
+        return data.decode(declared, errors="replace")
+    return decode_8bit(data)
+
+
+def _declared_codec(data: bytes) -> str | None:
+    """Python's name for the ``<meta charset>`` encoding; None when absent or unknown."""
     match = _META_CHARSET.search(data[:4096])
-    if match:
-        declared = match.group(1).decode("ascii").lower()
-        try:
-            return data.decode(_WHATWG_ALIASES.get(declared, declared), errors="replace")
-        except LookupError:
-            pass  # unknown charset name: guess below
+    if match is None:
+        return None
+    declared = match.group(1).decode("ascii").lower()
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return codecs.lookup(_WHATWG_ALIASES.get(declared, declared)).name
+    except LookupError:
+        return None  # unknown charset name: guessed instead
 
 
 def clean(text: str) -> str:

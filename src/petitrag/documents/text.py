@@ -9,9 +9,10 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
-from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser
+from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, strip_invisible
 from petitrag.errors import DocumentError
 
 _SNIFF = 8192  # how much of the start of a file decides "binary or text"
@@ -25,12 +26,16 @@ def decode_text(data: bytes) -> str:
     """Decode bytes of unknown encoding and refuse binary content; newlines become ``\\n``.
 
     UTF-8 first (most files), UTF-16 only with a BOM or an obvious ASCII-in-UTF-16
-    pattern, then cp1252 (Windows French text) and latin-1, which never fails.
+    pattern, then cp1252 (Windows French text). A UTF-8 file with a few stray bytes stays
+    UTF-8 (one bad byte must not turn every "é" of the file into "Ã©"). charset-normalizer
+    is not used: it reads short French texts as cp1250, cp037 or cp1125 ("à" becomes "ŕ").
+    Invisible characters that split words for search (soft hyphens, zero-width spaces,
+    NULs past the sniffed start) are removed.
     """
     text = _decode(data)
     if _looks_binary(text[:_SNIFF]):
         raise DocumentError("binary content, not text")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return strip_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _decode(data: bytes) -> str:
@@ -41,12 +46,47 @@ def _decode(data: bytes) -> str:
     encoding = _bomless_utf16(data[:_SNIFF])
     if encoding:
         return data.decode(encoding, errors="replace")
-    for encoding in ("utf-8", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    return decode_8bit(data)
+
+
+def decode_8bit(data: bytes) -> str:
+    """UTF-8 when most non-ASCII bytes form UTF-8 characters, else Windows-1252.
+
+    Stray bytes are read as cp1252 in UTF-8 text (a pasted Windows line stays readable),
+    and the five bytes cp1252 leaves undefined as latin-1 (what browsers do), so a single
+    odd byte no longer sends a whole cp1252 file to latin-1 ("l’été" read as "l\\x92été").
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if _mostly_utf8(data):
+        return data.decode("utf-8", errors=_CP1252_BYTES)
+    return data.decode("cp1252", errors=_LATIN1_BYTES)
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """More well-formed UTF-8 characters than malformed sequences: a cp1252 file has
+    almost none of the former (an accented letter is followed by ASCII, not a continuation)."""
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return non_ascii - invalid > invalid
+
+
+def _bytes_as(encoding: str) -> Callable[[UnicodeDecodeError], tuple[str, int]]:
+    """A codec error handler that reads the bytes the codec could not in ``encoding``."""
+
+    def handler(error: UnicodeDecodeError) -> tuple[str, int]:
+        undecoded = error.object[error.start : error.end]
+        return bytes(undecoded).decode(encoding, errors="replace"), error.end
+
+    return handler
+
+
+_CP1252_BYTES, _LATIN1_BYTES = "petitrag-cp1252", "petitrag-latin-1"
+codecs.register_error(_CP1252_BYTES, _bytes_as("cp1252"))
+codecs.register_error(_LATIN1_BYTES, _bytes_as("latin-1"))
 
 
 def _bomless_utf16(head: bytes) -> str | None:
