@@ -331,6 +331,7 @@ def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: 
             "cannot reach",
         ),
         (["summarize", "missing.pdf"], "no document matching 'missing.pdf'"),
+        (["summarize", "solar-panels.pdf", "-c", "nothing-here"], "collection 'nothing-here' does not exist"),
         (["extract", "solar-panels.pdf", "--schema", "/nonexistent/schema.json"], "does not exist"),
     ],
 )

@@ -302,6 +302,124 @@ def test_more_than_one_choice_is_refused_not_ignored(server: str) -> None:
     assert len(one.choices) == 1
 
 
+TOOLS = [{"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}]
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+
+
+@pytest.mark.parametrize(
+    ("model", "fields", "param"),
+    [
+        (MODEL, {"logprobs": True, "top_logprobs": 3}, "logprobs"),
+        (MODEL, {"tools": TOOLS}, "tools"),
+        (MODEL, {"tools": TOOLS, "tool_choice": "required"}, "tools"),
+        (MODEL, {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is it?"}, IMAGE]}]},
+         "messages.0.content.1.type"),
+        ("petitrag:default", {"messages": [{"role": "user", "content": [IMAGE]}]},
+         "messages.0.content.0.type"),
+        ("petitrag:default", {"response_format": {"type": "json_object"}}, "response_format"),
+        (MODEL, {"response_format": {"type": "yaml"}}, "response_format.type"),
+    ],
+)  # fmt: skip
+def test_what_the_server_cannot_give_is_refused_not_ignored(
+    server: str, model: str, fields: dict, param: str
+) -> None:
+    """A client that asks for logprobs, a tool call, a look at an image or JSON from a RAG answer
+    would otherwise get a plain text answer as if it had been honoured."""
+    request = {"model": model, "messages": [{"role": "user", "content": QUESTION}], "max_tokens": 4, **fields}
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk(server).chat.completions.create(**request)
+    assert raised.value.code == "unsupported_parameter" and raised.value.param == param
+    assert raised.value.body["param"] == param  # type: ignore[index]
+
+
+def test_tools_the_model_may_not_call_are_accepted(server: str) -> None:
+    reply = sdk(server).chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": "hi"}],
+        tools=TOOLS,
+        tool_choice="none",
+        max_tokens=2,
+    )  # type: ignore[arg-type]
+    assert reply.choices[0].message.content
+
+
+CAT_SCHEMA = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+
+
+def reply_text(reply: object, stream: bool) -> str:
+    if stream:
+        return "".join(chunk.choices[0].delta.content or "" for chunk in reply if chunk.choices)  # type: ignore[attr-defined]
+    return reply.choices[0].message.content  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    ("response_format", "start"),
+    [
+        ({"type": "json_object"}, "{"),
+        ({"type": "json_schema", "json_schema": {"name": "cat", "schema": CAT_SCHEMA}}, '{"name"'),
+    ],
+)
+def test_response_format_constrains_a_plain_model_to_json(
+    server: str, stream: bool, response_format: dict, start: str
+) -> None:
+    """It was ignored: the reply was free text ("```json ...") that json.loads refuses."""
+    reply = sdk(server).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "Describe a cat."}], max_tokens=24,
+        stream=stream, response_format=response_format,
+    )  # fmt: skip
+    text = reply_text(reply, stream)
+    assert "".join(text.split()).startswith(start), text  # 24 tokens may cut the object, not its start
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_json_schema_the_model_cannot_follow_is_400_before_anything_streams(
+    server: str, stream: bool
+) -> None:
+    bad = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "no-such-type"}}}
+    with pytest.raises(openai.BadRequestError, match="unsupported JSON schema") as raised:
+        sdk(server).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=stream, response_format=bad
+        )
+    assert raised.value.code == "invalid_json_schema"
+
+
+def test_sampling_without_a_seed_varies_and_with_one_repeats(server: str) -> None:
+    """Without a seed every request used seed 0: "regenerate" at temperature 1 gave the same reply."""
+
+    def replies(**fields: object) -> set[str]:
+        return {
+            sdk(server).chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": "Write any three words."}],
+                temperature=2.0, max_tokens=12, **fields,
+            ).choices[0].message.content or ""
+            for _ in range(5)
+        }  # fmt: skip
+
+    assert len(replies()) > 1
+    assert len(replies(seed=3)) == 1
+
+
+def test_a_listed_model_can_be_retrieved(server: str) -> None:
+    client = sdk(server, LIMITED_KEY)
+    for model in client.models.list():
+        assert client.models.retrieve(model.id).id == model.id
+    with pytest.raises(openai.NotFoundError, match="not served here"):
+        client.models.retrieve("petitrag:other")  # exists, but not for this key
+
+
+def test_validation_errors_name_their_param_and_json_bodies_their_own_limit(server: str) -> None:
+    with pytest.raises(openai.BadRequestError) as raised:
+        sdk(server).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=0
+        )
+    assert raised.value.param == "max_tokens" and raised.value.code == "invalid_request"
+    huge = {"model": MODEL, "messages": [{"role": "user", "content": "a" * (17 * 1024 * 1024)}]}
+    response = api(server).post("/v1/chat/completions", json=huge)
+    assert response.status_code == 413
+    assert "JSON bodies are limited to 16 MB" in response.json()["error"]["message"]
+
+
 def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> None:
     client = api(server)
     broken = client.post(
@@ -374,6 +492,13 @@ def test_embeddings_use_the_index_embedder(server: str) -> None:
         "/v1/embeddings", json={"model": "x", "input": "compost pile", "input_type": "query"}
     )
     assert query.json()["data"][0]["embedding"] != pytest.approx(vectors[0], abs=1e-3)  # e5 query prefix
+    assert len(sdk(server).embeddings.create(model="x", input="hi", dimensions=384).data[0].embedding) == 384
+    with pytest.raises(openai.BadRequestError, match="384-dimensional vectors, not 256"):
+        sdk(server).embeddings.create(model="x", input="hi", dimensions=256)  # not silently 384
+    for token_ids in ([15339, 1917], [[15339, 1917]]):  # what LangChain's OpenAIEmbeddings sends
+        with pytest.raises(openai.BadRequestError, match="token ids are not accepted") as raised:
+            sdk(server).embeddings.create(model="x", input=token_ids)
+        assert raised.value.body["param"] == "input"  # type: ignore[index]
 
 
 # -- keys, collections, uploads -------------------------------------------------------------------

@@ -153,6 +153,11 @@ class Generator(ABC):
         partial sum already under it (an upper bound of the value: each token only lowers it)."""
         return None
 
+    def check_json_schema(self, schema: dict[str, Any]) -> None:  # noqa: B027  (optional hook)
+        """Raise GenerationError now if ``schema`` cannot constrain this backend's output, so that
+        a caller can refuse it before streaming starts. Backends that hand the schema to a
+        server leave the check to it."""
+
     def close(self) -> None:  # noqa: B027  (optional hook: most backends hold nothing to release)
         """Release the model (memory, connections)."""
 

@@ -37,6 +37,7 @@ from petitrag.generation.prompt_state import (
 )
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
+MAX_GRAMMARS = 16  # compiled JSON-schema grammars kept per generator
 
 
 def import_llama_cpp() -> Any:
@@ -142,6 +143,7 @@ class LlamaCppGenerator(Generator):
         self._formatter = _chat_formatter(self._llama_cpp, self._model.llama)
         self._vocab = self._llama_cpp.llama_model_get_vocab(self._model.llama.model)
         self._grammars: dict[str, Any] = {}
+        self._grammars_lock = threading.Lock()  # the server checks schemas on other threads
 
     @property
     def llama(self) -> Any:
@@ -334,16 +336,29 @@ class LlamaCppGenerator(Generator):
         pointer = self._llama_cpp.llama_get_logits_ith(self.llama.ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
 
+    def check_json_schema(self, schema: dict[str, Any]) -> None:
+        self._grammar(schema)
+
     def _grammar(self, schema: dict[str, Any] | None) -> Any:
+        """The compiled grammar for ``schema``, kept for the next request with the same schema
+        (extraction retries, a client repeating its ``response_format``); only the last few are
+        kept, since each client may send its own."""
         if schema is None:
             return None
         key = json.dumps(schema, sort_keys=True)
-        if key not in self._grammars:
-            try:
-                self._grammars[key] = self._llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
-            except Exception as exc:
-                raise GenerationError(f"unsupported JSON schema for constrained generation: {exc}") from None
-        return self._grammars[key]
+        with self._grammars_lock:
+            if key in self._grammars:
+                self._grammars[key] = self._grammars.pop(key)  # most recently used last
+                return self._grammars[key]
+        try:
+            grammar = self._llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
+        except Exception as exc:
+            raise GenerationError(f"unsupported JSON schema for constrained generation: {exc}") from None
+        with self._grammars_lock:
+            self._grammars[key] = grammar
+            while len(self._grammars) > MAX_GRAMMARS:
+                del self._grammars[next(iter(self._grammars))]
+        return grammar
 
     def close(self) -> None:
         """Drop this generator's reference; a shared model stays loaded for the process."""

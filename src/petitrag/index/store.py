@@ -273,6 +273,7 @@ class Store:
 
     def find_document(self, collection: str, source: str) -> StoredDocument:
         """A document by path: exact (absolute or relative to here) or a unique path suffix."""
+        self.require_collection(collection)  # a misspelt collection is not a missing document
         exact = self.document(collection, str(Path(source).expanduser().absolute()))
         if exact:
             return exact

@@ -23,7 +23,7 @@ from petitrag.config import Settings
 from petitrag.errors import PetitragError
 from petitrag.server import native_routes, openai_routes
 from petitrag.server.auth import Caller, keyring_from
-from petitrag.server.errors import error_body, status_of
+from petitrag.server.errors import body_of, error_body, status_of
 from petitrag.server.jobs import IngestJobs
 from petitrag.server.metrics import Metrics, MetricsMiddleware
 from petitrag.server.state import Server, ServerState
@@ -83,7 +83,12 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _too_large(settings: Settings) -> str:
-    return f"request too large (uploads are limited to {settings.serve_max_upload_mb:g} MB)"
+    """One message for both limits: a 413 sent before any route runs cannot tell which applied."""
+    json_mb = JSON_BODY_LIMIT // (1024 * 1024)
+    return (
+        f"request too large (JSON bodies are limited to {json_mb} MB, "
+        f"uploads to {settings.serve_max_upload_mb:g} MB)"
+    )
 
 
 class TooLargeAsJson:
@@ -155,7 +160,7 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
         if status >= 500:
             log.error("%s %s: %s", request.method, request.url.path, exc)
         return JSONResponse(
-            error_body(status, str(exc), getattr(exc, "code", None)),
+            body_of(exc),
             status_code=status,
             headers=getattr(exc, "headers", None),
         )
@@ -175,7 +180,8 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        return JSONResponse(error_body(400, _validation_message(first), "invalid_request"), 400)
+        body = error_body(400, _validation_message(first), "invalid_request", _field(first) or None)
+        return JSONResponse(body, 400)
 
 
 def _validation_message(error: dict[str, Any]) -> str:
@@ -189,5 +195,11 @@ def _validation_message(error: dict[str, Any]) -> str:
         return f"the body is not valid JSON ({reason}, at character {error['loc'][-1]})"
     if tuple(error["loc"]) == ("body",) and error.get("type") == "model_attributes_type":
         return "the body must be a JSON object, sent with Content-Type: application/json"
-    where = ".".join(str(part) for part in error["loc"] if part != "body") or "request"
-    return f"{where}: {error['msg']}"
+    return f"{_field(error) or 'request'}: {error['msg']}"
+
+
+def _field(error: dict[str, Any]) -> str:
+    """The field a validation error is about (``messages.0.content``), '' for the whole body."""
+    if error.get("type") == "json_invalid":
+        return ""
+    return ".".join(str(part) for part in error["loc"] if part != "body")

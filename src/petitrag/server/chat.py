@@ -10,6 +10,7 @@ answer model, without retrieval.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -82,7 +83,16 @@ class ChatRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     stop: Text | list[Text] | None = None
-    seed: int | None = None
+    seed: int | None = Field(None, description="Without one, sampling (temperature > 0) varies per request.")
+    logprobs: bool | None = Field(None, description="Not available: true is refused (400).")
+    top_logprobs: int | None = Field(None, description="Not available: a value above 0 is refused (400).")
+    response_format: dict[str, Any] | None = Field(
+        None, description="json_object / json_schema: the model's output is constrained to JSON (no RAG)."
+    )
+    tools: list[dict[str, Any]] | None = Field(
+        None, description="Not available: refused unless tool_choice is 'none'."
+    )
+    tool_choice: str | dict[str, Any] | None = None
     collection: Text | None = Field(None, description="petitrag: answer with RAG over this collection.")
     k: int | None = Field(None, ge=1, le=50, description="petitrag: passages retrieved for RAG.")
 
@@ -111,6 +121,42 @@ def resolve_target(request: ChatRequest, settings: Settings, served_models: set[
         f"documents, or {served} without retrieval (GET /v1/models lists them)",
         "model_not_found",
     )
+
+
+def refuse_unsupported(request: ChatRequest, rag: bool) -> None:
+    """400 for what a client asks for and would silently not get: token logprobs, tool calls,
+    images or other non-text parts (the models read text only), JSON output from a RAG answer."""
+    if request.logprobs or request.top_logprobs:
+        raise _unsupported("logprobs", "token logprobs are not returned by this server")
+    if request.tools and request.tool_choice != "none":
+        raise _unsupported("tools", "tool calls are not supported: the answer is always text")
+    for m, message in enumerate(request.messages):
+        for p, part in enumerate(message.content if isinstance(message.content, list) else []):
+            if part.get("type") != "text":
+                where = f"messages.{m}.content.{p}.type"
+                raise _unsupported(where, f"content part type {part.get('type')!r}: only text is read")
+    if rag and json_schema_of(request) is not None:
+        raise _unsupported("response_format", "answers from documents are text with citations, not JSON")
+
+
+def _unsupported(param: str, message: str) -> ApiError:
+    return ApiError(400, f"{param}: {message}", "unsupported_parameter", param=param)
+
+
+def json_schema_of(request: ChatRequest) -> dict[str, Any] | None:
+    """The JSON schema ``response_format`` asks for (``json_object``: any object), None for text."""
+    wanted = request.response_format or {"type": "text"}
+    kind = wanted.get("type")
+    if kind == "json_object":
+        return {"type": "object"}
+    if kind == "json_schema":
+        schema = (wanted.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, dict):
+            raise _unsupported("response_format.json_schema.schema", "a JSON schema object is required")
+        return schema
+    if kind != "text":
+        raise _unsupported("response_format.type", f"{kind!r}: use text, json_object or json_schema")
+    return None
 
 
 def last_question(request: ChatRequest) -> str:
@@ -179,16 +225,28 @@ def rag_check(collection: str, question: str) -> Check:
     return check
 
 
-def passthrough_check(messages: list[Message]) -> Check:
-    """400 for messages that do not fit the context (the backend would fail with a 500)."""
+def passthrough_check(messages: list[Message], schema: dict[str, Any] | None = None) -> Check:
+    """400 for messages that do not fit the context, or a ``response_format`` schema the model
+    cannot follow (the backend would fail with a 500, in a stream after it started)."""
 
     def check(ticket: Ticket) -> None:
         generator = ticket.worker.generator
         tokens = prompt_size(generator, messages)
         if tokens >= generator.context_size:
             raise too_long(tokens, generator, "the prompt")
+        if schema is not None:
+            grammar_check(generator, schema)
 
     return check
+
+
+def grammar_check(generator: Generator, schema: dict[str, Any]) -> None:
+    """Refuse a schema the backend cannot follow before anything streams (the in-process
+    backend compiles, and keeps, its grammar now; a remote one leaves the check to its server)."""
+    try:
+        generator.check_json_schema(schema)
+    except GenerationError as exc:
+        raise ApiError(400, str(exc), "invalid_json_schema", param="response_format.json_schema") from None
 
 
 def prompt_size(generator: Generator, messages: list[Message]) -> int:
@@ -258,8 +316,9 @@ def passthrough_job(request: ChatRequest, messages: list[Message], settings: Set
         temperature=request.temperature if request.temperature is not None else 0.0,
         top_p=request.top_p or 1.0,
         stop=stops,
-        seed=request.seed or 0,
+        seed=request.seed if request.seed is not None else secrets.randbelow(2**31),
         logprobs=False,
+        json_schema=json_schema_of(request),
     )
 
     def run(ticket: Ticket, emit: Callable[[str], None]) -> Outcome:

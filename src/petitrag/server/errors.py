@@ -1,4 +1,4 @@
-"""HTTP errors in one shape, OpenAI's: ``{"error": {"message", "type", "code"}}``.
+"""HTTP errors in one shape, OpenAI's: ``{"error": {"message", "type", "code", "param"}}``.
 
 Clients written for OpenAI (the official SDKs, Open WebUI) read that shape to show a
 message, so every route — native ones included — answers errors with it.
@@ -37,12 +37,18 @@ class ApiError(PetitragError):
     """An error with its HTTP status, raised by routes and turned into a JSON answer."""
 
     def __init__(
-        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        param: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.headers = headers or {}
+        self.param = param
 
 
 def checked_collection(name: str) -> str:
@@ -53,10 +59,20 @@ def checked_collection(name: str) -> str:
         raise ApiError(400, f"invalid collection '{name}': {exc}", "invalid_collection") from None
 
 
-def error_body(status: int, message: str, code: str | None = None) -> dict[str, Any]:
-    """Other 4xx (405 on a wrong method...) are the client's to fix too, not the server's."""
+def error_body(
+    status: int, message: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    """Other 4xx (405 on a wrong method...) are the client's to fix too, not the server's.
+
+    ``param`` (the request field at fault, or null) is always there, as in OpenAI's errors:
+    typed clients (Go, TypeScript) read it."""
     kind = _TYPES.get(status, "invalid_request_error" if status < 500 else "server_error")
-    return {"error": {"message": message, "type": kind, "code": code}}
+    return {"error": {"message": message, "type": kind, "code": code, "param": param}}
+
+
+def body_of(exc: PetitragError) -> dict[str, Any]:
+    """The error body for a domain error, with its code and param when it has them."""
+    return error_body(status_of(exc), str(exc), getattr(exc, "code", None), getattr(exc, "param", None))
 
 
 def status_of(exc: PetitragError) -> int:

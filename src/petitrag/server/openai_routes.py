@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 
 from petitrag.errors import PetitragError
-from petitrag.server.auth import Caller
+from petitrag.server.auth import Caller, Principal
 from petitrag.server.chat import (
     RAG_PREFIX,
     ChatRequest,
@@ -25,33 +25,51 @@ from petitrag.server.chat import (
     Outcome,
     earlier_turns,
     encodable,
+    json_schema_of,
     last_question,
     passthrough_check,
     passthrough_job,
     passthrough_messages,
     rag_check,
     rag_job,
+    refuse_unsupported,
     resolve_target,
     sse,
 )
-from petitrag.server.errors import ApiError, error_body, status_of
+from petitrag.server.errors import ApiError, body_of
 from petitrag.server.state import Server, ServerState
 from petitrag.server.worker import Ticket, TokenStream
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
 MAX_EMBEDDING_INPUTS = 2048
+#: token ids are another model's (tiktoken's): this embedder cannot read them back as text
+TOKEN_IDS_REFUSED = (
+    "input: token ids are not accepted, send the texts themselves "
+    "(LangChain: OpenAIEmbeddings(..., check_embedding_ctx_length=False))"
+)
 
 
 @router.get("/models", summary="Models: petitrag:<collection> (RAG) and the answer model (no RAG)")
 def list_models(who: Caller, server: Server) -> dict[str, Any]:
+    return {"object": "list", "data": _models(who, server)}
+
+
+@router.get("/models/{model_id:path}", summary="One model of the list (OpenAI's models.retrieve)")
+def retrieve_model(model_id: str, who: Caller, server: Server) -> dict[str, Any]:
+    """Clients (the SDKs' ``models.retrieve``, IDE plugins) check a model this way before using it."""
+    found = next((model for model in _models(who, server) if model["id"] == model_id), None)
+    if found is None:
+        message = f"model '{model_id}' is not served here (GET /v1/models lists them)"
+        raise ApiError(404, message, "model_not_found")
+    return found
+
+
+def _models(who: Principal, server: ServerState) -> list[dict[str, Any]]:
     created = int(server.started_at)
     ids = [f"{RAG_PREFIX}:{name}" for name in server.collection_names() if who.allows(name)]
     ids += sorted(server.served_models())
-    return {
-        "object": "list",
-        "data": [{"id": id_, "object": "model", "created": created, "owned_by": "petitrag"} for id_ in ids],
-    }
+    return [{"id": id_, "object": "model", "created": created, "owned_by": "petitrag"} for id_ in ids]
 
 
 @router.post("/chat/completions", summary="Chat completion, streamed (SSE) or not", response_model=None)
@@ -60,6 +78,7 @@ async def chat_completions(
 ) -> dict[str, Any] | StreamingResponse:
     server.worker.require_room()
     target = resolve_target(body, server.settings, server.served_models())
+    refuse_unsupported(body, rag=target.collection is not None)
     if target.collection is not None:
         who.require(target.collection)
         await run_in_threadpool(server.require_collection, target.collection)
@@ -68,7 +87,7 @@ async def chat_completions(
         job = rag_job(target.collection, question, body.k, earlier_turns(body))
     else:
         messages = passthrough_messages(body)
-        check = passthrough_check(messages)
+        check = passthrough_check(messages, json_schema_of(body))
         job = passthrough_job(body, messages, server.settings)
     kind = "rag" if target.collection is not None else "passthrough"
     response = ChatResponse(body.model)
@@ -106,7 +125,7 @@ async def _events(
         for chunk in response.last_chunks(outcome, usage_apart):
             yield chunk
     except PetitragError as exc:
-        yield sse(error_body(status_of(exc), str(exc), getattr(exc, "code", None)))
+        yield sse(body_of(exc))
     finally:
         stream.cancel()  # no-op when finished; stops the generation when the client went away
     yield sse("[DONE]")
@@ -114,23 +133,27 @@ async def _events(
 
 class EmbeddingRequest(BaseModel):
     model: str = Field(description="Any name: the collection embedder answers (its id is echoed back).")
-    input: str | list[str]
+    input: str | list[str] | list[int] | list[list[int]]  # token ids are refused in the route
     encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, description="Only the embedder's own size is available.")
     input_type: Literal["passage", "query"] = Field(
         "passage", description="petitrag: 'query' for search queries (e5 models embed them differently)."
     )
 
     @field_validator("input")
     @classmethod
-    def _encodable(cls, value: str | list[str]) -> str | list[str]:
+    def _encodable(cls, value: Any) -> Any:
         for text in [value] if isinstance(value, str) else value:
-            encodable(text)
+            if isinstance(text, str):
+                encodable(text)
         return value
 
 
 @router.post("/embeddings", summary="Embeddings with the index's embedder")
 async def embeddings(body: EmbeddingRequest, who: Caller, server: Server) -> dict[str, Any]:
     texts = [body.input] if isinstance(body.input, str) else body.input
+    if any(not isinstance(text, str) for text in texts):
+        raise ApiError(400, TOKEN_IDS_REFUSED, "unsupported_parameter", param="input")
     if not texts or len(texts) > MAX_EMBEDDING_INPUTS or not all(text.strip() for text in texts):
         raise ApiError(400, f"input must be 1 to {MAX_EMBEDDING_INPUTS} non-empty strings", "invalid_input")
 
@@ -143,6 +166,14 @@ async def embeddings(body: EmbeddingRequest, who: Caller, server: Server) -> dic
         return vectors, embedder.identity, sum(embedder.count_tokens(text) for text in texts)
 
     vectors, identity, tokens = await server.worker.call(run)
+    # refused, not ignored: a vector store sized for the asked size would fail later, far from here
+    if body.dimensions is not None and body.dimensions != vectors.shape[1]:
+        raise ApiError(
+            400,
+            f"dimensions: {identity} gives {vectors.shape[1]}-dimensional vectors, not {body.dimensions}",
+            "unsupported_parameter",
+            param="dimensions",
+        )
     data = [
         {"object": "embedding", "index": index, "embedding": _encode(vector, body.encoding_format)}
         for index, vector in enumerate(vectors)
