@@ -478,3 +478,22 @@ def test_markdown_atx_closing_hashes_are_not_heading_text(tmp_path: Path) -> Non
     doc = parse(_write(tmp_path / "h.md", b"## Langages : C# ##\n\n#\n\nTexte.\n"))
     assert [(b.kind, b.text) for b in doc.blocks] == [("heading", "Langages : C#"), ("paragraph", "Texte.")]
     assert_tiles(doc)
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"<!DOCTYPE html><html><body>404 Not Found</body></html>", "it is HTML or XML"),
+        (b"PK\x03\x04" + bytes(200), "it is a ZIP archive"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "it is an image"),
+    ],
+)
+def test_a_file_named_pdf_that_is_not_one_says_what_it_is(tmp_path: Path, data: bytes, said: str) -> None:
+    """A download saved from a server's error page read "Stream has ended unexpectedly"."""
+    with pytest.raises(DocumentError, match=f"not a PDF file \\(no %PDF header; {said}"):
+        parse(_write(tmp_path / "report.pdf", data))
+
+
+def test_a_pdf_header_after_a_few_junk_bytes_is_still_read(tmp_path: Path) -> None:
+    good = write_pdf(tmp_path / "good.pdf", ["Après quelques octets."]).read_bytes()
+    assert "Après quelques octets." in parse(_write(tmp_path / "junk.pdf", b"\r\n  junk\n" + good)).text

@@ -54,6 +54,8 @@ def _open(data: bytes) -> PdfReader:
     """A readable PdfReader, decrypted with the empty password when needed."""
     from pypdf import PdfReader
 
+    if b"%PDF-" not in data[:1024]:  # readers accept the header anywhere in the first 1 KB
+        raise DocumentError(f"corrupt or unreadable PDF: not a PDF file (no %PDF header{_looks_like(data)})")
     try:
         reader = PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted
@@ -68,6 +70,19 @@ def _open(data: bytes) -> PdfReader:
     if count == 0:
         raise DocumentError("corrupt or unreadable PDF: no pages")
     return reader
+
+
+def _looks_like(data: bytes) -> str:
+    """What a file named .pdf is instead, when its first bytes say so (a download saved as the
+    server's HTML error page, an office file renamed)."""
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"pk\x03\x04"):
+        return "; it is a ZIP archive: a .docx, .xlsx or .zip named .pdf?"
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<")):
+        return "; it is HTML or XML: a web page saved as .pdf?"
+    if head.startswith((b"\xff\xd8\xff", b"\x89png")):
+        return "; it is an image (OCR is not supported)"
+    return ""
 
 
 def _decrypt(reader: PdfReader) -> None:
