@@ -497,3 +497,31 @@ def test_a_file_named_pdf_that_is_not_one_says_what_it_is(tmp_path: Path, data: 
 def test_a_pdf_header_after_a_few_junk_bytes_is_still_read(tmp_path: Path) -> None:
     good = write_pdf(tmp_path / "good.pdf", ["Après quelques octets."]).read_bytes()
     assert "Après quelques octets." in parse(_write(tmp_path / "junk.pdf", b"\r\n  junk\n" + good)).text
+
+
+def test_docx_footnotes_and_endnotes_are_indexed_after_the_body(tmp_path: Path) -> None:
+    """python-docx reads neither: the date in a footnote was never found."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    document.add_paragraph("Le contrat prend effet à la signature.")
+    for kind, note in (("footnote", "Signé le 3 mars 2025 à Lyon."), ("endnote", "Voir l'annexe B.")):
+        blob = (
+            f'<w:{kind}s {w}><w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r>'
+            f'</w:p></w:{kind}><w:{kind} w:id="1"><w:p><w:r><w:t>{note}</w:t></w:r></w:p></w:{kind}>'
+            f"</w:{kind}s>"
+        ).encode()
+        content_type = f"application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"
+        part = Part(PackURI(f"/word/{kind}s.xml"), content_type, blob, document.part.package)
+        document.part.relate_to(part, getattr(RELATIONSHIP_TYPE, f"{kind.upper()}S"))
+    doc = parse(_write(tmp_path / "contrat.docx", _docx_bytes(document)))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("paragraph", "Le contrat prend effet à la signature."),
+        ("heading", "Notes"),
+        ("paragraph", "1. Signé le 3 mars 2025 à Lyon."),
+        ("paragraph", "1. Voir l'annexe B."),
+    ]
+    assert_tiles(doc)

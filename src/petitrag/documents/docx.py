@@ -1,4 +1,5 @@
-"""DOCX: body paragraphs and tables in document order, headings from paragraph styles.
+"""DOCX: body paragraphs and tables in document order, headings from paragraph styles,
+then the footnotes and endnotes.
 
 Tables are rendered as Markdown pipe tables and consecutive list paragraphs become one
 list block, so the chunker can keep them whole.
@@ -180,6 +181,33 @@ def _blocks(document: Document) -> list[Block]:
     return blocks
 
 
+_NOTE_PARTS = ("footnotes", "endnotes")
+_NOT_A_NOTE = frozenset({"separator", "continuationSeparator", "continuationNotice"})
+
+
+def _note_blocks(document: Document) -> list[Block]:
+    """Footnotes and endnotes, numbered, under a "Notes" heading after the body.
+
+    python-docx reads neither, yet reports and legal texts put precisions, dates and
+    references there: left out, a question about them found nothing. Word's separator
+    "notes" (the rule above the footnotes) are not text.
+    """
+    from docx.oxml.parser import parse_xml
+
+    notes: list[Block] = []
+    for rel in document.part.rels.values():
+        if rel.is_external or rel.reltype.rsplit("/", 1)[-1] not in _NOTE_PARTS:
+            continue
+        root = parse_xml(rel.target_part.blob)
+        for note in root.iterchildren(f"{_W}footnote", f"{_W}endnote"):
+            if note.get(f"{_W}type") in _NOT_A_NOTE:
+                continue
+            text = " ".join(" ".join(paragraph_text(p) for p in note.iter(f"{_W}p")).split())
+            if text:
+                notes.append(Block("paragraph", f"{note.get(f'{_W}id')}. {text}"))
+    return [Block("heading", "Notes", level=1), *notes] if notes else []
+
+
 def _core_title(document: Document) -> str | None:
     try:
         title = document.core_properties.title
@@ -197,7 +225,7 @@ class DocxParser(Parser):
     def parse(self, data: bytes, path: Path) -> ParsedDocument:
         document = _open(data)
         try:
-            blocks = _blocks(document)
+            blocks = _blocks(document) + _note_blocks(document)
         except DocumentError:
             raise
         except Exception as exc:  # malformed body XML that python-docx trips on
