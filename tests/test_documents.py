@@ -525,3 +525,36 @@ def test_docx_footnotes_and_endnotes_are_indexed_after_the_body(tmp_path: Path) 
         ("paragraph", "1. Voir l'annexe B."),
     ]
     assert_tiles(doc)
+
+
+def test_docx_text_boxes_are_read_once_after_their_paragraph(tmp_path: Path) -> None:
+    """A flyer's words in text boxes were never indexed; Word writes each box twice (DrawingML
+    and a VML fallback), and a box may hold another."""
+    ns = (
+        'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+        'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    )
+
+    def box(*paragraphs: str) -> str:
+        return "<w:txbxContent>" + "".join(paragraphs) + "</w:txbxContent>"
+
+    def para(text: str, inner: str = "") -> str:
+        return f"<w:p><w:r><w:t>{text}</w:t></w:r><w:r><w:drawing>{inner}</w:drawing></w:r></w:p>"
+
+    content = box(para("Inscription avant le 15 juin.", box(para("Tarif réduit : 12 euros."))))
+    document = docx.Document()
+    paragraph = document.add_paragraph("Fête du quartier.")
+    paragraph._p.append(
+        parse_xml(
+            f'<w:r {ns}><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing>{content}</w:drawing>'
+            f"</mc:Choice><mc:Fallback><w:pict>{content}</w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+        )
+    )
+    document.add_paragraph("Venez nombreux.")
+    doc = parse(_write(tmp_path / "fete.docx", _docx_bytes(document)))
+    assert [b.text for b in doc.blocks] == [
+        "Fête du quartier.",
+        "Inscription avant le 15 juin.",
+        "Tarif réduit : 12 euros.",
+        "Venez nombreux.",
+    ]

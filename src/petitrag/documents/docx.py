@@ -55,12 +55,40 @@ def _items(container: Any, parent: Any) -> Iterator[Paragraph | Table]:
     for child in container.iterchildren():
         if child.tag == f"{_W}p":
             yield Paragraph(child, parent)
+            for box in _text_boxes(child):
+                yield from _items(box, parent)
         elif child.tag == f"{_W}tbl":
             yield Table(child, parent)
         elif child.tag == f"{_W}sdt":
             content = child.find(f"{_W}sdtContent")
             if content is not None:
                 yield from _items(content, parent)
+
+
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+
+
+def _text_boxes(paragraph: Any) -> list[Any]:
+    """The outermost text boxes anchored in a paragraph, read after it.
+
+    Flyers and forms put their words in text boxes, which ``paragraph.text`` never sees.
+    Word writes each box twice (DrawingML, then a VML copy under ``mc:Fallback``): the
+    copy is skipped, and so are boxes inside boxes, which their outer box's reading yields.
+    """
+    boxes = []
+    for box in paragraph.iter(f"{_W}txbxContent"):
+        between = set(_tags_up_to(box, paragraph))
+        if f"{_MC}Fallback" not in between and f"{_W}txbxContent" not in between:
+            boxes.append(box)
+    return boxes
+
+
+def _tags_up_to(element: Any, top: Any) -> Iterator[str]:
+    """The tags of ``element``'s ancestors below ``top``."""
+    for ancestor in element.iterancestors():
+        if ancestor is top:
+            return
+        yield ancestor.tag
 
 
 def _style_name(paragraph: Paragraph) -> str:
