@@ -218,6 +218,14 @@ def test_markdown_title_falls_back_to_front_matter_then_stem(tmp_path: Path) -> 
     assert parse(_write(tmp_path / "plain-notes.md", b"Just a paragraph.\n")).title == "plain-notes"
 
 
+def test_markdown_toml_front_matter_is_not_content(tmp_path: Path) -> None:
+    """Hugo sites write their front matter in TOML, between +++ lines."""
+    source = '+++\ntitle = "Compost au jardin"\nauthor = "Camille"\n+++\n\nTourner le tas.\n'
+    doc = parse(_write(tmp_path / "compost.md", source.encode()))
+    assert doc.title == "Compost au jardin"
+    assert [b.text for b in doc.blocks] == ["Tourner le tas."]
+
+
 def test_markdown_setext_heading_and_crlf(tmp_path: Path) -> None:
     doc = parse(_write(tmp_path / "s.md", b"Titre\r\n=====\r\n\r\nTexte.\r\n"))
     assert [(b.kind, b.level, b.text) for b in doc.blocks] == [

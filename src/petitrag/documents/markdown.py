@@ -18,9 +18,9 @@ from petitrag.documents.text import decode_text
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
-_FRONT_MATTER_FENCE = "---"
-_FRONT_MATTER_END = frozenset({"---", "..."})
-_TITLE_KEY = re.compile(r"^title\s*:\s*(.+?)\s*$", re.MULTILINE)
+#: front matter's opening fence → the lines that close it: YAML (Jekyll, Obsidian), TOML (Hugo)
+_FRONT_MATTER: dict[str, frozenset[str]] = {"---": frozenset({"---", "..."}), "+++": frozenset({"+++"})}
+_TITLE_KEY = re.compile(r"^title\s*[:=]\s*(.+?)\s*$", re.MULTILINE)
 _ATX = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 #: a code span (kept: a comment in it is the content) or an HTML comment (blanked)
 _CODE_SPAN_OR_COMMENT = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|<!--.*?-->", re.DOTALL)
@@ -37,12 +37,13 @@ _KINDS: dict[str, BlockKind] = {
 
 
 def front_matter_lines(text: str) -> int:
-    """Number of lines taken by a YAML front matter block at the very top (0 if none)."""
+    """Number of lines taken by a YAML or TOML front matter block at the very top (0 if none)."""
     lines = text.split("\n")
-    if not lines or lines[0].rstrip() != _FRONT_MATTER_FENCE:
+    closing = _FRONT_MATTER.get(lines[0].rstrip()) if lines else None
+    if closing is None:
         return 0
     for number, line in enumerate(lines[1:], start=1):
-        if line.rstrip() in _FRONT_MATTER_END:
+        if line.rstrip() in closing:
             return number + 1
     return 0  # an unclosed fence is a thematic break, not front matter
 
