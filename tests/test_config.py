@@ -34,6 +34,7 @@ def test_explicit_config_file(home: Path, tmp_path: Path, monkeypatch: pytest.Mo
         ({"threads": 0}, "threads"),
         ({"chunk_tokens": 100, "chunk_overlap": 100}, "chunk_overlap"),
         ({"collection": "../etc"}, "collection"),
+        ({"collection": ".."}, "collection"),  # its cache folder was home/cache/.. = home
         ({"search_mode": "magic"}, "search_mode"),
     ],
 )
@@ -60,3 +61,89 @@ def test_cli_reports_bad_env_in_one_line(petitrag, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PETITRAG_THREADS", "lots")
     result = petitrag("config", expect=1)
     assert result.stderr.startswith("error: invalid setting threads")
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "args", "where"),
+    [
+        ("threads = -1\n", {}, ["config"], "threads (CONFIG: threads = -1)"),
+        ('fusion = "foo"\n', {}, ["config"], "fusion (CONFIG: fusion = 'foo')"),
+        ("", {"PETITRAG_SEARCH_K": "-1"}, ["config"], "search_k (env PETITRAG_SEARCH_K='-1')"),
+        ("", {"PETITRAG_PROMPT_STYLE": "x"}, ["config"], "prompt_style (env PETITRAG_PROMPT_STYLE='x')"),
+        ("", {}, ["--threads", "0", "config"], "threads (flag --threads 0)"),
+        ("", {}, ["search", "query", "-k", "0"], "search_k (flag -k 0)"),
+        ("", {}, ["ingest", "x", "--chunk-tokens", "20"], "chunk_overlap (default 32)"),
+    ],
+)
+def test_a_bad_value_names_where_it_was_set(
+    petitrag, home: Path, monkeypatch: pytest.MonkeyPatch, toml: str, env: dict, args: list, where: str
+) -> None:
+    """Four places can set each value: the error says which one to fix, and the value found there."""
+    home.mkdir(parents=True)
+    monkeypatch.delenv("PETITRAG_THREADS")  # the fixture's, which would hide the file's
+    if toml:
+        (home / "config.toml").write_text(toml)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = petitrag(*args, expect=1)
+    expected = f"error: invalid setting {where.replace('CONFIG', str(home / 'config.toml'))}: "
+    assert result.stderr.startswith(expected), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_toml_names_the_file(petitrag, home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text("threads = [\n")
+    assert str(home / "config.toml") in petitrag("config", expect=1).stderr
+
+
+def test_a_boolean_is_not_a_number(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TOML `threads = true` used to become threads = 1 without a word."""
+    home.mkdir(parents=True)
+    monkeypatch.delenv("PETITRAG_THREADS")
+    (home / "config.toml").write_text("threads = true\ngrounded_only = false\n")
+    with pytest.raises(ConfigError, match=r"threads .*not true/false"):
+        load_settings()
+    (home / "config.toml").write_text("grounded_only = false\n")
+    assert load_settings().grounded_only is False
+
+
+def test_a_list_setting_in_the_environment_must_be_json(petitrag, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PETITRAG_SERVE_CORS_ORIGINS", "http://localhost:3000")
+    result = petitrag("config", expect=1)
+    assert "PETITRAG_SERVE_CORS_ORIGINS='http://localhost:3000'): not valid JSON" in result.stderr
+
+
+def test_home_that_is_a_file_or_empty_is_one_clear_line(
+    petitrag, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file as --home used to end in a FileExistsError traceback; an empty one wrote to '.'."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    for home in (a_file, a_file / "sub"):
+        result = petitrag("--home", str(home), "collections", expect=1)
+        assert f"{a_file} is a file, not a folder" in result.stderr and "Traceback" not in result.stderr
+    assert "home (flag --home ''): is empty" in petitrag("--home", "", "collections", expect=1).stderr
+    monkeypatch.setenv("PETITRAG_HOME", "")
+    assert "home (env PETITRAG_HOME=''): is empty" in petitrag("config", expect=1).stderr
+
+
+def test_an_environment_variable_that_sets_nothing_is_warned_about(
+    petitrag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config.toml refuses `treads = 2`; PETITRAG_TREADS=2 used to be ignored in silence."""
+    monkeypatch.setenv("PETITRAG_TREADS", "2")
+    result = petitrag("config")
+    assert "warning: PETITRAG_TREADS is not a petitrag setting (ignored)" in result.stderr
+    assert "threads = 2" in result.stdout
+
+
+def test_config_shows_values_but_hides_keys(petitrag, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`petitrag config` output is what users paste into bug reports: API keys used to be in it."""
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text('serve_api_keys = {"key-for-docs-1" = ["docs"]}\n')
+    monkeypatch.setenv("PETITRAG_MODEL_API_KEY", "sk-very-secret")
+    shown = petitrag("config").stdout
+    assert "sk-very-secret" not in shown and "key-for-docs-1" not in shown
+    assert 'model_api_key = "***"' in shown and 'serve_api_keys = {"***1": ["docs"]}' in shown
+    assert f'home = "{home}"' in shown and "embedder_api_key = null" in shown

