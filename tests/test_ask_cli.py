@@ -364,6 +364,17 @@ def test_chat_answers_follow_up_questions(indexed: Path) -> None:
     assert result.stderr.count("first token") == 2  # two answers, then the empty line ends the chat
 
 
+def test_a_question_chat_cannot_use_does_not_end_the_chat(indexed: Path) -> None:
+    """A pasted question longer than the context used to end the conversation with its error."""
+    too_long = "When should the inverter be replaced? " * 500
+    result = CliRunner().invoke(
+        cli, ["chat"], input=f"{too_long}\nHow often should I turn my compost pile?\n", catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "error: the question is too long" in result.stderr
+    assert result.stderr.count("first token") == 1  # the next question is answered
+
+
 def test_extract_reads_a_long_document_whole(indexed: Path, tmp_path: Path) -> None:
     """With a small prompt budget the document takes several prompts: all are read and merged."""
     schema = {

@@ -186,3 +186,26 @@ def _embedded_count(db_path: Path) -> int:
             return db.execute("SELECT COUNT(vector) FROM chunks").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+@pytest.mark.parametrize(("command", "what"), [("search", "query"), ("ask", "question")])
+def test_argv_that_is_not_utf8_is_one_clear_line(home: Path, command: str, what: str) -> None:
+    """Latin-1 bytes in argv arrive as lone surrogates: they used to fail in the embedder, blamed on it."""
+    result = run_subprocess(command, os.fsdecode(b"caf\xe9 ?"), env={**os.environ}, timeout=120)
+    assert result.returncode == 1, result.stderr
+    message = f"error: the {what} is not valid UTF-8 (check the terminal's encoding)"
+    assert result.stderr.strip().splitlines() == [message]
+
+
+def test_a_folder_as_schema_is_refused_without_a_traceback(petitrag, tmp_path: Path) -> None:
+    result = petitrag("extract", "doc.pdf", "--schema", str(tmp_path), expect=2)
+    assert "is a directory" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_file_names_that_look_like_markup_are_shown_as_they_are(petitrag, tmp_path: Path) -> None:
+    """`documents` printed '/x/[bold] notes.txt' as '/x/ notes.txt': rich read the name as markup."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "[bold] notes.txt").write_text("The bakery opens at seven in the morning.\n")
+    petitrag("ingest", str(folder), "--no-embed")
+    assert "[bold] notes.txt" in petitrag("documents").stdout

@@ -9,8 +9,9 @@ from typing import Any, get_args
 import click
 from rich.markup import escape
 
-from petitrag.cli import cli, err, out, settings_from
+from petitrag.cli import cli, err, out, require_utf8, settings_from
 from petitrag.config import Reading
+from petitrag.errors import QueryError
 from petitrag.report import Stream, print_answer
 
 reading_option = click.option(
@@ -83,6 +84,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     from petitrag.app import open_app
 
     settings = settings_from(ctx, **flags)
+    require_utf8(question, "question")
     stream = not as_json and not no_stream
     with open_app(settings) as app:
         answerer = app.answerer()
@@ -110,15 +112,24 @@ def chat(ctx: click.Context, **flags: Any) -> None:
             try:
                 question = click.prompt("?", prompt_suffix=" ", default="", show_default=False, err=True)
             except (EOFError, click.Abort):
+                err.print()  # Ctrl-D leaves the cursor after the prompt
                 break
             if not question.strip():
                 break
-            standalone = conversation.standalone(question)
-            if standalone != question.strip():
-                err.print(f"[dim](understood as: {escape(standalone)})[/]", highlight=False)
-            streamed = Stream(out)
-            result = conversation.answer(question, standalone, on_token=streamed)
-            print_answer(out, err, result, streamed)
+            try:
+                chat_turn(conversation, require_utf8(question, "question"))
+            except QueryError as exc:  # the asker's to fix: the conversation goes on
+                err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+
+
+def chat_turn(conversation: Any, question: str) -> None:
+    """Answer one chat question, showing how a follow-up was understood."""
+    standalone = conversation.standalone(question)
+    if standalone != question.strip():
+        err.print(f"[dim](understood as: {escape(standalone)})[/]", highlight=False)
+    streamed = Stream(out)
+    result = conversation.answer(question, standalone, on_token=streamed)
+    print_answer(out, err, result, streamed)
 
 
 @cli.command()
@@ -159,7 +170,7 @@ def summarize(
         else "read in one call"
     ) + (" then translated" if summary.translate_calls else "")
     err.print(
-        f"[dim]{summary.model} · {summary.source}{where} · {calls} · {summary.seconds:.1f} s[/]",
+        f"[dim]{escape(f'{summary.model} · {summary.source}{where} · {calls}')} · {summary.seconds:.1f} s[/]",
         highlight=False,
     )
 
@@ -167,7 +178,11 @@ def summarize(
 @cli.command()
 @click.argument("source")
 @click.option(
-    "--schema", "schema_path", required=True, type=click.Path(path_type=Path), help="JSON schema file."
+    "--schema",
+    "schema_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON schema file.",
 )
 @with_model_options
 @click.pass_context

@@ -146,12 +146,12 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
     if result.completion is None:  # nothing retrieved, or search found too little: no model call
         total = timings.get("total_s", 0)
         err.print(
-            f"[dim]{result.model} not asked: search found too little · total {total:.1f} s[/]",
+            f"[dim]{escape(result.model)} not asked: search found too little · total {total:.1f} s[/]",
             highlight=False,
         )
         return
     err.print(
-        f"[dim]{result.model} · first token {timings.get('ttft_s', 0):.1f} s · "
+        f"[dim]{escape(result.model)} · first token {timings.get('ttft_s', 0):.1f} s · "
         f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
         highlight=False,
     )
