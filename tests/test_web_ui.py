@@ -306,14 +306,23 @@ def test_long_words_and_html_stay_text_on_a_phone(server: str, browser: Browser)
     assert width <= visible
 
 
-def test_an_invalid_new_collection_name_is_not_kept(server: str, browser: Browser) -> None:
-    page = keyed_page(browser)
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("en-US", "invalid collection 'Projets 2027'"),
+        ("fr-FR", "nom de collection « Projets 2027 » invalide"),
+    ],
+)
+def test_an_invalid_new_collection_name_is_not_kept(
+    server: str, browser: Browser, locale: str, said: str
+) -> None:
+    page = keyed_page(browser, locale)
     page.on("dialog", lambda dialog: dialog.accept("Projets 2027"))  # a space: refused by the server
     page.goto(server)
     expect(page.locator("#documents li").first).to_be_visible()
     documents = page.locator("#documents li").count()
     page.click("#new-collection")
-    expect(page.locator("#notice")).to_contain_text("invalid collection 'Projets 2027'")
+    expect(page.locator("#notice")).to_contain_text(said)  # the server's message is English
     expect(page.locator("#collection")).to_have_value("default")
     assert "Projets 2027" not in page.locator("#collection option").all_text_contents()
     expect(page.locator("#documents li")).to_have_count(documents)
@@ -335,3 +344,211 @@ def test_ingest_warnings_and_a_stopped_embedding_are_reported(server: str, brows
         "scan.pdf : no text layer on page 2 (scanned?)\n"
         "Indexation des passages interrompue : embedder crashed"
     )
+
+
+def event_stream(answer: str, citations: list[dict[str, object]] | None = None, **timings: float) -> str:
+    """A streamed RAG answer as the server sends it: the text, then the ``petitrag`` result."""
+    result = {"answer": answer, "abstained": False, "model": MODEL, "citations": citations or [],
+              "timings": timings, "prompt": None}  # fmt: skip
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": answer}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "petitrag": result},
+    ]
+    return "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+
+
+def test_a_wrong_key_is_said_to_be_wrong(server: str, browser: Browser) -> None:
+    """It used to say "This server needs an API key." again, as if nothing had been entered."""
+    page = new_page(browser, "en-US")
+    page.goto(server)
+    expect(page.locator("#notice")).to_have_text("This server needs an API key.")
+    expect(page.locator("#model")).to_be_hidden()  # no empty badge before /api/info answers
+    page.fill("#key-input", "not-the-key-0000")
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#notice")).to_have_text("This API key was refused: enter the right one.")
+    expect(page.locator("#key-form")).to_be_visible()
+
+
+def test_a_lost_server_is_said_in_the_page_s_language_and_the_question_kept(
+    server: str, browser: Browser
+) -> None:
+    """A stopped server showed the browser's own English ("Erreur : Failed to fetch", or "network
+    error" mid-stream), and the question was gone from the box."""
+    page = keyed_page(browser, "fr-FR")
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.route("**/v1/chat/completions", lambda route: route.abort("connectionrefused"))
+    page.fill("#question", "Quand faut-il remplacer les plaquettes ?")
+    page.keyboard.press("Enter")
+    turn = page.locator("#transcript .turn").last
+    expect(turn.locator(".meta")).to_have_text(
+        "Le serveur ne répond pas : petitrag serve tourne-t-il encore ? Réessayez quand il sera revenu."
+    )
+    expect(turn).not_to_have_class(re.compile(r"\bstreaming\b"))
+    expect(page.locator("#question")).to_have_value("Quand faut-il remplacer les plaquettes ?")
+    page.unroute("**/v1/chat/completions")  # the server is back: asking again works
+    page.route(
+        "**/v1/chat/completions",
+        lambda route: route.fulfill(
+            status=200, content_type="text/event-stream", body=event_stream("Tous les 2 000 km.")
+        ),
+    )
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript .turn").last.locator(".answer-text")).to_have_text("Tous les 2 000 km.")
+
+
+def test_an_answer_from_the_previous_collection_stays_out_of_the_next_conversation(
+    server: str, browser: Browser
+) -> None:
+    """Switching collection while an answer streamed added that answer to the new collection's
+    conversation, so the next question was rewritten with the other collection's context."""
+    page = keyed_page(browser)
+    held: list[Route] = []
+    sent: list[list[dict[str, str]]] = []
+
+    def answer(route: Route) -> None:
+        sent.append(route.request.post_data_json["messages"])
+        if len(sent) == 1:
+            held.append(route)
+        else:
+            route.fulfill(
+                status=200, content_type="text/event-stream", body=event_stream("From the other one.")
+            )
+
+    page.route("**/v1/chat/completions", answer)
+    page.on("dialog", lambda dialog: dialog.accept("other-collection"))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "How often should I turn my compost pile?")
+    page.keyboard.press("Enter")
+    while not held:
+        page.wait_for_timeout(50)
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value("other-collection")
+    held[0].fulfill(status=200, content_type="text/event-stream", body=event_stream("Every week."))
+    expect(page.locator("#transcript .turn").first.locator(".answer-text")).to_have_text("Every week.")
+    page.fill("#question", "And how damp should it be?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript .turn").last.locator(".answer-text")).to_have_text("From the other one.")
+    assert sent[1] == [{"role": "user", "content": "And how damp should it be?"}]
+
+
+def test_too_large_an_upload_is_refused_before_it_is_sent(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """The whole file went up before the server's 413, whose message is English."""
+    page = keyed_page(browser, "fr-FR")
+    uploads: list[str] = []
+    page.on("request", lambda request: uploads.append(request.url) if request.method == "POST" else None)
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.evaluate("state.maxUploadMb = 0.001")  # /api/info's limit (50 MB on this server), made small
+    document = tmp_path / "big.txt"
+    document.write_text("x" * 2000)
+    page.set_input_files("#upload-input", str(document))
+    page.click("#upload-button")
+    expect(page.locator("#upload-text")).to_have_text(
+        "Trop volumineux : le serveur accepte au plus 0,001 Mo par envoi."
+    )
+    assert uploads == []
+    expect(page.locator("#upload-button")).to_be_enabled()
+
+
+def test_a_collection_the_key_may_not_use_is_said_in_the_page_s_language(
+    server: str, browser: Browser
+) -> None:
+    page = keyed_page(browser, "fr-FR")
+    refusal = {"error": {"message": "this API key may not use collection 'rh'", "type": "permission_error",
+                         "code": "collection_forbidden", "param": None}}  # fmt: skip
+    page.route("**/api/collections/rh/documents", lambda route: route.fulfill(status=403, json=refusal))
+    page.on("dialog", lambda dialog: dialog.accept("rh"))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.click("#new-collection")
+    expect(page.locator("#notice")).to_have_text("Cette clé d’API n’a pas accès à cette collection.")
+    expect(page.locator("#collection")).to_have_value("default")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_question_box_stays_in_view_after_long_answers(server: str, browser: Browser, width: int) -> None:
+    """Long answers pushed the question box below the window: the page grew instead of the transcript
+    scrolling (on a phone the box now stays at the bottom of the screen)."""
+    page = keyed_page(browser, "fr-FR", width=width)
+    body = event_stream("Une réponse longue. " * 150, ttft_s=1.25, tokens_per_s=40, total_s=2.5, queue_s=0)
+    page.route(
+        "**/v1/chat/completions",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    for _ in range(3):
+        page.fill("#question", "Une question ?")
+        page.keyboard.press("Enter")
+        expect(page.locator("#ask-button")).to_be_enabled()
+    expect(page.locator("#transcript .turn")).to_have_count(3)
+    expect(page.locator("#ask-form")).to_be_in_viewport(ratio=1)
+    expect(page.locator("#transcript .turn .timings").first).to_contain_text("premier mot 1,3 s")  # not "1.3"
+
+
+def test_an_error_notice_goes_once_the_server_is_back(server: str, browser: Browser) -> None:
+    """ "The server cannot be reached" stayed on screen after it was back; a delete while it was
+    down also left an unhandled rejection."""
+    page = keyed_page(browser)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "dialog",
+        lambda dialog: dialog.accept("other-collection") if dialog.type == "prompt" else dialog.accept(),
+    )
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.route("**/api/**", lambda route: route.abort("connectionrefused"))
+    page.locator("#documents li").first.locator("button", has_text="Delete").click()
+    expect(page.locator("#notice")).to_have_text(
+        "The server cannot be reached: is petitrag serve still running? Try again once it is back."
+    )
+    page.unroute("**/api/**")
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value("other-collection")
+    expect(page.locator("#notice")).to_be_hidden()
+    assert errors == []
+
+
+def test_document_buttons_say_which_document(server: str, browser: Browser) -> None:
+    """A screen reader heard the same "Supprimer" / "Résumer" for every document."""
+    page = keyed_page(browser, "fr-FR")
+    page.goto(server)
+    expect(page.get_by_role("button", name="Supprimer composting.html", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Résumer solar-panels.pdf", exact=True)).to_be_visible()
+
+
+def test_an_escalation_is_explained_in_words(server: str, browser: Browser) -> None:
+    """The "escalated" badge's tooltip was the route as raw JSON (rendered here by the page's own code)."""
+    page = keyed_page(browser, "fr-FR")
+    page.goto(server)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    route = {"signals": {"mean_logprob": -0.21}, "confidence": 0.31, "threshold": 0.52, "calibrated": True,
+             "first_model": "qwen2.5-coder-0.5b", "answered_by": "qwen2.5-coder-1.5b",
+             "reason": "low confidence"}  # fmt: skip
+    result = {
+        "model": "qwen2.5-coder-1.5b",
+        "escalated": True,
+        "route": route,
+        "abstained": False,
+        "timings": {},
+    }
+    title = page.evaluate(
+        "(result) => metaParts(result, 'q').find((part) => part.classList.contains('escalated')).title",
+        result,
+    )
+    assert title == "escaladé de qwen2.5-coder-0.5b à qwen2.5-coder-1.5b : confiance 0,31 < 0,52"
+
+
+def test_the_key_prompt_fits_a_phone(server: str, browser: Browser) -> None:
+    """In French, "Enregistrer" went past the right edge of a 375 px screen."""
+    page = new_page(browser, "fr-FR")
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(server)
+    expect(page.locator("#key-form button[type=submit]")).to_be_in_viewport(ratio=1)
+    width, visible = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= visible

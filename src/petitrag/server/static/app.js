@@ -15,11 +15,17 @@ const STRINGS = {
     embedStopped: "Passage indexing stopped: {error}", jobFailed: "Ingestion failed: {error}", error: "Error: {message}",
     needKey: "This server needs an API key.", firstToken: "first token {s} s", total: "total {s} s",
     speed: "{n} tok/s", queue: "queued {s} s", escalated: "escalated", abstained: "not in the documents",
+    escalatedTitle: "escalated from {from} to {to}: confidence {confidence} < {threshold}",
     budget: "prompt budget: {n} passage(s) shortened or left out",
     budgetTitle: "{tokens} of {budget} tokens. Shortened: {shortened}. Left out: {left}.",
     summarize: "Summarize", summaryOf: "Summary of {name}", summarizing: "Reading the whole document…",
     understoodAs: "understood as: {question}",
     emptyCollection: "This collection has no document yet: add some with Upload, then ask again.",
+    offline: "The server cannot be reached: is petitrag serve still running? Try again once it is back.",
+    wrongKey: "This API key was refused: enter the right one.",
+    forbidden: "This API key may not use this collection.",
+    tooLarge: "Too large: the server accepts at most {limit} MB per upload.",
+    invalidCollection: "invalid collection '{name}': use letters, digits, '-', '_' or '.' (64 at most), no spaces.",
   },
   fr: {
     collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
@@ -33,11 +39,17 @@ const STRINGS = {
     embedStopped: "Indexation des passages interrompue : {error}", jobFailed: "Échec de l’indexation : {error}", error: "Erreur : {message}",
     needKey: "Ce serveur demande une clé d’API.", firstToken: "premier mot {s} s", total: "total {s} s",
     speed: "{n} mots/s", queue: "attente {s} s", escalated: "escaladé", abstained: "absent des documents",
+    escalatedTitle: "escaladé de {from} à {to} : confiance {confidence} < {threshold}",
     budget: "budget du prompt : {n} passage(s) raccourci(s) ou écarté(s)",
     budgetTitle: "{tokens} jetons sur {budget}. Raccourcis : {shortened}. Écartés : {left}.",
     summarize: "Résumer", summaryOf: "Résumé de {name}", summarizing: "Lecture de tout le document…",
     understoodAs: "compris comme : {question}",
     emptyCollection: "Cette collection n’a encore aucun document : ajoutez-en avec « Envoyer », puis reposez la question.",
+    offline: "Le serveur ne répond pas : petitrag serve tourne-t-il encore ? Réessayez quand il sera revenu.",
+    wrongKey: "Cette clé d’API est refusée : saisissez la bonne.",
+    forbidden: "Cette clé d’API n’a pas accès à cette collection.",
+    tooLarge: "Trop volumineux : le serveur accepte au plus {limit} Mo par envoi.",
+    invalidCollection: "nom de collection « {name} » invalide : lettres, chiffres, « - », « _ » ou « . » (64 au plus), sans espace.",
   },
 };
 
@@ -51,9 +63,12 @@ function t(key, values = {}) {
 }
 
 const $ = (id) => document.getElementById(id);
+// "1.5" in English, "1,5" in French
+const decimals = (value, digits) => value.toLocaleString(LANG, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const seconds = (value) => decimals(value || 0, 1);
 // history: the conversation's last turns, sent with each question so that the server rewrites a
 // follow-up ("and the charges?") to stand alone, as `petitrag chat` does; one per collection.
-const state = { collection: null, key: localStorage.getItem("petitrag.key") || "", history: [] };
+const state = { collection: null, key: localStorage.getItem("petitrag.key") || "", history: [], maxUploadMb: null };
 const HISTORY_MESSAGES = 8;
 
 function translatePage() {
@@ -85,8 +100,14 @@ async function failure(response) {
   return new ApiError(response.status, message, code);
 }
 
+// A fetch or a stream read that fails rejects with the browser's own English ("Failed to fetch",
+// "network error"): said in the page's language instead (see describe).
+function unreachable(error) {
+  throw error instanceof TypeError ? new ApiError(0, error.message, "offline") : error;
+}
+
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: headers(options.headers) });
+  const response = await fetch(path, { ...options, headers: headers(options.headers) }).catch(unreachable);
   if (!response.ok) throw await failure(response);
   return response.json();
 }
@@ -98,6 +119,7 @@ const collectionPath = (suffix = "") => `/api/collections/${encodeURIComponent(s
 async function loadInfo() {
   const info = await api("/api/info");
   $("model").textContent = info.model;
+  state.maxUploadMb = info.max_upload_mb;
   const names = new Set(info.collections);
   const preferred = names.has(info.default_collection) || !names.size ? info.default_collection : info.collections[0];
   state.collection = state.collection || preferred;
@@ -133,15 +155,18 @@ function documentItem(doc) {
   remove.type = "button";
   remove.className = "link";
   remove.textContent = t("delete");
+  remove.setAttribute("aria-label", `${t("delete")} ${doc.name}`); // not five "Delete" for a screen reader
   remove.addEventListener("click", async () => {
     if (!confirm(t("confirmDelete", { name: doc.name }))) return;
+    clearNotice();
     await api(collectionPath(`/documents/${doc.id}`), { method: "DELETE" }).catch(showError);
-    await loadDocuments();
+    await loadDocuments().catch(showError);
   });
   const summarize = document.createElement("button");
   summarize.type = "button";
   summarize.className = "link summarize";
   summarize.textContent = t("summarize");
+  summarize.setAttribute("aria-label", `${t("summarize")} ${doc.name}`);
   summarize.addEventListener("click", () => summarizeDocument(doc, summarize));
   const actions = document.createElement("span");
   actions.className = "actions";
@@ -152,6 +177,7 @@ function documentItem(doc) {
 
 // A whole-document summary (map-reduce on the server) shown as a turn of the transcript.
 async function summarizeDocument(doc, button) {
+  clearNotice();
   $("empty-chat").hidden = true;
   const turn = $("turn-template").content.firstElementChild.cloneNode(true);
   turn.classList.add("summary", "streaming");
@@ -172,7 +198,7 @@ async function summarizeDocument(doc, button) {
     model.textContent = summary.model;
     const timing = document.createElement("span");
     timing.className = "timings";
-    timing.textContent = t("total", { s: summary.seconds.toFixed(1) });
+    timing.textContent = t("total", { s: seconds(summary.seconds) });
     turn.querySelector(".meta").replaceChildren(model, timing);
   } catch (error) {
     showError(error, turn);
@@ -200,10 +226,11 @@ function uploadFiles(files) {
       if (request.status === 202) resolve(body);
       else {
         if (request.status === 401) showKeyForm(true);
-        reject(new ApiError(request.status, body.error ? body.error.message : request.statusText));
+        const error = body.error || { message: request.statusText, code: null };
+        reject(new ApiError(request.status, error.message, error.code));
       }
     });
-    request.addEventListener("error", () => reject(new ApiError(0, "network error")));
+    request.addEventListener("error", () => reject(new ApiError(0, "network error", "offline")));
     request.send(form);
   });
 }
@@ -236,6 +263,11 @@ async function onUpload(event) {
   event.preventDefault();
   const files = $("upload-input").files;
   if (!files.length) return;
+  clearNotice();
+  const bytes = [...files].reduce((sum, file) => sum + file.size, 0);
+  if (state.maxUploadMb && bytes > state.maxUploadMb * 1024 * 1024) { // refused before sending it all
+    return showProgress(t("tooLarge", { limit: state.maxUploadMb.toLocaleString(LANG) }), 0);
+  }
   $("upload-button").disabled = true;
   try {
     const body = await uploadFiles(files);
@@ -243,7 +275,7 @@ async function onUpload(event) {
     $("upload-input").value = "";
     await loadInfo();
   } catch (error) {
-    showProgress(t("error", { message: error.message }), 0);
+    showProgress(describe(error), 0);
   } finally {
     $("upload-button").disabled = false;
   }
@@ -256,7 +288,7 @@ async function* serverEvents(response) {
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
-    const { value, done } = await reader.read();
+    const { value, done } = await reader.read().catch(unreachable);
     if (done) return;
     buffer += decoder.decode(value, { stream: true });
     let end;
@@ -270,7 +302,9 @@ async function* serverEvents(response) {
   }
 }
 
+// Resolves to false when the question got no answer (its text then goes back to the input).
 async function ask(question) {
+  const conversation = state.history; // replaced when the collection changes meanwhile
   $("empty-chat").hidden = true;
   const turn = $("turn-template").content.firstElementChild.cloneNode(true);
   turn.querySelector(".question").textContent = question;
@@ -284,9 +318,9 @@ async function ask(question) {
       headers: headers({ "Content-Type": "application/json" }),
       body: JSON.stringify({
         model: `petitrag:${state.collection}`, stream: true,
-        messages: [...state.history, { role: "user", content: question }],
+        messages: [...conversation, { role: "user", content: question }],
       }),
-    });
+    }).catch(unreachable);
     if (!response.ok) throw await failure(response);
     for await (const chunk of serverEvents(response)) {
       if (chunk.error) throw new ApiError(500, chunk.error.message, chunk.error.code);
@@ -294,11 +328,13 @@ async function ask(question) {
       if (delta) text.textContent += delta;
       if (chunk.petitrag) {
         showResult(turn, chunk.petitrag);
-        remember(question, chunk.petitrag);
+        if (state.history === conversation) remember(question, chunk.petitrag); // not another collection's
       }
     }
+    return true;
   } catch (error) {
     showError(error, turn); // on this turn: a summary may have been appended since
+    return false;
   } finally {
     turn.classList.remove("streaming");
   }
@@ -329,7 +365,12 @@ function metaParts(result, asked) {
     const badge = document.createElement("span");
     badge.className = "badge escalated";
     badge.textContent = t("escalated");
-    if (result.route) badge.title = JSON.stringify(result.route);
+    const route = result.route;
+    if (route) { // as `ask` prints it, not as JSON
+      const score = (value) => (typeof value === "number" ? decimals(value, 2) : "—");
+      badge.title = t("escalatedTitle", { from: route.first_model, to: route.answered_by,
+        confidence: score(route.confidence), threshold: score(route.threshold) });
+    }
     parts.push(badge);
   }
   if (result.abstained) {
@@ -346,7 +387,6 @@ function metaParts(result, asked) {
   }
   const budget = budgetNote(result.prompt);
   if (budget) parts.push(budget);
-  const seconds = (value) => (value || 0).toFixed(1);
   const line = [t("firstToken", { s: seconds(timings.ttft_s) }), t("speed", { n: Math.round(timings.tokens_per_s || 0) }),
     t("total", { s: seconds(timings.total_s) }), t("queue", { s: seconds(timings.queue_s) })].join(" · ");
   const timing = document.createElement("span");
@@ -394,10 +434,11 @@ async function onAsk(event) {
   const question = $("question").value.trim();
   // one question at a time: Enter submits the form even while the button is disabled
   if (!question || $("ask-button").disabled) return;
+  clearNotice();
   $("ask-button").disabled = true;
   $("question").value = "";
   try {
-    await ask(question);
+    if (!(await ask(question)) && !$("question").value) $("question").value = question; // not lost
   } finally {
     $("ask-button").disabled = false;
     $("question").focus();
@@ -406,12 +447,26 @@ async function onAsk(event) {
 
 // -- errors, keys, start -------------------------------------------------------------------
 
+// What went wrong, in the page's language where the page knows the case
+function describe(error) {
+  if (error.code === "offline") return t("offline");
+  if (error.status === 401) return state.key ? t("wrongKey") : t("needKey");
+  if (error.code === "collection_forbidden") return t("forbidden");
+  if (error.code === "too_large") return t("tooLarge", { limit: (state.maxUploadMb ?? "?").toLocaleString(LANG) });
+  if (NO_DOCUMENTS.has(error.code)) return t("emptyCollection");
+  return t("error", { message: error.message });
+}
+
 function showError(error, turn = null) {
   const target = turn ? turn.querySelector(".meta") : $("notice");
-  target.textContent = error.status === 401 ? t("needKey")
-    : NO_DOCUMENTS.has(error.code) ? t("emptyCollection") : t("error", { message: error.message });
+  target.textContent = describe(error);
   target.hidden = false;
   target.classList.add("error");
+}
+
+// a new action: the last one's error no longer applies (e.g. the server is back)
+function clearNotice() {
+  $("notice").hidden = true;
 }
 
 function showKeyForm(show) {
@@ -429,16 +484,19 @@ function start() {
   $("collection").addEventListener("change", (event) => {
     state.collection = event.target.value;
     state.history = [];
+    clearNotice();
     loadDocuments().catch(showError);
   });
   $("new-collection").addEventListener("click", () => {
     const name = (prompt(t("newCollectionPrompt")) || "").trim();
     if (!name) return;
+    clearNotice();
     const previous = state.collection;
     state.collection = name;
     state.history = [];
     loadInfo().catch((error) => { // e.g. 400 for an invalid name: back to the collection before
       state.collection = previous;
+      if (error.code === "invalid_collection") error = new ApiError(error.status, t("invalidCollection", { name }));
       showError(error);
       loadInfo().catch(showError);
     });
@@ -449,7 +507,7 @@ function start() {
     state.key = $("key-input").value.trim();
     localStorage.setItem("petitrag.key", state.key);
     showKeyForm(false);
-    $("notice").hidden = true;
+    clearNotice();
     $("question").focus();
     loadInfo().catch(showError);
   });
