@@ -71,7 +71,8 @@ def test_cli_reports_bad_env_in_one_line(petitrag, monkeypatch: pytest.MonkeyPat
         ("", {"PETITRAG_SEARCH_K": "-1"}, ["config"], "search_k (env PETITRAG_SEARCH_K='-1')"),
         ("", {"PETITRAG_PROMPT_STYLE": "x"}, ["config"], "prompt_style (env PETITRAG_PROMPT_STYLE='x')"),
         ("", {}, ["--threads", "0", "config"], "threads (flag --threads 0)"),
-        ("", {}, ["search", "query", "-k", "0"], "search_k (flag -k 0)"),
+        ("", {}, ["search", "query", "-k", "0"], "search_k (flag --k 0)"),
+        ("", {}, ["ask", "question", "--k", "0"], "search_k (flag --k 0)"),  # the spelling
         ("", {}, ["ingest", "x", "--chunk-tokens", "20"], "chunk_overlap (default 32)"),
     ],
 )

@@ -134,7 +134,7 @@ def embed(ctx: click.Context, **flags: Any) -> None:
 @cli.command()
 @click.argument("query")
 @click.option("-c", "--collection", help="Collection to search [default: default].")
-@click.option("-k", "search_k", type=int, help="Number of hits [default: 5].")
+@click.option("-k", "--k", "search_k", type=int, help="Number of hits [default: 5].")
 @click.option("--mode", "search_mode", type=click.Choice(["bm25", "dense", "hybrid"]), help="Retrieval mode.")
 @click.option(
     "--fusion",

@@ -39,7 +39,7 @@ model_options = [
     click.option("-c", "--collection", help="Collection to answer from [default: default]."),
     click.option("-m", "--model", help="Answer model: catalog name, .gguf path, or API model name."),
     click.option("--model-base-url", help="OpenAI-compatible /v1 server that serves --model."),
-    click.option("-k", "search_k", type=int, help="Passages retrieved [default: 5]."),
+    click.option("-k", "--k", "search_k", type=int, help="Passages retrieved [default: 5]."),
     click.option("--threads", type=int, help="CPU threads for the model."),
     click.option(
         "--abstain-below",

@@ -82,7 +82,7 @@ def _cost_options(command: Any) -> Any:
     "--collection",
     help="Collection to answer from [default: bench-<test set> for SQuAD, else default].",
 )
-@click.option("-k", "search_k", type=int, help="Passages retrieved per question [default: 5].")
+@click.option("-k", "--k", "search_k", type=int, help="Passages retrieved per question [default: 5].")
 @click.option(
     "--timeout-s",
     type=click.FloatRange(min=0, min_open=True),
