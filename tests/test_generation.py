@@ -232,6 +232,71 @@ def test_constant_prefix_state_is_kept_on_disk_for_the_next_process(smol, tmp_pa
     assert saved.stat().st_size > 1000
 
 
+def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol) -> None:
+    """A chat follow-up, or a second user of the same document, on the same passage [1]: its KV
+    is loaded back from RAM, though another prompt (the follow-up's rewrite) was read in between."""
+    from petitrag.answer.prompts import build_messages
+    from petitrag.generation.llama_cpp import LlamaCppGenerator, load_model
+
+    passage = " ".join(f"Bed {i} of the garden gets compost in week {i + 2}." for i in range(25))
+    first = build_messages("When does bed 3 get compost?", "en", [passage])
+    other = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hello."}]
+    second = build_messages("Which bed gets compost in week 9?", "en", [passage])
+    params = greedy(8, prefix_messages=len(first) - 1)
+
+    def generator(kv_cache_mb: int) -> LlamaCppGenerator:
+        model = load_model(SMOLLM, 2048, 1)  # its own context: the fixture's stays as it is
+        return LlamaCppGenerator(SMOLLM, "smollm2-135m", 2048, 1, model=model, kv_cache_mb=kv_cache_mb)
+
+    def evaluated_for(target: LlamaCppGenerator, messages: list[Message]) -> tuple[int, str]:
+        counts: list[int] = []
+        original = target.llama.eval
+        target.llama.eval = lambda tokens: (counts.append(len(tokens)), original(tokens))[1]
+        text = target.complete(messages, params).text
+        target.llama.eval = original
+        return sum(counts) - 8, text  # less at most one eval per generated token
+
+    cached, plain = generator(64), generator(0)
+    for target in (cached, plain):
+        target.complete(first, params)
+        target.complete(other, greedy(4))
+    reloaded, answer = evaluated_for(cached, second)
+    read_again, same_answer = evaluated_for(plain, second)
+    assert answer == same_answer  # the restored KV is the one a full read gives
+    assert read_again > 400 and reloaded < 40, (reloaded, read_again)  # the question, not the passage
+    assert cached._model.recent is not None and len(cached._model.recent) <= 2
+    sampled = greedy(8, temperature=1.5, seed=7, prefix_messages=len(first) - 1)
+    for target in (cached, plain):
+        target.complete(other, greedy(4))
+    # a loaded state carries a seed of its own: the request's seed must still be the one used
+    assert cached.complete(second, sampled).text == plain.complete(second, sampled).text
+    too_small = generator(1)  # 1 MB holds no state of a ~500-token prompt: never kept, never an error
+    too_small.complete(first, params)
+    assert len(too_small._model.recent) == 0
+    assert too_small.complete(second, params).text == answer
+
+
+def test_recent_states_keep_the_most_recent_within_their_size() -> None:
+    import numpy as np
+
+    from petitrag.generation.recent_states import RecentStates
+
+    recent = RecentStates(capacity_bytes=3_000)
+    state = np.zeros(900, dtype=np.uint8)
+    recent.add([1, 2, 3], state)
+    recent.add([1, 2, 3, 4, 5], state)  # starts like the first, serves it too: it replaces it
+    assert len(recent) == 1
+    recent.add([7, 8], state)
+    recent.add([1, 2, 9], state)
+    assert recent.longest_match([1, 2, 3, 4, 6])[1] == 4
+    recent.add([5, 5], state)  # over 3,000 bytes: the least recently used ([7, 8]) goes
+    assert recent.longest_match([7, 8])[0] is None
+    assert recent.longest_match([1, 2, 9, 9])[1] == 3
+    assert recent.size_bytes <= 3_000
+    recent.add(list(range(1, 11)), np.zeros(5_000, dtype=np.uint8))  # bigger than the whole cache
+    assert recent.longest_match(list(range(1, 11)))[1] == 5  # not kept: [1, …, 5] is the best match
+
+
 @pytest.fixture(scope="module")
 def broken_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("broken")

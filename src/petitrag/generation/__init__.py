@@ -40,6 +40,7 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
         settings.threads,
         model=loaded,
         state_dir=settings.cache_dir / "prompt-states",
+        kv_cache_mb=settings.kv_cache_mb,
     )
 
 

@@ -35,6 +35,7 @@ from petitrag.generation.prompt_state import (
     restore_or_save,
     state_key,
 )
+from petitrag.generation.recent_states import RecentStates, keep_recent_state, reuse_recent_state
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
 MAX_GRAMMARS = 16  # compiled JSON-schema grammars kept per generator
@@ -60,6 +61,16 @@ class LoadedModel:
     path: Path
     lock: threading.Lock = field(default_factory=threading.Lock)
     owner: int | None = None  # thread generating now: lets a same-thread re-entry fail, not hang
+    recent: RecentStates | None = None  # recent prompts' KV states (kv_cache_mb), None: not kept
+
+    def keep_recent_states(self, megabytes: int) -> None:
+        """Give this context a RAM cache of recent KV states of that size (0: none)."""
+        if megabytes <= 0:
+            self.recent = None
+        elif self.recent is None:
+            self.recent = RecentStates(megabytes * 2**20)
+        else:
+            self.recent.capacity_bytes = megabytes * 2**20
 
 
 _SHARED: dict[tuple[str, int, int], LoadedModel] = {}
@@ -130,6 +141,7 @@ class LlamaCppGenerator(Generator):
         repeat_penalty: float = 1.0,
         model: LoadedModel | None = None,
         state_dir: Path | None = None,
+        kv_cache_mb: int | None = None,
     ) -> None:
         super().__init__()
         self.model_path = Path(model_path)
@@ -139,6 +151,8 @@ class LlamaCppGenerator(Generator):
         self.repeat_penalty = repeat_penalty
         self.state_dir = state_dir  # where constant-prefix KV states are kept (None: not kept)
         self._model: LoadedModel | None = model or load_model(self.model_path, context_size, threads)
+        if kv_cache_mb is not None:  # None: as the (shared) model already is
+            self._model.keep_recent_states(kv_cache_mb)
         self._llama_cpp = import_llama_cpp()
         self._formatter = _chat_formatter(self._llama_cpp, self._model.llama)
         self._vocab = self._llama_cpp.llama_model_get_vocab(self._model.llama.model)
@@ -176,9 +190,15 @@ class LlamaCppGenerator(Generator):
             )
         grammar = self._grammar(params.json_schema)
         with self._exclusive(model):
-            model.llama.set_seed(params.seed)
+            reuse_recent_state(model.recent, model.llama, self._llama_cpp, prompt)
             self._restore_prefix(messages, prompt, params.prefix_messages)
-            yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
+            model.llama.set_seed(params.seed)  # after: a loaded state brings its own seed
+            try:
+                yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
+            except GeneratorExit:  # the reader stopped early: what was read is still good
+                keep_recent_state(model.recent, model.llama, self._llama_cpp)
+                raise
+            keep_recent_state(model.recent, model.llama, self._llama_cpp)
 
     def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:
         """One prompt evaluation, no decoding: a follow-up to the last answer reuses its KV, so
@@ -215,6 +235,7 @@ class LlamaCppGenerator(Generator):
         if not forced or len(forced) > llama.n_batch or len(prompt) + len(forced) >= self.context_size:
             return None
         with self._exclusive(model):
+            reuse_recent_state(model.recent, model.llama, self._llama_cpp, prompt)
             self._restore_prefix(messages, prompt, prefix_messages)
             try:
                 self._read_prompt(prompt)

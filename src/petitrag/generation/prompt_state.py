@@ -64,20 +64,10 @@ def _load(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> bool:
     try:
         with np.load(path) as saved:
             input_ids = saved["input_ids"]
-            state_bytes = saved["state"].tobytes()
+            state = saved["state"]
         if input_ids.tolist() != prefix:
             return False
-        full_ids = np.zeros(llama.n_ctx(), dtype=np.intc)  # llama keeps a context-sized array
-        full_ids[: len(prefix)] = input_ids
-        state = llama_cpp.LlamaState(
-            input_ids=full_ids,
-            scores=np.zeros((1, llama.n_vocab()), dtype=np.single),  # refreshed by the next decode
-            n_tokens=len(prefix),
-            llama_state=state_bytes,
-            llama_state_size=len(state_bytes),
-            seed=0,
-        )
-        llama.load_state(state)
+        load_state(llama, llama_cpp, input_ids, state)
         return True
     except Exception:  # corrupt or from another llama.cpp build: recompute
         with contextlib.suppress(OSError):
@@ -86,18 +76,37 @@ def _load(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> bool:
         return False
 
 
-def _save(llama: Any, llama_cpp: Any, path: Path) -> None:
-    """Atomic write; a failure (read-only disk, full disk) only costs the next process time."""
+def load_state(llama: Any, llama_cpp: Any, tokens: np.ndarray, state: bytes | np.ndarray) -> None:
+    """Put a saved KV state (of ``tokens``) back into the context, without copying it first.
+
+    Not ``Llama.load_state``: it writes into every row of llama-cpp-python's score matrix
+    (n_batch × vocabulary floats, ~300 MB for Qwen, otherwise never touched beyond a row), which
+    made that memory resident: +300 MB of RSS for a one-shot ``ask``.
+    """
+    data = np.frombuffer(state, dtype=np.uint8) if isinstance(state, bytes) else state
+    llama.reset()  # n_tokens = 0, and the next generation must decode before it samples
+    pointer = data.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+    if int(llama_cpp.llama_state_set_data(llama.ctx, pointer, data.nbytes)) != data.nbytes:
+        raise RuntimeError("llama.cpp refused the saved state")
+    llama.input_ids[: len(tokens)] = tokens
+    llama.n_tokens = len(tokens)
+
+
+def read_state(llama: Any, llama_cpp: Any) -> np.ndarray:
+    """The context's KV state, as bytes (what ``load_state`` takes back)."""
     # llama.save_state() would also copy the logits buffer (hundreds of MB): read the KV state only.
     size = llama_cpp.llama_state_get_size(llama.ctx)
     buffer = (ctypes.c_uint8 * int(size))()
     written = int(llama_cpp.llama_state_get_data(llama.ctx, buffer, size))
+    return np.frombuffer(buffer, dtype=np.uint8, count=written)
+
+
+def _save(llama: Any, llama_cpp: Any, path: Path) -> None:
+    """Atomic write; a failure (read-only disk, full disk) only costs the next process time."""
+    state = read_state(llama, llama_cpp)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(
-            partial,
-            input_ids=np.asarray(llama.input_ids[: llama.n_tokens], dtype=np.int32),
-            state=np.frombuffer(buffer, dtype=np.uint8, count=written),
-        )
+        tokens = np.asarray(llama.input_ids[: llama.n_tokens], dtype=np.int32)
+        np.savez(partial, input_ids=tokens, state=state)
         partial.replace(path)
