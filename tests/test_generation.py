@@ -248,13 +248,19 @@ def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol) -> Non
         model = load_model(SMOLLM, 2048, 1)  # its own context: the fixture's stays as it is
         return LlamaCppGenerator(SMOLLM, "smollm2-135m", 2048, 1, model=model, kv_cache_mb=kv_cache_mb)
 
-    def evaluated_for(target: LlamaCppGenerator, messages: list[Message]) -> tuple[int, str]:
+    def evaluated_during(target: LlamaCppGenerator, action: Callable[[], object]) -> tuple[int, object]:
         counts: list[int] = []
         original = target.llama.eval
         target.llama.eval = lambda tokens: (counts.append(len(tokens)), original(tokens))[1]
-        text = target.complete(messages, params).text
-        target.llama.eval = original
-        return sum(counts) - 8, text  # less at most one eval per generated token
+        try:
+            result = action()
+            return sum(counts), result
+        finally:
+            target.llama.eval = original
+
+    def evaluated_for(target: LlamaCppGenerator, messages: list[Message]) -> tuple[int, str]:
+        count, completion = evaluated_during(target, lambda: target.complete(messages, params))
+        return count - 8, completion.text  # type: ignore[attr-defined]  # less one eval per token
 
     cached, plain = generator(64), generator(0)
     for target in (cached, plain):
@@ -265,6 +271,12 @@ def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol) -> Non
     assert answer == same_answer  # the restored KV is the one a full read gives
     assert read_again > 400 and reloaded < 40, (reloaded, read_again)  # the question, not the passage
     assert cached._model.recent is not None and len(cached._model.recent) <= 2
+    # the self-check after an answer, with another request between them (serve): only its turn
+    check = [*second, {"role": "assistant", "content": answer},
+             {"role": "user", "content": "Does source [1] give this answer? Reply Yes or No."}]  # fmt: skip
+    cached.complete(other, greedy(4))
+    checked, probability = evaluated_during(cached, lambda: cached.yes_probability(check, "Yes", "No"))
+    assert checked < 60 and probability == plain.yes_probability(check, "Yes", "No"), checked
     sampled = greedy(8, temperature=1.5, seed=7, prefix_messages=len(first) - 1)
     for target in (cached, plain):
         target.complete(other, greedy(4))

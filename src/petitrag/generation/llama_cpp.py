@@ -213,6 +213,8 @@ class LlamaCppGenerator(Generator):
             self.llama.tokenize(word.encode(), add_bos=False, special=False)[0] for word in (yes, no)
         )
         with self._exclusive(model):
+            # another request may have come between the answer and this check (serve)
+            reuse_recent_state(model.recent, model.llama, self._llama_cpp, prompt)
             self._read_prompt(prompt)
             logits = self._last_logits()
             margin = float(logits[no_id]) - float(logits[yes_id])
