@@ -190,6 +190,18 @@ def test_openai_sdk_chat_completion_carries_answer_and_citations(server: str) ->
         assert Path(citation["source"]).parent.name == "corpus"  # the sample corpus of this home
 
 
+def test_usage_says_how_much_of_the_prompt_was_not_read_again(server: str) -> None:
+    """OpenAI's ``usage.prompt_tokens_details.cached_tokens``: the same question again finds its
+    whole prompt's KV (the context, or the RAM cache of recent prompts), all but the last token."""
+    client = sdk(server)
+    client.chat.completions.create(model="petitrag:default", messages=[{"role": "user", "content": QUESTION}])
+    again = client.chat.completions.create(
+        model="petitrag:default", messages=[{"role": "user", "content": QUESTION}]
+    ).usage
+    assert again is not None and again.prompt_tokens_details is not None
+    assert again.prompt_tokens - 40 < (again.prompt_tokens_details.cached_tokens or 0) < again.prompt_tokens
+
+
 def test_follow_up_question_is_rewritten_with_the_earlier_turns(server: str) -> None:
     messages = [
         {"role": "user", "content": QUESTION},

@@ -490,6 +490,7 @@ def _timings(
         "ttft_s": waited_s + last.ttft_s,
         "total_s": total_s,
         "prompt_tokens": sum(completion.prompt_tokens for completion in completions),
+        "cached_tokens": sum(completion.cached_tokens for completion in completions),
         "completion_tokens": sum(completion.completion_tokens for completion in completions),
         "tokens_per_s": last.tokens_per_s,
     }

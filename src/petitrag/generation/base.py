@@ -49,6 +49,7 @@ class Completion:
     ttft_s: float = 0.0
     total_s: float = 0.0
     finish_reason: str | None = None
+    cached_tokens: int = 0  # of prompt_tokens, those not evaluated (KV reused)
 
     @property
     def tokens_per_s(self) -> float:
@@ -68,6 +69,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str | None = None
+    cached_tokens: int = 0  # prompt tokens whose KV was reused instead of evaluated
 
 
 class Generator(ABC):
@@ -134,6 +136,7 @@ class Generator(ABC):
             ttft_s=ttft,
             total_s=total,
             finish_reason="stop" if ended_early else self.usage.finish_reason,
+            cached_tokens=self.usage.cached_tokens,
         )
 
     def yes_probability(self, messages: list[Message], yes: str, no: str) -> float | None:

@@ -35,7 +35,12 @@ from petitrag.generation.prompt_state import (
     restore_or_save,
     state_key,
 )
-from petitrag.generation.recent_states import RecentStates, keep_recent_state, reuse_recent_state
+from petitrag.generation.recent_states import (
+    RecentStates,
+    keep_recent_state,
+    reuse_recent_state,
+    shared_length,
+)
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
 MAX_GRAMMARS = 16  # compiled JSON-schema grammars kept per generator
@@ -193,8 +198,10 @@ class LlamaCppGenerator(Generator):
             reuse_recent_state(model.recent, model.llama, self._llama_cpp, prompt)
             self._restore_prefix(messages, prompt, params.prefix_messages)
             model.llama.set_seed(params.seed)  # after: a loaded state brings its own seed
+            held = shared_length(model.llama.input_ids[: model.llama.n_tokens], prompt)
+            cached = min(held, len(prompt) - 1)  # llama.cpp re-reads at least the last token
             try:
-                yield from self._decode(prompt, params, min(params.max_tokens, room), grammar)
+                yield from self._decode(prompt, params, min(params.max_tokens, room), grammar, cached)
             except GeneratorExit:  # the reader stopped early: what was read is still good
                 keep_recent_state(model.recent, model.llama, self._llama_cpp)
                 raise
@@ -306,12 +313,12 @@ class LlamaCppGenerator(Generator):
         restore_or_save(self.llama, self._llama_cpp, prefix, path)
 
     def _decode(
-        self, prompt: list[int], params: GenerationParams, budget: int, grammar: Any
+        self, prompt: list[int], params: GenerationParams, budget: int, grammar: Any, cached: int = 0
     ) -> Iterator[Token]:
         """Sample token by token; text pieces go through stop-string and UTF-8 holdback."""
         llama = self.llama
         text_out = _TextStream(params.stop)
-        self.usage = Usage(prompt_tokens=len(prompt), finish_reason="length")
+        self.usage = Usage(prompt_tokens=len(prompt), finish_reason="length", cached_tokens=cached)
         if budget <= 0:
             return
         tokens = llama.generate(

@@ -186,6 +186,8 @@ class OpenAIChatGenerator(Generator):
             if event.get("usage"):
                 usage.prompt_tokens = int(event["usage"].get("prompt_tokens") or 0)
                 usage.completion_tokens = int(event["usage"].get("completion_tokens") or 0)
+                details = event["usage"].get("prompt_tokens_details") or {}  # OpenAI, vLLM
+                usage.cached_tokens = int(details.get("cached_tokens") or 0)
             for choice in event.get("choices") or []:
                 usage.finish_reason = choice.get("finish_reason") or usage.finish_reason
                 tokens, count = _tokens_of(choice)
@@ -195,7 +197,8 @@ class OpenAIChatGenerator(Generator):
         prompt = usage.prompt_tokens or sum(
             self.count_tokens(message.get("content", "")) for message in messages
         )
-        self.usage = Usage(prompt, usage.completion_tokens or counted, usage.finish_reason)
+        completion = usage.completion_tokens or counted
+        self.usage = Usage(prompt, completion, usage.finish_reason, usage.cached_tokens)
 
     def close(self) -> None:
         self._client.close()

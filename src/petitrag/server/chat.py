@@ -326,9 +326,9 @@ def passthrough_job(request: ChatRequest, messages: list[Message], settings: Set
         timings = {
             "ttft_s": completion.ttft_s, "total_s": completion.total_s,
             "prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
-            "tokens_per_s": completion.tokens_per_s,
+            "tokens_per_s": completion.tokens_per_s, "cached_tokens": completion.cached_tokens,
         }  # fmt: skip
-        rounded = {key: round(value, 4) for key, value in timings.items()}
+        rounded = {key: round(timings[key], 4) for key in TIMING_KEYS}  # as a RAG answer's
         extension = {
             "rag": False,
             "model": completion.model,
@@ -341,9 +341,12 @@ def passthrough_job(request: ChatRequest, messages: list[Message], settings: Set
     return run
 
 
-def _usage(timings: dict[str, float]) -> dict[str, int]:
+def _usage(timings: dict[str, float]) -> dict[str, Any]:
+    """OpenAI's usage object; ``prompt_tokens_details.cached_tokens``: prompt tokens whose KV
+    was reused (a constant prefix, a recent passage) rather than read."""
     prompt, completion = int(timings.get("prompt_tokens", 0)), int(timings.get("completion_tokens", 0))
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": int(timings.get("cached_tokens", 0))}}  # fmt: skip
 
 
 # -- responses ---------------------------------------------------------------------------------
