@@ -199,7 +199,7 @@ class LlamaCppGenerator(Generator):
             self._restore_prefix(messages, prompt, params.prefix_messages)
             model.llama.set_seed(params.seed)  # after: a loaded state brings its own seed
             held = shared_length(model.llama.input_ids[: model.llama.n_tokens], prompt)
-            cached = min(held, len(prompt) - 1)  # llama.cpp re-reads at least the last token
+            cached = max(0, min(held, len(prompt) - 1))  # llama.cpp re-reads at least the last token
             try:
                 yield from self._decode(prompt, params, min(params.max_tokens, room), grammar, cached)
             except GeneratorExit:  # the reader stopped early: what was read is still good
