@@ -700,6 +700,9 @@ def test_metrics_report_requests_latency_ttft_queue_rss_and_load_time(server: st
     assert float(p95.split()[-1]) > 1  # answers, not the instant 429s
     assert 'petitrag_ttft_seconds_count{kind="rag"}' in text and "petitrag_tokens_per_second_bucket" in text
     assert "petitrag_queue_depth 0.0" in text and "process_resident_memory_bytes" in text
+    cached_line = 'petitrag_cached_prompt_tokens_total{kind="rag"}'
+    cached = next(line for line in text.splitlines() if line.startswith(cached_line))
+    assert float(cached.split()[-1]) > 0  # the rules prefix at least, and questions asked twice
     prefix = f'petitrag_model_load_seconds{{model="{MODEL}"}}'
     load = next(line for line in text.splitlines() if line.startswith(prefix))
     assert float(load.split()[-1]) > 0

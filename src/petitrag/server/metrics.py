@@ -59,6 +59,11 @@ class Metrics:
         self.prompt_tokens = Counter(
             "petitrag_prompt_tokens", "Prompt tokens processed.", ["kind"], registry=r
         )
+        self.cached_prompt_tokens = Counter(
+            "petitrag_cached_prompt_tokens",
+            "Of the prompt tokens, those whose KV was reused (constant prefix, recent passage), not read.",
+            ["kind"], registry=r,
+        )  # fmt: skip
         self.queue_depth = Gauge(
             "petitrag_queue_depth", "Requests waiting for or using the model.", registry=r
         )
@@ -86,6 +91,7 @@ class Metrics:
             self.tokens_per_s.labels(kind).observe(timings.get("tokens_per_s", 0.0))
             self.completion_tokens.labels(kind).inc(timings["completion_tokens"])
         self.prompt_tokens.labels(kind).inc(timings.get("prompt_tokens", 0))
+        self.cached_prompt_tokens.labels(kind).inc(timings.get("cached_tokens", 0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
