@@ -32,15 +32,11 @@ from petitrag.generation.prompt_state import (
     MIN_PREFIX_TOKENS,
     common_prefix,
     has_prefix,
+    held_length,
     restore_or_save,
     state_key,
 )
-from petitrag.generation.recent_states import (
-    RecentStates,
-    keep_recent_state,
-    reuse_recent_state,
-    shared_length,
-)
+from petitrag.generation.recent_states import RecentStates, keep_recent_state, reuse_recent_state
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
 MAX_GRAMMARS = 16  # compiled JSON-schema grammars kept per generator
@@ -198,8 +194,8 @@ class LlamaCppGenerator(Generator):
             reuse_recent_state(model.recent, model.llama, self._llama_cpp, prompt)
             self._restore_prefix(messages, prompt, params.prefix_messages)
             model.llama.set_seed(params.seed)  # after: a loaded state brings its own seed
-            held = shared_length(model.llama.input_ids[: model.llama.n_tokens], prompt)
-            cached = max(0, min(held, len(prompt) - 1))  # llama.cpp re-reads at least the last token
+            # llama.cpp re-reads at least the prompt's last token
+            cached = max(0, min(held_length(model.llama, prompt), len(prompt) - 1))
             try:
                 yield from self._decode(prompt, params, min(params.max_tokens, room), grammar, cached)
             except GeneratorExit:  # the reader stopped early: what was read is still good

@@ -13,6 +13,7 @@ import contextlib
 import ctypes
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,21 @@ import numpy as np
 MIN_PREFIX_TOKENS = 32  # below this, recomputing is cheaper than a file read
 
 
+def shared_length(first: Sequence[int] | np.ndarray, second: Sequence[int] | np.ndarray) -> int:
+    """How many leading tokens the two sequences have in common."""
+    a, b = np.asarray(first), np.asarray(second)
+    size = min(len(a), len(b))
+    differ = np.flatnonzero(a[:size] != b[:size])
+    return int(differ[0]) if differ.size else size
+
+
 def common_prefix(first: list[int], second: list[int]) -> list[int]:
-    size = 0
-    for a, b in zip(first, second, strict=False):
-        if a != b:
-            break
-        size += 1
-    return first[:size]
+    return first[: shared_length(first, second)]
+
+
+def held_length(llama: Any, prompt: Sequence[int]) -> int:
+    """How much of ``prompt``'s start the context holds now (its KV can be reused)."""
+    return shared_length(llama.input_ids[: llama.n_tokens], prompt)
 
 
 def state_key(model_path: Path, context_size: int, prefix: list[int]) -> str:
@@ -42,8 +51,7 @@ def state_key(model_path: Path, context_size: int, prefix: list[int]) -> str:
 
 def has_prefix(llama: Any, prefix: list[int]) -> bool:
     """The context already holds this prefix (an earlier request of this process)."""
-    n = len(prefix)
-    return llama.n_tokens >= n and list(llama.input_ids[:n]) == prefix
+    return held_length(llama, prefix) == len(prefix)
 
 
 def restore_or_save(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> None:

@@ -22,17 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from petitrag.generation.prompt_state import load_state, read_state
+from petitrag.generation.prompt_state import held_length, load_state, read_state, shared_length
 
 MIN_GAIN_TOKENS = 32  # a shorter gain than this is cheaper to evaluate than to load
-
-
-def shared_length(first: Sequence[int] | np.ndarray, second: Sequence[int] | np.ndarray) -> int:
-    """How many leading tokens the two sequences have in common."""
-    a, b = np.asarray(first), np.asarray(second)
-    size = min(len(a), len(b))
-    differ = np.flatnonzero(a[:size] != b[:size])
-    return int(differ[0]) if differ.size else size
 
 
 @dataclass(eq=False)  # compared by identity: numpy arrays have no single truth value
@@ -90,7 +82,7 @@ def reuse_recent_state(recent: RecentStates | None, llama: Any, llama_cpp: Any, 
     it shares clearly more than the context holds now."""
     if recent is None:
         return
-    held = shared_length(llama.input_ids[: llama.n_tokens], prompt)
+    held = held_length(llama, prompt)
     entry, length = recent.longest_match(prompt)
     if entry is None or length < held + MIN_GAIN_TOKENS:
         return
