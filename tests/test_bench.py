@@ -113,6 +113,8 @@ def test_outputs_follow_their_contract(resumed: dict) -> None:
     assert total["n"] == 3 and 0 < total["p50"] <= total["p95"] and len(total["p95_ci"]) == 2
     assert model["resources"]["file_bytes"] > 50e6 and model["resources"]["peak_rss_mb"]["max"] > 50
     assert model["resources"]["load_s"]["n"] == 2 and model["cost"]["eur_per_1k"]["mean"] > 0
+    assert model["resources"]["machine"]["cpus"] >= 1 and model["resources"]["machine"]["memory_gib"] > 0
+    assert model["resources"]["engine"].startswith("llama-cpp-python 0.3.")  # its CPU features follow
     assert model["errors"]["count"] == 0 and results["retrieval"]["gold_in_passages"]["n"] == 2
     verdict = results["verdict"]
     assert verdict["text"].startswith(("smallest model that passes: ", "none passes; closest: smollm2-135m"))
@@ -121,6 +123,7 @@ def test_outputs_follow_their_contract(resumed: dict) -> None:
     for heading in ("## The bar", "## Quality", "## Speed", "## Resources", "## Cost", "## Errors"):
         assert heading in report
     assert verdict["text"] in report and "(pareto.png)" in report
+    assert f"CPUs, {model['resources']['machine']['memory_gib']:g} GiB; llama-cpp-python 0.3." in report
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = [json.loads(line) for line in lines(out / "predictions.jsonl")]
     for row in rows:

@@ -193,7 +193,10 @@ def finished(tmp_path: Path) -> dict[str, Any]:
                 case.id, model, case.question, case.answers, case.impossible, text, abstained, language,
                 language if kind is None else "", citations, {"total_s": seconds, "ttft_s": seconds / 2},
                 error=kind and "the worker died", error_kind=kind))  # fmt: skip
-        meta = {"model": model, "load_s": 1.0, "rss_before_load_mb": 80, "peak_rss_mb": 300.0, "cases": 4}
+        meta = {"model": model, "load_s": 1.0, "rss_before_load_mb": 80, "peak_rss_mb": 300.0, "cases": 4,
+                "machine": {"cpu": "Test CPU", "cpus": 2, "memory_gib": 8.0}}  # fmt: skip
+        if model == "small":  # a local model: the llama.cpp build is said; "large" is a server's
+            meta["engine"] = "llama-cpp-python 0.3.36 (AVX2, FMA)"
         write_json(out / META_DIR / f"{model}-1.json", meta)
     options = BenchOptions(dataset, "small", out, topline="large", limit=4)
     identity = run_identity(dataset, Settings(home=tmp_path))
@@ -231,6 +234,8 @@ def test_report_and_plot(finished: dict[str, Any], tmp_path: Path) -> None:
     assert "| 67% |" in report  # F1 relative to the topline: 0.6 / (8/9) = 0.675 (float: 0.67499…)
     assert "| small | 4/4 | 0.25 [0.05, 0.70] | 0 | 1 | 0 | 0 | 0 | — |" in report
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    assert "- Machine for small: Test CPU, 2 CPUs, 8 GiB; llama-cpp-python 0.3.36 (AVX2, FMA).\n" in report
+    assert "- Machine for large: Test CPU, 2 CPUs, 8 GiB.\n" in report
     assert json.loads((out / "results.json").read_text())["verdict"] == finished["verdict"]
 
 

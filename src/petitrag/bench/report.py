@@ -105,9 +105,27 @@ def _context(results: dict[str, Any]) -> list[str]:
         f"- Generation: greedy, threads = {run['threads']}, max_tokens = {run['max_tokens']}, "
         f"prompt budget = {run['prompt_budget']} tokens, context = {run['context_size']}, "
         f"reading = {run.get('reading', 'all')}.",
+        *_machine_lines(results["models"]),
         f"- petitrag {results['petitrag_version']}, {results['created']}; "
         f"results.json schema {results['schema_version']}.",
     ]
+
+
+def _machine_lines(models: dict[str, Any]) -> list[str]:
+    """Where the models ran and on which llama.cpp build: speeds compare only between the same."""
+    seen: dict[str, list[str]] = {}
+    for key, entry in models.items():
+        resources = entry.get("resources", {})
+        box = resources.get("machine")
+        if not box:
+            continue  # a run from before machines were recorded, or a model that never loaded
+        memory = f", {box['memory_gib']:g} GiB" if box.get("memory_gib") else ""
+        where = f"{box.get('cpu') or 'unknown CPU'}, {box.get('cpus')} CPUs{memory}"
+        engine = resources.get("engine")
+        seen.setdefault(f"{where}; {engine}" if engine else where, []).append(key)
+    if len(seen) == 1:
+        return [f"- Machine: {next(iter(seen))}."]
+    return [f"- Machine for {', '.join(keys)}: {where}." for where, keys in seen.items()]
 
 
 def _bar_table(results: dict[str, Any]) -> list[str]:

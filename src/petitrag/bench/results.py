@@ -99,6 +99,8 @@ def resources(spec: ModelSpec, meta: list[dict[str, Any]]) -> dict[str, Any]:
         "load_s": mean_ci([record["load_s"] for record in loaded], UNBOUNDED),
         "peak_rss_mb": {**mean_ci(peaks, UNBOUNDED), "max": max(peaks, default=None)},
         "rss_before_load_mb": mean_ci([record["rss_before_load_mb"] for record in loaded], UNBOUNDED),
+        "machine": next((record["machine"] for record in loaded if record.get("machine")), None),
+        "engine": next((record["engine"] for record in loaded if record.get("engine")), None),
     }
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from petitrag.bench.datasets import Case
+from petitrag.bench.machine import llama_cpp_engine, machine
 from petitrag.bench.rundir import (
     RETRIEVAL,
     append_prediction,
@@ -56,7 +57,7 @@ def _run(argv: list[str], events: TextIO) -> int:
     settings = Settings(**job["settings"])
     cases = {case.id: case for case in read_cases(out)}
     pending = [cases[case_id] for case_id in job["case_ids"]]
-    meta: dict[str, Any] = {"model": model, "pid": os.getpid(), "started": time.time(),
+    meta: dict[str, Any] = {"model": model, "pid": os.getpid(), "started": time.time(), "machine": machine(),
                             "rss_before_load_mb": _peak_rss_mb(), "cases": 0}  # fmt: skip
     save_meta = lambda: write_json(meta_path(out, model, os.getpid()), meta)  # noqa: E731
     started = time.perf_counter()
@@ -68,6 +69,8 @@ def _run(argv: list[str], events: TextIO) -> int:
         _emit(events, "load_error", error=str(exc))
         return LOAD_FAILED
     meta.update(load_s=round(time.perf_counter() - started, 4), rss_after_load_mb=_peak_rss_mb())
+    if job["model"]["kind"] == "local":  # speeds compare only between the same builds
+        meta["engine"] = llama_cpp_engine()
     save_meta()
     _emit(events, "loaded", load_s=meta["load_s"])
     for case in pending:
