@@ -232,9 +232,13 @@ def test_constant_prefix_state_is_kept_on_disk_for_the_next_process(smol, tmp_pa
     assert saved.stat().st_size > 1000
 
 
-def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol) -> None:
+@pytest.mark.parametrize("flash_attn", [False, True])
+def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol, flash_attn: bool) -> None:
     """A chat follow-up, or a second user of the same document, on the same passage [1]: its KV
-    is loaded back from RAM, though another prompt (the follow-up's rewrite) was read in between."""
+    is loaded back from RAM, though another prompt (the follow-up's rewrite) was read in between.
+
+    Without flash attention (the default) the reloaded KV gives exactly a full read's logits;
+    with it, they are ~0.01 away on a probability (DEVELOPERS.md, session 21)."""
     from petitrag.answer.prompts import build_messages
     from petitrag.generation.llama_cpp import LlamaCppGenerator, load_model
 
@@ -245,7 +249,7 @@ def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol) -> Non
     params = greedy(8, prefix_messages=len(first) - 1)
 
     def generator(kv_cache_mb: int) -> LlamaCppGenerator:
-        model = load_model(SMOLLM, 2048, 1)  # its own context: the fixture's stays as it is
+        model = load_model(SMOLLM, 2048, 1, flash_attn)  # its own context: the fixture's stays as it is
         return LlamaCppGenerator(SMOLLM, "smollm2-135m", 2048, 1, model=model, kv_cache_mb=kv_cache_mb)
 
     def evaluated_during(target: LlamaCppGenerator, action: Callable[[], object]) -> tuple[int, object]:
@@ -276,7 +280,8 @@ def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol) -> Non
              {"role": "user", "content": "Does source [1] give this answer? Reply Yes or No."}]  # fmt: skip
     cached.complete(other, greedy(4))
     checked, probability = evaluated_during(cached, lambda: cached.yes_probability(check, "Yes", "No"))
-    assert checked < 60 and probability == plain.yes_probability(check, "Yes", "No"), checked
+    expected = plain.yes_probability(check, "Yes", "No")
+    assert checked < 60 and probability == (pytest.approx(expected, abs=0.03) if flash_attn else expected)
     sampled = greedy(8, temperature=1.5, seed=7, prefix_messages=len(first) - 1)
     for target in (cached, plain):
         target.complete(other, greedy(4))

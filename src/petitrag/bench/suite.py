@@ -126,6 +126,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "trim_restated": settings.trim_restated,
         "max_tokens": settings.max_tokens,
         "context_size": settings.context_size,
+        "flash_attn": settings.flash_attn,
         "threads": settings.threads,
     }
 

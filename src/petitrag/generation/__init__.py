@@ -31,7 +31,7 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
     from petitrag.generation.llama_cpp import LlamaCppGenerator, shared_model
 
     path = resolve_model(settings, name)
-    loaded = shared_model(path, settings.context_size, settings.threads)
+    loaded = shared_model(path, settings.context_size, settings.threads, settings.flash_attn)
     display = path.stem if name == str(path) or name.endswith(".gguf") else name
     return LlamaCppGenerator(
         path,

@@ -63,6 +63,7 @@ class LoadedModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
     owner: int | None = None  # thread generating now: lets a same-thread re-entry fail, not hang
     recent: RecentStates | None = None  # recent prompts' KV states (kv_cache_mb), None: not kept
+    flash_attn: bool = False  # the KV layout differs with it: saved states are kept apart
 
     def keep_recent_states(self, megabytes: int) -> None:
         """Give this context a RAM cache of recent KV states of that size (0: none)."""
@@ -74,7 +75,7 @@ class LoadedModel:
             self.recent.capacity_bytes = megabytes * 2**20
 
 
-_SHARED: dict[tuple[str, int, int], LoadedModel] = {}
+_SHARED: dict[tuple[str, int, int, bool], LoadedModel] = {}
 _SHARED_LOCK = threading.Lock()
 _LOADED: weakref.WeakSet[Any] = weakref.WeakSet()  # every Llama made here, to close at exit
 
@@ -88,8 +89,9 @@ def _close_at_exit() -> None:
             llama.close()
 
 
-def load_model(path: Path, context_size: int, threads: int) -> LoadedModel:
-    """Load a GGUF file; every failure becomes one GenerationError line, never a crash."""
+def load_model(path: Path, context_size: int, threads: int, flash_attn: bool = False) -> LoadedModel:
+    """Load a GGUF file; every failure becomes one GenerationError line, never a crash. Flash
+    attention: faster, less reproducible (``Settings.flash_attn``, BENCHMARKS "Session 21")."""
     llama_cpp = import_llama_cpp()
     if not path.is_file():
         raise ModelNotFoundError(f"no model file at {path}")
@@ -101,6 +103,7 @@ def load_model(path: Path, context_size: int, threads: int) -> LoadedModel:
             n_ctx=context_size,
             n_threads=threads,
             n_threads_batch=threads,
+            flash_attn=flash_attn,
             verbose=False,  # llama.cpp's load chatter goes to /dev/null
             seed=0,
         )
@@ -111,15 +114,15 @@ def load_model(path: Path, context_size: int, threads: int) -> LoadedModel:
             f"or an unsupported architecture{detail})"
         ) from None
     _LOADED.add(llama)
-    return LoadedModel(llama, path)
+    return LoadedModel(llama, path, flash_attn=flash_attn)
 
 
-def shared_model(path: Path, context_size: int, threads: int) -> LoadedModel:
+def shared_model(path: Path, context_size: int, threads: int, flash_attn: bool = False) -> LoadedModel:
     """Load each (file, context, threads) once per process: loading costs seconds and RAM."""
-    key = (str(path.resolve()), context_size, threads)
+    key = (str(path.resolve()), context_size, threads, flash_attn)
     with _SHARED_LOCK:
         if key not in _SHARED:
-            _SHARED[key] = load_model(path, context_size, threads)
+            _SHARED[key] = load_model(path, context_size, threads, flash_attn)
         return _SHARED[key]
 
 
@@ -305,7 +308,8 @@ class LlamaCppGenerator(Generator):
         prefix = common_prefix(prompt, self.prompt_tokens(messages[:constant]))[:-1]
         if len(prefix) < MIN_PREFIX_TOKENS or has_prefix(self.llama, prefix):
             return
-        path = self.state_dir / f"{state_key(self.model_path, self.context_size, prefix)}.npz"
+        key = state_key(self.model_path, self.context_size, prefix, self._model.flash_attn)
+        path = self.state_dir / f"{key}.npz"
         restore_or_save(self.llama, self._llama_cpp, prefix, path)
 
     def _decode(
