@@ -230,6 +230,11 @@ def test_constant_prefix_state_is_kept_on_disk_for_the_next_process(smol, tmp_pa
     saved.write_bytes(b"not a state")  # corrupt: recomputed and rewritten, never an error
     assert fresh_process().complete(messages, params).text == cold.text
     assert saved.stat().st_size > 1000
+    # flash attention lays the KV out otherwise: its states are kept apart, never loaded across
+    flash = LlamaCppGenerator(SMOLLM, "smollm2-135m", 2048, 1, model=load_model(SMOLLM, 2048, 1, True),
+                              state_dir=tmp_path)  # fmt: skip
+    flash.complete(messages, params)
+    assert len(list(tmp_path.glob("*.npz"))) == 2 and saved.stat().st_size > 1000
 
 
 @pytest.mark.parametrize("flash_attn", [False, True])

@@ -1,7 +1,7 @@
 """What a benchmark ran on: the CPU, its memory, and the llama.cpp build's CPU features.
 
 Speed and memory only compare between runs on the same machine and the same build: a Xeon
-whose llama.cpp uses AMX reads prompts 1.6× faster than the same Xeon without it (BENCHMARKS
+whose llama.cpp uses AMX reads prompts 1.4–1.6× faster than the same Xeon without it (BENCHMARKS
 "Session 21"). The report says both, so that two reports are not compared blindly.
 """
 
@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-# llama.cpp features not worth a mention: every x86-64 CPU of the last decade has them.
+from petitrag.errors import MissingDependencyError
+
+# Not worth a mention: what every x86-64 CPU of the last decade has, and build options always on.
 _BASELINE = {"SSE3", "SSSE3", "LLAMAFILE", "OPENMP", "REPACK"}
 
 
@@ -22,10 +24,9 @@ def machine() -> dict[str, Any]:
 
 
 def llama_cpp_engine() -> str | None:
-    """ "llama-cpp-python 0.3.36 (AVX512, AMX_INT8, …)": the version and the CPU features its
-    llama.cpp was built with; None when llama-cpp-python is not installed."""
-    from petitrag.errors import MissingDependencyError
-    from petitrag.generation.llama_cpp import import_llama_cpp
+    """The version of llama-cpp-python and the CPU features its llama.cpp was built with, e.g.
+    "llama-cpp-python 0.3.36 (AVX512, AMX_INT8)"; None when it is not installed."""
+    from petitrag.generation.llama_cpp import import_llama_cpp  # numpy & co: only where a model runs
 
     try:
         llama_cpp = import_llama_cpp()

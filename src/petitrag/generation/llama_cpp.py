@@ -118,7 +118,7 @@ def load_model(path: Path, context_size: int, threads: int, flash_attn: bool = F
 
 
 def shared_model(path: Path, context_size: int, threads: int, flash_attn: bool = False) -> LoadedModel:
-    """Load each (file, context, threads) once per process: loading costs seconds and RAM."""
+    """Load each (file, context, threads, attention) once per process: it costs seconds and RAM."""
     key = (str(path.resolve()), context_size, threads, flash_attn)
     with _SHARED_LOCK:
         if key not in _SHARED:
