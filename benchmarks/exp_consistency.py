@@ -30,6 +30,7 @@ from petitrag.answer.prompts import build_messages, is_abstention
 from petitrag.bench.metrics import token_f1
 from petitrag.bench.rundir import read_jsonl
 from petitrag.generation.base import GenerationParams
+from petitrag.routing.calibrate import auc
 
 
 def main() -> None:
@@ -92,16 +93,6 @@ def agreement(reference: str, samples: list[str]) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-def auc(scores: list[float], positive: list[bool]) -> float:
-    """ROC AUC of ``scores`` for ``positive`` (ties count half)."""
-    pos = [s for s, p in zip(scores, positive, strict=True) if p]
-    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
-    if not pos or not neg:
-        return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
-
-
 def analyse(run_dir: Path, out: Path) -> None:
     predictions = {row["case_id"]: row for row in read_jsonl(run_dir / "predictions.jsonl")}
     rows = [row for row in read_jsonl(out) if row["case_id"] in predictions]
@@ -110,7 +101,8 @@ def analyse(run_dir: Path, out: Path) -> None:
     right = [item["right"] for item in answered]
     print(f"{len(rows)} cases, {len(answered)} answered by the run, {sum(right)} of those right")
     for name in ("agreement", "agreement_first_pass", "abstain_logprob_negated", "confidence"):
-        print(f"  AUC right-vs-rest  {name:24s} {auc([item[name] for item in answered], right):.3f}")
+        value = auc([item[name] for item in answered], right)
+        print(f"  AUC right-vs-rest  {name:24s} " + (f"{value:.3f}" if value is not None else "n/a"))
     print("\nabstain also when agreement < t:\n  t     abstains(unans)  correct&answered  false-abstention")
     unanswerable = [item for item in judged if item["impossible"]]
     answerable = [item for item in judged if not item["impossible"]]
