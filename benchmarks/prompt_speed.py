@@ -7,7 +7,8 @@ that copy too (BENCHMARKS "Why TTFT stays above 1.5 s").
 
 ``--prefix N`` first evaluates N tokens that stay in the KV cache (the rules and worked examples
 that every prompt shares), so the timed tokens are a first pass's new tokens, attending to them.
-``--flash-attn`` and ``--kv-type q8_0`` measure llama.cpp's flash attention and a quantised KV cache.
+``--flash-attn`` and ``--kv-type q8_0|bf16|f32`` measure llama.cpp's flash attention and other KV
+cache types. ``--requantize q4_1`` is what ``requantize = "auto"`` runs on an AMX build.
 
 Run: .venv/bin/python benchmarks/prompt_speed.py ~/.local/share/petitrag/models/qwen2.5-coder-1.5b.gguf \
        --requantize q4_0
@@ -17,15 +18,13 @@ Run: .venv/bin/python benchmarks/prompt_speed.py ~/.local/share/petitrag/models/
 from __future__ import annotations
 
 import argparse
-import ctypes
 import tempfile
 import time
 from pathlib import Path
 
 from petitrag.demo import sample_corpus
 from petitrag.generation.llama_cpp import import_llama_cpp
-
-FILE_TYPES = {"q4_0": 2, "q8_0": 7, "q4_k_m": 15}
+from petitrag.generation.requantize import TARGETS, convert
 
 
 def main() -> None:
@@ -36,24 +35,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=300, help="Prompt length to evaluate.")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--requantize", choices=sorted(FILE_TYPES), help="Also measure a re-quantised copy.")
+    parser.add_argument("--requantize", choices=sorted(TARGETS), help="Also measure a re-quantised copy.")
     parser.add_argument("--prefix", type=int, default=0, help="Tokens already in the KV cache, untimed.")
     parser.add_argument("--flash-attn", action="store_true", help="llama.cpp's flash attention.")
-    parser.add_argument("--kv-type", choices=["f16", "q8_0"], default="f16", help="KV cache type.")
+    kv_types = ["f16", "bf16", "f32", "q8_0"]
+    parser.add_argument("--kv-type", choices=kv_types, default="f16", help="KV cache type.")
     args = parser.parse_args()
     measure(args.model, args)
     if args.requantize:
         with tempfile.TemporaryDirectory() as folder:
             copy = Path(folder) / f"{args.model.stem}-{args.requantize}.gguf"
             started = time.perf_counter()
-            requantize(args.model, copy, FILE_TYPES[args.requantize], args.threads)
+            convert(args.model, copy, args.requantize, args.threads)
             print(f"re-quantised to {args.requantize} in {time.perf_counter() - started:.1f} s")
             measure(copy, args)
 
 
 def measure(path: Path, args: argparse.Namespace) -> None:
     llama_cpp = import_llama_cpp()
-    kv_type = {"f16": None, "q8_0": llama_cpp.GGML_TYPE_Q8_0}[args.kv_type]
+    kv_type = {"f16": None, "bf16": 30, "f32": llama_cpp.GGML_TYPE_F32, "q8_0": llama_cpp.GGML_TYPE_Q8_0}[
+        args.kv_type
+    ]  # 30: GGML_TYPE_BF16
     llm = llama_cpp.Llama(
         model_path=str(path), n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads, verbose=False,
         flash_attn=args.flash_attn, type_k=kv_type, type_v=kv_type,
@@ -84,14 +86,6 @@ def measure(path: Path, args: argparse.Namespace) -> None:
             break
     print(f"  decode: {(decoded - 1) / (time.perf_counter() - first):.1f} tok/s")
     llm.close()
-
-
-def requantize(source: Path, target: Path, file_type: int, threads: int) -> None:
-    llama_cpp = import_llama_cpp()
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype, params.allow_requantize, params.nthread = file_type, True, threads
-    if llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), ctypes.byref(params)):
-        raise SystemExit(f"llama.cpp could not re-quantise {source}")
 
 
 if __name__ == "__main__":

@@ -197,6 +197,7 @@ def finished(tmp_path: Path) -> dict[str, Any]:
                 "machine": {"cpu": "Test CPU", "cpus": 2, "memory_gib": 8.0}}  # fmt: skip
         if model == "small":  # a local model: the llama.cpp build is said; "large" is a server's
             meta["engine"] = "llama-cpp-python 0.3.36 (AVX2, FMA)"
+            meta["model_file"] = "small.0badcafe-12345678.q4_1.gguf"  # a copy made by requantize
         write_json(out / META_DIR / f"{model}-1.json", meta)
     options = BenchOptions(dataset, "small", out, topline="large", limit=4)
     identity = run_identity(dataset, Settings(home=tmp_path))
@@ -236,6 +237,8 @@ def test_report_and_plot(finished: dict[str, Any], tmp_path: Path) -> None:
     assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     assert "- Machine for small: Test CPU, 2 CPUs, 8 GiB; llama-cpp-python 0.3.36 (AVX2, FMA).\n" in report
     assert "- Machine for large: Test CPU, 2 CPUs, 8 GiB.\n" in report
+    assert "- small ran as a Q4_1 copy of its file, made for AMX (`requantize = auto`).\n" in report
+    assert "large ran as" not in report
     assert json.loads((out / "results.json").read_text())["verdict"] == finished["verdict"]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -19,6 +19,9 @@ from petitrag import __version__
 from petitrag.config import Settings, load_settings, unknown_env_names
 from petitrag.errors import PetitragError, QueryError
 from petitrag.progress import progress_display
+
+if TYPE_CHECKING:
+    from petitrag.generation.catalog import ModelRow
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -244,11 +247,19 @@ def models_list(ctx: click.Context) -> None:
         installed = "[green]yes[/]" if row.installed else "[dim]no[/]"
         languages = ",".join(row.languages) or "?"
         table.add_row(
-            escape(row.name), row.params, row.quant, size, languages, row.licence, escape(row.source),
-            installed,
+            escape(row.name), row.params, _quant_shown(row, settings), size, languages, row.licence,
+            escape(row.source), installed,
         )  # fmt: skip
     (out if out.is_terminal else Console(width=200)).print(table)  # pipes get whole lines
     err.print(f"[dim]models directory: {escape(str(settings.models_dir))}[/]", highlight=False)
+
+
+def _quant_shown(row: ModelRow, settings: Settings) -> str:
+    """The file's quantisation, and the copy it runs as on this CPU if one was made."""
+    from petitrag.generation.requantize import existing_copy
+
+    converted = row.installed and row.path and existing_copy(row.path, settings.cache_dir)
+    return f"{row.quant} (runs as Q4_1)" if converted and settings.requantize == "auto" else row.quant
 
 
 def _human_size(size: int) -> str:
@@ -268,12 +279,17 @@ def models_pull(ctx: click.Context, model: str, name: str | None, source: str) -
     """Install catalog model MODEL, or register MODEL as a path to a local .gguf file (a copy of a
     catalog model, checked by size and sha256, is installed as that model)."""
     from petitrag.generation.catalog import pull
+    from petitrag.generation.requantize import runnable_path
     from petitrag.progress import byte_progress
 
     settings = settings_from(ctx)
     with byte_progress(model, err) as hook:
         path = pull(settings, model, hook, name=name, source=source)
     err.print(f"[green]ok:[/] {escape(model)} → {escape(str(path))}", highlight=False)
+    tell = lambda message: err.print(escape(message), highlight=False)  # noqa: E731
+    copy = runnable_path(path, settings.requantize, settings.cache_dir, settings.threads, tell)
+    if copy != path:
+        err.print(f"runs as {escape(str(copy))} on this CPU (requantize = auto)", highlight=False)
 
 
 def main() -> None:

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         "from a saved KV state then rounds differently from one read whole, so the same question can "
         "get another answer at a near tie (the first ask of a process vs the next). In-process models only.",
     )
+    requantize: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: where llama.cpp multiplies with AMX, a 4-bit K-quant model (Q4_K_M) runs as a "
+        "Q4_1 copy made once in the cache (prompts read ~20 % faster, decoding ~25 % faster, text "
+        "predicted as well). off: always the file as it is. In-process models only.",
+    )
     max_tokens: int = Field(256, ge=1, le=32768, description="Longest answer, in tokens.")
     prompt_budget: int = Field(1200, ge=64, description="Most tokens of sources put in a prompt.")
     reading: Reading = Field(

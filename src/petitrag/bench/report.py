@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from petitrag.bench.rundir import PARETO, PREDICTIONS
+from petitrag.generation.requantize import copy_kind
 
 _QUALITY = [
     ("exact_match", "EM"),
@@ -123,9 +124,16 @@ def _machine_lines(models: dict[str, Any]) -> list[str]:
         where = f"{box.get('cpu') or 'unknown CPU'}, {box.get('cpus')} CPUs{memory}"
         engine = resources.get("engine")
         seen.setdefault(f"{where}; {engine}" if engine else where, []).append(key)
-    if len(seen) == 1:
-        return [f"- Machine: {next(iter(seen))}."]
-    return [f"- Machine for {', '.join(keys)}: {where}." for where, keys in seen.items()]
+    lines = (
+        [f"- Machine: {next(iter(seen))}."]
+        if len(seen) == 1
+        else [f"- Machine for {', '.join(keys)}: {where}." for where, keys in seen.items()]
+    )
+    for key, entry in models.items():
+        kind = copy_kind(entry.get("resources", {}).get("model_file") or "")
+        if kind:
+            lines.append(f"- {key} ran as a {kind} copy of its file, made for AMX (`requantize = auto`).")
+    return lines
 
 
 def _bar_table(results: dict[str, Any]) -> list[str]:

@@ -101,6 +101,7 @@ def resources(spec: ModelSpec, meta: list[dict[str, Any]]) -> dict[str, Any]:
         "rss_before_load_mb": mean_ci([record["rss_before_load_mb"] for record in loaded], UNBOUNDED),
         "machine": next((record["machine"] for record in loaded if record.get("machine")), None),
         "engine": next((record["engine"] for record in loaded if record.get("engine")), None),
+        "model_file": next((record["model_file"] for record in loaded if record.get("model_file")), None),
     }
 
 

@@ -127,6 +127,7 @@ def run_identity(dataset_path: Path, settings: Settings) -> dict[str, Any]:
         "max_tokens": settings.max_tokens,
         "context_size": settings.context_size,
         "flash_attn": settings.flash_attn,
+        "requantize": settings.requantize,
         "threads": settings.threads,
     }
 

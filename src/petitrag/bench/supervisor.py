@@ -34,6 +34,7 @@ from petitrag.bench.rundir import (
 )
 from petitrag.bench.runner import failed
 from petitrag.config import Settings
+from petitrag.generation.requantize import runnable_path
 
 WORKER = [sys.executable, "-m", "petitrag.bench.worker"]
 LOAD_TIMEOUT_S = 300.0  # starting Python and loading a model; a larger per-case timeout wins
@@ -75,6 +76,9 @@ class Job:
 
 def run_model(job: Job, cases: list[Case], display: Display) -> str | None:
     """Answer every case (in order) with job.model; returns why the model could not load, if so."""
+    if job.model.path is not None:  # a copy made for this CPU: before the load that is timed
+        settings = job.settings
+        runnable_path(job.model.path, settings.requantize, settings.cache_dir, settings.threads, display.note)
     by_id = {case.id: case for case in cases}
     pending = [case.id for case in cases]
     while pending:

@@ -71,6 +71,7 @@ def _run(argv: list[str], events: TextIO) -> int:
     meta.update(load_s=round(time.perf_counter() - started, 4), rss_after_load_mb=_peak_rss_mb())
     if job["model"]["kind"] == "local":  # speeds compare only between the same builds
         meta["engine"] = llama_cpp_engine()
+        meta["model_file"] = Path(answerer.generator.model_path).name  # a copy made for this CPU?
     save_meta()
     _emit(events, "loaded", load_s=meta["load_s"])
     for case in pending:

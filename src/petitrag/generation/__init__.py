@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,10 +30,12 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
         )
     from petitrag.generation.catalog import resolve_model
     from petitrag.generation.llama_cpp import LlamaCppGenerator, shared_model
+    from petitrag.generation.requantize import runnable_path
 
     path = resolve_model(settings, name)
-    loaded = shared_model(path, settings.context_size, settings.threads, settings.flash_attn)
     display = path.stem if name == str(path) or name.endswith(".gguf") else name
+    path = runnable_path(path, settings.requantize, settings.cache_dir, settings.threads, _tell)
+    loaded = shared_model(path, settings.context_size, settings.threads, settings.flash_attn)
     return LlamaCppGenerator(
         path,
         display,
@@ -42,6 +45,11 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
         state_dir=settings.cache_dir / "prompt-states",
         kv_cache_mb=settings.kv_cache_mb,
     )
+
+
+def _tell(message: str) -> None:
+    """A one-off step worth a line (converting a model for this CPU takes seconds)."""
+    print(f"petitrag: {message}", file=sys.stderr, flush=True)
 
 
 def parse_model_spec(spec: str) -> tuple[str, str | None]:

@@ -1,0 +1,188 @@
+"""4-bit K-quant GGUF files run as a Q4_1 copy where llama.cpp multiplies with AMX.
+
+llama.cpp's AMX kernels multiply Q4_0, Q4_1 and Q8_0 weights with int8 tiles, but K-quants
+(Q4_K_M: the catalog's Qwen files) through a slower path that unpacks every weight block
+again for each 32 prompt tokens. A Q4_K sub-block of 32 weights is a 4-bit affine grid, which
+Q4_1 (one scale and one minimum per 32 weights) holds nearly exactly, and Q4_1's activations
+are quantised per 32 values instead of 256. On the Xeon, the 1.5B model (BENCHMARKS "Session
+22"): a first pass of 220 tokens 1.76 → 1.38 s, decoding 11.3 → 14.4 tokens/s, and the copy
+predicts French and English text no worse (mean NLL 2.839 → 2.837 and 2.071 → 2.044).
+
+So with ``requantize = "auto"`` the first load converts such a file once, with llama.cpp's own
+quantiser (seconds), into the cache, and later loads use the copy. CPUs without AMX keep the
+original file: there K-quants are the faster format (session 7: Q4_0 read prompts 15 % slower).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from petitrag.errors import GenerationError
+
+#: llama_ftype values: MOSTLY_Q4_K_S, MOSTLY_Q4_K_M (llama.h)
+FOUR_BIT_K_QUANTS = {14: "Q4_K_S", 15: "Q4_K_M"}
+#: llama_ftype of a copy, and its size over a Q4_K_M file's
+TARGETS = {"q4_1": (3, 1.05), "q4_0": (2, 0.96), "q8_0": (7, 1.7), "q4_k_m": (15, 1.0)}
+FOLDER = "requantized"  # under the cache directory: a copy can always be made again
+
+_CONVERTING = threading.Lock()  # two threads loading the same model convert it once
+
+
+def runnable_path(
+    path: Path, mode: str, cache_dir: Path, threads: int, notify: Callable[[str], None] | None = None
+) -> Path:
+    """The file to load for the model file ``path``: itself, or its Q4_1 copy (made now when
+    missing). Never an error: a copy that cannot be made (full disk…) leaves the original."""
+    if mode != "auto" or not amx_build():
+        return path
+    return requantized(path, "q4_1", cache_dir, threads, notify)
+
+
+def requantized(
+    path: Path, target: str, cache_dir: Path, threads: int, notify: Callable[[str], None] | None = None
+) -> Path:
+    """``path`` converted to ``target`` when it is a 4-bit K-quant; what was decided is kept
+    next to the copies, so later loads only look at two file names."""
+    copy, as_is = _copy_paths(path, target, cache_dir)
+    with _CONVERTING:
+        if copy.is_file():
+            return copy
+        if as_is.is_file():
+            return path
+        _forget_stale(path, cache_dir, keep={copy.name, as_is.name})
+        source_type = FOUR_BIT_K_QUANTS.get(file_type(path) or -1)
+        if source_type is None:
+            _touch(as_is)
+            return path
+        tell = notify or (lambda message: None)
+        tell(f"converting {path.name} ({source_type}) to {target.upper()} for this CPU, once: {copy.parent}")
+        try:
+            convert(path, copy, target, threads)
+        except (OSError, GenerationError) as exc:  # full disk, no permission: tried again next time
+            tell(f"could not convert {path.name} ({exc}); running it as it is")
+            if isinstance(exc, GenerationError):  # llama.cpp refused this file: it would again
+                _touch(as_is)
+            return path
+        return copy
+
+
+@functools.cache
+def amx_build() -> bool:
+    """llama.cpp here multiplies with AMX tiles (the AMX build of ``scripts/setup.sh``)."""
+    from petitrag.errors import MissingDependencyError
+    from petitrag.generation.llama_cpp import import_llama_cpp
+
+    try:
+        info = import_llama_cpp().llama_print_system_info().decode(errors="replace")
+    except MissingDependencyError:  # loading a model will say how to install it
+        return False
+    return "AMX_INT8 = 1" in info
+
+
+def file_type(path: Path) -> int | None:
+    """The GGUF's ``general.file_type`` (a llama_ftype), read by loading its vocabulary only."""
+    from petitrag.generation.llama_cpp import import_llama_cpp
+
+    llama_cpp = import_llama_cpp()
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    with _quiet():
+        model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
+        return None
+    try:
+        value = ctypes.create_string_buffer(32)
+        if llama_cpp.llama_model_meta_val_str(model, b"general.file_type", value, len(value)) < 0:
+            return None
+        return int(value.value) if value.value.isdigit() else None
+    finally:
+        llama_cpp.llama_model_free(model)
+
+
+def convert(source: Path, target: Path, kind: str, threads: int) -> None:
+    """llama.cpp's quantiser, into a temporary file renamed at the end: a crash or a full disk
+    never leaves a half-written model under the final name."""
+    from petitrag.generation.llama_cpp import import_llama_cpp
+
+    llama_cpp = import_llama_cpp()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ftype, ratio = TARGETS[kind]
+    needed = source.stat().st_size * ratio + 2**28  # and 256 MB to spare
+    if shutil.disk_usage(target.parent).free < needed:
+        raise OSError(f"not enough free disk space in {target.parent} ({needed / 1e9:.1f} GB needed)")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype, params.allow_requantize, params.nthread = ftype, True, threads
+    try:
+        with _quiet():
+            failed = llama_cpp.llama_model_quantize(bytes(source), bytes(partial), ctypes.byref(params))
+        if failed:
+            raise GenerationError(f"llama.cpp could not convert {source}")
+        os.replace(partial, target)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
+def existing_copy(path: Path, cache_dir: Path) -> Path | None:
+    """The Q4_1 copy of ``path`` if one was made (nothing is converted here)."""
+    copy, _ = _copy_paths(path, "q4_1", cache_dir)
+    return copy if copy.is_file() else None
+
+
+def copy_kind(file_name: str) -> str | None:
+    """ "Q4_1" when ``file_name`` is a copy made here, else None (for reports)."""
+    match = _COPY_NAME.search(file_name)
+    return match["kind"].upper() if match else None
+
+
+_COPY_NAME = re.compile(r"\.[0-9a-f]{8}-[0-9a-f]{8}\.(?P<kind>q4_1|q4_0|q8_0|q4_k_m)\.gguf$")
+
+
+def _copy_paths(path: Path, target: str, cache_dir: Path) -> tuple[Path, Path]:
+    """The copy and the "runs as it is" marker of this very file (its path, size and time)."""
+    stat = path.stat()
+    key = f"{_where(path)}-{hashlib.sha256(f'{stat.st_size}|{stat.st_mtime_ns}'.encode()).hexdigest()[:8]}"
+    folder = cache_dir / FOLDER
+    return folder / f"{path.stem}.{key}.{target}.gguf", folder / f"{path.stem}.{key}.as-is"
+
+
+def _where(path: Path) -> str:
+    return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
+
+
+def _forget_stale(path: Path, cache_dir: Path, keep: set[str]) -> None:
+    """Copies of an earlier version of this file (it was replaced): gigabytes nobody loads."""
+    for stale in (cache_dir / FOLDER).glob(f"{path.stem}.{_where(path)}-*"):
+        if stale.name not in keep:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+
+def _touch(marker: Path) -> None:
+    with contextlib.suppress(OSError):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """llama.cpp logs every tensor it loads or converts through llama-cpp-python's logger (and
+    a file it cannot read gets one clear line when the model is loaded, not a page of logs)."""
+    logger = logging.getLogger("llama-cpp-python")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

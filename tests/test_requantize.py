@@ -1,0 +1,108 @@
+"""K-quant models run as a Q4_1 copy where llama.cpp multiplies with AMX (``requantize``).
+
+The copies are made by llama.cpp's real quantiser. The test K-quant file is SmolLM2 converted
+to Q4_K_M once per module (its Q4_1 file is not a K-quant, so it is never converted itself).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from petitrag.config import load_settings
+from petitrag.generation import create_generator, requantize
+from petitrag.generation.base import GenerationParams
+from petitrag.generation.catalog import pull
+from petitrag.generation.requantize import copy_kind, file_type, requantized, runnable_path
+from tests.test_generation import QUESTION, SMOLLM, needs_smollm
+
+pytestmark = needs_smollm
+
+
+@pytest.fixture(scope="module")
+def k_quant(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("llama_cpp")
+    assert SMOLLM is not None
+    path = tmp_path_factory.mktemp("k-quant") / "smol-q4km.gguf"
+    requantize.convert(SMOLLM, path, "q4_k_m", threads=2)
+    return path
+
+
+def test_a_k_quant_is_converted_once_and_the_copy_reused(
+    k_quant: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[str] = []
+    assert file_type(k_quant) == 15  # MOSTLY_Q4_K_M
+    copy = requantized(k_quant, "q4_1", tmp_path, 2, told.append)
+    assert copy != k_quant and copy.parent == tmp_path / "requantized" and file_type(copy) == 3  # Q4_1
+    assert copy_kind(copy.name) == "Q4_1" and copy_kind(k_quant.name) is None
+    assert len(told) == 1 and "smol-q4km.gguf (Q4_K_M) to Q4_1" in told[0]
+    assert not list(copy.parent.glob(".*.tmp"))  # written under a temporary name, then renamed
+    monkeypatch.setattr(requantize, "convert", lambda *args: pytest.fail("converted twice"))
+    monkeypatch.setattr(requantize, "file_type", lambda *args: pytest.fail("looked again"))
+    assert requantized(k_quant, "q4_1", tmp_path, 2, told.append) == copy and len(told) == 1
+
+
+def test_a_file_that_is_no_k_quant_runs_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SMOLLM is not None
+    assert requantized(SMOLLM, "q4_1", tmp_path, 2) == SMOLLM  # Q4_1 already
+    assert [path.suffix for path in (tmp_path / "requantized").iterdir()] == [".as-is"]
+    monkeypatch.setattr(requantize, "file_type", lambda *args: pytest.fail("looked again"))
+    assert requantized(SMOLLM, "q4_1", tmp_path, 2) == SMOLLM  # decided once per file
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + os.urandom(4096))
+    monkeypatch.undo()
+    assert requantized(corrupt, "q4_1", tmp_path, 2) == corrupt  # loading it will say what is wrong
+
+
+def test_a_replaced_model_file_gets_a_new_copy_and_the_old_one_goes(k_quant: Path, tmp_path: Path) -> None:
+    source = tmp_path / "model.gguf"
+    source.write_bytes(k_quant.read_bytes())
+    first = requantized(source, "q4_1", tmp_path, 2)
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))  # a new version
+    second = requantized(source, "q4_1", tmp_path, 2)
+    assert second != first and second.is_file() and not first.exists()
+
+
+def test_no_room_for_a_copy_leaves_the_original(
+    k_quant: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told: list[str] = []
+    monkeypatch.setattr(requantize.shutil, "disk_usage", lambda path: type("U", (), {"free": 1000})())
+    assert requantized(k_quant, "q4_1", tmp_path, 2, told.append) == k_quant
+    assert "not enough free disk space" in told[-1] and "running it as it is" in told[-1]
+    assert not [path for path in (tmp_path / "requantized").iterdir() if path.suffix == ".gguf"]
+
+
+def test_auto_converts_only_where_llama_cpp_has_amx(
+    k_quant: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(requantize, "amx_build", lambda: False)
+    assert runnable_path(k_quant, "auto", tmp_path, 2) == k_quant
+    monkeypatch.setattr(requantize, "amx_build", lambda: True)
+    assert runnable_path(k_quant, "off", tmp_path, 2) == k_quant
+    assert copy_kind(runnable_path(k_quant, "auto", tmp_path, 2).name) == "Q4_1"
+
+
+def test_an_answer_model_runs_from_its_copy(
+    k_quant: Path, home: Path, monkeypatch: pytest.MonkeyPatch, petitrag: Callable[..., Result]
+) -> None:
+    """What a user sees: `models pull` of a K-quant file says what it runs as, `models list`
+    shows it, and the generator answers from the copy."""
+    monkeypatch.setattr(requantize, "amx_build", lambda: True)
+    pulled = petitrag("models", "pull", str(k_quant), "--name", "smol-k")
+    assert "to Q4_1 for this CPU" in pulled.stderr and "runs as " in pulled.stderr
+    line = next(line for line in petitrag("models", "list").stdout.splitlines() if "smol-k" in line)
+    assert "(runs as Q4_1)" in line
+    settings = load_settings()
+    generator = create_generator(settings, "smol-k")
+    assert copy_kind(Path(generator.model_path).name) == "Q4_1"  # type: ignore[attr-defined]
+    assert generator.name == "smol-k"
+    assert generator.complete(QUESTION, GenerationParams(max_tokens=8)).text.strip()
+    monkeypatch.setenv("PETITRAG_REQUANTIZE", "off")
+    assert create_generator(load_settings(), "smol-k").model_path == k_quant  # type: ignore[attr-defined]
+    assert pull(load_settings(), str(k_quant), name="smol-k") == k_quant
