@@ -141,6 +141,7 @@ def bench_model(name: str, path: Path | None, args: argparse.Namespace) -> dict[
     ours_tps, raw_tps = pooled_tps(ours), pooled_tps(raw)
     result = {
         "model": name, "path": str(gguf), "language": language, "threads": args.threads,
+        "loaded": str(generator.model_path),  # a copy made for this CPU (requantize) or the file itself
         "load_s": load_s, "ttft_cold_s": cold.ttft_s, "cold_prompt_tokens": cold.prompt_tokens,
         "ttft_warm_p50_s": ttft_p50, "ttft_warm_p95_s": ttft_p95,
         "decode_tps_petitrag": ours_tps, "decode_tps_raw": raw_tps,

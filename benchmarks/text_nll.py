@@ -29,7 +29,9 @@ def main() -> None:
     formatter = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
     parser.add_argument("models", type=Path, nargs="+")
-    parser.add_argument("--convert", nargs="*", default=[], choices=sorted(TARGETS), help="Copies of the 1st.")  # noqa: E501
+    parser.add_argument(
+        "--convert", nargs="*", default=[], choices=sorted(TARGETS), help="Copies of the 1st."
+    )
     parser.add_argument("--fr", type=Path, default=DATA / "piaf-fr-dev.json", help="French SQuAD-format.")
     parser.add_argument("--en", type=Path, default=DATA / "squad2-en-dev.json", help="English SQuAD-format.")
     parser.add_argument("--paragraphs", type=int, default=12, help="Per language.")

@@ -2,6 +2,8 @@
 
 The copies are made by llama.cpp's real quantiser. The test K-quant file is SmolLM2 converted
 to Q4_K_M once per module (its Q4_1 file is not a K-quant, so it is never converted itself).
+Its 576-wide rows do not fit Q4_K's 256-value blocks, so most of its tensors fall back to Q5_0
+and Q8_0, like Qwen 0.5B's: its Q4_1 copy would hold fewer bits, and it runs as Q8_0.
 """
 
 from __future__ import annotations
@@ -37,34 +39,51 @@ def test_a_k_quant_is_converted_once_and_the_copy_reused(
 ) -> None:
     told: list[str] = []
     assert file_type(k_quant) == 15  # MOSTLY_Q4_K_M
-    copy = requantized(k_quant, "q4_1", tmp_path, 2, told.append)
-    assert copy != k_quant and copy.parent == tmp_path / "requantized" and file_type(copy) == 3  # Q4_1
-    assert copy_kind(copy.name) == "Q4_1" and copy_kind(k_quant.name) is None
-    assert len(told) == 1 and "smol-q4km.gguf (Q4_K_M) to Q4_1" in told[0]
-    assert not list(copy.parent.glob(".*.tmp"))  # written under a temporary name, then renamed
+    copy = requantized(k_quant, tmp_path, 2, told.append)
+    assert copy != k_quant and copy.parent == tmp_path / "requantized"
+    assert file_type(copy) == 7 and copy_kind(copy.name) == "Q8_0"  # its Q4_1 copy lost bits: not kept
+    assert copy.stat().st_size >= k_quant.stat().st_size and copy_kind(k_quant.name) is None
+    assert [path.name for path in copy.parent.iterdir()] == [copy.name]  # no Q4_1, no temporary file
+    assert len(told) == 1 and "smol-q4km.gguf (Q4_K_M) for this CPU's AMX" in told[0]
     monkeypatch.setattr(requantize, "convert", lambda *args: pytest.fail("converted twice"))
     monkeypatch.setattr(requantize, "file_type", lambda *args: pytest.fail("looked again"))
-    assert requantized(k_quant, "q4_1", tmp_path, 2, told.append) == copy and len(told) == 1
+    assert requantized(k_quant, tmp_path, 2, told.append) == copy and len(told) == 1
+
+
+def test_q4_1_is_kept_when_it_holds_as_many_bits(
+    k_quant: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that is Q4_K through and through (Qwen 1.5B's) grows a little as Q4_1: kept."""
+    made: list[str] = []
+
+    def convert(source: Path, target: Path, kind: str, threads: int) -> None:
+        made.append(kind)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"GGUF" + bytes(int(source.stat().st_size * 1.04)))
+
+    monkeypatch.setattr(requantize, "convert", convert)
+    copy = requantized(k_quant, tmp_path, 2)
+    assert made == ["q4_1"] and copy_kind(copy.name) == "Q4_1"
 
 
 def test_a_file_that_is_no_k_quant_runs_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert SMOLLM is not None
-    assert requantized(SMOLLM, "q4_1", tmp_path, 2) == SMOLLM  # Q4_1 already
+    assert requantized(SMOLLM, tmp_path, 2) == SMOLLM  # Q4_1 already
     assert [path.suffix for path in (tmp_path / "requantized").iterdir()] == [".as-is"]
     monkeypatch.setattr(requantize, "file_type", lambda *args: pytest.fail("looked again"))
-    assert requantized(SMOLLM, "q4_1", tmp_path, 2) == SMOLLM  # decided once per file
+    assert requantized(SMOLLM, tmp_path, 2) == SMOLLM  # decided once per file
     corrupt = tmp_path / "corrupt.gguf"
     corrupt.write_bytes(b"GGUF" + os.urandom(4096))
     monkeypatch.undo()
-    assert requantized(corrupt, "q4_1", tmp_path, 2) == corrupt  # loading it will say what is wrong
+    assert requantized(corrupt, tmp_path, 2) == corrupt  # loading it will say what is wrong
 
 
 def test_a_replaced_model_file_gets_a_new_copy_and_the_old_one_goes(k_quant: Path, tmp_path: Path) -> None:
     source = tmp_path / "model.gguf"
     source.write_bytes(k_quant.read_bytes())
-    first = requantized(source, "q4_1", tmp_path, 2)
+    first = requantized(source, tmp_path, 2)
     os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))  # a new version
-    second = requantized(source, "q4_1", tmp_path, 2)
+    second = requantized(source, tmp_path, 2)
     assert second != first and second.is_file() and not first.exists()
 
 
@@ -73,7 +92,7 @@ def test_no_room_for_a_copy_leaves_the_original(
 ) -> None:
     told: list[str] = []
     monkeypatch.setattr(requantize.shutil, "disk_usage", lambda path: type("U", (), {"free": 1000})())
-    assert requantized(k_quant, "q4_1", tmp_path, 2, told.append) == k_quant
+    assert requantized(k_quant, tmp_path, 2, told.append) == k_quant
     assert "not enough free disk space" in told[-1] and "running it as it is" in told[-1]
     assert not [path for path in (tmp_path / "requantized").iterdir() if path.suffix == ".gguf"]
 
@@ -85,7 +104,7 @@ def test_auto_converts_only_where_llama_cpp_has_amx(
     assert runnable_path(k_quant, "auto", tmp_path, 2) == k_quant
     monkeypatch.setattr(requantize, "amx_build", lambda: True)
     assert runnable_path(k_quant, "off", tmp_path, 2) == k_quant
-    assert copy_kind(runnable_path(k_quant, "auto", tmp_path, 2).name) == "Q4_1"
+    assert copy_kind(runnable_path(k_quant, "auto", tmp_path, 2).name) == "Q8_0"
 
 
 def test_an_answer_model_runs_from_its_copy(
@@ -95,12 +114,12 @@ def test_an_answer_model_runs_from_its_copy(
     shows it, and the generator answers from the copy."""
     monkeypatch.setattr(requantize, "amx_build", lambda: True)
     pulled = petitrag("models", "pull", str(k_quant), "--name", "smol-k")
-    assert "to Q4_1 for this CPU" in pulled.stderr and "runs as " in pulled.stderr
+    assert "(Q4_K_M) for this CPU's AMX" in pulled.stderr and "runs as " in pulled.stderr
     line = next(line for line in petitrag("models", "list").stdout.splitlines() if "smol-k" in line)
-    assert "(runs as Q4_1)" in line
+    assert "(runs as Q8_0)" in line
     settings = load_settings()
     generator = create_generator(settings, "smol-k")
-    assert copy_kind(Path(generator.model_path).name) == "Q4_1"  # type: ignore[attr-defined]
+    assert copy_kind(Path(generator.model_path).name) == "Q8_0"  # type: ignore[attr-defined]
     assert generator.name == "smol-k"
     assert generator.complete(QUESTION, GenerationParams(max_tokens=8)).text.strip()
     monkeypatch.setenv("PETITRAG_REQUANTIZE", "off")

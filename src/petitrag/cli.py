@@ -256,10 +256,14 @@ def models_list(ctx: click.Context) -> None:
 
 def _quant_shown(row: ModelRow, settings: Settings) -> str:
     """The file's quantisation, and the copy it runs as on this CPU if one was made."""
-    from petitrag.generation.requantize import existing_copy
+    from petitrag.generation.requantize import copy_kind, existing_copy
 
-    converted = row.installed and row.path and existing_copy(row.path, settings.cache_dir)
-    return f"{row.quant} (runs as Q4_1)" if converted and settings.requantize == "auto" else row.quant
+    copy = existing_copy(row.path, settings.cache_dir) if row.installed and row.path else None
+    return (
+        f"{row.quant} (runs as {copy_kind(copy.name)})"
+        if copy and settings.requantize == "auto"
+        else row.quant
+    )
 
 
 def _human_size(size: int) -> str:

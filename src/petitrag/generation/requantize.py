@@ -1,12 +1,15 @@
-"""4-bit K-quant GGUF files run as a Q4_1 copy where llama.cpp multiplies with AMX.
+"""4-bit K-quant GGUF files run as a Q4_1 or Q8_0 copy where llama.cpp multiplies with AMX.
 
 llama.cpp's AMX kernels multiply Q4_0, Q4_1 and Q8_0 weights with int8 tiles, but K-quants
 (Q4_K_M: the catalog's Qwen files) through a slower path that unpacks every weight block
 again for each 32 prompt tokens. A Q4_K sub-block of 32 weights is a 4-bit affine grid, which
 Q4_1 (one scale and one minimum per 32 weights) holds nearly exactly, and Q4_1's activations
 are quantised per 32 values instead of 256. On the Xeon, the 1.5B model (BENCHMARKS "Session
-22"): a first pass of 220 tokens 1.76 → 1.38 s, decoding 11.3 → 14.4 tokens/s, and the copy
-predicts French and English text no worse (mean NLL 2.839 → 2.837 and 2.071 → 2.044).
+22"): a first pass of 220 tokens 1.76 → 1.41 s, decoding 11.3 → 14.4 tokens/s, and the copy
+predicts French and English text no worse (mean NLL 2.839 → 2.837 and 2.071 → 2.044). A file
+labelled Q4_K_M may hold mostly 5- and 8-bit tensors (Qwen 0.5B's does): its Q4_1 copy is then
+smaller and predicts worse, so such a file gets a Q8_0 copy instead, which loses nothing (0.5B:
+first pass 1.23 → 0.60 s, decoding 20.0 → 22.4 tokens/s, NLL equal).
 
 So with ``requantize = "auto"`` the first load converts such a file once, with llama.cpp's own
 quantiser (seconds), into the cache, and later loads use the copy. CPUs without AMX keep the
@@ -33,6 +36,7 @@ from petitrag.errors import GenerationError
 FOUR_BIT_K_QUANTS = {14: "Q4_K_S", 15: "Q4_K_M"}
 #: llama_ftype of a copy, and its size over a Q4_K_M file's
 TARGETS = {"q4_1": (3, 1.05), "q4_0": (2, 0.96), "q8_0": (7, 1.7), "q4_k_m": (15, 1.0)}
+COPY_KINDS = ("q4_1", "q8_0")  # in order of preference (BENCHMARKS "Session 22")
 FOLDER = "requantized"  # under the cache directory: a copy can always be made again
 
 _CONVERTING = threading.Lock()  # two threads loading the same model convert it once
@@ -41,39 +45,51 @@ _CONVERTING = threading.Lock()  # two threads loading the same model convert it 
 def runnable_path(
     path: Path, mode: str, cache_dir: Path, threads: int, notify: Callable[[str], None] | None = None
 ) -> Path:
-    """The file to load for the model file ``path``: itself, or its Q4_1 copy (made now when
+    """The file to load for the model file ``path``: itself, or its copy (made now when
     missing). Never an error: a copy that cannot be made (full disk…) leaves the original."""
-    if mode != "auto" or not amx_build():
+    if mode != "auto" or not path.is_file() or not amx_build():  # a missing file: its load says so
         return path
-    return requantized(path, "q4_1", cache_dir, threads, notify)
+    return requantized(path, cache_dir, threads, notify)
 
 
 def requantized(
-    path: Path, target: str, cache_dir: Path, threads: int, notify: Callable[[str], None] | None = None
+    path: Path, cache_dir: Path, threads: int, notify: Callable[[str], None] | None = None
 ) -> Path:
-    """``path`` converted to ``target`` when it is a 4-bit K-quant; what was decided is kept
-    next to the copies, so later loads only look at two file names."""
-    copy, as_is = _copy_paths(path, target, cache_dir)
+    """``path``'s copy when it is a 4-bit K-quant: Q4_1, unless that holds fewer bits than the
+    file (a "Q4_K_M" can be mostly Q5_0 and Q8_0: Qwen 0.5B's is), then Q8_0, which loses
+    nothing. What was decided is kept next to the copies: later loads look at file names only."""
+    copies, as_is = (
+        [_copy_path(path, kind, cache_dir) for kind in COPY_KINDS],
+        _copy_path(path, "as-is", cache_dir),
+    )
     with _CONVERTING:
-        if copy.is_file():
-            return copy
-        if as_is.is_file():
-            return path
-        _forget_stale(path, cache_dir, keep={copy.name, as_is.name})
+        made = next((copy for copy in copies if copy.is_file()), None)
+        if made or as_is.is_file():
+            return made or path
+        _forget_stale(path, cache_dir)
         source_type = FOUR_BIT_K_QUANTS.get(file_type(path) or -1)
         if source_type is None:
             _touch(as_is)
             return path
         tell = notify or (lambda message: None)
-        tell(f"converting {path.name} ({source_type}) to {target.upper()} for this CPU, once: {copy.parent}")
+        tell(f"converting {path.name} ({source_type}) for this CPU's AMX, once: {as_is.parent}")
         try:
-            convert(path, copy, target, threads)
+            return _convert_keeping_bits(path, copies, threads)
         except (OSError, GenerationError) as exc:  # full disk, no permission: tried again next time
             tell(f"could not convert {path.name} ({exc}); running it as it is")
             if isinstance(exc, GenerationError):  # llama.cpp refused this file: it would again
                 _touch(as_is)
             return path
-        return copy
+
+
+def _convert_keeping_bits(path: Path, copies: list[Path], threads: int) -> Path:
+    """The first copy kind that is not smaller than the file (smaller: bits, so precision, lost)."""
+    for kind, copy in zip(COPY_KINDS, copies, strict=True):
+        convert(path, copy, kind, threads)
+        if copy.stat().st_size >= path.stat().st_size or copy == copies[-1]:
+            return copy
+        copy.unlink()
+    return copies[-1]  # not reached: the last kind is always kept
 
 
 @functools.cache
@@ -135,38 +151,36 @@ def convert(source: Path, target: Path, kind: str, threads: int) -> None:
 
 
 def existing_copy(path: Path, cache_dir: Path) -> Path | None:
-    """The Q4_1 copy of ``path`` if one was made (nothing is converted here)."""
-    copy, _ = _copy_paths(path, "q4_1", cache_dir)
-    return copy if copy.is_file() else None
+    """The copy of ``path`` if one was made (nothing is converted here)."""
+    return next((copy for kind in COPY_KINDS if (copy := _copy_path(path, kind, cache_dir)).is_file()), None)
 
 
 def copy_kind(file_name: str) -> str | None:
-    """ "Q4_1" when ``file_name`` is a copy made here, else None (for reports)."""
+    """ "Q4_1" or "Q8_0" when ``file_name`` is a copy made here, else None (for reports)."""
     match = _COPY_NAME.search(file_name)
     return match["kind"].upper() if match else None
 
 
-_COPY_NAME = re.compile(r"\.[0-9a-f]{8}-[0-9a-f]{8}\.(?P<kind>q4_1|q4_0|q8_0|q4_k_m)\.gguf$")
+_COPY_NAME = re.compile(r"\.[0-9a-f]{8}-[0-9a-f]{8}\.(?P<kind>q4_1|q8_0)\.gguf$")
 
 
-def _copy_paths(path: Path, target: str, cache_dir: Path) -> tuple[Path, Path]:
-    """The copy and the "runs as it is" marker of this very file (its path, size and time)."""
+def _copy_path(path: Path, kind: str, cache_dir: Path) -> Path:
+    """A copy (or the "runs as it is" marker) of this very file: its path, size and time."""
     stat = path.stat()
     key = f"{_where(path)}-{hashlib.sha256(f'{stat.st_size}|{stat.st_mtime_ns}'.encode()).hexdigest()[:8]}"
-    folder = cache_dir / FOLDER
-    return folder / f"{path.stem}.{key}.{target}.gguf", folder / f"{path.stem}.{key}.as-is"
+    suffix = ".as-is" if kind == "as-is" else f".{kind}.gguf"
+    return cache_dir / FOLDER / f"{path.stem}.{key}{suffix}"
+
+
+def _forget_stale(path: Path, cache_dir: Path) -> None:
+    """Copies of an earlier version of this file (it was replaced): gigabytes nobody loads."""
+    for stale in (cache_dir / FOLDER).glob(f"{path.stem}.{_where(path)}-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def _where(path: Path) -> str:
     return hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]
-
-
-def _forget_stale(path: Path, cache_dir: Path, keep: set[str]) -> None:
-    """Copies of an earlier version of this file (it was replaced): gigabytes nobody loads."""
-    for stale in (cache_dir / FOLDER).glob(f"{path.stem}.{_where(path)}-*"):
-        if stale.name not in keep:
-            with contextlib.suppress(OSError):
-                stale.unlink()
 
 
 def _touch(marker: Path) -> None:
