@@ -8,15 +8,14 @@ Bookmarks (the outline) become heading blocks on their pages.
 from __future__ import annotations
 
 import io
-import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble
 from petitrag.errors import DocumentError
+from petitrag.logs import silenced
 
 if TYPE_CHECKING:
     from pypdf import PdfReader
@@ -31,18 +30,6 @@ _SENTENCE_END = tuple('.!?:;»"”)')  # characters that end a sentence
 _TITLE_MAX = 120
 _ENCRYPTED = "encrypted PDF (password required)"
 _NO_TEXT = "PDF has no text layer (scanned? OCR is not supported)"
-
-
-@contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """pypdf logs every tolerated defect; the user only needs our one-line verdict."""
-    logger = logging.getLogger("pypdf")
-    previous = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
 
 
 def _reason(exc: BaseException) -> str:
@@ -248,7 +235,7 @@ class PdfParser(Parser):
     format = "pdf"
 
     def parse(self, data: bytes, path: Path) -> ParsedDocument:
-        with _quiet_pypdf():
+        with silenced("pypdf"):
             reader = _open(data)
             texts, failed = _page_texts(reader)
             outline = _outline(reader)

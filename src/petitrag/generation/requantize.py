@@ -22,21 +22,24 @@ import contextlib
 import ctypes
 import functools
 import hashlib
-import logging
 import os
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from petitrag.errors import GenerationError
+from petitrag.logs import silenced
 
 #: llama_ftype values: MOSTLY_Q4_K_S, MOSTLY_Q4_K_M (llama.h)
 FOUR_BIT_K_QUANTS = {14: "Q4_K_S", 15: "Q4_K_M"}
 #: llama_ftype of a copy, and its size over a Q4_K_M file's
 TARGETS = {"q4_1": (3, 1.05), "q4_0": (2, 0.96), "q8_0": (7, 1.7), "q4_k_m": (15, 1.0)}
 COPY_KINDS = ("q4_1", "q8_0")  # in order of preference (BENCHMARKS "Session 22")
+#: llama.cpp logs every tensor it loads or converts there; a file it cannot read gets one clear
+#: line when the model is loaded, not a page of logs
+LLAMA_LOGGER = "llama-cpp-python"
 FOLDER = "requantized"  # under the cache directory: a copy can always be made again
 
 _CONVERTING = threading.Lock()  # two threads loading the same model convert it once
@@ -112,7 +115,7 @@ def file_type(path: Path) -> int | None:
     llama_cpp = import_llama_cpp()
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True
-    with _quiet():
+    with silenced(LLAMA_LOGGER):
         model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
     if not model:
         return None
@@ -140,7 +143,7 @@ def convert(source: Path, target: Path, kind: str, threads: int) -> None:
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype, params.allow_requantize, params.nthread = ftype, True, threads
     try:
-        with _quiet():
+        with silenced(LLAMA_LOGGER):
             failed = llama_cpp.llama_model_quantize(bytes(source), bytes(partial), ctypes.byref(params))
         if failed:
             raise GenerationError(f"llama.cpp could not convert {source}")
@@ -187,16 +190,3 @@ def _touch(marker: Path) -> None:
     with contextlib.suppress(OSError):
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """llama.cpp logs every tensor it loads or converts through llama-cpp-python's logger (and
-    a file it cannot read gets one clear line when the model is loaded, not a page of logs)."""
-    logger = logging.getLogger("llama-cpp-python")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
