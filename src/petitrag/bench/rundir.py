@@ -43,10 +43,13 @@ _OWNED = (RUN_FILE, PREDICTIONS, CASES, RETRIEVAL, RESULTS, REPORT, PARETO, META
 
 
 def check_same_run(out: Path, identity: dict[str, Any]) -> None:
-    """For read-only use (``--report-only``, even while a run goes on): ``out`` holds this run."""
+    """For read-only use (``--report-only``, even while a run goes on): ``out`` holds this run.
+    A setting the run's version of petitrag did not have yet does not count: its report can
+    still be rebuilt after an upgrade (a resumed run must match, since its answers would mix)."""
     if not (out / RUN_FILE).is_file():
         raise ConfigError(f"{out} holds no benchmark run to report on")
-    _refuse_other_run(out, identity)
+    previous = _read_json(out / RUN_FILE)
+    _refuse_other_run(out, {key: value for key, value in identity.items() if key in previous})
 
 
 def prepare(out: Path, identity: dict[str, Any], fresh: bool) -> None:

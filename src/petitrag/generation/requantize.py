@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from petitrag.errors import GenerationError
+from petitrag.errors import GenerationError, MissingDependencyError
 from petitrag.logs import silenced
 
 #: llama_ftype values: MOSTLY_Q4_K_S, MOSTLY_Q4_K_M (llama.h)
@@ -61,10 +61,8 @@ def requantized(
     """``path``'s copy when it is a 4-bit K-quant: Q4_1, unless that holds fewer bits than the
     file (a "Q4_K_M" can be mostly Q5_0 and Q8_0: Qwen 0.5B's is), then Q8_0, which loses
     nothing. What was decided is kept next to the copies: later loads look at file names only."""
-    copies, as_is = (
-        [_copy_path(path, kind, cache_dir) for kind in COPY_KINDS],
-        _copy_path(path, "as-is", cache_dir),
-    )
+    copies = [_copy_path(path, kind, cache_dir) for kind in COPY_KINDS]
+    as_is = _copy_path(path, "as-is", cache_dir)
     with _CONVERTING:
         made = next((copy for copy in copies if copy.is_file()), None)
         if made or as_is.is_file():
@@ -98,7 +96,6 @@ def _convert_keeping_bits(path: Path, copies: list[Path], threads: int) -> Path:
 @functools.cache
 def amx_build() -> bool:
     """llama.cpp here multiplies with AMX tiles (the AMX build of ``scripts/setup.sh``)."""
-    from petitrag.errors import MissingDependencyError
     from petitrag.generation.llama_cpp import import_llama_cpp
 
     try:
@@ -159,7 +156,7 @@ def existing_copy(path: Path, cache_dir: Path) -> Path | None:
 
 
 def copy_kind(file_name: str) -> str | None:
-    """ "Q4_1" or "Q8_0" when ``file_name`` is a copy made here, else None (for reports)."""
+    """The copy's kind ("Q4_1", "Q8_0") when ``file_name`` is a copy made here, else None."""
     match = _COPY_NAME.search(file_name)
     return match["kind"].upper() if match else None
 
