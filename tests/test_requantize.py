@@ -44,10 +44,11 @@ def test_a_k_quant_is_converted_once_and_the_copy_reused(
     assert file_type(copy) == 7 and copy_kind(copy.name) == "Q8_0"  # its Q4_1 copy lost bits: not kept
     assert copy.stat().st_size >= k_quant.stat().st_size and copy_kind(k_quant.name) is None
     assert [path.name for path in copy.parent.iterdir()] == [copy.name]  # no Q4_1, no temporary file
-    assert len(told) == 1 and "smol-q4km.gguf (Q4_K_M) for this CPU's AMX" in told[0]
+    assert len(told) == 2 and "smol-q4km.gguf (Q4_K_M) for this CPU's AMX" in told[0]
+    assert "runs as Q8_0, faster but with more memory" in told[1]
     monkeypatch.setattr(requantize, "convert", lambda *args: pytest.fail("converted twice"))
     monkeypatch.setattr(requantize, "file_type", lambda *args: pytest.fail("looked again"))
-    assert requantized(k_quant, tmp_path, 2, told.append) == copy and len(told) == 1
+    assert requantized(k_quant, tmp_path, 2, told.append) == copy and len(told) == 2
 
 
 def test_q4_1_is_kept_when_it_holds_as_many_bits(

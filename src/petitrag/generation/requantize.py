@@ -75,12 +75,15 @@ def requantized(
         tell = notify or (lambda message: None)
         tell(f"converting {path.name} ({source_type}) for this CPU's AMX, once: {as_is.parent}")
         try:
-            return _convert_keeping_bits(path, copies, threads)
+            copy = _convert_keeping_bits(path, copies, threads)
         except (OSError, GenerationError) as exc:  # full disk, no permission: tried again next time
             tell(f"could not convert {path.name} ({exc}); running it as it is")
             if isinstance(exc, GenerationError):  # llama.cpp refused this file: it would again
                 _touch(as_is)
             return path
+        if copy == copies[-1]:
+            tell(f"{path.name} holds 5- and 8-bit tensors: it runs as Q8_0, faster but with more memory")
+        return copy
 
 
 def _convert_keeping_bits(path: Path, copies: list[Path], threads: int) -> Path:
