@@ -26,20 +26,16 @@ def machine() -> dict[str, Any]:
 def llama_cpp_engine() -> str | None:
     """The version of llama-cpp-python and the CPU features its llama.cpp was built with, e.g.
     "llama-cpp-python 0.3.36 (AVX512, AMX_INT8)"; None when it is not installed."""
-    from petitrag.generation.llama_cpp import import_llama_cpp  # numpy & co: only where a model runs
+    from petitrag.generation.llama_cpp import (  # numpy & co: only where a model runs
+        build_features,
+        import_llama_cpp,
+    )
 
     try:
         llama_cpp = import_llama_cpp()
     except MissingDependencyError:
         return None
-    info = llama_cpp.llama_print_system_info().decode(errors="replace")
-    features = [
-        name.strip()
-        for entry in info.split("|")
-        if "=" in entry
-        for name, value in [entry.split(":")[-1].split("=", 1)]
-        if value.strip() == "1" and name.strip() not in _BASELINE
-    ]
+    features = [name for name in build_features() if name not in _BASELINE]
     return f"llama-cpp-python {llama_cpp.__version__} ({', '.join(features) or 'no SIMD'})"
 
 

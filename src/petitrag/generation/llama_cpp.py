@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import codecs
 import contextlib
+import functools
 import json
 import math
 import os
@@ -52,6 +53,19 @@ def import_llama_cpp() -> Any:
     except ImportError:
         raise MissingDependencyError("llama-cpp-python (local GGUF models)", INSTALL_HINT) from None
     return llama_cpp
+
+
+@functools.cache
+def build_features() -> tuple[str, ...]:
+    """The CPU features this llama.cpp build uses, as it reports them ("AVX512", "AMX_INT8", …)."""
+    info = import_llama_cpp().llama_print_system_info().decode(errors="replace")
+    return tuple(
+        name.strip()
+        for entry in info.split("|")
+        if "=" in entry
+        for name, value in [entry.split(":")[-1].split("=", 1)]
+        if value.strip() == "1"
+    )
 
 
 @dataclass

@@ -75,7 +75,7 @@ def requantized(
         tell = notify or (lambda message: None)
         tell(f"converting {path.name} ({source_type}) for this CPU's AMX, once: {as_is.parent}")
         try:
-            copy = _convert_keeping_bits(path, copies, threads)
+            copy = _convert_keeping_bits(path, *copies, threads)
         except (OSError, GenerationError) as exc:  # full disk, no permission: tried again next time
             tell(f"could not convert {path.name} ({exc}); running it as it is")
             if isinstance(exc, GenerationError):  # llama.cpp refused this file: it would again
@@ -86,26 +86,25 @@ def requantized(
         return copy
 
 
-def _convert_keeping_bits(path: Path, copies: list[Path], threads: int) -> Path:
-    """The first copy kind that is not smaller than the file (smaller: bits, so precision, lost)."""
-    for kind, copy in zip(COPY_KINDS, copies, strict=True):
-        convert(path, copy, kind, threads)
-        if copy.stat().st_size >= path.stat().st_size or copy == copies[-1]:
-            return copy
-        copy.unlink()
-    return copies[-1]  # not reached: the last kind is always kept
+def _convert_keeping_bits(path: Path, q4_1: Path, q8_0: Path, threads: int) -> Path:
+    """Q4_1, unless it is smaller than the file (bits, so precision, lost): then Q8_0."""
+    convert(path, q4_1, "q4_1", threads)
+    if q4_1.stat().st_size >= path.stat().st_size:
+        return q4_1
+    q4_1.unlink()
+    convert(path, q8_0, "q8_0", threads)
+    return q8_0
 
 
 @functools.cache
 def amx_build() -> bool:
     """llama.cpp here multiplies with AMX tiles (the AMX build of ``scripts/setup.sh``)."""
-    from petitrag.generation.llama_cpp import import_llama_cpp
+    from petitrag.generation.llama_cpp import build_features
 
     try:
-        info = import_llama_cpp().llama_print_system_info().decode(errors="replace")
+        return "AMX_INT8" in build_features()
     except MissingDependencyError:  # loading a model will say how to install it
         return False
-    return "AMX_INT8 = 1" in info
 
 
 def file_type(path: Path) -> int | None:
