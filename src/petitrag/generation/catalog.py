@@ -288,6 +288,61 @@ def list_models(settings: Settings) -> list[ModelRow]:
     return rows
 
 
+# --- removing -------------------------------------------------------------------------------
+
+
+@dataclass
+class Removal:
+    """What ``petitrag models remove NAME`` does: shown before it is done."""
+
+    name: str
+    model_file: Path | None  # a pulled file, deleted
+    kept_file: Path | None  # a registered file: the user's, never deleted; only its name goes
+    leftovers: list[Path]  # files made from the model here: its AMX copies, a partial pull
+
+    @property
+    def freed_bytes(self) -> int:
+        files = [self.model_file, *self.leftovers] if self.model_file else self.leftovers
+        return sum(path.stat().st_size for path in files if path.is_file())
+
+
+def plan_removal(settings: Settings, name: str) -> Removal:
+    """What removing ``name`` deletes; an error when there is nothing petitrag may delete."""
+    from petitrag.generation.requantize import copies_of
+
+    entry = CATALOG.get(name)
+    if entry is not None:
+        pulled = pulled_path(settings, name)
+        partial = pulled.with_name(f".{pulled.name}.partial")
+        if pulled.is_file() or partial.is_file():
+            leftovers = [partial] if partial.is_file() else []
+            leftovers += copies_of(pulled, settings.cache_dir)
+            return Removal(name, pulled if pulled.is_file() else None, None, leftovers)
+        installed = installed_path(settings, entry)
+        if installed is not None:  # inside a wheel: pip owns that file
+            raise GenerationError(
+                f"{name} is the file of the Python package {entry.parts[0].package}, "
+                f"not a download of petitrag's: `pip uninstall {entry.parts[0].package}` removes it"
+            )
+        raise ModelNotFoundError(f"model {name} is not installed: nothing to remove")
+    registered = load_registry(settings).get(name)
+    if registered is None:
+        raise _unknown(name, settings)
+    path = Path(str(registered.get("path", "")))
+    return Removal(name, None, path, copies_of(path, settings.cache_dir))  # even of a deleted file
+
+
+def remove(settings: Settings, removal: Removal) -> None:
+    """Unregister first, then delete: an interruption leaves files nobody names, never a name
+    pointing to a deleted file."""
+    if removal.kept_file is not None:
+        registry = load_registry(settings)
+        registry.pop(removal.name, None)
+        _save_registry(settings, registry)
+    for path in [*removal.leftovers, *([removal.model_file] if removal.model_file else [])]:
+        path.unlink(missing_ok=True)
+
+
 # --- pulling --------------------------------------------------------------------------------
 
 

@@ -20,6 +20,10 @@ from typing import Any
 import numpy as np
 
 MIN_PREFIX_TOKENS = 32  # below this, recomputing is cheaper than a file read
+#: saved states kept per folder, the most recently used: one per (model file, context size,
+#: prompt variant) in use; others belong to replaced models, older prompts, other settings
+#: (10-20 MB each for the catalog's models)
+KEPT_STATES = 12
 
 
 def shared_length(first: Sequence[int] | np.ndarray, second: Sequence[int] | np.ndarray) -> int:
@@ -78,6 +82,7 @@ def _load(llama: Any, llama_cpp: Any, prefix: list[int], path: Path) -> bool:
         if input_ids.tolist() != prefix:
             return False
         load_state(llama, llama_cpp, input_ids, state)
+        os.utime(path)  # recently used: kept when the folder is pruned
         return True
     except Exception:  # corrupt or from another llama.cpp build: recompute
         with contextlib.suppress(OSError):
@@ -120,3 +125,18 @@ def _save(llama: Any, llama_cpp: Any, path: Path) -> None:
         tokens = np.asarray(llama.input_ids[: llama.n_tokens], dtype=np.int32)
         np.savez(partial, input_ids=tokens, state=state)
         partial.replace(path)
+        prune(path.parent)
+
+
+def prune(folder: Path, keep: int = KEPT_STATES) -> None:
+    """Delete all but the ``keep`` most recently used states: the folder would otherwise grow
+    by one file per model version, prompt change and context size, for ever."""
+    states = []
+    for candidate in folder.glob("*.npz"):
+        if ".tmp." in candidate.name:  # another process is writing it
+            continue
+        with contextlib.suppress(OSError):
+            states.append((candidate.stat().st_mtime_ns, candidate))
+    for _, stale in sorted(states, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            stale.unlink()

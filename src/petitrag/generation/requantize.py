@@ -174,9 +174,14 @@ def _copy_path(path: Path, kind: str, cache_dir: Path) -> Path:
     return cache_dir / FOLDER / f"{path.stem}.{key}{suffix}"
 
 
+def copies_of(path: Path, cache_dir: Path) -> list[Path]:
+    """Every copy and marker made for the file at ``path``, of this version or earlier ones."""
+    return sorted((cache_dir / FOLDER).glob(f"{path.stem}.{_where(path)}-*"))
+
+
 def _forget_stale(path: Path, cache_dir: Path) -> None:
     """Copies of an earlier version of this file (it was replaced): gigabytes nobody loads."""
-    for stale in (cache_dir / FOLDER).glob(f"{path.stem}.{_where(path)}-*"):
+    for stale in copies_of(path, cache_dir):
         with contextlib.suppress(OSError):
             stale.unlink()
 
