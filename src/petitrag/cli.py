@@ -164,34 +164,6 @@ def search(ctx: click.Context, query: str, as_json: bool, **flags: Any) -> None:
 
 
 @cli.command()
-@click.pass_context
-def collections(ctx: click.Context) -> None:
-    """List collections with their embedder and size."""
-    from petitrag.app import open_app
-    from petitrag.report import print_collections
-
-    settings = settings_from(ctx)
-    with open_app(settings) as app:
-        print_collections(out, app.store, settings)
-
-
-@cli.command()
-@click.option("-c", "--collection", help="Collection to list [default: default].")
-@click.pass_context
-def documents(ctx: click.Context, **flags: Any) -> None:
-    """List the documents of a collection."""
-    from petitrag.app import open_app
-    from petitrag.report import display_path
-
-    settings = settings_from(ctx, **flags)
-    with open_app(settings) as app:
-        app.store.require_collection(settings.collection)
-        for document in app.store.documents(settings.collection):
-            path = escape(display_path(document.path))  # a file may be named "[bold] notes.txt"
-            out.print(f"{path}  [dim]{document.size:,} bytes[/]", highlight=False)
-
-
-@cli.command()
 @click.option("-c", "--collection", default="sample", show_default=True, help="Collection for the demo.")
 @click.pass_context
 def demo(ctx: click.Context, **flags: Any) -> None:
@@ -327,4 +299,4 @@ def main() -> None:
 
 
 # Commands defined in their own modules register themselves on `cli` when imported.
-from petitrag import cli_answer, cli_bench, cli_serve  # noqa: E402, F401
+from petitrag import cli_answer, cli_bench, cli_collections, cli_serve  # noqa: E402, F401

@@ -272,6 +272,10 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         return self.home / "models"
 
+    def uploads_dir(self, collection: str) -> Path:
+        """Files uploaded through the server: petitrag's copies, deleted with their collection."""
+        return self.home / "uploads" / collection
+
     @classmethod
     def settings_customise_sources(
         cls,

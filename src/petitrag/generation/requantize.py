@@ -35,7 +35,10 @@ from petitrag.logs import silenced
 #: llama_ftype values: MOSTLY_Q4_K_S, MOSTLY_Q4_K_M (llama.h)
 FOUR_BIT_K_QUANTS = {14: "Q4_K_S", 15: "Q4_K_M"}
 #: llama_ftype of a copy, and its size over a Q4_K_M file's
-TARGETS = {"q4_1": (3, 1.05), "q4_0": (2, 0.96), "q8_0": (7, 1.7), "q4_k_m": (15, 1.0)}
+TARGETS = {
+    "q4_1": (3, 1.05), "q4_0": (2, 0.96), "q8_0": (7, 1.7), "q4_k_m": (15, 1.0), "q5_k_m": (17, 1.2),
+    "q6_k": (18, 1.4),
+}  # fmt: skip
 COPY_KINDS = ("q4_1", "q8_0")  # in order of preference (BENCHMARKS "Session 22")
 #: llama.cpp logs every tensor it loads or converts there; a file it cannot read gets one clear
 #: line when the model is loaded, not a page of logs

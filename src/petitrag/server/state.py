@@ -58,7 +58,7 @@ class ServerState:
         self.store().require_documents(name, other_way)
 
     def uploads_dir(self, collection: str) -> Path:
-        return self.settings.home / "uploads" / collection
+        return self.settings.uploads_dir(collection)
 
 
 def state(request: Request) -> ServerState:

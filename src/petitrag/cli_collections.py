@@ -1,0 +1,100 @@
+"""`petitrag collections` and `petitrag documents`: what is indexed, and taking it out again.
+
+Removing touches the index only: the user's files stay where they are. The exceptions are files
+petitrag itself holds: uploads made through the server, deleted with their collection.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from petitrag.cli import _Group, cli, err, out, settings_from
+
+
+@cli.group(cls=_Group, invoke_without_command=True)
+@click.pass_context
+def collections(ctx: click.Context) -> None:
+    """List collections with their embedder and size (`collections delete NAME` deletes one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from petitrag.app import open_app
+    from petitrag.report import print_collections
+
+    settings = settings_from(ctx)
+    with open_app(settings) as app:
+        print_collections(out, app.store, settings)
+
+
+@collections.command("delete")
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
+@click.pass_context
+def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
+    """Delete collection NAME from the index (its source files are kept; files uploaded to the
+    server, which petitrag holds, are deleted with it)."""
+    from petitrag.app import open_app
+
+    settings = settings_from(ctx)
+    with open_app(settings) as app:
+        app.store.require_collection(name)  # so the folders deleted below are a collection's
+        stats = app.store.stats(name)
+        uploads = settings.uploads_dir(name)
+        uploaded = sum(1 for path in uploads.iterdir() if path.is_file()) if uploads.is_dir() else 0
+        files = f"{uploaded} file{'s' if uploaded > 1 else ''}"
+        also = f" and the {files} uploaded to the server ({uploads})" if uploaded else ""
+        err.print(
+            f"delete collection {escape(name)}: {stats['documents']} documents, {stats['chunks']} "
+            f"chunks{escape(also)}; source files are kept",
+            highlight=False,
+        )
+        if not yes:
+            click.confirm("Delete?", abort=True, err=True)
+        app.store.delete_collection(name)
+    for folder in (settings.cache_dir / name, uploads):  # search indexes, then uploads
+        shutil.rmtree(folder, ignore_errors=True)
+    err.print(f"[green]ok:[/] deleted collection {escape(name)}", highlight=False)
+
+
+@cli.group(cls=_Group, invoke_without_command=True)
+@click.option("-c", "--collection", help="Collection to list [default: default].")
+@click.pass_context
+def documents(ctx: click.Context, **flags: Any) -> None:
+    """List the documents of a collection (`documents remove SOURCE` takes one out)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from petitrag.app import open_app
+    from petitrag.report import display_path
+
+    settings = settings_from(ctx, **flags)
+    with open_app(settings) as app:
+        app.store.require_collection(settings.collection)
+        for document in app.store.documents(settings.collection):
+            path = escape(display_path(document.path))  # a file may be named "[bold] notes.txt"
+            out.print(f"{path}  [dim]{document.size:,} bytes[/]", highlight=False)
+
+
+@documents.command("remove")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("-c", "--collection", help="Collection to remove from [default: default].")
+@click.pass_context
+def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: str | None) -> None:
+    """Take SOURCES (paths, or unique ends of paths as `documents` lists them) out of the index;
+    the files themselves are kept. Nothing is removed unless every SOURCE is found."""
+    from petitrag.app import open_app
+    from petitrag.report import display_path
+
+    collection = collection or (ctx.parent.params.get("collection") if ctx.parent else None)
+    settings = settings_from(ctx, collection=collection)
+    with open_app(settings) as app:
+        found = [app.store.find_document(settings.collection, source) for source in sources]
+        paths = list(dict.fromkeys(document.path for document in found))
+        removed = app.store.delete_documents(settings.collection, paths)
+    for path in paths:
+        err.print(f"removed {escape(display_path(path))}", highlight=False)
+    err.print(
+        f"[green]ok:[/] {removed} document(s) removed from {escape(settings.collection)}", highlight=False
+    )
