@@ -1,4 +1,4 @@
-"""K-quant models run as a Q4_1 copy where llama.cpp multiplies with AMX (``requantize``).
+"""K-quant models run as a Q4_1 or Q8_0 copy where llama.cpp multiplies with AMX (``requantize``).
 
 The copies are made by llama.cpp's real quantiser. The test K-quant file is SmolLM2 converted
 to Q4_K_M once per module (its Q4_1 file is not a K-quant, so it is never converted itself).
@@ -65,6 +65,20 @@ def test_q4_1_is_kept_when_it_holds_as_many_bits(
     monkeypatch.setattr(requantize, "convert", convert)
     copy = requantized(k_quant, tmp_path, 2)
     assert made == ["q4_1"] and copy_kind(copy.name) == "Q4_1"
+
+
+def test_a_6_bit_k_quant_runs_as_q8_0_made_directly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Q5_K / Q6_K files: Q4_1 would lose bits, so Q8_0 is the only copy made."""
+    assert SMOLLM is not None
+    q6_k = tmp_path / "smol-q6k.gguf"
+    requantize.convert(SMOLLM, q6_k, "q6_k", threads=2)
+    made: list[str] = []
+    real = requantize.convert
+    monkeypatch.setattr(requantize, "convert", lambda *args: (made.append(args[2]), real(*args))[1])
+    told: list[str] = []
+    copy = requantized(q6_k, tmp_path, 2, told.append)
+    assert file_type(q6_k) == 18 and made == ["q8_0"] and file_type(copy) == 7
+    assert "(Q6_K) for this CPU's AMX" in told[0] and "runs as Q8_0" in told[1]
 
 
 def test_a_file_that_is_no_k_quant_runs_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -89,9 +89,9 @@ class Settings(BaseSettings):
     requantize: Literal["auto", "off"] = Field(
         "auto",
         description="auto: where llama.cpp multiplies with AMX, a 4-bit K-quant model (Q4_K_M) runs as a "
-        "Q4_1 copy (Q8_0, which takes more memory, where Q4_1 would lose bits) made once in the cache: "
-        "prompts read 1.25-2x faster, text predicted as well. off: always the file as it is. "
-        "In-process models only.",
+        "Q4_1 copy (Q8_0, which takes more memory, where Q4_1 would lose bits, and for Q5_K / Q6_K models) "
+        "made once in the cache: prompts read 1.25-2x faster, text predicted as well. off: always the "
+        "file as it is. In-process models only.",
     )
     max_tokens: int = Field(256, ge=1, le=32768, description="Longest answer, in tokens.")
     prompt_budget: int = Field(1200, ge=64, description="Most tokens of sources put in a prompt.")

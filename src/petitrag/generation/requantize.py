@@ -1,4 +1,4 @@
-"""4-bit K-quant GGUF files run as a Q4_1 or Q8_0 copy where llama.cpp multiplies with AMX.
+"""K-quant GGUF files run as a Q4_1 or Q8_0 copy where llama.cpp multiplies with AMX.
 
 llama.cpp's AMX kernels multiply Q4_0, Q4_1 and Q8_0 weights with int8 tiles, but K-quants
 (Q4_K_M: the catalog's Qwen files) through a slower path that unpacks every weight block
@@ -9,7 +9,10 @@ are quantised per 32 values instead of 256. On the Xeon, the 1.5B model (BENCHMA
 predicts French and English text no worse (mean NLL 2.839 → 2.837 and 2.071 → 2.044). A file
 labelled Q4_K_M may hold mostly 5- and 8-bit tensors (Qwen 0.5B's does): its Q4_1 copy is then
 smaller and predicts worse, so such a file gets a Q8_0 copy instead, which loses nothing (0.5B:
-first pass 1.23 → 0.60 s, decoding 20.0 → 22.4 tokens/s, NLL equal).
+first pass 1.23 → 0.60 s, decoding 20.0 → 22.4 tokens/s, NLL equal). Q5_K and Q6_K files go
+through the same slow path and would lose bits as Q4_1: they get a Q8_0 copy (the 1.5B model as
+Q6_K: first pass 2.21 → 1.45 s, decoding 8.0 → 10.9 tokens/s, NLL lower; peak memory 2.8 → 3.8 GB,
+BENCHMARKS "Session 23").
 
 So with ``requantize = "auto"`` the first load converts such a file once, with llama.cpp's own
 quantiser (seconds), into the cache, and later loads use the copy. CPUs without AMX keep the
@@ -32,8 +35,10 @@ from pathlib import Path
 from petitrag.errors import GenerationError, MissingDependencyError
 from petitrag.logs import silenced
 
-#: llama_ftype values: MOSTLY_Q4_K_S, MOSTLY_Q4_K_M (llama.h)
-FOUR_BIT_K_QUANTS = {14: "Q4_K_S", 15: "Q4_K_M"}
+#: llama_ftype values (llama.h) of the K-quants converted: 4-bit ones become Q4_1 (or Q8_0 where
+#: Q4_1 would hold fewer bits), 5- and 6-bit ones Q8_0, which loses nothing
+K_QUANTS = {14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K"}
+FOUR_BIT = {14, 15}
 #: llama_ftype of a copy, and its size over a Q4_K_M file's
 TARGETS = {
     "q4_1": (3, 1.05), "q4_0": (2, 0.96), "q8_0": (7, 1.7), "q4_k_m": (15, 1.0), "q5_k_m": (17, 1.2),
@@ -61,9 +66,9 @@ def runnable_path(
 def requantized(
     path: Path, cache_dir: Path, threads: int, notify: Callable[[str], None] | None = None
 ) -> Path:
-    """``path``'s copy when it is a 4-bit K-quant: Q4_1, unless that holds fewer bits than the
-    file (a "Q4_K_M" can be mostly Q5_0 and Q8_0: Qwen 0.5B's is), then Q8_0, which loses
-    nothing. What was decided is kept next to the copies: later loads look at file names only."""
+    """``path``'s copy when it is a K-quant: Q4_1 for a 4-bit one, unless that holds fewer bits
+    than the file (a "Q4_K_M" can be mostly Q5_0 and Q8_0: Qwen 0.5B's is), else Q8_0, which
+    loses nothing. What was decided is kept next to the copies: later loads look at file names only."""
     copies = [_copy_path(path, kind, cache_dir) for kind in COPY_KINDS]
     as_is = _copy_path(path, "as-is", cache_dir)
     with _CONVERTING:
@@ -71,30 +76,34 @@ def requantized(
         if made or as_is.is_file():
             return made or path
         _forget_stale(path, cache_dir)
-        source_type = FOUR_BIT_K_QUANTS.get(file_type(path) or -1)
-        if source_type is None:
+        ftype = file_type(path) or -1
+        if ftype not in K_QUANTS:
             _touch(as_is)
             return path
         tell = notify or (lambda message: None)
-        tell(f"converting {path.name} ({source_type}) for this CPU's AMX, once: {as_is.parent}")
+        tell(f"converting {path.name} ({K_QUANTS[ftype]}) for this CPU's AMX, once: {as_is.parent}")
         try:
-            copy = _convert_keeping_bits(path, *copies, threads)
+            copy = _convert_keeping_bits(path, ftype, *copies, threads)
         except (OSError, GenerationError) as exc:  # full disk, no permission: tried again next time
             tell(f"could not convert {path.name} ({exc}); running it as it is")
             if isinstance(exc, GenerationError):  # llama.cpp refused this file: it would again
                 _touch(as_is)
             return path
         if copy == copies[-1]:
-            tell(f"{path.name} holds 5- and 8-bit tensors: it runs as Q8_0, faster but with more memory")
+            tell(
+                f"{path.name} holds 5- to 8-bit tensors: it runs as Q8_0, faster but with more memory "
+                '(requantize = "off" runs the file as it is)'
+            )
         return copy
 
 
-def _convert_keeping_bits(path: Path, q4_1: Path, q8_0: Path, threads: int) -> Path:
-    """Q4_1, unless it is smaller than the file (bits, so precision, lost): then Q8_0."""
-    convert(path, q4_1, "q4_1", threads)
-    if q4_1.stat().st_size >= path.stat().st_size:
-        return q4_1
-    q4_1.unlink()
+def _convert_keeping_bits(path: Path, ftype: int, q4_1: Path, q8_0: Path, threads: int) -> Path:
+    """4-bit: Q4_1, unless it is smaller than the file (bits, so precision, lost); else Q8_0."""
+    if ftype in FOUR_BIT:
+        convert(path, q4_1, "q4_1", threads)
+        if q4_1.stat().st_size >= path.stat().st_size:
+            return q4_1
+        q4_1.unlink()
     convert(path, q8_0, "q8_0", threads)
     return q8_0
 
