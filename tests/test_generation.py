@@ -674,7 +674,9 @@ def test_cli_models_list_and_pull(petitrag: Callable[..., Result]) -> None:
     assert "yes" in smol_line and "Apache-2.0" in smol_line
     assert "qwen2.5-coder-1.5b" in table
     petitrag("models", "pull", str(SMOLLM), "--name", "local-smol")
-    assert "local-smol" in petitrag("models", "list").stdout
+    local = next(line for line in petitrag("models", "list").stdout.splitlines() if "local-smol" in line)
+    assert local.split()[:4] == ["local-smol", "135M", "Q4_1", "98"]  # what the file says of itself
+    assert "apache-2.0" in local and "local file" in local
     failed = petitrag("models", "pull", "no-such-model", expect=1)
     assert failed.stderr.count("\n") == 1 and "petitrag models pull NAME" in failed.stderr
 

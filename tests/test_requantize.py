@@ -131,7 +131,7 @@ def test_an_answer_model_runs_from_its_copy(
     pulled = petitrag("models", "pull", str(k_quant), "--name", "smol-k")
     assert "(Q4_K_M) for this CPU's AMX" in pulled.stderr and "runs as " in pulled.stderr
     line = next(line for line in petitrag("models", "list").stdout.splitlines() if "smol-k" in line)
-    assert "(runs as Q8_0)" in line
+    assert "Q4_K_M (runs as Q8_0)" in line
     settings = load_settings()
     generator = create_generator(settings, "smol-k")
     assert copy_kind(Path(generator.model_path).name) == "Q8_0"  # type: ignore[attr-defined]

@@ -14,9 +14,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from petitrag.config import Settings
-from petitrag.errors import GenerationError, ModelNotFoundError
+from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from petitrag.generation.gguf_info import GgufInfo
 
 Progress = Callable[[int, int], None]  # (done_bytes, total_bytes)
 
@@ -284,8 +288,34 @@ def list_models(settings: Settings) -> list[ModelRow]:
     for name, info in sorted(load_registry(settings).items()):
         path = Path(str(info.get("path", "")))
         size = path.stat().st_size if path.is_file() else None
-        rows.append(ModelRow(name, "?", "?", size, (), "?", "local file", path.is_file(), path))
+        about = _read_info(path) if path.is_file() else None
+        params, quant, licence = (
+            (about.size_label, about.quant, about.licence) if about else (None, None, None)
+        )
+        rows.append(
+            ModelRow(
+                name,
+                params or "?",
+                quant or "?",
+                size,
+                (),
+                licence or "?",
+                "local file",
+                path.is_file(),
+                path,
+            )
+        )
     return rows
+
+
+def _read_info(path: Path) -> GgufInfo | None:
+    """What a registered file says about itself; nothing when llama.cpp is not installed."""
+    from petitrag.generation.gguf_info import read_info
+
+    try:
+        return read_info(path)
+    except MissingDependencyError:
+        return None
 
 
 # --- removing -------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from petitrag.errors import GenerationError, MissingDependencyError
+from petitrag.generation.gguf_info import LLAMA_LOGGER, read_info
 from petitrag.logs import silenced
 
 #: llama_ftype values (llama.h) of the K-quants converted: 4-bit ones become Q4_1 (or Q8_0 where
@@ -45,9 +46,6 @@ TARGETS = {
     "q6_k": (18, 1.4),
 }  # fmt: skip
 COPY_KINDS = ("q4_1", "q8_0")  # in order of preference (BENCHMARKS "Session 22")
-#: llama.cpp logs every tensor it loads or converts there; a file it cannot read gets one clear
-#: line when the model is loaded, not a page of logs
-LLAMA_LOGGER = "llama-cpp-python"
 FOLDER = "requantized"  # under the cache directory: a copy can always be made again
 
 _CONVERTING = threading.Lock()  # two threads loading the same model convert it once
@@ -120,23 +118,9 @@ def amx_build() -> bool:
 
 
 def file_type(path: Path) -> int | None:
-    """The GGUF's ``general.file_type`` (a llama_ftype), read by loading its vocabulary only."""
-    from petitrag.generation.llama_cpp import import_llama_cpp
-
-    llama_cpp = import_llama_cpp()
-    params = llama_cpp.llama_model_default_params()
-    params.vocab_only = True
-    with silenced(LLAMA_LOGGER):
-        model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
-    if not model:
-        return None
-    try:
-        value = ctypes.create_string_buffer(32)
-        if llama_cpp.llama_model_meta_val_str(model, b"general.file_type", value, len(value)) < 0:
-            return None
-        return int(value.value) if value.value.isdigit() else None
-    finally:
-        llama_cpp.llama_model_free(model)
+    """The GGUF's ``general.file_type`` (a llama_ftype)."""
+    info = read_info(path)
+    return info.file_type if info else None
 
 
 def convert(source: Path, target: Path, kind: str, threads: int) -> None:
