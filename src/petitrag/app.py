@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -83,6 +84,16 @@ class App:
 
     def close(self) -> None:
         self.store.close()
+
+
+def delete_collection(store: Store, settings: Settings, name: str) -> dict[str, int]:
+    """The collection's index, its search caches, and the files uploaded to it through the server
+    (petitrag's copies); the user's own files are never touched. Returns what it held."""
+    held = store.stats(store.require_collection(name).name)
+    store.delete_collection(name)
+    for folder in (settings.cache_dir / name, settings.uploads_dir(name)):  # a valid name: no '..'
+        shutil.rmtree(folder, ignore_errors=True)
+    return held
 
 
 @contextmanager

@@ -6,7 +6,6 @@ petitrag itself holds: uploads made through the server, deleted with their colle
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import click
@@ -36,7 +35,7 @@ def collections(ctx: click.Context) -> None:
 def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
     """Delete collection NAME from the index (its source files are kept; files uploaded to the
     server, which petitrag holds, are deleted with it)."""
-    from petitrag.app import open_app
+    from petitrag.app import delete_collection, open_app
 
     settings = settings_from(ctx)
     with open_app(settings) as app:
@@ -53,9 +52,7 @@ def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
         )
         if not yes:
             click.confirm("Delete?", abort=True, err=True)
-        app.store.delete_collection(name)
-    for folder in (settings.cache_dir / name, uploads):  # search indexes, then uploads
-        shutil.rmtree(folder, ignore_errors=True)
+        delete_collection(app.store, settings, name)
     err.print(f"[green]ok:[/] deleted collection {escape(name)}", highlight=False)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -236,10 +237,14 @@ class Store:
     def ensure_collection(self, name: str, embedder: str) -> Collection:
         """Create the collection for this embedder, or check that it matches."""
         if self.collection(name) is None:
+            # generations start from the clock: a collection deleted and made again under the
+            # same name never repeats one, so no process serves the old one's cached indexes
+            start = time.time_ns()
             with self.transaction():
                 self.db.execute(
-                    "INSERT OR IGNORE INTO collections (name, embedder, created_at) VALUES (?, ?, ?)",
-                    (name, embedder, _now()),
+                    "INSERT OR IGNORE INTO collections (name, embedder, chunks_generation,"
+                    " vectors_generation, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (name, embedder, start, start, _now()),
                 )
         return self.require_collection(name, embedder)
 
@@ -250,6 +255,7 @@ class Store:
         return [Collection(*row) for row in rows]
 
     def delete_collection(self, name: str) -> None:
+        """Its documents and chunks too. Search caches on disk are the caller's to remove."""
         self.require_collection(name)
         with self.transaction():
             self.db.execute("DELETE FROM chunks WHERE collection=?", (name,))

@@ -94,6 +94,14 @@ class IngestJobs:
         self._executor.submit(self._run, job, paths)
         return job
 
+    def pending(self, collection: str) -> bool:
+        """A job for this collection is queued or running."""
+        with self._lock:
+            return any(
+                job.collection == collection and job.status in ("queued", "running")
+                for job in self._jobs.values()
+            )
+
     def get(self, job_id: str) -> IngestJob:
         job = self._jobs.get(job_id)
         if job is None:

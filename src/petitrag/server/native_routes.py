@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from petitrag import __version__
 from petitrag.answer.summarize import Summarizer
+from petitrag.app import delete_collection
 from petitrag.config import SearchMode
 from petitrag.server.auth import Caller
 from petitrag.server.errors import ApiError, checked_collection
@@ -63,6 +64,19 @@ def collections(server: Server, who: Caller) -> list[dict[str, Any]]:
         for c in store.collections()
         if who.allows(c.name)
     ]
+
+
+@router.delete("/collections/{collection}", summary="Delete a collection (and the files uploaded to it)")
+def delete_collection_route(collection: Collection, server: Server) -> dict[str, Any]:
+    """Its index, search caches and uploaded files; refused while an ingest job writes to it."""
+    if server.jobs.pending(collection):
+        raise ApiError(
+            409,
+            f"an ingest job is still adding files to '{collection}'; retry when it is done",
+            "collection_busy",
+        )
+    held = delete_collection(server.store(), server.settings, collection)
+    return {"deleted": collection, **held}
 
 
 @router.get("/collections/{collection}/documents", summary="Documents of a collection")

@@ -9,6 +9,8 @@ const STRINGS = {
     emptyChat: "Ask a question about your documents.", placeholder: "Your question…", ask: "Ask",
     modelTitle: "Model that answers", sources: "Sources", page: "p.", delete: "Delete",
     confirmDelete: "Remove {name} from the collection?", newCollectionPrompt: "Name of the new collection",
+    deleteCollection: "Delete this collection",
+    confirmDeleteCollection: "Delete the collection {name} and its index? Files uploaded to it are deleted too.",
     uploading: "Uploading {percent}%…", queued: "Waiting to be ingested…", parse: "Reading files {done}/{total}…",
     embed: "Indexing passages {done}/{total}…", ingested: "Ingested: {added} added, {unchanged} unchanged.",
     failedFile: "{file}: {reason}", warningFile: "{file}: {warning}",
@@ -33,6 +35,8 @@ const STRINGS = {
     emptyChat: "Posez une question sur vos documents.", placeholder: "Votre question…", ask: "Demander",
     modelTitle: "Modèle qui répond", sources: "Sources", page: "p.", delete: "Supprimer",
     confirmDelete: "Retirer {name} de la collection ?", newCollectionPrompt: "Nom de la nouvelle collection",
+    deleteCollection: "Supprimer cette collection",
+    confirmDeleteCollection: "Supprimer la collection {name} et son index ? Les fichiers qui y ont été envoyés sont supprimés aussi.",
     uploading: "Envoi {percent} %…", queued: "En attente d’indexation…", parse: "Lecture des fichiers {done}/{total}…",
     embed: "Indexation des passages {done}/{total}…", ingested: "Indexé : {added} ajouté(s), {unchanged} inchangé(s).",
     failedFile: "{file} : {reason}", warningFile: "{file} : {warning}",
@@ -135,14 +139,29 @@ function fillCollections(names) {
 
 async function loadDocuments() {
   const list = $("documents");
-  let documents = [];
+  let documents = [], exists = true;
   try {
     documents = await api(collectionPath("/documents"));
   } catch (error) {
     if (error.status !== 404) throw error; // 404: the collection does not exist yet
+    exists = false;
   }
   list.replaceChildren(...documents.map(documentItem));
   $("no-documents").hidden = documents.length > 0;
+  $("delete-collection").hidden = !exists;
+}
+
+async function deleteCollection() {
+  if (!confirm(t("confirmDeleteCollection", { name: state.collection }))) return;
+  clearNotice();
+  try {
+    await api(collectionPath(), { method: "DELETE" });
+  } catch (error) {
+    if (error.status !== 404) return showError(error); // e.g. 409: an upload is still being ingested
+  }
+  state.collection = null; // back to the server's default collection
+  state.history = [];
+  await loadInfo().catch(showError);
 }
 
 function documentItem(doc) {
@@ -481,6 +500,7 @@ function start() {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); $("ask-form").requestSubmit(); }
   });
   $("upload-form").addEventListener("submit", onUpload);
+  $("delete-collection").addEventListener("click", deleteCollection);
   $("collection").addEventListener("change", (event) => {
     state.collection = event.target.value;
     state.history = [];
