@@ -229,6 +229,12 @@ def test_documents_remove_takes_files_out_of_the_index_only(petitrag, corpus: Pa
     assert all("composting" not in hit["source"] for hit in hits)
     assert (corpus / "composting.html").is_file()  # the user's file is kept
     assert "1 added" in petitrag("ingest", str(corpus), "--no-embed", "-c", "work").stderr  # back again
+    uploads = load_settings().uploads_dir("work")  # a file uploaded through the server is petitrag's copy
+    uploads.mkdir(parents=True)
+    (uploads / "memo.txt").write_text("A memo uploaded through the server.")
+    petitrag("ingest", str(uploads), "--no-embed", "-c", "work")
+    petitrag("documents", "remove", "memo.txt", "-c", "work")
+    assert not (uploads / "memo.txt").exists()
 
 
 def test_collections_delete_asks_then_deletes_the_index_and_uploads_only(

@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from petitrag.config import Settings
@@ -84,6 +85,17 @@ class App:
 
     def close(self) -> None:
         self.store.close()
+
+
+def remove_documents(store: Store, settings: Settings, collection: str, paths: list[str]) -> int:
+    """Out of the index; a file uploaded through the server (petitrag's copy) is deleted too,
+    the user's own files never. Returns how many documents were removed."""
+    removed = store.delete_documents(collection, paths)
+    uploads = settings.uploads_dir(collection).absolute()
+    for path in map(Path, paths):
+        if path.parent == uploads:
+            path.unlink(missing_ok=True)
+    return removed
 
 
 def delete_collection(store: Store, settings: Settings, name: str) -> dict[str, int]:

@@ -80,8 +80,9 @@ def documents(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: str | None) -> None:
     """Take SOURCES (paths, or unique ends of paths as `documents` lists them) out of the index;
-    the files themselves are kept. Nothing is removed unless every SOURCE is found."""
-    from petitrag.app import open_app
+    the files themselves are kept (but for uploads to the server, petitrag's copies). Nothing is
+    removed unless every SOURCE is found."""
+    from petitrag.app import open_app, remove_documents
     from petitrag.report import display_path
 
     collection = collection or (ctx.parent.params.get("collection") if ctx.parent else None)
@@ -89,7 +90,7 @@ def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: s
     with open_app(settings) as app:
         found = [app.store.find_document(settings.collection, source) for source in sources]
         paths = list(dict.fromkeys(document.path for document in found))
-        removed = app.store.delete_documents(settings.collection, paths)
+        removed = remove_documents(app.store, settings, settings.collection, paths)
     for path in paths:
         err.print(f"removed {escape(display_path(path))}", highlight=False)
     err.print(

@@ -7,7 +7,6 @@ generation; search and summaries need the models and take their turn in the queu
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from petitrag import __version__
 from petitrag.answer.summarize import Summarizer
-from petitrag.app import delete_collection
+from petitrag.app import delete_collection, remove_documents
 from petitrag.config import SearchMode
 from petitrag.server.auth import Caller
 from petitrag.server.errors import ApiError, checked_collection
@@ -97,12 +96,8 @@ def delete_document(collection: Collection, document_id: int, server: Server) ->
     found = next((doc for doc in store.documents(collection) if doc.id == document_id), None)
     if found is None:
         raise ApiError(404, f"no document {document_id} in collection '{collection}'", "document_not_found")
-    store.delete_documents(collection, [found.path])
-    path = Path(found.path)
-    if path.parent == server.uploads_dir(collection).absolute():
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-    return {"deleted": found.id, "name": path.name}
+    remove_documents(store, server.settings, collection, [found.path])
+    return {"deleted": found.id, "name": Path(found.path).name}
 
 
 @uploads.post(
