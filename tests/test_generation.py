@@ -701,6 +701,11 @@ def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
     petitrag("models", "remove", "qwen2.5-coder-0.5b", "--yes")
     assert not pulled.exists() and not copy.exists() and other.is_file()
     assert "no" in next(line for line in petitrag("models", "list").stdout.splitlines() if "0.5b" in line)
+    partial = pulled.with_name(f".{pulled.name}.partial")  # what an interrupted pull leaves
+    partial.write_bytes(bytes(1000))
+    interrupted = petitrag("models", "remove", "qwen2.5-coder-0.5b")  # nothing of a model: no question
+    assert "delete what an interrupted pull of qwen2.5-coder-0.5b left; frees 1 kB" in interrupted.stderr
+    assert not partial.exists()
     again = petitrag("models", "remove", "qwen2.5-coder-0.5b", expect=1)
     assert again.stderr == "error: model qwen2.5-coder-0.5b is not installed: nothing to remove\n"
     # a registered file is the user's: its name and copies go, the file stays

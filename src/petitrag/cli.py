@@ -282,11 +282,7 @@ def models_remove(ctx: click.Context, model: str, yes: bool) -> None:
     settings = settings_from(ctx)
     removal = plan_removal(settings, model)
     freed = _human_size(removal.freed_bytes) if removal.freed_bytes else "nothing"
-    if removal.model_file is not None:
-        what = f"delete {escape(str(removal.model_file))}"
-    else:
-        what = f"forget the name {escape(model)} ({escape(str(removal.kept_file))} is kept)"
-    err.print(f"{what}; frees {freed}", highlight=False)
+    err.print(f"{escape(removal.summary)}; frees {freed}", highlight=False)
     if removal.model_file is not None and not yes:
         click.confirm("Delete?", abort=True, err=True)
     remove(settings, removal)

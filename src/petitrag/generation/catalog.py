@@ -331,6 +331,14 @@ class Removal:
     leftovers: list[Path]  # files made from the model here: its AMX copies, a partial pull
 
     @property
+    def summary(self) -> str:
+        if self.model_file is not None:
+            return f"delete {self.model_file}"
+        if self.kept_file is not None:
+            return f"forget the name {self.name} ({self.kept_file} is kept)"
+        return f"delete what an interrupted pull of {self.name} left"
+
+    @property
     def freed_bytes(self) -> int:
         files = [self.model_file, *self.leftovers] if self.model_file else self.leftovers
         return sum(path.stat().st_size for path in files if path.is_file())
