@@ -524,6 +524,23 @@ def test_french_answers_from_all_passages_are_gated_only_when_asked(app) -> None
     generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2, -1.5])
     result, _ = ask_streamed(app, generator, question)
     assert result.abstained and generator.prompts == [] and result.answer == ABSTAIN["fr"]
+    assert "tok/s" not in timings_line(result)  # nothing written: no speed to show
+    assert "tok/s" in timings_line(
+        ask_streamed(app, ScoringAbstention("Tous les 5 000 km [2].", [-9.0]), question)[0]
+    )
+
+
+def timings_line(result) -> str:  # type: ignore[no-untyped-def]
+    """The line `petitrag ask` prints under an answer."""
+    import io
+
+    from rich.console import Console
+
+    from petitrag.report import print_answer
+
+    shown, said = io.StringIO(), io.StringIO()
+    print_answer(Console(file=shown), Console(file=said, width=200), result, None)
+    return said.getvalue().strip().splitlines()[-1]
 
 
 def test_zero_turns_the_abstention_likelihood_off(app) -> None:  # type: ignore[no-untyped-def]

@@ -150,9 +150,11 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
             highlight=False,
         )
         return
+    # no token written (the model's own abstention likelihood answered): no speed to show
+    speed = f"{timings.get('tokens_per_s', 0):.1f} tok/s · " if timings.get("completion_tokens") else ""
     err.print(
         f"[dim]{escape(result.model)} · first token {timings.get('ttft_s', 0):.1f} s · "
-        f"{timings.get('tokens_per_s', 0):.1f} tok/s · total {timings.get('total_s', 0):.1f} s[/]",
+        f"{speed}total {timings.get('total_s', 0):.1f} s[/]",
         highlight=False,
     )
 
