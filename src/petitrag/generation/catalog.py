@@ -14,13 +14,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
-
-if TYPE_CHECKING:
-    from petitrag.generation.gguf_info import GgufInfo
+from petitrag.generation.gguf_info import GgufInfo
 
 Progress = Callable[[int, int], None]  # (done_bytes, total_bytes)
 
@@ -288,24 +285,17 @@ def list_models(settings: Settings) -> list[ModelRow]:
     for name, info in sorted(load_registry(settings).items()):
         path = Path(str(info.get("path", "")))
         size = path.stat().st_size if path.is_file() else None
-        about = _read_info(path) if path.is_file() else None
-        params, quant, licence = (
-            (about.size_label, about.quant, about.licence) if about else (None, None, None)
-        )
+        about = (_read_info(path) if path.is_file() else None) or UNKNOWN
         rows.append(
             ModelRow(
-                name,
-                params or "?",
-                quant or "?",
-                size,
-                (),
-                licence or "?",
-                "local file",
-                path.is_file(),
-                path,
+                name, about.size_label or "?", about.quant or "?", size, (), about.licence or "?",
+                "local file", path.is_file(), path,
             )
-        )
+        )  # fmt: skip
     return rows
+
+
+UNKNOWN = GgufInfo(None, None, None)
 
 
 def _read_info(path: Path) -> GgufInfo | None:
