@@ -68,10 +68,14 @@ def test_q4_1_is_kept_when_it_holds_as_many_bits(
 
 
 def test_a_6_bit_k_quant_runs_as_q8_0_made_directly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Q5_K / Q6_K files: Q4_1 would lose bits, so Q8_0 is the only copy made."""
+    """Q5_K / Q6_K files: Q4_1 would lose bits, so Q8_0 is the only copy made (even where an
+    earlier version had decided to run the file as it is)."""
     assert SMOLLM is not None
     q6_k = tmp_path / "smol-q6k.gguf"
     requantize.convert(SMOLLM, q6_k, "q6_k", threads=2)
+    q8_0 = requantize._copy_path(q6_k, "q8_0", tmp_path)
+    q8_0.parent.mkdir()
+    q8_0.with_name(q8_0.name.replace(".q8_0.gguf", ".as-is")).touch()  # session 22 ran Q6_K as it was
     made: list[str] = []
     real = requantize.convert
     monkeypatch.setattr(requantize, "convert", lambda *args: (made.append(args[2]), real(*args))[1])
@@ -79,12 +83,13 @@ def test_a_6_bit_k_quant_runs_as_q8_0_made_directly(tmp_path: Path, monkeypatch:
     copy = requantized(q6_k, tmp_path, 2, told.append)
     assert file_type(q6_k) == 18 and made == ["q8_0"] and file_type(copy) == 7
     assert "(Q6_K) for this CPU's AMX" in told[0] and "runs as Q8_0" in told[1]
+    assert sorted(path.name for path in copy.parent.iterdir()) == [copy.name]  # the old marker went
 
 
 def test_a_file_that_is_no_k_quant_runs_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert SMOLLM is not None
     assert requantized(SMOLLM, tmp_path, 2) == SMOLLM  # Q4_1 already
-    assert [path.suffix for path in (tmp_path / "requantized").iterdir()] == [".as-is"]
+    assert [path.suffix for path in (tmp_path / "requantized").iterdir()] == [".as-is-2"]
     monkeypatch.setattr(requantize, "file_type", lambda *args: pytest.fail("looked again"))
     assert requantized(SMOLLM, tmp_path, 2) == SMOLLM  # decided once per file
     corrupt = tmp_path / "corrupt.gguf"

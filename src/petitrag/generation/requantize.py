@@ -166,7 +166,8 @@ def _copy_path(path: Path, kind: str, cache_dir: Path) -> Path:
     """A copy (or the "runs as it is" marker) of this very file: its path, size and time."""
     stat = path.stat()
     key = f"{_where(path)}-{hashlib.sha256(f'{stat.st_size}|{stat.st_mtime_ns}'.encode()).hexdigest()[:8]}"
-    suffix = ".as-is" if kind == "as-is" else f".{kind}.gguf"
+    # "-2": Q5_K and Q6_K files are converted since session 23; an older rule's marker is not read
+    suffix = ".as-is-2" if kind == "as-is" else f".{kind}.gguf"
     return cache_dir / FOLDER / f"{path.stem}.{key}{suffix}"
 
 
