@@ -198,7 +198,7 @@ def _hidden(value: Any) -> Any:
 
 @cli.group(cls=_Group)
 def models() -> None:
-    """List and install answer models (GGUF files)."""
+    """List, install and remove answer models (GGUF files)."""
 
 
 @models.command("list")

@@ -14,7 +14,7 @@ from rich.markup import escape
 from petitrag.cli import _Group, cli, err, out, settings_from
 
 
-@cli.group(cls=_Group, invoke_without_command=True)
+@cli.group(cls=_Group, invoke_without_command=True, short_help="List collections, or delete one.")
 @click.pass_context
 def collections(ctx: click.Context) -> None:
     """List collections with their embedder and size (`collections delete NAME` deletes one)."""
@@ -56,7 +56,9 @@ def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
     err.print(f"[green]ok:[/] deleted collection {escape(name)}", highlight=False)
 
 
-@cli.group(cls=_Group, invoke_without_command=True)
+@cli.group(
+    cls=_Group, invoke_without_command=True, short_help="List a collection's documents, or remove some."
+)
 @click.option("-c", "--collection", help="Collection to list [default: default].")
 @click.pass_context
 def documents(ctx: click.Context, **flags: Any) -> None:
