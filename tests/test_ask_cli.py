@@ -12,6 +12,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from click.testing import CliRunner
@@ -75,6 +76,16 @@ def test_greedy_answers_are_reproducible(indexed: Path) -> None:
     first = json.loads(run("ask", question, "--json").stdout)
     second = json.loads(run("ask", question, "--json").stdout)
     assert first["answer"] == second["answer"] and first["citations"] == second["citations"]
+
+
+def test_a_question_read_from_standard_input_is_the_same_question(indexed: Path) -> None:
+    question = "When does the inverter need replacing?"
+    piped = CliRunner().invoke(cli, ["ask", "-", "--json"], input=f"{question}\n", catch_exceptions=False)
+    assert json.loads(piped.stdout) == {**json.loads(run("ask", question, "--json").stdout), "timings": ANY}
+    searched = CliRunner().invoke(cli, ["search", "-", "--json"], input=question, catch_exceptions=False)
+    assert json.loads(searched.stdout)["hits"] == json.loads(run("search", question, "--json").stdout)["hits"]
+    empty = CliRunner().invoke(cli, ["ask", "-"], input="  \n", catch_exceptions=False)
+    assert empty.exit_code == 1 and empty.stderr == "error: the question is empty\n"
 
 
 def test_french_question_is_answered_in_french_mode(indexed: Path) -> None:

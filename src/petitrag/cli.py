@@ -80,6 +80,14 @@ def _parents(ctx: click.Context) -> list[click.Context]:
     return parents
 
 
+def text_argument(value: str, what: str) -> str:
+    """The argument, or standard input when it is "-" (a long question from a file or a pipe,
+    with no shell quoting to get right), checked to be UTF-8."""
+    if value == "-":
+        value = sys.stdin.read()
+    return require_utf8(value, what)
+
+
 def require_utf8(text: str, what: str) -> str:
     """Bytes that are not UTF-8 reach argv and stdin as lone surrogates, which fail deep in the
     embedder or the model with a message blaming them: say what is wrong instead."""
@@ -147,12 +155,12 @@ def embed(ctx: click.Context, **flags: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON result.")
 @click.pass_context
 def search(ctx: click.Context, query: str, as_json: bool, **flags: Any) -> None:
-    """Find the passages that best match QUERY."""
+    """Find the passages that best match QUERY ('-': read it from standard input)."""
     from petitrag.app import open_app
     from petitrag.report import print_hits
 
     settings = settings_from(ctx, **flags)
-    require_utf8(query, "query")
+    query = text_argument(query, "query")
     with open_app(settings) as app:
         result = app.retriever().search(query)
     if as_json:

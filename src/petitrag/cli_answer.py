@@ -9,7 +9,7 @@ from typing import Any, get_args
 import click
 from rich.markup import escape
 
-from petitrag.cli import cli, err, out, require_utf8, settings_from
+from petitrag.cli import cli, err, out, require_utf8, settings_from, text_argument
 from petitrag.config import Reading
 from petitrag.errors import QueryError
 from petitrag.report import Stream, print_answer
@@ -80,11 +80,11 @@ def with_model_options(command: Any) -> Any:
 @click.option("--no-stream", is_flag=True, help="Print the answer at the end instead of token by token.")
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **flags: Any) -> None:
-    """Answer QUESTION from your documents, with sources."""
+    """Answer QUESTION from your documents, with sources ('-': read it from standard input)."""
     from petitrag.app import open_app
 
     settings = settings_from(ctx, **flags)
-    require_utf8(question, "question")
+    question = text_argument(question, "question")
     stream = not as_json and not no_stream
     with open_app(settings) as app:
         answerer = app.answerer()
