@@ -672,7 +672,7 @@ def test_cli_models_list_and_pull(petitrag: Callable[..., Result]) -> None:
     table = petitrag("models", "list").stdout
     smol_line = next(line for line in table.splitlines() if "smollm2-135m" in line)
     assert "yes" in smol_line and "Apache-2.0" in smol_line
-    assert "qwen2.5-coder-1.5b" in table
+    assert "qwen2.5-coder-1.5b *" in table and table.count(" *") == 1  # the answer model, marked once
     petitrag("models", "pull", str(SMOLLM), "--name", "local-smol")
     local = next(line for line in petitrag("models", "list").stdout.splitlines() if "local-smol" in line)
     assert local.split()[:4] == ["local-smol", "135M", "Q4_1", "98"]  # what the file says of itself

@@ -226,12 +226,14 @@ def models_list(ctx: click.Context) -> None:
         size = _human_size(row.size_bytes) if row.size_bytes else "?"
         installed = "[green]yes[/]" if row.installed else "[dim]no[/]"
         languages = ",".join(row.languages) or "?"
+        name = escape(row.name) + (" *" if row.name == settings.model else "")
         table.add_row(
-            escape(row.name), row.params, _quant_shown(row, settings), size, languages, row.licence,
+            name, row.params, _quant_shown(row, settings), size, languages, row.licence,
             escape(row.source), installed,
         )  # fmt: skip
     (out if out.is_terminal else Console(width=200)).print(table)  # pipes get whole lines
-    err.print(f"[dim]models directory: {escape(str(settings.models_dir))}[/]", highlight=False)
+    folder = escape(str(settings.models_dir))
+    err.print(f"[dim]* the answer model (`model` setting) · models directory: {folder}[/]", highlight=False)
 
 
 def _quant_shown(row: ModelRow, settings: Settings) -> str:
