@@ -298,6 +298,19 @@ def test_a_question_on_a_recent_top_passage_reads_only_what_differs(smol, flash_
     assert too_small.complete(second, params).text == answer
 
 
+def test_openmp_threads_spin_briefly_unless_the_user_said_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from petitrag.threads import set_openmp_waiting
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    set_openmp_waiting()
+    assert os.environ["GOMP_SPINCOUNT"] == "1000" and "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.delenv("GOMP_SPINCOUNT")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")  # the user's choice stands alone
+    set_openmp_waiting()
+    assert "GOMP_SPINCOUNT" not in os.environ
+
+
 def test_saved_prefix_states_keep_the_most_recently_used(tmp_path: Path) -> None:
     """One state per model version, prompt and context size would pile up for ever."""
     from petitrag.generation.prompt_state import prune

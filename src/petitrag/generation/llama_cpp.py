@@ -16,7 +16,6 @@ import contextlib
 import functools
 import json
 import math
-import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -38,16 +37,14 @@ from petitrag.generation.prompt_state import (
     state_key,
 )
 from petitrag.generation.recent_states import RecentStates, keep_recent_state, reuse_recent_state
+from petitrag.threads import set_openmp_waiting
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
 MAX_GRAMMARS = 16  # compiled JSON-schema grammars kept per generator
 
 
 def import_llama_cpp() -> Any:
-    # llama.cpp's OpenMP threads otherwise spin while waiting: when another process uses the
-    # cores, threads == cores then collapses (measured: 95 → <0.5 tok/s on 2 busy cores).
-    # PASSIVE lets them sleep; it must be set before libgomp loads. A user's value wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    set_openmp_waiting()  # a short spin: fast alone, no collapse beside another process
     try:
         import llama_cpp
     except ImportError:
