@@ -196,7 +196,7 @@ def main() -> None:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     overrides = dict(item.split("=", 1) for item in args.model_path)
-    llama_cpp = import_llama_cpp()  # sets OMP_WAIT_POLICY=PASSIVE before libgomp loads, as petitrag does
+    llama_cpp = import_llama_cpp()  # sets GOMP_SPINCOUNT before libgomp loads, as petitrag does
 
     results = []
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
