@@ -329,9 +329,13 @@ class Removal:
         return f"delete what an interrupted pull of {self.name} left"
 
     @property
+    def deleted(self) -> list[Path]:
+        """Every file removing deletes: leftovers first, the model file (if any) last."""
+        return [*self.leftovers, *([self.model_file] if self.model_file else [])]
+
+    @property
     def freed_bytes(self) -> int:
-        files = [self.model_file, *self.leftovers] if self.model_file else self.leftovers
-        return sum(path.stat().st_size for path in files if path.is_file())
+        return sum(path.stat().st_size for path in self.deleted if path.is_file())
 
 
 def plan_removal(settings: Settings, name: str) -> Removal:
@@ -367,7 +371,7 @@ def remove(settings: Settings, removal: Removal) -> None:
         registry = load_registry(settings)
         registry.pop(removal.name, None)
         _save_registry(settings, registry)
-    for path in [*removal.leftovers, *([removal.model_file] if removal.model_file else [])]:
+    for path in removal.deleted:
         path.unlink(missing_ok=True)
 
 

@@ -33,12 +33,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from petitrag.errors import GenerationError, MissingDependencyError
-from petitrag.generation.gguf_info import LLAMA_LOGGER, read_info
+from petitrag.generation.gguf_info import LLAMA_LOGGER, file_type_names, read_info
 from petitrag.logs import silenced
 
 #: llama_ftype values (llama.h) of the K-quants converted: 4-bit ones become Q4_1 (or Q8_0 where
 #: Q4_1 would hold fewer bits), 5- and 6-bit ones Q8_0, which loses nothing
-K_QUANTS = {14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K"}
+K_QUANTS = {14, 15, 16, 17, 18}  # Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K
 FOUR_BIT = {14, 15}
 #: llama_ftype of a copy, and its size over a Q4_K_M file's
 TARGETS = {
@@ -79,7 +79,8 @@ def requantized(
             _touch(as_is)
             return path
         tell = notify or (lambda message: None)
-        tell(f"converting {path.name} ({K_QUANTS[ftype]}) for this CPU's AMX, once: {as_is.parent}")
+        kind = file_type_names()[ftype]
+        tell(f"converting {path.name} ({kind}) for this CPU's AMX, once: {as_is.parent}")
         try:
             copy = _convert_keeping_bits(path, ftype, *copies, threads)
         except (OSError, GenerationError) as exc:  # full disk, no permission: tried again next time

@@ -46,6 +46,10 @@ class IngestJob:
     created: float = field(default_factory=time.time)
     finished: float | None = None
 
+    @property
+    def unfinished(self) -> bool:
+        return self.status in ("queued", "running")
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "collection": self.collection, "files": [Path(f).name for f in self.files],
@@ -84,7 +88,7 @@ class IngestJobs:
 
     def submit(self, collection: str, paths: list[Path]) -> IngestJob:
         with self._lock:
-            pending = sum(job.status in ("queued", "running") for job in self._jobs.values())
+            pending = sum(job.unfinished for job in self._jobs.values())
             if pending >= MAX_PENDING:
                 raise ApiError(429, f"{pending} ingest jobs are pending; retry later", "queue_full")
             job = IngestJob(uuid.uuid4().hex, collection, [str(path) for path in paths])
@@ -97,10 +101,7 @@ class IngestJobs:
     def pending(self, collection: str) -> bool:
         """A job for this collection is queued or running."""
         with self._lock:
-            return any(
-                job.collection == collection and job.status in ("queued", "running")
-                for job in self._jobs.values()
-            )
+            return any(job.collection == collection and job.unfinished for job in self._jobs.values())
 
     def get(self, job_id: str) -> IngestJob:
         job = self._jobs.get(job_id)
