@@ -86,6 +86,34 @@ def run_subprocess(*args: str, env: dict[str, str], **kwargs: object) -> subproc
     )
 
 
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from petitrag.index.locks import collection_lock
+with collection_lock(Path(sys.argv[1]), sys.argv[2], "ingest into"):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def hold_collection_lock(home: Path, collection: str) -> Iterator[int]:
+    """Another process holds the collection's ingest lock until the block ends, then is killed
+    (as an ingest killed mid-run would be); yields its pid."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(home), collection],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def dump_index(db_path: Path) -> list[tuple[object, ...]]:
     """Everything that defines the index content (not timestamps), for equality checks."""
     with sqlite3.connect(db_path) as db:

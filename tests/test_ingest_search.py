@@ -13,7 +13,7 @@ import pytest
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.retrieval.ranking import coverage_fusion, reciprocal_rank_fusion, relative_score_fusion
-from tests.conftest import dump_index
+from tests.conftest import dump_index, hold_collection_lock
 
 
 def search_json(petitrag, query: str, *args: str) -> dict:  # type: ignore[no-untyped-def]
@@ -258,6 +258,26 @@ def test_collections_delete_asks_then_deletes_the_index_and_uploads_only(
     assert len(search_json(petitrag, "vélo", "-c", "other", "--mode", "bm25")["hits"]) > 0
     gone = petitrag("collections", "delete", "work", "--yes", expect=1)
     assert "collection 'work' does not exist (known: other)" in gone.stderr
+
+
+def test_a_collection_another_process_ingests_into_is_neither_deleted_nor_ingested_twice(
+    petitrag, corpus: Path, home: Path
+) -> None:
+    """The lock is the OS's: held by a live process it refuses at once (naming that process),
+    and a process killed while holding it leaves nothing to clean up."""
+    petitrag("ingest", str(corpus / "velo-electrique.md"), "--no-embed", "-c", "work")
+    with hold_collection_lock(home, "work") as pid:
+        busy = f"petitrag process {pid} is ingesting into it; try again when it is done"
+        refused = petitrag("collections", "delete", "work", "--yes", expect=1)
+        assert f"error: cannot delete collection 'work': {busy}" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        again = petitrag("ingest", str(corpus), "-c", "work", expect=1)
+        assert f"cannot ingest into collection 'work': {busy}" in again.stderr
+        assert "work" in petitrag("collections").stdout
+        petitrag("ingest", str(corpus), "--no-embed", "-c", "other")  # another collection is free
+    assert "4 added" in petitrag("ingest", str(corpus), "--no-embed", "-c", "work").stderr
+    petitrag("collections", "delete", "work", "--yes")
+    assert "work" not in petitrag("collections").stdout
 
 
 def test_a_collection_made_again_never_repeats_a_generation(tmp_path: Path) -> None:

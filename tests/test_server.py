@@ -33,7 +33,7 @@ from petitrag.generation.catalog import resolve_model
 from petitrag.server.errors import ApiError
 from petitrag.server.uploads import safe_filename
 from petitrag.server.worker import ModelWorker, Ticket
-from tests.conftest import ASK_JSON_KEYS, VENV_BIN
+from tests.conftest import ASK_JSON_KEYS, VENV_BIN, hold_collection_lock
 
 MODEL = "smollm2-135m"
 FULL_KEY = "full-key-0001"
@@ -613,6 +613,31 @@ def test_a_deleted_collection_takes_its_uploads_and_a_new_one_of_that_name_start
     hits = search().json()["hits"]  # from the new collection only, not the indexes held before
     assert [hit["source"].rsplit("/", 1)[-1] for hit in hits] == ["garden.txt"]
     client.delete("/api/collections/scratch")
+
+
+def test_a_collection_a_command_line_ingest_holds_is_not_deleted_and_uploads_wait_for_it(
+    server: str, home: Path
+) -> None:
+    client = api(server)
+    first = client.post("/api/collections/locked/documents", files={"files": ("a.txt", b"Alpha notes.\n")})
+    wait_for_job(client, first.json()["job"]["id"])
+    with hold_collection_lock(home, "locked") as pid:
+        refused = client.delete("/api/collections/locked")
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "collection_busy"
+        assert f"petitrag process {pid} is ingesting into it" in refused.json()["error"]["message"]
+        second = client.post(
+            "/api/collections/locked/documents", files={"files": ("b.txt", b"Beta notes.\n")}
+        )
+        job_id = second.json()["job"]["id"]
+        deadline = time.monotonic() + 30
+        while (job := client.get(f"/api/jobs/{job_id}").json())["stage"] != "waiting":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+        assert job["status"] == "running"
+    assert wait_for_job(client, job_id)["status"] == "done"
+    names = sorted(doc["name"] for doc in client.get("/api/collections/locked/documents").json())
+    assert names == ["a.txt", "b.txt"]
+    assert client.delete("/api/collections/locked").status_code == 200
 
 
 def test_oversized_and_unsupported_uploads_are_refused(server: str, home: Path) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from petitrag.config import Settings
 from petitrag.embeddings.base import Embedder
+from petitrag.index.locks import collection_lock
 from petitrag.index.store import Store
 from petitrag.ingest import Ingestor, ProgressHook
 from petitrag.retrieval.hybrid import Retriever
@@ -102,7 +103,8 @@ def delete_collection(store: Store, settings: Settings, name: str) -> dict[str, 
     """The collection's index, its search caches, and the files uploaded to it through the server
     (petitrag's copies); the user's own files are never touched. Returns what it held."""
     held = store.stats(store.require_collection(name).name)
-    store.delete_collection(name)
+    with collection_lock(settings.home, name, "delete"):
+        store.delete_collection(name)
     for folder in (settings.cache_dir / name, settings.uploads_dir(name)):  # a valid name: no '..'
         shutil.rmtree(folder, ignore_errors=True)
     return held

@@ -62,6 +62,12 @@ class ModelNotFoundError(GenerationError):
     """The model name is neither in the catalog, nor a file, nor served by the endpoint."""
 
 
+class CollectionBusyError(StoreError):
+    """Another run (an ingest, in this process or another) holds the collection."""
+
+    code = "collection_busy"
+
+
 class DocumentNotFoundError(StoreError):
     """No (or more than one) indexed document matches the given source."""
 

@@ -24,6 +24,7 @@ from petitrag.documents import SUPPORTED_EXTENSIONS, parse_bytes
 from petitrag.documents.base import ParsedDocument
 from petitrag.embeddings.base import Embedder
 from petitrag.errors import DocumentError, PetitragError, StoreError
+from petitrag.index.locks import collection_lock
 from petitrag.index.store import ChunkRecord, DocumentRecord, Store
 from petitrag.language import analyze, detect_language
 
@@ -64,18 +65,27 @@ class Ingestor:
         self.chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
 
     def run(
-        self, paths: Iterable[Path], collection: str, prune: bool = False, embed: bool = True
+        self,
+        paths: Iterable[Path],
+        collection: str,
+        prune: bool = False,
+        embed: bool = True,
+        wait: bool = False,
     ) -> IngestReport:
+        """Another process ingesting into the collection makes this one fail at once, or with
+        ``wait`` wait for it (reported to the progress hook as stage "waiting")."""
         started = time.perf_counter()
         report = IngestReport()
-        self.store.ensure_collection(collection, self.embedder.identity)
-        files, roots = self._collect(paths, report)
-        for done, path in enumerate(files, start=1):
-            self._ingest_file(path, collection, report)
-            self.progress("parse", done, len(files))
-        self._handle_disappeared(collection, roots, {str(p) for p in files}, prune, report)
-        if embed:
-            self.embed_missing(collection, report)
+        waiting = (lambda: self.progress("waiting", 0, 0)) if wait else None
+        with collection_lock(self.settings.home, collection, "ingest into", waiting):
+            self.store.ensure_collection(collection, self.embedder.identity)
+            files, roots = self._collect(paths, report)
+            for done, path in enumerate(files, start=1):
+                self._ingest_file(path, collection, report)
+                self.progress("parse", done, len(files))
+            self._handle_disappeared(collection, roots, {str(p) for p in files}, prune, report)
+            if embed:
+                self._embed_missing(collection, report)
         report.vectors = self.store.vector_counts(collection)
         report.seconds = time.perf_counter() - started
         return report
@@ -215,6 +225,10 @@ class Ingestor:
 
     def embed_missing(self, collection: str, report: IngestReport) -> None:
         """Embed every chunk without a vector, committing each batch (restartable)."""
+        with collection_lock(self.settings.home, collection, "embed"):
+            self._embed_missing(collection, report)
+
+    def _embed_missing(self, collection: str, report: IngestReport) -> None:
         embedded, total = self.store.vector_counts(collection)
         todo = total - embedded
         done = 0

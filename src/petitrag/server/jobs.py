@@ -38,7 +38,7 @@ class IngestJob:
     collection: str
     files: list[str]
     status: Status = "queued"
-    stage: str = "queued"  # then "parse", "embed", "done"
+    stage: str = "queued"  # then "waiting" (for another process's ingest), "parse", "embed", "done"
     done: int = 0
     total: int = 0
     report: dict[str, Any] | None = None
@@ -127,7 +127,7 @@ class IngestJobs:
         try:
             if self._app is None:
                 self._app = App(self.settings)
-            report = self._app.ingestor(progress).run(paths, job.collection)
+            report = self._app.ingestor(progress).run(paths, job.collection, wait=True)
             job.report = report_json(report)
             job.status, job.stage = "done", "done"
         except PetitragError as exc:
