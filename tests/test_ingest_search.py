@@ -223,7 +223,7 @@ def test_documents_remove_takes_files_out_of_the_index_only(petitrag, corpus: Pa
     )
     assert "composting.html" in petitrag("documents", "-c", "work").stdout  # all found, or none removed
     removed = petitrag("documents", "-c", "work", "remove", "composting.html", "composting.html")
-    assert removed.stderr.endswith("ok: 1 document(s) removed from work\n")
+    assert removed.stderr.endswith("ok: 1 document removed from work\n")
     assert "composting.html" not in petitrag("documents", "-c", "work").stdout
     hits = search_json(petitrag, "compost", "-c", "work", "--mode", "bm25")["hits"]
     assert all("composting" not in hit["source"] for hit in hits)

@@ -36,6 +36,7 @@ def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
     """Delete collection NAME from the index (its source files are kept; files uploaded to the
     server, which petitrag holds, are deleted with it)."""
     from petitrag.app import delete_collection, open_app
+    from petitrag.report import counted
 
     settings = settings_from(ctx)
     with open_app(settings) as app:
@@ -43,11 +44,10 @@ def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
         stats = app.store.stats(name)
         uploads = settings.uploads_dir(name)
         uploaded = sum(1 for path in uploads.iterdir() if path.is_file()) if uploads.is_dir() else 0
-        files = f"{uploaded} file{'s' if uploaded > 1 else ''}"
-        also = f" and the {files} uploaded to the server ({uploads})" if uploaded else ""
+        also = f" and the {counted(uploaded, 'file')} uploaded to the server ({uploads})" if uploaded else ""
         err.print(
-            f"delete collection {escape(name)}: {stats['documents']} documents, {stats['chunks']} "
-            f"chunks{escape(also)}; source files are kept",
+            f"delete collection {escape(name)}: {counted(stats['documents'], 'document')}, "
+            f"{counted(stats['chunks'], 'chunk')}{escape(also)}; source files are kept",
             highlight=False,
         )
         if not yes:
@@ -85,7 +85,7 @@ def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: s
     the files themselves are kept (but for uploads to the server, petitrag's copies). Nothing is
     removed unless every SOURCE is found."""
     from petitrag.app import open_app, remove_documents
-    from petitrag.report import display_path
+    from petitrag.report import counted, display_path
 
     collection = collection or (ctx.parent.params.get("collection") if ctx.parent else None)
     settings = settings_from(ctx, collection=collection)
@@ -96,5 +96,6 @@ def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: s
     for path in paths:
         err.print(f"removed {escape(display_path(path))}", highlight=False)
     err.print(
-        f"[green]ok:[/] {removed} document(s) removed from {escape(settings.collection)}", highlight=False
+        f"[green]ok:[/] {counted(removed, 'document')} removed from {escape(settings.collection)}",
+        highlight=False,
     )

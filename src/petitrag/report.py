@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from petitrag.answer.result import AnswerResult
 
 
+def counted(count: int, noun: str) -> str:
+    """'1 document', '2 documents', '0 documents'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def print_ingest_report(console: Console, report: IngestReport, collection: str) -> None:
     """One summary line, then one line per failed/removed/missing file and per warning."""
     embedded, total = report.vectors
