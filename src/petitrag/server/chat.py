@@ -150,7 +150,10 @@ def json_schema_of(request: ChatRequest) -> dict[str, Any] | None:
     if kind == "json_object":
         return {"type": "object"}
     if kind == "json_schema":
-        schema = (wanted.get("json_schema") or {}).get("schema")
+        holder = wanted.get("json_schema")
+        if not isinstance(holder, dict):
+            raise _unsupported("response_format.json_schema", "an object with a 'schema' is required")
+        schema = holder.get("schema")
         if not isinstance(schema, dict):
             raise _unsupported("response_format.json_schema.schema", "a JSON schema object is required")
         return schema

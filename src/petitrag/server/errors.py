@@ -72,7 +72,8 @@ def error_body(
 
 def body_of(exc: PetitragError) -> dict[str, Any]:
     """The error body for a domain error, with its code and param when it has them."""
-    return error_body(status_of(exc), str(exc), getattr(exc, "code", None), getattr(exc, "param", None))
+    message = exc.for_api if isinstance(exc, CollectionNotFoundError) else str(exc)
+    return error_body(status_of(exc), message, getattr(exc, "code", None), getattr(exc, "param", None))
 
 
 def status_of(exc: PetitragError) -> int:

@@ -12,8 +12,10 @@ import logging
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -85,6 +87,52 @@ class IngestJobs:
         self._lock = threading.Lock()
         self._app: App | None = None  # created and used on the ingest thread only
         self._closing = False
+        self._receiving: Counter[str] = Counter()  # uploads being saved, per collection
+        self._gates: dict[str, threading.Lock] = {}  # one upload saved at a time, per collection
+        self._deleting: set[str] = set()
+
+    @contextmanager
+    def receiving(self, collection: str) -> Iterator[None]:
+        """Around saving an upload and submitting its job. One upload is saved at a time per
+        collection: one that fails removes the files it created, which a concurrent upload of
+        the same content would otherwise have taken as its own. Refused while the collection
+        is being deleted (its uploads folder goes)."""
+        with self._lock:
+            if collection in self._deleting:
+                raise ApiError(
+                    409,
+                    f"collection '{collection}' is being deleted; retry when it is done",
+                    "collection_busy",
+                )
+            self._receiving[collection] += 1
+            gate = self._gates.setdefault(collection, threading.Lock())
+        try:
+            with gate:
+                yield
+        finally:
+            with self._lock:
+                self._receiving[collection] -= 1
+                if not self._receiving[collection]:  # nobody else holds the gate
+                    del self._receiving[collection], self._gates[collection]
+
+    @contextmanager
+    def deleting(self, collection: str) -> Iterator[None]:
+        """Around deleting a collection: refused while an upload to it is saved or ingested."""
+        with self._lock:
+            if self._receiving[collection] or any(
+                job.collection == collection and job.unfinished for job in self._jobs.values()
+            ):
+                raise ApiError(
+                    409,
+                    f"files are still being added to '{collection}'; retry when it is done",
+                    "collection_busy",
+                )
+            self._deleting.add(collection)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._deleting.discard(collection)
 
     def submit(self, collection: str, paths: list[Path]) -> IngestJob:
         with self._lock:
@@ -97,11 +145,6 @@ class IngestJobs:
                 self._jobs.popitem(last=False)
         self._executor.submit(self._run, job, paths)
         return job
-
-    def pending(self, collection: str) -> bool:
-        """A job for this collection is queued or running."""
-        with self._lock:
-            return any(job.collection == collection and job.unfinished for job in self._jobs.values())
 
     def get(self, job_id: str) -> IngestJob:
         job = self._jobs.get(job_id)

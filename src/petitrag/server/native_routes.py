@@ -20,6 +20,7 @@ from petitrag.app import delete_collection, remove_documents
 from petitrag.config import SearchMode
 from petitrag.server.auth import Caller
 from petitrag.server.errors import ApiError, checked_collection
+from petitrag.server.jobs import IngestJob
 from petitrag.server.state import Server
 from petitrag.server.uploads import save_uploads
 from petitrag.server.worker import Ticket
@@ -67,14 +68,10 @@ def collections(server: Server, who: Caller) -> list[dict[str, Any]]:
 
 @router.delete("/collections/{collection}", summary="Delete a collection (and the files uploaded to it)")
 def delete_collection_route(collection: Collection, server: Server) -> dict[str, Any]:
-    """Its index, search caches and uploaded files; refused while an ingest job writes to it."""
-    if server.jobs.pending(collection):
-        raise ApiError(
-            409,
-            f"an ingest job is still adding files to '{collection}'; retry when it is done",
-            "collection_busy",
-        )
-    held = delete_collection(server.store(), server.settings, collection)
+    """Its index, search caches and uploaded files; refused while an upload to it is saved or
+    ingested (here, or by another process's ingest)."""
+    with server.jobs.deleting(collection):
+        held = delete_collection(server.store(), server.settings, collection)
     return {"deleted": collection, **held}
 
 
@@ -111,8 +108,13 @@ async def upload(
     limit = int(server.settings.serve_max_upload_mb * 1024 * 1024)
     directory = server.uploads_dir(collection).absolute()
     named = [(file.file, file.filename or "") for file in files]
-    stored = await run_in_threadpool(save_uploads, named, directory, limit)
-    job = server.jobs.submit(collection, stored)
+
+    def save_and_submit() -> tuple[list[Path], IngestJob]:
+        with server.jobs.receiving(collection):
+            stored = save_uploads(named, directory, limit)
+            return stored, server.jobs.submit(collection, stored)
+
+    stored, job = await run_in_threadpool(save_and_submit)
     return {
         "job": job.to_json(),
         "files": [

@@ -20,7 +20,8 @@ from typing import BinaryIO
 from petitrag.documents import SUPPORTED_EXTENSIONS
 from petitrag.server.errors import ApiError
 
-MAX_NAME = 120
+MAX_NAME = 120  # characters
+MAX_NAME_BYTES = 200  # in UTF-8: file systems allow 255, and "-1234" may be added
 _UNSAFE = re.compile(r"[^\w.\- ()]+")
 _COPY_BLOCK = 1024 * 1024
 
@@ -33,7 +34,9 @@ def safe_filename(name: str) -> str:
     stem, dot, extension = name.rpartition(".")
     if not dot:
         stem, extension = name, ""
-    stem = stem.strip(" .")[: MAX_NAME - len(extension) - 1] or "upload"
+    stem = stem.strip(" .")[: MAX_NAME - len(extension) - 1]
+    room = MAX_NAME_BYTES - len(extension.encode()) - 1
+    stem = stem.encode()[:room].decode(errors="ignore").strip(" .") or "upload"  # 120 × 文 is 360 bytes
     return f"{stem}.{extension}" if extension else stem
 
 
@@ -57,6 +60,8 @@ def save_uploads(files: list[tuple[BinaryIO, str]], directory: Path, limit: int)
         for path, created in saved:
             if created:
                 path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # "nothing is left on disk": not even a new empty folder
+            directory.rmdir()
         raise
     return [path for path, _ in saved]
 
