@@ -791,6 +791,21 @@ def test_routing_info_is_in_the_extension(home: Path) -> None:
     assert extension["route"]["first_model"] == extension["route"]["answered_by"] == MODEL
 
 
+def test_a_model_given_as_a_file_is_listed_by_name_not_by_path(home: Path) -> None:
+    """Where the operator keeps models is not the clients' business; the path still works."""
+    path = str(resolve_model(load_settings(home=home), MODEL))
+    with running_server(home, "--api-key", FULL_KEY, env={"PETITRAG_MODEL": path}) as base:
+        listed = {model.id for model in sdk(base).models.list()}
+        assert Path(path).stem in listed and not any("/" in name for name in listed)
+        reply = sdk(base).chat.completions.create(
+            model=path, messages=[{"role": "user", "content": "hi"}], max_tokens=2
+        )
+        assert reply.choices[0].message.content
+        with pytest.raises(openai.NotFoundError) as raised:
+            sdk(base).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert path not in str(raised.value) and Path(path).stem in str(raised.value)
+
+
 # -- refusing to run open, timeouts ----------------------------------------------------------------
 
 

@@ -105,7 +105,10 @@ class Target:
     model: str
 
 
-def resolve_target(request: ChatRequest, settings: Settings, served_models: set[str]) -> Target:
+def resolve_target(
+    request: ChatRequest, settings: Settings, served_models: set[str], listed: set[str] | None = None
+) -> Target:
+    """RAG on a collection, or a served model as it is; ``listed`` are the names a 404 may show."""
     if request.collection:
         return Target(checked_collection(request.collection), request.model)
     if request.model == RAG_PREFIX:
@@ -114,7 +117,7 @@ def resolve_target(request: ChatRequest, settings: Settings, served_models: set[
         return Target(checked_collection(request.model.split(":", 1)[1]), request.model)
     if request.model in served_models:
         return Target(None, request.model)
-    served = ", ".join(sorted(served_models))
+    served = ", ".join(sorted(listed if listed is not None else served_models))
     raise ApiError(
         404,
         f"model '{request.model}' is not served here: use 'petitrag:<collection>' for answers from your "

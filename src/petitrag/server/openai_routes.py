@@ -68,7 +68,7 @@ def retrieve_model(model_id: str, who: Caller, server: Server) -> dict[str, Any]
 def _models(who: Principal, server: ServerState) -> list[dict[str, Any]]:
     created = int(server.started_at)
     ids = [f"{RAG_PREFIX}:{name}" for name in server.collection_names() if who.allows(name)]
-    ids += sorted(server.served_models())
+    ids += sorted(server.listed_models())
     return [{"id": id_, "object": "model", "created": created, "owned_by": "petitrag"} for id_ in ids]
 
 
@@ -77,7 +77,7 @@ async def chat_completions(
     body: ChatRequest, who: Caller, server: Server
 ) -> dict[str, Any] | StreamingResponse:
     server.worker.require_room()
-    target = resolve_target(body, server.settings, server.served_models())
+    target = resolve_target(body, server.settings, server.served_models(), server.listed_models())
     refuse_unsupported(body, rag=target.collection is not None)
     if target.collection is not None:
         who.require(target.collection)

@@ -51,6 +51,14 @@ class ServerState:
             names.add(self.settings.model)
         return names
 
+    def listed_models(self) -> set[str]:
+        """What /v1/models shows of them: not a configured file path (where the operator keeps
+        models is not the clients' business; the file's own name is listed)."""
+        names = self.served_models()
+        if self.worker.model_name:
+            names = {name for name in names if "/" not in name and not name.endswith(".gguf")}
+        return names or self.served_models()
+
     def require_collection(self, name: str) -> None:
         """404 (or 409 when it holds no document) before queueing: a stream could only report it
         as an in-stream error."""
