@@ -534,6 +534,25 @@ def test_wrong_or_missing_key_is_401(server: str) -> None:
     assert api(server, key=None).get("/metrics").status_code == 401
     assert api(server, key=None).get("/health").json()["status"] == "ok"  # liveness needs no key
     assert api(server, key=None).get("/").status_code == 200  # the UI page itself is public
+    bad_json = api(server, key=None).post("/v1/chat/completions", content=b"{not json")
+    assert bad_json.status_code == 401  # the key comes first, before the body is looked at
+    lower = api(server, key=None).get("/api/info", headers={"authorization": f"bearer {FULL_KEY}"})
+    assert lower.status_code == 200  # the scheme is case-insensitive
+    assert api(server, key=None).get("/api/info", headers={"X-API-Key": FULL_KEY}).status_code == 200
+
+
+def test_a_request_without_a_key_is_refused_before_its_body_is_read(server: str) -> None:
+    """An upload without a key had its whole body received and stored before the 401."""
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /api/collections/default/documents HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 900000\r\n\r\n--b\r\n"
+        )  # and no more: a server reading the body first would wait for 900 kB
+        reply = connection.recv(4096).decode()
+        while "invalid_api_key" not in reply and (more := connection.recv(4096).decode()):
+            reply += more
+    assert reply.startswith("HTTP/1.1 401") and "invalid_api_key" in reply
 
 
 def test_other_collection_is_403(server: str) -> None:

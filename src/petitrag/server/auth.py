@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from petitrag.config import Settings
 from petitrag.errors import ConfigError
-from petitrag.server.errors import ApiError
+from petitrag.server.errors import ApiError, error_body
 
 ALL = "*"
 
@@ -127,12 +130,48 @@ def principal(
     keys: KeyRing | None = request.app.state.petitrag.keys
     if keys is None:
         return ANONYMOUS
-    presented = bearer.credentials if bearer is not None else header
+    return _caller(keys, bearer.credentials if bearer is not None else header)
+
+
+def _caller(keys: KeyRing, presented: str | None) -> Principal:
     found = keys.lookup(presented) if presented else None
     if found is None:
         message = "invalid API key" if presented else "missing API key (Authorization: Bearer KEY)"
         raise ApiError(401, message, "invalid_api_key", {"WWW-Authenticate": "Bearer"})
     return found
+
+
+OPEN_PATHS = ("/health", "/", "/openapi.json")
+
+
+class KeyGate:
+    """401 before a request's body is read: the routes' key check runs after FastAPI has read
+    the body (a 50 MB upload, written to a temporary file) to solve the route's parameters."""
+
+    def __init__(self, app: ASGIApp, keys: KeyRing) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or scope["method"] == "OPTIONS"
+            or path in OPEN_PATHS
+            or path.startswith("/static/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        presented = credentials.strip() if scheme.lower() == "bearer" else headers.get("x-api-key")
+        try:
+            _caller(self.keys, presented)
+        except ApiError as exc:
+            response = JSONResponse(error_body(401, str(exc), exc.code), 401, headers=exc.headers)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 #: a route parameter of this type gets the authenticated caller
