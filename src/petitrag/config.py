@@ -205,7 +205,9 @@ class Settings(BaseSettings):
     serve_no_auth: bool = Field(
         False, description="Serve without API keys (refused unless bound to loopback)."
     )
-    serve_max_upload_mb: float = Field(50.0, gt=0, description="Largest accepted upload, in MB.")
+    serve_max_upload_mb: float = Field(
+        50.0, gt=0, description="Largest accepted upload request (all its files), in MB."
+    )
     serve_queue_size: int = Field(
         8, ge=0, le=10000, description="Requests that may wait for the model; more get 429."
     )
