@@ -88,6 +88,20 @@ def test_a_question_read_from_standard_input_is_the_same_question(indexed: Path)
     assert empty.exit_code == 1 and empty.stderr == "error: the question is empty\n"
 
 
+def test_a_pasted_book_is_refused_before_it_is_searched(indexed: Path) -> None:
+    """60,000 words took four minutes to embed before `ask` said they could not fit; `search`
+    embeds only the first words of such a query (and says so)."""
+    book = "vélo batterie recharge " * 20_000
+    asked = CliRunner().invoke(cli, ["ask", "-"], input=book, catch_exceptions=False)
+    assert asked.exit_code == 1 and asked.stderr.startswith("error: the question is too long (")
+    searched = CliRunner().invoke(cli, ["search", "-", "--json"], input=book, catch_exceptions=False)
+    result = json.loads(searched.stdout)
+    assert result["hits"][0]["source"].endswith("velo-electrique.md")
+    assert result["warnings"] == [
+        "long query (60000 words): the dense search reads its first 400 words, the lexical search all of them"
+    ]
+
+
 def test_french_question_is_answered_in_french_mode(indexed: Path) -> None:
     data = json.loads(run("ask", "Combien de jours de télétravail par semaine ?", "--json").stdout)
     assert data["language"] == "fr"

@@ -96,6 +96,7 @@ class Answerer:
         if not question:
             raise QueryError("the question is empty")
         self.retriever.store.require_documents(self.retriever.collection_name)
+        self.require_room(question)  # before searching: a 100,000-word one takes minutes to search
         hits = self.retriever.search(question, k=k or self.settings.search_k).hits
         top_language = hits[0].language if hits else ""
         return (
@@ -344,7 +345,8 @@ class Answerer:
         """Refuse, before any search, a question that no prompt could hold with a passage and the
         answer: the budget check that answering makes, with the shorter of the two languages'
         rules, so it refuses only what answering would. The server calls it before a stream starts
-        (a 6,000-word query takes 30 s to search, and a stream's status cannot change after)."""
+        (a 6,000-word query takes 30 s to search, and a stream's status cannot change after);
+        ``retrieve`` calls it too."""
         style = self.settings.prompt_style
         shortest = min(
             LANGUAGES, key=lambda language: self.generator.count_tokens(fixed_prompt(language, style))

@@ -21,6 +21,8 @@ from petitrag.retrieval.ranking import coverage_fusion, reciprocal_rank_fusion, 
 
 #: how many candidates each retriever contributes to the fusion, at least
 CANDIDATES = 100
+#: a query embeds in one pass of e5's 512 tokens up to ~400 words; a 60,000-word one took minutes
+DENSE_QUERY_WORDS = 400
 
 
 @dataclass
@@ -157,6 +159,13 @@ class Retriever:
             )
         if embedded == 0:
             return []
+        words = query.split()
+        if len(words) > DENSE_QUERY_WORDS:
+            result.warnings.append(
+                f"long query ({len(words)} words): the dense search reads its first {DENSE_QUERY_WORDS} "
+                "words, the lexical search all of them"
+            )
+            query = " ".join(words[:DENSE_QUERY_WORDS])
         started = time.perf_counter()
         vector = self.embedder.embed_query(query)
         result.timings["embed_query_s"] = time.perf_counter() - started
