@@ -36,6 +36,8 @@ def test_explicit_config_file(home: Path, tmp_path: Path, monkeypatch: pytest.Mo
         ({"collection": "../etc"}, "collection"),
         ({"collection": ".."}, "collection"),  # its cache folder was home/cache/.. = home
         ({"search_mode": "magic"}, "search_mode"),
+        ({"max_file_mb": float("inf")}, "max_file_mb"),  # every file then failed with an OverflowError
+        ({"bm25_weight": float("nan")}, "bm25_weight"),  # scores of NaN: not valid JSON
     ],
 )
 def test_invalid_settings_raise_one_clear_error(home: Path, flags: dict, message: str) -> None:

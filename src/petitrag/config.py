@@ -45,7 +45,7 @@ def default_threads() -> int:
 class Settings(BaseSettings):
     """Every knob of petitrag, validated once."""
 
-    model_config = SettingsConfigDict(env_prefix="PETITRAG_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix="PETITRAG_", extra="forbid", allow_inf_nan=False)
 
     home: Path = Field(default_factory=default_home, description="Data directory.")
     collection: str = Field("default", description="Default collection name.")
