@@ -185,6 +185,20 @@ def test_best_first_reads_all_passages_when_the_top_one_does_not_answer(app) -> 
     assert data["ttft_s"] <= data["total_s"]
 
 
+def test_words_that_flowed_before_an_answer_became_an_abstention_are_not_glued_to_the_next(app) -> None:  # type: ignore[no-untyped-def]
+    """The words flowed, then the model wrote the abstention sentence (which never flows after
+    them); the pass that follows starts on a new line, and a stream ends with the final answer."""
+    hedge = "La batterie lithium-ion de 500 Wh. " + ABSTAIN["fr"]
+    question = "Quand faut-il réviser le vélo électrique ?"
+    result, streamed = ask_streamed(app, ReplyPerPass(hedge, "Tous les 5 000 km [2]."), question)
+    assert result.answer == "Tous les 5 000 km [2]."
+    assert streamed == "La batterie lithium-ion de 500 Wh. \nTous les 5 000 km [2]."
+    result, streamed = ask_streamed(app, ReplyPerPass(hedge), question)
+    assert result.abstained and streamed == (
+        "La batterie lithium-ion de 500 Wh. \nLa batterie lithium-ion de 500 Wh. \n" + ABSTAIN["fr"]
+    )
+
+
 def test_a_generation_ends_where_until_says() -> None:
     generator = ScriptedGenerator(ABSTAIN["en"] + " Sorry.")
     completion = generator.complete(

@@ -134,7 +134,7 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
     """The answer (unless it was streamed as is), its sources, and a line of timings."""
     if streamed is not None and streamed.shown.strip():
         out.print()
-        if result.answer != streamed.shown.strip():  # abstention normalised or invented citations removed
+        if not streamed.shown.strip().endswith(result.answer):  # invented citations removed, say
             out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
     else:  # not streamed, or nothing was (the model was not asked)
         out.print(escape(result.answer), highlight=False)

@@ -36,7 +36,7 @@ from petitrag.answer.prompts import (
     is_abstention,
 )
 from petitrag.answer.result import AnswerResult, Citation
-from petitrag.answer.streaming import HeldAnswer, TokenCallback
+from petitrag.answer.streaming import HeldAnswer, PassSeparator, TokenCallback
 from petitrag.answer.trim import settled, trimmed
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
@@ -130,7 +130,8 @@ class Answerer:
         best_first = self.settings.reading in ("best-first", "top") and len(hits) > 1
         rereads = best_first and not top_only and self.settings.reread_below is not None
         held_back = self.settings.abstain_below is not None or rereads
-        live = None if held_back else on_token  # a checked answer is shown only once it passed
+        # a checked answer is shown only once it passed
+        live = None if held_back or on_token is None else PassSeparator(on_token)
         passes: list[AnswerResult] = []
         last_started = time.perf_counter()
         if best_first:
@@ -141,6 +142,8 @@ class Answerer:
             or (rereads and self._fails_reread_check(question, passes[0]))
         ):
             last_started = time.perf_counter()
+            if live is not None:
+                live.next_pass()
             passes.append(self._read(question, language, hits, hits, budget, live, final=True))
         result = passes[-1]
         checked_at = time.perf_counter()

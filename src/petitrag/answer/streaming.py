@@ -14,6 +14,7 @@ from petitrag.answer.prompts import could_be_abstention
 from petitrag.language import Language
 
 TokenCallback = Callable[[str], None]
+_SENTENCE_END = re.compile(r"[.!?]\s+|\n")
 
 
 class HeldAnswer:
@@ -56,11 +57,21 @@ class HeldAnswer:
 
     def _show_settled(self) -> None:
         if self.settle is None:
-            self._show(self.text.lstrip())
+            self._show(self._before_abstention(self.text.lstrip()))
             return
         text, settled = self.settle(self.text)
+        settled = min(settled, len(self._before_abstention(text)))
         if settled > len(self.shown) and text.startswith(self.shown):
             self._show(text[:settled])
+
+    def _before_abstention(self, text: str) -> str:
+        """``text`` less a last sentence that may be becoming the abstention sentence: an answer
+        that ends in it ("… 500 Wh. The documents do not contain the answer.") is an abstention,
+        so that sentence must not flow after the words that did."""
+        starts = [match.end() for match in _SENTENCE_END.finditer(text)]
+        if starts and text[starts[-1] :].strip() and could_be_abstention(text[starts[-1] :], self.language):
+            return text[: starts[-1]]
+        return text
 
     def _show(self, text: str) -> None:
         """Send what ``text`` adds to what was shown."""
@@ -79,8 +90,31 @@ class HeldAnswer:
             self._show(final)
 
     def replace(self, text: str) -> None:
-        """The answer became ``text`` (the abstention sentence): show that instead, unless
-        part of the answer already flowed."""
-        if self.on_token is not None and not self.flowing:
-            self.flowing = True
-            self.on_token(text)
+        """The answer became ``text`` (the abstention sentence): show that instead; after words
+        of the answer that already flowed, on a line of its own (a stream cannot take them back,
+        but it ends with what the answer is)."""
+        if self.on_token is None:
+            return
+        self.flowing = True
+        self.on_token(f"\n{text}" if self.shown else text)
+        self.shown = text
+
+
+class PassSeparator:
+    """Streams the passes of one answer one after the other: a pass that follows one whose
+    words flowed before the checks turned it into an abstention starts on a new line instead
+    of being glued to them (the final answer is printed or sent again after them)."""
+
+    def __init__(self, on_token: TokenCallback) -> None:
+        self.on_token = on_token
+        self.shown = False
+        self.pending = ""
+
+    def __call__(self, text: str) -> None:
+        if text:
+            self.on_token(self.pending + text)
+            self.pending, self.shown = "", True
+
+    def next_pass(self) -> None:
+        if self.shown:
+            self.pending = "\n"
