@@ -165,6 +165,35 @@ def test_symbolic_links_index_each_real_file_once(petitrag, corpus: Path) -> Non
     assert "notes-reunion.txt" in paths and "a-link-to-notes.txt" not in paths and len(paths) == 5
 
 
+def test_a_folder_ingested_again_through_a_link_is_not_indexed_twice(
+    petitrag, corpus: Path, tmp_path: Path
+) -> None:
+    """The same files under the link's names were new documents in a later run."""
+    petitrag("ingest", str(corpus), "--no-embed")
+    link = tmp_path / "corpus-link"
+    link.symlink_to(corpus, target_is_directory=True)
+    again = petitrag("ingest", str(link), "--no-embed").stderr
+    assert "0 added" in again and f"velo-electrique.md: the same file as {corpus}" in again.replace("\n", "")
+    with open_app(load_settings()) as app:
+        assert len(app.store.documents("default")) == 5
+
+
+def test_prune_takes_out_a_folder_deleted_whole(petitrag, corpus: Path) -> None:
+    """Pruning the deleted folder itself said "no such file or directory" and kept its documents."""
+    sub = corpus / "sub"
+    sub.mkdir()
+    (sub / "ban.txt").write_text("Le ban des vendanges est fixé au 12 septembre.\n")
+    petitrag("ingest", str(corpus), "--no-embed")
+    shutil.rmtree(sub)
+    kept = petitrag("ingest", str(sub), "--no-embed").stderr  # without --prune: said, not removed
+    assert "0 failed" in kept and "1 indexed file(s) no longer exist" in kept
+    assert "1 removed" in petitrag("ingest", str(sub), "--no-embed", "--prune").stderr
+    with open_app(load_settings()) as app:
+        assert len(app.store.documents("default")) == 5
+    typo = petitrag("ingest", str(corpus / "su"), "--no-embed", expect=3).stderr  # a prefix, not a folder
+    assert "no such file or directory" in typo
+
+
 def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, home: Path) -> None:
     petitrag("ingest", str(corpus))
     before = dump_index(home / "petitrag.sqlite3")

@@ -79,7 +79,8 @@ class Ingestor:
         waiting = (lambda: self.progress("waiting", 0, 0)) if wait else None
         with collection_lock(self.settings.home, collection, "ingest into", waiting):
             self.store.ensure_collection(collection, self.embedder.identity)
-            files, roots = self._collect(paths, report)
+            files, roots = self._collect(paths, collection, report)
+            files = self._skip_indexed_under_other_names(collection, files, report)
             for done, path in enumerate(files, start=1):
                 self._ingest_file(path, collection, report)
                 self.progress("parse", done, len(files))
@@ -92,11 +93,15 @@ class Ingestor:
 
     # -- phase 1: files ----------------------------------------------------------------------
 
-    def _collect(self, paths: Iterable[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
+    def _collect(
+        self, paths: Iterable[Path], collection: str, report: IngestReport
+    ) -> tuple[list[Path], list[Path]]:
         """Expand folders recursively (skipping hidden entries); explicit files are always tried.
 
         Paths are normalized (``..``, ``//``) so that one file given two ways is one document,
-        and a file reached through symbolic links under several names is indexed once.
+        and a file reached through symbolic links under several names is indexed once. A path
+        that no longer exists but holds indexed documents is a folder deleted whole: a root
+        whose documents are missing (removed with ``--prune``), not a failure.
         """
         files: dict[Path, None] = {}
         roots: list[Path] = []
@@ -113,9 +118,32 @@ class Ingestor:
                 files.setdefault(path, None)
             elif path.is_symlink():
                 report.failed.append((str(path), f"broken symbolic link (to {os.readlink(path)})"))
+            elif self.store.has_documents_under(collection, str(path) + os.sep):
+                roots.append(path)
             else:
                 report.failed.append((str(path), "no such file or directory"))
         return self._once_each(list(files), report), roots
+
+    def _skip_indexed_under_other_names(
+        self, collection: str, files: list[Path], report: IngestReport
+    ) -> list[Path]:
+        """A file an earlier run indexed under another name (through a symbolic link, or the
+        link's target) is that document, reported as a duplicate rather than indexed twice."""
+        stored = {document.path for document in self.store.documents(collection)}
+        if all(str(path) in stored for path in files):
+            return files
+        real: dict[str, str] = {}
+        for known in sorted(stored):
+            if os.path.exists(known):
+                real.setdefault(os.path.realpath(known), known)
+        kept = []
+        for path in files:
+            other = real.get(os.path.realpath(path), str(path))
+            if str(path) not in stored and other != str(path):
+                report.duplicates.append((str(path), other))
+            else:
+                kept.append(path)
+        return kept
 
     @staticmethod
     def _once_each(files: list[Path], report: IngestReport) -> list[Path]:

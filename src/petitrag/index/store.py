@@ -277,6 +277,14 @@ class Store:
         ).fetchall()
         return [StoredDocument(*row) for row in rows]
 
+    def has_documents_under(self, collection: str, prefix: str) -> bool:
+        """Whether a document's path starts with ``prefix`` (a folder and its separator)."""
+        row = self.db.execute(
+            "SELECT 1 FROM documents WHERE collection=? AND substr(path, 1, length(?)) = ? LIMIT 1",
+            (collection, prefix, prefix),
+        ).fetchone()
+        return row is not None
+
     def find_document(self, collection: str, source: str) -> StoredDocument:
         """A document by path: exact (absolute or relative to here) or a unique path suffix."""
         self.require_collection(collection)  # a misspelt collection is not a missing document
