@@ -686,7 +686,8 @@ def test_cli_models_list_and_pull(petitrag: Callable[..., Result]) -> None:
     smol_line = next(line for line in table.splitlines() if "smollm2-135m" in line)
     assert "yes" in smol_line and "Apache-2.0" in smol_line
     assert "qwen2.5-coder-1.5b *" in table and table.count(" *") == 1  # the answer model, marked once
-    petitrag("models", "pull", str(SMOLLM), "--name", "local-smol")
+    pulled = petitrag("models", "pull", str(SMOLLM), "--name", "local-smol").stderr
+    assert f"ok: local-smol → {SMOLLM} (use it with --model local-smol)" in pulled.replace("\n", "")
     local = next(line for line in petitrag("models", "list").stdout.splitlines() if "local-smol" in line)
     assert local.split()[:4] == ["local-smol", "135M", "Q4_1", "98"]  # what the file says of itself
     assert "apache-2.0" in local and "local file" in local
@@ -725,6 +726,11 @@ def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
     # a registered file is the user's: its name and copies go, the file stays
     mine = tmp_path / "mine.gguf"
     mine.write_bytes(SMOLLM.read_bytes())
+    petitrag("models", "pull", str(mine), "--name", "mine")
+    moved = tmp_path / "moved.gguf"
+    moved.write_bytes(b"GGUF" + bytes(100))
+    renamed = petitrag("models", "pull", str(moved), "--name", "mine").stderr
+    assert f"note: mine named {mine} before" in renamed.replace("\n", "")
     petitrag("models", "pull", str(mine), "--name", "mine")
     mine_copy = _copy_path(mine, "q4_1", settings.cache_dir)
     mine_copy.write_bytes(b"copy")

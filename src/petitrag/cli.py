@@ -266,14 +266,25 @@ def _human_size(size: int) -> str:
 def models_pull(ctx: click.Context, model: str, name: str | None, source: str) -> None:
     """Install catalog model MODEL, or register MODEL as a path to a local .gguf file (a copy of a
     catalog model, checked by size and sha256, is installed as that model)."""
-    from petitrag.generation.catalog import pull
+    from petitrag.generation.catalog import CATALOG, load_registry, pull, pulled_path
     from petitrag.generation.requantize import runnable_path
     from petitrag.progress import byte_progress
 
     settings = settings_from(ctx)
+    before = load_registry(settings)
     with byte_progress(model, err) as hook:
         path = pull(settings, model, hook, name=name, source=source)
-    err.print(f"[green]ok:[/] {escape(model)} → {escape(str(path))}", highlight=False)
+    if model in CATALOG:
+        err.print(f"[green]ok:[/] {escape(model)} → {escape(str(path))}", highlight=False)
+    else:  # a local file: say the name it is now known by
+        known = next((e.name for e in CATALOG.values() if pulled_path(settings, e.name) == path), None)
+        known = known or name or path.stem
+        err.print(
+            f"[green]ok:[/] {escape(known)} → {escape(str(path))} (use it with --model {escape(known)})"
+        )
+        replaced = before.get(known, {}).get("path")
+        if replaced and replaced != str(path):
+            err.print(f"note: {escape(known)} named {escape(str(replaced))} before", highlight=False)
     tell = lambda message: err.print(escape(message), highlight=False)  # noqa: E731
     copy = runnable_path(path, settings.requantize, settings.cache_dir, settings.threads, tell)
     if copy != path:
