@@ -325,7 +325,7 @@ def load_settings(flag_names: Mapping[str, str] | None = None, **flags: Any) -> 
         raise ConfigError(_invalid_message(exc.errors()[0], given, flag_names or {})) from None
     except SettingsError as exc:  # a list or table setting in the environment that is not JSON
         raise ConfigError(_env_json_message(exc)) from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read configuration file {config_file(given.get('home'))}: {exc}") from None
     except (ValueError, OSError) as exc:  # e.g. an unreadable TOML file
         raise ConfigError(f"cannot read configuration: {exc}") from None

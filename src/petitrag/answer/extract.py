@@ -56,7 +56,7 @@ def load_schema(path: Path) -> dict[str, Any]:
     import jsonschema
 
     try:
-        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+        schema = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except FileNotFoundError:
         raise ConfigError(f"schema file {path} does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
