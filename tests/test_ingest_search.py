@@ -194,6 +194,18 @@ def test_prune_takes_out_a_folder_deleted_whole(petitrag, corpus: Path) -> None:
     assert "no such file or directory" in typo
 
 
+def test_a_file_that_breaks_says_its_previous_version_is_still_indexed(petitrag, corpus: Path) -> None:
+    petitrag("ingest", str(corpus), "--no-embed")
+    (corpus / "notes-reunion.txt").write_text("")
+    (corpus / "new-but-empty.txt").write_text("")
+    failed = petitrag("ingest", str(corpus), "--no-embed", expect=3).stderr.replace("\n", "")
+    assert (
+        "notes-reunion.txt: empty file; its previous version stays indexed (`petitrag documents remove`"
+        in failed
+    )
+    assert "new-but-empty.txt: empty file" in failed and failed.count("previous version") == 1
+
+
 def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, home: Path) -> None:
     petitrag("ingest", str(corpus))
     before = dump_index(home / "petitrag.sqlite3")
@@ -252,7 +264,10 @@ def test_documents_remove_takes_files_out_of_the_index_only(petitrag, corpus: Pa
     )
     assert "composting.html" in petitrag("documents", "-c", "work").stdout  # all found, or none removed
     removed = petitrag("documents", "-c", "work", "remove", "composting.html", "composting.html")
-    assert removed.stderr.endswith("ok: 1 document removed from work\n")
+    assert (
+        "ok: 1 document removed from work\nnote: ingesting their folder again adds them back"
+        in removed.stderr
+    )
     assert "composting.html" not in petitrag("documents", "-c", "work").stdout
     hits = search_json(petitrag, "compost", "-c", "work", "--mode", "bm25")["hits"]
     assert all("composting" not in hit["source"] for hit in hits)

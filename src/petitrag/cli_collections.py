@@ -6,6 +6,7 @@ petitrag itself holds: uploads made through the server, deleted with their colle
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -99,3 +100,7 @@ def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: s
         f"[green]ok:[/] {counted(removed, 'document')} removed from {escape(settings.collection)}",
         highlight=False,
     )
+    if any(Path(path).exists() for path in paths):
+        err.print(
+            "note: ingesting their folder again adds them back (move the files out of it to keep them out)"
+        )

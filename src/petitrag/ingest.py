@@ -32,6 +32,10 @@ from petitrag.language import analyze, detect_language
 ProgressHook = Callable[[str, int, int], None]
 
 
+#: said of a file that fails to parse now but was indexed before: its old version still answers
+STILL_INDEXED = "; its previous version stays indexed (`petitrag documents remove` takes it out)"
+
+
 @dataclass
 class IngestReport:
     """What one ingest run did, for the summary line and for tests."""
@@ -166,24 +170,24 @@ class Ingestor:
         key = str(path)
         try:
             outcome = self._write_file(path, collection, report)
-        except DocumentError as exc:
-            report.failed.append((key, str(exc)))
-            return
+        except PetitragError as exc:
+            if not isinstance(exc, DocumentError):
+                raise  # index or embedder problems concern every file: stop with a clear message
+            reason = str(exc)
         except PermissionError:
-            report.failed.append((key, "permission denied"))
-            return
+            reason = "permission denied"
         except OSError as exc:
-            report.failed.append((key, f"cannot read: {exc.strerror or exc}"))
-            return
-        except PetitragError:
-            raise  # index or embedder problems concern every file: stop with a clear message
+            reason = f"cannot read: {exc.strerror or exc}"
         except sqlite3.Error as exc:
             raise StoreError(f"index write failed: {exc}") from exc
         except Exception as exc:  # a parser library bug must not stop the run
-            report.failed.append((key, f"unexpected {type(exc).__name__}: {exc}"))
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+        else:
+            if outcome:
+                getattr(report, outcome).append(key)
             return
-        if outcome:
-            getattr(report, outcome).append(key)
+        kept = self.store.document(collection, key) is not None
+        report.failed.append((key, reason + (STILL_INDEXED if kept else "")))
 
     def _write_file(self, path: Path, collection: str, report: IngestReport) -> str:
         """Parse and store one file; returns the report list it belongs to."""
