@@ -192,6 +192,8 @@ def test_prune_takes_out_a_folder_deleted_whole(petitrag, corpus: Path) -> None:
         assert len(app.store.documents("default")) == 5
     typo = petitrag("ingest", str(corpus / "su"), "--no-embed", expect=3).stderr  # a prefix, not a folder
     assert "no such file or directory" in typo
+    petitrag("ingest", str(corpus / "nowhere"), "-c", "ghost", expect=3)
+    assert "ghost" not in petitrag("collections").stdout  # a mistyped path makes no collection
 
 
 def test_a_file_that_breaks_says_its_previous_version_is_still_indexed(petitrag, corpus: Path) -> None:

@@ -82,8 +82,10 @@ class Ingestor:
         report = IngestReport()
         waiting = (lambda: self.progress("waiting", 0, 0)) if wait else None
         with collection_lock(self.settings.home, collection, "ingest into", waiting):
-            self.store.ensure_collection(collection, self.embedder.identity)
             files, roots = self._collect(paths, collection, report)
+            if not (files or roots or self.store.collection(collection)):
+                return self._finished(report, collection, started)  # a mistyped path makes no collection
+            self.store.ensure_collection(collection, self.embedder.identity)
             files = self._skip_indexed_under_other_names(collection, files, report)
             for done, path in enumerate(files, start=1):
                 self._ingest_file(path, collection, report)
@@ -91,6 +93,9 @@ class Ingestor:
             self._handle_disappeared(collection, roots, {str(p) for p in files}, prune, report)
             if embed:
                 self._embed_missing(collection, report)
+        return self._finished(report, collection, started)
+
+    def _finished(self, report: IngestReport, collection: str, started: float) -> IngestReport:
         report.vectors = self.store.vector_counts(collection)
         report.seconds = time.perf_counter() - started
         return report
@@ -186,7 +191,7 @@ class Ingestor:
             if outcome:
                 getattr(report, outcome).append(key)
             return
-        kept = self.store.document(collection, key) is not None
+        kept = _utf8_name(path) and self.store.document(collection, key) is not None
         report.failed.append((key, reason + (STILL_INDEXED if kept else "")))
 
     def _write_file(self, path: Path, collection: str, report: IngestReport) -> str:
