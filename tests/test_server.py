@@ -456,6 +456,12 @@ def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> No
     wrong_method = client.get("/v1/chat/completions")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["type"] == "invalid_request_error"
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+    assert client.get("/api/no-such-route").json()["error"]["code"] == "not_found"
+    blank = client.post("/api/collections/default/search", json={"query": "   "})
+    assert blank.status_code == 400 and blank.json()["error"]["code"] == "invalid_query"
+    missing = client.post("/api/collections/default/summarize", json={"source": "no-such-file.pdf"})
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "document_not_found"
 
 
 @pytest.mark.parametrize(

@@ -85,10 +85,14 @@ class CollectionBusyError(StoreError):
 class DocumentNotFoundError(StoreError):
     """No (or more than one) indexed document matches the given source."""
 
+    code = "document_not_found"
+
 
 class QueryError(PetitragError):
     """A question or search query that cannot be used as given (empty, longer than the model's
     context): the asker's to fix, so the server answers it with a 400, not a 500."""
+
+    code = "invalid_query"
 
 
 class ExtractionError(GenerationError):

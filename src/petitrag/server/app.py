@@ -177,13 +177,18 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         message = _too_large(settings) if exc.status_code == 413 else str(exc.detail)
-        return JSONResponse(error_body(exc.status_code, message), exc.status_code, headers=exc.headers)
+        code = HTTP_CODES.get(exc.status_code)
+        return JSONResponse(error_body(exc.status_code, message, code), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         body = error_body(400, _validation_message(first), "invalid_request", _field(first) or None)
         return JSONResponse(body, 400)
+
+
+#: a machine-readable code for the errors Starlette raises itself (no route, wrong method, body)
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def _validation_message(error: dict[str, Any]) -> str:
