@@ -335,6 +335,9 @@ IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw
          "messages.0.content.0.type"),
         ("petitrag:default", {"response_format": {"type": "json_object"}}, "response_format"),
         (MODEL, {"response_format": {"type": "yaml"}}, "response_format.type"),
+        (MODEL, {"logit_bias": {"1234": -100}}, "logit_bias"),
+        ("petitrag:default", {"presence_penalty": 0.5}, "presence_penalty"),
+        (MODEL, {"frequency_penalty": 1}, "frequency_penalty"),
         (MODEL, {"response_format": {"type": "json_schema", "json_schema": "abc"}},
          "response_format.json_schema"),
         ("petitrag:default", {"response_format": {"type": "json_schema", "json_schema": ["x"]}},
@@ -458,6 +461,17 @@ def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> No
     assert wrong_method.json()["error"]["type"] == "invalid_request_error"
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
     assert client.get("/api/no-such-route").json()["error"]["code"] == "not_found"
+    role = client.post(
+        "/v1/chat/completions", json={"model": MODEL, "messages": [{"role": "foo", "content": "hi"}]}
+    )
+    assert role.status_code == 400 and role.json()["error"]["param"] == "messages.0.role"
+    zero = {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 1,
+        "presence_penalty": 0,
+    }
+    assert client.post("/v1/chat/completions", json=zero).status_code == 200  # a default value is no request
     blank = client.post("/api/collections/default/search", json={"query": "   "})
     assert blank.status_code == 400 and blank.json()["error"]["code"] == "invalid_query"
     missing = client.post("/api/collections/default/summarize", json={"source": "no-such-file.pdf"})

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -50,7 +50,7 @@ Text = Annotated[str, AfterValidator(encodable)]
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    role: Text
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
 
     @model_validator(mode="after")
@@ -133,6 +133,12 @@ def refuse_unsupported(request: ChatRequest, rag: bool) -> None:
         raise _unsupported("logprobs", "token logprobs are not returned by this server")
     if request.tools and request.tool_choice != "none":
         raise _unsupported("tools", "tool calls are not supported: the answer is always text")
+    extra = request.model_extra or {}
+    if extra.get("logit_bias"):
+        raise _unsupported("logit_bias", "token biases are not applied by this server")
+    for penalty in ("presence_penalty", "frequency_penalty"):
+        if extra.get(penalty):
+            raise _unsupported(penalty, "not applied by this server: send 0 or leave it out")
     for m, message in enumerate(request.messages):
         for p, part in enumerate(message.content if isinstance(message.content, list) else []):
             if part.get("type") != "text":
