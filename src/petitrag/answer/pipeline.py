@@ -83,6 +83,7 @@ class Answerer:
         self.generator = generator
         self.measure_abstention = measure_abstention
         self.for_report = for_report
+        self._fixed_tokens: dict[Language, int] = {}  # the rules and examples of each language
 
     def ask(self, question: str, k: int | None = None, on_token: TokenCallback | None = None) -> AnswerResult:
         started = time.perf_counter()
@@ -350,21 +351,20 @@ class Answerer:
         rules, so it refuses only what answering would. The server calls it before a stream starts
         (a 6,000-word query takes 30 s to search, and a stream's status cannot change after);
         ``retrieve`` calls it too."""
-        style = self.settings.prompt_style
-        shortest = min(
-            LANGUAGES, key=lambda language: self.generator.count_tokens(fixed_prompt(language, style))
-        )
-        self._budget(question.strip(), shortest)
+        self._budget(question.strip(), min(LANGUAGES, key=self._fixed_prompt_tokens))
+
+    def _fixed_prompt_tokens(self, language: Language) -> int:
+        """The rules and examples of ``language``, counted once (each question used to count them)."""
+        if language not in self._fixed_tokens:
+            prompt = fixed_prompt(language, self.settings.prompt_style)
+            self._fixed_tokens[language] = self.generator.count_tokens(prompt)
+        return self._fixed_tokens[language]
 
     def _budget(self, question: str, language: Language) -> int:
         """Tokens left for sources: context minus rules, question, answer and a safety margin."""
         context = self.generator.context_size
         question_tokens = self.generator.count_tokens(question)
-        overhead = (
-            self.generator.count_tokens(fixed_prompt(language, self.settings.prompt_style))
-            + question_tokens
-            + 64
-        )
+        overhead = self._fixed_prompt_tokens(language) + question_tokens + 64
         budget = min(self.settings.prompt_budget, context - self.settings.max_tokens - overhead)
         if budget < MIN_PASSAGE_TOKENS and question_tokens > context // 4:
             raise QueryError(
