@@ -681,11 +681,15 @@ def test_a_collection_a_command_line_ingest_holds_is_not_deleted_and_uploads_wai
         while (job := client.get(f"/api/jobs/{job_id}").json())["stage"] != "waiting":
             assert time.monotonic() < deadline, job
             time.sleep(0.2)
-        assert job["status"] == "running"
+        assert job["status"] == "queued"  # again, behind any other job: those do not wait for it
+        other = client.post("/api/collections/free/documents", files={"files": ("c.txt", b"Gamma notes.\n")})
+        assert wait_for_job(client, other.json()["job"]["id"])["status"] == "done"
+        assert client.get(f"/api/jobs/{job_id}").json()["stage"] == "waiting"
     assert wait_for_job(client, job_id)["status"] == "done"
     names = sorted(doc["name"] for doc in client.get("/api/collections/locked/documents").json())
     assert names == ["a.txt", "b.txt"]
     assert client.delete("/api/collections/locked").status_code == 200
+    assert client.delete("/api/collections/free").status_code == 200
 
 
 def test_oversized_and_unsupported_uploads_are_refused(server: str, home: Path) -> None:

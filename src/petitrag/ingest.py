@@ -74,14 +74,11 @@ class Ingestor:
         collection: str,
         prune: bool = False,
         embed: bool = True,
-        wait: bool = False,
     ) -> IngestReport:
-        """Another process ingesting into the collection makes this one fail at once, or with
-        ``wait`` wait for it (reported to the progress hook as stage "waiting")."""
+        """CollectionBusyError at once when another process ingests into the collection."""
         started = time.perf_counter()
         report = IngestReport()
-        waiting = (lambda: self.progress("waiting", 0, 0)) if wait else None
-        with collection_lock(self.settings.home, collection, "ingest into", waiting):
+        with collection_lock(self.settings.home, collection, "ingest into"):
             files, roots = self._collect(paths, collection, report)
             if not (files or roots or self.store.collection(collection)):
                 return self._finished(report, collection, started)  # a mistyped path makes no collection

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -23,29 +22,22 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-POLL_S = 0.5
-
 
 @contextlib.contextmanager
-def collection_lock(
-    home: Path, collection: str, doing: str, waiting: Callable[[], None] | None = None
-) -> Iterator[None]:
+def collection_lock(home: Path, collection: str, doing: str) -> Iterator[None]:
     """Hold the collection's lock for the block, or raise CollectionBusyError at once.
 
-    ``doing`` says what the refused caller wanted ("ingest into", "delete"), for the message.
-    With ``waiting``, wait for the lock instead, calling it every half second (it may raise to
-    give up): a server's upload job waits for a command-line ingest to end rather than fail."""
+    ``doing`` says what the refused caller wanted ("ingest into", "delete"), for the message."""
     if fcntl is None:  # pragma: no cover - Windows
         yield
         return
     path = home / "locks" / f"{collection}.lock"  # kept after use: unlinking a lock file races
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+", encoding="utf-8") as handle:
-        while not _try_lock(handle):
-            if waiting is None:
-                raise CollectionBusyError(_busy_message(handle, collection, doing))
-            waiting()
-            time.sleep(POLL_S)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CollectionBusyError(_busy_message(handle, collection, doing)) from None
         try:
             handle.seek(0)
             handle.truncate()
@@ -55,14 +47,6 @@ def collection_lock(
         finally:
             handle.truncate(0)  # a stale pid must not be named by a later message
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _try_lock(handle: TextIO) -> bool:
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
 
 
 def _busy_message(handle: TextIO, collection: str, doing: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from petitrag.app import App
 from petitrag.config import Settings
-from petitrag.errors import PetitragError
+from petitrag.errors import CollectionBusyError, PetitragError
 from petitrag.ingest import IngestReport
 from petitrag.server.errors import ApiError
 from petitrag.server.worker import Abandoned
@@ -32,6 +32,7 @@ log = logging.getLogger("petitrag.server")
 Status = Literal["queued", "running", "done", "failed"]
 MAX_PENDING = 32  # queued jobs beyond this get 429
 KEEP = 500  # finished jobs remembered for GET /api/jobs/{id}
+RETRY_S = 1.0  # a job whose collection another process ingests into is tried again after this
 
 
 @dataclass
@@ -40,7 +41,8 @@ class IngestJob:
     collection: str
     files: list[str]
     status: Status = "queued"
-    stage: str = "queued"  # then "waiting" (for another process's ingest), "parse", "embed", "done"
+    #: then "parse", "embed", "done"; "waiting": queued again, another process ingests into it
+    stage: str = "queued"
     done: int = 0
     total: int = 0
     report: dict[str, Any] | None = None
@@ -167,19 +169,36 @@ class IngestJobs:
                 raise Abandoned("the server is stopping; ingest again to finish")
             job.stage, job.done, job.total = stage, done, total
 
+        retrying = False
         try:
             if self._app is None:
                 self._app = App(self.settings)
-            report = self._app.ingestor(progress).run(paths, job.collection, wait=True)
+            report = self._app.ingestor(progress).run(paths, job.collection)
             job.report = report_json(report)
             job.status, job.stage = "done", "done"
+        except CollectionBusyError:  # a command-line ingest into it: try again behind the other jobs
+            job.status, job.stage, retrying = "queued", "waiting", True
+            timer = threading.Timer(RETRY_S, self._retry, (job, paths))
+            timer.daemon = True
+            timer.start()
         except PetitragError as exc:
             job.status, job.error = "failed", str(exc)
         except Exception as exc:  # a bug: keep serving, say what happened
             log.exception("ingest job %s failed", job.id)
             job.status, job.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
         finally:
-            job.finished = time.time()
+            if not retrying:
+                job.finished = time.time()
+
+    def _retry(self, job: IngestJob, paths: list[Path]) -> None:
+        try:
+            self._executor.submit(self._run, job, paths)
+        except RuntimeError:  # the server stopped meanwhile
+            job.status, job.error, job.finished = (
+                "failed",
+                "the server stopped before this job ran",
+                time.time(),
+            )
 
     def close(self) -> None:
         """Drop queued jobs; a running one finishes its current file (one transaction), then stops."""

@@ -264,7 +264,7 @@ function showProgress(text, fraction) {
 
 async function followJob(job) {
   while (job.status === "queued" || job.status === "running") {
-    const key = job.status === "queued" ? "queued" : job.stage;
+    const key = job.stage === "waiting" ? "waiting" : job.status === "queued" ? "queued" : job.stage;
     showProgress(t(key, job), job.total ? job.done / job.total : null);
     await new Promise((resolve) => setTimeout(resolve, 400));
     job = await api(`/api/jobs/${job.id}`);
