@@ -89,6 +89,7 @@ def test_crash_and_hang_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None
     assert predictions[3].timings["total_s"] == pytest.approx(1.0, abs=0.5)
     assert recorder.done == [None, "crash", None, "timeout", None]
     assert len(recorder.notes) == 2
+    assert not list((tmp_path / "out" / META_DIR).glob("*.job"))  # read by the worker, then deleted
 
 
 def test_a_model_that_cannot_load_is_reported_with_its_reason(tmp_path: Path) -> None:
@@ -113,6 +114,26 @@ def test_the_job_pins_every_setting_and_the_model(tmp_path: Path) -> None:
     assert data["settings"]["threads"] == 3 and data["settings"]["model"] == "api"
     assert data["settings"]["model_base_url"] == "http://h/v1" and data["case_ids"] == ["x"]
     assert Settings(**data["settings"]).model == "api"  # what the worker rebuilds
+
+
+def test_keys_reach_the_worker_through_its_environment_never_the_job_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job file is written in --out, which users share: it held the API keys in clear."""
+    settings = Settings(home=tmp_path, model_api_key="sk-secret-1", serve_api_keys={"key-secret-2": ["*"]})
+    job = Job(
+        tmp_path, ModelSpec("api", "api@http://h/v1", "api", base_url="http://h/v1"), settings, "c", 0, 1.0
+    )
+    (tmp_path / META_DIR).mkdir()
+    written = job.write(["x"]).read_text()
+    assert "secret" not in written
+    env = job.worker_env()
+    assert env["PETITRAG_MODEL_API_KEY"] == "sk-secret-1" and "PETITRAG_EMBEDDER_API_KEY" not in env
+    for name in [n for n in os.environ if n.startswith("PETITRAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(os, "environ", env)
+    rebuilt = Settings(**json.loads(written)["settings"])
+    assert rebuilt.model_api_key == "sk-secret-1" and rebuilt.serve_api_keys == {"key-secret-2": ["*"]}
 
 
 def test_a_worker_whose_parent_died_stops_quietly(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from petitrag import __version__
-from petitrag.config import Settings, load_settings, unknown_env_names
+from petitrag.config import SECRET_SETTINGS, Settings, load_settings, unknown_env_names
 from petitrag.errors import PetitragError, QueryError
 from petitrag.progress import progress_display
 
@@ -191,10 +191,6 @@ def show_config(ctx: click.Context) -> None:
     for name, value in settings.model_dump(mode="json").items():
         shown = json.dumps(_hidden(value) if name in SECRET_SETTINGS and value else value, ensure_ascii=False)
         out.print(f"{escape(name)} = {escape(shown)}", highlight=False)
-
-
-#: settings whose values `petitrag config` hides: its output gets pasted into bug reports
-SECRET_SETTINGS = {"embedder_api_key", "model_api_key", "serve_api_keys"}
 
 
 def _hidden(value: Any) -> Any:

@@ -42,6 +42,11 @@ def default_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+#: settings that hold keys: `petitrag config` hides them (its output gets pasted into bug
+#: reports) and a bench passes them to its workers through the environment, never a file
+SECRET_SETTINGS = frozenset({"embedder_api_key", "model_api_key", "serve_api_keys"})
+
+
 class Settings(BaseSettings):
     """Every knob of petitrag, validated once."""
 

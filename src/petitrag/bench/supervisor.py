@@ -33,10 +33,11 @@ from petitrag.bench.rundir import (
     write_json,
 )
 from petitrag.bench.runner import failed
-from petitrag.config import Settings
+from petitrag.config import SECRET_SETTINGS, Settings
 from petitrag.generation.requantize import runnable_path
 
 WORKER = [sys.executable, "-m", "petitrag.bench.worker"]
+_SECRET_VARIABLES = {f"PETITRAG_{name.upper()}" for name in SECRET_SETTINGS}
 LOAD_TIMEOUT_S = 300.0  # starting Python and loading a model; a larger per-case timeout wins
 
 
@@ -68,10 +69,19 @@ class Job:
         return path
 
     def worker_settings(self) -> dict[str, Any]:
-        """Every setting explicit (so env and config files cannot differ), with this model."""
-        values = self.settings.model_dump(mode="json")
+        """Every setting explicit (so env and config files cannot differ), with this model; but
+        the keys, which go through the environment (``worker_env``): the file stays in --out."""
+        values = self.settings.model_dump(mode="json", exclude=set(SECRET_SETTINGS))
         values.update(model=self.model.model, model_base_url=self.model.base_url)
         return values
+
+    def worker_env(self) -> dict[str, str]:
+        env = {name: value for name, value in os.environ.items() if name.upper() not in _SECRET_VARIABLES}
+        for name in SECRET_SETTINGS:
+            value = getattr(self.settings, name)
+            if value:
+                env[f"PETITRAG_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+        return env
 
 
 def run_model(job: Job, cases: list[Case], display: Display) -> str | None:
@@ -95,8 +105,9 @@ def _one_worker(job: Job, cases: dict[str, Case], pending: list[str], display: D
     with (job.out / WORKER_LOG).open("a", encoding="utf-8") as log:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {job.model.key}: {len(pending)} cases\n")
         log.flush()
+        job_file = job.write(list(pending))
         process = subprocess.Popen(
-            [*job.command, str(job.write(list(pending)))],
+            [*job.command, str(job_file)], env=job.worker_env(),
             stdout=subprocess.PIPE, stderr=log, text=True, encoding="utf-8", pass_fds=(job.lock_fd,),
         )  # fmt: skip
     try:
@@ -104,6 +115,7 @@ def _one_worker(job: Job, cases: dict[str, Case], pending: list[str], display: D
     finally:
         if process.poll() is None:  # interrupted (Ctrl-C): never leave a worker behind
             _kill(process)
+        job_file.unlink(missing_ok=True)
     if error:
         path = meta_path(job.out, job.model.key, process.pid)
         record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
