@@ -264,3 +264,20 @@ def test_report_only_rejudges_a_locked_run_without_answering(resumed: dict) -> N
     empty.mkdir()
     message = invoke("bench", data, "--models", MODEL, "--out", str(empty), "--report-only", expect=1).stderr
     assert "holds no benchmark run to report on" in message
+
+
+def test_an_edited_set_is_answered_from_its_own_articles_only(bench_home: Path) -> None:
+    """The corpus was only ever added to: a set whose article was removed (or another set of
+    the same file name) was still answered from the removed article."""
+    edited = bench_home / "edited" / "tiny.json"
+    edited.parent.mkdir()
+    edited.write_text(json.dumps({**SQUAD, "data": SQUAD["data"][1:]}), encoding="utf-8")  # no Eiffel Tower
+    out = bench_home / "out-edited"
+    invoke("bench", str(edited), "--models", MODEL, "--out", str(out), "--limit", "1")
+    sources = {
+        hit["source"] for row in map(json.loads, lines(out / "retrieval.jsonl")) for hit in row["hits"]
+    }
+    assert sources and all(source.endswith("000-Honey-bee.md") for source in sources)
+    assert [path.name for path in sorted((bench_home / "data" / "corpus" / "tiny").iterdir())] == [
+        "000-Honey-bee.md"
+    ]

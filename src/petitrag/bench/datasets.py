@@ -199,7 +199,8 @@ def _gold(row: dict, flagged: bool, where: str) -> object:  # type: ignore[type-
 
 
 def write_corpus(dataset: Dataset, folder: Path) -> dict[str, Path]:
-    """One Markdown file per article (rewritten only when changed); returns title → path."""
+    """One Markdown file per article (rewritten only when changed); returns title → path. The
+    articles of an earlier version of the set (or of another set of that name) are deleted."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for number, (title, text) in enumerate(dataset.documents.items()):
@@ -208,4 +209,8 @@ def write_corpus(dataset: Dataset, folder: Path) -> dict[str, Path]:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
         paths[title] = path.resolve()
+    written = set(paths.values())
+    for old in folder.glob("[0-9][0-9][0-9]-*.md"):
+        if old.resolve() not in written:
+            old.unlink()
     return paths

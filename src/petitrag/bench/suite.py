@@ -9,6 +9,7 @@ searched once per question), ``run_models`` (one worker process per model, resum
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from petitrag.bench.supervisor import Job, run_model
 from petitrag.bench.verdict import Bar
 from petitrag.config import Settings
 from petitrag.errors import ConfigError
+from petitrag.index.store import Store
 from petitrag.routing.bench import calibrate_route, models_with_route, route_specs
 
 
@@ -142,14 +144,25 @@ def prepare_retrieval(
 
     with open_app(settings) as app, progress_display() as hook:
         if dataset.documents:
-            files = write_corpus(dataset, settings.home / "corpus" / options.dataset.stem)
+            corpora = settings.home / "corpus"
+            files = write_corpus(dataset, corpora / options.dataset.stem)
             report = app.ingestor(hook).run(list(files.values()), settings.collection)
             if report.added or report.updated or report.failed:
                 print_ingest_report(console, report, settings.collection)
+            _leave_out_other_articles(app.store, settings.collection, corpora, set(map(str, files.values())))
         app.store.require_collection(settings.collection, app.embedder.identity)
         return retrieve_cases(
             app.retriever(), options.out, cases, lambda done, total: hook("search", done, total)
         )
+
+
+def _leave_out_other_articles(store: Store, collection: str, corpora: Path, current: set[str]) -> None:
+    """Questions are answered from this set's articles only: not from those an earlier version
+    of it had, nor another set's that maps to the same collection. Only the articles petitrag
+    wrote (under ``corpora``) are taken out; a user's own documents in the collection stay."""
+    prefix = str(corpora.resolve()) + os.sep
+    stale = [doc.path for doc in store.documents(collection) if doc.path.startswith(prefix)]
+    store.delete_documents(collection, [path for path in stale if path not in current])
 
 
 def run_models(
