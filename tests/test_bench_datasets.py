@@ -80,6 +80,27 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
     assert [case.id for case in cases] == ["1", "2", "3", "4", "5", "70", "7", "8"]
 
 
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (
+            {"question": "a?", "answers": ["x"], "is_impossible": "false"},
+            "'is_impossible' must be true or false",
+        ),
+        ({"question": "a?", "answers": ["x"], "impossible": "no"}, "'impossible' must be true or false"),
+        ({"question": "a?", "answers": ""}, "an answer is blank"),
+        ({"question": "a?", "answers": ["  "]}, "an answer is blank"),
+    ],
+)
+def test_what_would_silently_make_a_question_one_to_abstain_on_is_refused(
+    tmp_path: Path, row: dict, message: str
+) -> None:
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_dataset(path)
+
+
 def test_a_json_array_of_questions_reads_like_jsonl(tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
     rows = [{"question": "Capital?", "answer": "Paris"}, {"id": "x", "question": "Moon?", "answers": []}]

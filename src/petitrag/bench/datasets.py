@@ -103,7 +103,7 @@ def _squad_case(qa: object, title: str, where: str) -> Case:
     question = _text(qa, "question", where)
     assert isinstance(qa, dict)  # _text checked it
     answers = _answers(qa.get("answers", []), where)
-    impossible = bool(qa.get("is_impossible")) or not answers
+    impossible = _impossible(qa, answers, where)
     return Case(
         _case_id(qa.get("id"), where, where), question, [] if impossible else answers, impossible, title
     )
@@ -137,9 +137,28 @@ def _answers(raw: object, where: str) -> list[str]:
         text = item.get("text") if isinstance(item, dict) else item
         if not isinstance(text, str | int | float) or isinstance(text, bool):
             raise ConfigError(f"{where}: each answer must be a string or {{'text': ...}}, not {item!r:.60}")
-        if str(text).strip():
-            answers.append(str(text).strip())
+        if not str(text).strip():  # read as "no answer", it would turn the question into one to abstain on
+            raise ConfigError(
+                f"{where}: an answer is blank; a question the documents do not answer has 'answers': []"
+            )
+        answers.append(str(text).strip())
     return list(dict.fromkeys(answers))
+
+
+def _flag(row: dict, where: str) -> bool:  # type: ignore[type-arg]
+    """``is_impossible`` (or ``impossible``): true or false. A string ("false") was read as true,
+    turning a question with answers into one to abstain on."""
+    for key in ("is_impossible", "impossible"):
+        value = row.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"{where}: '{key}' must be true or false, not {value!r:.40}")
+    return bool(row.get("is_impossible") or row.get("impossible"))
+
+
+def _impossible(row: dict, answers: list[str], where: str) -> bool:  # type: ignore[type-arg]
+    """Flagged, or no gold answer: the documents do not answer it (the flag wins over answers a
+    converted set kept, as SQuAD 2.0's plausible answers)."""
+    return _flag(row, where) or not answers
 
 
 def _unique(title: str, taken: dict[str, str]) -> str:
@@ -171,9 +190,9 @@ def _cases(name: str, rows: list[tuple[str, str, object]]) -> Dataset:
         question = _text(row, "question", where)
         assert isinstance(row, dict)  # _text checked it
         case_id = _case_id(row.get("id"), fallback, where)
-        flagged = bool(row.get("is_impossible") or row.get("impossible"))
+        flagged = _flag(row, where)
         answers = _answers(_gold(row, flagged, where), where)
-        impossible = flagged or not answers
+        impossible = _impossible(row, answers, where)
         source = str(row["source"]) if row.get("source") else None
         cases.append(Case(case_id, question, [] if impossible else answers, impossible, source))
     if not cases:
