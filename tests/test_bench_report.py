@@ -62,6 +62,16 @@ def test_none_passes_names_the_closest_and_why() -> None:
     assert verdict.text == "none passes; closest: b, fails on F1 0.45 < 0.50, p95 latency 70.0 s > 60.0 s"
 
 
+def test_a_verdict_on_an_unfinished_run_says_it_is_provisional() -> None:
+    """An interrupted run named its smallest passing model as if every question had been asked."""
+    specs = [spec("small", 100), spec("big", 1000)]
+    models = {"small": entry(0.70), "big": entry(0.80)}
+    models["small"]["cases"].update(predicted=2, missing=4)
+    verdict = decide(Bar(), specs, models)
+    assert verdict.incomplete == ["small 2/6"] and verdict.smallest == "small"
+    assert verdict.text == "incomplete run (small 2/6 answered), so far: smallest model that passes: small"
+
+
 def test_topline_is_judged_but_never_chosen() -> None:
     specs = [spec("small", 100), spec("large", 1100, topline=True)]
     models = {"small": entry(0.40), "large": entry(0.80)}

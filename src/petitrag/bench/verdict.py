@@ -98,6 +98,8 @@ class Verdict:
     fails_on: list[str] = field(default_factory=list)
     topline: str | None = None
     topline_passes: bool | None = None
+    #: models that have not answered every question yet ("small 2/6"): the verdict is provisional
+    incomplete: list[str] = field(default_factory=list)
     text: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -164,7 +166,16 @@ def decide(bar: Bar, specs: list[ModelSpec], models: dict[str, dict[str, Any]]) 
             verdict.text += f" (within the 95 % interval of the bar: {'; '.join(doubts)})"
     if topline:
         verdict.text += f". Topline {topline.key} {'passes' if verdict.topline_passes else 'fails'} the bar"
+    verdict.incomplete = [line for spec in specs if (line := _answered(spec.key, models[spec.key]["cases"]))]
+    if verdict.incomplete:  # models judged on different questions, or on a few of them
+        verdict.text = f"incomplete run ({', '.join(verdict.incomplete)} answered), so far: {verdict.text}"
     return verdict
+
+
+def _answered(key: str, cases: dict[str, Any]) -> str:
+    """'small 2/6' for a model that has not answered every question, else ''."""
+    missing = cases.get("missing", 0)
+    return f"{key} {cases['predicted']}/{cases['predicted'] + missing}" if missing else ""
 
 
 def _optional(flag: str, text: str, low: float, high: float | None) -> float | None:
