@@ -559,6 +559,8 @@ def test_wrong_or_missing_key_is_401(server: str) -> None:
     lower = api(server, key=None).get("/api/info", headers={"authorization": f"bearer {FULL_KEY}"})
     assert lower.status_code == 200  # the scheme is case-insensitive
     assert api(server, key=None).get("/api/info", headers={"X-API-Key": FULL_KEY}).status_code == 200
+    assert lower.json()["may_use"] is None  # any collection
+    assert api(server, LIMITED_KEY).get("/api/info").json()["may_use"] == ["default"]
 
 
 def test_a_request_without_a_key_is_refused_before_its_body_is_read(server: str) -> None:

@@ -19,6 +19,7 @@ from petitrag.demo import sample_corpus
 from tests.test_server import MODEL, ingest, running_server
 
 KEY = "web-ui-key-0001"
+LIMITED_KEY = "web-ui-key-0002"  # for the collection "handbooks" only, not made yet
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DOCUMENT = "Library opening hours\n\nThe town library is open from 9 am to 6 pm, Monday to Saturday. It is closed on Sundays.\n"  # noqa: E501
 ANSWER_TIMEOUT_MS = 180_000
@@ -41,7 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     corpus = home / "corpus"
     shutil.copytree(sample_corpus(), corpus)
     ingest(home, corpus, "default")
-    with running_server(home, "--api-key", KEY) as base:
+    with running_server(home, "--api-key", KEY, "--api-key", f"{LIMITED_KEY}:handbooks") as base:
         yield base
 
 
@@ -169,13 +170,23 @@ def test_follow_up_questions_carry_the_conversation(server: str, browser: Browse
     assert sent[1][1]["content"] == first_answer and sent[1][2]["content"] == "And how damp should it be?"
 
 
-def keyed_page(browser: Browser, locale: str = "en-US", width: int | None = None) -> Page:
+def keyed_page(browser: Browser, locale: str = "en-US", width: int | None = None, key: str = KEY) -> Page:
     """A page whose browser already holds the key; ``width``: a narrower (phone) viewport."""
     page = new_page(browser, locale)
     if width:
         page.set_viewport_size({"width": width, "height": 740})
-    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+    page.add_init_script(f"localStorage.setItem('petitrag.key', '{key}')")
     return page
+
+
+def test_a_key_for_collections_not_made_yet_lands_on_one_of_them(server: str, browser: Browser) -> None:
+    """It landed on "default", which it may not use: every action said so, nothing said why."""
+    page = keyed_page(browser, key=LIMITED_KEY)
+    page.goto(server)
+    expect(page.locator("#collection")).to_have_value("handbooks")
+    expect(page.locator("#no-documents")).to_be_visible()
+    assert page.locator("#collection option").all_text_contents() == ["handbooks"]
+    expect(page.locator("#notice")).to_be_hidden()
 
 
 def test_the_page_loads_without_console_errors(server: str, browser: Browser) -> None:
@@ -246,7 +257,9 @@ def test_an_error_before_the_stream_lands_on_its_own_turn(server: str, browser: 
     chat.fulfill(status=503, json=error)
     question, summary = page.locator("#transcript .turn").all()
     expect(question).not_to_have_class(re.compile(r"\bstreaming\b"))
-    expect(question.locator(".meta")).to_have_text("Error: request timed out")
+    expect(question.locator(".meta")).to_have_text(  # in the page's words, not the server's
+        "The answer took too long and was stopped: try again, or ask a shorter question."
+    )
     expect(summary.locator(".meta")).to_have_text("Reading the whole document…")
     expect(page.locator("#ask-button")).to_be_enabled()
 
@@ -326,6 +339,56 @@ def test_an_invalid_new_collection_name_is_not_kept(
     expect(page.locator("#collection")).to_have_value("default")
     assert "Projets 2027" not in page.locator("#collection option").all_text_contents()
     expect(page.locator("#documents li")).to_have_count(documents)
+
+
+@pytest.mark.parametrize("name", ["a/b", ".."])
+def test_a_name_no_route_can_hold_is_refused_by_the_page(server: str, browser: Browser, name: str) -> None:
+    """The browser sends neither to a route ("a/b" is two path segments, ".." is collapsed):
+    the server's generic 404 was shown as "Error: Not Found" on an empty collection."""
+    page = keyed_page(browser)
+    page.on("dialog", lambda dialog: dialog.accept(name))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.click("#new-collection")
+    expect(page.locator("#notice")).to_contain_text(f"invalid collection '{name}'")
+    expect(page.locator("#collection")).to_have_value("default")
+
+
+def test_a_long_collection_name_never_widens_a_phone_page(server: str, browser: Browser) -> None:
+    page = keyed_page(browser, width=375)
+    page.on("dialog", lambda dialog: dialog.accept("b" * 64))  # valid: 64 characters
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value("b" * 64)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def test_on_a_phone_each_new_turn_shows_above_the_question_box(server: str, browser: Browser) -> None:
+    """The box sticks to the bottom of the screen: turns scrolled "into view" ended under it."""
+    page = keyed_page(browser, width=375)
+    result = {"answer": "Every two to three weeks [1].", "abstained": False, "model": MODEL, "citations": [],
+              "timings": {}, "prompt": None}  # fmt: skip
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": result["answer"]}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "petitrag": result},
+    ]
+    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    page.route(
+        "**/v1/chat/completions",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    for number in range(1, 4):
+        page.fill("#question", f"How often should I turn my compost pile? ({number})")
+        page.keyboard.press("Enter")
+        expect(page.locator("#transcript .turn .meta .model")).to_have_count(number)
+        expect(page.locator("#ask-button")).to_be_enabled()
+        turn = page.locator("#transcript .turn").last.bounding_box()
+        box = page.locator("#ask-form").bounding_box()
+        assert turn is not None and box is not None
+        assert turn["y"] + turn["height"] <= box["y"] + 1, (turn, box)
 
 
 def test_ingest_warnings_and_a_stopped_embedding_are_reported(server: str, browser: Browser) -> None:

@@ -37,8 +37,12 @@ class Principal:
     name: str
     collections: frozenset[str]
 
+    @property
+    def allows_all(self) -> bool:
+        return ALL in self.collections
+
     def allows(self, collection: str) -> bool:
-        return ALL in self.collections or collection in self.collections
+        return self.allows_all or collection in self.collections
 
     def require(self, collection: str) -> None:
         if not self.allows(collection):

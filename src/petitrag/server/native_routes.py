@@ -51,6 +51,8 @@ def info(server: Server, who: Caller) -> dict[str, Any]:
         "route": settings.route,
         "default_collection": settings.collection,
         "collections": [name for name in server.collection_names() if who.allows(name)],
+        # a limited key's collections, made or not yet (the page offers them); null: any
+        "may_use": None if who.allows_all else sorted(who.collections),
         "max_upload_mb": settings.serve_max_upload_mb,
         "auth": server.keys is not None,
     }

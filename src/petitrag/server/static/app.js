@@ -28,6 +28,14 @@ const STRINGS = {
     forbidden: "This API key may not use this collection.",
     tooLarge: "Too large: the server accepts at most {limit} MB per upload.",
     invalidCollection: "invalid collection '{name}': use letters, digits, '-', '_' or '.' (64 at most), no spaces.",
+    tooLong: "This question is too long for the model: ask it in fewer words.",
+    unsupportedType: "Unsupported file type: PDF, DOCX, HTML, Markdown and text files are read.",
+    busy: "Files are still being added to this collection: try again once they are in.",
+    documentGone: "This document is no longer in the collection: the list is refreshed.",
+    serverBusy: "The server is busy with other questions: try again in a moment.",
+    timedOut: "The answer took too long and was stopped: try again, or ask a shorter question.",
+    chooseFile: "Choose one or more files first.",
+    ingestedFailed: "{n} file(s) could not be read:",
   },
   fr: {
     collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
@@ -54,6 +62,14 @@ const STRINGS = {
     forbidden: "Cette clé d’API n’a pas accès à cette collection.",
     tooLarge: "Trop volumineux : le serveur accepte au plus {limit} Mo par envoi.",
     invalidCollection: "nom de collection « {name} » invalide : lettres, chiffres, « - », « _ » ou « . » (64 au plus), sans espace.",
+    tooLong: "Cette question est trop longue pour le modèle : posez-la en moins de mots.",
+    unsupportedType: "Type de fichier non pris en charge : les fichiers PDF, DOCX, HTML, Markdown et texte sont lus.",
+    busy: "Des fichiers sont encore en cours d’ajout à cette collection : réessayez quand ils y seront.",
+    documentGone: "Ce document n’est plus dans la collection : la liste est mise à jour.",
+    serverBusy: "Le serveur répond à d’autres questions : réessayez dans un instant.",
+    timedOut: "La réponse a pris trop de temps et a été arrêtée : réessayez, ou posez une question plus courte.",
+    chooseFile: "Choisissez d’abord un ou plusieurs fichiers.",
+    ingestedFailed: "{n} fichier(s) illisible(s) :",
   },
 };
 
@@ -116,6 +132,8 @@ async function api(path, options = {}) {
   return response.json();
 }
 
+// the server's rule (config.py: Settings._collection_name)
+const VALID_COLLECTION = /^[\p{L}\p{N}_.-]{1,64}$/u;
 const collectionPath = (suffix = "") => `/api/collections/${encodeURIComponent(state.collection)}${suffix}`;
 
 // -- collections and documents -------------------------------------------------------------
@@ -124,9 +142,11 @@ async function loadInfo() {
   const info = await api("/api/info");
   $("model").textContent = info.model;
   state.maxUploadMb = info.max_upload_mb;
-  const names = new Set(info.collections);
-  const preferred = names.has(info.default_collection) || !names.size ? info.default_collection : info.collections[0];
-  state.collection = state.collection || preferred;
+  // may_use: the collections a limited key may use, made or not yet (null: any)
+  const allowed = (name) => !info.may_use || info.may_use.includes(name);
+  const names = new Set([...info.collections, ...(info.may_use || [])]);
+  const preferred = allowed(info.default_collection) ? info.default_collection : [...names].sort()[0];
+  if (!state.collection || !allowed(state.collection)) state.collection = preferred;
   names.add(state.collection);
   fillCollections([...names].sort());
   await loadDocuments();
@@ -143,7 +163,7 @@ async function loadDocuments() {
   try {
     documents = await api(collectionPath("/documents"));
   } catch (error) {
-    if (error.status !== 404) throw error; // 404: the collection does not exist yet
+    if (error.code !== "collection_not_found") throw error; // that one: not made yet
     exists = false;
   }
   list.replaceChildren(...documents.map(documentItem));
@@ -203,7 +223,7 @@ async function summarizeDocument(doc, button) {
   turn.querySelector(".question").textContent = t("summaryOf", { name: doc.name });
   turn.querySelector(".meta").textContent = t("summarizing");
   $("transcript").append(turn);
-  turn.scrollIntoView({ block: "end" });
+  reveal(turn);
   button.disabled = true;
   try {
     const summary = await api(collectionPath("/summarize"), {
@@ -224,6 +244,7 @@ async function summarizeDocument(doc, button) {
   } finally {
     turn.classList.remove("streaming");
     button.disabled = false;
+    reveal(turn);
   }
 }
 
@@ -272,6 +293,7 @@ async function followJob(job) {
   if (job.status === "failed") return showProgress(t("jobFailed", { error: job.error }), 0);
   const report = job.report;
   const lines = [t("ingested", { added: report.added.length + report.updated.length, unchanged: report.unchanged.length })];
+  if (report.failed.length) lines.push(t("ingestedFailed", { n: report.failed.length }));
   for (const failed of report.failed) lines.push(t("failedFile", failed));
   for (const warning of report.warnings || []) lines.push(t("warningFile", warning));
   if (report.embed_error) lines.push(t("embedStopped", { error: report.embed_error }));
@@ -281,7 +303,7 @@ async function followJob(job) {
 async function onUpload(event) {
   event.preventDefault();
   const files = $("upload-input").files;
-  if (!files.length) return;
+  if (!files.length) return showProgress(t("chooseFile"), 0);
   clearNotice();
   const bytes = [...files].reduce((sum, file) => sum + file.size, 0);
   if (state.maxUploadMb && bytes > state.maxUploadMb * 1024 * 1024) { // refused before sending it all
@@ -330,7 +352,7 @@ async function ask(question) {
   const text = turn.querySelector(".answer-text");
   turn.classList.add("streaming");
   $("transcript").append(turn);
-  turn.scrollIntoView({ block: "end" });
+  reveal(turn);
   try {
     const response = await fetch("/v1/chat/completions", {
       method: "POST",
@@ -356,7 +378,13 @@ async function ask(question) {
     return false;
   } finally {
     turn.classList.remove("streaming");
+    reveal(turn);
   }
+}
+
+// Scrolls a turn's end into view; on a phone, above the question box (style.css: scroll-margin)
+function reveal(turn) {
+  turn.scrollIntoView({ block: "end" });
 }
 
 function remember(question, result) {
@@ -406,7 +434,8 @@ function metaParts(result, asked) {
   }
   const budget = budgetNote(result.prompt);
   if (budget) parts.push(budget);
-  const line = [t("firstToken", { s: seconds(timings.ttft_s) }), t("speed", { n: Math.round(timings.tokens_per_s || 0) }),
+  const line = [t("firstToken", { s: seconds(timings.ttft_s) }),
+    ...(timings.completion_tokens ? [t("speed", { n: Math.round(timings.tokens_per_s || 0) })] : []),
     t("total", { s: seconds(timings.total_s) }), t("queue", { s: seconds(timings.queue_s) })].join(" · ");
   const timing = document.createElement("span");
   timing.className = "timings";
@@ -442,6 +471,7 @@ function sourceItem(turn, citation, index) {
     passage.hidden = open;
     passage.dataset.chunk = citation.chunk_id;
     passage.textContent = citation.text;
+    if (!open) passage.scrollIntoView({ block: "nearest" });
     for (const other of turn.querySelectorAll(".source")) other.classList.toggle("active", other === button && !open);
   });
   item.append(button);
@@ -473,10 +503,14 @@ function describe(error) {
   if (error.code === "collection_forbidden") return t("forbidden");
   if (error.code === "too_large") return t("tooLarge", { limit: (state.maxUploadMb ?? "?").toLocaleString(LANG) });
   if (NO_DOCUMENTS.has(error.code)) return t("emptyCollection");
+  const known = { context_length_exceeded: "tooLong", unsupported_type: "unsupportedType", collection_busy: "busy",
+    document_not_found: "documentGone", queue_full: "serverBusy", timeout: "timedOut" }[error.code];
+  if (known) return t(known);
   return t("error", { message: error.message });
 }
 
 function showError(error, turn = null) {
+  if (error.code === "document_not_found") loadDocuments().catch(() => {}); // removed elsewhere meanwhile
   const target = turn ? turn.querySelector(".meta") : $("notice");
   target.textContent = describe(error);
   target.hidden = false;
@@ -505,12 +539,16 @@ function start() {
     state.collection = event.target.value;
     state.history = [];
     clearNotice();
+    $("upload-status").hidden = true; // it was about the other collection
     loadDocuments().catch(showError);
   });
   $("new-collection").addEventListener("click", () => {
     const name = (prompt(t("newCollectionPrompt")) || "").trim();
     if (!name) return;
     clearNotice();
+    if (!VALID_COLLECTION.test(name) || !name.replace(/\./g, "")) { // "a/b" and ".." never reach a route
+      return showError(new ApiError(400, t("invalidCollection", { name })));
+    }
     const previous = state.collection;
     state.collection = name;
     state.history = [];
