@@ -311,6 +311,9 @@ def test_bench_route_on_a_partial_run_says_how_many_questions_it_used(tmp_path: 
     assert summary["partial"].startswith("Routing calibrated on 20 of 30 questions")
     assert summary["partial"] in (out / "report.md").read_text()
     assert routing_summary(summary).splitlines()[1] == summary["partial"]
+    said_unmet = "(the routing bar, 97 % of its quality at 60 % of its latency, is not met)"
+    assert (said_unmet in routing_summary(summary)) is not summary["bar_met"]
+    assert ("**not met**" in (out / "report.md").read_text()) is not summary["bar_met"]
 
 
 def test_bench_route_end_to_end_explains_when_it_cannot_calibrate(indexed: Path, large: str) -> None:

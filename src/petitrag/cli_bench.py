@@ -169,9 +169,15 @@ def routing_summary(routing: dict[str, Any]) -> str:
     if "error" in routing:
         return f"routing {routing['route']}: not calibrated: {routing['error']}"
     chosen = routing["chosen"]
+    unmet = (
+        ""
+        if routing.get("bar_met")
+        else " (the routing bar, 97 % of its quality at 60 % of its latency, is not met)"
+    )
     line = (
         f"routing {routing['route']}: threshold {routing['threshold']:.3f}, escalates "
         f"{100 * chosen['escalation_rate']:.0f} % of questions, mean latency "
-        f"{100 * (routing['latency_ratio'] or 0):.0f} % of the large model's; saved to {routing['saved_to']}"
+        f"{100 * (routing['latency_ratio'] or 0):.0f} % of the large model's{unmet}; "
+        f"saved to {routing['saved_to']}"
     )
     return f"{line}\n{routing['partial']}" if routing.get("partial") else line

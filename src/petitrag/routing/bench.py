@@ -15,7 +15,7 @@ from petitrag.bench.models import ModelSpec
 from petitrag.bench.rundir import append_report, load_predictions, write_json
 from petitrag.errors import ConfigError, PetitragError
 from petitrag.routing.calibrate import calibrate
-from petitrag.routing.report import routing_lines, write_routing_plot
+from petitrag.routing.report import bar_met, routing_lines, write_routing_plot
 from petitrag.routing.router import RouteSpec, parse_route
 from petitrag.routing.score import calibration_path
 
@@ -75,6 +75,7 @@ def calibrate_route(
         summary = {"route": route, "error": str(exc)}
         append_report(out, [f"## Routing: {spec.small} → {spec.large}", "", f"Not calibrated: {exc}"])
         write_json(out / ROUTING_JSON, summary)
+        (out / ROUTING_PLOT).unlink(missing_ok=True)  # an earlier calibration's: no longer this run's
         return summary
     calibration.small, calibration.large = spec.small, spec.large  # the names `ask --route` is given
     calibration.fusion = fusion
@@ -95,6 +96,7 @@ def calibrate_route(
         "saved_to": str(saved),
         "questions": len(case_ids),
         "partial": partial,
+        "bar_met": bar_met(details)[2],
         **{
             key: details[key]
             for key in ("n", "margin", "small_alone", "large_alone", "chosen", "latency_ratio")

@@ -88,14 +88,25 @@ def write_routing_plot(path: Path, calibration: Calibration) -> None:
     plt.close(figure)
 
 
-def _bar_sentence(details: dict[str, Any], target_quality: float, target_latency: float) -> str:
-    """The issue's bar: ≥ 97 % of the large model's quality at ≤ 60 % of its latency."""
+def bar_met(
+    details: dict[str, Any], target_quality: float = 0.97, target_latency: float = 0.6
+) -> tuple[float | None, float | None, bool]:
+    """The issue's bar: ≥ 97 % of the large model's quality at ≤ 60 % of its latency; returns
+    (quality ratio, latency ratio, met)."""
     chosen, large = details["chosen"], details["large_alone"]
     ratios = [chosen[m] / large[m] for m in ("f1", "abstain_accuracy") if large[m] and chosen[m] is not None]
     quality_ratio = min(ratios) if ratios else None
     latency_ratio = details["latency_ratio"]
     met = quality_ratio is not None and latency_ratio is not None
-    met = met and quality_ratio >= target_quality and latency_ratio <= target_latency
+    return (
+        quality_ratio,
+        latency_ratio,
+        met and quality_ratio >= target_quality and latency_ratio <= target_latency,
+    )
+
+
+def _bar_sentence(details: dict[str, Any], target_quality: float, target_latency: float) -> str:
+    quality_ratio, latency_ratio, met = bar_met(details, target_quality, target_latency)
     return (
         f"Routed quality is {_pct(quality_ratio)} of the large model's at {_pct(latency_ratio)} of its mean "
         f"latency: the bar (≥ {_pct(target_quality)} quality at ≤ {_pct(target_latency)} latency) is "
