@@ -117,6 +117,14 @@ def test_a_json_array_of_questions_reads_like_jsonl(tmp_path: Path) -> None:
     path.write_text('"just a string"', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"neither SQuAD format .* nor a list of questions"):
         load_dataset(path)
+    path.write_text('{"question": "q?", "answers": ["a"]}\n{"question": "r?", "answers": ["b"]}\n')
+    with pytest.raises(ConfigError, match=r"\(Extra data, line 2\) \(one question per line is JSONL"):
+        load_dataset(path)
+    ndjson = path.with_suffix(".ndjson")
+    ndjson.write_text(path.read_text())
+    assert [case.question for case in load_dataset(ndjson).cases] == ["q?", "r?"]
+    with pytest.raises(ConfigError, match="is a folder: give the JSON or JSONL file"):
+        load_dataset(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -136,6 +144,7 @@ def test_a_json_array_of_questions_reads_like_jsonl(tmp_path: Path) -> None:
             "line 1 of mine.jsonl: needs 'answers' .* \\(keys found: 'question', 'gold'\\)",
         ),
         ('{"question": "q?", "answer": "a", "answers": ["a"]}\n', "has both 'answers' and 'answer'"),
+        ('{"version": "v2.0", "data": []}\n', "line 1 of mine.jsonl is a SQuAD file .*: name it .json"),
     ],
 )
 def test_a_malformed_jsonl_file_says_which_line(tmp_path: Path, content: str, message: str) -> None:

@@ -42,18 +42,21 @@ def load_dataset(path: Path) -> Dataset:
     """SQuAD JSON (``{"data": [...]}``), JSONL (``{"question", "answers"[, "source"]}`` per line)
     or a JSON array of those objects."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"test set {path} is a folder: give the JSON or JSONL file of questions")
     if not path.is_file():
         raise ConfigError(f"test set {path} does not exist")
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not part of the JSON
     except UnicodeDecodeError as exc:
         raise ConfigError(f"test set {path} is not UTF-8 text (byte {exc.start})") from None
-    if path.suffix.lower() == ".jsonl":
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
         return _unique_ids(_jsonl(path.stem, text))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"test set {path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        hint = " (one question per line is JSONL: name the file .jsonl)" if exc.msg == "Extra data" else ""
+        raise ConfigError(f"test set {path} is not valid JSON ({exc.msg}, line {exc.lineno}){hint}") from None
     if isinstance(data, list):  # the JSONL rows as one JSON array
         rows = [(str(n), f"item {n} of {path.name}", row) for n, row in enumerate(data, start=1)]
         return _unique_ids(_cases(path.stem, rows))
@@ -176,9 +179,12 @@ def _jsonl(name: str, text: str) -> Dataset:
             continue
         where = f"line {number} of {name}.jsonl"
         try:
-            rows.append((str(number), where, json.loads(line)))
+            row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{where} is not valid JSON ({exc.msg})") from None
+        if isinstance(row, dict) and "data" in row and "question" not in row:
+            raise ConfigError(f"{where} is a SQuAD file (a top-level 'data' list): name it .json")
+        rows.append((str(number), where, row))
     return _cases(name, rows)
 
 
