@@ -904,7 +904,7 @@ def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_pat
     """A delete under an upload being saved removed its folder (a 500), and a failed upload
     removed a file a concurrent upload of the same content had just taken as its own."""
     from petitrag.config import Settings
-    from petitrag.server.jobs import IngestJobs
+    from petitrag.server.jobs import IngestJob, IngestJobs
 
     jobs = IngestJobs(Settings(home=tmp_path))
     try:
@@ -934,5 +934,10 @@ def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_pat
         assert order == ["first", "second"]
         with jobs.deleting("c"):  # nothing left in flight
             pass
+        job = IngestJob("j1", "c", ["/up/c/a.txt"], status="running")  # as submit makes them
+        jobs._jobs[job.id] = job
+        assert jobs.ingesting("c", "/up/c/a.txt") and not jobs.ingesting("c", "/up/c/b.txt")
+        job.status = "done"
+        assert not jobs.ingesting("c", "/up/c/a.txt")  # a document removed then is not reported added
     finally:
         jobs.close()

@@ -148,6 +148,14 @@ class IngestJobs:
         self._executor.submit(self._run, job, paths)
         return job
 
+    def ingesting(self, collection: str, path: str) -> bool:
+        """An unfinished job is adding this file to the collection."""
+        with self._lock:
+            return any(
+                job.collection == collection and job.unfinished and path in job.files
+                for job in self._jobs.values()
+            )
+
     def get(self, job_id: str) -> IngestJob:
         job = self._jobs.get(job_id)
         if job is None:
