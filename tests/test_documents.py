@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pypdf import PdfReader, PdfWriter
 from petitrag.documents import SUPPORTED_EXTENSIONS, ParsedDocument, parse_bytes, parser_for
 from petitrag.documents.pdf import page_blocks
 from petitrag.errors import DocumentError, UnsupportedFormatError
+from petitrag.language import words
 
 MARKDOWN = """---
 title: Front matter title
@@ -275,6 +277,24 @@ def test_invisible_characters_do_not_split_words(tmp_path: Path) -> None:
     assert_tiles(doc)
     html = "<html><body><p>La ré&#8203;union du co&shy;mité.</p></body></html>"
     assert parse(_write(tmp_path / "page.html", html.encode())).text == "La réunion du comité."
+
+
+def test_decomposed_accents_are_composed_in_every_format(tmp_path: Path) -> None:
+    """macOS tools write « é » as « e » + a combining accent: "délégués" was stored as
+    "de le gue s" for search, and no question could find it."""
+    sentence = "Les employés élisent leurs délégués à la préfecture."
+    decomposed = unicodedata.normalize("NFD", sentence)
+    assert decomposed != sentence
+    assert parse(_write(tmp_path / "notes.txt", decomposed.encode())).text.strip() == sentence
+    assert (
+        parse(_write(tmp_path / "notes.md", f"# Élections\n\n{decomposed}\n".encode())).blocks[1].text
+        == sentence
+    )
+    page = f"<html><body><p>{decomposed}</p></body></html>"
+    assert parse(_write(tmp_path / "page.html", page.encode())).text == sentence
+    assert words(decomposed) == words(sentence)  # a question typed that way finds the same words
+    joined = parse(_write(tmp_path / "zw.txt", "kanga\u200croo and ki\u200dwi\n".encode())).text
+    assert joined == "kangaroo and kiwi\n"
 
 
 def test_text_offsets_index_the_source_even_with_indentation(tmp_path: Path) -> None:

@@ -87,7 +87,10 @@ def strip_accents(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens with French elisions removed."""
+    """Lower-cased word tokens with French elisions removed; accents composed first (a query
+    typed on macOS may write « é » as two characters, which a word pattern would split)."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     return _WORD.findall(_ELISION.sub(" ", text.lower()))
 
 
