@@ -448,6 +448,34 @@ def test_docx_structure_in_document_order(tmp_path: Path) -> None:
     assert doc.blocks[4].text == "| Statut | Jours |\n| --- | --- |\n| Cadre | 2 |\n| Alternant | 1 |"
 
 
+def test_docx_headings_in_a_template_s_own_styles_are_headings(tmp_path: Path) -> None:
+    """A company template's "ACME Heading" (based on Heading 1), or a style given an outline
+    level, was read as body text: its section was the heading before it."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    document.add_heading("Congés", 1)
+    document.add_paragraph("Vingt-cinq jours par an.")
+    based = document.styles.add_style("ACME Heading", WD_STYLE_TYPE.PARAGRAPH)
+    based.base_style = document.styles["Heading 2"]
+    document.add_paragraph("Frais", style="ACME Heading")
+    document.add_paragraph("Les notes de frais passent par le portail Flamingo.")
+    outlined = document.styles.add_style("Titre maison", WD_STYLE_TYPE.PARAGRAPH)
+    outlined.element.get_or_add_pPr().append(
+        parse_xml(
+            '<w:outlineLvl xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" w:val="0"/>'
+        )
+    )
+    document.add_paragraph("Sécurité", style="Titre maison")
+    document.add_paragraph("Badge obligatoire.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    doc = parse(_write(tmp_path / "h.docx", buffer.getvalue()))
+    assert [(b.kind, b.level, b.text) for b in doc.blocks if b.kind == "heading"] == [
+        ("heading", 1, "Congés"), ("heading", 2, "Frais"), ("heading", 1, "Sécurité"),
+    ]  # fmt: skip
+
+
 def test_docx_title_from_core_properties(tmp_path: Path) -> None:
     path = write_docx(tmp_path / "t.docx")
     document = docx.Document(str(path))

@@ -91,6 +91,9 @@ def _tags_up_to(element: Any, top: Any) -> Iterator[str]:
         yield ancestor.tag
 
 
+_MAX_STYLE_DEPTH = 10
+
+
 def _style_name(paragraph: Paragraph) -> str:
     try:
         style = paragraph.style
@@ -100,14 +103,37 @@ def _style_name(paragraph: Paragraph) -> str:
 
 
 def heading_level(paragraph: Paragraph) -> int:
-    """1-6 for headings (by style name, else outline level), 0 for body text."""
-    name = _style_name(paragraph).strip()
+    """1-6 for headings (by style name, else outline level), 0 for body text. A company
+    template's own heading style ("ACME Heading", based on Heading 1) is a heading too: the
+    styles it is based on, and their outline levels, are read as well."""
+    level = _level_of_name(_style_name(paragraph)) or _outline_level(paragraph._p)
+    if level:
+        return level
+    try:
+        style = paragraph.style
+    except (KeyError, ValueError, AttributeError):
+        return 0
+    for _ in range(_MAX_STYLE_DEPTH):  # a style based on itself must not loop
+        if style is None:
+            return 0
+        level = _level_of_name(style.name or "") or _outline_level(style.element)
+        if level:
+            return level
+        style = style.base_style
+    return 0
+
+
+def _level_of_name(name: str) -> int:
+    name = name.strip()
     if name.casefold() in _TITLE_STYLES:
         return 1
     match = _HEADING_STYLE.fullmatch(name)
-    if match:
-        return min(int(match.group(1)), 6)
-    outline = paragraph._p.find(f"{_W}pPr/{_W}outlineLvl")
+    return min(int(match.group(1)), 6) if match else 0
+
+
+def _outline_level(element: Any) -> int:
+    """From a paragraph's or a style's ``<w:outlineLvl>``: 0-based, 9 is body text."""
+    outline = element.find(f"{_W}pPr/{_W}outlineLvl")
     value = outline.get(f"{_W}val") if outline is not None else None
     if value is not None and value.isdigit() and int(value) < _BODY_TEXT_OUTLINE:
         return min(int(value) + 1, 6)
