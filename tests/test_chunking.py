@@ -134,3 +134,20 @@ def test_a_document_of_headings_only_is_chunked_as_text() -> None:
     chunks = Chunker(words, budget=50, overlap=5).chunk(parsed)
     assert [c.text for c in chunks] == ["Plan du rapport\n\n## Budget 2025\n\n### Annexes"]
     assert all(c.text == parsed.text[c.start : c.end] for c in chunks)
+
+
+def test_a_heading_no_text_follows_is_a_chunk_of_its_own() -> None:
+    """ "## Helpdesk: extension 4242" followed by another heading, or a last line styled as a
+    heading, was only a section name that the next heading replaced: never indexed."""
+    source = (
+        "# Contacts\n\n## Helpdesk: extension 4242\n\n## Security desk: extension 7777\n\n"
+        "Both desks answer around the clock.\n\n## Claims are due on the 5th of each month\n"
+    )
+    parsed = parse_bytes(source.encode(), Path("contacts.md"))
+    chunks = Chunker(words, budget=50, overlap=5).chunk(parsed)
+    assert [(c.text, c.section) for c in chunks] == [
+        ("Helpdesk: extension 4242", "Contacts > Helpdesk: extension 4242"),
+        ("Both desks answer around the clock.", "Contacts > Security desk: extension 7777"),
+        ("Claims are due on the 5th of each month", "Contacts > Claims are due on the 5th of each month"),
+    ]
+    assert all(c.text == parsed.text[c.start : c.end] for c in chunks)

@@ -15,6 +15,7 @@ from docx.oxml import parse_xml
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
+from petitrag.chunking import Chunker
 from petitrag.documents import SUPPORTED_EXTENSIONS, ParsedDocument, parse_bytes, parser_for
 from petitrag.documents.pdf import page_blocks
 from petitrag.errors import DocumentError, UnsupportedFormatError
@@ -391,6 +392,37 @@ def test_pdf_outline_becomes_headings_on_their_pages(tmp_path: Path) -> None:
     headings = [(b.text, b.page, b.level) for b in doc.blocks if b.kind == "heading"]
     assert headings == [("Semis", 1, 1), ("Récolte", 2, 1)]
     assert doc.text.count("Semis") == 1  # the heading line is not repeated as a paragraph
+
+
+@pytest.mark.parametrize(
+    ("bookmark", "printed"),
+    [("{n}. {title}", "{n}. {title}"), ("{title}", "{n} {title}")],  # Word's, LaTeX hyperref's
+)
+def test_pdf_numbered_headings_are_found_on_a_page_of_several(
+    tmp_path: Path, bookmark: str, printed: str
+) -> None:
+    """Not found, every bookmark of a page was stacked at its top: all its text was cited
+    under the last one ("Methods" text under "3. Results")."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    sections = [
+        ("Introduction", "The walrus project studies the erosion of the coast near the fjord. " * 3),
+        ("Methods", "Samples were taken with a titanium corer at forty stations along the shore. " * 3),
+        ("Results", "Erosion rates doubled where the kelp forest had disappeared entirely. " * 3),
+    ]
+    for n, (title, body) in enumerate(sections, start=1):
+        pdf.start_section(bookmark.format(n=n, title=title))
+        pdf.cell(0, 10, printed.format(n=n, title=title))
+        pdf.ln(14)
+        pdf.multi_cell(0, 6, body.strip())
+        pdf.ln(8)
+    path = tmp_path / "paper.pdf"
+    pdf.output(str(path))
+    chunks = Chunker(lambda text: len(words(text)), budget=200, overlap=5).chunk(parse(path))
+    section_of = {chunk.text.split()[0]: chunk.section for chunk in chunks}
+    assert section_of["Samples"] == bookmark.format(n=2, title="Methods")
+    assert section_of["Erosion"] == bookmark.format(n=3, title="Results")
 
 
 def test_pdf_paragraphs_are_rebuilt_from_wrapped_lines() -> None:

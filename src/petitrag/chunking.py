@@ -65,9 +65,8 @@ class Chunker:
         A document of headings only (an outline, a table of contents) would give no chunk
         at all, indexed yet never found: its headings are then chunked as its text.
         """
-        chunks = list(self._chunks(document))
-        if chunks or not document.blocks:
-            return chunks
+        if any(block.kind != "heading" for block in document.blocks) or not document.blocks:
+            return list(self._chunks(document))
         as_text = [replace(block, kind="paragraph", level=0) for block in document.blocks]
         return list(self._chunks(replace(document, blocks=as_text)))
 
@@ -80,12 +79,18 @@ class Chunker:
                 yield self._pack(document, pending, headings)
                 pending.clear()
 
+        bare: Block | None = None  # the last heading, while no text has followed it
+
         for block in document.blocks:
             if block.kind == "heading":
                 yield from flush()
+                if bare is not None and block.level <= bare.level:  # leaves the path bodiless
+                    yield self._heading(document, bare, headings)
                 headings[:] = [(lvl, txt) for lvl, txt in headings if lvl < block.level]
                 headings.append((block.level, block.label or block.text.lstrip("#").strip()))
+                bare = block
                 continue
+            bare = None
             tokens = self.count_tokens(block.text)
             used = sum(count for _, count in pending)
             page_changed = bool(pending) and pending[-1][0].page != block.page
@@ -96,6 +101,14 @@ class Chunker:
             else:
                 pending.append((block, tokens))
         yield from flush()
+        if bare is not None:
+            yield self._heading(document, bare, headings)
+
+    def _heading(self, document: ParsedDocument, block: Block, headings: list) -> Chunk:
+        """A heading no text follows ("Helpdesk: extension 4242", a last line styled as a
+        heading) as a chunk of its own: as a section name only, it was never indexed."""
+        text = document.text[block.start : block.end]
+        return Chunk(text, block.start, block.end, _section(headings), block.page, self.count_tokens(text))
 
     def _pack(self, document: ParsedDocument, blocks: list[tuple[Block, int]], headings: list) -> Chunk:
         first, last = blocks[0][0], blocks[-1][0]

@@ -28,6 +28,8 @@ _SOFT_LIMIT = 1500  # past this many characters, end the paragraph at the next s
 _HARD_LIMIT = 3000
 _SENTENCE_END = tuple('.!?:;»"”)')  # characters that end a sentence
 _TITLE_MAX = 120
+# "1 ", "2.3. ", "IV. ", "B) " before a heading's words
+_NUMBERING = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[ivxlc]{1,6}[.)]|[a-z][.)])\s+")
 _ENCRYPTED = "encrypted PDF (password required)"
 _NO_TEXT = "PDF has no text layer (scanned? OCR is not supported)"
 
@@ -193,20 +195,35 @@ def _place_headings(blocks: list[Block], headings: list[tuple[int, str]], page: 
             result.insert(cursor, heading)
             cursor += 1
             continue
-        rest = result[found].text[len(title) :].strip()
-        result[found : found + 1] = (
-            [heading, Block(result[found].kind, rest, page=page)] if rest else [heading]
-        )
-        cursor = found + 1
+        index, begin, end = found
+        text, kind = result[index].text, result[index].kind
+        before, rest = text[:begin].strip(), text[end:].strip()
+        parts = [Block(kind, before, page=page)] if before else []
+        cursor = index + len(parts) + 1
+        parts.append(heading)
+        if rest:
+            parts.append(Block("list" if _BULLET.match(rest) else "paragraph", rest, page=page))
+        result[index : index + 1] = parts
     return result
 
 
-def _find_title(blocks: list[Block], title: str, start: int) -> int | None:
-    key = title.casefold()
+def _find_title(blocks: list[Block], title: str, start: int) -> tuple[int, int, int] | None:
+    """(block, where the title begins and ends in its text) of the first block from ``start``
+    that begins with the title, numbered or not (hyperref prints "1 Introduction" for the
+    bookmark "Introduction", Word "1. Introduction", read as a list item), or ends with it
+    after a sentence: a heading line after a full-width last line joins that paragraph."""
+    key = _NUMBERING.sub("", title.casefold(), count=1)
+    at_end = re.compile(rf"[.!?:;»\"”)]\s+((?:{_NUMBERING.pattern})?{re.escape(key)})$")
     for index in range(start, len(blocks)):
+        if blocks[index].kind not in ("paragraph", "list"):
+            continue
         text = blocks[index].text.casefold()
-        if blocks[index].kind == "paragraph" and (text == key or text.startswith(key + " ")):
-            return index
+        numbering = _NUMBERING.match(text)
+        skipped = numbering.end() if numbering else 0
+        if text[skipped:] == key or text[skipped:].startswith(key + " "):
+            return index, 0, skipped + len(key)
+        if ending := at_end.search(text):
+            return index, ending.start(1), len(text)
     return None
 
 
