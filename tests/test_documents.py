@@ -346,6 +346,20 @@ def test_tiny_html_page_falls_back_to_body_text(tmp_path: Path) -> None:
     assert doc.title == "Bonjour"
 
 
+def test_a_tiny_page_keeps_its_article_s_header(tmp_path: Path) -> None:
+    """The page's <header> is boilerplate; an <article>'s holds its title, which was dropped."""
+    html = (
+        "<html><body><header>Intranet · Accueil</header><article><header><h1>Parking rules</h1>"
+        "<p>By Facilities</p></header><p>Level minus two is for electric cars.</p></article></body></html>"
+    )
+    doc = parse(_write(tmp_path / "parking.html", html.encode()))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Parking rules"),
+        ("paragraph", "By Facilities"),
+        ("paragraph", "Level minus two is for electric cars."),
+    ]
+
+
 def test_tiny_html_page_keeps_line_breaks_and_nested_lists(tmp_path: Path) -> None:
     """The body-text fallback used to glue the words around <br> ("rue X75000") and
     repeat a nested list inside its parent item's text."""

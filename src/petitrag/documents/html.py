@@ -24,10 +24,12 @@ _WHATWG_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp125
 _SKIPPED_TAGS = frozenset(
     {"nav", "header", "footer", "script", "style", "noscript", "aside", "form", "template", "svg", "button"}
 )
+#: a page's header is boilerplate; an article's or a section's holds its title
+_IN_CONTENT = frozenset({"header"})
 _BASELINE = 250  # trafilatura's MIN_EXTRACTED_SIZE: shorter results are its fallback text
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _BLOCK_TAGS = frozenset(
-    {"p", "div", "section", "article", "main", "ul", "ol", "li", "table", "pre", "blockquote",
+    {"p", "div", "section", "article", "main", "header", "ul", "ol", "li", "table", "pre", "blockquote",
      "dl", "dt", "dd", "figure", "figcaption", "address", "details", "summary", *_HEADINGS}
 )  # fmt: skip
 
@@ -200,12 +202,18 @@ def _fallback_blocks(tree: _Element | None) -> list[Block]:
     if body is None:
         return []
     for unwanted in list(body.iter(*_SKIPPED_TAGS)):
+        if unwanted.tag in _IN_CONTENT and _inside_content(unwanted):
+            continue  # <article><header><h1>Parking rules</h1></header>: the article's own title
         unwanted.drop_tree()  # keeps the tail text, which belongs to the parent
     for line_break in body.iter("br"):  # text_content() drops <br>, gluing the words around it
         line_break.tail = "\n" + (line_break.tail or "")
     blocks: list[Block] = []
     _walk(body, blocks)
     return blocks
+
+
+def _inside_content(element: _Element) -> bool:
+    return any(parent.tag in ("article", "main", "section") for parent in element.iterancestors())
 
 
 def _title(tree: _Element | None) -> str | None:
