@@ -208,6 +208,16 @@ def test_a_file_that_breaks_says_its_previous_version_is_still_indexed(petitrag,
     assert "new-but-empty.txt: empty file" in failed and failed.count("previous version") == 1
 
 
+def test_a_bad_file_with_a_newline_in_its_name_is_still_one_line(petitrag, tmp_path: Path) -> None:
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    (folder / "empty\nname.txt").write_text("")
+    (folder / "fine.txt").write_text("Le budget est voté.")
+    failed = petitrag("ingest", str(folder), "--no-embed", expect=3).stderr
+    (line,) = [line for line in failed.splitlines() if "failed " in line]
+    assert line.endswith("empty\\nname.txt: empty file")
+
+
 def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, home: Path) -> None:
     petitrag("ingest", str(corpus))
     before = dump_index(home / "petitrag.sqlite3")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 def counted(count: int, noun: str) -> str:
     """'1 document', '2 documents', '0 documents'."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def print_ingest_report(console: Console, report: IngestReport, collection: str) -> None:
@@ -94,12 +98,14 @@ def citation(hit: Hit) -> str:
 
 
 def display_path(path: str) -> str:
-    """Paths under the working directory are shown relative to it."""
+    """Paths under the working directory are shown relative to it; a control character in a
+    name (a newline) is shown escaped, so that one file stays one line."""
     try:
         relative = os.path.relpath(path)
     except ValueError:
-        return path
-    return path if relative.startswith("..") else relative
+        relative = path
+    shown = path if relative.startswith("..") else relative
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], shown)
 
 
 def print_collections(console: Console, store: Store, settings: Settings) -> None:
