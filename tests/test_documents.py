@@ -379,6 +379,8 @@ def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:
     html = '<head><meta charset="windows-1252"><title>Noël</title></head><body><p>Œuvre à Noël.</p></body>'
     doc = parse(_write(tmp_path / "old.html", html.encode("cp1252")))
     assert doc.title == "Noël" and "Œuvre à Noël." in doc.text
+    saved = parse(_write(tmp_path / "saved.html", html.replace("windows-1252", "iso-8859-1").encode()))
+    assert "Œuvre à Noël." in saved.text  # UTF-8 bytes under a Latin-1 <meta>: not "Ã€uvre Ã  NoÃ«l"
 
 
 def test_html_declared_utf8_but_saved_in_cp1252_is_read_as_cp1252(tmp_path: Path) -> None:

@@ -38,8 +38,9 @@ def decode_html(data: bytes) -> str:
     """Decode with the BOM, else the ``<meta charset>``, else UTF-8, else cp1252.
 
     A page that declares UTF-8 (or UTF-16, which a ``<meta>`` readable as ASCII cannot
-    be) is decoded like a text file: old pages re-templated with a UTF-8 ``<meta>`` but
-    still saved in cp1252 read "réunion", not "r\ufffdunion".
+    be), or whose bytes are UTF-8 whatever it declares, is decoded like a text file: old
+    pages re-templated with a UTF-8 ``<meta>`` but still saved in cp1252 read "réunion",
+    not "r\ufffdunion".
     """
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8"),
@@ -49,9 +50,19 @@ def decode_html(data: bytes) -> str:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace").lstrip("\ufeff")
     declared = _declared_codec(data)
-    if declared and not declared.startswith("utf-"):
+    if declared and not declared.startswith("utf-") and not _utf8_with_accents(data):
         return data.decode(declared, errors="replace")
     return decode_8bit(data)
+
+
+def _utf8_with_accents(data: bytes) -> bool:
+    """Bytes that decode as UTF-8 and hold non-ASCII letters: a page saved in UTF-8 under a
+    Latin-1 ``<meta>`` (a browser's "save as") read "SÃ©curitÃ©" otherwise. Latin-1 text with
+    accents is almost never valid UTF-8."""
+    try:
+        return not data.decode("utf-8").isascii()
+    except UnicodeDecodeError:
+        return False
 
 
 def _declared_codec(data: bytes) -> str | None:
