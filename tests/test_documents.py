@@ -310,8 +310,11 @@ def test_text_offsets_index_the_source_even_with_indentation(tmp_path: Path) -> 
 
 
 def test_binary_content_with_a_text_name_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DocumentError, match="binary content, not text"):
+    with pytest.raises(DocumentError, match=r"binary content, not text$"):
         parse(_write(tmp_path / "binary.txt", bytes(range(256)) * 64))
+    pdf = write_pdf(tmp_path / "real.pdf", ["Un rapport."]).read_bytes()
+    with pytest.raises(DocumentError, match=r"binary content, not text; it is a PDF: name it \.pdf"):
+        parse(_write(tmp_path / "report.txt", pdf))
 
 
 def test_whitespace_only_text_has_no_extractable_text(tmp_path: Path) -> None:

@@ -34,8 +34,18 @@ def decode_text(data: bytes) -> str:
     """
     text = _decode(data)
     if _looks_binary(text[:_SNIFF]):
-        raise DocumentError("binary content, not text")
+        raise DocumentError(f"binary content, not text{_binary_kind(data)}")
     return strip_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _binary_kind(data: bytes) -> str:
+    """What binary a text file is, when its first bytes say so (a download saved as .txt)."""
+    head = data[:8]
+    if head.startswith(b"%PDF-"):
+        return "; it is a PDF: name it .pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "; it is a ZIP archive (a .docx named .txt? name it .docx)"
+    return ""
 
 
 def _decode(data: bytes) -> str:
