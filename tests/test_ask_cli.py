@@ -17,7 +17,7 @@ from unittest.mock import ANY
 import pytest
 from click.testing import CliRunner
 
-from petitrag.answer.extract import merge_found, tidy_numbers
+from petitrag.answer.extract import _problem, merge_found, tidy_numbers
 from petitrag.answer.summarize import (
     cite_sentences,
     drop_headings,
@@ -449,3 +449,15 @@ def test_extracted_values_merge_by_what_each_part_states() -> None:
     limited = {"properties": {"tags": {"type": "array", "maxItems": 2}, "any": True}}
     merged = merge_found([({"tags": ["a", "b"], "any": [1]}, ""), ({"tags": ["c"], "any": [2]}, "")], limited)
     assert merged == {"tags": ["a", "b"], "any": [1, 2]}
+
+
+def test_extraction_checks_formats_and_takes_raw_newlines_in_strings() -> None:
+    """ "format": "date" was not checked (any string passed); a raw newline inside a string,
+    which the grammar allows, failed every attempt as invalid JSON."""
+    schema = {"type": "object", "properties": {"day": {"type": "string", "format": "date"},
+              "mail": {"type": "string", "format": "email"}}}  # fmt: skip
+    assert _problem('{"day": "14 mars", "mail": "a@b.fr"}', schema) == "at day: '14 mars' is not a 'date'"
+    assert _problem('{"day": "2026-03-14", "mail": "nobody"}', schema) == "at mail: 'nobody' is not a 'email'"
+    assert _problem('{"day": "2026-03-14", "mail": "a@b.fr"}', schema) is None
+    assert _problem('{"note": "two\nlines"}', {"type": "object"}) is None
+    assert _problem('{"note":', {}) == "not valid JSON (character 8: Expecting value)"

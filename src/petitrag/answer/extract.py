@@ -122,7 +122,7 @@ class Extractor:
             extraction.attempts += 1
             problem = _problem(output, schema)
             if problem is None:
-                return tidy_numbers(json.loads(output))
+                return tidy_numbers(json.loads(output, strict=False))
             extraction.errors.append(problem)
             feedback = f"That output is invalid: {problem}. Output corrected JSON only."
             messages = [
@@ -196,12 +196,14 @@ def _problem(output: str, schema: dict[str, Any]) -> str | None:
     """None when ``output`` is JSON valid against ``schema``, else why not (one line)."""
     import jsonschema
 
-    try:
-        data = json.loads(output)
+    try:  # not strict: the grammar lets a string hold a raw newline, which no retry can undo
+        data = json.loads(output, strict=False)
     except json.JSONDecodeError as exc:
-        return f"not valid JSON ({exc.msg} at character {exc.pos})"
+        return f"not valid JSON (character {exc.pos}: {exc.msg})"
+    validator = jsonschema.validators.validator_for(schema)
+    # with "format" checked ("date", "email"...): the grammar does not enforce those
     error = jsonschema.exceptions.best_match(
-        jsonschema.validators.validator_for(schema)(schema).iter_errors(data)
+        validator(schema, format_checker=validator.FORMAT_CHECKER).iter_errors(data)
     )
     if error is None:
         return None
