@@ -24,7 +24,7 @@ from petitrag.answer.guard import WITHHELD, withhold_instructions
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.prompts import ABSTAIN, could_be_abstention, example_names, is_abstention
-from petitrag.answer.trim import settled, trimmed
+from petitrag.answer.trim import first_repeat, settled, trimmed
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.errors import CollectionNotFoundError, GenerationError, QueryError, StoreError
@@ -197,6 +197,18 @@ def test_words_that_flowed_before_an_answer_became_an_abstention_are_not_glued_t
     assert result.abstained and streamed == (
         "La batterie lithium-ion de 500 Wh. \nLa batterie lithium-ion de 500 Wh. \n" + ABSTAIN["fr"]
     )
+
+
+def test_an_answer_that_loops_stops_at_its_first_repeat(app) -> None:  # type: ignore[no-untyped-def]
+    """Small models say a sentence again and again until max_tokens: the answer was kept
+    whole (13 times over), and waited for."""
+    loop = "La batterie se recharge en 4 heures et demie [1]. " * 6 + "Fin du texte."
+    generator = ReplyPerPass(loop)
+    result, _ = ask_streamed(app, generator, "Combien de temps dure la recharge de la batterie ?")
+    assert result.answer == "En 4 heures et demie [1]."  # the question's frame trimmed too
+    assert result.to_json()["timings"]["completion_tokens"] == 2 * len(loop.split(" ")[:10])  # two sentences
+    assert first_repeat("Oui. Oui. Non.") is None  # too short to be a loop
+    assert first_repeat("Il fait beau [1]. Il FAIT beau [2].\nSuite") == len("Il fait beau [1].")
 
 
 def test_a_generation_ends_where_until_says() -> None:

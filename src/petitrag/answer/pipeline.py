@@ -37,7 +37,7 @@ from petitrag.answer.prompts import (
 )
 from petitrag.answer.result import AnswerResult, Citation
 from petitrag.answer.streaming import HeldAnswer, PassSeparator, TokenCallback
-from petitrag.answer.trim import settled, trimmed
+from petitrag.answer.trim import first_repeat, settled, trimmed
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
@@ -382,7 +382,7 @@ class Answerer:
         params = GenerationParams(
             max_tokens=self.settings.max_tokens, temperature=0.0, prefix_messages=len(messages) - 1
         )
-        return self.generator.complete(messages, params, on_token, until=is_abstention)
+        return self.generator.complete(messages, params, on_token, until=_ends_answer)
 
     def _finish(
         self,
@@ -400,6 +400,8 @@ class Answerer:
         of the question and passages), or, in French, that only restates the question, is an
         abstention."""
         raw = completion.text.strip()
+        if (looped := first_repeat(raw)) is not None:
+            raw = raw[:looped].strip()
         confidence = _confidence(completion)
         if (
             not raw
@@ -499,3 +501,8 @@ def _timings(
         "completion_tokens": sum(completion.completion_tokens for completion in completions),
         "tokens_per_s": last.tokens_per_s,
     }
+
+
+def _ends_answer(text: str) -> bool:
+    """The generation can stop: the answer became the abstention sentence, or started looping."""
+    return is_abstention(text) or first_repeat(text) is not None

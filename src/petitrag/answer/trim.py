@@ -175,3 +175,22 @@ def _frame_start(tokens: list[_Token]) -> int | None:
     if index and tokens[index - 1].kind == "marker":
         return None
     return tokens[index].start
+
+
+_SENTENCE = re.compile(r"[^.!?\n]*[.!?\n]")
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def first_repeat(text: str) -> int | None:
+    """Where the first sentence that says an earlier one again begins (three words at least,
+    markers and case aside), None without one: small models loop ("La batterie lithium-ion de
+    500 Wh." a dozen times) until their token limit. A right answer never says a sentence twice."""
+    seen: set[str] = set()
+    for sentence in _SENTENCE.finditer(text):
+        said = " ".join(_MARKER.sub("", sentence.group()).casefold().split()).rstrip(".!?")
+        if len(said.split()) < 3:
+            continue
+        if said in seen:
+            return sentence.start()
+        seen.add(said)
+    return None
