@@ -863,3 +863,14 @@ def test_reading_the_top_passage_alone_keeps_its_abstention(app) -> None:  # typ
     result, streamed = ask_streamed(app, generator, "How often should I turn the compost pile?")
     assert len(generator.prompts) == 1 and sources_in(generator.prompts[0]) == 1
     assert result.abstained and streamed.strip() == ABSTAIN["en"]
+
+
+def test_a_rewrite_that_answers_instead_of_asking_is_not_searched() -> None:
+    """The small model sometimes answers the follow-up: that answer was then searched for."""
+    from petitrag.answer.conversation import standalone_question
+
+    history = [("Combien de jours de télétravail ?", "Deux jours par semaine [1].")]
+    answering = ScriptedGenerator("Le jour de présence obligatoire est le mardi.")
+    assert standalone_question(answering, history, "Et pour les alternants ?") == "Et pour les alternants ?"
+    asking = ScriptedGenerator("Combien de jours de télétravail pour les alternants ?")
+    assert standalone_question(asking, history, "Et pour les alternants ?") == asking.reply

@@ -73,7 +73,8 @@ class Conversation:
 
 def standalone_question(generator: Generator, history: list[tuple[str, str]], question: str) -> str:
     """``question`` rewritten by ``generator`` so that it needs none of ``history`` (question,
-    answer) turns; unchanged when there is no history or the model writes nothing."""
+    answer) turns; unchanged when there is no history, or the model writes nothing, or answers
+    instead ("Et pour les alternants ?" → "Le jour de présence est le mardi.", then searched)."""
     if not history:
         return question.strip()
     turns = "\n".join(f"Q: {q}\nA: {a}" for q, a in history)
@@ -85,6 +86,8 @@ def standalone_question(generator: Generator, history: list[tuple[str, str]], qu
     params = GenerationParams(max_tokens=64, stop=["\n"], prefix_messages=len(messages) - 1)
     completion = generator.complete(messages, params)  # the rules and examples' KV is kept
     rewritten = completion.text.strip().strip('"«» ').removeprefix("Q:").strip()
+    if question.strip().endswith("?") and "?" not in rewritten:  # an answer, not a question
+        return question.strip()
     return rewritten or question.strip()
 
 
