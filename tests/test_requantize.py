@@ -86,10 +86,28 @@ def test_a_6_bit_k_quant_runs_as_q8_0_made_directly(tmp_path: Path, monkeypatch:
     assert sorted(path.name for path in copy.parent.iterdir()) == [copy.name]  # the old marker went
 
 
+def test_a_3_bit_k_quant_runs_as_q4_1_even_where_an_earlier_version_ran_it_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Q3_K files took AMX's slow path too; their Q4_1 copy predicts text better (Session 24)."""
+    assert SMOLLM is not None
+    q3_k = tmp_path / "smol-q3k.gguf"
+    requantize.convert(SMOLLM, q3_k, "q3_k_m", threads=2)
+    (tmp_path / requantize.FOLDER).mkdir()
+    old = requantize._copy_path(q3_k, "as-is", tmp_path)
+    old.with_name(old.name.replace(".as-is-3", ".as-is-2")).touch()  # session 23 ran Q3_K as it was
+    made: list[str] = []
+    real = requantize.convert
+    monkeypatch.setattr(requantize, "convert", lambda *args: (made.append(args[2]), real(*args))[1])
+    copy = requantized(q3_k, tmp_path, 2)
+    assert file_type(q3_k) == 12 and made == ["q4_1"] and file_type(copy) == 3
+    assert sorted(path.name for path in copy.parent.iterdir()) == [copy.name]  # the old marker went
+
+
 def test_a_file_that_is_no_k_quant_runs_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert SMOLLM is not None
     assert requantized(SMOLLM, tmp_path, 2) == SMOLLM  # Q4_1 already
-    assert [path.suffix for path in (tmp_path / "requantized").iterdir()] == [".as-is-2"]
+    assert [path.suffix for path in (tmp_path / "requantized").iterdir()] == [".as-is-3"]
     monkeypatch.setattr(requantize, "file_type", lambda *args: pytest.fail("looked again"))
     assert requantized(SMOLLM, tmp_path, 2) == SMOLLM  # decided once per file
     corrupt = tmp_path / "corrupt.gguf"

@@ -12,7 +12,8 @@ smaller and predicts worse, so such a file gets a Q8_0 copy instead, which loses
 first pass 1.23 → 0.60 s, decoding 20.0 → 22.4 tokens/s, NLL equal). Q5_K and Q6_K files go
 through the same slow path and would lose bits as Q4_1: they get a Q8_0 copy (the 1.5B model as
 Q6_K: first pass 2.21 → 1.45 s, decoding 8.0 → 10.9 tokens/s, NLL lower; peak memory 2.8 → 3.8 GB,
-BENCHMARKS "Session 23").
+BENCHMARKS "Session 23"). Q3_K files too, into Q4_1 (the 1.5B model as Q3_K_M: first pass 1.85 →
+1.44 s, decoding 13.1 → 17.5 tokens/s, NLL lower, 924 → 1,163 MB; "Session 24").
 
 So with ``requantize = "auto"`` the first load converts such a file once, with llama.cpp's own
 quantiser (seconds), into the cache, and later loads use the copy. CPUs without AMX keep the
@@ -36,14 +37,15 @@ from petitrag.errors import GenerationError, MissingDependencyError
 from petitrag.generation.gguf_info import LLAMA_LOGGER, file_type_names, read_info
 from petitrag.logs import silenced
 
-#: llama_ftype values (llama.h) of the K-quants converted: 4-bit ones become Q4_1 (or Q8_0 where
-#: Q4_1 would hold fewer bits), 5- and 6-bit ones Q8_0, which loses nothing
-K_QUANTS = {14, 15, 16, 17, 18}  # Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K
-FOUR_BIT = {14, 15}
+#: llama_ftype values (llama.h) of the K-quants converted: 3- and 4-bit ones become Q4_1 (or
+#: Q8_0 where Q4_1 would hold fewer bits), 5- and 6-bit ones Q8_0, which loses nothing. Q2_K
+#: stays as it is: its Q4_1 copy predicts French worse (BENCHMARKS "Session 24")
+K_QUANTS = {11, 12, 13, 14, 15, 16, 17, 18}  # Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, Q5_K_M, Q6_K
+TO_Q4_1 = {11, 12, 13, 14, 15}
 #: llama_ftype of a copy, and its size over a Q4_K_M file's
 TARGETS = {
     "q4_1": (3, 1.05), "q4_0": (2, 0.96), "q8_0": (7, 1.7), "q4_k_m": (15, 1.0), "q5_k_m": (17, 1.2),
-    "q6_k": (18, 1.4),
+    "q6_k": (18, 1.4), "q3_k_m": (12, 0.8),
 }  # fmt: skip
 COPY_KINDS = ("q4_1", "q8_0")  # in order of preference (BENCHMARKS "Session 22")
 FOLDER = "requantized"  # under the cache directory: a copy can always be made again
@@ -97,8 +99,8 @@ def requantized(
 
 
 def _convert_keeping_bits(path: Path, ftype: int, q4_1: Path, q8_0: Path, threads: int) -> Path:
-    """4-bit: Q4_1, unless it is smaller than the file (bits, so precision, lost); else Q8_0."""
-    if ftype in FOUR_BIT:
+    """3- and 4-bit: Q4_1, unless it is smaller than the file (bits, so precision, lost); else Q8_0."""
+    if ftype in TO_Q4_1:
         convert(path, q4_1, "q4_1", threads)
         if q4_1.stat().st_size >= path.stat().st_size:
             return q4_1
@@ -167,8 +169,9 @@ def _copy_path(path: Path, kind: str, cache_dir: Path) -> Path:
     """A copy (or the "runs as it is" marker) of this very file: its path, size and time."""
     stat = path.stat()
     key = f"{_where(path)}-{hashlib.sha256(f'{stat.st_size}|{stat.st_mtime_ns}'.encode()).hexdigest()[:8]}"
-    # "-2": Q5_K and Q6_K files are converted since session 23; an older rule's marker is not read
-    suffix = ".as-is-2" if kind == "as-is" else f".{kind}.gguf"
+    # "-3": Q5_K and Q6_K files are converted since session 23, Q3_K since session 24; an older
+    # rule's marker is not read
+    suffix = ".as-is-3" if kind == "as-is" else f".{kind}.gguf"
     return cache_dir / FOLDER / f"{path.stem}.{key}{suffix}"
 
 
