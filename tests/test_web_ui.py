@@ -285,6 +285,23 @@ def test_a_collection_without_documents_gets_the_page_s_advice(
     expect(meta).not_to_contain_text("petitrag ingest")
 
 
+def answer_with(page: Page, body: str) -> None:
+    """Every chat request of ``page`` gets this event stream (no model is asked)."""
+    page.route(
+        "**/v1/chat/completions",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    )
+
+
+def stream_body(streamed: str, result: dict[str, object]) -> str:
+    """Events as the server sends them: ``streamed`` text, then ``result`` as the extension."""
+    chunks = [
+        {"choices": [{"index": 0, "delta": {"content": streamed}}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "petitrag": result},
+    ]
+    return "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+
+
 def test_long_words_and_html_stay_text_on_a_phone(server: str, browser: Browser) -> None:
     """A long URL in a question, answer or passage wraps instead of widening the page, and
     markup in any of them is shown as text."""
@@ -295,15 +312,7 @@ def test_long_words_and_html_stay_text_on_a_phone(server: str, browser: Browser)
     citation = {"source": "/x/notes.md", "page": None, "section": None, "chunk_id": "c1", "text": text}
     result = {"answer": f"{markup} {url} [1]", "abstained": False, "model": MODEL, "citations": [citation],
               "question": f"{markup} {url}", "timings": {}, "prompt": None}  # fmt: skip
-    chunks = [
-        {"choices": [{"index": 0, "delta": {"content": f"{markup} {url}"}}]},
-        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "petitrag": result},
-    ]
-    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
-    page.route(
-        "**/v1/chat/completions",
-        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
-    )
+    answer_with(page, stream_body(f"{markup} {url}", result))
     page.goto(server)
     expect(page.locator("#documents li").first).to_be_visible()
     page.fill("#question", f"{markup} {url}")
@@ -367,17 +376,7 @@ def test_a_long_collection_name_never_widens_a_phone_page(server: str, browser: 
 def test_on_a_phone_each_new_turn_shows_above_the_question_box(server: str, browser: Browser) -> None:
     """The box sticks to the bottom of the screen: turns scrolled "into view" ended under it."""
     page = keyed_page(browser, width=375)
-    result = {"answer": "Every two to three weeks [1].", "abstained": False, "model": MODEL, "citations": [],
-              "timings": {}, "prompt": None}  # fmt: skip
-    chunks = [
-        {"choices": [{"index": 0, "delta": {"content": result["answer"]}}]},
-        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "petitrag": result},
-    ]
-    body = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
-    page.route(
-        "**/v1/chat/completions",
-        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
-    )
+    answer_with(page, event_stream("Every two to three weeks [1]."))
     page.goto(server)
     expect(page.locator("#documents li").first).to_be_visible()
     for number in range(1, 4):
@@ -413,11 +412,7 @@ def event_stream(answer: str, citations: list[dict[str, object]] | None = None, 
     """A streamed RAG answer as the server sends it: the text, then the ``petitrag`` result."""
     result = {"answer": answer, "abstained": False, "model": MODEL, "citations": citations or [],
               "timings": timings, "prompt": None}  # fmt: skip
-    chunks = [
-        {"choices": [{"index": 0, "delta": {"content": answer}}]},
-        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "petitrag": result},
-    ]
-    return "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks) + "data: [DONE]\n\n"
+    return stream_body(answer, result)
 
 
 def test_a_wrong_key_is_said_to_be_wrong(server: str, browser: Browser) -> None:
@@ -542,10 +537,8 @@ def test_the_question_box_stays_in_view_after_long_answers(server: str, browser:
     """Long answers pushed the question box below the window: the page grew instead of the transcript
     scrolling (on a phone the box now stays at the bottom of the screen)."""
     page = keyed_page(browser, "fr-FR", width=width)
-    body = event_stream("Une réponse longue. " * 150, ttft_s=1.25, tokens_per_s=40, total_s=2.5, queue_s=0)
-    page.route(
-        "**/v1/chat/completions",
-        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body),
+    answer_with(
+        page, event_stream("Une réponse longue. " * 150, ttft_s=1.25, tokens_per_s=40, total_s=2.5, queue_s=0)
     )
     page.goto(server)
     expect(page.locator("#documents li").first).to_be_visible()
