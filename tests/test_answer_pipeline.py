@@ -874,3 +874,17 @@ def test_a_rewrite_that_answers_instead_of_asking_is_not_searched() -> None:
     assert standalone_question(answering, history, "Et pour les alternants ?") == "Et pour les alternants ?"
     asking = ScriptedGenerator("Combien de jours de télétravail pour les alternants ?")
     assert standalone_question(asking, history, "Et pour les alternants ?") == asking.reply
+
+
+def test_a_checked_answer_that_no_longer_continues_what_flowed_is_not_spliced_into_it() -> None:
+    """An invalid citation removed from words that had flowed: the rest of the generated text
+    was sent after them, a garbled splice ("…Handbookooftop Solar Panels…")."""
+    from petitrag.answer.streaming import HeldAnswer
+
+    shown: list[str] = []
+    unframed = lambda text: (text.removeprefix("Well, "), len(text.removeprefix("Well, ")))  # noqa: E731
+    held = HeldAnswer(shown.append, "en", lambda text: True, settle=unframed)
+    for piece in ("Well, ", "turn it ", "weekly [6] ", "(Composting)"):
+        held(piece)
+    held.release("turn it weekly (Composting)")
+    assert "".join(shown) == "turn it weekly [6] (Composting)\nturn it weekly (Composting)"

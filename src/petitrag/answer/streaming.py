@@ -81,18 +81,21 @@ class HeldAnswer:
 
     def release(self, answer: str | None = None) -> None:
         """The answer stands: show the rest of it — of ``answer`` (the checked one) when it
-        continues what was shown, else of the generated text."""
+        continues what was shown, else of the generated text; when neither does (an invalid
+        citation taken out of what flowed), ``answer`` on a line of its own."""
         if self.on_token is None:
             return
         self.flowing = True
         final = answer if answer is not None and answer.startswith(self.shown) else self.text.lstrip()
-        if final.strip():
+        if not final.startswith(self.shown):  # its rest would be a garbled splice of the two
+            self.replace(answer or final)
+        elif final.strip():
             self._show(final)
 
     def replace(self, text: str) -> None:
-        """The answer became ``text`` (the abstention sentence): show that instead; after words
-        of the answer that already flowed, on a line of its own (a stream cannot take them back,
-        but it ends with what the answer is)."""
+        """The answer became ``text`` (the abstention sentence, or an answer that no longer
+        continues what flowed): show that instead; after words that already flowed, on a line
+        of its own (a stream cannot take them back, but it ends with what the answer is)."""
         if self.on_token is None:
             return
         self.flowing = True
