@@ -444,6 +444,34 @@ def test_pdf_numbered_headings_are_found_on_a_page_of_several(
     assert section_of["Erosion"] == bookmark.format(n=3, title="Results")
 
 
+def test_pdf_running_headers_and_footers_are_left_out(tmp_path: Path) -> None:
+    """Repeated on every page, they were glued to each page's first and last paragraphs and
+    found by every search for their words."""
+
+    class Handbook(FPDF):
+        def header(self) -> None:
+            self.set_font("helvetica", size=9)
+            self.cell(0, 8, "ACME Corporation - Internal Handbook - Confidential")
+            self.ln(12)
+
+        def footer(self) -> None:
+            self.set_y(-15)
+            self.set_font("helvetica", size=9)
+            self.cell(0, 8, f"Page {self.page_no()} of 4")
+
+    pdf = Handbook()
+    pdf.set_font("helvetica", size=11)
+    for topic in ("holidays", "expenses", "security", "training"):
+        pdf.add_page()
+        pdf.multi_cell(0, 6, f"This page explains the rules about {topic} for every employee. " * 4)
+    path = tmp_path / "handbook.pdf"
+    pdf.output(str(path))
+    doc = parse(path)
+    assert "Confidential" not in doc.text and "Page 2 of 4" not in doc.text
+    assert [b.text.split()[-1] for b in doc.blocks] == ["employee."] * 4  # each page's body, whole
+    assert [b.page for b in doc.blocks] == [1, 2, 3, 4]
+
+
 def test_pdf_paragraphs_are_rebuilt_from_wrapped_lines() -> None:
     text = (
         "Titre court\n"

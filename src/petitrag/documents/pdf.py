@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ _SOFT_LIMIT = 1500  # past this many characters, end the paragraph at the next s
 _HARD_LIMIT = 3000
 _SENTENCE_END = tuple('.!?:;»"”)')  # characters that end a sentence
 _TITLE_MAX = 120
+_RUNNING_EDGE = 2  # lines at each end of a page where running headers and footers are looked for
+_DIGITS = re.compile(r"\d+")
+_NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
 # "1 ", "2.3. ", "IV. ", "B) " before a heading's words
 _NUMBERING = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[ivxlc]{1,6}[.)]|[a-z][.)])\s+")
 _ENCRYPTED = "encrypted PDF (password required)"
@@ -102,6 +106,40 @@ def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
     if failed and len(failed) == len(texts):
         raise DocumentError("corrupt or unreadable PDF: no page could be read")
     return texts, failed
+
+
+def _without_running_lines(texts: list[str]) -> list[str]:
+    """The pages without their running header and footer: a line among the first or last two
+    of a page that the same place holds on at least half the pages (three at least), digits
+    aside ("ACME · Internal handbook", "Page 3 of 12"). Kept, they were glued to each page's
+    first and last paragraphs and found by every search for their words."""
+    pages = [text.split("\n") for text in texts]
+    edges = [_edge_lines(lines) for lines in pages]
+    counts = Counter(key for page in edges for key in {_running_key(lines_at) for lines_at in page.values()})
+    enough = max(3, (len(texts) + 1) // 2)
+    running = {key for key, count in counts.items() if count >= enough and key}
+    if not running:
+        return texts
+    kept = [
+        "\n".join(
+            line for index, line in enumerate(lines) if _running_key(page.get(index, "")) not in running
+        )
+        for lines, page in zip(pages, edges, strict=True)
+    ]
+    # a page made only of such lines is a page of its own text (one line per page, numbered)
+    return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
+
+
+def _edge_lines(lines: list[str]) -> dict[int, str]:
+    """The first and last ``_RUNNING_EDGE`` non-blank lines of a page, by their index."""
+    filled = [index for index, line in enumerate(lines) if line.strip()]
+    return {index: lines[index] for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
+
+
+def _running_key(line: str) -> str:
+    """The line as compared across pages: a short one (a page number, a date) digits aside."""
+    line = " ".join(line.split()).casefold()
+    return _DIGITS.sub("#", line) if len(line) <= _NUMBERED_LINE else line
 
 
 def _pages_phrase(numbers: list[int]) -> str:
@@ -264,7 +302,7 @@ class PdfParser(Parser):
         if empty:
             warnings.append(f"no text layer on {_pages_phrase(empty)} (scanned? OCR is not supported)")
         blocks: list[Block] = []
-        for number, text in enumerate(texts, start=1):
+        for number, text in enumerate(_without_running_lines(texts), start=1):
             headings = [(level, name) for page, level, name in outline if page == number - 1]
             blocks.extend(_place_headings(page_blocks(text, number), headings, number))
         title = title or _first_line(blocks) or path.stem
