@@ -178,6 +178,17 @@ def test_json_schema_constrains_the_output(smol) -> None:
     assert isinstance(value["name"], str) and isinstance(value["age"], int)
 
 
+def test_a_true_sub_schema_means_any_value(smol) -> None:
+    """Valid JSON Schema ("x": true); llama.cpp's converter failed on it ('bool' has no 'get')."""
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "extra": True},
+        "required": ["name"],
+    }
+    ask: list[Message] = [{"role": "user", "content": "Describe a person as JSON."}]
+    assert isinstance(json.loads(smol.complete(ask, greedy(48, json_schema=schema)).text)["name"], str)
+
+
 def test_count_tokens_uses_the_model_tokenizer(smol) -> None:
     assert smol.count_tokens("Hello world") == 2
     assert smol.count_tokens("") == 0

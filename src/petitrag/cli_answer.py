@@ -135,9 +135,13 @@ def chat_turn(conversation: Any, question: str) -> None:
 @cli.command()
 @click.argument("source")
 @with_model_options
-@click.option("--length", type=click.Choice(["short", "long"]), default="short", show_default=True)
 @click.option(
-    "--language", type=click.Choice(["fr", "en"]), help="Summary language [default: the document's]."
+    "--length", type=click.Choice(["short", "long"], case_sensitive=False), default="short", show_default=True
+)
+@click.option(
+    "--language",
+    type=click.Choice(["fr", "en"], case_sensitive=False),
+    help="Summary language [default: the document's].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context

@@ -26,7 +26,15 @@ from typing import Any
 import numpy as np
 
 from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
-from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage, entropy_of
+from petitrag.generation.base import (
+    GenerationParams,
+    Generator,
+    Message,
+    Token,
+    Usage,
+    entropy_of,
+    true_as_empty,
+)
 from petitrag.generation.catalog import is_gguf
 from petitrag.generation.prompt_state import (
     MIN_PREFIX_TOKENS,
@@ -392,7 +400,9 @@ class LlamaCppGenerator(Generator):
                 self._grammars[key] = self._grammars.pop(key)  # most recently used last
                 return self._grammars[key]
         try:
-            grammar = self._llama_cpp.LlamaGrammar.from_json_schema(key, verbose=False)
+            grammar = self._llama_cpp.LlamaGrammar.from_json_schema(
+                json.dumps(true_as_empty(schema)), verbose=False
+            )
         except Exception as exc:
             raise GenerationError(f"unsupported JSON schema for constrained generation: {exc}") from None
         with self._grammars_lock:
