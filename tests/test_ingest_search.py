@@ -227,6 +227,17 @@ def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, hom
     assert dump_index(home / "petitrag.sqlite3") == before
 
 
+def test_ask_says_when_the_answer_comes_from_a_collection_not_fully_embedded(
+    petitrag, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `search` does: the answer then comes from what BM25 alone found."""
+    petitrag("ingest", str(corpus), "--no-embed", "-c", "lexical")
+    asked = petitrag("ask", "How often should I turn my compost pile?", "-c", "lexical", "-m", "smollm2-135m")
+    assert "warning: dense index incomplete: 0/16 chunks embedded" in asked.stderr.replace("\n", " ")
+    monkeypatch.setenv("PETITRAG_SEARCH_MODE", "bm25")  # no vectors asked for: nothing to say
+    assert "dense index" not in petitrag("ask", "Compost?", "-c", "lexical", "-m", "smollm2-135m").stderr
+
+
 def test_lexical_search_works_before_vectors_and_says_dense_is_incomplete(petitrag, corpus: Path) -> None:
     result = petitrag("ingest", str(corpus), "--no-embed")
     assert "dense index incomplete" in result.stderr

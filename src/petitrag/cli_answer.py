@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 from rich.markup import escape
 
 from petitrag.cli import cli, err, out, require_utf8, settings_from, text_argument
-from petitrag.config import Reading
+from petitrag.config import Reading, Settings
 from petitrag.errors import QueryError
 from petitrag.report import Stream, print_answer
+
+if TYPE_CHECKING:
+    from petitrag.app import App
 
 reading_option = click.option(
     "--reading",
@@ -88,12 +91,23 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     stream = not as_json and not no_stream
     with open_app(settings) as app:
         answerer = app.answerer()
+        warn_if_not_embedded(app, settings)
         streamed = Stream(out) if stream else None
         result = answerer.ask(question, on_token=streamed)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     print_answer(out, err, result, streamed)
+
+
+def warn_if_not_embedded(app: App, settings: Settings) -> None:
+    """As `search` says it: an answer then comes from what BM25 alone found."""
+    from petitrag.retrieval.hybrid import dense_index_incomplete
+
+    if settings.search_mode != "bm25" and app.store.collection(settings.collection) is not None:
+        incomplete = dense_index_incomplete(app.store, settings.collection)
+        if incomplete:
+            err.print(f"[yellow]warning:[/] {escape(incomplete)}", highlight=False)
 
 
 @cli.command()
@@ -107,6 +121,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
     settings = settings_from(ctx, **flags)
     with open_app(settings) as app:
         conversation = Conversation(app.answerer())
+        warn_if_not_embedded(app, settings)
         err.print("[dim]Ask a question (empty line or Ctrl-D to quit).[/]", highlight=False)
         while True:
             try:

@@ -25,6 +25,18 @@ CANDIDATES = 100
 DENSE_QUERY_WORDS = 400
 
 
+def dense_index_incomplete(store: Store, collection: str) -> str | None:
+    """What to tell a user whose collection is not fully embedded (search then misses by
+    meaning what only those chunks say), None when it is."""
+    embedded, total = store.vector_counts(collection)
+    if embedded >= total:
+        return None
+    return (
+        f"dense index incomplete: {embedded}/{total} chunks embedded; "
+        f"run `petitrag embed --collection {collection}` to finish"
+    )
+
+
 @dataclass
 class Hit:
     """One retrieved chunk. ``to_json`` gives the stable ``search --json`` shape."""
@@ -151,13 +163,10 @@ class Retriever:
     def _dense_ranking(
         self, collection: Collection, query: str, depth: int, result: SearchResult
     ) -> list[tuple[int, float]]:
-        embedded, total = self.store.vector_counts(collection.name)
-        if embedded < total:
-            result.warnings.append(
-                f"dense index incomplete: {embedded}/{total} chunks embedded; "
-                f"run `petitrag embed --collection {collection.name}` to finish"
-            )
-        if embedded == 0:
+        incomplete = dense_index_incomplete(self.store, collection.name)
+        if incomplete:
+            result.warnings.append(incomplete)
+        if self.store.vector_counts(collection.name)[0] == 0:
             return []
         words = query.split()
         if len(words) > DENSE_QUERY_WORDS:
