@@ -17,7 +17,7 @@ from pypdf import PdfReader, PdfWriter
 
 from petitrag.chunking import Chunker
 from petitrag.documents import SUPPORTED_EXTENSIONS, ParsedDocument, parse_bytes, parser_for
-from petitrag.documents.pdf import page_blocks
+from petitrag.documents.pdf import hyphenated_words, page_blocks
 from petitrag.errors import DocumentError, UnsupportedFormatError
 from petitrag.language import words
 
@@ -486,6 +486,30 @@ def test_pdf_paragraphs_are_rebuilt_from_wrapped_lines() -> None:
     assert "page, un exemple qui continue" in blocks[1].text and blocks[1].text.endswith("Fin.")
     assert blocks[2].text == "• premier point\n• second point"
     assert all(b.page == 4 for b in blocks)
+
+
+def test_pdf_words_cut_at_a_line_end_keep_the_hyphen_they_own() -> None:
+    """A line break cuts "exem-ple" (hyphen dropped) but not "porte-parole", "Jean-Pierre",
+    "1939-1945" or "celle-ci": those kept their hyphen only to lose it, or gained a space."""
+    line = "Une ligne assez longue pour être considérée comme pleine par la mise en page du texte"
+    text = "\n".join(
+        [
+            f"{line}, le porte-parole a parlé.",
+            f"{line}, un exem-",
+            "ple puis le porte-",
+            "parole, puis Jean-",
+            "Pierre, de 1939-",
+            "1945, et celle-",
+            "ci qui finit ici et se termine plus loin dans une ligne elle aussi bien remplie.",
+        ]
+    )
+    compounds = hyphenated_words([text])
+    assert compounds == frozenset({"porte-parole"})
+    joined = page_blocks(text, page=1, compounds=compounds)[0].text
+    for phrase in ("un exemple puis", "le porte-parole, puis", "Jean-Pierre, de 1939-1945, et celle-ci qui"):
+        assert phrase in joined
+    # without the document's own spelling, a cut before a lowercase letter is a line break's
+    assert "le porteparole, puis" in page_blocks(text, page=1)[0].text
 
 
 def test_pdf_with_a_user_password_is_refused(tmp_path: Path) -> None:

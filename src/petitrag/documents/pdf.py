@@ -34,6 +34,13 @@ _DIGITS = re.compile(r"\d+")
 _NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
 # "1 ", "2.3. ", "IV. ", "B) " before a heading's words
 _NUMBERING = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[ivxlc]{1,6}[.)]|[a-z][.)])\s+")
+_LAST_WORD = re.compile(r"[^\W\d_]+$")
+_FIRST_WORD = re.compile(r"[^\W\d_]+")
+_COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+# French words that follow a hyphen whatever the word before: "celle-ci", "dit-il", "lui-même"
+_HYPHEN_TAILS = frozenset(
+    "ci là il ils elle elles on je tu nous vous moi toi lui leur même mêmes être delà dessus dessous".split()
+)
 _ENCRYPTED = "encrypted PDF (password required)"
 _NO_TEXT = "PDF has no text layer (scanned? OCR is not supported)"
 
@@ -171,12 +178,12 @@ def _groups(lines: list[str]) -> Iterator[list[str]]:
         yield group
 
 
-def _join(lines: list[str]) -> str:
-    """Undo line wrapping: rejoin hyphenated words, keep list items on their own lines."""
+def _join(lines: list[str], compounds: frozenset[str] = frozenset()) -> str:
+    """Undo line wrapping: rejoin words cut at a line's end, keep list items on their own lines."""
     text = lines[0]
     for line in lines[1:]:
-        if len(text) > 1 and text.endswith("-") and text[-2].isalpha() and line[:1].islower():
-            text = text[:-1] + line
+        if len(text) > 1 and text.endswith("-") and text[-2].isalnum() and line[:1].isalnum():
+            text = text[:-1] + ("-" if _keeps_hyphen(text[:-1], line, compounds) else "") + line
         elif _BULLET.match(line):
             text += "\n" + line
         else:
@@ -184,8 +191,27 @@ def _join(lines: list[str]) -> str:
     return text
 
 
-def page_blocks(text: str, page: int) -> list[Block]:
-    """Paragraph and list blocks of one page's extracted text."""
+def _keeps_hyphen(before: str, after: str, compounds: frozenset[str]) -> bool:
+    """Whether a hyphen at a line's end belongs to the word ("porte-parole", "Jean-Pierre",
+    "1939-1945") rather than to the line break ("exem-ple"). Typesetting only cuts words
+    before a lowercase letter; a compound is known from the document itself (written whole
+    on another line) or from the few French words that always take their hyphen."""
+    head = _LAST_WORD.search(before)
+    tail = _FIRST_WORD.match(after)
+    if not (head and tail) or not after[:1].islower() or not before[-1:].isalpha():
+        return True
+    tail_word = tail.group().casefold()
+    return f"{head.group()}-{tail.group()}".casefold() in compounds or tail_word in _HYPHEN_TAILS
+
+
+def hyphenated_words(texts: list[str]) -> frozenset[str]:
+    """Hyphenated words written whole inside a line somewhere in the document (casefolded)."""
+    return frozenset(word.casefold() for text in texts for word in _COMPOUND.findall(text))
+
+
+def page_blocks(text: str, page: int, compounds: frozenset[str] = frozenset()) -> list[Block]:
+    """Paragraph and list blocks of one page's extracted text; ``compounds`` are the document's
+    hyphenated words (``hyphenated_words``), kept whole when a line break cuts them."""
     blocks: list[Block] = []
     for chunk in _BLANK_LINE.split(text):
         lines = [" ".join(line.split()) for line in chunk.split("\n")]
@@ -194,7 +220,7 @@ def page_blocks(text: str, page: int) -> list[Block]:
             continue
         for group in _groups(lines):
             kind: BlockKind = "list" if _BULLET.match(group[0]) else "paragraph"
-            blocks.append(Block(kind, _join(group), page=page))
+            blocks.append(Block(kind, _join(group, compounds), page=page))
     return blocks
 
 
@@ -302,8 +328,9 @@ class PdfParser(Parser):
         if empty:
             warnings.append(f"no text layer on {_pages_phrase(empty)} (scanned? OCR is not supported)")
         blocks: list[Block] = []
+        compounds = hyphenated_words(texts)
         for number, text in enumerate(_without_running_lines(texts), start=1):
             headings = [(level, name) for page, level, name in outline if page == number - 1]
-            blocks.extend(_place_headings(page_blocks(text, number), headings, number))
+            blocks.extend(_place_headings(page_blocks(text, number, compounds), headings, number))
         title = title or _first_line(blocks) or path.stem
         return assemble(blocks, self.format, title=title, pages=len(texts), warnings=warnings)
