@@ -199,12 +199,28 @@ def test_summarize_covers_every_page(indexed: Path) -> None:
 def test_a_french_summary_of_an_english_document_is_translated_with_its_pages(indexed: Path) -> None:
     data = json.loads(run("summarize", "solar-panels.pdf", "--language", "fr", "--json").stdout)
     assert data["language"] == "fr" and data["translate_calls"] >= 1 and data["text"].strip()
+    assert data["translated"] is not bool(data["warnings"])  # kept only if it came out in French
     english = json.loads(run("summarize", "solar-panels.pdf", "--json").stdout)
     lines = [line for line in english["text"].splitlines() if line.strip()]
     translated = [line for line in data["text"].splitlines() if line.strip()]
     assert len(translated) == len(lines)  # one line for one, whatever the model wrote
     for original, line in zip(lines, translated, strict=True):
         assert re.findall(r"\(p\. \d+\)", line) == re.findall(r"\(p\. \d+\)", original)
+
+
+def test_a_summary_the_model_wrote_in_the_wrong_language_is_translated_or_flagged(indexed: Path) -> None:
+    """Asked for English, SmolLM2 summarises the French guide in French; its translation pass
+    stays French too, so the user gets the untranslated summary and a warning, not silence."""
+    result = run("summarize", "velo-electrique.md", "--language", "en", "--json")
+    data = json.loads(result.stdout)
+    assert data["language"] == "en" and data["translate_calls"] >= 1 and data["translated"] is False
+    assert data["warnings"] == [
+        f"the summary is in French, not English as asked, and {MODEL} could not translate it: "
+        "try a larger model"
+    ]
+    assert "warning: the summary is in French" in result.stderr
+    plain = run("summarize", "velo-electrique.md", "--language", "en")
+    assert "(its translation failed)" in plain.stderr
 
 
 def test_translation_puts_back_the_markers_and_bullets_the_model_dropped() -> None:

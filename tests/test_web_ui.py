@@ -142,6 +142,23 @@ def test_a_document_is_summarised_from_the_list(server: str, browser: Browser) -
     expect(item.locator("button.summarize")).to_be_enabled()
 
 
+def test_a_summary_warning_is_shown_with_the_summary(server: str, browser: Browser) -> None:
+    """The server's summary warnings (a model that wrote the wrong language and could not
+    translate it) appear under the summary, not only in the JSON."""
+    page = new_page(browser, "en-US")
+    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+    warning = (
+        "the summary is in French, not English as asked, and tiny could not translate it: try a larger model"
+    )
+    summary = {"text": "- Une puce (p. 1)", "model": "tiny", "seconds": 1.5, "warnings": [warning]}
+    page.route("**/summarize", lambda route: route.fulfill(status=200, json=summary))
+    page.goto(server)
+    page.locator("#documents li", has_text="solar-panels.pdf").locator("button.summarize").click()
+    turn = page.locator("#transcript .turn.summary").last
+    expect(turn.locator(".meta .warning")).to_have_text(warning)
+    expect(turn.locator(".answer-text")).to_have_text("- Une puce (p. 1)")
+
+
 def test_follow_up_questions_carry_the_conversation(server: str, browser: Browser) -> None:
     """The page sends the earlier turns with each question, so the server rewrites a follow-up
     to stand alone (as `petitrag chat` does)."""

@@ -172,6 +172,8 @@ def summarize(
     with open_app(settings) as app, progress_display() as hook:
         summarizer = Summarizer(settings, app.store, app.generator)
         summary = summarizer.summarize(settings.collection, source, length, language, hook)  # type: ignore[arg-type]
+    for warning in summary.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if as_json:
         click.echo(json.dumps(summary.__dict__, ensure_ascii=False, indent=2))
         return
@@ -187,7 +189,13 @@ def summarize(
         f"{summary.map_calls} map + {summary.reduce_calls} reduce calls"
         if summary.reduce_calls
         else "read in one call"
-    ) + (" then translated" if summary.translate_calls else "")
+    ) + (
+        " then translated"
+        if summary.translated
+        else " (its translation failed)"
+        if summary.translate_calls
+        else ""
+    )
     err.print(
         f"[dim]{escape(f'{summary.model} · {summary.source}{where} · {calls}')} · {summary.seconds:.1f} s[/]",
         highlight=False,

@@ -19,7 +19,7 @@ from typing import Literal
 from petitrag.answer.bullets import LIST_ITEM, TRAILING_STOP, with_marker
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, numbers_in, support_each
 from petitrag.answer.packing import windows
-from petitrag.answer.translate import translate_summary
+from petitrag.answer.translate import LANGUAGE_NAMES, translate_summary
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError
@@ -103,8 +103,25 @@ class Summary:
     sections: list[str] = field(default_factory=list)
     map_calls: int = 0
     reduce_calls: int = 0
-    translate_calls: int = 0  # summarised in the document's language, then translated
+    translate_calls: int = 0  # model calls spent translating (see ``translated``)
+    translated: bool = False  # written in another language, then translated
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _written_in(text: str) -> Language | None:
+    """The language a summary is written in; None when its words do not tell (a tie)."""
+    body = _PAGE_MARKER.sub("", text)
+    found = detect_language(body, default="fr")
+    return found if found == detect_language(body, default="en") else None
+
+
+def _wrong_language(model: str, written: Language, asked: Language) -> str:
+    names = LANGUAGE_NAMES["en"]
+    return (
+        f"the summary is in {names[written]}, not {names[asked]} as asked, "
+        f"and {model} could not translate it: try a larger model"
+    )
 
 
 def marker(chunk: ChunkView) -> str:
@@ -331,11 +348,17 @@ class Summarizer:
         text = drop_repeats(drop_headings(text, chunks, written))
         text = keep_bullets(text, MAX_BULLETS[length], chunks, written)
         summary.text = cite_sentences(text, chunks, written)
-        if written != language:
-            markers = [marker(chunk) for chunk in chunks]
-            translated = translate_summary(self.generator, summary.text, written, language, markers)
-            summary.text, summary.translate_calls = translated
+        markers = [marker(chunk) for chunk in chunks]
+        came_out = written if written != language else _written_in(summary.text)
+        if came_out is not None and came_out != language:  # planned, or the model ignored the language asked
+            translated, summary.translate_calls = translate_summary(
+                self.generator, summary.text, came_out, language, markers
+            )
             progress("translate", 1, 1)
+            if _written_in(translated) in (None, language):
+                summary.text, summary.translated = translated, True
+            else:  # a failed translation only adds mistakes to the summary it was given
+                summary.warnings.append(_wrong_language(self.generator.name, came_out, language))
         summary.pages = sorted({chunk.page for chunk in chunks if chunk.page is not None})
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
         summary.seconds = time.perf_counter() - started

@@ -17,7 +17,7 @@ from petitrag.answer.bullets import LIST_ITEM, with_marker
 from petitrag.generation.base import GenerationParams, Generator, Message
 from petitrag.language import Language
 
-_NAMES: dict[Language, dict[Language, str]] = {
+LANGUAGE_NAMES: dict[Language, dict[Language, str]] = {
     "fr": {"fr": "français", "en": "anglais"},
     "en": {"fr": "French", "en": "English"},
 }
@@ -100,7 +100,7 @@ def _decode(original: str, translated: str, codes: list[str]) -> str:
 def _call(generator: Generator, text: str, source: Language, target: Language) -> str:
     system, instruction = _PROMPTS[target]
     messages: list[Message] = [
-        {"role": "system", "content": system.format(source=_NAMES[target][source])},
+        {"role": "system", "content": system.format(source=LANGUAGE_NAMES[target][source])},
         {"role": "user", "content": f'"""\n{text}\n"""\n\n{instruction}'},
     ]
     budget = generator.count_tokens(text) * 2 + 32  # French runs longer than English

@@ -238,7 +238,14 @@ async function summarizeDocument(doc, button) {
     const timing = document.createElement("span");
     timing.className = "timings";
     timing.textContent = t("total", { s: seconds(summary.seconds) });
-    turn.querySelector(".meta").replaceChildren(model, timing);
+    // e.g. a model that wrote another language than the document's and could not translate it
+    const warnings = (summary.warnings || []).map((text) => {
+      const warning = document.createElement("span");
+      warning.className = "warning";
+      warning.textContent = text;
+      return warning;
+    });
+    turn.querySelector(".meta").replaceChildren(model, timing, ...warnings);
   } catch (error) {
     showError(error, turn);
   } finally {
