@@ -338,6 +338,60 @@ def test_html_keeps_the_article_and_drops_menus(tmp_path: Path) -> None:
     ]
 
 
+_RULE = "Le salarié adresse sa demande de congé à son manager au moins quatre semaines avant son départ."
+
+
+def test_html_sections_inside_a_plain_div_keep_their_headings_and_lists(tmp_path: Path) -> None:
+    """A Word page's <div class=WordSection1> came out of trafilatura as one <div>, read as a
+    single paragraph: headings lost their role and the list its items."""
+    html = (
+        f"<html><body><div class=WordSection1><h1>Arrivée</h1><p>{_RULE}</p><h2>Matériel</h2>"
+        f"<p>{_RULE} Deux.</p><p>{_RULE} Trois.</p><ul><li>Ordinateur Dell</li><li>Casque Jabra</li></ul>"
+        "</div></body></html>"
+    )
+    doc = parse(_write(tmp_path / "word.html", html.encode()))
+    assert [b.kind for b in doc.blocks] == [
+        "heading",
+        "paragraph",
+        "heading",
+        "paragraph",
+        "paragraph",
+        "list",
+    ]
+    assert doc.blocks[-1].text == "- Ordinateur Dell\n- Casque Jabra"
+
+
+def test_html_without_a_content_container_keeps_every_heading(tmp_path: Path) -> None:
+    """Past a few sections, trafilatura read such pages (hand-written, Word exports) with its
+    "wild text" recovery, which keeps paragraphs and drops every heading."""
+    sections = "".join(
+        f"<h2>Section {i}</h2>" + "".join(f"<p>Règle {i}.{j} : {_RULE}</p>" for j in range(3))
+        for i in range(8)
+    )
+    html = f"<html><head><title>Guide</title></head><body><h1>Guide des congés</h1>{sections}</body></html>"
+    doc = parse(_write(tmp_path / "guide.html", html.encode()))
+    headings = [b.text for b in doc.blocks if b.kind == "heading"]
+    assert headings == ["Guide des congés"] + [f"Section {i}" for i in range(8)]
+
+
+@pytest.mark.parametrize("name", ["bareme", "expand-container", "callout", "metadata", "slide"])
+def test_html_content_in_a_block_whose_class_looks_like_boilerplate_is_kept(
+    tmp_path: Path, name: str
+) -> None:
+    """trafilatura drops any block whose class contains "bar", "expand", "meta", "slide"...:
+    a "barème" table or a Confluence expand macro lost without a word."""
+    html = (
+        f"<html><body><article><h1>Frais</h1><p>{_RULE}</p><div class='{name}'>"
+        "<p>Le barème kilométrique rembourse 0,636 euro par kilomètre jusqu'à cinq mille kilomètres.</p>"
+        "<table><tr><th>Distance</th><th>Taux</th></tr><tr><td>5 000 km</td><td>0,636</td></tr></table>"
+        f"</div><p>{_RULE} Fin.</p><div class=menu><ul><li>Accueil</li><li>Contact</li></ul></div>"
+        "</article></body></html>"
+    )
+    doc = parse(_write(tmp_path / "frais.html", html.encode()))
+    assert "0,636 euro par kilomètre" in doc.text and "| 5 000 km | 0,636 |" in doc.text
+    assert doc.text.index("Frais") < doc.text.index("0,636 euro") < doc.text.index("Fin.")
+
+
 def test_tiny_html_page_falls_back_to_body_text(tmp_path: Path) -> None:
     html = "<html><body><nav>Accueil</nav><h1>Bonjour</h1><p>Un mot.</p><ul><li>a</li><li>b</li></ul></body>"
     doc = parse(_write(tmp_path / "tiny.htm", html.encode()))

@@ -18,6 +18,7 @@ from petitrag.documents.text import decode_8bit
 if TYPE_CHECKING:
     from lxml.etree import _Element
 
+_WORDS = re.compile(r"\w+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WHATWG_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252"}
@@ -26,6 +27,11 @@ _SKIPPED_TAGS = frozenset(
 )
 #: a page's header is boilerplate; an article's or a section's holds its title
 _IN_CONTENT = frozenset({"header"})
+_XML_CONTAINERS = frozenset({"div", "quote"})  # in trafilatura's output
+_XML_BLOCKS = frozenset({"head", "p", "list", "table", "code", "quote", "div"})
+_PROSE_WORDS = 8  # a fallback paragraph this long that trafilatura lacks is content it dropped
+_MENU_ITEM_WORDS = 3  # a list with fewer words per item is navigation
+_SHINGLE = 4  # words compared together when looking for a block in another extraction
 _BASELINE = 250  # trafilatura's MIN_EXTRACTED_SIZE: shorter results are its fallback text
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _BLOCK_TAGS = frozenset(
@@ -147,10 +153,21 @@ def _trafilatura_blocks(html: str) -> list[Block]:
     main = etree.fromstring(xml).find("main")
     if main is None:
         return []
-    blocks = [Block("paragraph", clean(main.text or ""))]
-    for child in main:
-        blocks += [_xml_block(child), Block("paragraph", clean(child.tail or ""))]
-    return [block for block in blocks if block.text]
+    return [block for block in _container_blocks(main) if block.text]
+
+
+def _container_blocks(parent: _Element) -> list[Block]:
+    """Blocks of trafilatura's ``<main>``, or of a ``<div>``/``<quote>`` in it that holds
+    headings, lists or tables (a Word page's ``WordSection1``, a quote with a list): read
+    as one paragraph, its headings lost their role and its lists their items."""
+    blocks = [Block("paragraph", clean(parent.text or ""))]
+    for child in parent:
+        if child.tag in _XML_CONTAINERS and any(inner.tag in _XML_BLOCKS for inner in child):
+            blocks += _container_blocks(child)
+        else:
+            blocks.append(_xml_block(child))
+        blocks.append(Block("paragraph", clean(child.tail or "")))
+    return blocks
 
 
 def _walk(element: _Element, out: list[Block]) -> None:
@@ -237,15 +254,52 @@ def _title(tree: _Element | None) -> str | None:
     return title or None
 
 
-def _gave_up(blocks: list[Block]) -> bool:
+def _gave_up(blocks: list[Block], fallback: list[Block]) -> bool:
     """True when trafilatura found nothing, or only its structureless "baseline" text.
 
-    Below its minimum size trafilatura returns all page text as one paragraph, menus
-    included and headings lost; on such small pages the plain body walk does better.
+    When it finds no main content (small pages, or pages whose content it pruned) it
+    returns all page text as one paragraph, menus included and headings, lists and tables
+    flattened; the plain body walk then does better.
     """
     return not blocks or (
-        len(blocks) == 1 and blocks[0].kind == "paragraph" and len(blocks[0].text) < _BASELINE
+        len(blocks) == 1
+        and blocks[0].kind == "paragraph"
+        and (len(blocks[0].text) < _BASELINE or any(block.kind != "paragraph" for block in fallback))
     )
+
+
+def _lost_content(kept: list[Block], everything: list[Block]) -> bool:
+    """True when trafilatura left out a heading or a paragraph of prose that the page's
+    visible text (navigation, header, footer and asides removed) holds. Its pruning is made
+    for the web: it drops headings on pages without a content container, and any block whose
+    class merely contains "bar", "menu", "meta", "expand", "slide"... (a "barème" table, a
+    Confluence expand macro, a Notion callout). Losing a user's content is worse than keeping
+    a stray menu, so such pages are read from their visible text instead."""
+    kept_words = [_WORDS.findall(block.text.casefold()) for block in kept]
+    found: dict[int, set[tuple[str, ...]]] = {}
+    for block in everything:
+        words = _WORDS.findall(block.text.casefold())
+        if not words or (block.kind != "heading" and not _is_prose(block, words)):
+            continue
+        size = min(_SHINGLE, len(words))
+        if size not in found:
+            found[size] = set().union(*(_grams(other, size) for other in kept_words))
+        wanted = _grams(words, size)
+        if len(wanted & found[size]) < len(wanted) / 2:
+            return True
+    return False
+
+
+def _is_prose(block: Block, words: list[str]) -> bool:
+    """Long enough to be content; a list only if its items are phrases, not a menu's links."""
+    if block.kind == "list":
+        return len(words) >= _PROSE_WORDS and len(words) >= _MENU_ITEM_WORDS * (block.text.count("\n") + 1)
+    return len(words) >= _PROSE_WORDS
+
+
+def _grams(words: list[str], size: int) -> set[tuple[str, ...]]:
+    """Runs of ``size`` words: where two extractions of a page agree."""
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 class HtmlParser(Parser):
@@ -263,8 +317,9 @@ class HtmlParser(Parser):
         except Exception as exc:  # a content-extraction bug must not lose the page
             warnings.append(f"main-content extraction failed ({type(exc).__name__}); kept all visible text")
             blocks = []
-        if _gave_up(blocks):
-            blocks = _fallback_blocks(tree) or blocks
+        fallback = _fallback_blocks(_parse_tree(html))
+        if _gave_up(blocks, fallback) or _lost_content(blocks, fallback):
+            blocks = fallback or blocks
         first_heading = next((b.text for b in blocks if b.kind == "heading" and b.text), None)
         title = _title(tree) or first_heading or path.stem
         return assemble(blocks, self.format, title=title, warnings=warnings)
