@@ -668,6 +668,50 @@ def test_docx_keeps_tracked_insertions_fields_nested_tables_and_writes_merged_ce
     ]
 
 
+def test_docx_rows_and_cells_inside_content_controls_are_read(tmp_path: Path) -> None:
+    """A Word "repeating section" wraps whole rows, a form template single cells, in w:sdt:
+    python-docx reads neither, and "Stylo bille" could not be found."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+    def cell(text: str, merge: str = "") -> str:
+        return f"<w:tc>{merge}<w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"
+
+    span = '<w:tcPr><w:gridSpan w:val="2"/></w:tcPr>'
+    document = docx.Document()
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Produit", "Prix"
+    for xml in (
+        f"<w:sdt {w}><w:sdtPr/><w:sdtContent><w:tr>{cell('Stylo bille')}{cell('1,20 euro')}</w:tr>"
+        "</w:sdtContent></w:sdt>",
+        f"<w:tr {w}>{cell('Agrafeuse')}<w:sdt><w:sdtPr/><w:sdtContent>{cell('9,90 euros')}</w:sdtContent>"
+        "</w:sdt></w:tr>",
+        f"<w:tr {w}>{cell('Papier', span)}</w:tr>",
+    ):
+        table._tbl.append(parse_xml(xml))
+    doc = parse(_write(tmp_path / "tarifs.docx", _docx_bytes(document)))
+    assert doc.blocks[0].text.split("\n")[2:] == [
+        "| Stylo bille | 1,20 euro |",
+        "| Agrafeuse | 9,90 euros |",
+        "| Papier |  |",
+    ]
+
+
+def test_docx_page_and_column_breaks_separate_words(tmp_path: Path) -> None:
+    """python-docx reads a page or column break as nothing: "partieDeuxième"."""
+    from docx.enum.text import WD_BREAK
+
+    document = docx.Document()
+    for first, brk, second in (
+        ("Fin de partie", WD_BREAK.PAGE, "Deuxième partie"),
+        ("Gauche", WD_BREAK.COLUMN, "Droite"),
+    ):
+        paragraph = document.add_paragraph(first)
+        paragraph.add_run().add_break(brk)
+        paragraph.add_run(second)
+    doc = parse(_write(tmp_path / "sauts.docx", _docx_bytes(document)))
+    assert [b.text for b in doc.blocks] == ["Fin de partie\nDeuxième partie", "Gauche\nDroite"]
+
+
 def _docx_bytes(document: docx.document.Document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)

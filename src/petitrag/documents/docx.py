@@ -26,6 +26,7 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING_STYLE = re.compile(r"(?:heading|titre|überschrift|título|titolo)\s*([1-9])", re.IGNORECASE)
 _TITLE_STYLES = frozenset({"title", "titre"})
 _LIST_STYLE = re.compile(r"(?:list|liste)\b.*?(\d)?$", re.IGNORECASE)
+_WRAPPERS = frozenset({f"{_W}sdt", f"{_W}customXml"})  # around rows or cells of a table
 _BODY_TEXT_OUTLINE = 9  # w:outlineLvl 9 means "body text", not a heading
 #: elements of a paragraph whose runs are visible text (not w:del, not w:moveFrom)
 _RUN_CONTAINERS = frozenset(
@@ -164,10 +165,29 @@ def paragraph_text(element: Any) -> str:
     parts: list[str] = []
     for child in element.iterchildren():
         if child.tag == f"{_W}r":
-            parts.append(child.text)  # python-docx's run text: w:t, tabs and breaks
+            parts.append(_run_text(child))
         elif child.tag in _RUN_CONTAINERS:
             parts.append(paragraph_text(child))
     return "".join(parts)
+
+
+def _run_text(run: Any) -> str:
+    """A run's text; every break is a line break. python-docx's ``run.text`` reads a page or
+    column break as nothing, gluing the words around it ("partieDeuxième")."""
+    if run.find(f"{_W}br") is None:
+        return str(run.text)  # w:t, tabs, plain breaks, non-breaking hyphens
+    return "".join("\n" if part.tag == f"{_W}br" else _run_text_of(part, run) for part in run.iterchildren())
+
+
+def _run_text_of(part: Any, run: Any) -> str:
+    """One child of a run as python-docx reads it (a run holding only that child)."""
+    from copy import deepcopy
+
+    alone = deepcopy(run)
+    for other in list(alone):
+        alone.remove(other)
+    alone.append(deepcopy(part))
+    return str(alone.text)
 
 
 def _cell_text(cell: _Cell) -> str:
@@ -185,6 +205,8 @@ def _cell_text(cell: _Cell) -> str:
 
 def _rows(table: Table) -> list[list[str]]:
     """Cell texts row by row; a cell merged across columns is written once, not per column."""
+    if any(child.tag in _WRAPPERS for parent in table._tbl.iter(f"{_W}tbl", f"{_W}tr") for child in parent):
+        return _wrapped_rows(table)
     rows: list[list[str]] = []
     for row in table.rows:
         cells = row.cells
@@ -192,6 +214,39 @@ def _rows(table: Table) -> list[list[str]]:
             ["" if i and cell._tc is cells[i - 1]._tc else _cell_text(cell) for i, cell in enumerate(cells)]
         )
     return rows
+
+
+def _wrapped_rows(table: Table) -> list[list[str]]:
+    """Rows of a table whose rows or cells sit inside content controls (a Word "repeating
+    section", a form's fields): python-docx sees only bare ``w:tr``/``w:tc``, and their text
+    was lost. Merges as in ``_rows``: across columns once, down rows repeated."""
+    from docx.table import _Cell
+
+    rows: list[list[str]] = []
+    above: dict[int, str] = {}  # grid column -> text of the cell a vertical merge started
+    for tr in _children(table._tbl, "tr"):
+        row: list[str] = []
+        for tc in _children(tr, "tc"):
+            span = tc.find(f"{_W}tcPr/{_W}gridSpan")
+            merge = tc.find(f"{_W}tcPr/{_W}vMerge")
+            if merge is not None and merge.get(f"{_W}val", "continue") == "continue":
+                text = above.get(len(row), "")
+            else:
+                text = above[len(row)] = _cell_text(_Cell(tc, table))
+            row += [text] + [""] * (int(span.get(f"{_W}val", "1")) - 1 if span is not None else 0)
+        rows.append(row)
+    return rows
+
+
+def _children(parent: Any, tag: str) -> Iterator[Any]:
+    """``parent``'s ``w:{tag}`` children, also those inside content controls and custom XML."""
+    for child in parent.iterchildren():
+        if child.tag == f"{_W}{tag}":
+            yield child
+        elif child.tag == f"{_W}customXml":
+            yield from _children(child, tag)
+        elif child.tag == f"{_W}sdt" and (content := child.find(f"{_W}sdtContent")) is not None:
+            yield from _children(content, tag)
 
 
 def _table_block(table: Table) -> Block:
