@@ -498,6 +498,17 @@ def test_pdf_numbered_headings_are_found_on_a_page_of_several(
     assert section_of["Erosion"] == bookmark.format(n=3, title="Results")
 
 
+def test_pdf_numbers_that_only_look_like_a_footer_are_kept(tmp_path: Path) -> None:
+    """One invoice per page: "Facture n. 2024-0013" and "Total TTC : 489,90 EUR" take a running
+    line's place and differ only by numbers, but those numbers do not follow the pages."""
+    invoices = [("2024-0012", "Farine T65 biologique.", "312,40"), ("2024-0013", "Deux pneus.", "489,90")]
+    invoices.append(("2024-0014", "Maintenance du photocopieur.", "275,10"))
+    pages = [f"Facture n. {number}\n\n{what}\n\nTotal TTC : {total} EUR" for number, what, total in invoices]
+    doc = parse(write_pdf(tmp_path / "factures.pdf", pages))
+    for number, _, total in invoices:
+        assert number in doc.text and total in doc.text
+
+
 def test_pdf_running_headers_and_footers_are_left_out(tmp_path: Path) -> None:
     """Repeated on every page, they were glued to each page's first and last paragraphs and
     found by every search for their words."""
@@ -564,6 +575,15 @@ def test_pdf_words_cut_at_a_line_end_keep_the_hyphen_they_own() -> None:
         assert phrase in joined
     # without the document's own spelling, a cut before a lowercase letter is a line break's
     assert "le porteparole, puis" in page_blocks(text, page=1)[0].text
+
+
+def test_pdf_short_line_that_ends_mid_sentence_does_not_end_the_paragraph() -> None:
+    """Ragged-right text or a narrow column wraps early: "…indéterminée," is short, but the
+    next line, in lowercase, continues its sentence."""
+    full = "Le salarié embauché au titre du présent accord bénéficie d'un contrat de travail"
+    rest = "signé par les deux parties."
+    blocks = page_blocks(f"{full}\n{full}\ncontrat à durée indéterminée,\n{rest}\nFin.", page=1)
+    assert [b.text for b in blocks] == [f"{full} {full} contrat à durée indéterminée, {rest}", "Fin."]
 
 
 def test_pdf_with_a_user_password_is_refused(tmp_path: Path) -> None:

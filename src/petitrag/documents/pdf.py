@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ _SENTENCE_END = tuple('.!?:;»"”)')  # characters that end a sentence
 _TITLE_MAX = 120
 _RUNNING_EDGE = 2  # lines at each end of a page where running headers and footers are looked for
 _DIGITS = re.compile(r"\d+")
+_PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
 _NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
 # "1 ", "2.3. ", "IV. ", "B) " before a heading's words
 _NUMBERING = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[ivxlc]{1,6}[.)]|[a-z][.)])\s+")
@@ -117,14 +117,19 @@ def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
 
 def _without_running_lines(texts: list[str]) -> list[str]:
     """The pages without their running header and footer: a line among the first or last two
-    of a page that the same place holds on at least half the pages (three at least), digits
-    aside ("ACME · Internal handbook", "Page 3 of 12"). Kept, they were glued to each page's
+    of a page that the same place holds on at least half the pages (three at least), page
+    numbers aside ("ACME · Internal handbook", "Page 3 of 12"). Kept, they were glued to each page's
     first and last paragraphs and found by every search for their words."""
     pages = [text.split("\n") for text in texts]
     edges = [_edge_lines(lines) for lines in pages]
-    counts = Counter(key for page in edges for key in {_running_key(lines_at) for lines_at in page.values()})
+    seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
+    for number, page in enumerate(edges):
+        for line in page.values():
+            seen.setdefault(_running_key(line), {}).setdefault(number, line)
     enough = max(3, (len(texts) + 1) // 2)
-    running = {key for key, count in counts.items() if count >= enough and key}
+    running = {
+        key for key, lines in seen.items() if key and len(lines) >= enough and _numbers_fit(lines, len(texts))
+    }
     if not running:
         return texts
     kept = [
@@ -141,6 +146,29 @@ def _edge_lines(lines: list[str]) -> dict[int, str]:
     """The first and last ``_RUNNING_EDGE`` non-blank lines of a page, by their index."""
     filled = [index for index, line in enumerate(lines) if line.strip()]
     return {index: lines[index] for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
+
+
+def _numbers_fit(lines: dict[int, str], pages: int) -> bool:
+    """Whether the numbers of a running line's copies (by page index) are each the same on
+    every page or move with the page ("Page 3 of 12", "- 3 -"). "Total TTC : 489,90 EUR" or
+    "Facture 2024-0013" on each invoice of a bundle has the shape of a footer, but its numbers
+    are content: they change otherwise, start with a zero, or are far from the page's number."""
+    numbers = {page: _DIGITS.findall(line) for page, line in lines.items()}
+    if len({len(found) for found in numbers.values()}) > 1:
+        return False
+    return all(
+        _same_or_page(dict(zip(numbers, column, strict=True)), pages)
+        for column in zip(*numbers.values(), strict=True)
+    )
+
+
+def _same_or_page(values: dict[int, str], pages: int) -> bool:
+    if len(set(values.values())) == 1:
+        return True
+    if any(value.startswith("0") for value in values.values()):
+        return False
+    offsets = {int(value) - page for page, value in values.items()}
+    return len(offsets) == 1 and -pages <= offsets.pop() <= max(pages, _PAGE_OFFSET)
 
 
 def _running_key(line: str) -> str:
@@ -168,6 +196,7 @@ def _groups(lines: list[str]) -> Iterator[list[str]]:
     for line in lines:
         bullet = bool(_BULLET.match(line))
         in_list = bool(group) and bool(_BULLET.match(group[0]))
+        ended = ended and not (group and _continues(group[-1], line))
         if group and (size > _HARD_LIMIT or (bullet and not in_list) or (ended and not (in_list and bullet))):
             yield group
             group, size = [], 0
@@ -176,6 +205,12 @@ def _groups(lines: list[str]) -> Iterator[list[str]]:
         ended = _is_short(line, usual) or (size > _SOFT_LIMIT and line.endswith(_SENTENCE_END))
     if group:
         yield group
+
+
+def _continues(line: str, after: str) -> bool:
+    """A short line that ends mid-sentence ("…contrat à durée indéterminée,") before a line that
+    starts in lowercase was wrapped early (ragged-right text, a narrow column), not ended."""
+    return (line[-1:] in (",", ";") or line[-1:].islower()) and after[:1].islower()
 
 
 def _join(lines: list[str], compounds: frozenset[str] = frozenset()) -> str:
