@@ -566,6 +566,98 @@ def test_openai_protocol_adaptations_and_errors() -> None:
     assert len(requests) == 2
 
 
+def _serving(*responses: httpx.Response) -> tuple[httpx.MockTransport, list[dict[str, object]]]:
+    """Each request gets the next of these replies (and is recorded)."""
+    requests: list[dict[str, object]] = []
+    queue = list(responses)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(json.loads(request.content))
+        return queue.pop(0)
+
+    return httpx.MockTransport(handle), requests
+
+
+def _events(*lines: str) -> httpx.Response:
+    return httpx.Response(
+        200, text="".join(f"{line}\n\n" for line in lines), headers={"content-type": "text/event-stream"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (
+            httpx.Response(301, headers={"location": "https://llm.example/v1"}),
+            r"redirects to https://llm\.example/v1",
+        ),
+        (httpx.Response(200, html="<html>Welcome</html>"), "answered with a web page"),
+        (httpx.Response(200, json={"object": "list"}), "JSON that is not a chat completion"),
+        (httpx.Response(200, text="", headers={"content-type": "text/event-stream"}), "sent no chat stream"),
+        (_events('data: {"choices":[{"delta":{"content":"Employees may"}}]}'), "ended mid-answer"),
+        (_events("data: null"), "unexpected event: null"),
+        (_events('data: {"choices":[{"delta":{},"finish_reason":"tool_calls"}]}'), "called a tool"),
+    ],
+)
+def test_openai_replies_that_are_no_whole_answer_are_errors(reply: httpx.Response, error: str) -> None:
+    """Each of these was read as an empty or cut answer: the user saw an abstention, or half an
+    answer, and exit status 0."""
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    generator = OpenAIChatGenerator("http://test/v1", "m", retries=0, transport=_serving(reply)[0])
+    with pytest.raises(GenerationError, match=error):
+        generator.complete(QUESTION, greedy())
+
+
+def test_openai_servers_that_differ_are_adapted_to() -> None:
+    """A server that ignores "stream" answers one JSON completion; one that rejects
+    stream_options is asked again without; null log-probabilities are no crash."""
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    whole = {
+        "choices": [{"message": {"content": "Two days."}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9},
+    }
+    generator = OpenAIChatGenerator(
+        "http://test/v1", "m", transport=_serving(httpx.Response(200, json=whole))[0]
+    )
+    completion = generator.complete(QUESTION, greedy())
+    assert (completion.text, completion.prompt_tokens, completion.finish_reason) == ("Two days.", 9, "stop")
+
+    refused = httpx.Response(
+        400, json={"error": {"message": "Unrecognized request argument supplied: stream_options"}}
+    )
+    token = '{"choices":[{"delta":{"content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":null}]}}]}'
+    stream = _events(f"data: {token}", 'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}')
+    transport, requests = _serving(refused, stream)
+    completion = OpenAIChatGenerator("http://test/v1", "m", transport=transport).complete(QUESTION, greedy())
+    assert completion.text == "Hi" and ["stream_options" in request for request in requests] == [True, False]
+
+
+def test_openai_keys_timeouts_and_addresses_get_one_clear_line() -> None:
+    from petitrag.errors import ConfigError
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    unauthorized = httpx.Response(401, json={"error": {"message": "missing API key"}})
+    generator = OpenAIChatGenerator("http://test/v1", "m", transport=_serving(unauthorized)[0])
+    with pytest.raises(GenerationError, match=r"needs an API key \(401\): set model_api_key"):
+        generator.complete(QUESTION, greedy())
+    with pytest.raises(ConfigError, match=r"expected e\.g\. http://localhost"):
+        OpenAIChatGenerator("127.0.0.1:8080/v1", "m")
+
+    def pings() -> Iterator[bytes]:  # keep-alive comments, never a token
+        while True:
+            time.sleep(0.05)
+            yield b": ping\n\n"
+
+    pinging = httpx.Response(200, content=pings(), headers={"content-type": "text/event-stream"})
+    generator = OpenAIChatGenerator("http://test/v1", "m", timeout=0.3, transport=_serving(pinging)[0])
+    started = time.monotonic()
+    with pytest.raises(GenerationError, match=r"gave no answer within 0\.3 s"):
+        generator.complete(QUESTION, greedy())
+    assert time.monotonic() - started < 5
+
+
 def test_create_generator_uses_http_when_a_base_url_is_set(home: Path) -> None:
     from petitrag.generation.openai_http import OpenAIChatGenerator
 

@@ -370,6 +370,31 @@ def test_a_document_id_is_never_given_twice(tmp_path: Path) -> None:
         assert add(store, "/c.txt") > second
 
 
+def test_a_query_vector_of_another_size_is_one_clear_error(tmp_path: Path) -> None:
+    """The same embedder name (an OpenAI-compatible server's) now backed by another model: the
+    matrix product failed with a numpy traceback."""
+    import numpy as np
+
+    from petitrag.errors import EmbedderMismatchError
+    from petitrag.index.store import ChunkRecord, DocumentRecord, Store
+    from petitrag.retrieval.dense import DenseIndex
+
+    with Store(tmp_path / "index.sqlite3") as store:
+        store.ensure_collection("notes", "openai:e")
+        record = DocumentRecord(path="/a.txt", sha256="a", size=1, mtime_ns=1, format="text", title=None,
+                                pages=None, text="Deux jours.")  # fmt: skip
+        chunk = ChunkRecord("Deux jours.", None, None, 0, 11, "fr", 3, "Deux jours.", "deux jour")
+        store.replace_document("notes", record, [chunk])
+        rowids = [rowid for rowid, _ in store.db.execute("SELECT id, 1 FROM chunks")]
+        store.put_vectors("notes", rowids, np.ones((1, 3), dtype=np.float32))
+        index = DenseIndex(store, store.collection("notes"), tmp_path / "cache")  # type: ignore[arg-type]
+        assert index.search(np.ones(3), 1)[0][0] == rowids[0]
+        with pytest.raises(
+            EmbedderMismatchError, match="holds 3-dimensional vectors, but the embedder now gives 2"
+        ):
+            index.search(np.ones(2), 1)
+
+
 def test_a_collection_made_again_never_repeats_a_generation(tmp_path: Path) -> None:
     """A server keeps a collection's indexes by generation: a collection deleted and made again
     under the same name must not be served the old one's."""

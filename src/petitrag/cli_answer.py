@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -93,7 +94,8 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
         answerer = app.answerer()
         warn_if_not_embedded(app, settings)
         streamed = Stream(out) if stream else None
-        result = answerer.ask(question, on_token=streamed)
+        with streamed.ending_line_on_error() if streamed else contextlib.nullcontext():
+            result = answerer.ask(question, on_token=streamed)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
@@ -143,7 +145,8 @@ def chat_turn(conversation: Any, question: str) -> None:
     if standalone != question.strip():
         err.print(f"[dim](understood as: {escape(standalone)})[/]", highlight=False)
     streamed = Stream(out)
-    result = conversation.answer(question, standalone, on_token=streamed)
+    with streamed.ending_line_on_error():
+        result = conversation.answer(question, standalone, on_token=streamed)
     print_answer(out, err, result, streamed)
 
 

@@ -167,7 +167,9 @@ class Settings(BaseSettings):
     self_check: bool = Field(
         False, description="Run the self-check on every answer even without abstain_below (bench does)."
     )
-    request_timeout_s: float = Field(120.0, gt=0, description="Timeout of one HTTP model request.")
+    request_timeout_s: float = Field(
+        120.0, gt=0, description="Timeout of one HTTP model or embeddings request."
+    )
     route: str | None = Field(
         None,
         description="'small,large': answer with the small model, escalate to the large one when unsure "
@@ -230,6 +232,19 @@ class Settings(BaseSettings):
         if isinstance(value, bool) and cls.model_fields[info.field_name].annotation is not bool:
             raise ValueError("expected a number or text, not true/false")
         return value
+
+    @field_validator("model_api_key", "embedder_api_key", mode="before")
+    @classmethod
+    def _api_key_sendable(cls, value: Any) -> Any:
+        """A key read from a CRLF ``.env`` ends in "\\r", a pasted one may hold "…" or a
+        non-breaking space: the HTTP header then fails (a traceback, or the key printed in the
+        error). Surrounding whitespace is dropped; the rest must be printable ASCII."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not all(" " <= char <= "~" for char in value):
+            raise ValueError("holds a line break or a character an HTTP header cannot carry (pasted?)")
+        return value or None
 
     @field_validator("home", mode="before")
     @classmethod
@@ -342,12 +357,13 @@ def _invalid_message(error: Any, given: Mapping[str, Any], flag_names: Mapping[s
     """'invalid setting threads (env PETITRAG_THREADS='lots'): ...': the setting, where it was set
     and the value, so the user knows which of the four places to fix."""
     field = str(error["loc"][0]) if error["loc"] else "settings"
-    shown = "" if error["type"] == "extra_forbidden" else _short(error["input"])
+    secret = field in SECRET_SETTINGS  # named, never shown
+    shown = "" if error["type"] == "extra_forbidden" else "'…'" if secret else _short(error["input"])
     if field in given:
         flag = flag_names.get(field, "--" + field.replace("_", "-"))
-        where = f"flag {flag} {_short(str(given[field]), quote=False)}"
+        where = f"flag {flag} {'…' if secret else _short(str(given[field]), quote=False)}"
     elif (env := _env_name(field)) is not None:
-        where = f"env {env}={_short(os.environ[env])}"
+        where = f"env {env}={shown if secret else _short(os.environ[env])}"
     elif (path := config_file(given.get("home"))) is not None:
         where = f"{path}" + (f": {field} = {shown}" if shown else "")
     else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -134,6 +136,17 @@ class Stream:
     def __call__(self, text: str) -> None:
         self.shown += text
         self.out.print(text, end="", highlight=False, markup=False)
+
+    @contextmanager
+    def ending_line_on_error(self) -> Iterator[None]:
+        """An error after some words ends their line first: it was printed right after them
+        ("Employeeserror: model server … stopped answering mid-answer")."""
+        try:
+            yield
+        except BaseException:
+            if self.shown and not self.shown.endswith("\n"):
+                self.out.print()
+            raise
 
 
 def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Stream | None) -> None:

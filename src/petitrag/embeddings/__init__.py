@@ -67,6 +67,7 @@ def _openai(settings: Settings) -> Embedder:
         settings.embedder_base_url or DEFAULT_OPENAI_BASE_URL,
         settings.embedder_model,
         settings.embedder_api_key,
+        timeout=settings.request_timeout_s,
         batch_size=settings.embed_batch_size,
     )
 

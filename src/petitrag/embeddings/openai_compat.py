@@ -99,10 +99,13 @@ class OpenAIEmbedder(Embedder):
                 response = self._client.post(self.url, json=payload)
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
                 # connected but too slow: repeating the same big batch would only be slower
+                hint = "lower embed_batch_size, " if len(payload["input"]) > 1 else ""
                 raise EmbeddingError(
                     f"embeddings endpoint at {self.url} did not answer within {self.timeout:g} s "
-                    "(lower embed_batch_size or check the server)"
+                    f"({hint}raise request_timeout_s or check the server)"
                 ) from exc
+            except httpx.LocalProtocolError as exc:  # the request cannot be sent: retrying will not help
+                raise EmbeddingError(f"cannot send the request to {self.url}: {exc}") from exc
             except httpx.TransportError as exc:
                 if last:
                     raise EmbeddingError(

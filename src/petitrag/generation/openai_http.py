@@ -9,13 +9,14 @@ dialect, and usage is counted locally when the server does not report it.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-from petitrag.errors import GenerationError, ModelNotFoundError
+from petitrag.errors import ConfigError, GenerationError, ModelNotFoundError
 from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage, entropy_of
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -49,18 +50,21 @@ class OpenAIChatGenerator(Generator):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__()
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _checked_base_url(base_url)
         self.name = model
         self.context_size = context_size
         self.retries = retries
         self.backoff_s = backoff_s
         self.timeout = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.has_key = bool(api_key)
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), headers=headers, transport=transport
         )
         self.logprobs_supported = True  # until the server says otherwise
         self.schema_dialect = "json_schema"  # or "json_object" (llama-cpp-python's server)
+        self.stream_options_supported = True  # stream_options.include_usage: usage from the server
+        self.max_tokens_field = "max_tokens"  # OpenAI's reasoning models: "max_completion_tokens"
         self._probing_logprobs = False
 
     @property
@@ -89,12 +93,13 @@ class OpenAIChatGenerator(Generator):
             "model": self.name,
             "messages": messages,
             "stream": True,
-            "stream_options": {"include_usage": True},
-            "max_tokens": params.max_tokens,
+            self.max_tokens_field: params.max_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,
             "seed": params.seed,
         }
+        if self.stream_options_supported:
+            body["stream_options"] = {"include_usage": True}
         if params.stop:
             body["stop"] = params.stop[:4]  # the OpenAI API allows at most 4
         if params.logprobs and self.logprobs_supported:
@@ -117,6 +122,16 @@ class OpenAIChatGenerator(Generator):
                 if response.status_code >= 400:
                     response.read()
                     self._on_http_error(response, body)
+                self._refuse_redirect(response)
+                kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if kind == "application/json":  # a server that ignores "stream": one whole completion
+                    yield from self._whole_completion(response, messages)
+                    return
+                if kind == "text/html":
+                    raise GenerationError(
+                        f"model server at {self.base_url} answered with a web page, not a chat stream: "
+                        "is the base URL that of an OpenAI-compatible API (usually ending in /v1)?"
+                    )
                 for token in self._read_events(response, messages):
                     streamed = True
                     yield token
@@ -127,6 +142,8 @@ class OpenAIChatGenerator(Generator):
         except httpx.TimeoutException:
             what = "stopped answering mid-answer" if streamed else f"gave no answer within {self.timeout:g} s"
             raise GenerationError(f"model server at {self.base_url} {what}") from None
+        except httpx.LocalProtocolError as exc:  # the request itself cannot be sent: retrying will not help
+            raise GenerationError(f"cannot send the request to {self.base_url}: {_reason(exc)}") from None
         except httpx.TransportError as exc:
             if streamed:
                 raise GenerationError(
@@ -142,6 +159,16 @@ class OpenAIChatGenerator(Generator):
         if schema_rejected and "response_format" in body and self.schema_dialect == "json_schema":
             self.schema_dialect = "json_object"  # llama-cpp-python's server: json_object + schema
             raise _Resend
+        if status in (400, 422) and "stream_options" in lowered and "stream_options" in body:
+            self.stream_options_supported = False  # usage is then counted locally
+            raise _Resend
+        if (
+            status in (400, 422)
+            and "max_completion_tokens" in lowered
+            and self.max_tokens_field == "max_tokens"
+        ):
+            self.max_tokens_field = "max_completion_tokens"
+            raise _Resend
         if status in (400, 422) and "logprobs" in body and self.logprobs_supported:
             self.logprobs_supported = False  # kept only if the request then succeeds
             self._probing_logprobs = True
@@ -154,6 +181,11 @@ class OpenAIChatGenerator(Generator):
             raise GenerationError(
                 f"{self.url} not found (404): is the base URL right? It usually ends in /v1"
             )
+        if status in (401, 403) and not self.has_key:
+            raise GenerationError(
+                f"model server at {self.base_url} needs an API key ({status}): set model_api_key "
+                f"(env PETITRAG_MODEL_API_KEY or config.toml); it said: {message}"
+            )
         if status in (401, 403):
             raise GenerationError(
                 f"model server at {self.base_url} refused the API key ({status}): {message}"
@@ -164,41 +196,108 @@ class OpenAIChatGenerator(Generator):
             )
         raise GenerationError(f"model server at {self.base_url} rejected the request ({status}): {message}")
 
+    def _refuse_redirect(self, response: httpx.Response) -> None:
+        """httpx does not follow redirects: the 301 body was read as an empty stream."""
+        if response.is_redirect:
+            where = response.headers.get("location", "?")
+            raise GenerationError(
+                f"model server at {self.base_url} redirects to {where} ({response.status_code}): "
+                "use that address as the base URL"
+            )
+
+    def _whole_completion(self, response: httpx.Response, messages: list[Message]) -> Iterator[Token]:
+        """A non-streamed ``chat.completion`` (a server that ignores ``stream``) as one token."""
+        response.read()
+        try:
+            data = response.json()
+            if isinstance(data, dict) and "error" in data:
+                raise GenerationError(
+                    f"model server at {self.base_url} failed: {_shorten(_error_text(data))}"
+                )
+            choice = data["choices"][0]
+            text = choice["message"]["content"] or ""
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise GenerationError(
+                f"model server at {self.base_url} answered with JSON that is not a chat completion: "
+                f"{_shorten(response.text, 200)}"
+            ) from None
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        prompt = _count(usage.get("prompt_tokens")) or self._prompt_estimate(messages)
+        completion = _count(usage.get("completion_tokens")) or self.count_tokens(text)
+        self.usage = Usage(prompt, completion, choice.get("finish_reason") or "stop")
+        if text:
+            yield Token(text)
+
     def _read_events(self, response: httpx.Response, messages: list[Message]) -> Iterator[Token]:
-        """Parse the SSE stream: ``data: {json}`` lines until ``data: [DONE]``."""
-        usage, counted = Usage(), 0
+        """Parse the SSE stream: ``data: {json}`` lines until ``data: [DONE]``.
+
+        httpx's timeout is per read, so a server that sends keep-alive comments and no tokens
+        would be waited for forever: ``timeout`` also bounds the wait for each next token."""
+        usage, counted, events, ended = Usage(), 0, 0, False
+        deadline = time.monotonic() + self.timeout
         for line in response.iter_lines():
+            if time.monotonic() > deadline:
+                raise httpx.ReadTimeout("no token within the timeout")
             if not line.startswith("data:"):
                 continue
             payload = line[5:].strip()
             if payload == "[DONE]":
+                ended = True
                 break
-            try:
-                event = json.loads(payload)
-            except ValueError:
-                raise GenerationError(
-                    f"model server at {self.base_url} sent invalid JSON: {payload[:200]}"
-                ) from None
-            if "error" in event:
-                raise GenerationError(
-                    f"model server at {self.base_url} failed mid-answer: {_shorten(_error_text(event))}"
-                )
+            event = self._event(payload)
+            events += 1
             if event.get("usage"):
-                usage.prompt_tokens = int(event["usage"].get("prompt_tokens") or 0)
-                usage.completion_tokens = int(event["usage"].get("completion_tokens") or 0)
-                details = event["usage"].get("prompt_tokens_details") or {}  # OpenAI, vLLM
-                usage.cached_tokens = int(details.get("cached_tokens") or 0)
+                _read_usage(event["usage"], usage)
             for choice in event.get("choices") or []:
+                if not isinstance(choice, dict):
+                    continue
                 usage.finish_reason = choice.get("finish_reason") or usage.finish_reason
                 tokens, count = _tokens_of(choice)
                 counted += count
+                if tokens:
+                    deadline = time.monotonic() + self.timeout
                 yield from tokens
+        self._check_end(events, ended or bool(usage.finish_reason), counted, usage.finish_reason)
         # servers that ignore stream_options: count locally (prompt: the 4-chars estimate)
-        prompt = usage.prompt_tokens or sum(
-            self.count_tokens(message.get("content", "")) for message in messages
-        )
+        prompt = usage.prompt_tokens or self._prompt_estimate(messages)
         completion = usage.completion_tokens or counted
         self.usage = Usage(prompt, completion, usage.finish_reason, usage.cached_tokens)
+
+    def _event(self, payload: str) -> dict[str, Any]:
+        """One ``data:`` payload as a chunk, or the error it reports."""
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            raise GenerationError(
+                f"model server at {self.base_url} sent invalid JSON: {payload[:200]}"
+            ) from None
+        if not isinstance(event, dict):
+            raise GenerationError(
+                f"model server at {self.base_url} sent an unexpected event: {payload[:200]}"
+            )
+        if "error" in event:
+            raise GenerationError(
+                f"model server at {self.base_url} failed mid-answer: {_shorten(_error_text(event))}"
+            )
+        return event
+
+    def _check_end(self, events: int, ended: bool, counted: int, finish_reason: str | None) -> None:
+        """A stream must say it is over: without ``[DONE]`` or a finish reason, the connection
+        was closed mid-answer, and a cut answer must not pass for a whole one."""
+        if not events:
+            raise GenerationError(
+                f"model server at {self.base_url} sent no chat stream: is it OpenAI-compatible "
+                "(a base URL usually ending in /v1)?"
+            )
+        if not ended:
+            raise GenerationError(f"connection to {self.base_url} ended mid-answer")
+        if finish_reason == "tool_calls" and not counted:
+            raise GenerationError(
+                f"model {self.name!r} at {self.base_url} called a tool instead of answering"
+            )
+
+    def _prompt_estimate(self, messages: list[Message]) -> int:
+        return sum(self.count_tokens(message.get("content", "")) for message in messages)
 
     def close(self) -> None:
         self._client.close()
@@ -206,8 +305,12 @@ class OpenAIChatGenerator(Generator):
 
 def _tokens_of(choice: dict[str, Any]) -> tuple[list[Token], int]:
     """One chunk's text as Tokens (with logprobs when sent), and how many model tokens it holds."""
-    text = (choice.get("delta") or {}).get("content") or ""
-    entries = ((choice.get("logprobs") or {}).get("content")) or []
+    delta = choice.get("delta")
+    text = delta.get("content") if isinstance(delta, dict) else None
+    text = text if isinstance(text, str) else ""
+    logprobs = choice.get("logprobs")
+    entries = logprobs.get("content") if isinstance(logprobs, dict) else None
+    entries = [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
     if not text:
         return [], 0
     if not entries:
@@ -219,13 +322,56 @@ def _tokens_of(choice: dict[str, Any]) -> tuple[list[Token], int]:
 
 
 def _token(text: str, entries: list[dict[str, Any]]) -> Token:
-    logprob = sum(float(entry.get("logprob", 0.0)) for entry in entries)
+    logprob = sum(_number(entry.get("logprob")) for entry in entries)
     alternatives = [
-        [float(top["logprob"]) for top in entry.get("top_logprobs") or [] if "logprob" in top]
+        [
+            _number(top.get("logprob"))
+            for top in entry.get("top_logprobs") or []
+            if _is_number(top.get("logprob"))
+        ]
         for entry in entries
     ]
     entropy = max((entropy_of(top) for top in alternatives if top), default=None)
     return Token(text, min(logprob, 0.0), entropy)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _number(value: Any) -> float:
+    """A log-probability as sent; a null or odd one counts as certain (0)."""
+    return float(value) if _is_number(value) else 0.0
+
+
+def _count(value: Any) -> int:
+    """A token count from a usage object; servers send null, strings, floats."""
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _read_usage(data: Any, usage: Usage) -> None:
+    if not isinstance(data, dict):
+        return
+    usage.prompt_tokens = _count(data.get("prompt_tokens"))
+    usage.completion_tokens = _count(data.get("completion_tokens"))
+    details = data.get("prompt_tokens_details")  # OpenAI, vLLM
+    usage.cached_tokens = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
+
+
+def _checked_base_url(base_url: str) -> str:
+    """The base URL without its trailing slash; one without http(s):// is refused at once
+    (it was retried, then reported as unreachable)."""
+    url = base_url.strip().rstrip("/")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigError(f"invalid model_base_url {base_url!r}: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ConfigError(f"invalid model_base_url {base_url!r}: expected e.g. http://localhost:11434/v1")
+    return url
 
 
 def _server_message(response: httpx.Response) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from petitrag.errors import EmbedderMismatchError
 from petitrag.index.store import Collection, Store
 from petitrag.retrieval.cache import cached_folder
 from petitrag.retrieval.ranking import top_k
@@ -19,6 +20,7 @@ class DenseIndex:
     """A collection's vectors, loaded from (or built into) the disk cache."""
 
     def __init__(self, store: Store, collection: Collection, cache_dir: Path) -> None:
+        self.collection = collection.name
         key = f"{collection.chunks_generation}-{collection.vectors_generation}"
 
         def build(folder: Path) -> None:
@@ -37,5 +39,12 @@ class DenseIndex:
         """Top ``limit`` (rowid, cosine) pairs."""
         if not len(self.rowids):
             return []
-        scores = self.matrix @ np.asarray(query, dtype=np.float32)
+        query = np.asarray(query, dtype=np.float32)
+        if query.shape != self.matrix.shape[1:]:  # same embedder name, another model behind it
+            raise EmbedderMismatchError(
+                f"collection '{self.collection}' holds {self.matrix.shape[1]}-dimensional vectors, but the "
+                f"embedder now gives {query.shape[-1]} (another model behind the same name?): use the model "
+                "that built it, or ingest into a new collection"
+            )
+        scores = self.matrix @ query
         return top_k(self.rowids, scores, limit)
