@@ -209,3 +209,22 @@ def test_file_names_that_look_like_markup_are_shown_as_they_are(petitrag, tmp_pa
     (folder / "[bold] notes.txt").write_text("The bakery opens at seven in the morning.\n")
     petitrag("ingest", str(folder), "--no-embed")
     assert "[bold] notes.txt" in petitrag("documents").stdout
+
+
+@pytest.mark.parametrize("delay_s", [0.15, 2.0])
+def test_ctrl_c_is_one_line_and_exit_status_130(home: Path, delay_s: float) -> None:
+    """Click's own handling printed "Aborted!" and exited 1, like an error; during the first
+    moments (modules still importing) a 21-line traceback. ``ask -`` waits on its standard input
+    here, so the interrupt finds it importing (0.15 s) or reading (2 s)."""
+    env = {**os.environ, "PETITRAG_HOME": str(home)}
+    process = subprocess.Popen(
+        [str(VENV_BIN / "petitrag"), "ask", "-"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(delay_s)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.strip() == "interrupted"

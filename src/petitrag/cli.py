@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from petitrag import __version__
+from petitrag.__main__ import INTERRUPTED
 from petitrag.config import SECRET_SETTINGS, Settings, load_settings, unknown_env_names
 from petitrag.errors import PetitragError, QueryError
 from petitrag.progress import progress_display
@@ -36,6 +37,9 @@ class _Group(click.Group):
         except PetitragError as exc:
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             ctx.exit(1)
+        except KeyboardInterrupt:  # click's own handling says "Aborted!" and exits 1, like an error
+            err.print("interrupted", highlight=False)
+            ctx.exit(INTERRUPTED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
