@@ -414,6 +414,11 @@ def test_a_question_chat_cannot_use_does_not_end_the_chat(indexed: Path) -> None
     assert result.exit_code == 0, result.stderr
     assert "error: the question is too long" in result.stderr
     assert result.stderr.count("first token") == 1  # the next question is answered
+    # as a follow-up, it overflowed the rewrite prompt instead: an error that ended the chat
+    questions = f"How often should I turn my compost pile?\n{too_long}\nAnd in wet weather?\n"
+    result = CliRunner().invoke(cli, ["chat"], input=questions, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert "error: the question is too long" in result.stderr and result.stderr.count("first token") == 2
 
 
 def test_extract_reads_a_long_document_whole(indexed: Path, tmp_path: Path) -> None:

@@ -62,13 +62,35 @@ class Conversation:
         self.history: list[tuple[str, str]] = []
 
     def standalone(self, question: str) -> str:
-        """The question rewritten without references to earlier turns (unchanged on turn one)."""
-        return standalone_question(self.answerer.generator, self.history[-self.max_turns :], question)
+        """The question rewritten without references to earlier turns (unchanged on turn one).
+
+        A question too long to answer is refused before the rewrite, as on turn one (the rewrite
+        prompt overflowed the context instead, an error that ended the chat); earlier turns
+        that would not fit beside it are left out of the rewrite."""
+        self.answerer.require_room(question)
+        turns = fitting_history(self.answerer.generator, self.history[-self.max_turns :], question)
+        return standalone_question(self.answerer.generator, turns, question)
 
     def answer(self, question: str, standalone: str, on_token: TokenCallback | None = None) -> AnswerResult:
         result = self.answerer.ask(standalone, on_token=on_token)
         self.history.append((question.strip(), result.answer))
         return result
+
+
+def fitting_history(
+    generator: Generator, history: list[tuple[str, str]], question: str
+) -> list[tuple[str, str]]:
+    """The latest turns that fit, with the question, in half the context: a client sends the
+    history, of any length, and the rewrite prompt (rules, examples, turns) must fit the context.
+    Older turns go first; none left means the question is answered as asked."""
+    room = generator.context_size // 2 - generator.count_tokens(question)
+    kept: list[tuple[str, str]] = []
+    for asked, answered in reversed(history):
+        room -= generator.count_tokens(asked) + generator.count_tokens(answered)
+        if room < 0:
+            break
+        kept.append((asked, answered))
+    return kept[::-1]
 
 
 def standalone_question(generator: Generator, history: list[tuple[str, str]], question: str) -> str:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from petitrag.answer.conversation import Conversation
+from petitrag.answer.conversation import Conversation, fitting_history
 from petitrag.answer.result import AnswerResult
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
@@ -271,22 +271,6 @@ def prompt_size(generator: Generator, messages: list[Message]) -> int:
         return len(render(messages))
     except GenerationError as exc:  # the template refuses these messages (e.g. a role order)
         raise ApiError(400, str(exc), "invalid_messages") from None
-
-
-def fitting_history(
-    generator: Generator, history: list[tuple[str, str]], question: str
-) -> list[tuple[str, str]]:
-    """The latest turns that fit, with the question, in half the context: a client sends the
-    history, of any length, and the rewrite prompt (rules, examples, turns) must fit the context.
-    Older turns go first; none left means the question is answered as asked."""
-    room = generator.context_size // 2 - generator.count_tokens(question)
-    kept: list[tuple[str, str]] = []
-    for asked, answered in reversed(history):
-        room -= generator.count_tokens(asked) + generator.count_tokens(answered)
-        if room < 0:
-            break
-        kept.append((asked, answered))
-    return kept[::-1]
 
 
 def rag_job(
