@@ -134,6 +134,10 @@ def test_questions_the_documents_share_nothing_with_are_abstained_on_without_the
     assert data["abstained"] and data["citations"] == [] and data["timings"]["completion_tokens"] == 0
     assert 0 < data["timings"]["retrieval_s"] <= data["timings"]["ttft_s"] == data["timings"]["total_s"]
     assert data["answer"] == "The documents do not contain the answer to this question."
+    assert {key: type(value) for key, value in data["timings"].items()} == {  # 0.0, not 0, with no call
+        "retrieval_s": float, "ttft_s": float, "total_s": float, "prompt_tokens": int,
+        "completion_tokens": int, "tokens_per_s": float,
+    }  # fmt: skip
     shown = run("ask", "What is the capital of Australia?")  # streamed: nothing streamed, the sentence shown
     assert shown.stdout.strip() == data["answer"]
     assert f"{MODEL} not asked: search found too little" in shown.stderr

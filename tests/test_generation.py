@@ -189,6 +189,15 @@ def test_a_true_sub_schema_means_any_value(smol) -> None:
     assert isinstance(json.loads(smol.complete(ask, greedy(48, json_schema=schema)).text)["name"], str)
 
 
+def test_a_remote_ref_is_refused_without_a_flag_petitrag_does_not_have(smol) -> None:
+    schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}}
+    with pytest.raises(
+        GenerationError, match=r"remote \$ref is not supported: put the schema it names inline"
+    ) as caught:
+        smol.check_json_schema(schema)
+    assert "--allow-fetch" not in str(caught.value)
+
+
 def test_count_tokens_uses_the_model_tokenizer(smol) -> None:
     assert smol.count_tokens("Hello world") == 2
     assert smol.count_tokens("") == 0

@@ -88,6 +88,9 @@ def test_unreachable_large_model_returns_the_small_answer_marked_low(indexed: Pa
     assert routed["escalated"] is False and routed["model"] == SMALL and routed["answer"]
     assert routed["route"]["escalation_failed"] is True
     assert "cannot reach" in routed["route"]["reason"] or "failed" in routed["route"]["reason"]
+    result = CliRunner().invoke(cli, ["ask", QUESTION, "--json", "--route", f"{SMALL},big@http://127.0.0.1:9/v1",
+                                      "--route-threshold", "1"])  # fmt: skip
+    assert result.stderr.startswith(f"warning: answered by {SMALL} (")  # the JSON reader's log shows it too
 
 
 def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:
@@ -144,6 +147,10 @@ def test_bad_route_is_one_clear_line(indexed: Path) -> None:
     assert result.exit_code != 0
     assert result.stderr.strip().startswith("error: route must be 'small,large'")
     assert len(result.stderr.strip().splitlines()) == 1
+    # a large model that names nothing: one error now, not a fallback inside every answer
+    result = CliRunner().invoke(cli, ["ask", QUESTION, "--json", "--route", f"{SMALL},nosuch-model"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: unknown model 'nosuch-model'")
 
 
 def test_parse_route() -> None:

@@ -58,11 +58,12 @@ class App:
 
     def router(self, route: str, collection: str | None = None) -> Router:
         from petitrag.answer.pipeline import Answerer
-        from petitrag.generation import create_generator
+        from petitrag.generation import check_model_exists, create_generator
         from petitrag.routing.router import Router, parse_route
         from petitrag.routing.score import load_calibration
 
         spec = parse_route(route)
+        check_model_exists(self.settings, spec.large)
         retriever = self.retriever(collection)
         calibration = load_calibration(self.settings.home, spec.small, spec.large)
         calibration.require_fusion(self.settings.fusion, route)

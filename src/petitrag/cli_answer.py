@@ -13,7 +13,7 @@ from rich.markup import escape
 from petitrag.cli import cli, err, out, require_utf8, settings_from, text_argument
 from petitrag.config import Reading, Settings
 from petitrag.errors import QueryError
-from petitrag.report import Stream, print_answer
+from petitrag.report import Stream, print_answer, route_line
 
 if TYPE_CHECKING:
     from petitrag.app import App
@@ -97,6 +97,9 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
         with streamed.ending_line_on_error() if streamed else contextlib.nullcontext():
             result = answerer.ask(question, on_token=streamed)
     if as_json:
+        route = result.extra.get("route") or {}
+        if route.get("escalation_failed"):  # in the JSON too, but a script's log should show it
+            err.print(f"[yellow]warning:[/] {escape(route_line(route))}", highlight=False)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     print_answer(out, err, result, streamed)

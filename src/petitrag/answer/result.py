@@ -52,11 +52,12 @@ class AnswerResult:
             "citations": [citation.to_json() for citation in self.citations],
             "confidence": self.confidence,
             "escalated": self.escalated,
-            "timings": {key: _rounded(timings.get(key, 0)) for key in keys},
+            "timings": {key: _typed(key, timings.get(key, 0)) for key in keys},
         }
         data.update(self.extra)
         return data
 
 
-def _rounded(value: float) -> float | int:
-    return value if isinstance(value, int) else round(value, 4)
+def _typed(key: str, value: float) -> float | int:
+    """Token counts are integers, times and speeds always floats (0.0, not 0, with no model call)."""
+    return int(value) if key.endswith("_tokens") else round(float(value), 4)

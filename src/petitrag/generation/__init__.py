@@ -47,6 +47,17 @@ def create_generator(settings: Settings, model: str | None = None) -> Generator:
     )
 
 
+def check_model_exists(settings: Settings, model: str) -> None:
+    """Fail now on a local model name that names nothing (a typo, a model not pulled) without
+    loading it: a route's large model loads only on the first escalation, and each question
+    then fell back with the same error inside its answer. A served model is left to its server."""
+    name, base_url = parse_model_spec(model)
+    if not (base_url or settings.model_base_url):
+        from petitrag.generation.catalog import resolve_model
+
+        resolve_model(settings, name)
+
+
 def _tell(message: str) -> None:
     """A one-off step worth a line (converting a model for this CPU takes seconds)."""
     print(f"petitrag: {message}", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import json
 import math
+import re
 import threading
 import weakref
 from collections.abc import Iterator
@@ -48,7 +49,11 @@ from petitrag.generation.text_stream import TextStream
 from petitrag.threads import set_openmp_waiting
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
-MAX_GRAMMARS = 16  # compiled JSON-schema grammars kept per generator
+MAX_GRAMMARS = 16
+#: llama-cpp-python's converter advises a flag petitrag does not have (and never fetches)
+_REMOTE_REF_HINT = re.compile(
+    r"\(use --allow-fetch for force\)"
+)  # compiled JSON-schema grammars kept per generator
 
 
 def import_llama_cpp() -> Any:
@@ -404,7 +409,10 @@ class LlamaCppGenerator(Generator):
                 json.dumps(true_as_empty(schema)), verbose=False
             )
         except Exception as exc:
-            raise GenerationError(f"unsupported JSON schema for constrained generation: {exc}") from None
+            reason = _REMOTE_REF_HINT.sub(
+                "(remote $ref is not supported: put the schema it names inline)", str(exc)
+            )
+            raise GenerationError(f"unsupported JSON schema for constrained generation: {reason}") from None
         with self._grammars_lock:
             self._grammars[key] = grammar
             while len(self._grammars) > MAX_GRAMMARS:
