@@ -799,9 +799,33 @@ def test_docx_footnotes_and_endnotes_are_indexed_after_the_body(tmp_path: Path) 
         ("paragraph", "Le contrat prend effet à la signature."),
         ("heading", "Notes"),
         ("paragraph", "1. Signé le 3 mars 2025 à Lyon."),
-        ("paragraph", "1. Voir l'annexe B."),
+        ("paragraph", "i. Voir l'annexe B."),  # Word's numbering: endnotes i, ii, iii
     ]
     assert_tiles(doc)
+
+
+def test_docx_footnotes_are_numbered_in_the_order_the_text_cites_them(tmp_path: Path) -> None:
+    """Word shows a note's number from where the text refers to it, not from its internal id
+    (a note added later between two others keeps a higher id)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    for text, note_id in (("Premier renvoi", "7"), ("Second renvoi", "3")):
+        paragraph = document.add_paragraph(text)
+        paragraph._p.append(parse_xml(f'<w:r {w}><w:footnoteReference w:id="{note_id}"/></w:r>'))
+    notes = "".join(
+        f'<w:footnote w:id="{note_id}"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:footnote>'
+        for note_id, text in (("3", "Note du second."), ("7", "Note du premier."))
+    )
+    content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+    blob = f"<w:footnotes {w}>{notes}</w:footnotes>".encode()
+    part = Part(PackURI("/word/footnotes.xml"), content_type, blob, document.part.package)
+    document.part.relate_to(part, RELATIONSHIP_TYPE.FOOTNOTES)
+    doc = parse(_write(tmp_path / "renvois.docx", _docx_bytes(document)))
+    assert [b.text for b in doc.blocks][-2:] == ["1. Note du premier.", "2. Note du second."]
 
 
 def test_docx_text_boxes_are_read_once_after_their_paragraph(tmp_path: Path) -> None:

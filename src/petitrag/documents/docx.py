@@ -295,7 +295,9 @@ _NOT_A_NOTE = frozenset({"separator", "continuationSeparator", "continuationNoti
 
 
 def _note_blocks(document: Document) -> list[Block]:
-    """Footnotes and endnotes, numbered, under a "Notes" heading after the body.
+    """Footnotes, then endnotes, under a "Notes" heading after the body, numbered as Word
+    shows them: in the order the body refers to them, footnotes 1, 2, 3 and endnotes i, ii, iii
+    (their internal ids are neither: both kinds started at "1.").
 
     python-docx reads neither, yet reports and legal texts put precisions, dates and
     references there: left out, a question about them found nothing. Word's separator
@@ -303,18 +305,36 @@ def _note_blocks(document: Document) -> list[Block]:
     """
     from docx.oxml.parser import parse_xml
 
+    parts = {rel.reltype.rsplit("/", 1)[-1]: rel.target_part for rel in document.part.rels.values()
+             if not rel.is_external and rel.reltype.rsplit("/", 1)[-1] in _NOTE_PARTS}  # fmt: skip
     notes: list[Block] = []
-    for rel in document.part.rels.values():
-        if rel.is_external or rel.reltype.rsplit("/", 1)[-1] not in _NOTE_PARTS:
+    for part_name in _NOTE_PARTS:
+        if part_name not in parts:
             continue
-        root = parse_xml(rel.target_part.blob)
-        for note in root.iterchildren(f"{_W}footnote", f"{_W}endnote"):
-            if note.get(f"{_W}type") in _NOT_A_NOTE:
-                continue
+        kind = part_name.removesuffix("s")
+        order = {
+            ref.get(f"{_W}id"): n for n, ref in enumerate(document.element.body.iter(f"{_W}{kind}Reference"))
+        }
+        found = []
+        for note in parse_xml(parts[part_name].blob).iterchildren(f"{_W}{kind}"):
             text = " ".join(" ".join(paragraph_text(p) for p in note.iter(f"{_W}p")).split())
-            if text:
-                notes.append(Block("paragraph", f"{note.get(f'{_W}id')}. {text}"))
+            if note.get(f"{_W}type") not in _NOT_A_NOTE and text:
+                found.append((order.get(note.get(f"{_W}id"), len(order)), text))
+        for number, (_, text) in enumerate(sorted(found, key=lambda item: item[0]), start=1):
+            label = str(number) if kind == "footnote" else _roman(number)
+            notes.append(Block("paragraph", f"{label}. {text}"))
     return [Block("heading", "Notes", level=1), *notes] if notes else []
+
+
+def _roman(number: int) -> str:
+    """Word's default endnote numbering: i, ii, iii, iv…"""
+    numerals = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"),
+                (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))  # fmt: skip
+    text = ""
+    for value, numeral in numerals:
+        count, number = divmod(number, value)
+        text += numeral * count
+    return text
 
 
 def _core_title(document: Document) -> str | None:
