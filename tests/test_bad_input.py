@@ -131,6 +131,51 @@ def test_unreadable_file_is_reported(home: Path, tmp_path: Path) -> None:
     assert "1 added" in result.stderr
 
 
+def test_a_folder_that_cannot_be_listed_keeps_its_documents(tmp_path: Path) -> None:
+    """A subfolder made unreadable crashed every later ingest (PermissionError checking whether
+    its documents still existed), so new files never got vectors; --prune must not take its
+    documents out either: they may well be there."""
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot drop privileges")
+    scratch = Path(tempfile.mkdtemp(prefix="petitrag-perm-"))
+    try:
+        scratch.chmod(0o777)
+        folder = scratch / "docs"
+        for name, text in (
+            ("open/o1.txt", "The bakery opens at seven."),
+            ("secret/s1.txt", "The vault code."),
+        ):
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+        for path in (folder, folder / "open", folder / "secret"):
+            path.chmod(0o777)
+        env = {
+            **os.environ,
+            "PETITRAG_HOME": str(scratch / "home"),
+            "PETITRAG_THREADS": "2",
+            "HOME": str(scratch),
+        }
+        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_root else []
+
+        def petitrag(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([*prefix, str(VENV_BIN / "petitrag"), *args], env=env, text=True,
+                                  capture_output=True, timeout=300)  # fmt: skip
+
+        assert petitrag("ingest", str(folder)).returncode == 0
+        (folder / "secret").chmod(0o000)
+        (folder / "open" / "o2.txt").write_text("The market is on Sundays.")
+        result = petitrag("ingest", str(folder), "--prune")
+        listed = petitrag("documents").stdout
+    finally:
+        (folder / "secret").chmod(0o755)
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert result.returncode == 3, result.stderr
+    assert "secret: cannot list this folder (permission denied?)" in result.stderr
+    assert "1 added" in result.stderr and "0 removed" in result.stderr and "vectors 3/3" in result.stderr
+    assert "s1.txt" in listed and "o2.txt" in listed
+
+
 def test_kill_9_mid_ingest_leaves_a_consistent_index_that_the_next_run_completes(
     home: Path, tmp_path: Path
 ) -> None:

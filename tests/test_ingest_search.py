@@ -178,6 +178,84 @@ def test_a_folder_ingested_again_through_a_link_is_not_indexed_twice(
         assert len(app.store.documents("default")) == 5
 
 
+def test_an_edit_is_seen_when_the_folder_is_ingested_under_another_name(
+    petitrag, corpus: Path, tmp_path: Path
+) -> None:
+    """Indexed through a link, then ingested through the real folder: the file was skipped as a
+    duplicate of its indexed name, and its edit was never indexed."""
+    link = tmp_path / "corpus-link"
+    link.symlink_to(corpus, target_is_directory=True)
+    petitrag("ingest", str(link), "--no-embed")
+    (corpus / "notes-reunion.txt").write_text("Le comité se réunit désormais le jeudi.\n")
+    again = petitrag("ingest", str(corpus), "--no-embed", "--prune").stderr
+    assert "1 updated" in again and "0 removed" in again
+    hits = search_json(petitrag, "comité jeudi", "--mode", "bm25")["hits"]
+    assert "jeudi" in hits[0]["text"] and hits[0]["source"].startswith(str(link))
+
+
+def test_prune_takes_out_what_is_no_longer_a_file(petitrag, corpus: Path) -> None:
+    """A file replaced by a folder of its name, or by a link to another indexed file, kept its
+    old text in the index (it "still existed"); so did a folder replaced by a file."""
+    (corpus / "fiches.txt").mkdir()  # a folder, for now
+    (corpus / "fiches.txt" / "ban.txt").write_text("Le ban des vendanges est fixé au 12 septembre.\n")
+    petitrag("ingest", str(corpus), "--no-embed")
+    (corpus / "notes-reunion.txt").unlink()
+    (corpus / "notes-reunion.txt").mkdir()
+    (corpus / "notes-reunion.txt" / "inner.txt").write_text("Un fichier dans un dossier.\n")
+    (corpus / "velo-electrique.md").unlink()
+    (corpus / "velo-electrique.md").symlink_to(corpus / "composting.html")
+    pruned = petitrag("ingest", str(corpus), "--no-embed", "--prune").stderr
+    assert "2 removed" in pruned.replace("\n", " ")
+    shutil.rmtree(corpus / "fiches.txt")
+    (corpus / "fiches.txt").write_text("Plus un dossier.\n")
+    now_a_file = petitrag("ingest", str(corpus / "fiches.txt"), "--no-embed", "--prune").stderr
+    assert "1 added" in now_a_file and "1 removed" in now_a_file
+    with open_app(load_settings()) as app:
+        names = sorted(
+            Path(doc.path).relative_to(corpus).as_posix() for doc in app.store.documents("default")
+        )
+    assert "notes-reunion.txt" not in names and "velo-electrique.md" not in names
+    assert (
+        "fiches.txt/ban.txt" not in names and "fiches.txt" in names and "notes-reunion.txt/inner.txt" in names
+    )
+
+
+def test_a_search_ranking_whose_passages_were_just_replaced_skips_them(petitrag, corpus: Path) -> None:
+    """A search ranks from indexes read at one moment; an ingest may replace those passages
+    before their texts are read: that was a KeyError (a 500 from the server)."""
+    petitrag("ingest", str(corpus), "--no-embed")
+    with open_app(load_settings()) as app:
+        retriever = app.retriever()
+        rows = app.store.db.execute("SELECT id, text FROM chunks ORDER BY id LIMIT 2").fetchall()
+        app.store.db.execute("DELETE FROM chunks WHERE id=?", (rows[0][0],))
+        hits = retriever._distinct_hits([(rows[0][0], 2.0), (rows[1][0], 1.0)], {}, 2)
+    assert [hit.text for hit in hits] == [rows[1][1]]
+
+
+def test_a_file_that_grew_while_read_is_read_again_next_time(petitrag, corpus: Path, monkeypatch) -> None:
+    """Its size was taken before reading: the index kept a size the content never had, and
+    every later run hashed the file again."""
+    import petitrag.ingest as ingest
+
+    log = corpus / "journal.txt"
+    log.write_text("Première ligne du journal.\n")
+    real_read = ingest._read
+
+    def growing(path: Path, mtime_ns: int):  # type: ignore[no-untyped-def]
+        if path == log:
+            with log.open("a") as handle:
+                handle.write("Une ligne ajoutée pendant la lecture.\n")
+        return real_read(path, mtime_ns)
+
+    monkeypatch.setattr(ingest, "_read", growing)
+    petitrag("ingest", str(corpus), "--no-embed")
+    monkeypatch.setattr(ingest, "_read", real_read)
+    with open_app(load_settings()) as app:
+        stored = app.store.document("default", str(log))
+    assert stored is not None and stored.size == log.stat().st_size  # what was read, all of it
+    assert "6 unchanged" in petitrag("ingest", str(corpus), "--no-embed").stderr
+
+
 def test_prune_takes_out_a_folder_deleted_whole(petitrag, corpus: Path) -> None:
     """Pruning the deleted folder itself said "no such file or directory" and kept its documents."""
     sub = corpus / "sub"

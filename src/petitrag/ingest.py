@@ -34,6 +34,8 @@ ProgressHook = Callable[[str, int, int], None]
 
 #: said of a file that fails to parse now but was indexed before: its old version still answers
 STILL_INDEXED = "; its previous version stays indexed (`petitrag documents remove` takes it out)"
+#: said of a folder that cannot be listed
+UNLISTABLE = "cannot list this folder (permission denied?); the documents indexed under it stay"
 
 
 @dataclass
@@ -78,6 +80,7 @@ class Ingestor:
         """CollectionBusyError at once when another process ingests into the collection."""
         started = time.perf_counter()
         report = IngestReport()
+        self.unreadable: list[str] = []  # folders that could not be listed: their documents stay
         with collection_lock(self.settings.home, collection, "ingest into"):
             files, roots = self._collect(paths, collection, report)
             if not (files or roots or self.store.collection(collection)):
@@ -115,19 +118,22 @@ class Ingestor:
             path = Path(os.path.abspath(Path(given).expanduser()))
             if path.is_dir():
                 roots.append(path)
-                for found in _walk(path):
+                for found in _walk(path, self.unreadable):
                     if found.suffix.lower() in SUPPORTED_EXTENSIONS:
                         files.setdefault(found, None)
                     else:
                         report.ignored += 1
             elif path.exists():
                 files.setdefault(path, None)
+                if self.store.has_documents_under(collection, str(path) + os.sep):
+                    roots.append(path)  # a folder ingested before, a file now: its documents are gone
             elif path.is_symlink():
                 report.failed.append((str(path), f"broken symbolic link (to {os.readlink(path)})"))
             elif self.store.has_documents_under(collection, str(path) + os.sep):
                 roots.append(path)
             else:
                 report.failed.append((str(path), "no such file or directory"))
+        report.failed.extend((folder, UNLISTABLE) for folder in self.unreadable)
         return self._once_each(list(files), report), roots
 
     def _skip_indexed_under_other_names(
@@ -142,14 +148,15 @@ class Ingestor:
         for known in sorted(stored):
             if os.path.exists(known):
                 real.setdefault(os.path.realpath(known), known)
-        kept = []
+        kept: dict[Path, None] = {}
         for path in files:
             other = real.get(os.path.realpath(path), str(path))
             if str(path) not in stored and other != str(path):
                 report.duplicates.append((str(path), other))
+                kept.setdefault(Path(other), None)  # checked under its indexed name: an edit is seen
             else:
-                kept.append(path)
-        return kept
+                kept.setdefault(path, None)
+        return list(kept)
 
     @staticmethod
     def _once_each(files: list[Path], report: IngestReport) -> list[Path]:
@@ -206,16 +213,16 @@ class Ingestor:
         existing = self.store.document(collection, str(path))
         if existing and existing.size == stat.st_size and existing.mtime_ns == stat.st_mtime_ns:
             return "unchanged"
-        data = path.read_bytes()
+        data, size, mtime_ns = _read(path, stat.st_mtime_ns)
         digest = hashlib.sha256(data).hexdigest()
         if existing and existing.sha256 == digest:
-            self.store.touch_document(existing.id, stat.st_mtime_ns)
+            self.store.touch_document(existing.id, size, mtime_ns)
             return "unchanged"
         parsed = parse_bytes(data, path)
         report.warnings.extend((str(path), warning) for warning in parsed.warnings)
         chunks = self._records(parsed)
         document = DocumentRecord(
-            path=str(path), sha256=digest, size=stat.st_size, mtime_ns=stat.st_mtime_ns,
+            path=str(path), sha256=digest, size=size, mtime_ns=mtime_ns,
             format=parsed.format, title=parsed.title, pages=parsed.pages, text=parsed.text,
         )  # fmt: skip
         self.store.replace_document(collection, document, chunks)
@@ -240,14 +247,21 @@ class Ingestor:
     def _handle_disappeared(
         self, collection: str, roots: list[Path], seen: set[str], prune: bool, report: IngestReport
     ) -> None:
-        """Files indexed under an ingested folder that no longer exist: remove with --prune."""
+        """Files indexed under an ingested folder that are no longer files there (deleted, now a
+        folder, or a link to another file this run indexed): remove with --prune. Documents under
+        a folder that could not be listed stay: their files may well be there."""
         prefixes = tuple(str(root) + os.sep for root in roots)
         if not prefixes:
             return
+        unlisted = tuple(folder + os.sep for folder in self.unreadable)
+        linked = {skipped for skipped, _ in report.duplicates}
         gone = [
             doc.path
             for doc in self.store.documents(collection)
-            if doc.path.startswith(prefixes) and doc.path not in seen and not Path(doc.path).exists()
+            if doc.path.startswith(prefixes)
+            and doc.path not in seen
+            and not (unlisted and doc.path.startswith(unlisted))
+            and (doc.path in linked or _not_a_file(doc.path))
         ]
         if prune:
             self.store.delete_documents(collection, gone)
@@ -281,13 +295,40 @@ class Ingestor:
             self.progress("embed", done, todo)
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    """Files under ``root`` in a stable order, without hidden files/folders or symlink loops."""
-    for directory, subdirs, names in os.walk(root, onerror=None):
+def _walk(root: Path, unreadable: list[str]) -> Iterable[Path]:
+    """Files under ``root`` in a stable order, without hidden files/folders or symlink loops;
+    folders that cannot be listed are added to ``unreadable`` (they were skipped silently)."""
+
+    def record(error: OSError) -> None:
+        unreadable.append(str(error.filename))
+
+    for directory, subdirs, names in os.walk(root, onerror=record):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         for name in sorted(names):
             if not name.startswith("."):
                 yield Path(directory) / name
+
+
+def _read(path: Path, mtime_ns: int) -> tuple[bytes, int, int]:
+    """The file's bytes, and the size and mtime to remember for them: those after reading when
+    they match what was read; else (a file still growing) the bytes' length and the mtime seen
+    before, so that the next run reads it again rather than trusting a size it never had."""
+    with path.open("rb") as handle:
+        data = handle.read()
+        after = os.fstat(handle.fileno())
+    if after.st_size == len(data):
+        return data, after.st_size, after.st_mtime_ns
+    return data, len(data), mtime_ns
+
+
+def _not_a_file(path: str) -> bool:
+    """Gone, or no longer a regular file; a path that cannot be checked (permissions) is kept."""
+    try:
+        return not S_ISREG(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
 
 
 def _with_context(chunk: Chunk, title: str | None) -> str:

@@ -343,10 +343,12 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_document_id', ?)", (str(new),))
         return new
 
-    def touch_document(self, document_id: int, mtime_ns: int) -> None:
-        """Remember a new mtime for an unchanged file so the next run skips hashing it."""
+    def touch_document(self, document_id: int, size: int, mtime_ns: int) -> None:
+        """Remember a new size and mtime for an unchanged content so the next run skips hashing it."""
         with self.transaction():
-            self.db.execute("UPDATE documents SET mtime_ns=? WHERE id=?", (mtime_ns, document_id))
+            self.db.execute(
+                "UPDATE documents SET size=?, mtime_ns=? WHERE id=?", (size, mtime_ns, document_id)
+            )
 
     def delete_documents(self, collection: str, paths: Iterable[str]) -> int:
         removed = 0

@@ -216,7 +216,9 @@ class Retriever:
             start += len(window)
             views = self.store.chunk_views([rowid for rowid, _ in window])
             for rowid, score in window:
-                view = views[rowid]
+                view = views.get(rowid)
+                if view is None:  # replaced by an ingest since the cached index was read
+                    continue
                 text = " ".join(view.text.split()).casefold()
                 if text in seen or len(hits) == k:
                     continue
