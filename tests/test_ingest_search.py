@@ -416,6 +416,8 @@ def test_a_collection_another_process_ingests_into_is_neither_deleted_nor_ingest
         refused = petitrag("collections", "delete", "work", "--yes", expect=1)
         assert f"error: cannot delete collection 'work': {busy}" in refused.stderr
         assert "Traceback" not in refused.stderr
+        asked = petitrag("collections", "delete", "work", input="y\n", expect=1)  # said before asking
+        assert "Delete?" not in asked.stderr and f"cannot delete collection 'work': {busy}" in asked.stderr
         again = petitrag("ingest", str(corpus), "-c", "work", expect=1)
         assert f"cannot ingest into collection 'work': {busy}" in again.stderr
         assert "work" in petitrag("collections").stdout

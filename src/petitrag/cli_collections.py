@@ -37,6 +37,7 @@ def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
     """Delete collection NAME from the index (its source files are kept; files uploaded to the
     server, which petitrag holds, are deleted with it)."""
     from petitrag.app import delete_collection, open_app
+    from petitrag.index.locks import collection_lock
     from petitrag.report import counted
 
     settings = settings_from(ctx)
@@ -52,6 +53,8 @@ def collections_delete(ctx: click.Context, name: str, yes: bool) -> None:
             highlight=False,
         )
         if not yes:
+            with collection_lock(settings.home, name, "delete"):
+                pass  # busy now: said before asking, not after the user said yes
             click.confirm("Delete?", abort=True, err=True)
         delete_collection(app.store, settings, name)
     err.print(f"[green]ok:[/] deleted collection {escape(name)}", highlight=False)
