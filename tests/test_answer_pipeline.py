@@ -172,16 +172,16 @@ def test_best_first_answers_from_the_top_passage_alone(app) -> None:  # type: ig
 
 
 def test_best_first_reads_all_passages_when_the_top_one_does_not_answer(app) -> None:  # type: ignore[no-untyped-def]
-    generator = ReplyPerPass(ABSTAIN["fr"], "Tous les 5 000 km [2].")
+    generator = ReplyPerPass(ABSTAIN["fr"], "Tous les 3 000 km [2].")
     result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
     first, second = generator.prompts
     assert sources_in(first) == 1 and sources_in(second) == len(result.context.hits) > 1
     assert second[-1]["content"].startswith(first[-1]["content"].split("\n\nQuestion")[0])  # KV reuse
-    assert result.answer == "Tous les 5 000 km [2]." and result.citations[0].number == 2
+    assert result.answer == "Tous les 3 000 km [2]." and result.citations[0].number == 2
     assert streamed.strip() == result.answer  # the abandoned abstention was never shown
     data = result.to_json()["timings"]
     # the first pass stopped once it was the abstention: "… ne contiennent pas la réponse", 7 words
-    assert data["completion_tokens"] == 7 + len("Tous les 5 000 km [2].".split())
+    assert data["completion_tokens"] == 7 + len("Tous les 3 000 km [2].".split())
     assert data["ttft_s"] <= data["total_s"]
 
 
@@ -190,9 +190,9 @@ def test_words_that_flowed_before_an_answer_became_an_abstention_are_not_glued_t
     them); the pass that follows starts on a new line, and a stream ends with the final answer."""
     hedge = "La batterie lithium-ion de 500 Wh. " + ABSTAIN["fr"]
     question = "Quand faut-il réviser le vélo électrique ?"
-    result, streamed = ask_streamed(app, ReplyPerPass(hedge, "Tous les 5 000 km [2]."), question)
-    assert result.answer == "Tous les 5 000 km [2]."
-    assert streamed == "La batterie lithium-ion de 500 Wh. \nTous les 5 000 km [2]."
+    result, streamed = ask_streamed(app, ReplyPerPass(hedge, "Tous les 3 000 km [2]."), question)
+    assert result.answer == "Tous les 3 000 km [2]."
+    assert streamed == "La batterie lithium-ion de 500 Wh. \nTous les 3 000 km [2]."
     result, streamed = ask_streamed(app, ReplyPerPass(hedge), question)
     assert result.abstained and streamed == (
         "La batterie lithium-ion de 500 Wh. \nLa batterie lithium-ion de 500 Wh. \n" + ABSTAIN["fr"]
@@ -271,6 +271,9 @@ def test_drawing_on_the_passages_is_judged_on_words_and_numbers() -> None:
     assert draws_on("Le budget du quartier [1]", question, minutes, "fr") is None  # the question's words
     assert draws_on("Le budget du quartier est de 2 millions [1]", question, minutes, "fr") is False
     assert draws_on("Le budget de 45 000 euros du quartier [1]", question, minutes, "fr") is True
+    # every number it adds must be found, however many of its words are (SmolLM2's invented dates)
+    assert draws_on("Le budget du quartier est voté le 14 mars 1947 [1]", question, minutes, "fr") is False
+    assert draws_on("45 000 euros pour 2026 [1]", question, minutes, "fr") is True
     assert draws_on("Non [1]", question, minutes, "fr") is None  # yes/no may rightly share no word
     assert draws_on("[1]", question, minutes, "fr") is None  # nothing to judge
 
@@ -454,12 +457,12 @@ def test_reread_below_reads_all_passages_when_the_top_answer_fails_its_check(  #
 ) -> None:
     app.settings.reread_below = 0.8
     generator = SelfChecking("Tous les ans [1].", yes)
-    generator.replies = ["Tous les ans [1].", "Tous les 5 000 km [2]."]
+    generator.replies = ["Tous les ans [1].", "Tous les 3 000 km [2]."]
     result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
     (check,) = generator.checks  # the top passage's answer, checked once; the re-read is not
     assert sources_in(check[:-2]) == 1 and check[-2]["content"] == "Tous les ans [1]."
     assert len(generator.prompts) == (2 if rereads else 1)
-    expected = "Tous les 5 000 km [2]." if rereads else "Tous les ans [1]."
+    expected = "Tous les 3 000 km [2]." if rereads else "Tous les ans [1]."
     assert result.answer == expected and streamed == expected  # shown once, after the check
     assert result.timings["ttft_s"] == result.timings["total_s"]
     if rereads:
@@ -507,13 +510,13 @@ class ScoringAbstention(ReplyPerPass):
 
 def test_a_likely_abstention_reads_all_passages_without_answering_from_the_top_one(app) -> None:  # type: ignore[no-untyped-def]
     app.settings.reread_above = -3.5
-    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])
+    generator = ScoringAbstention("Tous les 3 000 km [2].", [-1.2])
     result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
     ((first, reply),) = generator.scored  # French: the reading of all passages is not scored
     assert reply == ABSTAIN["fr"] and sources_in(first) == 1 and len(generator.prompts) == 1
     second = generator.prompts[0]
     assert sources_in(second) == len(result.context.hits) > 1  # only the re-read was generated
-    assert result.answer == "Tous les 5 000 km [2]." and streamed.strip() == result.answer
+    assert result.answer == "Tous les 3 000 km [2]." and streamed.strip() == result.answer
     assert result.signals["abstain_logprob"] is None  # the signals describe the answer given
     prompt_words = [sum(words(message["content"]) for message in chat) for chat in (first, second)]
     assert result.timings["prompt_tokens"] == sum(prompt_words)  # both readings' prompts were evaluated
@@ -543,16 +546,16 @@ def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[
 
 def test_french_answers_from_all_passages_are_gated_only_when_asked(app) -> None:  # type: ignore[no-untyped-def]
     question = "Quand faut-il réviser le vélo électrique ?"
-    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2])
+    generator = ScoringAbstention("Tous les 3 000 km [2].", [-1.2])
     generator.name = "qwen2.5-coder-1.5b"  # no catalog default for French questions
     assert not ask_streamed(app, generator, question)[0].abstained and generator.scored == []  # no cost
     app.settings.abstain_above = -2.0
-    generator = ScoringAbstention("Tous les 5 000 km [2].", [-1.2, -1.5])
+    generator = ScoringAbstention("Tous les 3 000 km [2].", [-1.2, -1.5])
     result, _ = ask_streamed(app, generator, question)
     assert result.abstained and generator.prompts == [] and result.answer == ABSTAIN["fr"]
     assert "tok/s" not in timings_line(result)  # nothing written: no speed to show
     assert "tok/s" in timings_line(
-        ask_streamed(app, ScoringAbstention("Tous les 5 000 km [2].", [-9.0]), question)[0]
+        ask_streamed(app, ScoringAbstention("Tous les 3 000 km [2].", [-9.0]), question)[0]
     )
 
 

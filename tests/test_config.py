@@ -139,6 +139,24 @@ def test_an_environment_variable_that_sets_nothing_is_warned_about(
     result = petitrag("config")
     assert "warning: PETITRAG_TREADS is not a petitrag setting (ignored)" in result.stderr
     assert "threads = 2" in result.stdout
+    monkeypatch.setenv("PETITRAG_NO_AMX", "1")  # read by scripts/setup.sh, as the README says
+    assert "PETITRAG_NO_AMX" not in petitrag("config").stderr
+
+
+def test_api_keys_a_header_cannot_carry_are_refused_unprinted(
+    petitrag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line break or a pasted "…" failed in the HTTP layer, printing the key or a traceback."""
+    for key in ("sk-SECRET\n-123", "sk-SECRÉT…"):
+        monkeypatch.setenv("PETITRAG_MODEL_API_KEY", key)
+        result = petitrag("config", expect=1)
+        assert (
+            "invalid setting model_api_key (env PETITRAG_MODEL_API_KEY='…'): holds a line break"
+            in result.stderr
+        )
+        assert "SECRET" not in result.stderr and "SECRÉT" not in result.stderr
+    monkeypatch.setenv("PETITRAG_MODEL_API_KEY", "sk-ok\r")  # a CRLF .env's line end: dropped
+    assert 'model_api_key = "***"' in petitrag("config").stdout
 
 
 def test_config_shows_values_but_hides_keys(petitrag, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -153,6 +153,16 @@ def test_bad_route_is_one_clear_line(indexed: Path) -> None:
     assert result.stderr.startswith("error: unknown model 'nosuch-model'")
 
 
+def test_the_route_line_goes_by_the_result_not_by_model_names() -> None:
+    """A local model routed to the same name on a server: "answered by m (0.05 ≥ 0.99)" was wrong."""
+    from petitrag.report import route_line
+
+    route = {"first_model": "m", "answered_by": "m", "confidence": 0.05, "threshold": 0.99, "reason": "low"}
+    assert route_line(route, escalated=True) == "escalated from m to m: confidence 0.05 < 0.99"
+    kept = route_line({**route, "confidence": 0.999}, escalated=False)
+    assert kept == "answered by m (confidence 1.00 ≥ 0.99, not escalated)"
+
+
 def test_parse_route() -> None:
     spec = parse_route(" a , b@http://h:1/v1 ")
     assert (spec.small, spec.large) == ("a", "b@http://h:1/v1")

@@ -39,12 +39,17 @@ min_score_option = click.option(
     "(bench suggests one; 0: never) [default: automatic with hybrid coverage fusion].",
 )
 
-model_options = [
+#: what every generating command takes: where the documents are, which model, on what
+generation_options = [
     click.option("-c", "--collection", help="Collection to answer from [default: default]."),
     click.option("-m", "--model", help="Answer model: catalog name, .gguf path, or API model name."),
     click.option("--model-base-url", help="OpenAI-compatible /v1 server that serves --model."),
-    click.option("-k", "--k", "search_k", type=int, help="Passages retrieved [default: 5]."),
     click.option("--threads", type=int, help="CPU threads for the model."),
+]
+#: what only answering questions reads (summaries and extraction read whole documents)
+model_options = [
+    *generation_options,
+    click.option("-k", "--k", "search_k", type=int, help="Passages retrieved [default: 5]."),
     click.option(
         "--abstain-below",
         type=click.FloatRange(0, 1),
@@ -77,6 +82,13 @@ def with_model_options(command: Any) -> Any:
     return command
 
 
+def with_generation_options(command: Any) -> Any:
+    """summarize and extract: listing -k, --route or --abstain-below there, ignored, misled."""
+    for option in reversed(generation_options):
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.argument("question")
 @with_model_options
@@ -99,7 +111,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     if as_json:
         route = result.extra.get("route") or {}
         if route.get("escalation_failed"):  # in the JSON too, but a script's log should show it
-            err.print(f"[yellow]warning:[/] {escape(route_line(route))}", highlight=False)
+            err.print(f"[yellow]warning:[/] {escape(route_line(route, result.escalated))}", highlight=False)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     print_answer(out, err, result, streamed)
@@ -155,7 +167,7 @@ def chat_turn(conversation: Any, question: str) -> None:
 
 @cli.command()
 @click.argument("source")
-@with_model_options
+@with_generation_options
 @click.option(
     "--length", type=click.Choice(["short", "long"], case_sensitive=False), default="short", show_default=True
 )
@@ -217,7 +229,7 @@ def summarize(
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON schema file.",
 )
-@with_model_options
+@with_generation_options
 @click.pass_context
 def extract(ctx: click.Context, source: str, schema_path: Path, **flags: Any) -> None:
     """Extract structured data from an indexed document, as JSON valid against --schema."""

@@ -9,6 +9,12 @@ from rich.markup import escape
 
 from petitrag.cli import cli, err, settings_from
 from petitrag.cli_answer import with_model_options
+from petitrag.config import Settings
+
+
+def _default(setting: str) -> Any:
+    """The setting's default, for --help (options default to None so that env and file win)."""
+    return Settings.model_fields[setting].default
 
 
 @cli.command()
@@ -22,9 +28,22 @@ from petitrag.cli_answer import with_model_options
     help="Accept this key (repeatable); ':c1,c2' limits it to those collections.",
 )
 @click.option("--no-auth", is_flag=True, help="Serve without API keys (only on a loopback address).")
-@click.option("--queue-size", "serve_queue_size", type=int, help="Requests that may wait for the model.")
-@click.option("--timeout", "serve_timeout_s", type=float, help="Seconds a request may wait + run; then 503.")
-@click.option("--max-upload-mb", "serve_max_upload_mb", type=float, help="Largest upload accepted.")
+@click.option(
+    "--queue-size",
+    "serve_queue_size",
+    type=int,
+    help=f"Requests that may wait for the model [default: {_default('serve_queue_size')}].",
+)
+@click.option(
+    "--timeout",
+    "serve_timeout_s",
+    type=float,
+    help=f"Seconds a request may wait + run; then 503 [default: {_default('serve_timeout_s'):g}].",
+)
+@click.option(
+    "--max-upload-mb", "serve_max_upload_mb", type=float,
+    help=f"Largest upload accepted, in MB [default: {_default('serve_max_upload_mb'):g}].",
+)  # fmt: skip
 @click.option("--cors-origin", "cors_origins", multiple=True, help="Allow this browser origin (repeatable).")
 @with_model_options
 @click.pass_context

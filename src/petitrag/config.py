@@ -389,7 +389,7 @@ def _env_json_message(exc: SettingsError) -> str:
 
 
 #: PETITRAG_* variables that are not settings but are read all the same
-OTHER_ENV = {"PETITRAG_CONFIG", "PETITRAG_WHEEL_CACHE"}
+OTHER_ENV = {"PETITRAG_CONFIG", "PETITRAG_WHEEL_CACHE", "PETITRAG_NO_AMX"}  # the last two: scripts/setup.sh
 
 
 def unknown_env_names() -> list[str]:

@@ -165,7 +165,7 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
         err.print(f"[dim]{escape(packing_line(result.context))}[/]", highlight=False)
     route = result.extra.get("route")
     if route:
-        err.print(f"[dim]{escape(route_line(route))}[/]", highlight=False)
+        err.print(f"[dim]{escape(route_line(route, result.escalated))}[/]", highlight=False)
     timings = result.timings
     if result.completion is None:  # nothing retrieved, or search found too little: no model call
         total = timings.get("total_s", 0)
@@ -201,12 +201,14 @@ def packing_line(context: PackedContext) -> str:
     return f"prompt (budget {context.budget} tokens): " + "; ".join(parts)
 
 
-def route_line(route: dict[str, Any]) -> str:
-    """Which model answered and why, e.g. 'escalated from a to b: confidence 0.31 < 0.50'."""
+def route_line(route: dict[str, Any], escalated: bool) -> str:
+    """Which model answered and why, e.g. 'escalated from a to b: confidence 0.31 < 0.50'.
+    ``escalated`` is the result's: a local model routed to the same name on a server has one
+    name for both models."""
     confidence = route.get("confidence")
     score = "no confidence score" if confidence is None else f"confidence {confidence:.2f}"
     threshold = route["threshold"]
-    if route["answered_by"] != route["first_model"]:
+    if escalated:
         return f"escalated from {route['first_model']} to {route['answered_by']}: {score} < {threshold:.2f}"
     if route.get("escalation_failed"):
         return f"answered by {route['first_model']} ({score}, low): {route['reason']}"
