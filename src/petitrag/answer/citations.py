@@ -170,7 +170,9 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     """Whether the answer adds to the question something found in one of the passages: a
     content word or a number that the question does not already hold; and every number it
     adds must be in a passage, whatever the words around it (SmolLM2: "Le jour de présence
-    obligatoire est le 14 mars 1947", every word but the date from the passage).
+    obligatoire est le 14 mars 1947", every word but the date from the passage), except 1:
+    passages write it "un", "une", "a", words too common to count as numbers ("1 kilomètre plus
+    au sud" for "un kilomètre plus au sud").
 
     False is a small model answering from its own knowledge despite the rules: asked for the
     capital of Australia over a neighbourhood meeting's minutes, the 1.5B model answers
@@ -186,7 +188,9 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     if added is None or not any(added):
         return None
     plain, (new_terms, new_numbers) = strip_markers(answer), added
-    if not all(any(values & passage.numbers for passage in passages) for values in new_numbers):
+    if not all(
+        "1" in values or any(values & passage.numbers for passage in passages) for values in new_numbers
+    ):
         return False  # a number no passage holds, in any language: made up ("le 14 mars 1947")
     same = [passage for passage in passages if passage.language == language]
     if any(new_terms & passage.terms or _any_found(new_numbers, passage.numbers) for passage in same):
