@@ -274,6 +274,8 @@ def test_drawing_on_the_passages_is_judged_on_words_and_numbers() -> None:
     # every number it adds must be found, however many of its words are (SmolLM2's invented dates)
     assert draws_on("Le budget du quartier est voté le 14 mars 1947 [1]", question, minutes, "fr") is False
     assert draws_on("45 000 euros pour 2026 [1]", question, minutes, "fr") is True
+    listed = "1. Le budget du quartier\n2. 45 000 euros\n3) le quartier [1]"  # a list's numbering is no claim
+    assert draws_on(listed, question, minutes, "fr") is True
     volcano = [Evidence.of("La cheminée se trouve à un kilomètre plus au sud du volcan.", "fr")]
     assert draws_on("1 kilomètre plus au sud [1]", "Quelle distance ?", volcano, "fr") is True  # "un"
     assert draws_on("Non [1]", question, minutes, "fr") is None  # yes/no may rightly share no word

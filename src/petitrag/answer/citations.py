@@ -245,11 +245,15 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
     hold; None when it has none to judge (only stopwords, or a yes/no answer)."""
     plain = strip_markers(answer)
     tokens = words(plain)
-    terms, numbers = set(analyze(plain, language)), number_readings(plain)
+    terms, numbers = set(analyze(plain, language)), number_readings(_LIST_NUMBERS.sub("", plain))
     if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
         return None
     asked = numbers_in(question)
     return terms - set(analyze(question, language)), [values for values in numbers if not values & asked]
+
+
+#: "1. ", "2) ", "(3) " opening a line: a list's numbering, not numbers the answer claims
+_LIST_NUMBERS = re.compile(r"^[ \t]*(?:\d{1,2}[.)]|\(\d{1,2}\))[ \t]+", re.MULTILINE)
 
 
 def _any_found(readings: list[frozenset[str]], numbers: frozenset[str]) -> bool:
