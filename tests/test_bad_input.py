@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -100,47 +102,55 @@ def test_named_pipe_in_a_folder_is_refused_instead_of_blocking(petitrag, tmp_pat
     assert "pipe.txt: not a regular file" in result.stderr and "1 added" in result.stderr
 
 
-def test_unreadable_file_is_reported(home: Path, tmp_path: Path) -> None:
-    """Permissions are only enforced for non-root users, so drop to `nobody` when root."""
+@contextmanager
+def unprivileged() -> Iterator[tuple[Path, Callable[..., subprocess.CompletedProcess[str]]]]:
+    """A world-writable scratch folder, and a way to run the CLI that permissions apply to:
+    as `nobody` when root (pytest's tmp_path is private to root), with its home in the folder."""
     as_root = os.geteuid() == 0
     if as_root and shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv: cannot drop privileges")
-    # pytest's tmp_path is private to root: use a world-traversable scratch folder instead.
+    prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_root else []
     scratch = Path(tempfile.mkdtemp(prefix="petitrag-perm-"))
+    scratch.chmod(0o777)
+    env = {
+        **os.environ,
+        "PETITRAG_HOME": str(scratch / "home"),
+        "PETITRAG_THREADS": "2",
+        "HOME": str(scratch),
+    }
+
+    def petitrag(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [*prefix, str(VENV_BIN / "petitrag"), *args]
+        return subprocess.run(command, env=env, text=True, capture_output=True, timeout=300)
+
     try:
-        scratch.chmod(0o755)
+        yield scratch, petitrag
+    finally:
+        for path in scratch.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)  # a folder made unreadable by the test, for rmtree as non-root
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_unreadable_file_is_reported() -> None:
+    with unprivileged() as (scratch, petitrag):
         folder = scratch / "docs"
         folder.mkdir(mode=0o755)
         (folder / "ok.txt").write_text("The bakery opens at seven in the morning.\n")
         secret = folder / "secret.txt"
         secret.write_text("hidden")
         secret.chmod(0o000)
-        data = scratch / "home"
-        data.mkdir()
-        data.chmod(0o777)  # mkdir applies the umask
-        env = {**os.environ, "PETITRAG_HOME": str(data), "PETITRAG_THREADS": "2", "HOME": str(data)}
-        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_root else []
-        result = subprocess.run(
-            [*prefix, str(VENV_BIN / "petitrag"), "ingest", str(folder), "--no-embed"],
-            env=env, text=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        result = petitrag("ingest", str(folder), "--no-embed")
     assert result.returncode == 3, result.stderr
     assert "secret.txt: permission denied" in result.stderr
     assert "1 added" in result.stderr
 
 
-def test_a_folder_that_cannot_be_listed_keeps_its_documents(tmp_path: Path) -> None:
+def test_a_folder_that_cannot_be_listed_keeps_its_documents() -> None:
     """A subfolder made unreadable crashed every later ingest (PermissionError checking whether
     its documents still existed), so new files never got vectors; --prune must not take its
     documents out either: they may well be there."""
-    as_root = os.geteuid() == 0
-    if as_root and shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: cannot drop privileges")
-    scratch = Path(tempfile.mkdtemp(prefix="petitrag-perm-"))
-    try:
-        scratch.chmod(0o777)
+    with unprivileged() as (scratch, petitrag):
         folder = scratch / "docs"
         for name, text in (
             ("open/o1.txt", "The bakery opens at seven."),
@@ -150,26 +160,11 @@ def test_a_folder_that_cannot_be_listed_keeps_its_documents(tmp_path: Path) -> N
             (folder / name).write_text(text)
         for path in (folder, folder / "open", folder / "secret"):
             path.chmod(0o777)
-        env = {
-            **os.environ,
-            "PETITRAG_HOME": str(scratch / "home"),
-            "PETITRAG_THREADS": "2",
-            "HOME": str(scratch),
-        }
-        prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if as_root else []
-
-        def petitrag(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([*prefix, str(VENV_BIN / "petitrag"), *args], env=env, text=True,
-                                  capture_output=True, timeout=300)  # fmt: skip
-
         assert petitrag("ingest", str(folder)).returncode == 0
         (folder / "secret").chmod(0o000)
         (folder / "open" / "o2.txt").write_text("The market is on Sundays.")
         result = petitrag("ingest", str(folder), "--prune")
         listed = petitrag("documents").stdout
-    finally:
-        (folder / "secret").chmod(0o755)
-        shutil.rmtree(scratch, ignore_errors=True)
     assert result.returncode == 3, result.stderr
     assert "secret: cannot list this folder (permission denied?)" in result.stderr
     assert "1 added" in result.stderr and "0 removed" in result.stderr and "vectors 3/3" in result.stderr
