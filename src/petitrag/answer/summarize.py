@@ -348,9 +348,9 @@ class Summarizer:
         text = drop_repeats(drop_headings(text, chunks, written))
         text = keep_bullets(text, MAX_BULLETS[length], chunks, written)
         summary.text = cite_sentences(text, chunks, written)
-        markers = [marker(chunk) for chunk in chunks]
         came_out = written if written != language else _written_in(summary.text)
         if came_out is not None and came_out != language:  # planned, or the model ignored the language asked
+            markers = [marker(chunk) for chunk in chunks]
             translated, summary.translate_calls = translate_summary(
                 self.generator, summary.text, came_out, language, markers
             )

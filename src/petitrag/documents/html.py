@@ -311,15 +311,16 @@ class HtmlParser(Parser):
     def parse(self, data: bytes, path: Path) -> ParsedDocument:
         html = _XML_DECLARATION.sub("", decode_html(data), count=1)
         tree = _parse_tree(html)
+        declared_title = _title(tree)  # before the body walk below drops elements from the tree
         warnings: list[str] = []
         try:
             blocks = _trafilatura_blocks(html)
         except Exception as exc:  # a content-extraction bug must not lose the page
             warnings.append(f"main-content extraction failed ({type(exc).__name__}); kept all visible text")
             blocks = []
-        fallback = _fallback_blocks(_parse_tree(html))
+        fallback = _fallback_blocks(tree)
         if _gave_up(blocks, fallback) or _lost_content(blocks, fallback):
             blocks = fallback or blocks
         first_heading = next((b.text for b in blocks if b.kind == "heading" and b.text), None)
-        title = _title(tree) or first_heading or path.stem
+        title = declared_title or first_heading or path.stem
         return assemble(blocks, self.format, title=title, warnings=warnings)

@@ -18,6 +18,7 @@ import numpy as np
 from petitrag.embeddings import e5_prefixes
 from petitrag.embeddings.base import Embedder, normalise
 from petitrag.errors import EmbeddingError
+from petitrag.urls import checked_base_url
 
 #: Worth retrying: the server is overloaded, restarting or rate-limiting us.
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -48,7 +49,7 @@ class OpenAIEmbedder(Embedder):
         if not base_url:
             raise EmbeddingError("the openai embedder needs an endpoint: set embedder_base_url")
         self.model = model
-        self.url = _endpoint(base_url)
+        self.url = checked_base_url(base_url, "embedder_base_url", EmbeddingError) + "/embeddings"
         self.timeout = float(timeout)
         self.retries = max(0, int(retries))
         self.batch_size = max(1, int(batch_size))
@@ -133,20 +134,6 @@ class OpenAIEmbedder(Embedder):
             with contextlib.suppress(ValueError):  # an HTTP date: not worth parsing for a short wait
                 delay = max(delay, float(retry_after))
         time.sleep(min(delay, _MAX_BACKOFF))
-
-
-def _endpoint(base_url: str) -> str:
-    """``{base_url}/embeddings``, refusing URLs that would fail later with a vaguer message."""
-    url = base_url.strip().rstrip("/") + "/embeddings"
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise EmbeddingError(f"invalid embedder_base_url {base_url!r}: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise EmbeddingError(
-            f"invalid embedder_base_url {base_url!r}: expected e.g. http://localhost:11434/v1"
-        )
-    return url
 
 
 def _http_error(response: httpx.Response, url: str) -> str:

@@ -49,11 +49,9 @@ from petitrag.generation.text_stream import TextStream
 from petitrag.threads import set_openmp_waiting
 
 INSTALL_HINT = "bash scripts/setup.sh (it builds llama-cpp-python for this CPU)"
-MAX_GRAMMARS = 16
+MAX_GRAMMARS = 16  # compiled JSON-schema grammars kept per generator
 #: llama-cpp-python's converter advises a flag petitrag does not have (and never fetches)
-_REMOTE_REF_HINT = re.compile(
-    r"\(use --allow-fetch for force\)"
-)  # compiled JSON-schema grammars kept per generator
+_REMOTE_REF_HINT = re.compile(r"\(use --allow-fetch for force\)")
 
 
 def import_llama_cpp() -> Any:

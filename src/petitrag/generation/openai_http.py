@@ -18,6 +18,7 @@ import httpx
 
 from petitrag.errors import ConfigError, GenerationError, ModelNotFoundError
 from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage, entropy_of
+from petitrag.urls import checked_base_url
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
@@ -50,7 +51,7 @@ class OpenAIChatGenerator(Generator):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__()
-        self.base_url = _checked_base_url(base_url)
+        self.base_url = checked_base_url(base_url, "model_base_url", ConfigError)
         self.name = model
         self.context_size = context_size
         self.retries = retries
@@ -359,19 +360,6 @@ def _read_usage(data: Any, usage: Usage) -> None:
     usage.completion_tokens = _count(data.get("completion_tokens"))
     details = data.get("prompt_tokens_details")  # OpenAI, vLLM
     usage.cached_tokens = _count(details.get("cached_tokens")) if isinstance(details, dict) else 0
-
-
-def _checked_base_url(base_url: str) -> str:
-    """The base URL without its trailing slash; one without http(s):// is refused at once
-    (it was retried, then reported as unreachable)."""
-    url = base_url.strip().rstrip("/")
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as exc:
-        raise ConfigError(f"invalid model_base_url {base_url!r}: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigError(f"invalid model_base_url {base_url!r}: expected e.g. http://localhost:11434/v1")
-    return url
 
 
 def _server_message(response: httpx.Response) -> str:
