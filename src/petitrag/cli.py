@@ -18,7 +18,7 @@ from rich.markup import escape
 from petitrag import __version__
 from petitrag.__main__ import INTERRUPTED
 from petitrag.config import SECRET_SETTINGS, Settings, load_settings, unknown_env_names
-from petitrag.errors import PetitragError, QueryError
+from petitrag.errors import ModelNotFoundError, PetitragError, QueryError
 from petitrag.progress import progress_display
 
 if TYPE_CHECKING:
@@ -308,12 +308,24 @@ def models_remove(ctx: click.Context, model: str, yes: bool) -> None:
         click.confirm("Delete?", abort=True, err=True)
     remove(settings, removal)
     err.print(f"[green]ok:[/] removed {escape(model)}", highlight=False)
-    if model in {settings.model, *(settings.route or "").split(",")}:
+    configured = {settings.model, *(settings.route or "").split(",")}
+    if model in configured and not _still_installed(settings, model):
         err.print(
             f"[yellow]note:[/] {escape(model)} is a configured answer model: pull it again, or set "
             "another `model`, before asking",
             highlight=False,
         )
+
+
+def _still_installed(settings: Settings, model: str) -> bool:
+    """A pulled copy of a wheel's model is gone, but the wheel still provides it."""
+    from petitrag.generation.catalog import resolve_model
+
+    try:
+        resolve_model(settings, model)
+    except ModelNotFoundError:
+        return False
+    return True
 
 
 def main() -> None:

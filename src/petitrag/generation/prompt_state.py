@@ -43,14 +43,17 @@ def held_length(llama: Any, prompt: Sequence[int]) -> int:
     return shared_length(llama.input_ids[: llama.n_tokens], prompt)
 
 
-def state_key(model_path: Path, context_size: int, prefix: list[int], flash_attn: bool = False) -> str:
-    """Changes with the model file, the context size, the KV layout (flash attention stores V
-    untransposed) and the exact prefix tokens."""
+def file_identity(model_path: Path) -> str:
+    """The model file as it is now: its real path, size and modification time."""
     stat = model_path.stat()
+    return f"{model_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def state_key(file_id: str, context_size: int, prefix: list[int], flash_attn: bool = False) -> str:
+    """Changes with the model file (``file_identity`` when loaded), the context size, the KV
+    layout (flash attention stores V untransposed) and the exact prefix tokens."""
     layout = "|flash" if flash_attn else ""
-    digest = hashlib.sha256(
-        f"{model_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{context_size}{layout}|".encode()
-    )
+    digest = hashlib.sha256(f"{file_id}|{context_size}{layout}|".encode())
     digest.update(np.asarray(prefix, dtype=np.int32).tobytes())
     return digest.hexdigest()[:32]
 

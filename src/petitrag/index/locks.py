@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
 
 from petitrag.errors import CollectionBusyError
 
@@ -28,16 +27,24 @@ def collection_lock(home: Path, collection: str, doing: str) -> Iterator[None]:
     """Hold the collection's lock for the block, or raise CollectionBusyError at once.
 
     ``doing`` says what the refused caller wanted ("ingest into", "delete"), for the message."""
+    busy = lambda holder: CollectionBusyError(_busy_message(holder, collection, doing))  # noqa: E731
+    with held_lock(home / "locks" / f"{collection}.lock", busy):
+        yield
+
+
+@contextlib.contextmanager
+def held_lock(path: Path, busy: Callable[[str], Exception]) -> Iterator[None]:
+    """Hold the lock file ``path`` for the block, or raise ``busy(holder's pid)`` at once."""
     if fcntl is None:  # pragma: no cover - Windows
         yield
         return
-    path = home / "locks" / f"{collection}.lock"  # kept after use: unlinking a lock file races
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)  # the file is kept after use: unlinking it races
     with open(path, "a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise CollectionBusyError(_busy_message(handle, collection, doing)) from None
+            handle.seek(0)
+            raise busy(handle.read().strip()) from None
         try:
             handle.seek(0)
             handle.truncate()
@@ -49,11 +56,13 @@ def collection_lock(home: Path, collection: str, doing: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _busy_message(handle: TextIO, collection: str, doing: str) -> str:
-    handle.seek(0)
-    holder = handle.read().strip()
+def holder_name(holder: str, own: str) -> str:
+    """Who holds a lock, from the pid it wrote; ``own``: how to call this very process."""
     if holder == str(os.getpid()):
-        who = "an ingest job of this server"
-    else:
-        who = f"petitrag process {holder}" if holder.isdigit() else "another petitrag process"
+        return own
+    return f"petitrag process {holder}" if holder.isdigit() else "another petitrag process"
+
+
+def _busy_message(holder: str, collection: str, doing: str) -> str:
+    who = holder_name(holder, "an ingest job of this server")
     return f"cannot {doing} collection '{collection}': {who} is ingesting into it; try again when it is done"
