@@ -84,6 +84,19 @@ def test_valid_citation_is_kept_and_invented_one_dropped(app) -> None:  # type: 
     assert generator.prompts[0][0]["content"].startswith("Tu réponds")
 
 
+def test_a_range_of_passages_is_a_citation_of_each() -> None:
+    """Models write "[2-3]" too: left as it was, it cited nothing and read as the numbers 2 and 3."""
+    from petitrag.answer.citations import cited_numbers, remove_invalid, renumber, strip_markers
+
+    answer = "Panels last 25 years [1] and inverters 10 to 15 years [2-3], also [0] [4–9]."
+    assert cited_numbers(answer) == [1, 2, 3, 0, 4, 5, 6, 7, 8, 9]
+    kept = remove_invalid(answer, 4)
+    assert kept == "Panels last 25 years [1] and inverters 10 to 15 years [2, 3], also [4]."
+    assert renumber(answer, [3, 1]) == "Panels last 25 years [2] and inverters 10 to 15 years [1], also."
+    assert strip_markers(answer) == "Panels last 25 years and inverters 10 to 15 years, also."
+    assert strip_markers("La guerre [1939-1945] [2].") == "La guerre [1939-1945]."  # years, not passages
+
+
 def test_uncited_answer_cites_the_supporting_passage(app) -> None:  # type: ignore[no-untyped-def]
     result, _ = answer(
         app, "Turn the pile every two to three weeks.", "How often should I turn the compost pile?"
@@ -669,6 +682,14 @@ def test_compress_keeps_question_sentences_in_order() -> None:
     text = "Alpha is red. The battery lasts long. Beta is blue. Charging takes four hours."
     kept = compress(text, {"batteri", "charg"}, "en", 10, words)
     assert kept == "The battery lasts long. … Charging takes four hours."
+    rows = "| Model | Warranty |\n|---|---|\n" + "".join(
+        f"| HX-{n} | {n % 7 + 1} years |\n" for n in range(160)
+    )
+    table = compress(rows, {"hx", "42", "warranti"}, "en", 30, words)  # a table is rows, not one sentence
+    assert "| HX-42 | 1 years |" in table.splitlines() and words(table) <= 30
+    run_on = " ".join(f"word{n}" for n in range(300)) + " the warranty lasts ten years " + "more " * 100
+    assert "warranty" in compress(run_on, {"warranti"}, "en", 40, words)  # no sentence end: cut to fit
+    assert 0 < words(compress(run_on, {"warranti"}, "en", 40, words)) <= 40
 
 
 INJECTIONS = [
@@ -895,3 +916,67 @@ def test_a_checked_answer_that_no_longer_continues_what_flowed_is_not_spliced_in
         held(piece)
     held.release("turn it weekly (Composting)")
     assert "".join(shown) == "turn it weekly [6] (Composting)\nturn it weekly (Composting)"
+
+
+def test_a_chunk_over_the_window_budget_is_read_whole(home: Path, tmp_path: Path) -> None:
+    """A large `chunk_tokens` (or a small context) makes chunks longer than one map prompt: they
+    are split across prompts, each part under its page/section marker, never cut short."""
+    from petitrag.answer.packing import windows
+    from petitrag.answer.summarize import Summarizer
+
+    sentences = [f"Plant {n} passed its audit in week {n}." for n in range(1, 121)]
+    report = tmp_path / "plants.md"
+    report.write_text("# Audits\n\n" + " ".join(sentences) + " The board will close the Zanzibar office.\n")
+    settings = load_settings(search_mode="bm25", chunk_tokens=4000, chunk_overlap=0, prompt_budget=150)
+    with open_app(settings) as opened:
+        opened.ingestor().run([report], "big", embed=False)
+        generator = ScriptedGenerator("- Plants passed their audits.")
+        summary = Summarizer(settings, opened.store, generator).summarize("big", "plants.md")
+    maps = [prompt[-1]["content"] for prompt in generator.prompts[: summary.map_calls]]
+    assert summary.map_calls > 3 and all("(Audits)" in text for text in maps)
+    assert "Plant 1 passed" in maps[0] and "Zanzibar office." in maps[-1]
+    assert all(f"Plant {n} passed its audit in week {n}." in "".join(maps) for n in range(1, 121))
+    # one sentence longer than a window: cut between words, every word kept
+    long_sentence = " ".join(f"w{n}" for n in range(250))
+    parts = windows(["intro.", long_sentence, "outro."], 100, words)
+    assert all(words(part) <= 100 for part in parts)
+    assert " ".join(" ".join(parts).split()) == f"intro. {long_sentence} outro."
+
+
+def test_an_empty_summary_is_an_error_not_a_blank_result(app) -> None:  # type: ignore[no-untyped-def]
+    from petitrag.answer.summarize import Summarizer
+
+    summarizer = Summarizer(app.settings, app.store, ScriptedGenerator(""))
+    with pytest.raises(GenerationError, match="scripted wrote an empty summary"):
+        summarizer.summarize(app.settings.collection, "composting.html")
+
+
+def test_a_summary_says_when_its_file_changed_or_went_since_ingest(home: Path, tmp_path: Path) -> None:
+    from petitrag.answer.summarize import Summarizer
+
+    note = tmp_path / "note.md"
+    note.write_text("# Budget\n\nThe trip budget is 5 euros per person, paid in cash on the day.\n")
+    settings = load_settings(search_mode="bm25")
+    with open_app(settings) as opened:
+        opened.ingestor().run([note], "notes", embed=False)
+        summarizer = Summarizer(settings, opened.store, ScriptedGenerator("- The budget is 5 euros."))
+        assert summarizer.summarize("notes", "note.md").warnings == []
+        note.write_text("# Budget\n\nThe trip budget is 8 euros per person.\n")
+        assert summarizer.summarize("notes", "note.md").warnings == [
+            f"{note} changed since it was ingested: ingest it again to read the new version"
+        ]
+        note.unlink()
+        assert summarizer.summarize("notes", "note.md").warnings == [
+            f"{note} is no longer there: this is what was ingested"
+        ]
+
+
+def test_a_streamed_loop_cut_short_is_shown_corrected() -> None:
+    """ "A. A." streamed, "A." kept: the terminal showed the loop and no corrected line."""
+    from petitrag.report import _shown_as_is
+
+    answer = "Panels last 25 years [1]."
+    assert not _shown_as_is(f"{answer} {answer}", answer)
+    assert _shown_as_is(f"{answer}\n", answer) and _shown_as_is("- one\n  - two\n", "- one\n- two")
+    abstention = "The documents do not contain the answer to this question."
+    assert _shown_as_is(f"Panels are\n{abstention}", abstention)  # held-back words, then the abstention

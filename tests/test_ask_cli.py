@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from unittest.mock import ANY
@@ -86,6 +87,8 @@ def test_a_question_read_from_standard_input_is_the_same_question(indexed: Path)
     assert json.loads(searched.stdout)["hits"] == json.loads(run("search", question, "--json").stdout)["hits"]
     empty = CliRunner().invoke(cli, ["ask", "-"], input="  \n", catch_exceptions=False)
     assert empty.exit_code == 1 and empty.stderr == "error: the question is empty\n"
+    emoji = run("ask", "🌞🔋 ?!...", expect=1)  # SmolLM2 echoed it, and the echo passed as an answer
+    assert emoji.stderr == "error: the question has no words to search for\n"
 
 
 def test_a_pasted_book_is_refused_before_it_is_searched(indexed: Path) -> None:
@@ -181,6 +184,9 @@ def test_what_the_prompt_budget_leaves_out_is_reported(indexed: Path) -> None:
         line for line in result.stderr.splitlines() if line.startswith("prompt (budget 120 tokens): ")
     )
     assert re.search(r"\d passages? left out \(.+\)", line)  # five passages cannot fit in 120 tokens
+    with petitrag_env(indexed, model=MODEL, prompt_budget="120"):
+        scripted = run("ask", question, "--reading", "all", "--json")
+    assert f"note: {line}" in scripted.stderr.splitlines()  # the JSON contract has no key for it
     plain = run("ask", question, "--reading", "all", "--no-stream")
     assert "prompt (budget" not in plain.stderr  # the default budget holds them all
 
@@ -228,18 +234,29 @@ def test_a_summary_the_model_wrote_in_the_wrong_language_is_translated_or_flagge
 
 
 def test_translation_puts_back_the_markers_and_bullets_the_model_dropped() -> None:
-    coded, codes = _encode("- Rinse twice a year (p. 2).\n- Turn the pile (Turning and moisture).", MARKERS)
-    assert coded == "- Rinse twice a year [1].\n- Turn the pile [2]." and codes == [
-        "(p. 2)",
-        "(Turning and moisture)",
-    ]
-    assert _decode("- Rinse twice a year [1].", "Rincer deux fois par an [1].", codes) == (
+    coded, codes, first = _encode(
+        "- Rinse twice a year (p. 2).\n- Turn the pile (Turning and moisture).", MARKERS
+    )
+    assert coded == "- Rinse twice a year [1].\n- Turn the pile [2]." and first == 1
+    assert codes == ["(p. 2)", "(Turning and moisture)"]
+    assert _decode("- Rinse twice a year [1].", "Rincer deux fois par an [1].", codes, first) == (
         "- Rincer deux fois par an (p. 2)."
     )
     assert (
-        _decode("- Turn the pile [2].", "* Retourner le tas.", codes)
+        _decode("- Turn the pile [2].", "* Retourner le tas.", codes, first)
         == "- Retourner le tas (Turning and moisture)."
     )
+    # the document's own references ("Smith et al. [2]") are not markers: they stay as written
+    text = "- Smith et al. [2] showed it (Results).\n- The authors of [1] measured it (p. 2)."
+    coded, codes, first = _encode(text, ["(Results)", "(p. 2)"])
+    assert first == 3 and coded == "- Smith et al. [2] showed it [3].\n- The authors of [1] measured it [4]."
+    line = coded.splitlines()[0]
+    assert _decode(line, "- Smith et al. [2] l'ont montré [3].", codes, first) == (
+        "- Smith et al. [2] l'ont montré (Results)."
+    )
+    assert _decode(line, "- Smith et al. [2] l'ont montré [4].", codes, first) == (
+        "- Smith et al. [2] l'ont montré (Results)."
+    )  # another line's marker is dropped, the line's own put back
 
 
 MARKERS = ["(p. 2)", "(Turning and moisture)", ""]
@@ -263,6 +280,10 @@ def test_summary_markers_are_checked_and_missing_ones_added() -> None:
         "The panels make about 7,200 kWh per year in northern France (p. 1). Dirty panels lose 5 to 15 "
         "percent of their output (p. 2). It is a nice house.\n- Output: 7,200 kWh per year (p. 1)"
     )
+    moved = "Dirty panels lose 5 to 15 percent of their output (p. 1). The panels make 7,200 kWh (p. 2)."
+    assert cite_sentences(moved, chunks, "en") == (
+        "Dirty panels lose 5 to 15 percent of their output (p. 2). The panels make 7,200 kWh (p. 1)."
+    )  # a marker copied onto a sentence of another page is moved to the page that supports it
     sections = [
         ChunkView(
             1, "c1", "v.md", None, None, "Guide > La batterie", "Une recharge prend 4 heures.", 0, 9, "fr"
@@ -423,6 +444,27 @@ def test_a_question_chat_cannot_use_does_not_end_the_chat(indexed: Path) -> None
     result = CliRunner().invoke(cli, ["chat"], input=questions, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert "error: the question is too long" in result.stderr and result.stderr.count("first token") == 2
+
+
+def test_a_model_error_or_ctrl_c_mid_chat_ends_only_that_answer(indexed: Path, monkeypatch) -> None:
+    """A model server down for one turn, or Ctrl-C during an answer, used to end the whole chat."""
+    from petitrag.answer import conversation
+
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        down = f"served@http://127.0.0.1:{unused.getsockname()[1]}/v1"
+        result = CliRunner().invoke(cli, ["chat", "-m", down], input="Compost?\nAnd wet weather?\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("error: cannot reach") == 2  # each turn said so, the chat went on
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conversation.Conversation, "answer", interrupted)
+    result = CliRunner().invoke(cli, ["chat"], input="How often should I turn my compost pile?\nAgain?\n")
+    assert result.exit_code == 0 and result.stderr.count("(answer interrupted)") == 2
+    empty = CliRunner().invoke(cli, ["chat", "-c", "hollow-chat"], input="Anything?\n")
+    assert empty.exit_code == 1 and "does not exist" in empty.stderr and "?" not in empty.stdout
 
 
 def test_extract_reads_a_long_document_whole(indexed: Path, tmp_path: Path) -> None:

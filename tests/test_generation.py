@@ -197,6 +197,37 @@ def test_a_true_sub_schema_means_any_value(smol) -> None:
     assert isinstance(json.loads(smol.complete(ask, greedy(48, json_schema=schema)).text)["name"], str)
 
 
+def test_valid_schemas_the_converter_misread_compile(smol) -> None:
+    """An empty `items`, a property that must not exist, a `true` definition: valid JSON Schema
+    that failed with "'prefixItems'" or "'bool' object has no attribute 'get'"."""
+    for schema in (
+        {"type": "object", "properties": {"tags": {"type": "array", "items": {}}}},
+        {"type": "object", "properties": {"tags": {"type": "array", "items": True, "maxItems": 2}}},
+        {"type": "object", "properties": {"name": {"type": "string"}, "x": False}},
+        {"type": "object", "properties": {"a": {"$ref": "#/$defs/anything"}}, "$defs": {"anything": True}},
+    ):
+        smol.check_json_schema(schema)
+    ask: list[Message] = [{"role": "user", "content": "Give a name as JSON."}]
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "x": False}, "required": ["name"]}
+    assert list(json.loads(smol.complete(ask, greedy(32, json_schema=schema)).text)) == ["name"]
+
+
+def test_keywords_the_grammar_cannot_enforce_are_named(smol) -> None:
+    """The grammar ignores numeric bounds: {"maximum": 5} gave 1000000000000000 with no error."""
+    properties = {
+        "n": {"type": "integer", "minimum": 1, "maximum": 5},
+        "tags": {"type": "array", "items": {"type": "number", "multipleOf": 7}},
+        "mail": {"type": "string", "format": "email"},
+    }
+    schema = {"type": "object", "properties": properties}
+    with pytest.raises(GenerationError, match="cannot enforce") as caught:
+        smol.check_json_schema(schema)
+    assert "minimum at properties.n; maximum at properties.n; multipleOf at properties.tags.items; " in str(
+        caught.value
+    ) and "format 'email' at properties.mail" in str(caught.value)
+    smol.check_json_schema({"type": "string", "format": "date", "maxLength": 10, "pattern": "^[0-9-]+$"})
+
+
 def test_a_remote_ref_is_refused_without_a_flag_petitrag_does_not_have(smol) -> None:
     schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}}
     with pytest.raises(

@@ -382,6 +382,25 @@ def test_documents_remove_takes_files_out_of_the_index_only(petitrag, corpus: Pa
     assert not (uploads / "memo.txt").exists()
 
 
+def test_a_document_named_by_a_relative_path_is_that_file_or_none(
+    petitrag, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`../p/x/note.txt` from q/ is amb/p/x/note.txt, never amb/q/p/x/note.txt that ends the same."""
+    ingested, other = tmp_path / "amb/q/p/x/note.txt", tmp_path / "amb/p/x/note.txt"
+    for path in (ingested, other):
+        path.parent.mkdir(parents=True)
+        path.write_text(f"A note kept in {path.parent}.")
+    petitrag("ingest", str(ingested), "--no-embed", "-c", "amb")
+    monkeypatch.chdir(tmp_path / "amb/q")
+    missing = petitrag("documents", "remove", "../p/x/note.txt", "-c", "amb", expect=1)
+    assert f"no document matching '../p/x/note.txt' ({other}) in collection 'amb'" in missing.stderr
+    assert petitrag("documents", "remove", ".note.txt", "-c", "amb", expect=1).stderr.startswith(
+        "error: no document matching '.note.txt'"
+    )
+    petitrag("documents", "remove", f"{tmp_path}/amb/p/../q/p/x/note.txt", "-c", "amb")
+    assert "note.txt" not in petitrag("documents", "-c", "amb").stdout
+
+
 def test_collections_delete_asks_then_deletes_the_index_and_uploads_only(
     petitrag, corpus: Path, home: Path
 ) -> None:

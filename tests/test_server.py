@@ -240,6 +240,20 @@ def test_openai_sdk_stream_gives_deltas_then_citations(server: str) -> None:
     assert again["answer"] == extension["answer"] and again["citations"] == extension["citations"]
 
 
+def test_an_answer_given_without_the_model_is_streamed_too(server: str) -> None:
+    """Search found too little: no model call, so no token; a plain streaming client (Open WebUI
+    shows the content deltas) got an empty message."""
+    question = "What is the capital of Peru?"
+    stream = sdk(server).chat.completions.create(
+        model="petitrag:default", messages=[{"role": "user", "content": question}], stream=True
+    )
+    chunks = list(stream)
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+    extension = chunks[-1].model_extra["petitrag"]
+    assert extension["abstained"] and extension["timings"]["completion_tokens"] == 0
+    assert text == extension["answer"] == "The documents do not contain the answer to this question."
+
+
 def test_streamed_usage_comes_alone_last_when_asked_for(server: str) -> None:
     stream = sdk(server).chat.completions.create(
         model="petitrag:default", messages=[{"role": "user", "content": QUESTION}], stream=True,
@@ -410,6 +424,15 @@ def test_a_json_schema_the_model_cannot_follow_is_400_before_anything_streams(
             model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=stream, response_format=bad
         )
     assert raised.value.code == "invalid_json_schema"
+    bounded = {
+        "type": "json_schema",
+        "json_schema": {"name": "x", "schema": {"type": "integer", "maximum": 5}},
+    }
+    with pytest.raises(openai.BadRequestError, match="maximum at the top") as raised:  # was ignored: 10^15
+        sdk(server).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "hi"}], stream=stream, response_format=bounded
+        )
+    assert raised.value.code == "invalid_json_schema"
 
 
 def test_sampling_without_a_seed_varies_and_with_one_repeats(server: str) -> None:
@@ -480,6 +503,8 @@ def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> No
     assert blank.status_code == 400 and blank.json()["error"]["code"] == "invalid_query"
     missing = client.post("/api/collections/default/summarize", json={"source": "no-such-file.pdf"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "document_not_found"
+    upper = {"source": "no-such-file.pdf", "language": "FR", "length": "Short"}  # as the CLI takes them
+    assert client.post("/api/collections/default/summarize", json=upper).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from rich.markup import escape
 
 from petitrag.cli import cli, err, out, require_utf8, settings_from, text_argument
 from petitrag.config import Reading, Settings
-from petitrag.errors import QueryError
-from petitrag.report import Stream, print_answer, route_line
+from petitrag.errors import PetitragError
+from petitrag.report import Stream, packing_line, print_answer, route_line
 
 if TYPE_CHECKING:
     from petitrag.app import App
@@ -103,7 +103,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     question = text_argument(question, "question")
     stream = not as_json and not no_stream
     with open_app(settings) as app:
-        app.store.require_collection(settings.collection)  # a typo fails before the model loads
+        app.store.require_documents(settings.collection)  # a typo fails before the model loads
         answerer = app.answerer()
         warn_if_not_embedded(app, settings)
         streamed = Stream(out) if stream else None
@@ -113,6 +113,8 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
         route = result.extra.get("route") or {}
         if route.get("escalation_failed"):  # in the JSON too, but a script's log should show it
             err.print(f"[yellow]warning:[/] {escape(route_line(route, result.escalated))}", highlight=False)
+        if result.context is not None and result.context.altered:  # the JSON contract has no key for it
+            err.print(f"note: {escape(packing_line(result.context))}", highlight=False)
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return
     print_answer(out, err, result, streamed)
@@ -138,7 +140,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
 
     settings = settings_from(ctx, **flags)
     with open_app(settings) as app:
-        app.store.require_collection(settings.collection)
+        app.store.require_documents(settings.collection)
         conversation = Conversation(app.answerer())
         warn_if_not_embedded(app, settings)
         err.print("[dim]Ask a question (empty line or Ctrl-D to quit).[/]", highlight=False)
@@ -152,8 +154,10 @@ def chat(ctx: click.Context, **flags: Any) -> None:
                 break
             try:
                 chat_turn(conversation, require_utf8(question, "question"))
-            except QueryError as exc:  # the asker's to fix: the conversation goes on
+            except PetitragError as exc:  # a bad question, a model server down: the conversation goes on
                 err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            except KeyboardInterrupt:  # Ctrl-C stops this answer; Ctrl-C at the prompt, or Ctrl-D, quits
+                err.print("\n[dim](answer interrupted)[/]", highlight=False)
 
 
 def chat_turn(conversation: Any, question: str) -> None:

@@ -153,7 +153,7 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
     """The answer (unless it was streamed as is), its sources, and a line of timings."""
     if streamed is not None and streamed.shown.strip():
         out.print()
-        if not streamed.shown.strip().endswith(result.answer):  # invented citations removed, say
+        if not _shown_as_is(streamed.shown, result.answer):  # invented citations removed, a loop cut…
             out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
     else:  # not streamed, or nothing was (the model was not asked)
         out.print(escape(result.answer), highlight=False)
@@ -181,6 +181,13 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
         f"{speed}total {timings.get('total_s', 0):.1f} s[/]",
         highlight=False,
     )
+
+
+def _shown_as_is(shown: str, answer: str) -> bool:
+    """The stream showed the final answer: the same words, or the answer on its own last line
+    (an abstention after held-back words). "A. A." (a loop, cut to "A.") was not."""
+    words = " ".join(answer.split())
+    return " ".join(shown.split()) == words or shown.strip().endswith("\n" + answer.strip())
 
 
 def packing_line(context: PackedContext) -> str:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_accents, words
 
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_CITED = r"(?:\d{1,2}\s*[-–]\s*\d{1,2}|\d+)"  # a number, or a range: "[2-3]" (not "[1939-1945]")
+_MARKER = re.compile(rf"\s*\[({_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
+_MAX_RANGE = 20  # "[1-1000]" cites no thousand passages
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")  # two groups or more: only thousands
 SUPPORT_THRESHOLD = 0.5
@@ -37,17 +39,28 @@ def cited_numbers(answer: str) -> list[int]:
     """Every number cited as [n] or [n, m], in order of first appearance."""
     seen: dict[int, None] = {}
     for match in _MARKER.finditer(answer):
-        for part in re.split(r"[,;]", match.group(1)):
-            seen.setdefault(int(part), None)
+        for number in _numbers_of(match):
+            seen.setdefault(number, None)
     return list(seen)
+
+
+def _numbers_of(marker: re.Match[str]) -> list[int]:
+    """The passage numbers a marker cites, its ranges ("2-4") spelled out."""
+    numbers: list[int] = []
+    for part in re.split(r"[,;]", marker.group(1)):
+        bounds = [int(bound) for bound in re.split(r"[-–]", part)]
+        first, last = bounds[0], bounds[-1]
+        numbers += (
+            range(first, min(last, first + _MAX_RANGE) + 1) if last > first else dict.fromkeys((first, last))
+        )
+    return numbers
 
 
 def remove_invalid(answer: str, count: int) -> str:
     """Drop citation markers that point outside 1..count; keep the valid ones."""
 
     def keep_valid(match: re.Match[str]) -> str:
-        numbers = [int(p) for p in re.split(r"[,;]", match.group(1))]
-        valid = [n for n in numbers if 1 <= n <= count]
+        valid = [n for n in dict.fromkeys(_numbers_of(match)) if 1 <= n <= count]
         return f" [{', '.join(map(str, valid))}]" if valid else ""
 
     return _MARKER.sub(keep_valid, answer).strip()
@@ -60,7 +73,7 @@ def renumber(answer: str, numbers: list[int]) -> str:
     position = {number: index for index, number in enumerate(numbers, start=1)}
 
     def renumbered(match: re.Match[str]) -> str:
-        listed = [position[n] for n in map(int, re.split(r"[,;]", match.group(1))) if n in position]
+        listed = [position[n] for n in _numbers_of(match) if n in position]
         return f" [{', '.join(map(str, dict.fromkeys(listed)))}]" if listed else ""
 
     return _MARKER.sub(renumbered, answer).strip()

@@ -100,45 +100,89 @@ def pack(
 
 
 def compress(text: str, terms: set[str], language: Language, budget: int, count: Callable[[str], int]) -> str:
-    """Keep the sentences most related to the question, in order, within ``budget`` tokens."""
-    sentences = [s for s in _SENTENCE.split(text) if s.strip()]
-    ranked = sorted(
-        range(len(sentences)), key=lambda i: (-len(terms & set(analyze(sentences[i], language))), i)
-    )
+    """Keep the sentences (or lines: table rows, lists) most related to the question, in order,
+    within ``budget`` tokens; when not even one fits, the part of the best one that does."""
+    units = [(row, unit) for row, line in enumerate(text.splitlines()) for unit in _SENTENCE.split(line)]
+    units = [(row, unit) for row, unit in units if unit.strip()]
+    related = [len(terms & set(analyze(unit, language))) for _, unit in units]
+    ranked = sorted(range(len(units)), key=lambda i: (-related[i], i))
     kept: set[int] = set()
     used = 0
     for index in ranked:
-        cost = count(sentences[index]) + 1
+        cost = count(units[index][1]) + 1
         if used + cost <= budget:
             kept.add(index)
             used += cost
+    if not kept and units:  # one long sentence or row: its part closest to the question
+        parts = [part for part, _ in _cut(units[ranked[0]][1], budget, count)]
+        return max(parts, key=lambda part: len(terms & set(analyze(part, language))))
     pieces: list[str] = []
     previous = -2
     for index in sorted(kept):
+        row, unit = units[index]
         if pieces:
-            pieces.append(" " if index == previous + 1 else " … ")
-        pieces.append(sentences[index])
+            same_row = row == units[previous][0]
+            gap = index != previous + 1
+            pieces.append((" … " if gap else " ") if same_row else ("\n…\n" if gap else "\n"))
+        pieces.append(unit)
         previous = index
     return "".join(pieces)
 
 
 def windows(pieces: list[str], budget: int, count_tokens: Callable[[str], int]) -> list[str]:
     """Consecutive pieces (a document's chunks in reading order) packed into windows of at most
-    ``budget`` tokens, for whole-document work (summaries, extraction); a lone piece over the
-    budget is cut to fit."""
+    ``budget`` tokens, for whole-document work (summaries, extraction); a piece over the budget
+    is split (``split_to_fit``): the whole document is read, never a truncated one."""
     packed: list[str] = []
     current: list[str] = []
     used = 0
-    for piece in pieces:
-        tokens = count_tokens(piece)
-        if tokens > budget:
-            piece = piece[: int(len(piece) * budget / tokens)]
-            tokens = budget
-        if current and used + tokens > budget:
-            packed.append("\n\n".join(current))
-            current, used = [], 0
-        current.append(piece)
-        used += tokens
+    for whole in pieces:
+        tokens = count_tokens(whole)
+        parts = [(whole, tokens)] if tokens <= budget else split_to_fit(whole, budget, count_tokens)
+        for piece, tokens in parts:
+            if current and used + tokens > budget:
+                packed.append("\n\n".join(current))
+                current, used = [], 0
+            current.append(piece)
+            used += tokens
     if current:
         packed.append("\n\n".join(current))
     return packed
+
+
+def split_to_fit(text: str, budget: int, count_tokens: Callable[[str], int]) -> list[tuple[str, int]]:
+    """``text`` in consecutive parts of at most ``budget`` tokens, with their counts: cut between
+    lines or sentences, a sentence longer than the budget between words (or characters)."""
+    units = [unit for line in text.splitlines() for unit in _SENTENCE.split(line) if unit.strip()]
+    parts: list[tuple[str, int]] = []
+    current, used = "", 0
+    for unit in units:
+        tokens = count_tokens(unit)
+        if tokens > budget:
+            pieces = _cut(unit, budget, count_tokens)
+            parts += [(current, used)] if current else []
+            parts += pieces[:-1]
+            current, used = pieces[-1]
+            continue
+        joined = f"{current} {unit}" if current else unit
+        joined_tokens = count_tokens(joined)
+        if joined_tokens > budget:
+            parts.append((current, used))
+            current, used = unit, tokens
+        else:
+            current, used = joined, joined_tokens
+    return [*parts, (current, used)] if current else parts
+
+
+def _cut(text: str, budget: int, count_tokens: Callable[[str], int]) -> list[tuple[str, int]]:
+    """A sentence over the budget in parts that fit, shortened until they do."""
+    parts: list[tuple[str, int]] = []
+    while text:
+        size = len(text)
+        while (tokens := count_tokens(text[:size])) > budget:
+            size = max(1, min(size - 1, int(size * budget / tokens * 0.95)))
+            space = text.rfind(" ", 0, size)
+            size = space if space > size // 2 else size
+        parts.append((text[:size].strip(), tokens))
+        text = text[size:].lstrip()
+    return parts

@@ -96,6 +96,8 @@ class Answerer:
         question = question.strip()
         if not question:
             raise QueryError("the question is empty")
+        if not any(character.isalnum() for character in question):  # "🌞🔋?": the model echoed it
+            raise QueryError("the question has no words to search for")
         self.retriever.store.require_documents(self.retriever.collection_name)
         self.require_room(question)  # before searching: a 100,000-word one takes minutes to search
         hits = self.retriever.search(question, k=k or self.settings.search_k).hits

@@ -10,6 +10,7 @@ section markers are then added to each sentence from the part of the document th
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import time
 from collections.abc import Callable
@@ -18,13 +19,13 @@ from typing import Literal
 
 from petitrag.answer.bullets import LIST_ITEM, TRAILING_STOP, with_marker
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, numbers_in, support_each
-from petitrag.answer.packing import windows
+from petitrag.answer.packing import split_to_fit, windows
 from petitrag.answer.translate import LANGUAGE_NAMES, translate_summary
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError
 from petitrag.generation.base import GenerationParams, Generator, Message
-from petitrag.index.store import ChunkView, Store
+from petitrag.index.store import ChunkView, Store, StoredDocument
 from petitrag.language import LANGUAGES, Language, analyze, detect_language
 
 Length = Literal["short", "long"]
@@ -124,6 +125,18 @@ def _wrong_language(model: str, written: Language, asked: Language) -> str:
     )
 
 
+def stale_warnings(document: StoredDocument) -> list[str]:
+    """The index holds the file as it was ingested: say so when the file has changed since, or
+    is gone (uploads to the server are petitrag's own copies, and never change)."""
+    try:
+        stat = os.stat(document.path)
+    except OSError:
+        return [f"{document.path} is no longer there: this is what was ingested"]
+    if (stat.st_size, stat.st_mtime_ns) != (document.size, document.mtime_ns):
+        return [f"{document.path} changed since it was ingested: ingest it again to read the new version"]
+    return []
+
+
 def marker(chunk: ChunkView) -> str:
     """Where a chunk is, as the summary should cite it: its page, else its own heading (the full
     path repeats the document title on every chunk, and the model then cites only that)."""
@@ -156,8 +169,10 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
         sentences = []
         for sentence in _SENTENCE_END.split(body):
             sentence = _PAGE_MARKER.sub(lambda m: m.group(0) if m.group(0).strip() in known else "", sentence)
-            if _is_claim(sentence, language) and not any(mark in sentence for mark in known):
-                sentence = with_marker(sentence, _best_marker(sentence, evidence, markers, language))
+            if _is_claim(sentence, language):
+                sentence = _cited(
+                    sentence, [mark for mark in known if mark in sentence], evidence, markers, language
+                )
             sentences.append(sentence)
         lines.append(prefix + " ".join(sentences))
     return "\n".join(lines)
@@ -305,10 +320,23 @@ def _is_claim(sentence: str, language: Language) -> bool:
     return not stripped.endswith(":") and len(analyze(stripped, language)) >= _MIN_CLAIM_TERMS
 
 
-def _best_marker(sentence: str, evidence: list[Evidence], markers: list[str], language: Language) -> str:
-    scored = zip(support_each(sentence, evidence, language), markers, strict=True)
+def _cited(
+    sentence: str, present: list[str], evidence: list[Evidence], markers: list[str], language: Language
+) -> str:
+    """The sentence with the marker of the chunk that best supports it when it has none, or when
+    the chunks its markers name do not support it and another does: the model copies the
+    "(p. N)" lines of its prompt onto sentences from other pages."""
+    bare = sentence
+    for mark in present:
+        bare = bare.replace(mark, "")
+    scored = list(zip(support_each(bare, evidence, language), markers, strict=True))
     best_score, best_marker = max(scored, key=lambda item: item[0], default=(0.0, ""))
-    return best_marker if best_score >= SUPPORT_THRESHOLD else ""
+    if best_score < SUPPORT_THRESHOLD:
+        return sentence if present else bare
+    if present and max(score for score, mark in scored if mark in present) >= SUPPORT_THRESHOLD:
+        return sentence
+    bare = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(bare.split()))
+    return with_marker(bare, best_marker)
 
 
 class Summarizer:
@@ -333,9 +361,9 @@ class Summarizer:
         language = language or original
         written = original if (original, language) in TRANSLATED else language
         budget = self._budget()
-        pieces = [f"{marker(chunk)}\n{chunk.text}".strip() for chunk in chunks]
-        parts = windows(pieces, budget, self.generator.count_tokens)
+        parts = windows(self._pieces(chunks, budget), budget, self.generator.count_tokens)
         summary = Summary(document.path, "", language, self.generator.name, map_calls=len(parts))
+        summary.warnings += stale_warnings(document)
         if len(parts) == 1:  # the whole document fits one prompt: nothing to reduce
             text = self._call(written, prompt(written, "whole", length), parts[0], self._max_tokens(length))
             progress("map", 1, 1)
@@ -345,6 +373,10 @@ class Summarizer:
                 notes.append(self._call(written, prompt(written, "map"), part, self.settings.max_tokens))
                 progress("map", done, len(parts))
             text = self._reduce(notes, budget, written, length, summary, progress)
+        if not text.strip():  # never an empty summary shown as if it were one
+            raise GenerationError(
+                f"{self.generator.name} wrote an empty summary; try again, or use another model"
+            )
         text = drop_repeats(drop_headings(text, chunks, written))
         text = keep_bullets(text, MAX_BULLETS[length], chunks, written)
         summary.text = cite_sentences(text, chunks, written)
@@ -363,6 +395,19 @@ class Summarizer:
         summary.sections = list(dict.fromkeys(chunk.section for chunk in chunks if chunk.section))
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _pieces(self, chunks: list[ChunkView], budget: int) -> list[str]:
+        """Each chunk under its page or section marker; a chunk over the budget (a large
+        ``chunk_tokens``, a small context) in parts, each under the marker again."""
+        count = self.generator.count_tokens
+        pieces = []
+        for chunk in chunks:
+            head = marker(chunk)
+            room = budget - count(head) - 1
+            fits = count(chunk.text) <= room
+            parts = [chunk.text] if fits else [part for part, _ in split_to_fit(chunk.text, room, count)]
+            pieces += [f"{head}\n{part}".strip() for part in parts]
+        return pieces
 
     def _budget(self) -> int:
         budget = min(
@@ -383,7 +428,7 @@ class Summarizer:
         while True:
             groups = windows(notes, budget, self.generator.count_tokens)
             final = len(groups) == 1
-            if not final and len(groups) == len(notes):  # no progress possible: notes too long
+            if not final and len(groups) >= len(notes):  # no progress possible: notes too long
                 raise GenerationError("partial summaries do not fit the context; raise context_size")
             stage = prompt(language, "notes", length) if final else prompt(language, "map")
             notes = []

@@ -45,7 +45,7 @@ def translate_summary(
     """``text`` (lines of bullets) in ``target``, each of ``markers`` ("(p. 3)", "(La batterie)")
     where it was, and the calls it took: one for the whole text, then one per line when the
     lines do not match up."""
-    coded, codes = _encode(text, markers)
+    coded, codes, first = _encode(text, markers)
     lines = [line for line in coded.splitlines() if line.strip()]
     translated = [
         line for line in _call(generator, "\n".join(lines), source, target).splitlines() if line.strip()
@@ -54,44 +54,53 @@ def translate_summary(
     if len(translated) != len(lines):
         translated = [" ".join(_call(generator, line, source, target).split()) or line for line in lines]
         calls += len(lines)
-    decoded = [_decode(original, line, codes) for original, line in zip(lines, translated, strict=True)]
+    decoded = [
+        _decode(original, line, codes, first) for original, line in zip(lines, translated, strict=True)
+    ]
     return "\n".join(decoded), calls
 
 
-def _encode(text: str, markers: list[str]) -> tuple[str, list[str]]:
-    """The text with each marker it holds replaced by a numbered reference, and those markers."""
+def _encode(text: str, markers: list[str]) -> tuple[str, list[str], int]:
+    """The text with each marker it holds replaced by a numbered reference, those markers, and
+    the first reference's number: above any ``[n]`` the text holds already (a document's own
+    citations, "Smith et al. [2]"), which stay as they are."""
     codes: list[str] = []
+    first = 1 + max(map(int, _REFERENCE.findall(text)), default=0)
     present = [marker for marker in sorted(set(markers), key=len, reverse=True) if marker and marker in text]
     if not present:
-        return text, codes
+        return text, codes, first
     pattern = re.compile("|".join(re.escape(marker) for marker in present))
 
     def code(match: re.Match[str]) -> str:
         if match.group(0) not in codes:
             codes.append(match.group(0))
-        return f"[{codes.index(match.group(0)) + 1}]"
+        return f"[{codes.index(match.group(0)) + first}]"
 
-    return pattern.sub(code, text), codes
+    return pattern.sub(code, text), codes, first
 
 
-def _decode(original: str, translated: str, codes: list[str]) -> str:
+def _decode(original: str, translated: str, codes: list[str], first: int) -> str:
     """The translated line with its markers back, its bullet as the original's, and the markers
     of the original line the model dropped added at its end: each line keeps exactly its own."""
     bullet = LIST_ITEM.match(original)
     body = LIST_ITEM.sub("", translated, count=1).lstrip()
     if bullet:
         body = bullet.group(0) + body
-    wanted = [n for n in map(int, _REFERENCE.findall(original)) if 1 <= n <= len(codes)]
-    missing = [codes[n - 1] for n in wanted if f"[{n}]" not in translated]
+    ours = range(first, first + len(codes))
+    wanted = [n for n in map(int, _REFERENCE.findall(original)) if n in ours]
+    missing = [codes[n - first] for n in wanted if f"[{n}]" not in translated]
     placed: set[int] = set()
 
     def restore(match: re.Match[str]) -> str:
-        """A reference the original line did not hold is another line's; a repeat is dropped."""
+        """A reference the original line did not hold is another line's; a repeat is dropped;
+        a number that is no marker's is the document's own, kept."""
         number = int(match.group(1))
+        if number not in ours:
+            return match.group(0)
         if number not in wanted or number in placed:
             return ""
         placed.add(number)
-        return f" {codes[number - 1]}"
+        return f" {codes[number - first]}"
 
     body = _OWN_REFERENCE.sub(restore, body)
     return with_marker(body, " ".join(missing)).rstrip()

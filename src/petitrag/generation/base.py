@@ -173,20 +173,3 @@ def entropy_of(top_logprobs: list[float]) -> float:
     weights = [math.exp(lp - peak) for lp in top_logprobs]
     total = sum(weights)
     return -sum((w / total) * math.log(w / total) for w in weights if w > 0)
-
-
-def true_as_empty(schema: Any) -> Any:
-    """``true`` as a sub-schema ("anything"), as ``{}``: llama.cpp's JSON-schema converter
-    reads every sub-schema as an object and failed on a valid ``{"properties": {"x": true}}``."""
-    if not isinstance(schema, dict):
-        return {} if schema is True else schema
-    out = dict(schema)
-    if isinstance(out.get("properties"), dict):
-        out["properties"] = {name: true_as_empty(sub) for name, sub in out["properties"].items()}
-    for key in ("items", "not"):
-        if key in out:
-            out[key] = true_as_empty(out[key])
-    for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
-        if isinstance(out.get(key), list):
-            out[key] = [true_as_empty(sub) for sub in out[key]]
-    return out

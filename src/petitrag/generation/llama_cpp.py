@@ -34,9 +34,9 @@ from petitrag.generation.base import (
     Token,
     Usage,
     entropy_of,
-    true_as_empty,
 )
 from petitrag.generation.catalog import is_gguf
+from petitrag.generation.grammar_schema import for_llama_grammar, unenforced
 from petitrag.generation.prompt_state import (
     MIN_PREFIX_TOKENS,
     common_prefix,
@@ -413,7 +413,15 @@ class LlamaCppGenerator(Generator):
         return np.ctypeslib.as_array(pointer, shape=(self.llama.n_vocab(),))
 
     def check_json_schema(self, schema: dict[str, Any]) -> None:
+        """Compiled, and every keyword enforced: the grammar ignores numeric bounds and a few
+        more, so the output could break the schema (extraction validates after, and retries)."""
         self._grammar(schema)
+        left_out = unenforced(schema)
+        if left_out:
+            raise GenerationError(
+                f"the JSON schema has keywords constrained generation cannot enforce: {'; '.join(left_out)}; "
+                "remove them and check those values yourself"
+            )
 
     def _grammar(self, schema: dict[str, Any] | None) -> Any:
         """The compiled grammar for ``schema``, kept for the next request with the same schema
@@ -428,7 +436,7 @@ class LlamaCppGenerator(Generator):
                 return self._grammars[key]
         try:
             grammar = self._llama_cpp.LlamaGrammar.from_json_schema(
-                json.dumps(true_as_empty(schema)), verbose=False
+                json.dumps(for_llama_grammar(schema)), verbose=False
             )
         except Exception as exc:
             reason = _REMOTE_REF_HINT.sub(

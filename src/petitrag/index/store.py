@@ -12,6 +12,7 @@ derived from it, keyed by per-collection generation counters.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -286,18 +287,25 @@ class Store:
         return row is not None
 
     def find_document(self, collection: str, source: str) -> StoredDocument:
-        """A document by path: exact (absolute or relative to here) or a unique path suffix."""
+        """A document by path: exact (absolute or relative to here, normalised as ingest does) or,
+        for a bare name like ``notes/a.md``, a unique path suffix. A path that says where it is
+        (``/…``, ``~/…``, ``./…``, ``../…``) is only ever that file: a suffix could be another."""
         self.require_collection(collection)  # a misspelt collection is not a missing document
-        exact = self.document(collection, str(Path(source).expanduser().absolute()))
+        absolute = os.path.abspath(Path(source).expanduser())
+        exact = self.document(collection, absolute)
         if exact:
             return exact
-        name = source.replace("\\", "/").lstrip("./")
-        matches = [doc for doc in self.documents(collection) if doc.path.endswith("/" + name)]
+        name = source.replace("\\", "/")
+        located = name.startswith(("/", "~", "./", "../")) or "/../" in name or name in (".", "..")
+        matches = (
+            [] if located else [doc for doc in self.documents(collection) if doc.path.endswith("/" + name)]
+        )
         if len(matches) == 1:
             return matches[0]
         if not matches:
+            where = f" ({absolute})" if located and absolute != source else ""
             raise DocumentNotFoundError(
-                f"no document matching '{source}' in collection '{collection}'; "
+                f"no document matching '{source}'{where} in collection '{collection}'; "
                 f"see `petitrag documents -c {collection}`"
             )
         raise DocumentNotFoundError(

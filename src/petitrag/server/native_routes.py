@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from petitrag import __version__
 from petitrag.answer.summarize import Summarizer
@@ -157,6 +157,12 @@ class SummarizeRequest(BaseModel):
     )
     length: Literal["short", "long"] = "short"
     language: Literal["fr", "en"] | None = None
+
+    @field_validator("length", "language", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        """ "FR" as the CLI takes it."""
+        return value.lower() if isinstance(value, str) else value
 
 
 @router.post("/collections/{collection}/summarize", summary="Summarise a whole document (map-reduce)")

@@ -118,9 +118,13 @@ async def _events(
     """
     try:
         yield response.chunk({"role": "assistant", "content": ""})
+        streamed = False
         async for text in stream.tokens():
+            streamed = streamed or bool(text)
             yield response.chunk({"content": text})
         outcome = stream.result()
+        if not streamed and outcome.text:  # answered without the model (search found too little)
+            yield response.chunk({"content": outcome.text})
         server.metrics.observe_generation(kind, outcome.timings, outcome.extension["timings"]["queue_s"])
         for chunk in response.last_chunks(outcome, usage_apart):
             yield chunk

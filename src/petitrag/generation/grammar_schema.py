@@ -1,0 +1,70 @@
+"""JSON schemas as llama-cpp-python's grammar converter reads them, and what it leaves out.
+
+The converter (``LlamaGrammar.from_json_schema``) reads every sub-schema as an object and an
+empty ``items`` as none, so valid schemas failed with messages such as "'bool' object has no
+attribute 'get'": ``for_llama_grammar`` rewrites them into what it reads. It also compiles
+schemas whose numeric bounds and a few other keywords it does not enforce; ``unenforced`` names
+them, so that a caller with no validation after generation (the server's ``response_format``)
+can refuse them rather than return JSON that breaks its schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: a sub-schema that allows anything, in the converter's terms
+_ANYTHING = {"type": ["object", "array", "string", "number", "boolean", "null"]}
+_SUB_SCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties", "dependentSchemas")
+_SUB_SCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+_SUB_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+#: keywords the converter compiles without enforcing them (llama_grammar.py's TODO list)
+_UNENFORCED = frozenset(
+    {
+        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "uniqueItems",
+        "minProperties", "maxProperties", "not", "if", "then", "else", "contains", "minContains",
+        "maxContains", "dependentRequired", "dependentSchemas", "propertyNames", "patternProperties",
+        "unevaluatedItems", "unevaluatedProperties",
+    }
+)  # fmt: skip
+_FORMATS = frozenset({"date", "time", "date-time", "uuid", "uuid1", "uuid2", "uuid3", "uuid4", "uuid5"})
+
+
+def for_llama_grammar(schema: Any) -> Any:
+    """``schema`` with ``true`` and ``{}`` sub-schemas as an explicit "any value", and
+    properties that must not exist (``false``) left out."""
+    if schema is True or schema == {}:
+        return dict(_ANYTHING)
+    if not isinstance(schema, dict):
+        return schema
+    out = dict(schema)
+    for key in _SUB_SCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            out[key] = {name: for_llama_grammar(sub) for name, sub in out[key].items() if sub is not False}
+    for key in _SUB_SCHEMAS:
+        if (key in out and key != "additionalProperties") or isinstance(out.get(key), dict):
+            out[key] = for_llama_grammar(out[key])
+    for key in _SUB_SCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [for_llama_grammar(sub) for sub in out[key]]
+    return out
+
+
+def unenforced(schema: Any, where: str = "") -> list[str]:
+    """Each keyword of ``schema`` the converter does not enforce, with where it is
+    ("maximum at properties.n")."""
+    if not isinstance(schema, dict):
+        return []
+    found = [f"{key} at {where or 'the top'}" for key in schema if key in _UNENFORCED]
+    if isinstance(schema.get("format"), str) and schema["format"] not in _FORMATS:
+        found.append(f"format {schema['format']!r} at {where or 'the top'}")
+    for key in _SUB_SCHEMA_MAPS:
+        if isinstance(schema.get(key), dict):
+            for name, sub in schema[key].items():
+                found += unenforced(sub, f"{where}.{key}.{name}".lstrip("."))
+    for key in ("items", "additionalProperties"):
+        found += unenforced(schema.get(key), f"{where}.{key}".lstrip("."))
+    for key in _SUB_SCHEMA_LISTS:
+        if isinstance(schema.get(key), list):
+            for index, sub in enumerate(schema[key]):
+                found += unenforced(sub, f"{where}.{key}.{index}".lstrip("."))
+    return found
