@@ -347,6 +347,8 @@ IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw
         (MODEL, {"logprobs": True, "top_logprobs": 3}, "logprobs"),
         (MODEL, {"tools": TOOLS}, "tools"),
         (MODEL, {"tools": TOOLS, "tool_choice": "required"}, "tools"),
+        (MODEL, {"functions": [TOOLS[0]["function"]]}, "functions"),
+        ("petitrag:default", {"modalities": ["text", "audio"]}, "modalities"),
         (MODEL, {"messages": [{"role": "user", "content": [{"type": "text", "text": "What is it?"}, IMAGE]}]},
          "messages.0.content.1.type"),
         ("petitrag:default", {"messages": [{"role": "user", "content": [IMAGE]}]},
@@ -629,6 +631,22 @@ def wait_for_job(client: httpx.Client, job_id: str) -> dict:
     pytest.fail(f"ingest job {job_id} did not finish")
 
 
+def test_an_upload_that_cannot_be_ingested_is_not_kept(server: str, home: Path) -> None:
+    """It stayed in uploads/, listed nowhere, and took its name from the next good upload."""
+    client = api(server)
+    bad = client.post("/api/collections/failing/documents", files={"files": ("fake.pdf", b"not a pdf")})
+    job = wait_for_job(client, bad.json()["job"]["id"])
+    assert [item["file"] for item in job["report"]["failed"]] == ["fake.pdf"], job
+    assert not (home / "uploads" / "failing" / "fake.pdf").exists()
+    good = client.post(
+        "/api/collections/failing/documents",
+        files={"files": ("fake.pdf", (sample_corpus() / "solar-panels.pdf").read_bytes())},
+    )
+    assert good.json()["files"][0]["stored_as"] == "fake.pdf"
+    assert wait_for_job(client, good.json()["job"]["id"])["report"]["added"] == ["fake.pdf"]
+    assert client.delete("/api/collections/failing").status_code == 200
+
+
 def test_upload_is_stored_safely_and_ingested_in_a_background_job(server: str, home: Path) -> None:
     client = api(server)
     text = b"Kitchen rota\n\nThe kitchen is cleaned by the blue team on Tuesdays and Fridays.\n"
@@ -741,6 +759,11 @@ def test_oversized_and_unsupported_uploads_are_refused(server: str, home: Path) 
     assert not directory.exists() or list(directory.iterdir()) == []  # partial files removed
     refused = client.post("/api/collections/brandnew/documents", files=[small, big])
     assert refused.status_code == 413 and not (home / "uploads" / "brandnew").exists()
+    halves = [("files", (f"half{n}.txt", b"b" * (limit // 2 + 4096))) for n in (1, 2)]  # each fits, not both
+    together = client.post("/api/collections/default/documents", files=halves)
+    assert together.status_code == 413, together.text
+    assert "'half2.txt' with the files before it is larger than the upload limit (1 MB)" in together.text
+    assert not directory.exists() or list(directory.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -970,3 +993,48 @@ def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_pat
         assert not jobs.ingesting("c", "/up/c/a.txt")  # a document removed then is not reported added
     finally:
         jobs.close()
+
+
+def test_a_browser_openai_client_passes_the_cors_preflight(tmp_path: Path, monkeypatch) -> None:
+    """The OpenAI JS SDK sends x-stainless-* headers: the preflight answered 400."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+
+    monkeypatch.setenv("PETITRAG_HOME", str(tmp_path))
+    app = create_app(load_settings(serve_cors_origins=["http://good.example"], serve_no_auth=True))
+    client = TestClient(app)  # no lifespan: nothing loads, the middleware answers
+    headers = {
+        "Origin": "http://good.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-stainless-lang,x-stainless-os",
+    }
+    allowed = client.options("/v1/chat/completions", headers=headers)
+    assert (
+        allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "http://good.example"
+    )
+    refused = client.options("/v1/chat/completions", headers={**headers, "Origin": "http://evil.example"})
+    assert refused.status_code == 400
+
+
+def test_an_answer_model_that_cannot_load_is_503_not_the_clients_404(home: Path, monkeypatch) -> None:
+    """The server's model is unavailable (a typo in its configuration): the SDK raised
+    NotFoundError as if the client had asked for a wrong model."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+
+    for name in [name for name in os.environ if name.startswith("PETITRAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PETITRAG_HOME", str(home))
+    client = TestClient(create_app(load_settings(model="nonexistent-model", serve_no_auth=True)))
+    asked = {
+        "model": "petitrag",
+        "messages": [{"role": "user", "content": "How often should I turn my compost?"}],
+    }
+    answer = client.post("/v1/chat/completions", json=asked)
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "model_unavailable"
+    assert "unknown model 'nonexistent-model'" in answer.json()["error"]["message"]
+    assert client.get("/v1/models/petitrag").json()["id"] == "petitrag"  # chat's documented name
+    decomposed = client.get("/api/collections/cafe\u0301/documents")  # "café" as macOS types it
+    assert decomposed.json()["error"]["code"] == "collection_not_found"

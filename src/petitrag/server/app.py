@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.serve_cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            allow_headers=["*"],  # the OpenAI SDKs send x-stainless-* headers on every request
         )
     app.add_middleware(TooLargeAsJson, message=_too_large(settings))
     app.add_middleware(MetricsMiddleware, metrics=server.metrics)

@@ -134,6 +134,10 @@ def refuse_unsupported(request: ChatRequest, rag: bool) -> None:
     if request.tools and request.tool_choice != "none":
         raise _unsupported("tools", "tool calls are not supported: the answer is always text")
     extra = request.model_extra or {}
+    if extra.get("functions") and extra.get("function_call") != "none":  # tools' older name
+        raise _unsupported("functions", "function calls are not supported: the answer is always text")
+    if any(kind != "text" for kind in extra.get("modalities") or []):
+        raise _unsupported("modalities", "only text is written by this server")
     if extra.get("logit_bias"):
         raise _unsupported("logit_bias", "token biases are not applied by this server")
     for penalty in ("presence_penalty", "frequency_penalty"):

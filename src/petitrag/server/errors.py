@@ -6,6 +6,7 @@ message, so every route — native ones included — answers errors with it.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from petitrag.config import Settings
@@ -54,7 +55,7 @@ class ApiError(PetitragError):
 def checked_collection(name: str) -> str:
     """A collection name from a request, valid by the configuration's rule, else 400."""
     try:
-        return Settings._collection_name(name)
+        return Settings._collection_name(unicodedata.normalize("NFC", name))  # "café" typed as e + ́
     except ValueError as exc:
         raise ApiError(400, f"invalid collection '{name}': {exc}", "invalid_collection") from None
 

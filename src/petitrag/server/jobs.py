@@ -182,6 +182,7 @@ class IngestJobs:
             if self._app is None:
                 self._app = App(self.settings)
             report = self._app.ingestor(progress).run(paths, job.collection)
+            self._forget_failed_uploads(report.failed, paths, job.collection)
             job.report = report_json(report)
             job.status, job.stage = "done", "done"
         except CollectionBusyError:  # a command-line ingest into it: try again behind the other jobs
@@ -197,6 +198,17 @@ class IngestJobs:
         finally:
             if not retrying:
                 job.finished = time.time()
+
+    def _forget_failed_uploads(
+        self, failed: list[tuple[str, str]], paths: list[Path], collection: str
+    ) -> None:
+        """An uploaded file that could not be ingested is deleted: no route lists or removes it,
+        and it kept its name from the next, good upload ("fake.pdf" → "fake-1.pdf")."""
+        assert self._app is not None
+        uploaded = {str(path) for path in paths}
+        for name, _ in failed:
+            if name in uploaded and self._app.store.document(collection, name) is None:
+                Path(name).unlink(missing_ok=True)
 
     def _retry(self, job: IngestJob, paths: list[Path]) -> None:
         try:

@@ -58,7 +58,10 @@ def list_models(who: Caller, server: Server) -> dict[str, Any]:
 @router.get("/models/{model_id:path}", summary="One model of the list (OpenAI's models.retrieve)")
 def retrieve_model(model_id: str, who: Caller, server: Server) -> dict[str, Any]:
     """Clients (the SDKs' ``models.retrieve``, IDE plugins) check a model this way before using it."""
-    found = next((model for model in _models(who, server) if model["id"] == model_id), None)
+    listed = _models(who, server)
+    if model_id == RAG_PREFIX:  # chat's own shorthand for the default collection
+        listed.append({**listed[0], "id": RAG_PREFIX} if listed else {"id": RAG_PREFIX, "object": "model"})
+    found = next((model for model in listed if model["id"] == model_id), None)
     if found is None:
         message = f"model '{model_id}' is not served here (GET /v1/models lists them)"
         raise ApiError(404, message, "model_not_found")

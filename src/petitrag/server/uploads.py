@@ -54,8 +54,9 @@ def save_uploads(files: list[tuple[BinaryIO, str]], directory: Path, limit: int)
         check_supported(safe_filename(name))
     saved: list[tuple[Path, bool]] = []
     try:
-        for source, name in files:
-            saved.append(save_upload(source, name, directory, limit))
+        for source, name in files:  # the limit is for all the files together
+            used = sum(path.stat().st_size for path, _ in saved)
+            saved.append(save_upload(source, name, directory, limit - used, limit))
     except BaseException:
         for path, created in saved:
             if created:
@@ -66,8 +67,11 @@ def save_uploads(files: list[tuple[BinaryIO, str]], directory: Path, limit: int)
     return [path for path, _ in saved]
 
 
-def save_upload(source: BinaryIO, name: str, directory: Path, limit: int) -> tuple[Path, bool]:
-    """Copy ``source`` into ``directory`` under ``name`` (made safe); 413 beyond ``limit`` bytes.
+def save_upload(
+    source: BinaryIO, name: str, directory: Path, room: int, limit: int | None = None
+) -> tuple[Path, bool]:
+    """Copy ``source`` into ``directory`` under ``name`` (made safe); 413 beyond ``room`` bytes
+    (what the request's ``limit`` leaves after its earlier files).
 
     The same content uploaded again under the same name reuses the existing file; other
     content under a taken name gets a ``-1``, ``-2``... suffix. Returns the path and whether
@@ -78,22 +82,25 @@ def save_upload(source: BinaryIO, name: str, directory: Path, limit: int) -> tup
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / f".upload-{uuid.uuid4().hex}.part"
     try:
-        digest = _copy_limited(source, partial, limit, name)
+        digest = _copy_limited(source, partial, room, name, limit or room)
         return _link_unique(partial, directory, name, digest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
 
 
-def _copy_limited(source: BinaryIO, target: Path, limit: int, name: str) -> str:
+def _copy_limited(source: BinaryIO, target: Path, room: int, name: str, limit: int) -> str:
     digest = hashlib.sha256()
     size = 0
     with target.open("xb") as out:
         while block := source.read(_COPY_BLOCK):
             size += len(block)
-            if size > limit:
+            if size > room:
+                whole = "" if room == limit else " with the files before it"
                 raise ApiError(
-                    413, f"'{name}' is larger than the upload limit ({limit / 1024 / 1024:g} MB)", "too_large"
+                    413,
+                    f"'{name}'{whole} is larger than the upload limit ({limit / 1024 / 1024:.3g} MB)",
+                    "too_large",
                 )
             digest.update(block)
             out.write(block)

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from petitrag.app import App
 from petitrag.config import Settings
-from petitrag.errors import PetitragError
+from petitrag.errors import GenerationError, PetitragError
 from petitrag.generation.base import Generator
 from petitrag.retrieval.hybrid import Retriever
 from petitrag.server.errors import ApiError
@@ -86,7 +86,10 @@ class ModelWorker:
     def answerer(self, collection: str) -> Any:
         """One answerer per collection, kept: its retriever keeps the search indexes warm."""
         if collection not in self._answerers:
-            self._answerers[collection] = self.app.answerer(collection)
+            try:
+                self._answerers[collection] = self.app.answerer(collection)
+            except GenerationError as exc:  # the server's model, not the client's request: 503, not 404
+                raise ApiError(503, f"the answer model is unavailable: {exc}", "model_unavailable") from None
         return self._answerers[collection]
 
     def retriever(self, collection: str) -> Retriever:
