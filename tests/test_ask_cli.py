@@ -483,6 +483,34 @@ def test_extract_reads_a_long_document_whole(indexed: Path, tmp_path: Path) -> N
     assert re.search(r"read in [2-9]\d* parts, merged", result.stderr), result.stderr
 
 
+def test_extract_says_when_the_json_is_cut_by_max_tokens(indexed: Path, tmp_path: Path) -> None:
+    """It retried twice "to correct" JSON that was only cut, then blamed the JSON."""
+    schema = {
+        "type": "object",
+        "properties": {"summary": {"type": "string", "minLength": 400}},
+        "required": ["summary"],
+    }
+    schema_path = tmp_path / "long.json"
+    schema_path.write_text(json.dumps(schema))
+    with petitrag_env(indexed, model=MODEL, max_tokens="16"):
+        result = run("extract", "solar-panels.pdf", "--schema", str(schema_path), expect=1)
+    assert "the JSON was cut at 32 tokens (twice max_tokens): raise max_tokens" in result.stderr
+
+
+def test_a_schema_ref_that_names_nothing_is_refused_before_the_model_runs(tmp_path: Path) -> None:
+    """With a model server it was found only after the answer, as a traceback."""
+    from petitrag.answer.extract import load_schema
+    from petitrag.errors import ConfigError
+
+    for ref in ("#/$defs/missing", "other.json"):
+        path = tmp_path / "schema.json"
+        path.write_text(json.dumps({"type": "object", "properties": {"a": {"$ref": ref}}, "$defs": {}}))
+        with pytest.raises(ConfigError, match=f"\\$ref '{re.escape(ref)}' names nothing in the file"):
+            load_schema(path)
+    path.write_text(json.dumps({"properties": {"a": {"$ref": "#/$defs/x~1y"}}, "$defs": {"x/y": {}}}))
+    assert load_schema(path)["$defs"] == {"x/y": {}}
+
+
 def test_extracted_numbers_lose_the_grammar_s_spurious_digits() -> None:
     raw = json.loads(
         '{"kwh": 7200.0000000000004999e+0, "share": [0.30000000000000004, 2.5], "ok": true, "n": 3}'
@@ -516,6 +544,28 @@ def test_extracted_values_merge_by_what_each_part_states() -> None:
     limited = {"properties": {"tags": {"type": "array", "maxItems": 2}, "any": True}}
     merged = merge_found([({"tags": ["a", "b"], "any": [1]}, ""), ({"tags": ["c"], "any": [2]}, "")], limited)
     assert merged == {"tags": ["a", "b"], "any": [1, 2]}
+    # what Pydantic writes: maxItems behind $ref and anyOf (the merge broke the schema: part 1 kept)
+    pydantic = {
+        "properties": {
+            "invoice": {"$ref": "#/$defs/Invoice"},
+            "tags": {
+                "anyOf": [{"type": "array", "items": {"type": "string"}, "maxItems": 2}, {"type": "null"}]
+            },
+        },
+        "$defs": {"Invoice": {"properties": {"lines": {"type": "array", "maxItems": 3}}}},
+    }
+    parts = [({"invoice": {"lines": [n]}, "tags": [n]}, "") for n in ("Widget", "Gadget", "Gizmo", "Gear")]
+    assert merge_found(parts, pydantic) == {
+        "invoice": {"lines": ["Widget", "Gadget", "Gizmo"]},
+        "tags": ["Widget", "Gadget"],
+    }
+    # the part that states a value wins: a negative number, an English amount, a yes/no, a short word
+    parts = [
+        ({"min_c": 20, "due": 100, "warranty_included": False, "pets": "no"}, "Meeting notes of the board."),
+        ({"min_c": -5, "due": 7200.5, "warranty_included": True, "pets": "yes"},
+         "Minimum: -5 °C. Amount due: 7,200.50 USD. The warranty is included. Pets allowed: yes."),
+    ]  # fmt: skip
+    assert merge_found(parts) == {"min_c": -5, "due": 7200.5, "warranty_included": True, "pets": "yes"}
 
 
 def test_extraction_checks_formats_and_takes_raw_newlines_in_strings() -> None:

@@ -20,6 +20,7 @@ _CITED = r"(?:\d{1,2}\s*[-–]\s*\d{1,2}|\d+)"  # a number, or a range: "[2-3]" 
 _MARKER = re.compile(rf"\s*\[({_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
 _MAX_RANGE = 20  # "[1-1000]" cites no thousand passages
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_GROUPED_DECIMAL = re.compile(r"\b(\d{1,3}(?:,\d{3})+)\.(?=\d)")  # English "7,200.50": commas group
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")  # two groups or more: only thousands
 SUPPORT_THRESHOLD = 0.5
 #: numbers written out, as digits: a passage's "quatre" is the answer's "4"
@@ -90,7 +91,8 @@ def number_readings(text: str) -> list[frozenset[str]]:
     an 8. A comma before exactly three digits is ambiguous across the two languages: "3,200"
     is 3200 in English and 3.2 in French, so it is read both ways ("3 200" in a French answer
     is the "3,200" of an English passage)."""
-    grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", text)
+    grouped = _GROUPED_DECIMAL.sub(lambda match: match[1].replace(",", "") + ".", text)  # "7,200.50"
+    grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
     grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
     readings = []
     for number in _NUMBER.findall(grouped):

@@ -59,7 +59,9 @@ def load_schema(path: Path) -> dict[str, Any]:
         schema = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except FileNotFoundError:
         raise ConfigError(f"schema file {path} does not exist") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ConfigError(f"schema file {path} is not UTF-8 text: save it as UTF-8") from None
+    except json.JSONDecodeError as exc:
         raise ConfigError(f"schema file {path} is not valid JSON: {exc}") from None
     if not isinstance(schema, dict):
         raise ConfigError(f"schema file {path} must contain a JSON object")
@@ -67,7 +69,39 @@ def load_schema(path: Path) -> dict[str, Any]:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise ConfigError(f"schema file {path} is not a valid JSON schema: {exc.message}") from None
+    for ref in _refs(schema):
+        if _follow(ref, schema) is None:  # checked now, not after the model's answer (a traceback)
+            raise ConfigError(
+                f"schema file {path}: $ref {ref!r} names nothing in the file (only '#/…' references "
+                "to the file itself are read: put the schema it names inline)"
+            )
     return schema
+
+
+def _refs(schema: Any) -> list[str]:
+    """Every ``$ref`` in a schema, at any depth."""
+    if isinstance(schema, dict):
+        own = [schema["$ref"]] if isinstance(schema.get("$ref"), str) else []
+        return own + [ref for value in schema.values() for ref in _refs(value)]
+    if isinstance(schema, list):
+        return [ref for value in schema for ref in _refs(value)]
+    return []
+
+
+def _follow(ref: str, root: dict[str, Any]) -> Any:
+    """The sub-schema a local ``$ref`` ("#/$defs/item", "#") names, None when it names nothing."""
+    if not ref.startswith("#"):
+        return None
+    target: Any = root
+    for part in [part for part in ref[1:].split("/") if part]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and part in target:
+            target = target[part]
+        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
+            target = target[int(part)]
+        else:
+            return None
+    return target
 
 
 class Extractor:
@@ -118,11 +152,17 @@ class Extractor:
             params = GenerationParams(
                 max_tokens=self.settings.max_tokens * 2, json_schema=schema, seed=attempt
             )
-            output = self.generator.complete(messages, params).text.strip()
+            completion = self.generator.complete(messages, params)
+            output = completion.text.strip()
             extraction.attempts += 1
             problem = _problem(output, schema)
             if problem is None:
                 return tidy_numbers(json.loads(output, strict=False))
+            if completion.finish_reason == "length":  # no correction makes it shorter: say why
+                raise ExtractionError(
+                    f"the JSON was cut at {params.max_tokens} tokens (twice max_tokens): raise max_tokens "
+                    f"(PETITRAG_MAX_TOKENS, now {self.settings.max_tokens}) for this schema"
+                )
             extraction.errors.append(problem)
             feedback = f"That output is invalid: {problem}. Output corrected JSON only."
             messages = [
@@ -142,54 +182,93 @@ class Extractor:
         return windows(chunks, budget, self.generator.count_tokens)
 
 
-def merge_found(found: list[tuple[Any, str]], schema: dict[str, Any] | None = None) -> Any:
+def merge_found(
+    found: list[tuple[Any, str]], schema: Any = None, root: dict[str, Any] | None = None, key: str = ""
+) -> Any:
     """Merge the windows' answers (each with its window's text), in document order; joined lists
-    keep to their schema's ``maxItems`` (the first items, in document order)."""
-    schema = schema if isinstance(schema, dict) else {}  # a sub-schema may be `true` or absent
+    keep to their schema's ``maxItems`` (the first items, in document order). ``root``: the whole
+    schema, for ``$ref``; ``key``: the property's name, which a window that states a yes/no
+    mentions."""
+    root = root if root is not None else schema if isinstance(schema, dict) else {}
     values = [value for value, _ in found]
     if all(isinstance(value, dict) for value in values):
-        keys = list(dict.fromkeys(key for value in values for key in value))
-        properties = schema.get("properties", {})
+        properties = _shaped(schema, root, "properties").get("properties", {})
+        keys = list(dict.fromkeys(name for value in values for name in value))
         return {
-            key: merge_found(
-                [(value[key], text) for value, text in found if key in value], properties.get(key)
+            name: merge_found(
+                [(value[name], text) for value, text in found if name in value],
+                properties.get(name),
+                root,
+                name,
             )
-            for key in keys
+            for name in keys
         }
     if all(isinstance(value, list) for value in values):
         joined = {
             json.dumps(item, sort_keys=True, ensure_ascii=False): item for value in values for item in value
         }
-        return list(joined.values())[: schema.get("maxItems")]
+        return list(joined.values())[: _shaped(schema, root, "maxItems").get("maxItems")]
     given = [(value, text) for value, text in found if value not in (None, "")]
     if not given:
         return values[0]
-    return next((value for value, text in given if _stated_in(value, text)), given[0][0])
+    return next((value for value, text in given if _stated_in(value, text, key)), given[0][0])
+
+
+def _shaped(schema: Any, root: dict[str, Any], keyword: str, depth: int = 0) -> dict[str, Any]:
+    """The sub-schema that holds ``keyword``, behind ``$ref`` and ``anyOf``/``oneOf``/``allOf``
+    (what Pydantic writes for ``Optional[conlist(...)]`` and nested models); {} when none does."""
+    if not isinstance(schema, dict) or depth > 8:  # `true`, absent, or refs in a loop
+        return {}
+    if keyword in schema:
+        return schema
+    if isinstance(schema.get("$ref"), str):
+        found = _shaped(_follow(schema["$ref"], root), root, keyword, depth + 1)
+        if found:
+            return found
+    for alternatives in ("anyOf", "oneOf", "allOf"):
+        for sub in schema.get(alternatives) or []:
+            found = _shaped(sub, root, keyword, depth + 1)
+            if found:
+                return found
+    return {}
 
 
 def tidy_numbers(value: Any) -> Any:
     """Numbers as a person writes them: the JSON grammar lets a small model write
-    ``7200.0000000000004999e+0`` for 7,200, which is 7200 (12 significant digits are kept)."""
+    ``7200.0000000000004999e+0`` for 7,200, which is 7200 (15 significant digits are kept:
+    12345678901.25 stays as it is)."""
     if isinstance(value, dict):
         return {key: tidy_numbers(item) for key, item in value.items()}
     if isinstance(value, list):
         return [tidy_numbers(item) for item in value]
     if isinstance(value, float) and math.isfinite(value):
-        rounded = float(f"{value:.12g}")
+        rounded = float(f"{value:.15g}")
         return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
     return value
 
 
-def _stated_in(value: Any, text: str) -> bool:
-    """Whether a value is written in the text: a string as it is (case and spacing aside), a
-    number as a whole number, read the way citations read them (``numbers_in``: "4" is not in
-    "2024", 4.5 may be written 4,5); yes/no always."""
+def _stated_in(value: Any, text: str, key: str = "") -> bool:
+    """Whether a value is written in the text: a string as whole words (case and spacing
+    aside), a number as a whole number read the way citations read them (``numbers_in``: "4"
+    is not in "2024", 4.5 may be written 4,5, "7,200.50" is 7200.5; the sign aside); a yes/no,
+    or a word as short as "no", when the text also names what it is about (``key``)."""
     if isinstance(value, bool):
-        return True
+        return _mentions(key, text)
     if isinstance(value, int | float):
-        written = str(int(value)) if float(value).is_integer() else str(value)
+        size = abs(value)
+        written = str(int(size)) if float(size).is_integer() else str(size)
         return written in numbers_in(text)
-    return re.sub(r"\s+", " ", str(value)).casefold() in re.sub(r"\s+", " ", text).casefold()
+    wanted = re.sub(r"\s+", " ", str(value)).strip().casefold()
+    spaced = re.sub(r"\s+", " ", text).casefold()
+    whole = re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", spaced) is not None
+    return whole and (len(wanted) > 3 or not key or _mentions(key, text))
+
+
+def _mentions(key: str, text: str) -> bool:
+    """The text names one of the key's words ("pets_allowed", "warrantyIncluded": pets, warranty…)."""
+    words = re.findall(r"[a-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).lower())
+    folded = text.casefold()  # a word's first letters: "allowed" is "allows" too
+    return any(re.search(rf"\b{re.escape(word[:5])}", folded) for word in words if len(word) > 3)
 
 
 def _problem(output: str, schema: dict[str, Any]) -> str | None:
