@@ -1038,3 +1038,27 @@ def test_an_answer_model_that_cannot_load_is_503_not_the_clients_404(home: Path,
     assert client.get("/v1/models/petitrag").json()["id"] == "petitrag"  # chat's documented name
     decomposed = client.get("/api/collections/cafe\u0301/documents")  # "café" as macOS types it
     assert decomposed.json()["error"]["code"] == "collection_not_found"
+
+
+def test_a_collection_left_without_vectors_is_finished_when_the_server_starts(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A server stopped mid-ingest left "embedded": 16 of 60 chunks for good, and said nothing."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+
+    home = tmp_path / "home"
+    for name in [name for name in os.environ if name.startswith("PETITRAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PETITRAG_HOME", str(home))
+    result = CliRunner().invoke(
+        cli, ["ingest", str(sample_corpus() / "composting.html"), "-c", "half", "--no-embed"]
+    )
+    assert result.exit_code == 0, result.stderr
+    with TestClient(create_app(load_settings(serve_no_auth=True, model=MODEL))) as client:
+        deadline = time.monotonic() + 120
+        while (collection := client.get("/api/collections").json()[0])["embedded"] < collection["chunks"]:
+            assert time.monotonic() < deadline, collection
+            time.sleep(0.3)
+        assert collection["name"] == "half" and collection["chunks"] > 0

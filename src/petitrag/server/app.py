@@ -50,6 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server.worker.warm_up().add_done_callback(lambda future: _after_warm_up(future, server))
+        for job in server.jobs.resume_embedding(server.store()):
+            log.info("petitrag serve: finishing the vectors of %s (job %s)", job.collection, job.id)
         yield
         server.worker.close()
         server.jobs.close()

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from petitrag.app import App
 from petitrag.config import Settings
 from petitrag.errors import CollectionBusyError, PetitragError
+from petitrag.index.store import Store
 from petitrag.ingest import IngestReport
 from petitrag.server.errors import ApiError
 from petitrag.server.worker import Abandoned
@@ -148,6 +149,14 @@ class IngestJobs:
         self._executor.submit(self._run, job, paths)
         return job
 
+    def resume_embedding(self, store: Store) -> list[IngestJob]:
+        """A job per collection left with chunks and no vectors (a server stopped mid-ingest,
+        an ingest interrupted): its search would be lexical only, and nothing would say so."""
+        if self.settings.search_mode == "bm25":
+            return []
+        unfinished = [c.name for c in store.collections() if _missing_vectors(store, c.name)]
+        return [self.submit(name, []) for name in unfinished]
+
     def ingesting(self, collection: str, path: str) -> bool:
         """An unfinished job is adding this file to the collection."""
         with self._lock:
@@ -229,3 +238,8 @@ class IngestJobs:
     def _close_app(self) -> None:
         if self._app is not None:
             self._app.close()
+
+
+def _missing_vectors(store: Store, collection: str) -> bool:
+    embedded, total = store.vector_counts(collection)
+    return embedded < total
