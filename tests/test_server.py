@@ -313,6 +313,15 @@ def test_input_longer_than_the_context_is_400_before_anything_streams(
             model=model, messages=[{"role": "user", "content": "compost " * 5000}], stream=stream
         )
     assert caught.value.code == "context_length_exceeded" and time.monotonic() - started < 10
+    if model == MODEL:  # a prompt that fits, but not with the answer the client asked room for
+        with pytest.raises(openai.BadRequestError, match="max_tokens asks for 3000") as caught:
+            sdk(server).chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": "compost " * 1500}],
+                stream=stream,
+                max_tokens=3000,
+            )
+        assert caught.value.code == "context_length_exceeded"
 
 
 def test_a_long_conversation_history_is_cut_to_fit_the_rewrite(server: str) -> None:
@@ -494,6 +503,21 @@ def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> No
         "/v1/chat/completions", json={"model": MODEL, "messages": [{"role": "foo", "content": "hi"}]}
     )
     assert role.status_code == 400 and role.json()["error"]["param"] == "messages.0.role"
+    for fields, param in (
+        ({"stop": 5}, "stop"),
+        ({"messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
+    ):
+        hi = [{"role": "user", "content": "hi"}]
+        typed = client.post("/v1/chat/completions", json={"model": MODEL, "messages": hi, **fields})
+        assert (
+            typed.status_code == 400 and typed.json()["error"]["param"] == param
+        )  # not pydantic's type tags
+    empty = client.post("/v1/chat/completions", headers={"Content-Type": "application/json"})
+    assert "the body must be a JSON object" in empty.json()["error"]["message"]
+    latin1 = client.post(
+        "/v1/chat/completions", content=b'{"model": "\xe9"}', headers={"Content-Type": "application/json"}
+    )
+    assert latin1.status_code == 400 and latin1.json()["error"]["code"] == "invalid_body"
     zero = {
         "model": MODEL,
         "messages": [{"role": "user", "content": "hi"}],

@@ -190,7 +190,10 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
 
 
 #: a machine-readable code for the errors Starlette raises itself (no route, wrong method, body)
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+HTTP_CODES = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+#: parts of a validation error's location that name pydantic's types, not the request's fields
+#: ("stop.function-after[encodable(), str]", "messages.0.content.str")
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "literal"})
 
 
 def _validation_message(error: dict[str, Any]) -> str:
@@ -202,7 +205,7 @@ def _validation_message(error: dict[str, Any]) -> str:
     if error.get("type") == "json_invalid":
         reason = error.get("ctx", {}).get("error", "decode error")
         return f"the body is not valid JSON ({reason}, at character {error['loc'][-1]})"
-    if tuple(error["loc"]) == ("body",) and error.get("type") == "model_attributes_type":
+    if tuple(error["loc"]) == ("body",) and error.get("type") in ("model_attributes_type", "missing"):
         return "the body must be a JSON object, sent with Content-Type: application/json"
     return f"{_field(error) or 'request'}: {error['msg']}"
 
@@ -211,4 +214,5 @@ def _field(error: dict[str, Any]) -> str:
     """The field a validation error is about (``messages.0.content``), '' for the whole body."""
     if error.get("type") == "json_invalid":
         return ""
-    return ".".join(str(part) for part in error["loc"] if part != "body")
+    parts = [str(part) for part in error["loc"] if part != "body"]
+    return ".".join(part for part in parts if "[" not in part and part not in _TYPE_TAGS)

@@ -241,15 +241,26 @@ def rag_check(collection: str, question: str) -> Check:
     return check
 
 
-def passthrough_check(messages: list[Message], schema: dict[str, Any] | None = None) -> Check:
-    """400 for messages that do not fit the context, or a ``response_format`` schema the model
-    cannot follow (the backend would fail with a 500, in a stream after it started)."""
+def passthrough_check(
+    messages: list[Message], schema: dict[str, Any] | None = None, asked_tokens: int | None = None
+) -> Check:
+    """400 for messages that do not fit the context — with the ``max_tokens`` the client asked
+    for, as OpenAI does, rather than an answer cut short — or a ``response_format`` schema the
+    model cannot follow (the backend would fail with a 500, in a stream after it started)."""
 
     def check(ticket: Ticket) -> None:
         generator = ticket.worker.generator
         tokens = prompt_size(generator, messages)
         if tokens >= generator.context_size:
             raise too_long(tokens, generator, "the prompt")
+        if asked_tokens is not None and tokens + asked_tokens > generator.context_size:
+            raise ApiError(
+                400,
+                f"the prompt has {tokens} tokens and max_tokens asks for {asked_tokens}: more than "
+                f"the {generator.context_size}-token context of {generator.name} holds; lower max_tokens",
+                "context_length_exceeded",
+                param="max_tokens",
+            )
         if schema is not None:
             grammar_check(generator, schema)
 

@@ -90,7 +90,9 @@ async def chat_completions(
         job = rag_job(target.collection, question, body.k, earlier_turns(body))
     else:
         messages = passthrough_messages(body)
-        check = passthrough_check(messages, json_schema_of(body))
+        check = passthrough_check(
+            messages, json_schema_of(body), body.max_completion_tokens or body.max_tokens
+        )
         job = passthrough_job(body, messages, server.settings)
     kind = "rag" if target.collection is not None else "passthrough"
     response = ChatResponse(body.model)
