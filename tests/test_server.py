@@ -595,6 +595,12 @@ def test_embeddings_use_the_index_embedder(server: str) -> None:
         with pytest.raises(openai.BadRequestError, match="token ids are not accepted") as raised:
             sdk(server).embeddings.create(model="x", input=token_ids)
         assert raised.value.body["param"] == "input"  # type: ignore[index]
+    started = time.monotonic()  # 100 KB used to hold the model thread for minutes
+    with pytest.raises(
+        openai.BadRequestError, match=r"input 1 has \d+ tokens; at most 8192 per input"
+    ) as raised:
+        sdk(server).embeddings.create(model="x", input=["hi", "word " * 20_000], dimensions=384)
+    assert raised.value.code == "input_too_long" and time.monotonic() - started < 10
 
 
 # -- keys, collections, uploads -------------------------------------------------------------------

@@ -43,6 +43,7 @@ from petitrag.server.worker import Ticket, TokenStream
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
 MAX_EMBEDDING_INPUTS = 2048
+MAX_EMBEDDING_TOKENS = 8192  # per input: 16 windows of the e5 model's 512 tokens, a few seconds
 #: token ids are another model's (tiktoken's): this embedder cannot read them back as text
 TOKEN_IDS_REFUSED = (
     "input: token ids are not accepted, send the texts themselves "
@@ -168,27 +169,41 @@ async def embeddings(body: EmbeddingRequest, who: Caller, server: Server) -> dic
 
     def run(ticket: Ticket) -> tuple[np.ndarray, str, int]:
         embedder = ticket.app.embedder
+        size = getattr(embedder, "dim", None)  # known before embedding for the local backends
+        if body.dimensions is not None and size is not None and body.dimensions != size:
+            raise _other_dimensions(embedder.identity, size, body.dimensions)
+        counts = [embedder.count_tokens(text) for text in texts]
+        longest = max(range(len(texts)), key=counts.__getitem__)
+        if counts[longest] > MAX_EMBEDDING_TOKENS:  # a 100 KB input held the model thread for minutes
+            raise ApiError(
+                400,
+                f"input {longest} has {counts[longest]} tokens; at most {MAX_EMBEDDING_TOKENS} per input",
+                "input_too_long",
+                param="input",
+            )
         if body.input_type == "query":
             vectors = np.stack([embedder.embed_query(text) for text in texts])
         else:
             vectors = embedder.embed_passages(texts)
-        return vectors, embedder.identity, sum(embedder.count_tokens(text) for text in texts)
+        return vectors, embedder.identity, sum(counts)
 
     vectors, identity, tokens = await server.worker.call(run)
-    # refused, not ignored: a vector store sized for the asked size would fail later, far from here
     if body.dimensions is not None and body.dimensions != vectors.shape[1]:
-        raise ApiError(
-            400,
-            f"dimensions: {identity} gives {vectors.shape[1]}-dimensional vectors, not {body.dimensions}",
-            "unsupported_parameter",
-            param="dimensions",
-        )
+        raise _other_dimensions(identity, vectors.shape[1], body.dimensions)
     data = [
         {"object": "embedding", "index": index, "embedding": _encode(vector, body.encoding_format)}
         for index, vector in enumerate(vectors)
     ]
     usage = {"prompt_tokens": tokens, "total_tokens": tokens}
     return {"object": "list", "data": data, "model": identity, "usage": usage}
+
+
+def _other_dimensions(identity: str, size: int, asked: int) -> ApiError:
+    """Refused, not ignored: a vector store sized for the asked size would fail later, far from here."""
+    return ApiError(
+        400, f"dimensions: {identity} gives {size}-dimensional vectors, not {asked}", "unsupported_parameter",
+        param="dimensions",
+    )  # fmt: skip
 
 
 def _encode(vector: np.ndarray, encoding: str) -> list[float] | str:
