@@ -50,6 +50,13 @@ def test_malformed_toml_is_a_config_error(home: Path) -> None:
     (home / "config.toml").write_text("threads = = 2\n")
     with pytest.raises(ConfigError, match="configuration"):
         load_settings()
+    (home / "config.toml").write_bytes("\ufeffthreads = 2\n".encode())  # Notepad's UTF-8
+    with pytest.raises(ConfigError, match="starts with a byte-order mark"):
+        load_settings()
+    (home / "config.toml").unlink()
+    (home / "config.toml").mkdir()  # silently not read, before
+    with pytest.raises(ConfigError, match="config.toml is not a file"):
+        load_settings()
 
 
 def test_unknown_key_is_refused(home: Path) -> None:
@@ -168,3 +175,5 @@ def test_config_shows_values_but_hides_keys(petitrag, home: Path, monkeypatch: p
     assert "sk-very-secret" not in shown and "key-for-docs-1" not in shown
     assert 'model_api_key = "***"' in shown and 'serve_api_keys = {"***1": ["docs"]}' in shown
     assert f'home = "{home}"' in shown and "embedder_api_key = null" in shown
+    monkeypatch.setenv("PETITRAG_MODEL_BASE_URL", "http://me:hunter2@gpu-box:8000/v1")
+    assert 'model_base_url = "http://me:***@gpu-box:8000/v1"' in petitrag("config").stdout

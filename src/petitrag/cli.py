@@ -7,6 +7,7 @@ else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,7 +194,11 @@ def show_config(ctx: click.Context) -> None:
     """Show the effective configuration (defaults → file → env → flags)."""
     settings = settings_from(ctx)
     for name, value in settings.model_dump(mode="json").items():
-        shown = json.dumps(_hidden(value) if name in SECRET_SETTINGS and value else value, ensure_ascii=False)
+        if name in SECRET_SETTINGS and value:
+            value = _hidden(value)
+        elif name.endswith("base_url") and value:
+            value = re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", value)  # http://user:password@host
+        shown = json.dumps(value, ensure_ascii=False)
         out.print(f"{escape(name)} = {escape(shown)}", highlight=False)
 
 

@@ -329,6 +329,8 @@ def config_file(home: Any = None) -> Path | None:
         return path
     home = home or os.environ.get("PETITRAG_HOME") or default_home()
     candidate = Path(home).expanduser() / "config.toml"
+    if candidate.exists() and not candidate.is_file():  # a folder: it was silently not read
+        raise ConfigError(f"{candidate} is not a file: the configuration must be a TOML file")
     return candidate if candidate.is_file() else None
 
 
@@ -346,7 +348,11 @@ def load_settings(flag_names: Mapping[str, str] | None = None, **flags: Any) -> 
     except SettingsError as exc:  # a list or table setting in the environment that is not JSON
         raise ConfigError(_env_json_message(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read configuration file {config_file(given.get('home'))}: {exc}") from None
+        path = config_file(given.get("home"))
+        reason = str(exc)
+        if path is not None and path.read_bytes().startswith(b"\xef\xbb\xbf"):  # Notepad's
+            reason = "it starts with a byte-order mark (BOM): save it as UTF-8 without one"
+        raise ConfigError(f"cannot read configuration file {path}: {reason}") from None
     except (ValueError, OSError) as exc:  # e.g. an unreadable TOML file
         raise ConfigError(f"cannot read configuration: {exc}") from None
     settings.home = settings.home.expanduser()

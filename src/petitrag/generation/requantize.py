@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import glob
 import hashlib
 import os
 import re
@@ -177,7 +178,7 @@ def _copy_path(path: Path, kind: str, cache_dir: Path) -> Path:
 
 def copies_of(path: Path, cache_dir: Path) -> list[Path]:
     """Every copy and marker made for the file at ``path``, of this version or earlier ones."""
-    return sorted((cache_dir / FOLDER).glob(f"{path.stem}.{_where(path)}-*"))
+    return sorted((cache_dir / FOLDER).glob(f"{glob.escape(path.stem)}.{_where(path)}-*"))  # "model[1]"
 
 
 def _forget_stale(path: Path, cache_dir: Path) -> None:
