@@ -55,7 +55,7 @@ def test_malformed_toml_is_a_config_error(home: Path) -> None:
         load_settings()
     (home / "config.toml").unlink()
     (home / "config.toml").mkdir()  # silently not read, before
-    with pytest.raises(ConfigError, match="config.toml is not a file"):
+    with pytest.raises(ConfigError, match=r"config\.toml is not a file"):
         load_settings()
 
 
