@@ -40,6 +40,9 @@ def norm(text: str) -> list[str]:
     text = MARKER.sub("", text).strip().casefold().replace("\u202f", " ").replace("\xa0", " ")
     text = ELISION.sub(" ", text)
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if unicodedata.category(ch) != "Mn")
+    text = re.sub(
+        r"\b\d{1,3}(,\d{3}){2,}\b|\b\d{1,3}(,\d{3})+(?=\.\d)", lambda m: m.group().replace(",", ""), text
+    )
     text = re.sub(r"(?<=\d)[ .](?=\d{3}\b)", "", text)
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)
     text = "".join(" " if ch in PUNCTUATION else ch for ch in text)
@@ -125,7 +128,7 @@ def rescore(out: Path) -> dict[str, Any]:
         scores = [case_scores(row) for row in predictions]
         metrics = {m for s in scores for m in s}
         totals = [row["timings"].get("total_s", 0.0) for row in predictions]
-        ok = [row for row in predictions if row["error"] is None]
+        ok = [row for row in predictions if row["error"] is None and row["timings"].get("prompt_tokens")]
         recomputed[model] = {
             "quality": {m: interval([s[m] for s in scores if m in s]) for m in metrics},
             "total_s": {"n": len(totals), "p50": quantile(totals, 50), "p95": quantile(totals, 95)},

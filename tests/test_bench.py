@@ -9,6 +9,7 @@ implementation (tests/rescore_bench.py).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -283,3 +284,38 @@ def test_an_edited_set_is_answered_from_its_own_articles_only(bench_home: Path) 
     assert [path.name for path in sorted((bench_home / "data" / "corpus" / "tiny").iterdir())] == [
         "000-Honey-bee.md"
     ]
+
+
+def test_a_name_that_now_means_another_model_does_not_resume(bench_home: Path, tmp_path: Path) -> None:
+    """A registered name pointed at another file resumed its answers: the report mixed the
+    135M model's quality with the other file's size, under one name."""
+    from petitrag.config import load_settings
+    from petitrag.generation.catalog import resolve_model
+
+    data, out = bench_home / "tiny.json", tmp_path / "out"
+    first, second = tmp_path / "a" / "swap.gguf", tmp_path / "b" / "swap.gguf"
+    model = resolve_model(load_settings(), MODEL)
+    for copy in (first, second):  # two files (a link would be resolved to the same one)
+        copy.parent.mkdir()
+        try:
+            os.link(model, copy)
+        except OSError:
+            shutil.copyfile(model, copy)
+    invoke("models", "pull", str(first), "--name", "swap")
+    invoke("bench", str(data), "--models", "swap", "--out", str(out), "--limit", "1")
+    invoke("models", "pull", str(second), "--name", "swap")
+    refused = invoke("bench", str(data), "--models", "swap", "--out", str(out), "--limit", "2", expect=1)
+    assert f"swap answered in {out} as {first}, but now names {second}" in refused.stderr
+    assert "--fresh" in refused.stderr and len(lines(out / "predictions.jsonl")) == 1
+
+
+def test_a_mistyped_collection_does_not_claim_the_output_folder(bench_home: Path, tmp_path: Path) -> None:
+    """The next run, with the right collection, was refused: "holds another benchmark run"."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "When was the tower built?", "answers": ["1889"]}\n')
+    out = tmp_path / "out"
+    refused = invoke(
+        "bench", str(questions), "--models", MODEL, "--out", str(out), "-c", "nosuchcoll", expect=1
+    )
+    assert "collection 'nosuchcoll' does not exist" in refused.stderr
+    assert not (out / "run.json").exists()

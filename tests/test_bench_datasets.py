@@ -90,6 +90,10 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
         ({"question": "a?", "answers": ["x"], "impossible": "no"}, "'impossible' must be true or false"),
         ({"question": "a?", "answers": ""}, "an answer is blank"),
         ({"question": "a?", "answers": ["  "]}, "an answer is blank"),
+        (
+            {"question": "a?", "answers": [], "is_impossible": False},
+            "'is_impossible' is false but there is no answer",
+        ),
     ],
 )
 def test_what_would_silently_make_a_question_one_to_abstain_on_is_refused(
@@ -158,4 +162,13 @@ def test_a_file_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
     path.write_bytes('{"question": "Qu\'est-ce qu\'un été ?", "answers": []}'.encode("latin-1"))
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_dataset(path)
+
+
+def test_a_spreadsheet_export_says_what_to_write_instead(tmp_path: Path) -> None:
+    path = tmp_path / "questions.csv"
+    path.write_text("question,answer\nCapital?,Paris\n", encoding="utf-8")
+    with pytest.raises(
+        ConfigError, match=r"\.csv is not read; write one JSON object per line in a \.jsonl file"
+    ):
         load_dataset(path)

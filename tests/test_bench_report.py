@@ -39,7 +39,8 @@ def entry(f1: float, abstain: float | None = 0.9, p95: float = 10.0, cost: float
                                         "ci_high": abstain and abstain + ci}},
         "speed": {"total_s": {"p95": p95, "p95_ci": [p95 - 1, p95 + 1]}},
         "cost": {"eur_per_1k": {"mean": cost, "n": 100, "ci_low": cost, "ci_high": cost}},
-        "cases": {"answerable": 80, "unanswerable": unanswerable},
+        "cases": {"answerable": 80, "unanswerable": unanswerable, "predicted": 80 + unanswerable},
+        "errors": {"count": 0},
     }  # fmt: skip
 
 
@@ -72,6 +73,23 @@ def test_a_verdict_on_an_unfinished_run_says_it_is_provisional() -> None:
     assert verdict.text == "incomplete run (small 2/6 answered), so far: smallest model that passes: small"
 
 
+def test_a_model_that_did_not_load_is_named_not_awaited() -> None:
+    """It read "incomplete run (bad 0/4 answered)", as if running again would finish it."""
+    specs = [spec("bad", 100), spec("good", 1000)]
+    models = {"bad": entry(0.0), "good": entry(0.70)}
+    models["bad"]["cases"].update(predicted=0, missing=100)
+    models["bad"]["load_error"] = "cannot load model bad.gguf: not a valid GGUF file"
+    verdict = decide(Bar(), specs, models)
+    assert verdict.smallest == "good" and verdict.not_loaded == ["bad"] and verdict.incomplete == []
+    assert (
+        verdict.text
+        == "smallest model that passes: good. Not loaded: bad (the report's Errors table says why)"
+    )
+    alone = decide(Bar(), specs[:1], {"bad": models["bad"]})
+    assert alone.smallest is None and alone.closest is None
+    assert alone.text == "no model could be loaded: bad (the report's Errors table says why)"
+
+
 def test_topline_is_judged_but_never_chosen() -> None:
     specs = [spec("small", 100), spec("large", 1100, topline=True)]
     models = {"small": entry(0.40), "large": entry(0.80)}
@@ -88,6 +106,10 @@ def test_bar_relative_to_the_topline() -> None:
     verdict = decide(bar, specs, models)  # the bar is 0.9 × 0.80 = 0.72
     assert verdict.smallest == "b"
     assert models["a"]["bar"]["checks"][0]["threshold"] == pytest.approx(0.72)
+    down = entry(0.0)  # a topline whose server was down: its F1 of 0 made a bar of 0
+    down["errors"]["count"] = down["cases"]["predicted"]
+    verdict = decide(bar, specs, {**models, "top": down})
+    assert verdict.smallest is None and "fails on F1 has no topline F1 to compare with" in verdict.text
 
 
 def test_uncertain_pass_is_flagged_and_inapplicable_criteria_skipped() -> None:
@@ -196,12 +218,14 @@ def finished(tmp_path: Path) -> dict[str, Any]:
         for case in CASES:
             text, abstained, seconds, kind = answers[case.id]
             language = "en" if case.id == "c4" else "fr"
+            read = 0 if abstained and model == "small" else 500  # 0: search abstained without the model
             citations = (
                 [{"text": "Construite pour 1889 par Gustave Eiffel."}] if text and not abstained else []
             )
             append_prediction(out, Prediction(
                 case.id, model, case.question, case.answers, case.impossible, text, abstained, language,
-                language if kind is None else "", citations, {"total_s": seconds, "ttft_s": seconds / 2},
+                language if kind is None else "", citations,
+                {"total_s": seconds, "ttft_s": seconds / 2, "prompt_tokens": read},
                 error=kind and "the worker died", error_kind=kind))  # fmt: skip
         meta = {"model": model, "load_s": 1.0, "rss_before_load_mb": 80, "peak_rss_mb": 300.0, "cases": 4,
                 "machine": {"cpu": "Test CPU", "cpus": 2, "memory_gib": 8.0}}  # fmt: skip
@@ -224,7 +248,8 @@ def test_results_hand_checked(finished: dict[str, Any]) -> None:
     assert small["quality"]["exact_match"]["mean"] == pytest.approx(1 / 3, abs=1e-4)
     assert small["quality"]["abstain_correct"] == {"mean": 1.0, "n": 1, "ci_low": 0.2065, "ci_high": 1.0}
     assert small["speed"]["total_s"]["p95"] == pytest.approx(8.95)  # [1, 2, 3, 10]: 3 + 0.85 × 7
-    assert small["speed"]["ttft_s"]["n"] == 3  # the crash has no TTFT
+    assert small["speed"]["ttft_s"]["n"] == 2  # no TTFT for the crash, nor for c3: search abstained alone
+    assert small["speed"]["prompt_tokens"]["mean"] == 500
     assert small["errors"]["by_kind"]["crash"] == 1 and small["errors"]["count"] == 1
     assert small["cost"]["eur_per_1k"]["mean"] == pytest.approx(
         1000 * 4 / 3600 * CostModel().eur_per_hour, 1e-3

@@ -15,6 +15,8 @@ from petitrag.bench.metrics import contains_gold, exact_match, normalize, token_
         ("chapitre un", "chapitre 1"),
         ("deux heures", "2 heures"),
         ("45 000 euros", "45000 euros"),
+        ("1,500,000 people", "1500000 people"),
+        ("$7,200.50", "7200.50"),
         ("3,5 bars [2]", "3.5 bars"),
         ("« Les Misérables »", "miserables"),
         ("d'après l'auteur", "apres auteur"),

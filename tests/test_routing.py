@@ -91,6 +91,11 @@ def test_unreachable_large_model_returns_the_small_answer_marked_low(indexed: Pa
     result = CliRunner().invoke(cli, ["ask", QUESTION, "--json", "--route", f"{SMALL},big@http://127.0.0.1:9/v1",
                                       "--route-threshold", "1"])  # fmt: skip
     assert result.stderr.startswith(f"warning: answered by {SMALL} (")  # the JSON reader's log shows it too
+    alone = CliRunner().invoke(cli, ["ask", QUESTION, "--route-threshold", "0.5"])  # was silently ignored
+    assert (
+        alone.exit_code == 1
+        and alone.stderr == "error: --route-threshold needs a route: add --route SMALL,LARGE (or set route)\n"
+    )
 
 
 def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:
@@ -276,6 +281,20 @@ def test_calibration_round_trip_and_unreadable_file(tmp_path: Path) -> None:
     calibration_path(tmp_path, "s", "l").write_text("{not json")
     with pytest.raises(ConfigError, match="unreadable"):
         load_calibration(tmp_path, "s", "l")
+
+
+def test_each_pair_of_served_models_has_its_own_calibration(tmp_path: Path) -> None:
+    """ "llama3.2@http://localhost:11434/v1" and "gpt-4o@https://api.openai.com/v1" both saved to
+    "s__v1.json": one pair's calibration was applied to the other."""
+    llama, gpt = "llama3.2@http://localhost:11434/v1", "gpt-4o@https://api.openai.com/v1"
+    paths = {
+        calibration_path(tmp_path, "s", large) for large in (llama, gpt, "mistral@http://localhost:11434/v1")
+    }
+    assert len(paths) == 3 and all(path.name.startswith("s__") for path in paths)
+    assert calibration_path(tmp_path, "s", "l").name == "s__l.json"  # catalog names: as before
+    calibration = Calibration("s", llama, threshold=0.4, calibrated=True)
+    calibration.save(calibration_path(tmp_path, "s", gpt))  # a file of another pair under this name
+    assert load_calibration(tmp_path, "s", gpt).calibrated is False
 
 
 # --- bench --route ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from petitrag.cli import cli, err, out, require_utf8, settings_from, text_argument
 from petitrag.config import Reading, Settings
-from petitrag.errors import PetitragError
+from petitrag.errors import ConfigError, PetitragError
 from petitrag.report import Stream, packing_line, print_answer, route_line
 
 if TYPE_CHECKING:
@@ -82,6 +82,14 @@ def with_model_options(command: Any) -> Any:
     return command
 
 
+def answer_settings(ctx: click.Context, flags: dict[str, Any]) -> Settings:
+    """ask and chat: the settings, with the flags that only mean something together checked."""
+    settings = settings_from(ctx, **flags)
+    if flags.get("route_threshold") is not None and not settings.route:  # it was silently ignored
+        raise ConfigError("--route-threshold needs a route: add --route SMALL,LARGE (or set route)")
+    return settings
+
+
 def with_generation_options(command: Any) -> Any:
     """summarize and extract: listing -k, --route or --abstain-below there, ignored, misled."""
     for option in reversed(generation_options):
@@ -99,7 +107,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
     """Answer QUESTION from your documents, with sources ('-': read it from standard input)."""
     from petitrag.app import open_app
 
-    settings = settings_from(ctx, **flags)
+    settings = answer_settings(ctx, flags)
     question = text_argument(question, "question")
     stream = not as_json and not no_stream
     with open_app(settings) as app:
@@ -138,7 +146,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
     from petitrag.answer.conversation import Conversation
     from petitrag.app import open_app
 
-    settings = settings_from(ctx, **flags)
+    settings = answer_settings(ctx, flags)
     with open_app(settings) as app:
         app.store.require_documents(settings.collection)
         conversation = Conversation(app.answerer())

@@ -163,6 +163,9 @@ def bench(
         f"results: {escape(str(out_dir / 'results.json'))}[/]",
         highlight=False,
     )
+    verdict = results["verdict"]
+    if verdict["smallest"] is None and verdict["closest"] is None:  # no candidate could be loaded
+        ctx.exit(1)
 
 
 def routing_summary(routing: dict[str, Any]) -> str:

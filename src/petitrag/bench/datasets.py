@@ -52,6 +52,11 @@ def load_dataset(path: Path) -> Dataset:
         raise ConfigError(f"test set {path} is not UTF-8 text (byte {exc.start})") from None
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         return _unique_ids(_jsonl(path.stem, text))
+    if path.suffix.lower() in (".csv", ".tsv", ".xlsx"):
+        raise ConfigError(
+            f"test set {path}: {path.suffix} is not read; write one JSON object per line in a .jsonl file: "
+            '{"question": "…", "answers": ["…"]} (see docs/bench.md)'
+        )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -161,6 +166,8 @@ def _flag(row: dict, where: str) -> bool:  # type: ignore[type-arg]
 def _impossible(row: dict, answers: list[str], where: str) -> bool:  # type: ignore[type-arg]
     """Flagged, or no gold answer: the documents do not answer it (the flag wins over answers a
     converted set kept, as SQuAD 2.0's plausible answers)."""
+    if row.get("is_impossible", row.get("impossible")) is False and not answers:
+        raise ConfigError(f"{where}: 'is_impossible' is false but there is no answer: give its answers")
     return _flag(row, where) or not answers
 
 

@@ -19,11 +19,17 @@ _PUNCTUATION = set(string.punctuation) | set("«»“”‘’…–—·")
 _ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu)['’]")
 
 
+#: commas that can only group thousands: two groups or more, or one before a decimal point
+#: ("45,000" alone stays ambiguous: 45 thousand in English, 45.0 in French)
+_ENGLISH_GROUPS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b|\b\d{1,3}(?:,\d{3})+(?=\.\d)")
+
+
 def normalize(text: str) -> str:
     """The comparable form of an answer."""
     text = strip_markers(text).casefold().replace("\u202f", " ").replace("\xa0", " ")
     text = _ELISION.sub(" ", text)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    text = _ENGLISH_GROUPS.sub(lambda match: match.group().replace(",", ""), text)  # 1,234,567 / 7,200.50
     text = re.sub(r"(?<=\d)[ .](?=\d{3}\b)", "", text)  # 45 000 / 45.000 → 45000
     text = re.sub(r"(?<=\d),(?=\d)", ".", text)  # 3,5 → 3.5
     text = "".join(" " if c in _PUNCTUATION and c != "." else c for c in text)

@@ -64,7 +64,8 @@ def model_results(
 ) -> dict[str, Any]:
     predictions = [by_case[case.id] for case in cases if case.id in by_case]
     scores = [score(p) for p in predictions]
-    ok = [p for p in predictions if p.error is None]
+    # the answers the model was asked for: not failures, nor abstentions search decided alone
+    ok = [p for p in predictions if p.error is None and p.timings.get("prompt_tokens")]
     meta = read_meta(out, spec.key)
     basis = cost.basis(spec)
     missing = len(cases) - len(predictions)

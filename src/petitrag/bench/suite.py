@@ -35,6 +35,7 @@ from petitrag.bench.rundir import (
     load_all_predictions,
     locked,
     prepare,
+    read_meta,
     write_cases,
     write_json,
 )
@@ -80,13 +81,34 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     cost = CostModel.from_settings(settings)
     if options.report_only:  # read-only: works on a folder whose run is still going on
         check_same_run(options.out, identity)
+        check_same_models(options.out, specs)
         return finish(options, identity, cases, stored_retrieval(options.out, cases), specs, cost)
+    if not dataset.documents:  # asked of an existing collection: a typo must not claim --out
+        with Store(settings.db_path) as store:
+            store.require_collection(collection)
     with locked(options.out) as lock_fd:
         prepare(options.out, identity, options.fresh)
+        check_same_models(options.out, specs)
         write_cases(options.out, cases)
         retrieval = prepare_retrieval(settings, dataset, options, cases, console)
         run_models(settings, options, specs, cases, lock_fd, console)
         return finish(options, identity, cases, retrieval, specs, cost)
+
+
+def check_same_models(out: Path, specs: list[ModelSpec]) -> None:
+    """A name that now means another model (a registered name pointed at another file, another
+    server) cannot resume its answers: the report would mix two models under one name."""
+    for spec in specs:
+        now = spec.to_json()
+        for record in read_meta(out, spec.key):
+            before = record.get("spec")
+            fields = ("path", "file_bytes", "base_url", "model")
+            if before and any(before.get(field) != now[field] for field in fields):
+                was = before.get("path") or f"{before.get('model')}@{before.get('base_url')}"
+                raise ConfigError(
+                    f"{spec.key} answered in {out} as {was}, but now names {spec.path or spec.spec}: "
+                    "its answers would mix two models; use another --out, or --fresh to start over"
+                )
 
 
 def select(dataset: Dataset, options: BenchOptions) -> list[Case]:

@@ -100,6 +100,8 @@ class Verdict:
     topline_passes: bool | None = None
     #: models that have not answered every question yet ("small 2/6"): the verdict is provisional
     incomplete: list[str] = field(default_factory=list)
+    #: models that could not be loaded (their error is in the results): judged on nothing
+    not_loaded: list[str] = field(default_factory=list)
     text: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -141,12 +143,21 @@ def _check(criterion: str, threshold: float | None, stat: dict[str, Any], minimu
 def decide(bar: Bar, specs: list[ModelSpec], models: dict[str, dict[str, Any]]) -> Verdict:
     """Smallest passing candidate (by file size, then parameters), else the closest one."""
     topline = next((spec for spec in specs if spec.topline), None)
-    topline_f1 = models[topline.key]["quality"]["f1"]["mean"] if topline else None
+    topline_f1 = _reference_f1(models[topline.key]) if topline else None
     judged = {spec.key: checks(bar, models[spec.key], topline_f1) for spec in specs}
     for key, found in judged.items():
         models[key]["bar"] = {"passes": all(c.passes for c in found), "checks": [asdict(c) for c in found]}
+    not_loaded = [spec.key for spec in specs if models[spec.key].get("load_error")]
     candidates = [spec for spec in specs if not spec.topline]
-    verdict = Verdict(passing=[s.key for s in candidates if models[s.key]["bar"]["passes"]])
+    verdict = Verdict(
+        passing=[s.key for s in candidates if models[s.key]["bar"]["passes"]], not_loaded=not_loaded
+    )
+    if not_loaded and all(spec.key in not_loaded for spec in candidates):
+        verdict.text = (
+            f"no model could be loaded: {', '.join(not_loaded)} (the report's Errors table says why)"
+        )
+        return verdict
+    candidates = [spec for spec in candidates if spec.key not in not_loaded]
     if topline:
         verdict.topline, verdict.topline_passes = topline.key, models[topline.key]["bar"]["passes"]
     if verdict.passing:
@@ -166,10 +177,25 @@ def decide(bar: Bar, specs: list[ModelSpec], models: dict[str, dict[str, Any]]) 
             verdict.text += f" (within the 95 % interval of the bar: {'; '.join(doubts)})"
     if topline:
         verdict.text += f". Topline {topline.key} {'passes' if verdict.topline_passes else 'fails'} the bar"
-    verdict.incomplete = [line for spec in specs if (line := _answered(spec.key, models[spec.key]["cases"]))]
+    verdict.incomplete = [
+        line
+        for spec in specs
+        if spec.key not in not_loaded and (line := _answered(spec.key, models[spec.key]["cases"]))
+    ]
     if verdict.incomplete:  # models judged on different questions, or on a few of them
         verdict.text = f"incomplete run ({', '.join(verdict.incomplete)} answered), so far: {verdict.text}"
+    if not_loaded:  # not "incomplete": running again changes nothing until the error is fixed
+        verdict.text += f". Not loaded: {', '.join(not_loaded)} (the report's Errors table says why)"
     return verdict
+
+
+def _reference_f1(topline: dict[str, Any]) -> float | None:
+    """The topline's F1 as a reference for ``--min-f1 N%``; none when half of its questions or
+    more failed (a server down): its F1 of 0 made a bar of 0 that every model passed."""
+    answered = topline["cases"]["predicted"]
+    if not answered or topline["errors"]["count"] * 2 >= answered:
+        return None
+    return topline["quality"]["f1"]["mean"]
 
 
 def _answered(key: str, cases: dict[str, Any]) -> str:

@@ -58,7 +58,8 @@ def _run(argv: list[str], events: TextIO) -> int:
     cases = {case.id: case for case in read_cases(out)}
     pending = [cases[case_id] for case_id in job["case_ids"]]
     meta: dict[str, Any] = {"model": model, "pid": os.getpid(), "started": time.time(), "machine": machine(),
-                            "rss_before_load_mb": _peak_rss_mb(), "cases": 0}  # fmt: skip
+                            "rss_before_load_mb": _peak_rss_mb(), "cases": 0,
+                            "spec": job["model"]}  # fmt: skip
     save_meta = lambda: write_json(meta_path(out, model, os.getpid()), meta)  # noqa: E731
     started = time.perf_counter()
     try:

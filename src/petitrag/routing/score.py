@@ -8,6 +8,7 @@ set, and the result is saved next to the index and used by `ask` and the server.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -125,12 +126,15 @@ def load_calibration(home: Path, small: str, large: str) -> Calibration:
     if not path.exists():
         return Calibration(small, large)
     try:
-        return Calibration.from_json(json.loads(path.read_text(encoding="utf-8")))
+        saved = Calibration.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError, KeyError) as exc:
         raise ConfigError(
             f"routing calibration {path} is unreadable ({exc}); delete it or re-run "
             f"`petitrag bench --route {small},{large}`"
         ) from exc
+    if (saved.small, saved.large) != (small, large):  # another pair's, never applied to this one
+        return Calibration(small, large)
+    return saved
 
 
 def sigmoid(value: float) -> float:
@@ -141,5 +145,11 @@ def sigmoid(value: float) -> float:
 
 
 def _slug(name: str) -> str:
-    stem = name.rsplit("/", 1)[-1]
-    return "".join(c if c.isalnum() or c in ".-_" else "_" for c in stem)
+    """A file-name part for a model spec: a catalog name as it is; a path or ``name@url`` by its
+    model name and a hash of the whole spec (the same model on two servers, or two models on one,
+    once shared "…__v1.json")."""
+    model = name.split("@", 1)[0].rsplit("/", 1)[-1] or "model"
+    readable = "".join(c if c.isalnum() or c in ".-_" else "_" for c in model)
+    if readable == name:
+        return readable
+    return f"{readable}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
