@@ -8,7 +8,6 @@ serialises to the stable ``ask --json`` contract.
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections.abc import Callable
 
@@ -35,7 +34,7 @@ from petitrag.answer.prompts import (
     fixed_prompt,
     is_abstention,
 )
-from petitrag.answer.result import AnswerResult, Citation
+from petitrag.answer.result import AnswerResult, Citation, answer_timings, mean_token_probability
 from petitrag.answer.streaming import HeldAnswer, PassSeparator, TokenCallback
 from petitrag.answer.trim import first_repeat, settled, trimmed
 from petitrag.chunking import SECTION_SEPARATOR
@@ -160,7 +159,7 @@ class Answerer:
             on_token(result.answer)
         waited = last_started - started - sum(report_only[: len(passes) - 1])  # retrieval, any first pass
         total = time.perf_counter() - started - sum(report_only)
-        result.timings.update(_timings(passes, retrieval_s, waited, total))
+        result.timings.update(answer_timings(passes, retrieval_s, waited, total))
         if held_back:  # nothing is shown before the check: that is when the first token reaches the user
             result.timings["ttft_s"] = result.timings["total_s"]
         return result
@@ -404,7 +403,7 @@ class Answerer:
         raw = completion.text.strip()
         if (looped := first_repeat(raw)) is not None:
             raw = raw[:looped].strip()
-        confidence = _confidence(completion)
+        confidence = mean_token_probability(completion)
         if (
             not raw
             or is_abstention(raw)
@@ -477,32 +476,6 @@ def _topic(context: PackedContext, language: Language) -> frozenset[str]:
     an answer repeating them with the question's words tells the user they knew already."""
     headings = [heading for hit in context.hits for heading in (hit.title, hit.section) if heading]
     return topic_terms(" ".join(headings).replace(SECTION_SEPARATOR, " "), language)
-
-
-def _confidence(completion: Completion) -> float | None:
-    """Geometric-mean token probability of the answer; None when the backend gives no logprobs."""
-    logprobs = [token.logprob for token in completion.tokens if token.logprob is not None]
-    if not logprobs:
-        return None
-    return math.exp(sum(logprobs) / len(logprobs))
-
-
-def _timings(
-    passes: list[AnswerResult], retrieval_s: float, waited_s: float, total_s: float
-) -> dict[str, float]:
-    """Timings of the answer the user gets: ``waited_s`` before its generation started (retrieval,
-    an abandoned first pass) counts before the first token; every pass's tokens count in the usage."""
-    completions = [result.completion for result in passes if result.completion is not None]
-    last = completions[-1]
-    return {
-        "retrieval_s": retrieval_s,
-        "ttft_s": waited_s + last.ttft_s,
-        "total_s": total_s,
-        "prompt_tokens": sum(completion.prompt_tokens for completion in completions),
-        "cached_tokens": sum(completion.cached_tokens for completion in completions),
-        "completion_tokens": sum(completion.completion_tokens for completion in completions),
-        "tokens_per_s": last.tokens_per_s,
-    }
 
 
 def _ends_answer(text: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,3 +62,29 @@ class AnswerResult:
 def _typed(key: str, value: float) -> float | int:
     """Token counts are integers, times and speeds always floats (0.0, not 0, with no model call)."""
     return int(value) if key.endswith("_tokens") else round(float(value), 4)
+
+
+def mean_token_probability(completion: Completion) -> float | None:
+    """Geometric-mean token probability of the answer; None when the backend gives no logprobs."""
+    logprobs = [token.logprob for token in completion.tokens if token.logprob is not None]
+    if not logprobs:
+        return None
+    return math.exp(sum(logprobs) / len(logprobs))
+
+
+def answer_timings(
+    passes: list[AnswerResult], retrieval_s: float, waited_s: float, total_s: float
+) -> dict[str, float]:
+    """Timings of the answer the user gets: ``waited_s`` before its generation started (retrieval,
+    an abandoned first pass) counts before the first token; every pass's tokens count in the usage."""
+    completions = [result.completion for result in passes if result.completion is not None]
+    last = completions[-1]
+    return {
+        "retrieval_s": retrieval_s,
+        "ttft_s": waited_s + last.ttft_s,
+        "total_s": total_s,
+        "prompt_tokens": sum(completion.prompt_tokens for completion in completions),
+        "cached_tokens": sum(completion.cached_tokens for completion in completions),
+        "completion_tokens": sum(completion.completion_tokens for completion in completions),
+        "tokens_per_s": last.tokens_per_s,
+    }
