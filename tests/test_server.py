@@ -518,6 +518,16 @@ def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> No
         "/v1/chat/completions", content=b'{"model": "\xe9"}', headers={"Content-Type": "application/json"}
     )
     assert latin1.status_code == 400 and latin1.json()["error"]["code"] == "invalid_body"
+    star = (
+        b"--XX\r\nContent-Disposition: form-data; name=\"files\"; filename*=UTF-8''caf%C3%A9.txt\r\n"
+        b"Content-Type: text/plain\r\n\r\nhello\r\n--XX--\r\n"
+    )  # RFC 5987 only: read as a field
+    starred = client.post("/api/collections/default/documents", content=star,
+                          headers={"Content-Type": "multipart/form-data; boundary=XX"})  # fmt: skip
+    assert (
+        starred.status_code == 400
+        and "files.0: this part is not a file" in starred.json()["error"]["message"]
+    )
     zero = {
         "model": MODEL,
         "messages": [{"role": "user", "content": "hi"}],

@@ -207,6 +207,11 @@ def _validation_message(error: dict[str, Any]) -> str:
         return f"the body is not valid JSON ({reason}, at character {error['loc'][-1]})"
     if tuple(error["loc"]) == ("body",) and error.get("type") in ("model_attributes_type", "missing"):
         return "the body must be a JSON object, sent with Content-Type: application/json"
+    if "Expected UploadFile" in error["msg"]:  # a part without filename="…" (RFC 5987's filename* alone)
+        return (
+            f"{_field(error)}: this part is not a file: send it with Content-Disposition: form-data; "
+            'name="files"; filename="…" (a filename* alone is not read)'
+        )
     return f"{_field(error) or 'request'}: {error['msg']}"
 
 
