@@ -95,6 +95,7 @@ def test_a_range_of_passages_is_a_citation_of_each() -> None:
     assert renumber(answer, [3, 1]) == "Panels last 25 years [2] and inverters 10 to 15 years [1], also."
     assert strip_markers(answer) == "Panels last 25 years and inverters 10 to 15 years, also."
     assert strip_markers("La guerre [1939-1945] [2].") == "La guerre [1939-1945]."  # years, not passages
+    assert remove_invalid("Un casque avec micro [1] [1].", 3) == "Un casque avec micro [1]."  # said once
 
 
 def test_uncited_answer_cites_the_supporting_passage(app) -> None:  # type: ignore[no-untyped-def]
@@ -124,6 +125,25 @@ def test_an_answer_that_cites_nothing_and_nothing_supports_is_an_abstention(app)
     supported = finish("Every two to three weeks.")  # uncited but supported: given its source
     assert not supported.abstained and [c.number for c in supported.citations] == [1]
     assert finish("Yes.").answer == "Yes."  # nothing to judge: kept as it is
+
+
+def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_with_it() -> None:
+    """Read all passages, the 1.5B model wrote "3 200 euros [5]" for the price of passage [4]."""
+    from petitrag.answer.citations import Evidence, recited
+
+    passages = [
+        Evidence.of("Les pneus se gonflent à 3,5 bars.", "fr"),
+        Evidence.of("Le vélo a été vendu 3 200 euros en 2024.", "fr"),
+        Evidence.of("La batterie coûte 450 euros.", "fr"),
+    ]
+    question = "Quel est le prix d'achat du vélo ?"
+    assert recited("3 200 euros [1]", question, passages) == "3 200 euros [2]"
+    assert recited("3 200 euros [2]", question, passages) == "3 200 euros [2]"  # right already
+    assert recited("3 200 euros [1][3]", question, passages) == "3 200 euros [1][3]"  # which one it meant?
+    assert (
+        recited("Environ 5 000 euros [1]", question, passages) == "Environ 5 000 euros [1]"
+    )  # nobody has it
+    assert recited("Un vélo [1]", question, passages) == "Un vélo [1]"  # no number to go by
 
 
 def test_abstention_uses_the_fixed_sentence_in_the_question_language(app) -> None:  # type: ignore[no-untyped-def]
@@ -207,16 +227,16 @@ def test_best_first_answers_from_the_top_passage_alone(app) -> None:  # type: ig
 
 
 def test_best_first_reads_all_passages_when_the_top_one_does_not_answer(app) -> None:  # type: ignore[no-untyped-def]
-    generator = ReplyPerPass(ABSTAIN["fr"], "Tous les 3 000 km [2].")
+    generator = ReplyPerPass(ABSTAIN["fr"], "Tous les 3 000 km [1].")
     result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
     first, second = generator.prompts
     assert sources_in(first) == 1 and sources_in(second) == len(result.context.hits) > 1
     assert second[-1]["content"].startswith(first[-1]["content"].split("\n\nQuestion")[0])  # KV reuse
-    assert result.answer == "Tous les 3 000 km [2]." and result.citations[0].number == 2
+    assert result.answer == "Tous les 3 000 km [1]." and result.citations[0].number == 1
     assert streamed.strip() == result.answer  # the abandoned abstention was never shown
     data = result.to_json()["timings"]
     # the first pass stopped once it was the abstention: "… ne contiennent pas la réponse", 7 words
-    assert data["completion_tokens"] == 7 + len("Tous les 3 000 km [2].".split())
+    assert data["completion_tokens"] == 7 + len("Tous les 3 000 km [1].".split())
     assert data["ttft_s"] <= data["total_s"]
 
 
@@ -225,9 +245,9 @@ def test_words_that_flowed_before_an_answer_became_an_abstention_are_not_glued_t
     them); the pass that follows starts on a new line, and a stream ends with the final answer."""
     hedge = "La batterie lithium-ion de 500 Wh. " + ABSTAIN["fr"]
     question = "Quand faut-il réviser le vélo électrique ?"
-    result, streamed = ask_streamed(app, ReplyPerPass(hedge, "Tous les 3 000 km [2]."), question)
-    assert result.answer == "Tous les 3 000 km [2]."
-    assert streamed == "La batterie lithium-ion de 500 Wh. \nTous les 3 000 km [2]."
+    result, streamed = ask_streamed(app, ReplyPerPass(hedge, "Tous les 3 000 km [1]."), question)
+    assert result.answer == "Tous les 3 000 km [1]."
+    assert streamed == "La batterie lithium-ion de 500 Wh. \nTous les 3 000 km [1]."
     result, streamed = ask_streamed(app, ReplyPerPass(hedge), question)
     assert result.abstained and streamed == (
         "La batterie lithium-ion de 500 Wh. \nLa batterie lithium-ion de 500 Wh. \n" + ABSTAIN["fr"]
@@ -243,6 +263,11 @@ def test_an_answer_that_loops_stops_at_its_first_repeat(app) -> None:  # type: i
     assert result.answer == "En 4 heures et demie [1]."  # the question's frame trimmed too
     assert result.to_json()["timings"]["completion_tokens"] == 2 * len(loop.split(" ")[:10])  # two sentences
     assert first_repeat("Oui. Oui. Non.") is None  # too short to be a loop
+    prices = "\n".join(
+        f"{plan} plan: ${price} per month [1]" for plan, price in [("Basic", 9.99), ("Pro", 14.99)]
+    )
+    assert first_repeat(prices) is None  # "99 per month" was read as a sentence said twice: cut at "$14."
+    assert first_repeat("Minimum 2.5 bars per tyre. Maximum 3.5 bars per tyre.") is None
     assert first_repeat("Il fait beau [1]. Il FAIT beau [2].\nSuite") == len("Il fait beau [1].")
 
 
@@ -372,6 +397,10 @@ def test_restating_the_question_is_told_from_answering_it() -> None:
     assert not restates("Graissez-la tous les 300 km [1]", chain, "fr", topic=guide)
     wife = "Qui Louis XIV a-t-il épousé en secret ?"  # a title that answers, repeating nothing
     assert not restates("Madame de Maintenon [1]", wife, "fr", topic=topic_terms("Madame de Maintenon", "fr"))
+    # after "Combien", "une" is the answer: "Une fois par an [1]" became the abstention sentence
+    assert not restates("Une fois par an [1]", "Combien de fois par an faut-il faire réviser le vélo ?", "fr")
+    assert not restates("Un jour par semaine [1]", "Combien de jours par semaine en télétravail ?", "fr")
+    assert restates("Le vélo [1]", "Combien de fois par an faut-il faire réviser le vélo ?", "fr")
 
 
 def test_a_french_answer_that_only_restates_the_question_becomes_an_abstention(app) -> None:  # type: ignore[no-untyped-def]
@@ -496,12 +525,12 @@ def test_reread_below_reads_all_passages_when_the_top_answer_fails_its_check(  #
 ) -> None:
     app.settings.reread_below = 0.8
     generator = SelfChecking("Tous les ans [1].", yes)
-    generator.replies = ["Tous les ans [1].", "Tous les 3 000 km [2]."]
+    generator.replies = ["Tous les ans [1].", "Tous les 3 000 km [1]."]
     result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
     (check,) = generator.checks  # the top passage's answer, checked once; the re-read is not
     assert sources_in(check[:-2]) == 1 and check[-2]["content"] == "Tous les ans [1]."
     assert len(generator.prompts) == (2 if rereads else 1)
-    expected = "Tous les 3 000 km [2]." if rereads else "Tous les ans [1]."
+    expected = "Tous les 3 000 km [1]." if rereads else "Tous les ans [1]."
     assert result.answer == expected and streamed == expected  # shown once, after the check
     assert result.timings["ttft_s"] == result.timings["total_s"]
     if rereads:
@@ -549,13 +578,13 @@ class ScoringAbstention(ReplyPerPass):
 
 def test_a_likely_abstention_reads_all_passages_without_answering_from_the_top_one(app) -> None:  # type: ignore[no-untyped-def]
     app.settings.reread_above = -3.5
-    generator = ScoringAbstention("Tous les 3 000 km [2].", [-1.2])
+    generator = ScoringAbstention("Tous les 3 000 km [1].", [-1.2])
     result, streamed = ask_streamed(app, generator, "Quand faut-il réviser le vélo électrique ?")
     ((first, reply),) = generator.scored  # French: the reading of all passages is not scored
     assert reply == ABSTAIN["fr"] and sources_in(first) == 1 and len(generator.prompts) == 1
     second = generator.prompts[0]
     assert sources_in(second) == len(result.context.hits) > 1  # only the re-read was generated
-    assert result.answer == "Tous les 3 000 km [2]." and streamed.strip() == result.answer
+    assert result.answer == "Tous les 3 000 km [1]." and streamed.strip() == result.answer
     assert result.signals["abstain_logprob"] is None  # the signals describe the answer given
     prompt_words = [sum(words(message["content"]) for message in chat) for chat in (first, second)]
     assert result.timings["prompt_tokens"] == sum(prompt_words)  # both readings' prompts were evaluated
@@ -585,16 +614,16 @@ def test_a_reading_whose_abstention_is_likely_is_not_generated(  # type: ignore[
 
 def test_french_answers_from_all_passages_are_gated_only_when_asked(app) -> None:  # type: ignore[no-untyped-def]
     question = "Quand faut-il réviser le vélo électrique ?"
-    generator = ScoringAbstention("Tous les 3 000 km [2].", [-1.2])
+    generator = ScoringAbstention("Tous les 3 000 km [1].", [-1.2])
     generator.name = "qwen2.5-coder-1.5b"  # no catalog default for French questions
     assert not ask_streamed(app, generator, question)[0].abstained and generator.scored == []  # no cost
     app.settings.abstain_above = -2.0
-    generator = ScoringAbstention("Tous les 3 000 km [2].", [-1.2, -1.5])
+    generator = ScoringAbstention("Tous les 3 000 km [1].", [-1.2, -1.5])
     result, _ = ask_streamed(app, generator, question)
     assert result.abstained and generator.prompts == [] and result.answer == ABSTAIN["fr"]
     assert "tok/s" not in timings_line(result)  # nothing written: no speed to show
     assert "tok/s" in timings_line(
-        ask_streamed(app, ScoringAbstention("Tous les 3 000 km [2].", [-9.0]), question)[0]
+        ask_streamed(app, ScoringAbstention("Tous les 3 000 km [1].", [-9.0]), question)[0]
     )
 
 
@@ -773,6 +802,11 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     animal = "Quel animal a offert le père à son fils aîné ?"
     assert trimmed("Le père a offert un chevreau à son fils aîné [1]", animal, "fr") == "Un chevreau [1]"
     assert trimmed("La fumée était noire [1].", "De quelle couleur était la fumée ?", "fr") == "Noire [1]."
+    fee = "Quelle est la cotisation annuelle adulte ?"  # the frame's "de" before a number goes too
+    assert trimmed("La cotisation annuelle adulte est de 265 euros [2]", fee, "fr") == "265 euros [2]"
+    apprentices = "Les alternants peuvent-ils télétravailler deux jours par semaine ?"
+    qualified = "Non, les alternants ne peuvent télétravailler qu'un jour par semaine [1]"
+    assert trimmed(qualified, apprentices, "fr") == qualified  # was "Non [1]": the qualifier is the answer
     founder = "Qui a fondé L'Oréal ?"
     assert trimmed("Eugène Schueller a fondé L'Oréal [1].", founder, "fr") == "Eugène Schueller [1]."
     # one repeated word is often the answer's own name, and the noun after "quel" is its head

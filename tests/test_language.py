@@ -20,6 +20,10 @@ def test_detects_french_and_english() -> None:
         ("Who founded L'Oréal?", "en"),  # a French name in an English question
         ("What is la Défense?", "en"),
         ("Is the café open on Sunday?", "en"),
+        ("Doit-on payer ?", "fr"),  # a verb and its subject inverted: "on" read as English gave "Yes [1]"
+        ("Faut-il un casque ?", "fr"),
+        ("Pouvons-nous venir ?", "fr"),
+        ("Is the add-on free?", "en"),
     ],
 )
 def test_short_questions_get_their_language(question: str, language: str) -> None:

@@ -34,8 +34,12 @@ _OPENERS: dict[Language, frozenset[str]] = {
     "en": frozenset("who what when where why how which whom whose is are was were does do did can could "
                     "should will would has have".split()),
 }  # fmt: skip
-# Elided articles and pronouns (l'accident, d'enfants, qu'il) and inverted "-t-on": French only.
-_FRENCH_FORMS = re.compile(r"\b(?:[cdjlmnst]|qu)['’]\w|-t-(?:on|il|elle)s?\b", re.IGNORECASE)
+# Elided articles and pronouns (l'accident, d'enfants, qu'il), inverted "-t-on" and subjects
+# after a verb ("Doit-on", "Faut-il", "Pouvons-nous"): French only.
+_FRENCH_FORMS = re.compile(
+    r"\b(?:[cdjlmnst]|qu)['’]\w|-t-(?:on|il|elle)s?\b|\w[td]-(?:on|ils?|elles?)\b|\w-(?:je|nous|vous)\b",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # French elisions: l'homme, d'abord, qu'il, jusqu'à — keep the word after the apostrophe.
 _ELISION = re.compile(r"\b(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’]", re.IGNORECASE)

@@ -18,6 +18,7 @@ from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_acc
 
 _CITED = r"(?:\d{1,2}\s*[-–]\s*\d{1,2}|\d+)"  # a number, or a range: "[2-3]" (not "[1939-1945]")
 _MARKER = re.compile(rf"\s*\[({_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
+_REPEATED_MARKER = re.compile(r"(\[[\d, ]+\])(?:\s*\1)+")  # "casque [1] [1]": once is enough
 _MAX_RANGE = 20  # "[1-1000]" cites no thousand passages
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _GROUPED_DECIMAL = re.compile(r"\b(\d{1,3}(?:,\d{3})+)\.(?=\d)")  # English "7,200.50": commas group
@@ -64,7 +65,7 @@ def remove_invalid(answer: str, count: int) -> str:
         valid = [n for n in dict.fromkeys(_numbers_of(match)) if 1 <= n <= count]
         return f" [{', '.join(map(str, valid))}]" if valid else ""
 
-    return _MARKER.sub(keep_valid, answer).strip()
+    return _REPEATED_MARKER.sub(r"\1", _MARKER.sub(keep_valid, answer)).strip()
 
 
 def renumber(answer: str, numbers: list[int]) -> str:
@@ -78,6 +79,25 @@ def renumber(answer: str, numbers: list[int]) -> str:
         return f" [{', '.join(map(str, dict.fromkeys(listed)))}]" if listed else ""
 
     return _MARKER.sub(renumbered, answer).strip()
+
+
+def recited(answer: str, question: str, passages: list[Evidence]) -> str:
+    """An answer citing one passage that lacks a number the answer adds to the question, when
+    exactly one other passage holds them all, cites that one: read all passages, the 1.5B
+    model wrote "3 200 euros [5]" for the price of passage [4] (a passage it only cites is not
+    changed: nothing tells which it meant)."""
+    cited = cited_numbers(answer)
+    readings = [
+        values for values in number_readings(strip_markers(answer)) if not values & numbers_in(question)
+    ]
+    if len(cited) != 1 or not readings or _found(readings, passages[cited[0] - 1].numbers):
+        return answer
+    holders = [
+        number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)
+    ]
+    if len(holders) != 1:
+        return answer
+    return re.sub(rf"\[{cited[0]}\]", f"[{holders[0]}]", answer)
 
 
 def strip_markers(answer: str) -> str:
@@ -263,8 +283,25 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
     terms, numbers = set(analyze(plain, language)), number_readings(_LIST_NUMBERS.sub("", plain))
     if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
         return None
+    counted = _COUNT_QUESTION.search(question)
+    if (
+        counted
+        and len(tokens) > 1
+        and tokens[0] in _DETERMINERS
+        and _same_term(tokens[1], counted[1], language)
+    ):
+        return None  # "Combien de fois… ?" → "Une fois par an": the "une" is the answer, not a determiner
     asked = numbers_in(question)
     return terms - set(analyze(question, language)), [values for values in numbers if not values & asked]
+
+
+#: a question for a count, and what it counts: "Combien de fois…", "How many days…"
+_COUNT_QUESTION = re.compile(r"\b(?:combien\s+(?:de|d')\s*|how\s+many\s+)(\w+)", re.IGNORECASE)
+
+
+def _same_term(word: str, other: str, language: Language) -> bool:
+    """The two words analyse to the same term ("jour", "jours")."""
+    return bool(analyze(word, language)) and analyze(word, language) == analyze(other, language)
 
 
 #: "1. ", "2) ", "(3) " opening a line: a list's numbering, not numbers the answer claims

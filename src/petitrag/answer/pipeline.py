@@ -18,6 +18,7 @@ from petitrag.answer.citations import (
     cited_numbers,
     draws_on,
     plain_words,
+    recited,
     remove_invalid,
     restates,
     supporting,
@@ -422,9 +423,10 @@ class Answerer:
             answer = remove_invalid(raw, len(context.hits))
             if self.settings.trim_restated:
                 answer = trimmed(answer, question, language)
+            read = evidence or [Evidence.of(hit.text, hit.language) for hit in context.hits]
+            answer = recited(answer, question, read)
             numbers = cited_numbers(answer)  # remove_invalid left only numbers in range
             if not numbers:
-                read = evidence or [Evidence.of(hit.text, hit.language) for hit in context.hits]
                 numbers = supporting(answer, read, language)
             citations = [Citation(number, context.hits[number - 1]) for number in numbers]
             abstained = False

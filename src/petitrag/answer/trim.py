@@ -37,6 +37,9 @@ _EDGE = " ,;:."
 #: repeated, it is the answer's head, not a frame
 _ASKED_FOR = re.compile(r"\b(?:quel|quelle|quels|quelles|what|which)\s+(\w+)", re.IGNORECASE)
 _OPENING_QUOTES, _CLOSING_QUOTES = "«“", "»”"
+_YES_NO = frozenset({"oui", "non", "yes", "no"})
+#: what a cut frame may leave before a number: the "de" of "est de 265 euros"
+_NUMBER_AFTER_DE = re.compile(r"[\s,;:]*(?:de|d')\s*(?=\d)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,11 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     markers = _TRAILING_MARKERS.search(answer)
     body, tail = (answer[: markers.start()], markers.group().strip()) if markers else (answer, "")
     tokens = _tokens(body, question, language)
+    if tokens and tokens[0].word in _YES_NO:  # "Non, … qu'un jour par semaine": the rest qualifies it
+        return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
     start, end = _frame_end(tokens), _frame_start(tokens)
+    if start and _NUMBER_AFTER_DE.match(body, start):  # "est de 265 euros" → "265 euros", not "De 265…"
+        start = _NUMBER_AFTER_DE.match(body, start).end()  # type: ignore[union-attr]
     if _quoted(body[:start]):  # inside a title or quotation: "« De la démocratie | en Amérique »"
         start = 0
     if end is not None and _quoted(body[end:][::-1].translate(_MIRROR)):
@@ -177,7 +184,9 @@ def _frame_start(tokens: list[_Token]) -> int | None:
     return tokens[index].start
 
 
-_SENTENCE = re.compile(r"[^.!?\n]*[.!?\n]")
+#: a sentence ends at . ! ? before a space or the end, or at a line end: "$9.99", "2.5" and
+#: "e.g.x" go on (split there, "99 per month" of "$14.99 per month" repeated "$9.99 per month")
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![\s]|$))+(?:[.!?]+(?=\s|$)|\n|$)")
 _MARKER = re.compile(r"\[\d+\]")
 
 
