@@ -987,7 +987,15 @@ def test_a_chunk_over_the_window_budget_is_read_whole(home: Path, tmp_path: Path
     with open_app(settings) as opened:
         opened.ingestor().run([report], "big", embed=False)
         generator = ScriptedGenerator("- Plants passed their audits.")
-        summary = Summarizer(settings, opened.store, generator).summarize("big", "plants.md")
+        stages: list[str] = []
+        summary = Summarizer(settings, opened.store, generator).summarize(
+            "big", "plants.md", progress=lambda stage, done, total: stages.append(stage)
+        )
+    from petitrag.progress import stage_label
+
+    assert [stage_label(stage) for stage in dict.fromkeys(stages)][:2] == ["Reading", "Merging"]
+    assert all(stage_label(stage).startswith(("Reading", "Merging")) for stage in stages)
+    assert stage_label("reduce 2") == "Merging 2"  # each level of merging has its own bar
     maps = [prompt[-1]["content"] for prompt in generator.prompts[: summary.map_calls]]
     assert summary.map_calls > 3 and all("(Audits)" in text for text in maps)
     assert "Plant 1 passed" in maps[0] and "Zanzibar office." in maps[-1]

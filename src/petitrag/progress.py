@@ -42,6 +42,19 @@ def byte_progress(label: str, console: Console | None = None) -> Iterator[Callab
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
+_LABELS = {
+    "parse": "Parsing", "embed": "Embedding", "extract": "Extracting", "translate": "Translating",
+    "map": "Reading", "reduce": "Merging",
+}  # fmt: skip
+
+
+def stage_label(stage: str) -> str:
+    """What a progress bar is called: "reduce 2" (the second level of merging a summary's notes)
+    is "Merging 2"."""
+    name, _, level = stage.partition(" ")
+    return f"{_LABELS.get(name, name)} {level}".strip()
+
+
 @contextmanager
 def progress_display(enabled: bool = True) -> Iterator[Any]:
     """A rich progress bar on stderr; yields an ingest ProgressHook."""
@@ -55,11 +68,10 @@ def progress_display(enabled: bool = True) -> Iterator[Any]:
         disable=not enabled or not stderr_console.is_terminal,
     )
     tasks: dict[str, Any] = {}
-    labels = {"parse": "Parsing", "embed": "Embedding", "extract": "Extracting", "translate": "Translating"}
 
     def hook(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
-            tasks[stage] = progress.add_task(labels.get(stage, stage), total=total)
+            tasks[stage] = progress.add_task(stage_label(stage), total=total)
         progress.update(tasks[stage], completed=done, total=total)
 
     with progress:

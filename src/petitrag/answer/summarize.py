@@ -425,7 +425,7 @@ class Summarizer:
         Notes may use the whole context, not just the prompt budget: there are few of them."""
         max_tokens = self._max_tokens(length)
         budget = max(budget, self.generator.context_size - max_tokens - 128)
-        while True:
+        for level in itertools.count(1):
             groups = windows(notes, budget, self.generator.count_tokens)
             final = len(groups) == 1
             if not final and len(groups) >= len(notes):  # no progress possible: notes too long
@@ -435,7 +435,7 @@ class Summarizer:
             for done, group in enumerate(groups, start=1):
                 notes.append(self._call(language, stage, group, max_tokens))
                 summary.reduce_calls += 1
-                progress("reduce", done, len(groups))
+                progress("reduce" if level == 1 else f"reduce {level}", done, len(groups))  # a bar per level
             if final:
                 return notes[0]
 
