@@ -267,4 +267,4 @@ def test_ctrl_c_is_one_line_and_exit_status_130(home: Path, delay_s: float) -> N
     time.sleep(delay_s)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130 and stderr.strip() == "interrupted"
+    assert process.returncode == 130 and stderr.strip() == "interrupted", (process.returncode, stderr)

@@ -32,7 +32,7 @@ from petitrag.routing.signals import SIGNAL_NAMES, compute_signals, content_toke
 from tests.conftest import ASK_JSON_KEYS, petitrag_env
 
 SMALL = "smollm2-135m"
-QUESTION = "How often should I turn my compost pile?"
+QUESTION = "When does the inverter need replacing?"  # SmolLM2 answers it, citing its passage
 
 
 @pytest.fixture(scope="module")
