@@ -251,6 +251,13 @@ def test_file_names_that_look_like_markup_are_shown_as_they_are(petitrag, tmp_pa
     assert "[bold] notes.txt" in petitrag("documents").stdout
 
 
+def _interruptible() -> None:
+    """In the child: SIGINT delivered as a terminal would, whatever the test run inherited (in the
+    whole suite run in the background, the child went on reading its input as if not signalled)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 @pytest.mark.parametrize("delay_s", [0.15, 2.0])
 def test_ctrl_c_is_one_line_and_exit_status_130(home: Path, delay_s: float) -> None:
     """Click's own handling printed "Aborted!" and exited 1, like an error; during the first
@@ -263,6 +270,7 @@ def test_ctrl_c_is_one_line_and_exit_status_130(home: Path, delay_s: float) -> N
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
     )
     time.sleep(delay_s)
     process.send_signal(signal.SIGINT)
