@@ -211,7 +211,7 @@ class Ingestor:
                 f"file too large ({_megabytes(stat.st_size)} > limit {_megabytes(limit)}; raise max_file_mb)"
             )
         existing = self.store.document(collection, str(path))
-        if existing and existing.size == stat.st_size and existing.mtime_ns == stat.st_mtime_ns:
+        if existing and existing.unchanged(stat):
             return "unchanged"
         data, size, mtime_ns = _read(path, stat.st_mtime_ns)
         digest = hashlib.sha256(data).hexdigest()

@@ -87,9 +87,7 @@ def recited(answer: str, question: str, passages: list[Evidence]) -> str:
     model wrote "3 200 euros [5]" for the price of passage [4] (a passage it only cites is not
     changed: nothing tells which it meant)."""
     cited = cited_numbers(answer)
-    readings = [
-        values for values in number_readings(strip_markers(answer)) if not values & numbers_in(question)
-    ]
+    readings = _unasked(_answer_numbers(strip_markers(answer)), question)
     if len(cited) != 1 or not readings or _found(readings, passages[cited[0] - 1].numbers):
         return answer
     holders = [
@@ -280,7 +278,7 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
     hold; None when it has none to judge (only stopwords, or a yes/no answer)."""
     plain = strip_markers(answer)
     tokens = words(plain)
-    terms, numbers = set(analyze(plain, language)), number_readings(_LIST_NUMBERS.sub("", plain))
+    terms, numbers = set(analyze(plain, language)), _answer_numbers(plain)
     if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
         return None
     counted = _COUNT_QUESTION.search(question)
@@ -291,8 +289,18 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
         and _same_term(tokens[1], counted[1], language)
     ):
         return None  # "Combien de fois… ?" → "Une fois par an": the "une" is the answer, not a determiner
+    return terms - set(analyze(question, language)), _unasked(numbers, question)
+
+
+def _answer_numbers(plain: str) -> list[frozenset[str]]:
+    """The readings of each number an answer (without markers) gives, a list's numbering aside."""
+    return number_readings(_LIST_NUMBERS.sub("", plain))
+
+
+def _unasked(readings: list[frozenset[str]], question: str) -> list[frozenset[str]]:
+    """The numbers the question does not hold already."""
     asked = numbers_in(question)
-    return terms - set(analyze(question, language)), [values for values in numbers if not values & asked]
+    return [values for values in readings if not values & asked]
 
 
 #: a question for a count, and what it counts: "Combien de fois…", "How many days…"
@@ -301,7 +309,8 @@ _COUNT_QUESTION = re.compile(r"\b(?:combien\s+(?:de|d')\s*|how\s+many\s+)(\w+)",
 
 def _same_term(word: str, other: str, language: Language) -> bool:
     """The two words analyse to the same term ("jour", "jours")."""
-    return bool(analyze(word, language)) and analyze(word, language) == analyze(other, language)
+    term = analyze(word, language)
+    return bool(term) and term == analyze(other, language)
 
 
 #: "1. ", "2) ", "(3) " opening a line: a list's numbering, not numbers the answer claims

@@ -132,7 +132,7 @@ def stale_warnings(document: StoredDocument) -> list[str]:
         stat = os.stat(document.path)
     except OSError:
         return [f"{document.path} is no longer there: this is what was ingested"]
-    if (stat.st_size, stat.st_mtime_ns) != (document.size, document.mtime_ns):
+    if not document.unchanged(stat):
         return [f"{document.path} changed since it was ingested: ingest it again to read the new version"]
     return []
 

@@ -87,8 +87,9 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     if tokens and tokens[0].word in _YES_NO:  # "Non, … qu'un jour par semaine": the rest qualifies it
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
     start, end = _frame_end(tokens), _frame_start(tokens)
-    if start and _NUMBER_AFTER_DE.match(body, start):  # "est de 265 euros" → "265 euros", not "De 265…"
-        start = _NUMBER_AFTER_DE.match(body, start).end()  # type: ignore[union-attr]
+    # "est de 265 euros" → "265 euros", not "De 265 euros"
+    if start and (de := _NUMBER_AFTER_DE.match(body, start)):
+        start = de.end()
     if _quoted(body[:start]):  # inside a title or quotation: "« De la démocratie | en Amérique »"
         start = 0
     if end is not None and _quoted(body[end:][::-1].translate(_MIRROR)):

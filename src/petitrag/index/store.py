@@ -130,6 +130,10 @@ class StoredDocument:
     size: int
     mtime_ns: int
 
+    def unchanged(self, stat: os.stat_result) -> bool:
+        """The file on disk has the size and modification time it had when it was ingested."""
+        return (stat.st_size, stat.st_mtime_ns) == (self.size, self.mtime_ns)
+
 
 @dataclass
 class ChunkView:

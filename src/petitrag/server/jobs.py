@@ -25,6 +25,7 @@ from petitrag.config import Settings
 from petitrag.errors import CollectionBusyError, PetitragError
 from petitrag.index.store import Store
 from petitrag.ingest import IngestReport
+from petitrag.retrieval.hybrid import dense_index_incomplete
 from petitrag.server.errors import ApiError
 from petitrag.server.worker import Abandoned
 
@@ -154,7 +155,7 @@ class IngestJobs:
         an ingest interrupted): its search would be lexical only, and nothing would say so."""
         if self.settings.search_mode == "bm25":
             return []
-        unfinished = [c.name for c in store.collections() if _missing_vectors(store, c.name)]
+        unfinished = [c.name for c in store.collections() if dense_index_incomplete(store, c.name)]
         return [self.submit(name, []) for name in unfinished]
 
     def ingesting(self, collection: str, path: str) -> bool:
@@ -238,8 +239,3 @@ class IngestJobs:
     def _close_app(self) -> None:
         if self._app is not None:
             self._app.close()
-
-
-def _missing_vectors(store: Store, collection: str) -> bool:
-    embedded, total = store.vector_counts(collection)
-    return embedded < total

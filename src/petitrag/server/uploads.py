@@ -67,9 +67,7 @@ def save_uploads(files: list[tuple[BinaryIO, str]], directory: Path, limit: int)
     return [path for path, _ in saved]
 
 
-def save_upload(
-    source: BinaryIO, name: str, directory: Path, room: int, limit: int | None = None
-) -> tuple[Path, bool]:
+def save_upload(source: BinaryIO, name: str, directory: Path, room: int, limit: int) -> tuple[Path, bool]:
     """Copy ``source`` into ``directory`` under ``name`` (made safe); 413 beyond ``room`` bytes
     (what the request's ``limit`` leaves after its earlier files).
 
@@ -82,7 +80,7 @@ def save_upload(
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / f".upload-{uuid.uuid4().hex}.part"
     try:
-        digest = _copy_limited(source, partial, room, name, limit or room)
+        digest = _copy_limited(source, partial, room, name, limit)
         return _link_unique(partial, directory, name, digest)
     finally:
         with contextlib.suppress(FileNotFoundError):
