@@ -413,6 +413,9 @@ def test_empty_collection_and_corrupt_model(indexed: Path, tmp_path: Path) -> No
     (empty / "blank.txt").write_text("   \n")
     run("ingest", str(empty), "-c", "hollow", expect=3)  # the only file fails: collection stays empty
     assert "is empty" in run("ask", "anything?", "-c", "hollow", expect=1).stderr
+    searched = run("search", "anything", "-c", "hollow")  # no hits is a result, but say why
+    assert "No matching passage." in searched.stdout
+    assert "collection 'hollow' holds no documents" in searched.stderr
     corrupt = tmp_path / "broken.gguf"
     corrupt.write_bytes(b"GGUF" + os.urandom(4096))
     result = run("ask", "How often should I turn my compost pile?", "-m", str(corrupt), expect=1)

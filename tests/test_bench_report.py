@@ -13,6 +13,7 @@ from petitrag.bench.cost import CostModel
 from petitrag.bench.datasets import Case
 from petitrag.bench.models import ModelSpec, parse_models, parse_params
 from petitrag.bench.plot import Point, pareto_frontier, write_pareto
+from petitrag.bench.results import model_results
 from petitrag.bench.rundir import META_DIR, append_prediction, prepare, write_json
 from petitrag.bench.runner import Prediction
 from petitrag.bench.suite import BenchOptions, finish, run_identity
@@ -152,7 +153,8 @@ def test_unmeasured_model_fails() -> None:
      ({"max_cost": "cheap"}, "not a number"), ({"max_p95_s": "-1"}, "at least 0"),
      ({"min_f1": "nan"}, "finite"), ({"max_p95_s": "inf"}, "finite"), ({"max_cost": "1e400"}, "finite"),
      ({"min_f1": "nan%", "has_topline": True}, "finite"),
-     ({"min_f1": "1001%", "has_topline": True}, r"1001% must be between 0% and 1000%")],
+     ({"min_f1": "1001%", "has_topline": True}, r"1001% must be between 0% and 1000%"),
+     ({"min_f1": ""}, "empty"), ({"max_cost": " "}, "empty")],
 )  # fmt: skip
 def test_bar_flags_are_validated(flags: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -175,6 +177,26 @@ def test_cost_model_hand_computed() -> None:
     assert priced.basis(spec("api", None)) == "tokens" and priced.basis(spec("local", 100)) == "time"
     assert CostModel().basis(spec("self-hosted", None)) == "time"  # no price: costed by time
     assert CostModel.from_settings(Settings()) == CostModel()  # config defaults = documented defaults
+
+
+def test_failed_priced_api_calls_are_not_free(tmp_path: Path) -> None:
+    """A dead paid API (every call failed, no tokens counted) cost €0 and met any --max-cost."""
+    priced = CostModel(api_eur_per_mtok_in=1.0, api_eur_per_mtok_out=2.0)
+    cases = [Case("a", "q?", ["x"]), Case("b", "q?", ["x"])]
+    failed = {
+        case.id: Prediction(case.id, "api", "q?", ["x"], False, timings={"total_s": 30.0},
+                            error="connection refused", error_kind="unreachable")
+        for case in cases
+    }  # fmt: skip
+    (tmp_path / META_DIR).mkdir()
+    dead = model_results(tmp_path, spec("api", None), cases, failed, priced)
+    assert dead["cost"]["basis"] == "tokens" and dead["cost"]["eur_per_1k"]["mean"] is None
+    verdict = decide(Bar(min_f1=None, max_cost=1.0), [spec("api", None)], {"api": dead})
+    assert verdict.passing == [] and "cost not measured" in verdict.text
+    tokens = {"total_s": 1.0, "prompt_tokens": 1000, "completion_tokens": 100}
+    answered = Prediction("a", "api", "q?", ["x"], False, "x", timings=tokens)
+    half = model_results(tmp_path, spec("api", None), cases, {**failed, "a": answered}, priced)
+    assert half["cost"]["eur_per_1k"]["mean"] == pytest.approx(1000 * (1000 + 200) / 1e6)  # over the answered
 
 
 def test_pareto_frontier_keeps_only_undominated_models() -> None:

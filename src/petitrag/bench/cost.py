@@ -10,7 +10,8 @@ API models with a price cost their tokens:
     € per question = (prompt_tokens × api_eur_per_mtok_in + completion_tokens × api_eur_per_mtok_out) / 1e6
 
 and the report shows the mean over the cases × 1,000. Failed cases count with the time they
-took (a timeout costs its full wait): errors are not free.
+took (a timeout costs its full wait): errors are not free. A failed priced call's tokens are
+unknown: token costs are the mean over the calls that returned.
 """
 
 from __future__ import annotations

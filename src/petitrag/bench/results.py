@@ -84,10 +84,21 @@ def model_results(
         "resources": resources(spec, meta),
         "cost": {
             "basis": basis,
-            "eur_per_1k": mean_ci([PER * cost.per_question(p, basis) for p in predictions], UNBOUNDED, 6),
+            "eur_per_1k": mean_ci(
+                [PER * cost.per_question(p, basis) for p in _costed(predictions, basis)], UNBOUNDED, 6
+            ),
         },
         "errors": errors(predictions, scores),
     }
+
+
+def _costed(predictions: list[Prediction], basis: str) -> list[Prediction]:
+    """The cases whose cost is known. By time, all (a failure costs the time it took). By tokens,
+    a failed call's tokens are unknown, and costing them €0 let a dead paid API meet any
+    --max-cost: the mean is over the calls that returned (none returned: cost not measured)."""
+    if basis == "tokens":
+        return [p for p in predictions if p.error is None]
+    return predictions
 
 
 def resources(spec: ModelSpec, meta: list[dict[str, Any]]) -> dict[str, Any]:

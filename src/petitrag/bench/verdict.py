@@ -205,7 +205,11 @@ def _answered(key: str, cases: dict[str, Any]) -> str:
 
 
 def _optional(flag: str, text: str, low: float, high: float | None) -> float | None:
-    return None if text.strip().lower() in ("none", "off", "") else _number(flag, text, low, high)
+    """'none' or 'off' drops the limit; an empty value is refused: a shell variable that expanded
+    to nothing must not silently drop a criterion from the bar."""
+    if not text.strip():
+        raise ConfigError(f"{flag} is empty: give a number, or 'none' for no limit")
+    return None if text.strip().lower() in ("none", "off") else _number(flag, text, low, high)
 
 
 def _number(flag: str, text: str, low: float, high: float | None, unit: str = "") -> float:

@@ -106,6 +106,12 @@ class Retriever:
         else:
             ranked, coverages = self._fuse(collection, query, depth, timings, dense)
         result.hits = self._distinct_hits(ranked, coverages, k)
+        if not result.hits and self.store.vector_counts(collection.name)[1] == 0:
+            # "No matching passage." alone reads as a search that looked and found nothing
+            result.warnings.append(
+                f"collection '{collection.name}' holds no documents; add some with "
+                f"`petitrag ingest PATH -c {collection.name}`"
+            )
         timings["total_s"] = time.perf_counter() - started
         timings["search_s"] = timings["total_s"] - timings.get("embed_query_s", 0.0)
         return result
