@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from petitrag.answer.conversation import Conversation, fitting_history
+from petitrag.answer.conversation import Conversation
 from petitrag.answer.result import AnswerResult
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
@@ -296,10 +296,9 @@ def rag_job(
     def run(ticket: Ticket, emit: Callable[[str], None]) -> Outcome:
         answerer = ticket.answerer(collection)
         standalone = question
-        turns = fitting_history(answerer.generator, history or [], question)
-        if turns:
+        if history:  # the turns that fit are chosen by the rewrite, as in `petitrag chat`
             conversation = Conversation(answerer)
-            conversation.history = turns
+            conversation.history = list(history)
             standalone = conversation.standalone(question)
         result: AnswerResult = answerer.ask(standalone, k=k, on_token=emit)
         data = result.to_json()
