@@ -13,33 +13,59 @@ import re
 
 WITHHELD = "[…]"
 
-_PATTERNS = [
+# Orders to an AI wherever they appear: no document says these to its human readers.
+_OVERRIDES = [
     # English
     r"\b(ignore|disregard|forget|override|bypass)\s+(all\s+|any\s+|the\s+|your\s+|these\s+|those\s+)*"
     r"(previous\s+|prior\s+|above\s+|earlier\s+|preceding\s+|system\s+)*"
     r"(instructions?|rules|prompts?|guidelines|directions|sources)\b",
-    r"\byou are now\b|\bfrom now on,? you\b|\bact as\b.{0,30}\b(ai|assistant|model|chatbot)\b",
-    r"\b(reply|respond|answer)\s+(only|solely|just)\s+(with|by|the)\b|\b(say|output|print|write)\s+only\b",
-    r"\bdo not answer the question\b|\bsystem prompt\b|\b(developer|maintenance|jailbreak|dan) mode\b",
+    r"\b(reply|respond|answer|say|output|print|write)\s+(only|solely|just)\s+(with\s+)?"
+    r"(the\s+(words?|text|phrase|sentence|following)\b|[\"'«“])",
+    r"\bdo not answer the question\b|\b(developer|maintenance|jailbreak|dan) mode\b",
+    r"\b(reveal|show|print|repeat|output|display|leak)\b.{0,20}\b(system|hidden) prompt\b",
     # French
     r"\b(ignore[zs]?|oublie[zs]?)\s+(toutes\s+|tous\s+|les\s+|tes\s+|vos\s+|ces\s+)*"
     r"(instructions|règles|consignes|sources)\b",
+    r"\b(réponds|répondez|écris|écrivez|dis|dites)\s+(uniquement|seulement)\s+(par\s+|avec\s+)?"
+    r"(le\s+(mot|texte)|la\s+phrase|[\"'«“])",
+    r"\bne (réponds|répondez) pas à la question\b|\bmode (maintenance|développeur)\b",
+    r"\b(révèle|révélez|affiche|affichez|répète|répétez)\b.{0,20}\bprompt (système|systeme)\b",
+]
+# Role changes and reply rules: ordinary in documents too ("you are now enrolled", "Tom will
+# act as assistant", "répondez uniquement via le formulaire"), so withheld only when the sentence
+# names an AI or the passage also holds an override (an injection rarely comes alone).
+_STEERING = [
+    r"\byou are now\b|\bfrom now on,? you\b|\bact as\b|\bpretend (to be|you are)\b",
+    r"\b(reply|respond|answer)\s+(only|solely|just)\b|\b(say|output|print|write)\s+only\b",
     r"\b(tu es|vous êtes) (désormais|maintenant)\b|\bà partir de maintenant,? (tu|vous)\b",
     r"\b(réponds|répondez|écris|écrivez|dis|dites)\b.{0,20}\buniquement\b|\b(réponds|répondez) seulement\b",
-    r"\bne (réponds|répondez) pas à la question\b|\bprompt (système|systeme)\b",
-    r"\bmode (maintenance|développeur)\b",
 ]
-_INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE | re.DOTALL)
-_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
+_AI = r"\b(ai|a\.i\.|chatbot|llm|language model|ia|intelligence artificielle|modèle de langage)\b"
+
+
+def _either(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE | re.DOTALL)
+
+
+_OVERRIDE, _STEER, _NAMES_AI = _either(_OVERRIDES), _either(_STEERING), _either([_AI])
+# a sentence ends at . ! ? followed by a space or the end: "config.yaml" and "3.5" are not ends
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?]+(?=[^\s.!?]))*(?:[.!?]+|\n|$)")
+
+
+def _addresses_model(sentence: str, beside_override: bool) -> bool:
+    if _OVERRIDE.search(sentence):
+        return True
+    return bool(_STEER.search(sentence)) and (beside_override or bool(_NAMES_AI.search(sentence)))
 
 
 def withhold_instructions(text: str) -> tuple[str, int]:
     """The passage with its model-addressed sentences replaced, and how many were."""
     kept: list[str] = []
     withheld, previous_withheld = 0, False
+    beside_override = bool(_OVERRIDE.search(text))
     for match in _SENTENCE.finditer(text):
         sentence = match.group(0)
-        if sentence.strip() and _INSTRUCTION.search(sentence):
+        if sentence.strip() and _addresses_model(sentence, beside_override):
             withheld += 1
             if not previous_withheld:  # one marker for a run of withheld sentences
                 kept.append(
