@@ -867,6 +867,20 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     fields = "What fields are close to computability theory?"
     both_cited = "analysis of algorithms [1] and computability theory [2]"
     assert trimmed(both_cited, fields, "en") == both_cited
+    # a frame holding a negation is not cut: the answer said the opposite of the document
+    for question, reply, language in (
+        ("Which storage devices are allowed?", "USB storage sticks are not allowed [1]", "en"),
+        ("Which customers get priority support?", "Basique customers don't get priority support", "en"),
+        ("Pour quels clients le support prioritaire est-il disponible ?",
+         "Le support prioritaire n'est pas disponible pour les clients Basique [1]", "fr"),
+        ("Quels clients ont accès au support le samedi ?",
+         "Les clients Basique n'ont jamais accès au support le samedi [1]", "fr"),
+    ):  # fmt: skip
+        assert trimmed(reply, question, language) == reply  # type: ignore[arg-type]
+    negated = "Which customers do not get priority support?"  # the frame repeats the question's "not"
+    assert (
+        trimmed("Basique customers do not get priority support [1]", negated, "en") == "Basique customers [1]"
+    )
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,12 @@ _EDGE = " ,;:."
 _ASKED_FOR = re.compile(r"\b(?:quel|quelle|quels|quelles|what|which)\s+(\w+)", re.IGNORECASE)
 _OPENING_QUOTES, _CLOSING_QUOTES = "«“", "»”"
 _YES_NO = frozenset({"oui", "non", "yes", "no"})
+#: a frame holding one of these is not cut: it carries the answer's meaning
+_NEGATION = re.compile(
+    r"\b(?:not|never|no|none|nobody|nothing|neither|nor|cannot|without|ne|pas|jamais|aucun|aucune|"
+    r"rien|ni|sans)\b|\w+n['’]t\b|\bn['’]",
+    re.IGNORECASE,
+)
 #: what a cut frame may leave before a number: the "de" of "est de 265 euros"
 _NUMBER_AFTER_DE = re.compile(r"[\s,;:]*(?:de|d')\s*(?=\d)", re.IGNORECASE)
 
@@ -94,6 +100,11 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
         start = 0
     if end is not None and _quoted(body[end:][::-1].translate(_MIRROR)):
         end = None
+    # "USB sticks are not allowed on company computers" → "USB sticks": a frame holding a
+    # negation is not cut, the answer would say the opposite (a question's own "not" may go)
+    if not _NEGATION.search(question):
+        start = 0 if _NEGATION.search(body[:start]) else start
+        end = None if end is not None and _NEGATION.search(body[end:]) else end
     added = [t for t in tokens if t.kind == "word" and t.start >= start and (end is None or t.start < end)]
     if not added or (start == 0 and end is None):
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
