@@ -96,6 +96,12 @@ def test_a_range_of_passages_is_a_citation_of_each() -> None:
     assert strip_markers(answer) == "Panels last 25 years and inverters 10 to 15 years, also."
     assert strip_markers("La guerre [1939-1945] [2].") == "La guerre [1939-1945]."  # years, not passages
     assert remove_invalid("Un casque avec micro [1] [1].", 3) == "Un casque avec micro [1]."  # said once
+    # values of the documents in brackets are no citations: kept as written, not cited
+    assert (
+        remove_invalid("A score in [0, 1] [2], per ISO [27001].", 3)
+        == "A score in [0, 1] [2], per ISO [27001]."
+    )
+    assert cited_numbers("A score in [0, 1] [2], per ISO [27001] or [3.5].") == [2]
 
 
 def test_uncited_answer_cites_the_supporting_passage(app) -> None:  # type: ignore[no-untyped-def]
@@ -137,13 +143,30 @@ def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_wit
         Evidence.of("La batterie coûte 450 euros.", "fr"),
     ]
     question = "Quel est le prix d'achat du vélo ?"
-    assert recited("3 200 euros [1]", question, passages) == "3 200 euros [2]"
-    assert recited("3 200 euros [2]", question, passages) == "3 200 euros [2]"  # right already
-    assert recited("3 200 euros [1][3]", question, passages) == "3 200 euros [1][3]"  # which one it meant?
+    assert recited("3 200 euros [1]", question, passages, "fr") == "3 200 euros [2]"
+    assert recited("3 200 euros [2]", question, passages, "fr") == "3 200 euros [2]"  # right already
     assert (
-        recited("Environ 5 000 euros [1]", question, passages) == "Environ 5 000 euros [1]"
+        recited("3 200 euros [1][3]", question, passages, "fr") == "3 200 euros [1][3]"
+    )  # which one it meant?
+    assert (
+        recited("Environ 5 000 euros [1]", question, passages, "fr") == "Environ 5 000 euros [1]"
     )  # nobody has it
-    assert recited("Un vélo [1]", question, passages) == "Un vélo [1]"  # no number to go by
+    assert recited("Un vélo [1]", question, passages, "fr") == "Un vélo [2]"  # [1] shares no word with it
+    assert recited("Un vélo [1][3]", question, passages, "fr") == "Un vélo [1][3]"
+    equipment = [
+        Evidence.of("Le support téléphonique est ouvert du lundi au vendredi, de 9 h à 18 h.", "fr"),
+        Evidence.of("New employees receive:\n- a USB-C docking station\n- a noise-cancelling headset\n"
+                    "- a security badge for the Lyon office", "en"),
+        Evidence.of("Passwords must be at least 14 characters long.", "en"),
+    ]  # fmt: skip
+    listed = "USB-C docking station, noise-cancelling headset, security badge [1]"
+    asked = "Quel équipement reçoivent les nouveaux salariés ?"
+    assert recited(listed, asked, equipment, "fr") == listed.replace("[1]", "[2]")  # shares nothing with [1]
+    assert recited("Du lundi au vendredi [1]", asked, equipment, "fr") == "Du lundi au vendredi [1]"
+    assert (
+        recited("A docking station [3]", asked, equipment[1:] + equipment[1:], "fr")
+        == "A docking station [3]"
+    )
 
 
 def test_abstention_uses_the_fixed_sentence_in_the_question_language(app) -> None:  # type: ignore[no-untyped-def]
@@ -356,6 +379,14 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
     assert draws_on("3.20 bars [1]", "Quelle pression ?", pressure, "fr") is True
     assert numbers_in("1,250,000 people") == {"1250000"}
     assert numbers_in("2026 et 007") == {"2026", "007"}
+    # times: "De 09h00 à 18h00" is the "de 9 h à 18 h" of its passage (it was an abstention)
+    assert (
+        numbers_in("De 09h00 à 18h00")
+        == numbers_in("de 9 h à 18 h")
+        == numbers_in("9:00 to 18:00")
+        == {"9", "18"}
+    )
+    assert numbers_in("09:45, 12 hotels, 5 hours, ratio 3:1") == {"9", "45", "12", "5", "3", "1"}
 
 
 def test_an_uncited_answer_from_a_passage_in_another_language_cites_it(app) -> None:  # type: ignore[no-untyped-def]

@@ -16,14 +16,19 @@ from dataclasses import dataclass
 
 from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_accents, words
 
-_CITED = r"(?:\d{1,2}\s*[-–]\s*\d{1,2}|\d+)"  # a number, or a range: "[2-3]" (not "[1939-1945]")
-_MARKER = re.compile(rf"\s*\[({_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
+# a passage number, or a range: "[2-3]"; not "[1939-1945]", nor a value of the documents that
+# no passage list reaches: "[0, 1]" (an interval), "ISO [27001]"
+_CITED = r"(?:[1-9]\d?\s*[-–]\s*[1-9]\d?|[1-9]\d{0,2})(?![\d.])"
+_MARKER = re.compile(rf"\s*\[(0|{_CITED}(?:\s*[,;]\s*{_CITED})*)\]")  # a lone "[0]": invented
 _REPEATED_MARKER = re.compile(r"(\[[\d, ]+\])(?:\s*\1)+")  # "casque [1] [1]": once is enough
 _MAX_RANGE = 20  # "[1-1000]" cites no thousand passages
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _GROUPED_DECIMAL = re.compile(r"\b(\d{1,3}(?:,\d{3})+)\.(?=\d)")  # English "7,200.50": commas group
+#: a time: "09h00", "9:00" and "18 h 30" are the "9 h" and "18 h 30" of a passage
+_CLOCK = re.compile(r"\b(\d{1,2})\s?([h:])\s?(\d{2}\b)?")
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")  # two groups or more: only thousands
 SUPPORT_THRESHOLD = 0.5
+_RECITE_SUPPORT = 0.75  # moving a citation the model gave takes more than citing an uncited answer
 #: numbers written out, as digits: a passage's "quatre" is the answer's "4"
 NUMBER_WORDS = {
     "zero": "0", "un": "1", "une": "1", "one": "1", "deux": "2", "two": "2", "trois": "3", "three": "3",
@@ -81,18 +86,28 @@ def renumber(answer: str, numbers: list[int]) -> str:
     return _MARKER.sub(renumbered, answer).strip()
 
 
-def recited(answer: str, question: str, passages: list[Evidence]) -> str:
-    """An answer citing one passage that lacks a number the answer adds to the question, when
-    exactly one other passage holds them all, cites that one: read all passages, the 1.5B
-    model wrote "3 200 euros [5]" for the price of passage [4] (a passage it only cites is not
-    changed: nothing tells which it meant)."""
+def recited(answer: str, question: str, passages: list[Evidence], language: Language) -> str:
+    """An answer citing one passage that does not hold it, when exactly one other passage does,
+    cites that one. Read all passages, the 1.5B model wrote "3 200 euros [5]" for the price of
+    passage [4], and cited the phone-support passage for a list of equipment that only another
+    passage holds. Held: by numbers, every number the answer adds to the question; without
+    them, a cited passage that shares no content word with the answer, when one other supports
+    it well (a passage it only cites is not changed: nothing tells which it meant)."""
     cited = cited_numbers(answer)
-    readings = _unasked(_answer_numbers(strip_markers(answer)), question)
-    if len(cited) != 1 or not readings or _found(readings, passages[cited[0] - 1].numbers):
+    if len(cited) != 1:
         return answer
-    holders = [
-        number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)
-    ]
+    readings = _unasked(_answer_numbers(strip_markers(answer)), question)
+    if readings:
+        if _found(readings, passages[cited[0] - 1].numbers):
+            return answer
+        holders = [
+            number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)
+        ]
+    else:
+        scores = support_each(answer, passages, language)
+        if scores[cited[0] - 1] > 0 or content_words(strip_markers(answer)) & passages[cited[0] - 1].words:
+            return answer
+        holders = [number for number, score in enumerate(scores, start=1) if score >= _RECITE_SUPPORT]
     if len(holders) != 1:
         return answer
     return re.sub(rf"\[{cited[0]}\]", f"[{holders[0]}]", answer)
@@ -106,9 +121,10 @@ def strip_markers(answer: str) -> str:
 def number_readings(text: str) -> list[frozenset[str]]:
     """Each whole number of a text with the values it can be read as, written one way:
     "45 000" and "45000" are one number, "3,5" is "3.5", and the "8" of "18" or "80 %" is not
-    an 8. A comma before exactly three digits is ambiguous across the two languages: "3,200"
-    is 3200 in English and 3.2 in French, so it is read both ways ("3 200" in a French answer
-    is the "3,200" of an English passage)."""
+    an 8; "09h00" is the "9 h" of a passage. A comma before exactly three digits is ambiguous
+    across the two languages: "3,200" is 3200 in English and 3.2 in French, so it is read both
+    ways ("3 200" in a French answer is the "3,200" of an English passage)."""
+    text = _CLOCK.sub(_on_the_clock, text)
     grouped = _GROUPED_DECIMAL.sub(lambda match: match[1].replace(",", "") + ".", text)  # "7,200.50"
     grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
     grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
@@ -119,6 +135,12 @@ def number_readings(text: str) -> list[frozenset[str]]:
             values.add(number.replace(",", ""))
         readings.append(frozenset(values))
     return readings
+
+
+def _on_the_clock(time: re.Match[str]) -> str:
+    """A time written one way: the hour without its leading zero, minutes only when not 00."""
+    hour, minutes = time[1].lstrip("0") or "0", time[3] if time[3] not in (None, "00") else ""
+    return f"{hour} {time[2]} {minutes}" if minutes else f"{hour} {time[2]}"
 
 
 def _decimal(number: str) -> str:

@@ -424,7 +424,7 @@ class Answerer:
             if self.settings.trim_restated:
                 answer = trimmed(answer, question, language)
             read = evidence or [Evidence.of(hit.text, hit.language) for hit in context.hits]
-            answer = recited(answer, question, read)
+            answer = recited(answer, question, read, language)
             numbers = cited_numbers(answer)  # remove_invalid left only numbers in range
             if not numbers:
                 numbers = supporting(answer, read, language)
