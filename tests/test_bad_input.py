@@ -82,8 +82,24 @@ def test_each_bad_file_gets_one_clear_line_and_the_rest_is_ingested(petitrag, me
 def test_size_limit_is_configurable(petitrag, tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_text("Une phrase de test. " * 60_000)  # about 1.2 MB
-    assert "file too large" in petitrag("ingest", str(big), "--max-file-mb", "1", expect=3).stderr
+    assert (
+        "file too large (1.1 MB > limit 1.0 MB"
+        in petitrag("ingest", str(big), "--max-file-mb", "1", expect=3).stderr
+    )
+    assert "(1.14 MB > limit 1.10 MB" in petitrag("ingest", str(big), "--max-file-mb", "1.1", expect=3).stderr
     assert "1 added" in petitrag("ingest", str(big), "--max-file-mb", "2", "--no-embed").stderr
+
+
+def test_an_embedder_that_stops_is_a_failed_exit_status(petitrag, tmp_path: Path) -> None:
+    """Documents go in lexically, vectors fail: `ingest` exits 3 (not all done), `embed`, whose
+    only job that is, exits 1; both said "embedding stopped" and exited 0."""
+    note = tmp_path / "note.txt"
+    note.write_text("The bakery opens at seven in the morning.\n")
+    dead = ("--embedder", "openai", "--embedder-base-url", "http://127.0.0.1:9/v1", "--embedder-model", "e")
+    result = petitrag(*dead, "ingest", str(note), "-c", "dead", expect=3)
+    assert "1 added" in result.stderr and "embedding stopped" in result.stderr
+    result = petitrag(*dead, "embed", "-c", "dead", expect=1)
+    assert "embedding stopped" in result.stderr and "vectors 0/1" in result.stderr
 
 
 def test_missing_path_is_reported(petitrag, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -303,6 +304,22 @@ def test_touched_but_identical_file_is_not_reindexed(petitrag, corpus: Path, hom
     os.utime(target, (1_000_000_000, 1_000_000_000))
     assert "5 unchanged" in petitrag("ingest", str(corpus)).stderr
     assert dump_index(home / "petitrag.sqlite3") == before
+
+
+def test_other_chunk_settings_cut_unchanged_files_again(petitrag, corpus: Path, home: Path) -> None:
+    """`--chunk-tokens 64` on files ingested before was a silent no-op ("5 unchanged")."""
+
+    def chunk_count() -> int:
+        with sqlite3.connect(home / "petitrag.sqlite3") as db:
+            return int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    petitrag("ingest", str(corpus), "--no-embed")
+    before = chunk_count()
+    assert "5 updated" in petitrag("ingest", str(corpus), "--no-embed", "--chunk-tokens", "64").stderr
+    assert chunk_count() > before
+    assert "5 unchanged" in petitrag("ingest", str(corpus), "--no-embed", "--chunk-tokens", "64").stderr
+    assert "5 updated" in petitrag("ingest", str(corpus), "--no-embed").stderr
+    assert chunk_count() == before
 
 
 def test_ask_says_when_the_answer_comes_from_a_collection_not_fully_embedded(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +126,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, no_embed: b
     with open_app(settings) as app, progress_display() as hook:
         report = app.ingestor(hook).run(paths, settings.collection, prune=prune, embed=not no_embed)
     print_ingest_report(err, report, settings.collection)
-    if report.failed:
+    if report.failed or report.embed_error:  # the documents are in, not all of the work is done
         ctx.exit(3)
 
 
@@ -140,11 +141,15 @@ def embed(ctx: click.Context, **flags: Any) -> None:
 
     settings = settings_from(ctx, **flags)
     report = IngestReport()
+    started = time.perf_counter()
     with open_app(settings) as app, progress_display() as hook:
         app.store.require_collection(settings.collection, app.embedder.identity)
         app.ingestor(hook).embed_missing(settings.collection, report)
         report.vectors = app.store.vector_counts(settings.collection)
+    report.seconds = time.perf_counter() - started
     print_ingest_report(err, report, settings.collection)
+    if report.embed_error:  # its one job failed: scripts must not read this as done
+        ctx.exit(1)
 
 
 @cli.command()

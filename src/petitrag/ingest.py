@@ -69,6 +69,7 @@ class Ingestor:
         self.embedder = embedder
         self.progress = progress or (lambda stage, done, total: None)
         self.chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+        self.chunking = f"{settings.chunk_tokens}/{settings.chunk_overlap}"
 
     def run(
         self,
@@ -207,15 +208,16 @@ class Ingestor:
             raise DocumentError("not a regular file")
         limit = int(self.settings.max_file_mb * 1024 * 1024)
         if stat.st_size > limit:
-            raise DocumentError(
-                f"file too large ({_megabytes(stat.st_size)} > limit {_megabytes(limit)}; raise max_file_mb)"
-            )
+            size, allowed = _megabytes(stat.st_size, limit), _megabytes(limit, stat.st_size)
+            raise DocumentError(f"file too large ({size} > limit {allowed}; raise max_file_mb)")
         existing = self.store.document(collection, str(path))
-        if existing and existing.unchanged(stat):
+        # a file chunked with other chunk_tokens/chunk_overlap is cut again: the flags said so
+        rechunk = existing is not None and existing.chunking not in (None, self.chunking)
+        if existing and existing.unchanged(stat) and not rechunk:
             return "unchanged"
         data, size, mtime_ns = _read(path, stat.st_mtime_ns)
         digest = hashlib.sha256(data).hexdigest()
-        if existing and existing.sha256 == digest:
+        if existing and existing.sha256 == digest and not rechunk:
             self.store.touch_document(existing.id, size, mtime_ns)
             return "unchanged"
         parsed = parse_bytes(data, path)
@@ -224,6 +226,7 @@ class Ingestor:
         document = DocumentRecord(
             path=str(path), sha256=digest, size=size, mtime_ns=mtime_ns,
             format=parsed.format, title=parsed.title, pages=parsed.pages, text=parsed.text,
+            chunking=self.chunking,
         )  # fmt: skip
         self.store.replace_document(collection, document, chunks)
         report.chunks += len(chunks)
@@ -349,5 +352,13 @@ def _utf8_name(path: Path) -> bool:
     return True
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.0f} MB"
+def _megabytes(size: int, other: int) -> str:
+    """``size`` in MB with the decimals that tell it from ``other`` ("100 MB > limit 100 MB"
+    and "1 MB > limit 0 MB" said nothing: "100.1 MB > limit 100.0 MB", "0.57 MB > limit 0.50 MB")."""
+    low = min(size, other) / 1024 / 1024
+    start = 0 if low >= 10 else 1 if low >= 1 else 2
+    for decimals in range(start, 4):
+        shown = f"{size / 1024 / 1024:.{decimals}f}"
+        if shown != f"{other / 1024 / 1024:.{decimals}f}":
+            return f"{shown} MB"
+    return f"{size:,} bytes"

@@ -90,3 +90,24 @@ def assemble(blocks: list[Block], fmt: str, **extra: object) -> ParsedDocument:
         position += len(text)
         kept.append(block)
     return ParsedDocument(text="".join(parts), blocks=kept, format=fmt, **extra)  # type: ignore[arg-type]
+
+
+_TITLE_MAX_CHARS = 120
+_TITLE_MAX_WORDS = 12
+#: a list item's marker ("- ", "• ", "1. ", "a) ") or a table row's cell separator
+_LIST_OR_ROW = re.compile(r"(?:[-•▪◦‣●–*]|\d{1,3}[.)]|[a-z][.)])\s|.*\s\|\s|\|")
+
+
+def title_like(line: str) -> str | None:
+    """``line`` when it reads as a title ("Employee Handbook 2024"), else None.
+
+    Only for formats with no declared title, whose first line is a guess: the title is put
+    before every chunk's index text, so a first sentence taken for one ("Reminder: the wifi
+    password is tulip42.") made every chunk of its file match a search for its words. A title
+    is a few words, not a sentence (no final period), a list item or a table row."""
+    line = " ".join(line.split())
+    if not line or len(line) > _TITLE_MAX_CHARS or len(line.split()) > _TITLE_MAX_WORDS:
+        return None
+    if line.endswith((".", ",", ";", ":")) or _LIST_OR_ROW.match(line.casefold()):
+        return None
+    return line if any(char.isalpha() for char in line) else None

@@ -12,14 +12,13 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, strip_invisible
+from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, strip_invisible, title_like
 from petitrag.errors import DocumentError
 
 _SNIFF = 8192  # how much of the start of a file decides "binary or text"
 _CONTROL_RATIO = 0.10
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*•‣◦–]|\d{1,3}[.)])[ \t]+\S")
-_TITLE_MAX = 120
 
 
 def decode_text(data: bytes) -> str:
@@ -159,11 +158,10 @@ def _kind(paragraph: str) -> BlockKind:
 
 
 def first_line_title(text: str, path: Path) -> str:
-    """The first non-empty line when it is short enough to be a title, else the file stem."""
+    """The first non-empty line when it reads as a title (``title_like``), else the file stem."""
     for line in text.split("\n"):
         if line.strip():
-            line = line.strip()
-            return line if len(line) <= _TITLE_MAX else path.stem
+            return title_like(line) or path.stem
     return path.stem
 
 

@@ -107,6 +107,7 @@ class DocumentRecord:
     title: str | None
     pages: int | None
     text: str
+    chunking: str | None = None  # the chunk settings that cut it ("200/40"): others re-chunk it
 
 
 @dataclass
@@ -129,6 +130,7 @@ class StoredDocument:
     sha256: str
     size: int
     mtime_ns: int
+    chunking: str | None = None
 
     def unchanged(self, stat: os.stat_result) -> bool:
         """The file on disk has the size and modification time it had when it was ingested."""
@@ -186,6 +188,9 @@ class Store:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     self.db.execute(statement)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
+            if "chunking" not in columns:  # added later: NULL for documents chunked before (unknown)
+                self.db.execute("ALTER TABLE documents ADD COLUMN chunking TEXT")
             row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -270,14 +275,15 @@ class Store:
 
     def document(self, collection: str, path: str) -> StoredDocument | None:
         row = self.db.execute(
-            "SELECT id, path, sha256, size, mtime_ns FROM documents WHERE collection=? AND path=?",
+            "SELECT id, path, sha256, size, mtime_ns, chunking FROM documents WHERE collection=? AND path=?",
             (collection, path),
         ).fetchone()
         return StoredDocument(*row) if row else None
 
     def documents(self, collection: str) -> list[StoredDocument]:
         rows = self.db.execute(
-            "SELECT id, path, sha256, size, mtime_ns FROM documents WHERE collection=? ORDER BY path",
+            "SELECT id, path, sha256, size, mtime_ns, chunking FROM documents WHERE collection=?"
+            " ORDER BY path",
             (collection,),
         ).fetchall()
         return [StoredDocument(*row) for row in rows]
@@ -331,9 +337,9 @@ class Store:
             document_id = self._new_document_id()
             self.db.execute(
                 "INSERT INTO documents (id, collection, path, sha256, size, mtime_ns, format, title, pages,"
-                " text, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " text, ingested_at, chunking) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (document_id, collection, doc.path, doc.sha256, doc.size, doc.mtime_ns, doc.format, doc.title,
-                 doc.pages, doc.text, _now()),
+                 doc.pages, doc.text, _now(), doc.chunking),
             )  # fmt: skip
             self.db.executemany(
                 "INSERT INTO chunks (chunk_id, document_id, collection, ord, text, section, page, char_start,"
