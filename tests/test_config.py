@@ -177,3 +177,29 @@ def test_config_shows_values_but_hides_keys(petitrag, home: Path, monkeypatch: p
     assert f'home = "{home}"' in shown and "embedder_api_key = null" in shown
     monkeypatch.setenv("PETITRAG_MODEL_BASE_URL", "http://me:hunter2@gpu-box:8000/v1")
     assert 'model_base_url = "http://me:***@gpu-box:8000/v1"' in petitrag("config").stdout
+
+
+def test_later_sources_replace_a_table_of_keys(petitrag, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment's keys were merged into the file's: a key revoked that way kept working."""
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text('[serve_api_keys]\n"file-key-12345678" = ["*"]\n')
+    monkeypatch.setenv("PETITRAG_SERVE_API_KEYS", '{"env-key-12345678": ["work"]}')
+    assert load_settings().serve_api_keys == {"env-key-12345678": ["work"]}
+    monkeypatch.setenv("PETITRAG_SERVE_API_KEYS", "{}")
+    assert load_settings().serve_api_keys == {}
+    monkeypatch.delenv("PETITRAG_SERVE_API_KEYS")
+    assert load_settings().serve_api_keys == {"file-key-12345678": ["*"]}
+
+    served: list[object] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(app))
+    started = petitrag("serve", "--api-key", "flag-key-12345678:docs")
+    assert "1 API key(s)" in started.stderr  # the flag's key alone, not added to the file's
+    assert served[-1].state.petitrag.keys.lookup("file-key-12345678") is None  # type: ignore[attr-defined]
+    assert "no API key (loopback only)" in petitrag("serve", "--no-auth").stderr  # the flag wins the file
+    assert "choose one" in petitrag("serve", "--no-auth", "--api-key", "flag-key-12345678", expect=2).stderr
+
+
+def test_route_passwords_are_hidden(petitrag, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PETITRAG_ROUTE", "small@http://me:hunter2@gpu-box:8000/v1,big")
+    shown = petitrag("config").stdout
+    assert "hunter2" not in shown and 'route = "small@http://me:***@gpu-box:8000/v1,big"' in shown

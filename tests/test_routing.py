@@ -96,6 +96,11 @@ def test_unreachable_large_model_returns_the_small_answer_marked_low(indexed: Pa
         alone.exit_code == 1
         and alone.stderr == "error: --route-threshold needs a route: add --route SMALL,LARGE (or set route)\n"
     )
+    configured = CliRunner().invoke(
+        cli, ["ask", QUESTION, "--json", "-m", SMALL], env={"PETITRAG_ROUTE_THRESHOLD": "0.5"}
+    )
+    assert configured.exit_code == 0, configured.stderr
+    assert "warning: route_threshold is set but no route" in configured.stderr
 
 
 def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:

@@ -7,7 +7,6 @@ else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -197,12 +196,14 @@ def demo(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def show_config(ctx: click.Context) -> None:
     """Show the effective configuration (defaults → file → env → flags)."""
+    from petitrag.urls import without_password
+
     settings = settings_from(ctx)
     for name, value in settings.model_dump(mode="json").items():
         if name in SECRET_SETTINGS and value:
             value = _hidden(value)
-        elif name.endswith("base_url") and value:
-            value = re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", value)  # http://user:password@host
+        elif (name.endswith("base_url") or name == "route") and value:
+            value = without_password(value)  # http://user:password@host
         shown = json.dumps(value, ensure_ascii=False)
         out.print(f"{escape(name)} = {escape(shown)}", highlight=False)
 

@@ -87,6 +87,12 @@ def answer_settings(ctx: click.Context, flags: dict[str, Any]) -> Settings:
     settings = settings_from(ctx, **flags)
     if flags.get("route_threshold") is not None and not settings.route:  # it was silently ignored
         raise ConfigError("--route-threshold needs a route: add --route SMALL,LARGE (or set route)")
+    if settings.route_threshold is not None and not settings.route:  # from the file or env: kept aside
+        err.print(
+            "[yellow]warning:[/] route_threshold is set but no route: it applies only with --route "
+            "SMALL,LARGE (or route in the configuration)",
+            highlight=False,
+        )
     return settings
 
 

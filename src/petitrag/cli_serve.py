@@ -55,21 +55,28 @@ def serve(
 
     from petitrag.server import create_app
     from petitrag.server.auth import parse_key_flag
+    from petitrag.urls import without_password
 
     settings = settings_from(ctx, **flags, serve_no_auth=True if no_auth else None)
+    # flags win whole values, as everywhere: the configured keys are replaced, not added to
     updates: dict[str, Any] = {}
+    if api_keys and no_auth:
+        raise click.UsageError("--api-key and --no-auth: choose one")
+    if api_keys or no_auth:
+        updates["serve_api_keys"] = dict(map(parse_key_flag, api_keys))
     if api_keys:
-        updates["serve_api_keys"] = {**settings.serve_api_keys, **dict(map(parse_key_flag, api_keys))}
+        updates["serve_no_auth"] = False
     if cors_origins:
-        updates["serve_cors_origins"] = [*settings.serve_cors_origins, *cors_origins]
+        updates["serve_cors_origins"] = list(cors_origins)
     settings = settings.model_copy(update=updates)
     app = create_app(settings)  # refuses a keyless server off loopback before binding
     keys = app.state.petitrag.keys
+    answering = f"route {settings.route}" if settings.route else f"model {settings.model}"
     base = f"http://{settings.serve_host}:{settings.serve_port}"
     err.print(
         f"petitrag serve: web UI {base}/ · OpenAI API {base}/v1 · spec {base}/openapi.json · "
         f"{f'{len(keys)} API key(s)' if keys else 'no API key (loopback only)'} · "
-        f"{escape(f'route {settings.route}' if settings.route else f'model {settings.model}')} · "
+        f"{escape(without_password(answering))} · "
         f"data {escape(str(settings.home))}",
         highlight=False,
     )

@@ -308,10 +308,28 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = _config_file(init_settings)
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _Shadowed(env_settings, [init_settings])]
         if toml_file is not None:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+            sources.append(_Shadowed(toml, [init_settings, env_settings]))
         return tuple(sources)
+
+
+class _Shadowed(PydanticBaseSettingsSource):
+    """A source without the settings that a later one (``over``) gives: pydantic-settings merges
+    tables across sources, so `PETITRAG_SERVE_API_KEYS` added to the file's keys instead of
+    replacing them (a key revoked that way went on working). Later sources win whole values."""
+
+    def __init__(self, source: PydanticBaseSettingsSource, over: list[PydanticBaseSettingsSource]) -> None:
+        super().__init__(source.settings_cls)
+        self.source, self.over = source, over
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.source.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        given = {name for source in self.over for name in source()}
+        return {name: value for name, value in self.source().items() if name not in given}
 
 
 def _config_file(init_settings: PydanticBaseSettingsSource) -> Path | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from petitrag.errors import PetitragError
@@ -19,3 +21,9 @@ def checked_base_url(base_url: str, setting: str, error: type[PetitragError]) ->
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise error(f"invalid {setting} {base_url!r}: expected e.g. http://localhost:11434/v1")
     return url
+
+
+def without_password(text: str) -> str:
+    """``text`` with the password of every URL in it hidden (``http://user:***@host``): the
+    configuration and the serve banner are pasted into bug reports, routes hold URLs too."""
+    return re.sub(r"(//[^/:@\s,]*:)[^/@\s,]*@", r"\1***@", text)
