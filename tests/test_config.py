@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,11 +191,15 @@ def test_later_sources_replace_a_table_of_keys(petitrag, home: Path, monkeypatch
     monkeypatch.delenv("PETITRAG_SERVE_API_KEYS")
     assert load_settings().serve_api_keys == {"file-key-12345678": ["*"]}
 
-    served: list[object] = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append(app))
+    served: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append((app, options)))
     started = petitrag("serve", "--api-key", "flag-key-12345678:docs")
     assert "1 API key(s)" in started.stderr  # the flag's key alone, not added to the file's
-    assert served[-1].state.petitrag.keys.lookup("file-key-12345678") is None  # type: ignore[attr-defined]
+    app, options = served[-1]
+    assert app.state.petitrag.keys.lookup("file-key-12345678") is None
+    # petitrag.server's INFO lines (jobs resumed at start) go where uvicorn's go: they were lost
+    assert options["log_config"]["loggers"]["petitrag"]["level"] == "INFO"
+    assert options["log_config"]["loggers"]["petitrag"]["handlers"] == ["default"]
     assert "no API key (loopback only)" in petitrag("serve", "--no-auth").stderr  # the flag wins the file
     assert "choose one" in petitrag("serve", "--no-auth", "--api-key", "flag-key-12345678", expect=2).stderr
 

@@ -1007,3 +1007,15 @@ def test_bench_drives_a_model_served_over_http(
     assert [row["model"] for row in rows] == [key, key] and all(row["prediction"] for row in rows)
     assert all(0 < row["timings"]["ttft_s"] <= row["timings"]["total_s"] for row in rows)
     assert all(row["signals"]["mean_logprob"] is not None for row in rows)  # this server sends logprobs
+
+
+def test_a_character_cut_by_the_token_limit_is_dropped_not_replaced() -> None:
+    """Cut mid-emoji by max_tokens, answers ended with "�" (streamed and not)."""
+    from petitrag.generation.text_stream import TextStream
+
+    stream = TextStream(stops=[])
+    bike = "🚲".encode()
+    pieces = [b"Caf", "é ".encode(), bike[:2], bike[2:], bike[:3]]  # the last bike never completes
+    text = "".join(token.text for piece in pieces for token in stream.push(piece, -0.1, 0.0))
+    text += "".join(token.text for token in stream.flush())
+    assert text == "Café 🚲"

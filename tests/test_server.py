@@ -313,6 +313,9 @@ def test_input_longer_than_the_context_is_400_before_anything_streams(
             model=model, messages=[{"role": "user", "content": "compost " * 5000}], stream=stream
         )
     assert caught.value.code == "context_length_exceeded" and time.monotonic() - started < 10
+    huge = "compost " * 20_000  # 160,000 characters: refused before its tokens are counted
+    with pytest.raises(openai.BadRequestError, match="characters: far more than 4,096 tokens can hold"):
+        sdk(server).chat.completions.create(model=model, messages=[{"role": "user", "content": huge}])
     if model == MODEL:  # a prompt that fits, but not with the answer the client asked room for
         with pytest.raises(openai.BadRequestError, match="max_tokens asks for 3000") as caught:
             sdk(server).chat.completions.create(
@@ -573,6 +576,20 @@ def test_a_client_that_disconnects_stops_its_generation(server: str) -> None:
             pass  # up to the first generated token
         assert httpx.get(f"{server}/health").json()["queue_depth"] == 1  # still generating
     deadline = time.monotonic() + 10  # 2000 tokens would take minutes
+    while httpx.get(f"{server}/health").json()["queue_depth"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert httpx.get(f"{server}/health").json()["queue_depth"] == 0
+
+
+def test_a_client_that_gives_up_on_a_whole_answer_stops_its_generation(server: str) -> None:
+    """Not streamed: the client's timeout closed the connection, the model wrote on for nobody."""
+    body = {
+        "model": MODEL, "max_tokens": 2000, "temperature": 2.0, "seed": 7,  # random text: no early end
+        "messages": [{"role": "user", "content": "Count from 1 to 1000, one number per line."}],
+    }  # fmt: skip
+    with api(server) as client, pytest.raises(httpx.ReadTimeout):
+        client.post("/v1/chat/completions", json=body, timeout=2.0)
+    deadline = time.monotonic() + 3  # stopped at once; 2000 tokens take half a minute
     while httpx.get(f"{server}/health").json()["queue_depth"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert httpx.get(f"{server}/health").json()["queue_depth"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import click
@@ -85,5 +86,17 @@ def serve(
         host=settings.serve_host,
         port=settings.serve_port,
         log_level="info",
+        log_config=_log_config(),
         timeout_graceful_shutdown=5,
     )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, and petitrag.server's lines (jobs resumed at start, failures) through
+    the same handler: uvicorn sets up only its own loggers, and Python's fallback prints
+    warnings and errors only, so the documented "finishing the vectors … (job …)" never showed."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["petitrag"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config

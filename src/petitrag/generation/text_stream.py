@@ -68,10 +68,9 @@ class TextStream:
         self.held = []
 
     def flush(self) -> Iterator[Token]:
-        """At the end: what was held back is answer text after all."""
-        tail = self.decoder.decode(b"", final=True)
-        if tail and not self.stopped:
-            self.held.append(HeldPiece(tail, None, None))
+        """At the end: what was held back is answer text after all. The bytes of a character
+        cut by the token limit are dropped (decoded, they were a "�" ending the answer)."""
+        self.decoder.reset()
         if not self.stopped:
             for held in self.held:
                 yield Token(held.text, held.logprob, held.entropy)

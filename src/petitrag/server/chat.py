@@ -225,6 +225,23 @@ def too_long(tokens: int, generator: Generator, what: str) -> ApiError:
     )
 
 
+#: no tokenizer packs more characters than this into one token (runs of spaces come close)
+MAX_CHARS_PER_TOKEN = 32
+
+
+def far_too_long(texts: list[str], tokens: int, what: str) -> None:
+    """400 at once for text no tokenizer fits in ``tokens``: counting a 15 MB message's tokens
+    held the model thread, and every client queued behind it, for 20-45 s."""
+    characters = sum(len(text) for text in texts)
+    if characters > tokens * MAX_CHARS_PER_TOKEN:
+        raise ApiError(
+            400,
+            f"{what} has {characters:,} characters: far more than {tokens:,} tokens can hold; "
+            "send a shorter one",
+            "context_length_exceeded",
+        )
+
+
 def rag_check(collection: str, question: str) -> Check:
     """400 for a question that leaves no room for one passage and the answer (the pipeline's own
     check, ``Answerer.require_room``), before the stream starts and before any retrieval."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, field_validator
 
@@ -144,11 +144,13 @@ class SearchRequest(BaseModel):
 
 
 @router.post("/collections/{collection}/search", summary="Hybrid search (the `search --json` result)")
-async def search(collection: Collection, body: SearchRequest, server: Server) -> dict[str, Any]:
+async def search(
+    collection: Collection, body: SearchRequest, server: Server, request: Request
+) -> dict[str, Any]:
     def run(ticket: Ticket) -> dict[str, Any]:
         return ticket.worker.retriever(collection).search(body.query, body.k, body.mode).to_json()
 
-    return await server.worker.call(run)
+    return await server.worker.call(run, request)
 
 
 class SummarizeRequest(BaseModel):
@@ -166,7 +168,9 @@ class SummarizeRequest(BaseModel):
 
 
 @router.post("/collections/{collection}/summarize", summary="Summarise a whole document (map-reduce)")
-async def summarize(collection: Collection, body: SummarizeRequest, server: Server) -> dict[str, Any]:
+async def summarize(
+    collection: Collection, body: SummarizeRequest, server: Server, request: Request
+) -> dict[str, Any]:
     def run(ticket: Ticket) -> dict[str, Any]:
         app = ticket.app
         summarizer = Summarizer(server.settings, app.store, app.generator)
@@ -174,4 +178,4 @@ async def summarize(collection: Collection, body: SummarizeRequest, server: Serv
         summary = summarizer.summarize(collection, body.source, body.length, body.language, progress)
         return summary.__dict__
 
-    return await server.worker.call(run)
+    return await server.worker.call(run, request)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, field_validator
@@ -25,6 +25,7 @@ from petitrag.server.chat import (
     Outcome,
     earlier_turns,
     encodable,
+    far_too_long,
     json_schema_of,
     last_question,
     passthrough_check,
@@ -78,19 +79,22 @@ def _models(who: Principal, server: ServerState) -> list[dict[str, Any]]:
 
 @router.post("/chat/completions", summary="Chat completion, streamed (SSE) or not", response_model=None)
 async def chat_completions(
-    body: ChatRequest, who: Caller, server: Server
+    body: ChatRequest, who: Caller, server: Server, request: Request
 ) -> dict[str, Any] | StreamingResponse:
     server.worker.require_room()
     target = resolve_target(body, server.settings, server.served_models(), server.listed_models())
     refuse_unsupported(body, rag=target.collection is not None)
+    context = server.settings.context_size
     if target.collection is not None:
         who.require(target.collection)
         await run_in_threadpool(server.require_collection, target.collection)
         question = last_question(body)
+        far_too_long([question], context, "the question")
         check = rag_check(target.collection, question)
         job = rag_job(target.collection, question, body.k, earlier_turns(body))
     else:
         messages = passthrough_messages(body)
+        far_too_long([message["content"] for message in messages], context, "the prompt")
         check = passthrough_check(
             messages, json_schema_of(body), body.max_completion_tokens or body.max_tokens
         )
@@ -103,7 +107,7 @@ async def chat_completions(
             check(ticket)
             return job(ticket, lambda _text: ticket.check())
 
-        outcome = await server.worker.call(run)
+        outcome = await server.worker.call(run, request)
         server.metrics.observe_generation(kind, outcome.timings, outcome.extension["timings"]["queue_s"])
         return response.completion(outcome)
     stream = await server.worker.stream(job, check)  # 400/429/503 here are still real HTTP statuses
@@ -160,12 +164,14 @@ class EmbeddingRequest(BaseModel):
 
 
 @router.post("/embeddings", summary="Embeddings with the index's embedder")
-async def embeddings(body: EmbeddingRequest, who: Caller, server: Server) -> dict[str, Any]:
+async def embeddings(body: EmbeddingRequest, who: Caller, server: Server, request: Request) -> dict[str, Any]:
     texts = [body.input] if isinstance(body.input, str) else body.input
     if any(not isinstance(text, str) for text in texts):
         raise ApiError(400, TOKEN_IDS_REFUSED, "unsupported_parameter", param="input")
     if not texts or len(texts) > MAX_EMBEDDING_INPUTS or not all(text.strip() for text in texts):
         raise ApiError(400, f"input must be 1 to {MAX_EMBEDDING_INPUTS} non-empty strings", "invalid_input")
+    for index, text in enumerate(texts):
+        far_too_long([text], MAX_EMBEDDING_TOKENS, f"input {index}")
 
     def run(ticket: Ticket) -> tuple[np.ndarray, str, int]:
         embedder = ticket.app.embedder
@@ -187,7 +193,7 @@ async def embeddings(body: EmbeddingRequest, who: Caller, server: Server) -> dic
             vectors = embedder.embed_passages(texts)
         return vectors, embedder.identity, sum(counts)
 
-    vectors, identity, tokens = await server.worker.call(run)
+    vectors, identity, tokens = await server.worker.call(run, request)
     if body.dimensions is not None and body.dimensions != vectors.shape[1]:
         raise _other_dimensions(identity, vectors.shape[1], body.dimensions)
     data = [

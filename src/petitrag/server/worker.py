@@ -19,6 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from starlette.requests import Request
+
 from petitrag.app import App
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, PetitragError
@@ -154,15 +156,22 @@ class ModelWorker:
         with self._lock:
             self._in_flight.discard(ticket)
 
-    async def call(self, job: Callable[[Ticket], T]) -> T:
-        """Run a job and wait for its result; 503 after the deadline (queue wait included)."""
+    async def call(self, job: Callable[[Ticket], T], request: Request | None = None) -> T:
+        """Run a job and wait for its result; 503 after the deadline (queue wait included).
+
+        With ``request``, a client that hangs up stops the job: Starlette does not cancel a
+        handler whose client is gone, and a 1,500-token answer went on for a minute, for
+        nobody, ahead of every queued request (the SDKs' retries tripled it)."""
         future, ticket = self.submit(job)
+        watcher = asyncio.ensure_future(_watch_disconnect(request, ticket)) if request else None
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
         except TimeoutError:
             raise timeout_error(self.timeout_s) from None
         finally:
             ticket.cancelled.set()  # served, timed out or gone: a job still running stops
+            if watcher is not None:
+                watcher.cancel()
 
     async def stream(
         self,
@@ -201,6 +210,15 @@ class ModelWorker:
     def _close_app(self) -> None:
         if self._app is not None:
             self._app.close()
+
+
+async def _watch_disconnect(request: Request, ticket: Ticket, every_s: float = 0.25) -> None:
+    """Cancel ``ticket`` once the client of ``request`` has disconnected."""
+    while not ticket.cancelled.is_set():
+        if await request.is_disconnected():
+            ticket.cancelled.set()
+            return
+        await asyncio.sleep(every_s)
 
 
 def timeout_error(seconds: float) -> ApiError:
