@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 import unicodedata
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -189,7 +190,7 @@ def test_markdown_structure(tmp_path: Path) -> None:
         ("heading", 1), ("paragraph", 0), ("heading", 2), ("list", 0),
         ("heading", 3), ("table", 0), ("code", 0), ("paragraph", 0),
     ]  # fmt: skip
-    assert doc.title == "Guide du potager"
+    assert doc.title == "Front matter title"  # the declared title wins over the first H1
     assert "Camille" not in "".join(b.text for b in doc.blocks)  # front matter is not content
     headings = [b.text for b in doc.blocks if b.kind == "heading"]
     assert headings == ["Guide du potager", "Semis", "Calendrier"]
@@ -219,6 +220,34 @@ def test_markdown_title_falls_back_to_front_matter_then_stem(tmp_path: Path) -> 
     no_h1 = MARKDOWN.replace("# Guide du potager", "## Guide du potager")
     assert parse(_write(tmp_path / "a.md", no_h1.encode())).title == "Front matter title"
     assert parse(_write(tmp_path / "plain-notes.md", b"Just a paragraph.\n")).title == "plain-notes"
+
+
+def test_markdown_front_matter_title_wins_over_the_first_level_one_heading(tmp_path: Path) -> None:
+    """The first H1 is often a section's ("Setext Heading One"), not the document's name."""
+    source = '---\ntitle: "Onboarding Guide"\n---\n\nIntro.\n\nFirst steps\n===========\n\nBadge.\n'
+    assert parse(_write(tmp_path / "onboarding.md", source.encode())).title == "Onboarding Guide"
+
+
+def test_markdown_raw_html_blocks_keep_their_text_not_their_tags(tmp_path: Path) -> None:
+    """A GitHub README's centered logo and badges were indexed as text, attributes and all."""
+    source = (
+        '<div align="center">\n  <img src="logo.png" alt="Logo" width="200">\n'
+        "  <h1>SuperTool</h1>\n</div>\n\n"
+        '<p align="center">\n  <a href="https://ci.example.com"><img src="badge.svg" alt="build"></a>'
+        "\n</p>\n\nSuperTool converts spreadsheets into invoices.\n\n<details>\n"
+        "<summary>Installation on Windows</summary>\n\nRun setup-wombat.exe as administrator.\n\n"
+        "</details>\n\n<style>\n.x { color: red }\n</style>\n"
+    )
+    doc = parse(_write(tmp_path / "README.md", source.encode()))
+    assert [(b.kind, b.level, b.text) for b in doc.blocks] == [
+        ("heading", 1, "SuperTool"),  # an HTML heading alone in its block is a heading
+        ("paragraph", 0, "SuperTool converts spreadsheets into invoices."),
+        ("paragraph", 0, "Installation on Windows"),
+        ("paragraph", 0, "Run setup-wombat.exe as administrator."),
+    ]
+    assert doc.title == "SuperTool"
+    assert len(doc.text) == len(source)  # blanked, not removed: offsets still index the file
+    assert_tiles(doc)
 
 
 def test_markdown_toml_front_matter_is_not_content(tmp_path: Path) -> None:
@@ -307,6 +336,29 @@ def test_text_offsets_index_the_source_even_with_indentation(tmp_path: Path) -> 
         ("list", "1. un\n  2. deux\n     suite"),
     ]
     assert_tiles(doc)
+
+
+_NOT_TITLES = [
+    "Reminder: the wifi password is tulip42.",
+    "Product | Unit price in EUR | Colour",
+    "- buy milk before the meeting",
+    "Article 1",
+    "Été à la réunion du café. puis au bureau",
+    "This first line is a long run of words that goes on well past a dozen words without stopping",
+]
+
+
+@pytest.mark.parametrize(
+    ("first", "title"),
+    [("Employee Handbook 2024", "Employee Handbook 2024"), *((s, "notes") for s in _NOT_TITLES)],
+)
+def test_text_title_is_a_title_like_first_line_else_the_file_name(
+    tmp_path: Path, first: str, title: str
+) -> None:
+    """The title is put before every chunk's index text: a first sentence taken for one made
+    every chunk of the file match a search for its words ("wifi password")."""
+    doc = parse(_write(tmp_path / "notes.txt", f"{first}\n\nParking is on level -2.\n".encode()))
+    assert doc.title == title
 
 
 def test_binary_content_with_a_text_name_is_refused(tmp_path: Path) -> None:
@@ -417,6 +469,49 @@ def test_a_tiny_page_keeps_its_article_s_header(tmp_path: Path) -> None:
     ]
 
 
+def test_a_page_wrapped_in_a_form_keeps_its_content_and_drops_real_forms(tmp_path: Path) -> None:
+    """ASP.NET and SharePoint wrap every page's body in <form id="form1">: skipped as a form,
+    the page lost all its text, trafilatura's included."""
+    html = (
+        '<html><head><title>Benefits</title></head><body><form method="post" id="form1">'
+        '<div class="aspNetHidden"><input type="hidden" name="__VIEWSTATE" value="abc"></div>'
+        "<h1>Employee benefits</h1><p>Meal vouchers are worth nine euros each.</p>"
+        "<ul><li>Gym membership refunded</li><li>Transport pass refunded</li></ul>"
+        '<form action="/login"><label>Username</label><input name="user"><button>Log in</button></form>'
+        "</form></body></html>"
+    )
+    doc = parse(_write(tmp_path / "benefits.aspx.html", html.encode()))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Employee benefits"),
+        ("paragraph", "Meal vouchers are worth nine euros each."),
+        ("list", "- Gym membership refunded\n- Transport pass refunded"),
+    ]
+
+
+def test_html_text_outside_the_body_walk_is_not_lost_to_an_empty_fallback(tmp_path: Path) -> None:
+    """When the body walk finds nothing (all text in a page-level <header>), trafilatura's text stays."""
+    html = "<html><body><header><p>The canteen opens at noon and closes at two.</p></header></body></html>"
+    assert parse(_write(tmp_path / "canteen.html", html.encode())).text == (
+        "The canteen opens at noon and closes at two."
+    )
+
+
+def test_html_aside_inside_the_article_is_content_a_sidebar_is_not(tmp_path: Path) -> None:
+    """A warning box in an <aside> of the article was dropped with the sidebars."""
+    html = (
+        "<html><head><title>Safety rules</title></head><body><main><article>"
+        "<h1>Laboratory safety rules</h1><p>Always wear safety goggles and a lab coat when handling "
+        "chemicals in the laboratory, and keep the door closed.</p><aside class='warning'><p>Warning: never "
+        "store hydrofluoric acid in glass bottles; it dissolves glass and causes severe burns.</p></aside>"
+        "<p>Spills must be reported to the safety officer on extension 4242 immediately.</p></article></main>"
+        "<aside><h2>Related</h2><ul><li>Canteen</li><li>Parking</li></ul></aside></body></html>"
+    )
+    doc = parse(_write(tmp_path / "safety.html", html.encode()))
+    assert "never store hydrofluoric acid in glass bottles" in doc.text
+    assert doc.text.index("goggles") < doc.text.index("hydrofluoric") < doc.text.index("Spills")
+    assert "Related" not in doc.text and "Canteen" not in doc.text
+
+
 def test_tiny_html_page_keeps_line_breaks_and_nested_lists(tmp_path: Path) -> None:
     """The body-text fallback used to glue the words around <br> ("rue X75000") and
     repeat a nested list inside its parent item's text."""
@@ -455,6 +550,27 @@ def test_pdf_pages_are_kept_on_blocks(tmp_path: Path) -> None:
     assert {b.page for b in doc.blocks} == {1, 2, 3}
     for block in doc.blocks:
         assert f"Page {block.page} : le jardinier prépare" in block.text
+
+
+@pytest.mark.parametrize(
+    ("first", "title"),
+    [("Employee Handbook 2024", "Employee Handbook 2024"), *((s, "notes") for s in _NOT_TITLES)],
+)
+def test_pdf_title_is_a_title_like_first_line_else_the_file_name(
+    tmp_path: Path, first: str, title: str
+) -> None:
+    doc = parse(write_pdf(tmp_path / "notes.pdf", [f"{first}\n\nParking is on level -2 for every visitor."]))
+    assert doc.title == title
+
+
+def test_pdf_metadata_title_wins(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.set_title("Parking rules")
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 6, "Reminder: the wifi password is tulip42.")
+    pdf.output(str(tmp_path / "p.pdf"))
+    assert parse(tmp_path / "p.pdf").title == "Parking rules"
 
 
 def test_pdf_outline_becomes_headings_on_their_pages(tmp_path: Path) -> None:
@@ -532,9 +648,63 @@ def test_pdf_running_headers_and_footers_are_left_out(tmp_path: Path) -> None:
     path = tmp_path / "handbook.pdf"
     pdf.output(str(path))
     doc = parse(path)
-    assert "Confidential" not in doc.text and "Page 2 of 4" not in doc.text
-    assert [b.text.split()[-1] for b in doc.blocks] == ["employee."] * 4  # each page's body, whole
-    assert [b.page for b in doc.blocks] == [1, 2, 3, 4]
+    assert "Page" not in doc.text  # page numbers go from every page
+    # the header is kept where it first appears, as content shown once
+    assert doc.blocks[0].text == "ACME Corporation - Internal Handbook - Confidential"
+    assert [b.text.split()[-1] for b in doc.blocks[1:]] == ["employee."] * 4  # each page's body, whole
+    assert [b.page for b in doc.blocks] == [1, 1, 2, 3, 4]
+
+
+_CROPS = ("tomates", "radis", "courges", "poireaux")
+
+
+def _body(n: int) -> str:
+    return f"Le jardinier prépare la terre avec soin avant de semer les {_CROPS[n - 1]} du printemps."
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Page {n} of 4",
+        "{n} / 4",
+        "- {n} -",
+        "{n}",
+        "Seite {n} von 4",
+        "Acme Corp - {n}",
+        "Acme Corp · page {n}",
+    ],
+)
+def test_pdf_page_numbers_of_every_shape_are_left_out(tmp_path: Path, footer: str) -> None:
+    pages = [f"{_body(n)} {_body(n)}\n{footer.format(n=n)}" for n in range(1, 5)]
+    doc = parse(write_pdf(tmp_path / "footer.pdf", pages))
+    assert [(b.page, b.text) for b in doc.blocks] == [(n, f"{_body(n)} {_body(n)}") for n in range(1, 5)]
+
+
+@pytest.mark.parametrize("heading", ["Article {n}", "Chapter {n}", "Section {n} - Scope", "Étape {n}"])
+def test_pdf_headings_numbered_like_their_page_are_not_page_numbers(tmp_path: Path, heading: str) -> None:
+    """A contract opening page 3 with "Article 3": its number follows the pages, and every
+    article heading was dropped as a page number."""
+    pages = [f"{heading.format(n=n)}\n\n{_body(n)}" for n in range(1, 5)]
+    doc = parse(write_pdf(tmp_path / "contract.pdf", pages))
+    blocks = [(b.page, b.text) for b in doc.blocks]
+    assert blocks == [(n, text) for n in range(1, 5) for text in (heading.format(n=n), _body(n))]
+
+
+def test_pdf_running_line_is_kept_where_it_first_appears(tmp_path: Path) -> None:
+    """A price list repeats its table's header row on each page: every copy went, and the
+    table lost its column names."""
+    header = "Product | Unit price in EUR | Colour"
+    rows = [
+        "Widget | 12.50 | Blue",
+        "Gadget | 8.00 | Red",
+        "Doohickey | 3.25 | Green",
+        "Sprocket | 99.99 | Black",
+    ]
+    pages = [f"{header}\n\n{row}\n\n{_body(n)}" for n, row in enumerate(rows, start=1)]
+    doc = parse(write_pdf(tmp_path / "pricelist.pdf", pages))
+    assert doc.text.count(header) == 1
+    assert [b.page for b in doc.blocks if header in b.text] == [1]
+    assert all(row in doc.text for row in rows)
 
 
 def test_pdf_paragraphs_are_rebuilt_from_wrapped_lines() -> None:
@@ -732,6 +902,57 @@ def test_docx_page_and_column_breaks_separate_words(tmp_path: Path) -> None:
     assert [b.text for b in doc.blocks] == ["Fin de partie\nDeuxième partie", "Gauche\nDroite"]
 
 
+def test_docx_numbered_lists_keep_their_numbers(tmp_path: Path) -> None:
+    """ "List Number" items read "- Open the valve": "step 3" could not be found. Numbers go on
+    after a paragraph between two items, as in Word; a nested list restarts under each item."""
+    document = docx.Document()
+    for text, style in (
+        ("Open the valve", "List Number"), ("Check the gauge", "List Number"), ("A note.", None),
+        ("Close the valve", "List Number"), ("Left", "List Number 2"), ("Right", "List Number 2"),
+        ("Wait", "List Number"), ("Ten minutes", "List Number 2"), ("Gloves", "List Bullet"),
+    ):  # fmt: skip
+        document.add_paragraph(text, style=style)
+    doc = parse(_write(tmp_path / "procedure.docx", _docx_bytes(document)))
+    assert [b.text for b in doc.blocks] == [
+        "1. Open the valve\n2. Check the gauge",
+        "A note.",
+        "3. Close the valve\n  1. Left\n  2. Right\n4. Wait\n  1. Ten minutes\n- Gloves",
+    ]
+
+
+def test_docx_list_numbers_follow_the_numbering_definitions(tmp_path: Path) -> None:
+    """Letters, multi-level "%1.%2." texts and a restarted copy of a list, from numbering.xml."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(
+        0,
+        parse_xml(
+            f'<w:abstractNum {w} w:abstractNumId="90">'
+            '<w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="upperLetter"/>'
+            '<w:lvlText w:val="%1)"/></w:lvl>'
+            '<w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+            '<w:lvlText w:val="%1.%2."/></w:lvl>'
+            "</w:abstractNum>"
+        ),
+    )
+    numbering.append(parse_xml(f'<w:num {w} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    numbering.append(
+        parse_xml(
+            f'<w:num {w} w:numId="91"><w:abstractNumId w:val="90"/>'
+            '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride></w:num>'
+        )
+    )
+    for text, num_id, level in (("Scope", 90, 0), ("Sites", 90, 1), ("Staff", 90, 1), ("Terms", 90, 0),
+                                ("Again", 91, 0)):  # fmt: skip
+        paragraph = document.add_paragraph(text)
+        paragraph._p.get_or_add_pPr().append(
+            parse_xml(f'<w:numPr {w}><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>')
+        )
+    doc = parse(_write(tmp_path / "terms.docx", _docx_bytes(document)))
+    assert doc.blocks[0].text == "A) Scope\n  A.1. Sites\n  A.2. Staff\nB) Terms\nA) Again"
+
+
 def _docx_bytes(document: docx.document.Document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
@@ -742,6 +963,43 @@ def _docx_bytes(document: docx.document.Document) -> bytes:
 def test_corrupt_docx_is_refused(tmp_path: Path, data: bytes) -> None:
     with pytest.raises(DocumentError, match="corrupt or unreadable DOCX: "):
         parse(_write(tmp_path / "garbage.docx", data))
+
+
+def _zip(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<x/>")
+    return buffer.getvalue()
+
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (None, r"it is a PDF: name it \.pdf$"),
+        (
+            _OLE2 + bytes(500) + "WordDocument".encode("utf-16-le"),
+            r"it is an old Word \.doc \(Word 97-2003\)",
+        ),
+        (_OLE2 + bytes(500), "it is an old Office 97-2003 file"),
+        (
+            _zip("[Content_Types].xml", "xl/workbook.xml"),
+            r"it is an Excel \.xlsx workbook \(not supported\)$",
+        ),
+        (_zip("notes.txt"), "it is a ZIP archive$"),
+    ],
+)
+def test_a_file_named_docx_that_is_not_one_says_what_it_is(
+    tmp_path: Path, data: bytes | None, said: str
+) -> None:
+    """A PDF, an old .doc or a workbook renamed .docx read "File is not a zip file" or a
+    python-docx error cut mid-word."""
+    data = data or write_pdf(tmp_path / "real.pdf", ["Un rapport."]).read_bytes()
+    with pytest.raises(DocumentError, match=f"^not a Word \\.docx file: {said}"):
+        parse(_write(tmp_path / "report.docx", data))
 
 
 def test_pdf_page_without_short_lines_is_cut_into_reasonable_paragraphs() -> None:

@@ -96,6 +96,9 @@ _TITLE_MAX_CHARS = 120
 _TITLE_MAX_WORDS = 12
 #: a list item's marker ("- ", "• ", "1. ", "a) ") or a table row's cell separator
 _LIST_OR_ROW = re.compile(r"(?:[-•▪◦‣●–*]|\d{1,3}[.)]|[a-z][.)])\s|.*\s\|\s|\|")
+_SENTENCE_BREAK = re.compile(r"[.!?;]\s+[^\W\d_]")  # "… du café. stray byte": two sentences
+#: a part's number alone ("Article 1", "Chapter 3", "Page 1"): the first part's name, not the whole's
+_PART_NUMBER = re.compile(r"[^\W\d_]+\.?\s+(?:\d{1,3}|[ivxlc]{1,6})[.:)]?")
 
 
 def title_like(line: str) -> str | None:
@@ -104,10 +107,64 @@ def title_like(line: str) -> str | None:
     Only for formats with no declared title, whose first line is a guess: the title is put
     before every chunk's index text, so a first sentence taken for one ("Reminder: the wifi
     password is tulip42.") made every chunk of its file match a search for its words. A title
-    is a few words, not a sentence (no final period), a list item or a table row."""
+    is a few words, not a sentence (no final period, no sentence ending inside), a list item,
+    a table row, or the heading of a first part ("Article 1")."""
     line = " ".join(line.split())
     if not line or len(line) > _TITLE_MAX_CHARS or len(line.split()) > _TITLE_MAX_WORDS:
         return None
-    if line.endswith((".", ",", ";", ":")) or _LIST_OR_ROW.match(line.casefold()):
+    folded = line.casefold()
+    if line.endswith((".", ",", ";", ":")) or _LIST_OR_ROW.match(folded) or _PART_NUMBER.fullmatch(folded):
         return None
+    if any(brk.group()[-1].islower() for brk in _SENTENCE_BREAK.finditer(line)):
+        return None  # "Dr. Smith" or "St. Louis" may be a title
     return line if any(char.isalpha() for char in line) else None
+
+
+#: what an OLE2 (Office 97-2003) file holds, by the name of its main stream
+_OLE_STREAMS = (
+    ("EncryptedPackage", "a password-protected Office file: remove its password in Word to read it"),
+    ("WordDocument", "an old Word .doc (Word 97-2003): save it as .docx in Word or LibreOffice"),
+    ("Workbook", "an old Excel .xls workbook (not supported)"),
+    ("PowerPoint Document", "an old PowerPoint .ppt (not supported)"),
+)
+#: what an Office Open XML or OpenDocument ZIP holds, by a part only it has
+_ZIP_PARTS = (
+    ("word/document.xml", "a Word .docx: name it .docx"),
+    ("xl/workbook.xml", "an Excel .xlsx workbook (not supported)"),
+    ("ppt/presentation.xml", "a PowerPoint .pptx (not supported)"),
+    ("content.xml", "an OpenDocument file (.odt, .ods: not supported; save it as .docx)"),
+)
+
+
+def file_kind(data: bytes) -> str | None:
+    """What a file is by its first bytes, as a phrase for messages ("a PDF: name it .pdf"),
+    None when unknown. Files reach petitrag renamed or saved under the wrong extension (a
+    download, an old .doc renamed .docx), and the reader's own error ("File is not a zip
+    file", "no relationship of type …") says nothing of what to do."""
+    head = data[:1024].lstrip()
+    if head.startswith(b"%PDF-"):
+        return "a PDF: name it .pdf"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        streams = data[: 1 << 20]  # the stream directory is near the start in files of any size
+        found = (what for name, what in _OLE_STREAMS if name.encode("utf-16-le") in streams)
+        return next(found, "an old Office 97-2003 file (.doc, .xls): save it as .docx in Word or LibreOffice")
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(data)
+    if head.startswith(b"{\\rtf"):
+        return "an RTF document (not supported; save it as .docx)"
+    if head.lower().startswith((b"<!doctype html", b"<html")):
+        return "an HTML page: name it .html"
+    if head.startswith((b"\xff\xd8\xff", b"\x89PNG")):
+        return "an image (OCR is not supported)"
+    return None
+
+
+def _zip_kind(data: bytes) -> str:
+    import io
+    import zipfile
+
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "a damaged ZIP archive"
+    return next((what for part, what in _ZIP_PARTS if part in names), "a ZIP archive")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from petitrag.documents.base import Block, ParsedDocument, Parser, assemble
+from petitrag.documents.base import Block, ParsedDocument, Parser, assemble, file_kind
 from petitrag.documents.html import markdown_table
 from petitrag.errors import DocumentError
 
@@ -27,6 +27,7 @@ _HEADING_STYLE = re.compile(r"(?:heading|titre|überschrift|título|titolo)\s*([
 _TITLE_STYLES = frozenset({"title", "titre"})
 _LIST_STYLE = re.compile(r"(?:list|liste)\b.*?(\d)?$", re.IGNORECASE)
 _WRAPPERS = frozenset({f"{_W}sdt", f"{_W}customXml"})  # around rows or cells of a table
+_REASON_MAX = 120
 _BODY_TEXT_OUTLINE = 9  # w:outlineLvl 9 means "body text", not a heading
 #: elements of a paragraph whose runs are visible text (not w:del, not w:moveFrom)
 _RUN_CONTAINERS = frozenset(
@@ -35,16 +36,29 @@ _RUN_CONTAINERS = frozenset(
 
 
 def _reason(exc: BaseException) -> str:
+    """The error's first line, shortened at a word's end."""
     lines = str(exc).strip().splitlines()
-    return (lines[0][:120] if lines else "") or type(exc).__name__
+    line = lines[0] if lines else ""
+    if len(line) > _REASON_MAX:
+        line = line[: _REASON_MAX + 1].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    return line or type(exc).__name__
 
 
 def _open(data: bytes) -> Document:
+    """The document, or one line saying what the file is instead: a PDF, an old .doc or a
+    workbook renamed .docx read "File is not a zip file" or python-docx's own words."""
     import docx  # lazy: heavy import
 
+    kind = file_kind(data)
+    if kind == "a damaged ZIP archive":
+        raise DocumentError("corrupt or unreadable DOCX: damaged ZIP archive (an incomplete download?)")
+    if kind is None:
+        raise DocumentError("corrupt or unreadable DOCX: not a ZIP archive, which every .docx is")
+    if not kind.startswith("a Word .docx"):
+        raise DocumentError(f"not a Word .docx file: it is {kind}")
     try:
         return docx.Document(io.BytesIO(data))
-    except Exception as exc:  # not a zip, missing parts, bad XML: all mean a broken file
+    except Exception as exc:  # missing parts, bad XML: all mean a broken file
         raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
 
 
@@ -257,10 +271,115 @@ def _table_block(table: Table) -> Block:
     return Block("table", markdown_table(rows))
 
 
+class _Numbering:
+    """List markers as Word shows them ("1.", "a)", "2.1."), from ``word/numbering.xml``:
+    a numbered procedure read "- step" in the index, and "step 3" could not be found.
+
+    A paragraph's ``w:numPr`` (its own or its style's: "List Number") names a numbering
+    instance and a level; the instance's abstract definition gives each level's format
+    ("decimal", "lowerLetter", "bullet"...), text ("%1.", "%1.%2.") and start. As in Word,
+    numbers continue across the paragraphs between two items of one list and across an
+    instance's copies, restart where an instance overrides its start, and an item restarts
+    the numbers of the levels below it."""
+
+    def __init__(self, document: Document) -> None:
+        #: numId -> abstractNumId; abstractNumId -> ilvl -> (format, text, start)
+        self.abstract: dict[str, str] = {}
+        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}
+        #: (numId, ilvl) -> start, where an instance restarts its list
+        self.overrides: dict[tuple[str, int], int] = {}
+        #: (abstractNumId, ilvl) -> (last number given, depth of its item)
+        self.counters: dict[tuple[str, int], tuple[int, int]] = {}
+        try:
+            root = document.part.numbering_part.element
+        except Exception:  # no numbering part: markers from style names only
+            return
+        for definition in root.iterchildren(f"{_W}abstractNum"):
+            levels = self.levels.setdefault(definition.get(f"{_W}abstractNumId", ""), {})
+            for level in definition.iterchildren(f"{_W}lvl"):
+                start = _val(level.find(f"{_W}start"))
+                levels[int(_val(level, "ilvl") or 0)] = (
+                    _val(level.find(f"{_W}numFmt")) or "decimal",
+                    _val(level.find(f"{_W}lvlText")) or "",
+                    int(start) if start.isdigit() else 1,
+                )
+        for num in root.iterchildren(f"{_W}num"):
+            num_id = num.get(f"{_W}numId", "")
+            self.abstract[num_id] = _val(num.find(f"{_W}abstractNumId"))
+            for override in num.iterchildren(f"{_W}lvlOverride"):
+                start = _val(override.find(f"{_W}startOverride"))
+                if start.isdigit():
+                    self.overrides[(num_id, int(_val(override, "ilvl") or 0))] = int(start)
+
+    def marker(self, paragraph: Paragraph, depth: int) -> str:
+        """The marker of a list paragraph at ``depth`` ("-" for a bullet), counting it."""
+        for key, (_, deeper) in list(self.counters.items()):
+            if deeper > depth:
+                del self.counters[key]
+        num_id, ilvl = _number_reference(paragraph)
+        abstract = self.abstract.get(num_id, "")
+        default = ("decimal" if _NUMBERED_STYLE.search(_style_name(paragraph)) else "bullet", "", 1)
+        number_format, text, start = self.levels.get(abstract, {}).get(ilvl, default)
+        if number_format in ("bullet", "none") or num_id == "0":
+            return "-"
+        key = (abstract or f"style {_style_name(paragraph)}", ilvl)
+        if (num_id, ilvl) in self.overrides:
+            start = self.overrides.pop((num_id, ilvl)) - 1  # once: the instance's first item
+            self.counters[key] = (start, depth)
+        number = self.counters.get(key, (start - 1, depth))[0] + 1
+        self.counters[key] = (number, depth)
+        shown = re.sub(r"%([1-9])", lambda match: self._shown(abstract, int(match.group(1)) - 1), text)
+        return shown.strip() or f"{_formatted(number, number_format)}."
+
+    def _shown(self, abstract: str, ilvl: int) -> str:
+        number_format, _, start = self.levels.get(abstract, {}).get(ilvl, ("decimal", "", 1))
+        return _formatted(self.counters.get((abstract, ilvl), (start, 0))[0], number_format)
+
+
+_NUMBERED_STYLE = re.compile(r"number|numéro|nummer|numer", re.IGNORECASE)
+
+
+def _val(element: Any, name: str = "val") -> str:
+    return "" if element is None else str(element.get(f"{_W}{name}", ""))
+
+
+def _number_reference(paragraph: Paragraph) -> tuple[str, int]:
+    """(numId, ilvl) of a list paragraph: its own ``w:numPr``, else its styles'."""
+    elements = [paragraph._p]
+    try:
+        style = paragraph.style
+    except (KeyError, ValueError, AttributeError):
+        style = None
+    for _ in range(_MAX_STYLE_DEPTH):
+        if style is None:
+            break
+        elements.append(style.element)
+        style = style.base_style
+    num_id, ilvl = "", ""
+    for element in elements:
+        reference = element.find(f"{_W}pPr/{_W}numPr")
+        if reference is not None:
+            num_id = num_id or _val(reference.find(f"{_W}numId"))
+            ilvl = ilvl or _val(reference.find(f"{_W}ilvl"))
+    return num_id, int(ilvl) if ilvl.isdigit() else 0
+
+
+def _formatted(number: int, number_format: str) -> str:
+    if number_format in ("lowerLetter", "upperLetter"):
+        letters = chr(ord("a") + (number - 1) % 26) * ((number - 1) // 26 + 1)
+        return letters.upper() if number_format == "upperLetter" else letters
+    if number_format in ("lowerRoman", "upperRoman"):
+        return _roman(number).upper() if number_format == "upperRoman" else _roman(number)
+    if number_format == "decimalZero":
+        return f"{number:02d}"
+    return str(number)
+
+
 def _blocks(document: Document) -> list[Block]:
     from docx.table import Table
 
     blocks: list[Block] = []
+    numbering = _Numbering(document)
     items: list[str] = []  # the list being collected
 
     def flush() -> None:
@@ -279,7 +398,7 @@ def _blocks(document: Document) -> list[Block]:
         depth = list_depth(item)
         level = heading_level(item)
         if depth is not None and not level:
-            items.append(f"{'  ' * depth}- {' '.join(text.split())}")
+            items.append(f"{'  ' * depth}{numbering.marker(item, depth)} {' '.join(text.split())}")
             continue
         flush()
         if level:

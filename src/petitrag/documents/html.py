@@ -25,8 +25,12 @@ _WHATWG_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp125
 _SKIPPED_TAGS = frozenset(
     {"nav", "header", "footer", "script", "style", "noscript", "aside", "form", "template", "svg", "button"}
 )
-#: a page's header is boilerplate; an article's or a section's holds its title
-_IN_CONTENT = frozenset({"header"})
+#: skipped tags kept inside these parents: a page's header is boilerplate, an article's or a
+#: section's holds its title; a page's aside is a sidebar, an article's a warning box or a note
+_IN_CONTENT = {"header": ("article", "main", "section"), "aside": ("article", "main")}
+#: a form's own text: a login or search form is these and a few words ("Username", "Log in")
+_FORM_FIELDS = ("input", "select", "option", "textarea", "button", "label", "legend")
+_FORM_CONTENT = ("h1", "h2", "h3", "h4", "h5", "h6", "article", "main")
 _XML_CONTAINERS = frozenset({"div", "quote"})  # in trafilatura's output
 _XML_BLOCKS = frozenset({"head", "p", "list", "table", "code", "quote", "div"})
 _PROSE_WORDS = 8  # a fallback paragraph this long that trafilatura lacks is content it dropped
@@ -36,7 +40,8 @@ _BASELINE = 250  # trafilatura's MIN_EXTRACTED_SIZE: shorter results are its fal
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _BLOCK_TAGS = frozenset(
     {"p", "div", "section", "article", "main", "header", "ul", "ol", "li", "table", "pre", "blockquote",
-     "dl", "dt", "dd", "figure", "figcaption", "address", "details", "summary", *_HEADINGS}
+     "dl", "dt", "dd", "figure", "figcaption", "address", "details", "summary", "aside", "form", "fieldset",
+     *_HEADINGS}
 )  # fmt: skip
 
 
@@ -230,18 +235,31 @@ def _fallback_blocks(tree: _Element | None) -> list[Block]:
     if body is None:
         return []
     for unwanted in list(body.iter(*_SKIPPED_TAGS)):
-        if unwanted.tag in _IN_CONTENT and _inside_content(unwanted):
+        if unwanted.tag in _IN_CONTENT and _inside_content(unwanted, _IN_CONTENT[unwanted.tag]):
             continue  # <article><header><h1>Parking rules</h1></header>: the article's own title
+        if unwanted.tag == "form" and _holds_content(unwanted):
+            continue  # an ASP.NET page wraps its whole body in <form id="form1">
         unwanted.drop_tree()  # keeps the tail text, which belongs to the parent
     for line_break in body.iter("br"):  # text_content() drops <br>, gluing the words around it
         line_break.tail = "\n" + (line_break.tail or "")
     blocks: list[Block] = []
     _walk(body, blocks)
-    return blocks
+    return [block for block in blocks if block.text]
 
 
-def _inside_content(element: _Element) -> bool:
-    return any(parent.tag in ("article", "main", "section") for parent in element.iterancestors())
+def _inside_content(element: _Element, parents: tuple[str, ...]) -> bool:
+    return any(parent.tag in parents for parent in element.iterancestors())
+
+
+def _holds_content(form: _Element) -> bool:
+    """Whether a ``<form>`` holds the page's content rather than fields: ASP.NET and SharePoint
+    wrap every page's body in one, and all its text was dropped. A login, search or contact
+    form is fields, their labels and a few words (in a layout table, often); content has
+    headings, or words of its own beyond a field's."""
+    if any(isinstance(child.tag, str) and child.tag in _FORM_CONTENT for child in form.iter()):
+        return True
+    fields = sum(len(_WORDS.findall(field.text_content())) for field in form.iter(*_FORM_FIELDS))
+    return len(_WORDS.findall(form.text_content())) - fields >= 2 * _PROSE_WORDS
 
 
 def _title(tree: _Element | None) -> str | None:
@@ -319,8 +337,8 @@ class HtmlParser(Parser):
             warnings.append(f"main-content extraction failed ({type(exc).__name__}); kept all visible text")
             blocks = []
         fallback = _fallback_blocks(tree)
-        if _gave_up(blocks, fallback) or _lost_content(blocks, fallback):
-            blocks = fallback or blocks
+        if fallback and (_gave_up(blocks, fallback) or _lost_content(blocks, fallback)):
+            blocks = fallback  # never an empty one over trafilatura's text
         first_heading = next((b.text for b in blocks if b.kind == "heading" and b.text), None)
         title = declared_title or first_heading or path.stem
         return assemble(blocks, self.format, title=title, warnings=warnings)

@@ -24,6 +24,9 @@ _TITLE_KEY = re.compile(r"^title\s*[:=]\s*(.+?)\s*$", re.MULTILINE)
 _ATX = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 #: a code span (kept: a comment in it is the content) or an HTML comment (blanked)
 _CODE_SPAN_OR_COMMENT = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|<!--.*?-->", re.DOTALL)
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![A-Za-z][^>]*>|<\?.*?\?>", re.DOTALL)
+_HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.DOTALL | re.IGNORECASE)
+_SCRIPT_OR_STYLE = re.compile(r"[ \t]{0,3}<(?:script|style)\b", re.IGNORECASE)
 _KINDS: dict[str, BlockKind] = {
     "paragraph_open": "paragraph",
     "blockquote_open": "paragraph",
@@ -100,7 +103,41 @@ def _without_comments(text: str, tokens: list[Token]) -> str:
     return "".join([*pieces, text[position:]])
 
 
-def _blocks(text: str, tokens: list[Token]) -> list[Block]:
+def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, int]]:
+    """``text`` with the tags of its raw HTML blocks replaced by spaces (line breaks kept, so
+    offsets stay valid), as a Markdown renderer shows them: a GitHub README's
+    ``<div align="center"><img src="logo.png" …></div>`` was indexed, attributes and all.
+    Their text stays; a ``<script>`` or ``<style>`` block goes whole. Also returns the
+    first line of each block that reads as one HTML heading (``<h1 align="center">Tool</h1>``),
+    with its level."""
+    starts = _line_starts(text)
+    headings: dict[int, int] = {}
+    pieces, position = [], 0
+    for token in tokens:
+        if token.type != "html_block" or not token.map:
+            continue
+        first, last = token.map
+        start, end = starts[first], starts[min(last, len(starts) - 1)]
+        source = text[start:end]
+        if _SCRIPT_OR_STYLE.match(source):
+            cleaned = _blank(source)
+        else:
+            cleaned = _HTML_TAG.sub(lambda tag: _blank(tag.group()), source)
+            found = _HTML_HEADING.findall(source)
+            if len(found) == 1 and " ".join(cleaned.split()) == " ".join(
+                _HTML_TAG.sub(" ", found[0][1]).split()
+            ):
+                headings[first] = int(found[0][0])
+        pieces += [text[position:start], cleaned]
+        position = end
+    return "".join([*pieces, text[position:]]), headings
+
+
+def _blank(source: str) -> str:
+    return re.sub(r"[^\n]", " ", source)
+
+
+def _blocks(text: str, tokens: list[Token], html_headings: dict[int, int]) -> list[Block]:
     """Top-level block tokens to Blocks; nested tokens belong to their top-level parent."""
     starts = _line_starts(text)
     blocks: list[Block] = []
@@ -116,6 +153,8 @@ def _blocks(text: str, tokens: list[Token]) -> list[Block]:
             first, last = token.map
             start, end = _trimmed(text, starts[first], starts[min(last, len(starts) - 1)])
             kind, level, label = _KINDS[token.type], 0, None
+            if first in html_headings and token.type == "html_block":
+                kind, level = "heading", html_headings[first]
         else:
             continue  # thematic breaks and anything without text
         if end > start:
@@ -163,8 +202,9 @@ class MarkdownParser(Parser):
         # Blank out the front matter but keep its lines, so token line numbers stay valid.
         masked = "\n" * skipped + "\n".join(text.split("\n")[skipped:]) if skipped else text
         tokens = MarkdownIt("commonmark").enable("table").parse(masked)
-        text = _without_comments(text, tokens)
-        blocks = _blocks(text, tokens)
+        text, html_headings = _without_html_tags(_without_comments(text, tokens), tokens)
+        blocks = _blocks(text, tokens, html_headings)
         h1 = next((b.label or b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
-        title = h1 or _front_matter_title(text, skipped) or path.stem
+        # the author's declared title first: the first H1 may well be a section's
+        title = _front_matter_title(text, skipped) or h1 or path.stem
         return ParsedDocument(text=text, blocks=blocks, format=self.format, title=title)

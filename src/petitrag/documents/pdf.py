@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble
+from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble, title_like
 from petitrag.errors import DocumentError
 from petitrag.logs import silenced
 
@@ -27,11 +27,16 @@ _SHORT_LINE = 0.75  # a line under 75 % of the usual width ends its paragraph
 _SOFT_LIMIT = 1500  # past this many characters, end the paragraph at the next sentence end
 _HARD_LIMIT = 3000
 _SENTENCE_END = tuple('.!?:;»"”)')  # characters that end a sentence
-_TITLE_MAX = 120
 _RUNNING_EDGE = 2  # lines at each end of a page where running headers and footers are looked for
 _DIGITS = re.compile(r"\d+")
 _PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
 _NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
+# a page number in a running line's key (digits written "#"): "page # of #", "p. #", "# / #"
+_PAGE_NUMBER = re.compile(
+    r"(?:\b(?P<word>page|pages|pg|p|pp|seite|s|página|pagina|pág|pag|blz|sida|side|strona|str)\.?\s*)?"
+    r"#(?:\s*(?:of|sur|de|von|di|van|av|z|/)\s*#)?"
+)
+_PAGE_SEPARATORS = tuple("-–—|·•/:,")
 # "1 ", "2.3. ", "IV. ", "B) " before a heading's words
 _NUMBERING = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[ivxlc]{1,6}[.)]|[a-z][.)])\s+")
 _LAST_WORD = re.compile(r"[^\W\d_]+$")
@@ -119,7 +124,11 @@ def _without_running_lines(texts: list[str]) -> list[str]:
     """The pages without their running header and footer: a line among the first or last two
     of a page that the same place holds on at least half the pages (three at least), page
     numbers aside ("ACME · Internal handbook", "Page 3 of 12"). Kept, they were glued to each page's
-    first and last paragraphs and found by every search for their words."""
+    first and last paragraphs and found by every search for their words.
+
+    A page-number line goes from every page; any other running line is kept where it first
+    appears: a table's header row repeated on each page ("Product | Unit price | Colour") or
+    a document's name holds meaning, and once it costs nothing."""
     pages = [text.split("\n") for text in texts]
     edges = [_edge_lines(lines) for lines in pages]
     seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
@@ -127,17 +136,24 @@ def _without_running_lines(texts: list[str]) -> list[str]:
         for line in page.values():
             seen.setdefault(_running_key(line), {}).setdefault(number, line)
     enough = max(3, (len(texts) + 1) // 2)
-    running = {
-        key for key, lines in seen.items() if key and len(lines) >= enough and _numbers_fit(lines, len(texts))
-    }
+    running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
+    for key, lines in seen.items():
+        if key and len(lines) >= enough and (kind := _running_kind(key, lines, len(texts))):
+            running[key] = kind == "page"
     if not running:
         return texts
-    kept = [
-        "\n".join(
-            line for index, line in enumerate(lines) if _running_key(page.get(index, "")) not in running
-        )
-        for lines, page in zip(pages, edges, strict=True)
-    ]
+    shown: set[str] = set()
+    kept = []
+    for lines, page in zip(pages, edges, strict=True):
+        left = []
+        for index, line in enumerate(lines):
+            key = _running_key(page[index]) if index in page else ""
+            if key in running:
+                if running[key] or key in shown:
+                    continue
+                shown.add(key)
+            left.append(line)
+        kept.append("\n".join(left))
     # a page made only of such lines is a page of its own text (one line per page, numbered)
     return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
 
@@ -148,27 +164,51 @@ def _edge_lines(lines: list[str]) -> dict[int, str]:
     return {index: lines[index] for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
 
 
-def _numbers_fit(lines: dict[int, str], pages: int) -> bool:
-    """Whether the numbers of a running line's copies (by page index) are each the same on
-    every page or move with the page ("Page 3 of 12", "- 3 -"). "Total TTC : 489,90 EUR" or
-    "Facture 2024-0013" on each invoice of a bundle has the shape of a footer, but its numbers
-    are content: they change otherwise, start with a zero, or are far from the page's number."""
+def _running_kind(key: str, lines: dict[int, str], pages: int) -> str | None:
+    """What a running line's copies (by page index) are: "fixed" when the same on every page,
+    "page" when they are a page number ("Page 3 of 12", "- 3 -"), None when their numbers are
+    content. "Total TTC : 489,90 EUR" or "Facture 2024-0013" on each invoice of a bundle has
+    the shape of a footer, but its numbers change otherwise, start with a zero, or are far from
+    the page's number; "Article 3" opening page 3 has numbers that follow the pages, but is
+    no page number: one is written alone or with page words (``_is_page_number``)."""
     numbers = {page: _DIGITS.findall(line) for page, line in lines.items()}
     if len({len(found) for found in numbers.values()}) > 1:
-        return False
-    return all(
-        _same_or_page(dict(zip(numbers, column, strict=True)), pages)
-        for column in zip(*numbers.values(), strict=True)
-    )
+        return None
+    count = len(next(iter(numbers.values())))
+    moving: list[int] = []
+    for column, values in enumerate(zip(*numbers.values(), strict=True)):
+        if len(set(values)) == 1:
+            continue
+        if not _follows_pages(dict(zip(numbers, values, strict=True)), pages):
+            return None
+        moving.append(column)
+    if not moving:
+        return "fixed"
+    # a "#" of the line's own ("Issue #3") would make the numbers' ranks in ``key`` unknown
+    return "page" if key.count("#") == count and _is_page_number(key, moving) else None
 
 
-def _same_or_page(values: dict[int, str], pages: int) -> bool:
-    if len(set(values.values())) == 1:
-        return True
+def _follows_pages(values: dict[int, str], pages: int) -> bool:
     if any(value.startswith("0") for value in values.values()):
         return False
     offsets = {int(value) - page for page, value in values.items()}
     return len(offsets) == 1 and -pages <= offsets.pop() <= max(pages, _PAGE_OFFSET)
+
+
+def _is_page_number(key: str, moving: list[int]) -> bool:
+    """Whether each moving number (its rank among the ``#`` of ``key``) is written as a page
+    number: alone or after a page word ("3", "p. 3", "Seite 3 von 9", "3 / 10"), and set apart
+    from any other words by a separator ("Acme Corp — 3", "- 3 -", "Manuel · page 3"). A number
+    after a plain word ("Article 3", "Chapter 3", "Étape 3") is the content's own numbering:
+    taken for a page number, every such heading was lost."""
+    written_as_page: set[int] = set()
+    for match in _PAGE_NUMBER.finditer(key):
+        before, after = key[: match.start()].rstrip(), key[match.end() :].lstrip()
+        spaced = key[: match.start()].endswith(" ")
+        apart = not before or before.endswith(_PAGE_SEPARATORS) or bool(match["word"] and spaced)
+        if apart and (not after or after.startswith(_PAGE_SEPARATORS)):
+            written_as_page.add(key.count("#", 0, match.start()))
+    return all(column in written_as_page for column in moving)
 
 
 def _running_key(line: str) -> str:
@@ -189,7 +229,7 @@ def _is_short(line: str, usual: int) -> bool:
 def _groups(lines: list[str]) -> Iterator[list[str]]:
     """Consecutive lines that form one paragraph, or one list of bullet lines."""
     lengths = sorted(len(line) for line in lines)
-    usual = lengths[int(0.8 * (len(lengths) - 1))]
+    usual = lengths[round(0.8 * (len(lengths) - 1))]  # of two lines, the longer
     group: list[str] = []
     size = 0
     ended = False  # the previous line closed its paragraph (or list item)
@@ -337,10 +377,11 @@ def _metadata_title(reader: PdfReader) -> str | None:
 
 
 def _first_line(blocks: list[Block]) -> str | None:
+    """The first line of text when it reads as a title (``title_like``)."""
     for block in blocks:
         line = block.text.split("\n")[0].strip()
         if line:
-            return line if len(line) <= _TITLE_MAX else None
+            return title_like(line)
     return None
 
 
