@@ -77,27 +77,38 @@ def test_relative_fusion_keeps_a_clear_lead_that_rank_fusion_forgets() -> None:
     assert relative_score_fusion([[(7, 2.0)], dense], [1.0, 0.0])[0] == (7, 1.0)  # one candidate: 1
 
 
-def test_coverage_is_the_share_of_the_query_idf_a_chunk_holds(petitrag, corpus: Path) -> None:
+def test_coverage_is_the_share_of_the_query_idf_a_chunk_holds(
+    petitrag, corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each term counts once, weighted by its IDF; a word no chunk contains weighs like the rarest."""
     petitrag("ingest", str(corpus))
+    monkeypatch.setenv("PETITRAG_DENSE_WEIGHT", "0")  # scores: 2 × coverage
     with open_app(load_settings()) as app:
         retriever = app.retriever()
         lexical = retriever._lexical_index(app.store.require_collection("default"))
         chunks = len(lexical.rowids)
         rarest = math.log(1 + (chunks + 0.5) / 0.5)  # df = 0
         once = math.log(1 + (chunks - 1 + 0.5) / 1.5)  # df = 1: both terms below are in the brakes chunk only
-        [(brakes, whole)] = lexical.coverage(["plaquet", "isopropyl"], limit=5)
+        [(brakes, whole)] = lexical.coverage([("plaquet",), ("isopropyl",)], limit=5)
         assert whole == pytest.approx(1.0)
-        [(same, part)] = lexical.coverage(["plaquet", "isopropyl", "zzzyx"], limit=5)
+        [(same, part)] = lexical.coverage([("plaquet",), ("isopropyl",), ("zzzyx",)], limit=5)
         assert same == brakes and part == pytest.approx(2 * once / (2 * once + rarest), rel=1e-5)
-        assert lexical.coverage(["zzzyx"], limit=5) == []
+        assert lexical.coverage([("zzzyx",)], limit=5) == []
         # a chunk outside the top `limit` still gets its coverage when asked for (the dense candidates)
-        battery = lexical.coverage(["batter"], limit=50)
+        battery = lexical.coverage([("batter",)], limit=50)
         top, other = battery[0][0], battery[1][0]
-        assert [rowid for rowid, _ in lexical.coverage(["batter"], limit=1, also=[other, top])] == [
+        assert [rowid for rowid, _ in lexical.coverage([("batter",)], limit=1, also=[other, top])] == [
             top,
             other,
         ]
+        # a word counts once, held in any of its forms: "brake" is ("brak", "brake") in a French and
+        # English collection, and the form no chunk holds weighed as a missing word (never 1)
+        assert lexical.coverage([("plaquet", "plaquette"), ("isopropyl",)], limit=5)[0][1] == pytest.approx(
+            1.0
+        )
+    lexical_only = search_json(petitrag, "vélo électrique batterie", "--mode", "hybrid")  # a mixed collection
+    top = lexical_only["hits"][0]
+    assert top["source"].endswith("velo-electrique.md") and top["score"] == pytest.approx(2.0)  # was 1.74
 
 
 def test_coverage_fusion_adds_scaled_cosines_to_absolute_coverage() -> None:

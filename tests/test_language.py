@@ -1,6 +1,6 @@
 import pytest
 
-from petitrag.language import analyze, detect_language, query_terms, strip_accents
+from petitrag.language import analyze, detect_language, query_term_groups, query_terms, strip_accents
 
 
 def test_detects_french_and_english() -> None:
@@ -51,6 +51,8 @@ def test_query_terms_cover_every_language_in_the_collection() -> None:
     assert "cheval" in terms  # French stem
     assert "les" not in terms and "sont" not in terms  # stopwords of either language are dropped
     assert query_terms("chevaux", {"fr"}) == ["cheval"]
+    groups = query_term_groups("brake vélo électrique", {"fr", "en"})
+    assert groups == [("brak", "brake"), ("velo",), ("electr", "electriqu")]  # one group per word
 
 
 def test_strip_accents() -> None:

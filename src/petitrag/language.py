@@ -107,10 +107,15 @@ def analyze(text: str, language: Language, stop: frozenset[str] | None = None) -
 
 def query_terms(query: str, languages: set[str]) -> list[str]:
     """Analyse a query in every language present in the collection (deduplicated, ordered)."""
+    return list(dict.fromkeys(term for group in query_term_groups(query, languages) for term in group))
+
+
+def query_term_groups(query: str, languages: set[str]) -> list[tuple[str, ...]]:
+    """Each query word once, as its terms in every language present in the collection:
+    "brake" is ("brak", "brake"). Coverage credits a word any of its forms holds; counted as
+    two terms, the form no chunk holds weighed as a missing word, and a chunk holding every
+    word of the query never reached full coverage in a French and English collection."""
     present = [lang for lang in LANGUAGES if lang in languages] or [detect_language(query)]
     stop = frozenset().union(*(stopwords(language) for language in present))
-    seen: dict[str, None] = {}
-    for language in present:
-        for term in analyze(query, language, stop):
-            seen.setdefault(term, None)
-    return list(seen)
+    analysed = [analyze(query, language, stop) for language in present]  # the same words, in order
+    return list(dict.fromkeys(tuple(dict.fromkeys(forms)) for forms in zip(*analysed, strict=True)))

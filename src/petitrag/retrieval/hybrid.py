@@ -14,7 +14,7 @@ from petitrag.config import SearchMode, Settings
 from petitrag.embeddings.base import Embedder
 from petitrag.errors import QueryError
 from petitrag.index.store import ChunkView, Collection, Store
-from petitrag.language import query_terms
+from petitrag.language import query_term_groups
 from petitrag.retrieval.dense import DenseIndex
 from petitrag.retrieval.lexical import LexicalIndex
 from petitrag.retrieval.ranking import coverage_fusion, reciprocal_rank_fusion, relative_score_fusion
@@ -158,11 +158,12 @@ class Retriever:
         index = self._lexical_index(collection)
         timings["bm25_load_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        terms = query_terms(query, index.languages)
+        groups = query_term_groups(query, index.languages)
+        terms = [term for group in groups for term in group]
         if coverage_of is None:
-            ranking = index.search(terms, depth)
+            ranking = index.search(list(dict.fromkeys(terms)), depth)
         else:
-            ranking = index.coverage(terms, depth, coverage_of)
+            ranking = index.coverage(groups, depth, coverage_of)
         timings["bm25_s"] = time.perf_counter() - started
         return ranking, bool(terms)
 

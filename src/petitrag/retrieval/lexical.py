@@ -57,16 +57,19 @@ class LexicalIndex:
         scores = self.bm25.get_scores(known)
         return top_k(self.rowids, scores, limit, positive_only=True)
 
-    def coverage(self, terms: list[str], limit: int, also: Sequence[int] = ()) -> list[tuple[int, float]]:
+    def coverage(
+        self, groups: list[tuple[str, ...]], limit: int, also: Sequence[int] = ()
+    ) -> list[tuple[int, float]]:
         """Top ``limit`` (rowid, coverage) pairs, plus the coverage of the ``also`` chunks (the
         dense candidates, so that fusion never counts as 0 a chunk that does match).
 
-        Coverage is the share of the query's IDF weight whose terms the chunk contains, each
-        term counted once: 1 when it holds every term, and a term no chunk contains weighs as
-        much as the rarest one — so a question whose words are mostly absent (another
-        language, a paraphrase) cannot make a chunk sharing one common word look like a match.
+        Coverage is the share of the query's IDF weight whose words the chunk contains, each
+        word counted once, in any of its forms (``query_term_groups``): 1 when it holds every
+        word, and a word no chunk contains weighs as much as the rarest one — so a question whose
+        words are mostly absent (another language, a paraphrase) cannot make a chunk sharing
+        one common word look like a match.
         """
-        coverage = self._coverage(terms)
+        coverage = self._coverage(groups)
         if coverage is None:
             return []
         ranking = top_k(self.rowids, coverage, limit, positive_only=True)
@@ -77,17 +80,22 @@ class LexicalIndex:
         extra = [(int(r), float(coverage[p])) for r, p in zip(wanted[found], positions[found], strict=True)]
         return ranking + [pair for pair in extra if pair[1] > 0]
 
-    def _coverage(self, terms: list[str]) -> np.ndarray | None:
-        if self.bm25 is None or not terms:
+    def _coverage(self, groups: list[tuple[str, ...]]) -> np.ndarray | None:
+        if self.bm25 is None or not groups:
             return None
         index = self.bm25.scores
         indptr, indices, documents = index["indptr"], index["indices"], int(index["num_docs"])
         coverage = np.zeros(documents, dtype=np.float32)
         total = 0.0
-        for term in dict.fromkeys(terms):
-            token = self.vocabulary.get(term)
-            start, end = (int(indptr[token]), int(indptr[token + 1])) if token is not None else (0, 0)
-            idf = math.log(1 + (documents - (end - start) + 0.5) / (end - start + 0.5))  # Lucene's IDF
-            coverage[indices[start:end]] += idf
+        for forms in groups:
+            holds = np.zeros(documents, dtype=bool)
+            frequency = 0  # of the word's commonest form: how the collection writes it
+            for token in (self.vocabulary.get(form) for form in forms):
+                if token is not None:
+                    start, end = int(indptr[token]), int(indptr[token + 1])
+                    holds[indices[start:end]] = True
+                    frequency = max(frequency, end - start)
+            idf = math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))  # Lucene's IDF
+            coverage[holds] += idf
             total += idf
         return coverage / total
