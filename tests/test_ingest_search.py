@@ -548,6 +548,30 @@ def test_a_document_saved_twice_fills_the_results_once(petitrag, corpus: Path, m
     assert "4 heures et demie" in texts[0]
 
 
+def test_a_notice_in_more_files_than_the_candidates_still_leaves_room(petitrag, tmp_path: Path) -> None:
+    """With more copies than the 100 candidates a side, one passage filled them all: 2 hits of 5."""
+    folder = tmp_path / "notices"
+    folder.mkdir()
+    for number in range(120):
+        (folder / f"n{number:03}.txt").write_text("Confidential: the travel policy applies to every trip.\n")
+    (folder / "policy.txt").write_text("The travel policy allows one trip per month for every employee.\n")
+    (folder / "travel.txt").write_text("Travel by train is preferred over the plane for any trip.\n")
+    petitrag("ingest", str(folder), "--no-embed")
+    hits = search_json(petitrag, "travel policy trip", "--mode", "bm25", "-k", "5")["hits"]
+    assert (
+        sorted(Path(hit["source"]).name for hit in hits)[-2:] == ["policy.txt", "travel.txt"]
+        and len(hits) == 3
+    )
+
+
+def test_a_query_without_words_or_spaces_says_so(petitrag, corpus: Path) -> None:
+    petitrag("ingest", str(corpus))
+    result = petitrag("search", "the of and ?", "--json")
+    assert "the query has no word to match" in result.stderr and json.loads(result.stdout)["hits"]
+    long = "x" * 10_000  # no spaces: the 400-word cap did not apply, it took 20 s to embed
+    assert "long query (10,000 characters)" in petitrag("search", long, "-k", "1").stderr
+
+
 def test_a_file_name_that_is_not_utf8_is_one_clear_line(petitrag, tmp_path: Path) -> None:
     """A latin-1 name from an old archive ended in "unexpected UnicodeEncodeError: surrogates"."""
     folder = tmp_path / "archive"

@@ -10,6 +10,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from petitrag.config import SearchMode, Settings
 from petitrag.embeddings.base import Embedder
 from petitrag.errors import QueryError
@@ -23,6 +25,7 @@ from petitrag.retrieval.ranking import coverage_fusion, reciprocal_rank_fusion, 
 CANDIDATES = 100
 #: a query embeds in one pass of e5's 512 tokens up to ~400 words; a 60,000-word one took minutes
 DENSE_QUERY_WORDS = 400
+DENSE_QUERY_CHARS = 4000  # the embedders read 512 tokens at most: a few thousand characters
 
 
 def dense_index_incomplete(store: Store, collection: str) -> str | None:
@@ -96,16 +99,20 @@ class Retriever:
         collection = self.store.require_collection(self.collection_name, self.embedder.identity)
         result = SearchResult(hits=[], mode=mode)
         timings = result.timings
+        vector = self._query_vector(collection, query, result) if mode != "bm25" else None
+        chunks = self.store.vector_counts(collection.name)[1]
         depth = max(CANDIDATES, 4 * k)
-        dense = self._dense_ranking(collection, query, depth, result) if mode != "bm25" else []
-        coverages: dict[int, float] = {}
-        if mode == "dense":
-            ranked = dense
-        elif mode == "bm25":
-            ranked, _ = self._lexical_ranking(collection, query, depth, timings)
-        else:
-            ranked, coverages = self._fuse(collection, query, depth, timings, dense)
-        result.hits = self._distinct_hits(ranked, coverages, k)
+        while True:
+            ranked, coverages, has_terms = self._ranking(collection, query, vector, mode, depth, timings)
+            result.hits = self._distinct_hits(ranked, coverages, k)
+            if len(result.hits) >= k or depth >= chunks:
+                break
+            depth *= 4  # copies of one passage (a notice in every file) filled the candidates
+        if not has_terms and mode != "dense" and chunks:
+            result.warnings.append(
+                "the query has no word to match (only stopwords or punctuation)"
+                + ("; hits come from the dense search alone" if mode == "hybrid" else "")
+            )
         if not result.hits and self.store.vector_counts(collection.name)[1] == 0:
             # "No matching passage." alone reads as a search that looked and found nothing
             result.warnings.append(
@@ -116,6 +123,25 @@ class Retriever:
         timings["search_s"] = timings["total_s"] - timings.get("embed_query_s", 0.0)
         return result
 
+    def _ranking(
+        self,
+        collection: Collection,
+        query: str,
+        vector: np.ndarray | None,
+        mode: SearchMode,
+        depth: int,
+        timings: dict[str, float],
+    ) -> tuple[list[tuple[int, float]], dict[int, float], bool]:
+        """The ``mode`` ranking of ``depth`` candidates a side, coverages (hybrid), and whether
+        the query has any word to match lexically."""
+        dense = self._dense_ranking(collection, vector, depth, timings)
+        if mode == "dense":
+            return dense, {}, True
+        if mode == "bm25":
+            ranked, has_terms = self._lexical_ranking(collection, query, depth, timings)
+            return ranked, {}, has_terms
+        return self._fuse(collection, query, depth, timings, dense)
+
     def _fuse(
         self,
         collection: Collection,
@@ -123,7 +149,7 @@ class Retriever:
         depth: int,
         timings: dict[str, float],
         dense: list[tuple[int, float]],
-    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+    ) -> tuple[list[tuple[int, float]], dict[int, float], bool]:
         """The fused ranking, and with coverage fusion each candidate's coverage (0 when it
         shares no query term). Coverage is left unknown when the query has no term or there
         are no vectors: the answer pipeline's automatic ``min_score`` relies on both sides."""
@@ -142,7 +168,7 @@ class Retriever:
         coverages: dict[int, float] = {}
         if settings.fusion == "coverage" and dense and has_terms:
             coverages = {rowid: 0.0 for rowid, _ in dense} | dict(lexical)  # absent: shares no term
-        return ranked, coverages
+        return ranked, coverages, has_terms
 
     def _lexical_ranking(
         self,
@@ -167,14 +193,15 @@ class Retriever:
         timings["bm25_s"] = time.perf_counter() - started
         return ranking, bool(terms)
 
-    def _dense_ranking(
-        self, collection: Collection, query: str, depth: int, result: SearchResult
-    ) -> list[tuple[int, float]]:
+    def _query_vector(self, collection: Collection, query: str, result: SearchResult) -> np.ndarray | None:
+        """The query's embedding, None without vectors to compare it with. A long query is cut
+        to what the embedder reads: by words, and by characters for text without spaces (a
+        10,000-character URL took 20 s to embed, a 200,000-character one 6 minutes)."""
         incomplete = dense_index_incomplete(self.store, collection.name)
         if incomplete:
             result.warnings.append(incomplete)
         if self.store.vector_counts(collection.name)[0] == 0:
-            return []
+            return None
         words = query.split()
         if len(words) > DENSE_QUERY_WORDS:
             result.warnings.append(
@@ -182,15 +209,28 @@ class Retriever:
                 "words, the lexical search all of them"
             )
             query = " ".join(words[:DENSE_QUERY_WORDS])
+        if len(query) > DENSE_QUERY_CHARS:
+            result.warnings.append(
+                f"long query ({len(query):,} characters): the dense search reads its first "
+                f"{DENSE_QUERY_CHARS:,}, the lexical search all of them"
+            )
+            query = query[:DENSE_QUERY_CHARS]
         started = time.perf_counter()
         vector = self.embedder.embed_query(query)
         result.timings["embed_query_s"] = time.perf_counter() - started
+        return vector
+
+    def _dense_ranking(
+        self, collection: Collection, vector: np.ndarray | None, depth: int, timings: dict[str, float]
+    ) -> list[tuple[int, float]]:
+        if vector is None:
+            return []
         started = time.perf_counter()
         index = self._dense_index(collection)
-        result.timings["dense_load_s"] = time.perf_counter() - started
+        timings["dense_load_s"] = time.perf_counter() - started
         started = time.perf_counter()
         ranking = index.search(vector, depth)
-        result.timings["dense_s"] = time.perf_counter() - started
+        timings["dense_s"] = time.perf_counter() - started
         return ranking
 
     def _lexical_index(self, collection: Collection) -> LexicalIndex:
