@@ -208,3 +208,8 @@ def test_route_passwords_are_hidden(petitrag, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PETITRAG_ROUTE", "small@http://me:hunter2@gpu-box:8000/v1,big")
     shown = petitrag("config").stdout
     assert "hunter2" not in shown and 'route = "small@http://me:***@gpu-box:8000/v1,big"' in shown
+
+
+def test_a_collection_name_typed_decomposed_is_the_composed_one() -> None:
+    """"café" as "e" + U+0301 (some keyboards, macOS file names) was refused as not letters."""
+    assert load_settings(collection="cafe\u0301").collection == "café"

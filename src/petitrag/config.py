@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -267,7 +268,9 @@ class Settings(BaseSettings):
     @field_validator("collection")
     @classmethod
     def _collection_name(cls, value: str) -> str:
-        """Names become cache folder names: '.' and '..' would put a cache outside ``cache/``."""
+        """Names become cache folder names: '.' and '..' would put a cache outside ``cache/``.
+        Composed (NFC): "café" typed as "e" + U+0301 by some keyboards is the same collection."""
+        value = unicodedata.normalize("NFC", value)
         if not value or len(value) > 64 or not all(c.isalnum() or c in "-_." for c in value):
             raise ValueError("collection names use letters, digits, '-', '_' or '.' (1-64 chars)")
         if not value.strip("."):
