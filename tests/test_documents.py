@@ -226,6 +226,8 @@ def test_markdown_front_matter_title_wins_over_the_first_level_one_heading(tmp_p
     """The first H1 is often a section's ("Setext Heading One"), not the document's name."""
     source = '---\ntitle: "Onboarding Guide"\n---\n\nIntro.\n\nFirst steps\n===========\n\nBadge.\n'
     assert parse(_write(tmp_path / "onboarding.md", source.encode())).title == "Onboarding Guide"
+    siblings = "# Brake maintenance\n\nPads.\n\n# Batteries\n\nCharge it.\n"  # neither names the whole
+    assert parse(_write(tmp_path / "bike.md", siblings.encode())).title == "bike"
 
 
 def test_markdown_raw_html_blocks_keep_their_text_not_their_tags(tmp_path: Path) -> None:

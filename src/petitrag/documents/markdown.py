@@ -204,7 +204,8 @@ class MarkdownParser(Parser):
         tokens = MarkdownIt("commonmark").enable("table").parse(masked)
         text, html_headings = _without_html_tags(_without_comments(text, tokens), tokens)
         blocks = _blocks(text, tokens, html_headings)
-        h1 = next((b.label or b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
-        # the author's declared title first: the first H1 may well be a section's
-        title = _front_matter_title(text, skipped) or h1 or path.stem
+        h1s = [b.label or b.text for b in blocks if b.kind == "heading" and b.level == 1]
+        # the author's declared title first: the first H1 may well be a section's; of several
+        # H1s, none is the title (the first was put before the chunks of its siblings too)
+        title = _front_matter_title(text, skipped) or (h1s[0] if len(h1s) == 1 else None) or path.stem
         return ParsedDocument(text=text, blocks=blocks, format=self.format, title=title)
