@@ -265,6 +265,21 @@ def test_report_only_rejudges_a_locked_run_without_answering(resumed: dict) -> N
     empty.mkdir()
     message = invoke("bench", data, "--models", MODEL, "--out", str(empty), "--report-only", expect=1).stderr
     assert "holds no benchmark run to report on" in message
+    # the run's own answer settings are reported: a shell's PETITRAG_SEARCH_K no longer refuses it
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PETITRAG_SEARCH_K", "9")
+        again = invoke("bench", data, "--models", MODEL, "--out", str(out), "--limit", "3", "--report-only",
+                       "--min-f1", "0", "--min-abstain", "none", "--max-p95-s", "none")  # fmt: skip
+    assert (
+        again.stdout.startswith("smallest model that passes") and lines(out / "predictions.jsonl") == before
+    )
+    assert json.loads((out / "results.json").read_text())["run"]["search_k"] == run["search_k"]
+    other = out.parent / "other.json"
+    other.write_text((out.parent / "tiny.json").read_text() + " ")
+    message = invoke(
+        "bench", str(other), "--models", MODEL, "--out", str(out), "--report-only", expect=1
+    ).stderr
+    assert "give the test set it ran on" in message
 
 
 def test_an_edited_set_is_answered_from_its_own_articles_only(bench_home: Path) -> None:

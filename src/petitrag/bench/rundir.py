@@ -42,14 +42,23 @@ _OWNED = (RUN_FILE, PREDICTIONS, CASES, RETRIEVAL, RESULTS, REPORT, PARETO, META
           *ROUTING)  # fmt: skip
 
 
-def check_same_run(out: Path, identity: dict[str, Any]) -> None:
-    """For read-only use (``--report-only``, even while a run goes on): ``out`` holds this run.
-    A setting the run's version of petitrag did not have yet does not count: its report can
-    still be rebuilt after an upgrade (a resumed run must match, since its answers would mix)."""
+def check_same_run(out: Path, identity: dict[str, Any]) -> dict[str, Any]:
+    """For read-only use (``--report-only``, even while a run goes on): ``out`` holds a run of
+    this test set; returns that run's identity, which its report describes. The answer
+    settings are the run's own: repeating every one of them (or an unrelated PETITRAG_* in
+    the shell) used to be required, and the error suggested --fresh, which deletes answers."""
     if not (out / RUN_FILE).is_file():
         raise ConfigError(f"{out} holds no benchmark run to report on")
     previous = _read_json(out / RUN_FILE)
-    _refuse_other_run(out, {key: value for key, value in identity.items() if key in previous})
+    if (previous.get("dataset"), previous.get("dataset_sha256")) != (
+        identity["dataset"],
+        identity["dataset_sha256"],
+    ):
+        raise ConfigError(
+            f"{out} holds a run of {previous.get('dataset')!r}, not of this {identity['dataset']!r} "
+            "(or the file changed since): give the test set it ran on"
+        )
+    return previous
 
 
 def prepare(out: Path, identity: dict[str, Any], fresh: bool) -> None:

@@ -80,7 +80,7 @@ def run_bench(settings: Settings, options: BenchOptions, console: Console) -> di
     identity = run_identity(options.dataset, settings)
     cost = CostModel.from_settings(settings)
     if options.report_only:  # read-only: works on a folder whose run is still going on
-        check_same_run(options.out, identity)
+        identity = check_same_run(options.out, identity)
         check_same_models(options.out, specs)
         return finish(options, identity, cases, stored_retrieval(options.out, cases), specs, cost)
     if not dataset.documents:  # asked of an existing collection: a typo must not claim --out
