@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -205,8 +206,18 @@ def test_valid_schemas_the_converter_misread_compile(smol) -> None:
         {"type": "object", "properties": {"tags": {"type": "array", "items": True, "maxItems": 2}}},
         {"type": "object", "properties": {"name": {"type": "string"}, "x": False}},
         {"type": "object", "properties": {"a": {"$ref": "#/$defs/anything"}}, "$defs": {"anything": True}},
+        {"type": "object", "properties": {"code": {"type": "string", "pattern": "[A-Z]{3}"}}},  # unanchored
     ):
         smol.check_json_schema(schema)
+    code = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "pattern": "[A-Z]{3}"}},
+        "required": ["code"],
+    }
+    airport = smol.complete(
+        [{"role": "user", "content": "Paris airport code as JSON."}], greedy(24, json_schema=code)
+    )
+    assert re.fullmatch(r"[A-Z]{3}", json.loads(airport.text)["code"])  # the whole value matches
     ask: list[Message] = [{"role": "user", "content": "Give a name as JSON."}]
     schema = {"type": "object", "properties": {"name": {"type": "string"}, "x": False}, "required": ["name"]}
     assert list(json.loads(smol.complete(ask, greedy(32, json_schema=schema)).text)) == ["name"]

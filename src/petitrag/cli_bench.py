@@ -28,7 +28,9 @@ _COST_FLAGS = [
 
 def _cost_options(command: Any) -> Any:
     for flag, name, text in reversed(_COST_FLAGS):
-        command = click.option(flag, name, type=click.FloatRange(min=0), help=text)(command)
+        above_zero = name == "cost_hardware_hours"  # divides: 0 is refused, so the help says so
+        kind = click.FloatRange(min=0, min_open=above_zero)
+        command = click.option(flag, name, type=kind, help=text)(command)
     return command
 
 

@@ -37,6 +37,8 @@ def for_llama_grammar(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     out = dict(schema)
+    if isinstance(out.get("pattern"), str):
+        out["pattern"] = anchored(out["pattern"])
     for key in _SUB_SCHEMA_MAPS:
         if isinstance(out.get(key), dict):
             out[key] = {name: for_llama_grammar(sub) for name, sub in out[key].items() if sub is not False}
@@ -47,6 +49,17 @@ def for_llama_grammar(schema: Any) -> Any:
         if isinstance(out.get(key), list):
             out[key] = [for_llama_grammar(sub) for sub in out[key]]
     return out
+
+
+def anchored(pattern: str) -> str:
+    """``pattern`` matching the whole value: llama.cpp's converter refuses one without ^…$ ("a
+    schema with "pattern": "[A-Z]{3}" failed extraction). JSON Schema patterns search anywhere
+    in the value; the whole value matching them is one valid reading, the one meant for a field."""
+    if pattern.startswith("^") and pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern
+    core = pattern.removeprefix("^")
+    core = core[:-1] if core.endswith("$") and not core.endswith("\\$") else core
+    return f"^({core})$"
 
 
 def unenforced(schema: Any, where: str = "") -> list[str]:
