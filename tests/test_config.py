@@ -1,3 +1,4 @@
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -191,15 +192,20 @@ def test_later_sources_replace_a_table_of_keys(petitrag, home: Path, monkeypatch
     monkeypatch.delenv("PETITRAG_SERVE_API_KEYS")
     assert load_settings().serve_api_keys == {"file-key-12345678": ["*"]}
 
-    served: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.append((app, options)))
+    served: list[Any] = []
+    monkeypatch.setattr("uvicorn.Server.run", lambda self: served.append(self))
     started = petitrag("serve", "--api-key", "flag-key-12345678:docs")
     assert "1 API key(s)" in started.stderr  # the flag's key alone, not added to the file's
-    app, options = served[-1]
-    assert app.state.petitrag.keys.lookup("file-key-12345678") is None
+    config = served[-1].config
+    assert config.app.state.petitrag.keys.lookup("file-key-12345678") is None
     # petitrag.server's INFO lines (jobs resumed at start) go where uvicorn's go: they were lost
-    assert options["log_config"]["loggers"]["petitrag"]["level"] == "INFO"
-    assert options["log_config"]["loggers"]["petitrag"]["handlers"] == ["default"]
+    assert config.log_config["loggers"]["petitrag"] == {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    served[-1].handle_exit(signal.SIGTERM, None)  # the stop signal: the model worker takes no more work
+    assert config.app.state.petitrag.worker.stopping
     assert "no API key (loopback only)" in petitrag("serve", "--no-auth").stderr  # the flag wins the file
     assert "choose one" in petitrag("serve", "--no-auth", "--api-key", "flag-key-12345678", expect=2).stderr
 
@@ -211,5 +217,5 @@ def test_route_passwords_are_hidden(petitrag, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_a_collection_name_typed_decomposed_is_the_composed_one() -> None:
-    """"café" as "e" + U+0301 (some keyboards, macOS file names) was refused as not letters."""
+    """ "café" as "e" + U+0301 (some keyboards, macOS file names) was refused as not letters."""
     assert load_settings(collection="cafe\u0301").collection == "café"

@@ -52,7 +52,6 @@ def serve(
     ctx: click.Context, api_keys: tuple[str, ...], no_auth: bool, cors_origins: tuple[str, ...], **flags: Any
 ) -> None:
     """Serve the OpenAI-compatible API (/v1), the native API (/api), metrics and the web UI (/)."""
-    import uvicorn
 
     from petitrag.server import create_app
     from petitrag.server.auth import parse_key_flag
@@ -81,7 +80,22 @@ def serve(
         f"data {escape(str(settings.home))}",
         highlight=False,
     )
-    uvicorn.run(
+    _serve_until_stopped(app, settings)
+
+
+def _serve_until_stopped(app: Any, settings: Any) -> None:
+    """uvicorn, telling the model worker at the stop signal (Ctrl-C, SIGTERM): answers in
+    progress end at once with a 503 instead of being cut after the grace period."""
+    import uvicorn
+
+    worker = app.state.petitrag.worker
+
+    class StoppingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            worker.stop()
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
         app,
         host=settings.serve_host,
         port=settings.serve_port,
@@ -89,6 +103,7 @@ def serve(
         log_config=_log_config(),
         timeout_graceful_shutdown=5,
     )
+    StoppingServer(config).run()
 
 
 def _log_config() -> dict[str, Any]:

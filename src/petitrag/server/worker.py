@@ -58,6 +58,8 @@ class Ticket:
 
     def check(self) -> None:
         if self.cancelled.is_set():
+            if self.worker.stopping:
+                raise shutting_down()
             raise Abandoned("the request was abandoned (client gone or deadline passed)")
 
 
@@ -76,6 +78,7 @@ class ModelWorker:
         self.model_name: str | None = None
         self.load_seconds: dict[str, float] = {}
         self.load_error: str | None = None
+        self.stopping = False
 
     # -- on the worker thread ------------------------------------------------------------
 
@@ -132,8 +135,20 @@ class ModelWorker:
     def warm_up(self) -> Future[None]:
         return self._executor.submit(self._load)
 
+    def stop(self) -> None:
+        """The server received its stop signal: running generations end at their next token and
+        queued requests at once, each with a 503 (a stream with that error event): they were
+        left to run for the 5 s grace period, then cut without a word, and queued requests got
+        a plain-text 500 or a dropped connection."""
+        self.stopping = True
+        with self._lock:
+            for ticket in self._in_flight:
+                ticket.cancelled.set()
+
     def require_room(self) -> None:
         """429 now when the queue is full, before a request costs anything else."""
+        if self.stopping:
+            raise shutting_down()
         if len(self._in_flight) >= self.capacity:
             raise ApiError(
                 429,
@@ -219,6 +234,10 @@ async def _watch_disconnect(request: Request, ticket: Ticket, every_s: float = 0
             ticket.cancelled.set()
             return
         await asyncio.sleep(every_s)
+
+
+def shutting_down() -> ApiError:
+    return ApiError(503, "the server is shutting down; retry once it is back", "server_shutting_down")
 
 
 def timeout_error(seconds: float) -> ApiError:
