@@ -669,3 +669,330 @@ def test_a_collection_is_deleted_from_the_page_after_asking(
         == asked[2]
         == ("Delete the collection drafts and its index? Files uploaded to it are deleted too.")
     )
+
+
+#: answers every chat request with a stream the test writes: ``__stream.text(...)``, ``__stream.end(result)``;
+#: ``__aborted`` tells whether the page aborted the request (installed before the page's own script runs)
+STREAM_BY_HAND = """
+window.__aborted = false;
+const realFetch = window.fetch;
+window.fetch = (url, options = {}) => {
+  if (!String(url).endsWith("/v1/chat/completions")) return realFetch(url, options);
+  const encoder = new TextEncoder();
+  const body = new ReadableStream({
+    start(controller) {
+      const send = (chunk) => controller.enqueue(encoder.encode(`data: ${JSON.stringify(chunk)}\\n\\n`));
+      window.__stream = {
+        text: (content) => send({ choices: [{ index: 0, delta: { content } }] }),
+        end: (result) => {
+          send({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }], petitrag: result });
+          controller.enqueue(encoder.encode("data: [DONE]\\n\\n"));
+          controller.close();
+        },
+      };
+      if (options.signal) options.signal.addEventListener("abort", () => {
+        window.__aborted = true;
+        controller.error(options.signal.reason); // as a real fetch: the read rejects with an AbortError
+      });
+    },
+  });
+  const headers = { "Content-Type": "text/event-stream" };
+  return Promise.resolve(new Response(body, { status: 200, headers }));
+};
+"""
+
+
+def streamed_by_hand(browser: Browser, locale: str = "en-US", width: int | None = None) -> Page:
+    """A keyed page whose answers stream only what the test sends (see STREAM_BY_HAND)."""
+    page = keyed_page(browser, locale, width=width)
+    page.add_init_script(STREAM_BY_HAND)
+    return page
+
+
+@pytest.mark.parametrize(
+    ("locale", "stopped"), [("en-US", "Stopped before the end."), ("fr-FR", "Arrêtée avant la fin.")]
+)
+@pytest.mark.parametrize("how", ["button", "Escape"])
+def test_a_streaming_answer_is_stopped_and_its_text_kept(
+    server: str, browser: Browser, locale: str, stopped: str, how: str
+) -> None:
+    """Nothing stopped an answer while it streamed (Ask disabled, Escape did nothing): only a reload."""
+    page = streamed_by_hand(browser, locale)
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "How often should I turn my compost pile?")
+    page.keyboard.press("Enter")
+    turn = page.locator("#transcript .turn").last
+    page.wait_for_function("() => window.__stream !== undefined")
+    page.evaluate("__stream.text('Every two')")
+    expect(turn.locator(".answer-text")).to_have_text("Every two")
+    expect(page.locator("#ask-button")).to_be_hidden()
+    stop = page.locator("#stop-button")
+    expect(stop).to_have_text("Stop" if locale == "en-US" else "Arrêter")
+    if how == "button":
+        stop.click()
+    else:
+        page.keyboard.press("Escape")
+    expect(turn).not_to_have_class(re.compile(r"\bstreaming\b"))
+    assert page.evaluate("window.__aborted")
+    expect(turn).to_have_class(re.compile(r"\bstopped\b"))
+    expect(turn.locator(".answer-text")).to_have_text("Every two")
+    expect(turn.locator(".meta")).to_have_text(stopped)
+    expect(stop).to_be_hidden()
+    expect(page.locator("#ask-button")).to_be_enabled()
+    expect(page.locator("#question")).to_be_focused()
+    expect(page.locator("#question")).to_have_value("")  # it was answered, in part
+    page.fill("#question", "And how damp should it be?")  # usable again; the stopped answer is not history
+    sent: list[list[dict[str, str]]] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(request.post_data_json["messages"])
+            if request.url.endswith("/v1/chat/completions")
+            else None
+        ),
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#transcript .turn').length === 2")
+    page.evaluate("__stream.text('Moist.'); __stream.end({answer: 'Moist.', abstained: false, model: 'm', "
+                  "citations: [], timings: {}, prompt: null})")  # fmt: skip
+    expect(page.locator("#transcript .turn").last.locator(".answer-text")).to_have_text("Moist.")
+    expect(page.locator("#transcript .turn").last).not_to_have_class(re.compile(r"\bstopped\b"))
+
+
+def test_stop_ends_the_real_answer_on_the_server(server: str, browser: Browser) -> None:
+    """The request goes (the server stops generating when its client leaves): the next answer comes."""
+    page = keyed_page(browser)
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.evaluate(  # Stop, clicked by the page itself at the first word: SmolLM2 is quick
+        """() => new MutationObserver((records, observer) => {
+             if (!document.querySelector(".turn.streaming .answer-text")?.textContent) return;
+             observer.disconnect();
+             document.getElementById("stop-button").click();
+           }).observe(document.getElementById("transcript"),
+                      { subtree: true, childList: true, characterData: true })"""
+    )
+    page.fill("#question", "List every step to build a compost pile, in detail, with all the materials.")
+    page.keyboard.press("Enter")
+    turn = page.locator("#transcript .turn").last
+    expect(turn).to_have_class(re.compile(r"\bstopped\b"), timeout=ANSWER_TIMEOUT_MS)
+    expect(turn.locator(".answer-text")).not_to_be_empty()
+    assert any(url.endswith("/v1/chat/completions") for url in failed)
+    page.fill("#question", "How often should I turn my compost pile?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript .turn").last).not_to_have_class(
+        re.compile(r"\bstreaming\b"), timeout=ANSWER_TIMEOUT_MS
+    )
+    expect(page.locator("#transcript .turn").last.locator(".meta .badge.model")).to_have_text(MODEL)
+
+
+def cursor_in_view(page: Page) -> bool:
+    """Whether the streaming answer's cursor is on screen: in the transcript, above the question box."""
+    return page.evaluate(
+        """() => {
+             const cursor = document.querySelector(".turn.streaming .cursor").getBoundingClientRect();
+             const transcript = document.getElementById("transcript").getBoundingClientRect();
+             const box = document.getElementById("ask-form").getBoundingClientRect();
+             return cursor.top >= Math.max(0, transcript.top) - 1
+               && cursor.bottom <= Math.min(transcript.bottom, box.top, window.innerHeight) + 1;
+           }"""
+    )
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_a_long_answer_is_followed_as_it_streams_unless_scrolled_up(
+    server: str, browser: Browser, width: int
+) -> None:
+    """The transcript was scrolled only when an answer started and ended: a long one streamed out of view."""
+    page = streamed_by_hand(browser, width=width)
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "How do I assemble the bookshelf?")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => window.__stream !== undefined")
+    for step in range(1, 41):
+        page.evaluate("(step) => __stream.text(`Step ${step}: screw the next panel on.\\n`)", step)
+        expect(page.locator(".turn .answer-text")).to_contain_text(f"Step {step}:")
+        assert cursor_in_view(page), step
+    scroller = "document.getElementById('transcript')" if width > 720 else "document.scrollingElement"
+    page.evaluate(f"{scroller}.scrollTop = 0")  # up, to read the beginning
+    page.wait_for_timeout(100)
+    for step in range(41, 51):
+        page.evaluate("(step) => __stream.text(`Step ${step}: screw the next panel on.\\n`)", step)
+        expect(page.locator(".turn .answer-text")).to_contain_text(f"Step {step}:")
+    assert page.evaluate(f"{scroller}.scrollTop") == 0  # not pulled back down
+    page.evaluate(f"{scroller}.scrollTop = {scroller}.scrollHeight")  # down again: followed again
+    page.wait_for_timeout(100)
+    for step in range(51, 61):
+        page.evaluate("(step) => __stream.text(`Step ${step}: screw the next panel on.\\n`)", step)
+        expect(page.locator(".turn .answer-text")).to_contain_text(f"Step {step}:")
+        assert cursor_in_view(page), step
+
+
+def test_ingest_progress_shows_under_its_own_collection_only(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """Switching collection mid-ingest showed the ingest's progress, then its report, under the other one."""
+    page = keyed_page(browser)
+    held = True
+
+    def job(route: Route) -> None:  # held at "indexing" until the test lets it go on
+        if held:
+            job_id = route.request.url.rsplit("/", 1)[-1]
+            route.fulfill(json={"id": job_id, "status": "running", "stage": "embed", "done": 1, "total": 3})
+        else:
+            route.continue_()
+
+    page.route("**/api/jobs/*", job)
+    page.on("dialog", lambda dialog: dialog.accept("ingest-elsewhere"))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value("ingest-elsewhere")
+    document = tmp_path / "library-hours.txt"
+    document.write_text(DOCUMENT)
+    page.set_input_files("#upload-input", str(document))
+    page.click("#upload-button")
+    status = page.locator("#upload-status")
+    expect(page.locator("#upload-text")).to_have_text("Indexing passages 1/3…")
+    page.select_option("#collection", "default")
+    expect(status).to_be_hidden()
+    expect(page.locator("#upload-button")).to_be_enabled()  # nothing is being added to this one
+    page.select_option("#collection", "ingest-elsewhere")
+    expect(status).to_be_visible()
+    expect(page.locator("#upload-text")).to_have_text("Indexing passages 1/3…")
+    expect(page.locator("#upload-button")).to_be_disabled()
+    page.select_option("#collection", "default")
+    held = False  # it ends while another collection is on screen
+    page.wait_for_function(
+        "() => uploads.get('ingest-elsewhere').running === false", timeout=ANSWER_TIMEOUT_MS
+    )
+    expect(status).to_be_hidden()
+    page.select_option("#collection", "ingest-elsewhere")
+    expect(page.locator("#upload-text")).to_have_text("Ingested: 1 added, 0 unchanged.")
+    expect(page.locator("#documents li", has_text="library-hours.txt")).to_be_visible()
+    page.select_option("#collection", "default")
+    page.select_option("#collection", "ingest-elsewhere")  # the report was seen: gone
+    expect(status).to_be_hidden()
+
+
+def test_an_unsupported_file_is_named(server: str, browser: Browser, tmp_path: Path) -> None:
+    """The page's fixed message for `unsupported_type` dropped the file the server named."""
+    page = keyed_page(browser, "fr-FR")
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    tool = tmp_path / "tool.exe"
+    tool.write_bytes(b"MZ\x90\x00")
+    page.set_input_files("#upload-input", str(tool))
+    page.click("#upload-button")
+    expect(page.locator("#upload-text")).to_have_text(
+        "tool.exe : type de fichier non pris en charge. "
+        "Les fichiers PDF, DOCX, HTML, Markdown et texte sont lus."
+    )
+    expect(page.locator("#upload-button")).to_be_enabled()
+
+
+def test_a_source_is_named_by_its_file_name_on_either_system(server: str, browser: Browser) -> None:
+    """A Linux file name may hold a backslash: "notes\\2024.md" was shown as "2024.md" (rendered
+    here by the page's own code)."""
+    page = keyed_page(browser)
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    names = {
+        "/srv/docs/notes\\2024.md": "notes\\2024.md",
+        "/srv/docs/guide.md": "guide.md",
+        "C:\\Users\\me\\report.pdf": "report.pdf",
+        "d:/shared/plan.docx": "plan.docx",
+        "\\\\server\\share\\minutes.txt": "minutes.txt",
+    }
+    for source, name in names.items():
+        citation = {"source": source, "page": 3, "section": None, "chunk_id": "c1", "text": "…"}
+        shown = page.evaluate("(citation) => sourceItem(null, citation, 0).textContent", citation)
+        assert shown == f"[1] {name} · p. 3"
+    left_out = [{"source": source, "page": None, "section": None, "chunk_id": "c2"} for source in names]
+    report = {"budget_tokens": 120, "tokens": 118, "shortened": [], "withheld": [], "left_out": left_out}
+    title = page.evaluate("(report) => budgetNote(report).title", report)
+    assert title.endswith(f"Left out: {', '.join(names.values())}.")
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("en-US", "The summary took too long and was stopped: try again when the server is less busy, "
+                  "or ask a question about the document instead."),
+        ("fr-FR", "Le résumé a pris trop de temps et a été arrêté : réessayez quand le serveur sera moins "
+                  "occupé, ou posez plutôt une question sur le document."),
+    ],
+)  # fmt: skip
+def test_a_summary_that_timed_out_gets_its_own_advice(
+    server: str, browser: Browser, locale: str, said: str
+) -> None:
+    """It said "…try again, or ask a shorter question", but no question was asked."""
+    page = keyed_page(browser, locale)
+    error = {"error": {"message": "no answer within 120 s (the model is busy); retry later",
+                       "type": "server_error", "code": "timeout"}}  # fmt: skip
+    page.route("**/summarize", lambda route: route.fulfill(status=503, json=error))
+    page.goto(server)
+    page.locator("#documents li", has_text="solar-panels.pdf").locator("button.summarize").click()
+    turn = page.locator("#transcript .turn.summary").last
+    expect(turn.locator(".meta")).to_have_text(said)
+    expect(turn).not_to_have_class(re.compile(r"\bstreaming\b"))
+
+
+def test_a_model_that_could_not_load_is_said_on_opening(server: str, browser: Browser) -> None:
+    """Nothing said so until a question was asked; asking stays possible (it gets the server's error)."""
+    page = keyed_page(browser, "fr-FR")
+    health = {"status": "degraded", "version": "0", "model": None, "model_loaded": False,
+              "error": "model file not found: /models/tiny.gguf", "queue_depth": 0}  # fmt: skip
+    page.route("**/health", lambda route: route.fulfill(json=health))
+    page.goto(server)
+    expect(page.locator("#model-warning")).to_have_text(
+        "Le modèle n’a pas pu être chargé, les questions vont échouer : "
+        "model file not found: /models/tiny.gguf"
+    )
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "Une question ?")
+    expect(page.locator("#ask-button")).to_be_enabled()
+    page.click("#upload-button")  # another action: the warning stays (the notice is cleared)
+    expect(page.locator("#model-warning")).to_be_visible()
+
+
+def test_a_healthy_model_gets_no_warning(server: str, browser: Browser) -> None:
+    page = keyed_page(browser)
+    checked: list[str] = []
+    page.on(
+        "response",
+        lambda response: checked.append(response.url) if response.url.endswith("/health") else None,
+    )
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert checked
+    expect(page.locator("#model-warning")).to_be_hidden()
+
+
+def test_the_chosen_collection_is_kept_across_a_reload(server: str, browser: Browser) -> None:
+    """A reload always went back to "default"; a collection since deleted falls back to it."""
+    page = keyed_page(browser)
+
+    def with_kept(route: Route) -> None:  # one more collection, made elsewhere
+        response = route.fetch()
+        info = response.json()
+        route.fulfill(response=response, json={**info, "collections": [*info["collections"], "kept"]})
+
+    page.route("**/api/info", with_kept)
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.select_option("#collection", "kept")
+    expect(page.locator("#no-documents")).to_be_visible()
+    page.reload()
+    expect(page.locator("#collection")).to_have_value("kept")
+    expect(page.locator("#no-documents")).to_be_visible()
+    page.unroute("**/api/info")  # deleted meanwhile
+    page.reload()
+    expect(page.locator("#collection")).to_have_value("default")
+    expect(page.locator("#documents li").first).to_be_visible()
+    assert "kept" not in page.locator("#collection option").all_text_contents()

@@ -29,11 +29,14 @@ const STRINGS = {
     tooLarge: "Too large: the server accepts at most {limit} MB per upload.",
     invalidCollection: "invalid collection '{name}': use letters, digits, '-', '_' or '.' (64 at most), no spaces.",
     tooLong: "This question is too long for the model: ask it in fewer words.",
-    unsupportedType: "Unsupported file type: PDF, DOCX, HTML, Markdown and text files are read.",
+    unsupportedFile: "{file}: unsupported file type. PDF, DOCX, HTML, Markdown and text files are read.",
     busy: "Files are still being added to this collection: try again once they are in.",
     documentGone: "This document is no longer in the collection: the list is refreshed.",
     serverBusy: "The server is busy with other questions: try again in a moment.",
     timedOut: "The answer took too long and was stopped: try again, or ask a shorter question.",
+    summaryTimedOut: "The summary took too long and was stopped: try again when the server is less busy, or ask a question about the document instead.",
+    stop: "Stop", stopTitle: "Stop the answer (Esc)", stopped: "Stopped before the end.",
+    modelFailed: "The model could not be loaded, so questions will fail: {error}",
     chooseFile: "Choose one or more files first.",
     ingestedFailed: "{n} file(s) could not be read:",
   },
@@ -63,11 +66,14 @@ const STRINGS = {
     tooLarge: "Trop volumineux : le serveur accepte au plus {limit} Mo par envoi.",
     invalidCollection: "nom de collection « {name} » invalide : lettres, chiffres, « - », « _ » ou « . » (64 au plus), sans espace.",
     tooLong: "Cette question est trop longue pour le modèle : posez-la en moins de mots.",
-    unsupportedType: "Type de fichier non pris en charge : les fichiers PDF, DOCX, HTML, Markdown et texte sont lus.",
+    unsupportedFile: "{file} : type de fichier non pris en charge. Les fichiers PDF, DOCX, HTML, Markdown et texte sont lus.",
     busy: "Des fichiers sont encore en cours d’ajout à cette collection : réessayez quand ils y seront.",
     documentGone: "Ce document n’est plus dans la collection : la liste est mise à jour.",
     serverBusy: "Le serveur répond à d’autres questions : réessayez dans un instant.",
     timedOut: "La réponse a pris trop de temps et a été arrêtée : réessayez, ou posez une question plus courte.",
+    summaryTimedOut: "Le résumé a pris trop de temps et a été arrêté : réessayez quand le serveur sera moins occupé, ou posez plutôt une question sur le document.",
+    stop: "Arrêter", stopTitle: "Arrêter la réponse (Échap)", stopped: "Arrêtée avant la fin.",
+    modelFailed: "Le modèle n’a pas pu être chargé, les questions vont échouer : {error}",
     chooseFile: "Choisissez d’abord un ou plusieurs fichiers.",
     ingestedFailed: "{n} fichier(s) illisible(s) :",
   },
@@ -88,8 +94,12 @@ const decimals = (value, digits) => value.toLocaleString(LANG, { minimumFraction
 const seconds = (value) => decimals(value || 0, 1);
 // history: the conversation's last turns, sent with each question so that the server rewrites a
 // follow-up ("and the charges?") to stand alone, as `petitrag chat` does; one per collection.
-const state = { collection: null, key: localStorage.getItem("petitrag.key") || "", history: [], maxUploadMb: null };
+// stop: aborts the answer being streamed (null when none is).
+const state = { collection: null, key: localStorage.getItem("petitrag.key") || "", history: [], maxUploadMb: null,
+  stop: null };
 const HISTORY_MESSAGES = 8;
+// the collection chosen last, in this browser: the page opens on it again while it exists
+const SAVED_COLLECTION = "petitrag.collection";
 
 function translatePage() {
   document.documentElement.lang = LANG;
@@ -146,8 +156,11 @@ async function loadInfo() {
   const allowed = (name) => !info.may_use || info.may_use.includes(name);
   const names = new Set([...info.collections, ...(info.may_use || [])]);
   const preferred = allowed(info.default_collection) ? info.default_collection : [...names].sort()[0];
+  const saved = localStorage.getItem(SAVED_COLLECTION);
+  if (!state.collection && saved && names.has(saved) && allowed(saved)) state.collection = saved; // on load
   if (!state.collection || !allowed(state.collection)) state.collection = preferred;
   names.add(state.collection);
+  localStorage.setItem(SAVED_COLLECTION, state.collection);
   fillCollections([...names].sort());
   await loadDocuments();
 }
@@ -158,6 +171,7 @@ function fillCollections(names) {
 }
 
 async function loadDocuments() {
+  showUploadStatus(); // this collection's upload, if any: not the one of the collection before
   const list = $("documents");
   let documents = [], exists = true;
   try {
@@ -180,6 +194,7 @@ async function deleteCollection() {
     if (error.status !== 404) return showError(error); // e.g. 409: an upload is still being ingested
   }
   state.collection = null; // back to the server's default collection
+  localStorage.removeItem(SAVED_COLLECTION);
   state.history = [];
   await loadInfo().catch(showError);
 }
@@ -225,13 +240,13 @@ async function summarizeDocument(doc, button) {
   $("transcript").append(turn);
   reveal(turn);
   button.disabled = true;
+  const end = (change) => follow(turn, change); // kept in view unless the reader scrolled up meanwhile
   try {
     const summary = await api(collectionPath("/summarize"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ source: doc.source }),
     });
-    turn.querySelector(".answer-text").textContent = summary.text;
     const model = document.createElement("span");
     model.className = "badge model";
     model.textContent = summary.model;
@@ -245,19 +260,21 @@ async function summarizeDocument(doc, button) {
       warning.textContent = text;
       return warning;
     });
-    turn.querySelector(".meta").replaceChildren(model, timing, ...warnings);
+    end(() => {
+      turn.querySelector(".answer-text").textContent = summary.text;
+      turn.querySelector(".meta").replaceChildren(model, timing, ...warnings);
+    });
   } catch (error) {
-    showError(error, turn);
+    end(() => showError(error, turn));
   } finally {
     turn.classList.remove("streaming");
     button.disabled = false;
-    reveal(turn);
   }
 }
 
 // -- upload with progress ------------------------------------------------------------------
 
-function uploadFiles(files) {
+function uploadFiles(files, collection) {
   const form = new FormData();
   for (const file of files) form.append("files", file, file.name);
   return new Promise((resolve, reject) => {
@@ -265,7 +282,10 @@ function uploadFiles(files) {
     request.open("POST", collectionPath("/documents"));
     for (const [name, value] of Object.entries(headers())) request.setRequestHeader(name, value);
     request.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) showProgress(t("uploading", { percent: Math.round(100 * event.loaded / event.total) }), event.loaded / event.total);
+      if (event.lengthComputable) {
+        const percent = Math.round(100 * event.loaded / event.total);
+        showProgress(t("uploading", { percent }), event.loaded / event.total, collection, true);
+      }
     });
     request.addEventListener("load", () => {
       let body = {};
@@ -282,50 +302,68 @@ function uploadFiles(files) {
   });
 }
 
-function showProgress(text, fraction) {
-  $("upload-status").hidden = false;
-  $("upload-text").textContent = text;
-  const bar = $("upload-progress");
-  if (fraction === null) bar.removeAttribute("value");
-  else bar.value = Math.round(100 * fraction);
+// Upload and ingest progress, per collection: the page shows the one of the collection on screen
+// (an ingest goes on while another collection is looked at, and is shown again on coming back).
+// collection -> { text, fraction, running, seen }
+const uploads = new Map();
+
+function showProgress(text, fraction, collection = state.collection, running = false) {
+  uploads.set(collection, { text, fraction, running, seen: false });
+  if (collection === state.collection) showUploadStatus();
 }
 
-async function followJob(job) {
+function showUploadStatus() {
+  for (const [collection, upload] of uploads) { // a finished one that was seen: gone once left
+    if (collection !== state.collection && upload.seen && !upload.running) uploads.delete(collection);
+  }
+  const upload = uploads.get(state.collection);
+  $("upload-status").hidden = !upload;
+  $("upload-button").disabled = Boolean(upload && upload.running); // one upload at a time per collection
+  if (!upload) return;
+  upload.seen = true;
+  $("upload-text").textContent = upload.text;
+  const bar = $("upload-progress");
+  if (upload.fraction === null) bar.removeAttribute("value");
+  else bar.value = Math.round(100 * upload.fraction);
+}
+
+async function followJob(job, collection = state.collection) {
   while (job.status === "queued" || job.status === "running") {
     const key = job.stage === "waiting" ? "waiting" : job.status === "queued" ? "queued" : job.stage;
-    showProgress(t(key, job), job.total ? job.done / job.total : null);
+    showProgress(t(key, job), job.total ? job.done / job.total : null, collection, true);
     await new Promise((resolve) => setTimeout(resolve, 400));
     job = await api(`/api/jobs/${job.id}`);
   }
-  if (job.status === "failed") return showProgress(t("jobFailed", { error: job.error }), 0);
+  if (job.status === "failed") return showProgress(t("jobFailed", { error: job.error }), 0, collection);
   const report = job.report;
   const lines = [t("ingested", { added: report.added.length + report.updated.length, unchanged: report.unchanged.length })];
   if (report.failed.length) lines.push(t("ingestedFailed", { n: report.failed.length }));
   for (const failed of report.failed) lines.push(t("failedFile", failed));
   for (const warning of report.warnings || []) lines.push(t("warningFile", warning));
   if (report.embed_error) lines.push(t("embedStopped", { error: report.embed_error }));
-  showProgress(lines.join("\n"), 1);
+  showProgress(lines.join("\n"), 1, collection);
 }
 
 async function onUpload(event) {
   event.preventDefault();
-  const files = $("upload-input").files;
+  const input = $("upload-input");
+  const files = input.files;
+  if (uploads.get(state.collection)?.running) return; // Enter while the button is disabled
   if (!files.length) return showProgress(t("chooseFile"), 0);
   clearNotice();
   const bytes = [...files].reduce((sum, file) => sum + file.size, 0);
   if (state.maxUploadMb && bytes > state.maxUploadMb * 1024 * 1024) { // refused before sending it all
     return showProgress(t("tooLarge", { limit: state.maxUploadMb.toLocaleString(LANG) }), 0);
   }
-  $("upload-button").disabled = true;
+  const collection = state.collection; // the one on screen may change meanwhile
+  showProgress(t("uploading", { percent: 0 }), 0, collection, true);
   try {
-    const body = await uploadFiles(files);
-    await followJob(body.job);
-    $("upload-input").value = "";
+    const body = await uploadFiles(files, collection);
+    await followJob(body.job, collection);
+    if (input.files === files) input.value = ""; // not files chosen since, for another upload
     await loadInfo();
   } catch (error) {
-    showProgress(describe(error), 0);
-  } finally {
-    $("upload-button").disabled = false;
+    showProgress(describe(error), 0, collection);
   }
 }
 
@@ -360,6 +398,8 @@ async function ask(question) {
   turn.classList.add("streaming");
   $("transcript").append(turn);
   reveal(turn);
+  const stopper = new AbortController(); // Stop or Escape: the server stops when the request goes
+  state.stop = () => stopper.abort();
   try {
     const response = await fetch("/v1/chat/completions", {
       method: "POST",
@@ -368,30 +408,53 @@ async function ask(question) {
         model: `petitrag:${state.collection}`, stream: true,
         messages: [...conversation, { role: "user", content: question }],
       }),
+      signal: stopper.signal,
     }).catch(unreachable);
     if (!response.ok) throw await failure(response);
     for await (const chunk of serverEvents(response)) {
       if (chunk.error) throw new ApiError(500, chunk.error.message, chunk.error.code);
       const delta = chunk.choices[0].delta.content;
-      if (delta) text.textContent += delta;
+      if (delta) follow(turn, () => { text.textContent += delta; });
       if (chunk.petitrag) {
-        showResult(turn, chunk.petitrag);
+        follow(turn, () => showResult(turn, chunk.petitrag));
         if (state.history === conversation) remember(question, chunk.petitrag); // not another collection's
       }
     }
     return true;
   } catch (error) {
-    showError(error, turn); // on this turn: a summary may have been appended since
+    if (stopper.signal.aborted) { // the text so far stays, said to be cut short (and not remembered)
+      follow(turn, () => {
+        turn.classList.add("stopped");
+        turn.querySelector(".meta").textContent = t("stopped");
+      });
+      return text.textContent !== "";
+    }
+    follow(turn, () => showError(error, turn)); // on this turn: a summary may have been appended since
     return false;
   } finally {
+    state.stop = null;
     turn.classList.remove("streaming");
-    reveal(turn);
   }
 }
 
 // Scrolls a turn's end into view; on a phone, above the question box (style.css: scroll-margin)
 function reveal(turn) {
   turn.scrollIntoView({ block: "end" });
+}
+
+// Whether the end of the transcript is in view (or nearly): what streams in is followed only
+// then, not when the reader scrolled up to read an earlier part. The transcript scrolls on a
+// wide screen, the whole page on a phone.
+function atBottom() {
+  const below = (scroller) => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+  return below($("transcript")) < 48 && below(document.scrollingElement) < 48;
+}
+
+// Changes a turn, then keeps its end in view if the transcript's end was in view before
+function follow(turn, change) {
+  const following = atBottom();
+  change();
+  if (following) reveal(turn);
 }
 
 function remember(question, result) {
@@ -451,13 +514,20 @@ function metaParts(result, asked) {
   return parts;
 }
 
+// The file name in a source path: a Linux name may hold a backslash, split only on "/" unless the
+// path is a Windows one (a drive letter or \\server\share, from a server running on Windows)
+function fileName(source) {
+  const windows = /^([a-z]:[\\/]|\\\\)/i.test(source);
+  return source.split(windows ? /[\\/]/ : "/").pop();
+}
+
 // What the prompt budget shortened or left out of the retrieved passages: said, never hidden.
 function budgetNote(prompt) {
   if (!prompt || !(prompt.shortened.length || prompt.left_out.length)) return null;
   const note = document.createElement("span");
   note.className = "badge budget";
   note.textContent = t("budget", { n: prompt.shortened.length + prompt.left_out.length });
-  const left = prompt.left_out.map((passage) => passage.source.split(/[\\/]/).pop()).join(", ") || "—";
+  const left = prompt.left_out.map((passage) => fileName(passage.source)).join(", ") || "—";
   const shortened = prompt.shortened.map((number) => `[${number}]`).join(", ") || "—";
   note.title = t("budgetTitle", { tokens: prompt.tokens, budget: prompt.budget_tokens, shortened, left });
   return note;
@@ -468,7 +538,7 @@ function sourceItem(turn, citation, index) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "source";
-  const where = [citation.source.split(/[\\/]/).pop()];
+  const where = [fileName(citation.source)];
   if (citation.page !== null && citation.page !== undefined) where.push(`${t("page")} ${citation.page}`);
   if (citation.section) where.push(citation.section);
   button.textContent = `[${index + 1}] ${where.join(" · ")}`;
@@ -491,14 +561,25 @@ async function onAsk(event) {
   // one question at a time: Enter submits the form even while the button is disabled
   if (!question || $("ask-button").disabled) return;
   clearNotice();
-  $("ask-button").disabled = true;
+  streaming(true);
   $("question").value = "";
   try {
     if (!(await ask(question)) && !$("question").value) $("question").value = question; // not lost
   } finally {
-    $("ask-button").disabled = false;
+    streaming(false);
     $("question").focus();
   }
+}
+
+// While an answer streams, "Ask" gives its place to "Stop"
+function streaming(on) {
+  $("ask-button").disabled = on;
+  $("ask-button").hidden = on;
+  $("stop-button").hidden = !on;
+}
+
+function stopAnswer() {
+  if (state.stop) state.stop();
 }
 
 // -- errors, keys, start -------------------------------------------------------------------
@@ -510,7 +591,11 @@ function describe(error) {
   if (error.code === "collection_forbidden") return t("forbidden");
   if (error.code === "too_large") return t("tooLarge", { limit: (state.maxUploadMb ?? "?").toLocaleString(LANG) });
   if (NO_DOCUMENTS.has(error.code)) return t("emptyCollection");
-  const known = { context_length_exceeded: "tooLong", unsupported_type: "unsupportedType", collection_busy: "busy",
+  if (error.code === "unsupported_type") { // the server's message names the file: "'tool.exe': unsupported…"
+    const file = /^'(.*)': /.exec(error.message);
+    return file ? t("unsupportedFile", { file: file[1] }) : t("error", { message: error.message });
+  }
+  const known = { context_length_exceeded: "tooLong", collection_busy: "busy",
     document_not_found: "documentGone", queue_full: "serverBusy", timeout: "timedOut" }[error.code];
   if (known) return t(known);
   return t("error", { message: error.message });
@@ -519,7 +604,8 @@ function describe(error) {
 function showError(error, turn = null) {
   if (error.code === "document_not_found") loadDocuments().catch(() => {}); // removed elsewhere meanwhile
   const target = turn ? turn.querySelector(".meta") : $("notice");
-  target.textContent = describe(error);
+  const summary = turn && turn.classList.contains("summary"); // not "ask a shorter question"
+  target.textContent = summary && error.code === "timeout" ? t("summaryTimedOut") : describe(error);
   target.hidden = false;
   target.classList.add("error");
 }
@@ -534,9 +620,23 @@ function showKeyForm(show) {
   if (show) $("key-input").focus();
 }
 
+// A model that could not load: said on opening the page, not at the first question (which
+// stays possible: it then gets the server's error)
+async function checkModel() {
+  const health = await fetch("/health").then((response) => response.json()).catch(() => null);
+  const warning = $("model-warning");
+  warning.hidden = !(health && health.status === "degraded");
+  if (!warning.hidden) warning.textContent = t("modelFailed", { error: health.error || "?" });
+  if (health && health.status === "loading") setTimeout(checkModel, 3000); // a server just started
+}
+
 function start() {
   translatePage();
   $("ask-form").addEventListener("submit", onAsk);
+  $("stop-button").addEventListener("click", stopAnswer);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !event.isComposing && state.stop) { event.preventDefault(); stopAnswer(); }
+  });
   $("question").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); $("ask-form").requestSubmit(); }
   });
@@ -544,9 +644,9 @@ function start() {
   $("delete-collection").addEventListener("click", deleteCollection);
   $("collection").addEventListener("change", (event) => {
     state.collection = event.target.value;
+    localStorage.setItem(SAVED_COLLECTION, state.collection);
     state.history = [];
     clearNotice();
-    $("upload-status").hidden = true; // it was about the other collection
     loadDocuments().catch(showError);
   });
   $("new-collection").addEventListener("click", () => {
@@ -577,6 +677,7 @@ function start() {
     loadInfo().catch(showError);
   });
   loadInfo().catch(showError);
+  checkModel();
 }
 
 document.addEventListener("DOMContentLoaded", start);
