@@ -344,13 +344,18 @@ def test_ask_says_when_the_answer_comes_from_a_collection_not_fully_embedded(
     assert "dense index" not in petitrag("ask", "Compost?", "-c", "lexical", "-m", "smollm2-135m").stderr
 
 
-def test_lexical_search_works_before_vectors_and_says_dense_is_incomplete(petitrag, corpus: Path) -> None:
+def test_lexical_search_works_before_vectors_and_says_dense_is_incomplete(
+    petitrag, corpus: Path, home: Path
+) -> None:
     result = petitrag("ingest", str(corpus), "--no-embed")
     assert "dense index incomplete" in result.stderr
     searched = petitrag("search", "batterie recharge", "--json")
     hits = json.loads(searched.stdout)["hits"]
     assert hits and hits[0]["source"].endswith("velo-electrique.md")
-    assert "dense index incomplete: 0/" in searched.stderr
+    assert "dense index incomplete: 0/" in searched.stderr and "petitrag embed" in searched.stderr
+    with hold_collection_lock(home, "default") as pid:  # an ingest is embedding: `embed` would be refused
+        busy = petitrag("search", "batterie recharge").stderr
+        assert f"petitrag process {pid} is computing the rest" in busy and "petitrag embed" not in busy
     assert "vectors" in petitrag("embed").stderr
     assert "dense index incomplete" not in petitrag("search", "batterie recharge").stderr
 
@@ -581,3 +586,12 @@ def test_a_file_name_that_is_not_utf8_is_one_clear_line(petitrag, tmp_path: Path
     result = petitrag("ingest", str(folder), "--no-embed", expect=3)
     assert "1 added" in result.stderr and "1 failed" in result.stderr
     assert "file name is not valid UTF-8" in result.stderr and "Unicode" not in result.stderr
+
+
+def test_a_passage_opening_with_a_very_long_word_still_shows_its_start() -> None:
+    """Shortened by words, a passage whose first "word" (a URL) is over 400 characters showed "…"."""
+    from petitrag.report import _snippet
+
+    url = "https://example.com/" + "a" * 600
+    assert _snippet(url).startswith("https://example.com/aaa") and len(_snippet(url)) == 400
+    assert _snippet("The bakery  opens\nat seven.") == "The bakery opens at seven."

@@ -338,6 +338,18 @@ def test_a_long_conversation_history_is_cut_to_fit_the_rewrite(server: str) -> N
     assert completion.model_extra["petitrag"]["question"] == QUESTION  # no turn fits: asked as is
 
 
+def test_not_a_number_temperature_and_head_probes(server: str) -> None:
+    """NaN was refused as "should be less than or equal to 2"; HEAD /health (uptime checkers) was 405."""
+    raw = json.dumps(
+        {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "temperature": float("nan")}
+    )
+    refused = api(server).post(
+        "/v1/chat/completions", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert refused.status_code == 400 and "finite number" in refused.json()["error"]["message"]
+    assert httpx.head(f"{server}/health").status_code == 200 and httpx.head(f"{server}/").status_code == 200
+
+
 def test_more_than_one_choice_is_refused_not_ignored(server: str) -> None:
     with pytest.raises(openai.BadRequestError, match="n: Input should be less than or equal to 1"):
         sdk(server).chat.completions.create(

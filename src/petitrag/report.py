@@ -79,7 +79,7 @@ def print_hits(console: Console, result: SearchResult) -> None:
         console.print(
             f"[bold cyan][{hit.rank}][/] {escape(citation(hit))}  [dim]{hit.score:.4f}[/]", highlight=False
         )
-        snippet = textwrap.shorten(" ".join(hit.text.split()), width=400, placeholder=" …")
+        snippet = _snippet(hit.text)
         console.print(textwrap.indent(textwrap.fill(escape(snippet), width=96), "    "), highlight=False)
     timings = result.timings
     console.print(
@@ -87,6 +87,14 @@ def print_hits(console: Console, result: SearchResult) -> None:
         f" (+ query embedding {timings.get('embed_query_s', 0) * 1000:.1f} ms)[/]",
         highlight=False,
     )
+
+
+def _snippet(text: str, width: int = 400) -> str:
+    """The passage's start, cut at a word; a first "word" longer than the width (a URL, text
+    without spaces) is cut inside it (shortening by words left only "…")."""
+    flat = " ".join(text.split())
+    snippet = textwrap.shorten(flat, width=width, placeholder=" …")
+    return snippet if snippet.strip(" …") else flat[: width - 2] + " …"
 
 
 def citation(hit: Hit) -> str:

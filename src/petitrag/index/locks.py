@@ -56,6 +56,25 @@ def held_lock(path: Path, busy: Callable[[str], Exception]) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def ingesting_process(home: Path, collection: str) -> str | None:
+    """The pid of the process ingesting into ``collection`` now, from its lock file, None when
+    none is. Read, not taken: holding the lock even for an instant would refuse an ingest
+    starting then. The file is emptied at release; a pid left by a killed process is dead."""
+    try:
+        holder = (home / "locks" / f"{collection}.lock").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not holder.isdigit():
+        return None
+    try:
+        os.kill(int(holder), 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        pass
+    return holder
+
+
 def holder_name(holder: str, own: str) -> str:
     """Who holds a lock, from the pid it wrote; ``own``: how to call this very process."""
     if holder == str(os.getpid()):

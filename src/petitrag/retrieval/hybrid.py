@@ -15,6 +15,7 @@ import numpy as np
 from petitrag.config import SearchMode, Settings
 from petitrag.embeddings.base import Embedder
 from petitrag.errors import QueryError
+from petitrag.index.locks import holder_name, ingesting_process
 from petitrag.index.store import ChunkView, Collection, Store
 from petitrag.language import query_term_groups
 from petitrag.retrieval.dense import DenseIndex
@@ -34,6 +35,12 @@ def dense_index_incomplete(store: Store, collection: str) -> str | None:
     embedded, total = store.vector_counts(collection)
     if embedded >= total:
         return None
+    holder = ingesting_process(store.path.parent, collection)
+    if holder is not None:  # `petitrag embed` would be refused: the collection is busy
+        return (
+            f"dense index incomplete: {embedded}/{total} chunks embedded; "
+            f"{holder_name(holder, 'an ingest job of this server')} is computing the rest"
+        )
     return (
         f"dense index incomplete: {embedded}/{total} chunks embedded; "
         f"run `petitrag embed --collection {collection}` to finish"

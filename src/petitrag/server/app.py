@@ -136,7 +136,13 @@ def _after_warm_up(future: Future[None], server: ServerState) -> None:
 
 
 def _add_service_routes(app: FastAPI) -> None:
-    @app.get("/health", tags=["service"], summary="Liveness and model status (no key needed)")
+    # HEAD too: uptime checkers often probe with it (405 read as down)
+    @app.api_route(
+        "/health",
+        methods=["GET", "HEAD"],
+        tags=["service"],
+        summary="Liveness and model status (no key needed)",
+    )
     def health(server: Server) -> dict[str, Any]:
         worker = server.worker
         loaded = worker.model_name is not None
@@ -150,7 +156,7 @@ def _add_service_routes(app: FastAPI) -> None:
     def metrics(_: Caller, server: Server) -> Response:
         return Response(server.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers=UI_HEADERS)
 

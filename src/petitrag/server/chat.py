@@ -80,8 +80,8 @@ class ChatRequest(BaseModel):
     n: int | None = Field(None, ge=1, le=1, description="One choice per request: one model, one answer.")
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, gt=0, le=1)
+    temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)  # NaN read "≤ 2"
+    top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     stop: Text | list[Text] | None = None
     seed: int | None = Field(None, description="Without one, sampling (temperature > 0) varies per request.")
     logprobs: bool | None = Field(None, description="Not available: true is refused (400).")
