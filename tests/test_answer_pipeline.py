@@ -13,7 +13,6 @@ from petitrag.answer.citations import (
     Evidence,
     borrows,
     draws_on,
-    numbers_in,
     plain_words,
     renumber,
     restates,
@@ -21,6 +20,7 @@ from petitrag.answer.citations import (
     topic_terms,
 )
 from petitrag.answer.guard import WITHHELD, withhold_instructions
+from petitrag.answer.numbers import numbers_in
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.prompts import ABSTAIN, could_be_abstention, example_names, is_abstention
@@ -151,8 +151,13 @@ def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_wit
     assert (
         recited("Environ 5 000 euros [1]", question, passages, "fr") == "Environ 5 000 euros [1]"
     )  # nobody has it
-    assert recited("Un vélo [1]", question, passages, "fr") == "Un vélo [2]"  # [1] shares no word with it
+    assert recited("Un vélo [1]", question, passages, "fr") == "Un vélo [1]"  # one word: a paraphrase, maybe
     assert recited("Un vélo [1][3]", question, passages, "fr") == "Un vélo [1][3]"
+    contract = [
+        Evidence.of("Le contrat court pour une durée d'un an.", "fr"),
+        Evidence.of("Article 1 : 1 rapport.", "fr"),
+    ]
+    assert recited("1 an [1]", "Quelle durée ?", contract, "fr") == "1 an [1]"  # a 1 is "un" as often
     equipment = [
         Evidence.of("Le support téléphonique est ouvert du lundi au vendredi, de 9 h à 18 h.", "fr"),
         Evidence.of("New employees receive:\n- a USB-C docking station\n- a noise-cancelling headset\n"
@@ -166,6 +171,14 @@ def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_wit
     assert (
         recited("A docking station [3]", asked, equipment[1:] + equipment[1:], "fr")
         == "A docking station [3]"
+    )
+    # a passage in another language than the answer shares no word with it and may well hold it
+    canteen = [
+        Evidence.of("Friday is casual dress day.", "en"),
+        Evidence.of("La cantine est fermée le vendredi.", "fr"),
+    ]
+    assert recited("The canteen closes on Friday [2]", "Which day is the canteen closed?", canteen, "en") == (
+        "The canteen closes on Friday [2]"
     )
 
 
@@ -378,7 +391,11 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
     assert draws_on("3,2 bars [1]", "Quelle pression ?", pressure, "fr") is True
     assert draws_on("3.20 bars [1]", "Quelle pression ?", pressure, "fr") is True
     assert numbers_in("1,250,000 people") == {"1250000"}
-    assert numbers_in("2026 et 007") == {"2026", "007"}
+    assert numbers_in("2026 et 007") == {"2026", "007", "7"}
+    # a date's or a time's leading zero, 12-hour times, noon: the passage's "04/03 à 14h00"
+    assert {"4", "3", "14"} <= numbers_in("le 04/03/2025 à 14h00") and numbers_in("2:30 pm") == {"14", "30"}
+    assert numbers_in("6 pm") == numbers_in("18:00") and numbers_in("8.30am") == numbers_in("8 h 30")
+    assert numbers_in("À midi") == numbers_in("12 h") and numbers_in("minuit") == numbers_in("0 h")
     # times: "De 09h00 à 18h00" is the "de 9 h à 18 h" of its passage (it was an abstention)
     assert (
         numbers_in("De 09h00 à 18h00")
@@ -387,6 +404,12 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
         == {"9", "18"}
     )
     assert numbers_in("09:45, 12 hotels, 5 hours, ratio 3:1") == {"9", "45", "12", "5", "3", "1"}
+    # numbers written out up to 99 are the answer's digits: "15 jours" was an abstention
+    delay = [Evidence.of("Le remboursement intervient sous quinze jours, ou vingt-cinq en août.", "fr")]
+    assert draws_on("15 jours [1]", "Sous quel délai ?", delay, "fr") is True
+    assert draws_on("25 jours en août [1]", "Sous quel délai ?", delay, "fr") is True
+    assert draws_on("35 jours [1]", "Sous quel délai ?", delay, "fr") is False
+    assert draws_on("11:30 AM to 2:15 PM [1]", "When?", [Evidence.of("de 11 h 30 à 14 h 15", "fr")], "en")
 
 
 def test_an_uncited_answer_from_a_passage_in_another_language_cites_it(app) -> None:  # type: ignore[no-untyped-def]

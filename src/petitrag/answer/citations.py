@@ -14,29 +14,20 @@ import functools
 import re
 from dataclasses import dataclass
 
+from petitrag.answer.numbers import number_readings, numbers_in, spelled_numbers
 from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_accents, words
 
 # a passage number, or a range: "[2-3]"; not "[1939-1945]", nor a value of the documents that
 # no passage list reaches: "[0, 1]" (an interval), "ISO [27001]"
 _CITED = r"(?:[1-9]\d?\s*[-–]\s*[1-9]\d?|[1-9]\d{0,2})(?![\d.])"
-_MARKER = re.compile(rf"\s*\[(0|{_CITED}(?:\s*[,;]\s*{_CITED})*)\]")  # a lone "[0]": invented
+#: a citation marker, without the space before it: what trimming and scoring take for one too
+MARKER = rf"\[(?:0|{_CITED}(?:\s*[,;]\s*{_CITED})*)\]"  # a lone "[0]": invented
+_MARKER = re.compile(rf"\s*\[(0|{_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
 _REPEATED_MARKER = re.compile(r"(\[[\d, ]+\])(?:\s*\1)+")  # "casque [1] [1]": once is enough
 _MAX_RANGE = 20  # "[1-1000]" cites no thousand passages
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_GROUPED_DECIMAL = re.compile(r"\b(\d{1,3}(?:,\d{3})+)\.(?=\d)")  # English "7,200.50": commas group
-#: a time: "09h00", "9:00" and "18 h 30" are the "9 h" and "18 h 30" of a passage
-_CLOCK = re.compile(r"\b(\d{1,2})\s?([h:])\s?(\d{2}\b)?")
-_THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")  # two groups or more: only thousands
 SUPPORT_THRESHOLD = 0.5
 _RECITE_SUPPORT = 0.75  # moving a citation the model gave takes more than citing an uncited answer
-#: numbers written out, as digits: a passage's "quatre" is the answer's "4"
-NUMBER_WORDS = {
-    "zero": "0", "un": "1", "une": "1", "one": "1", "deux": "2", "two": "2", "trois": "3", "three": "3",
-    "quatre": "4", "four": "4", "cinq": "5", "five": "5", "six": "6", "sept": "7", "seven": "7",
-    "huit": "8", "eight": "8", "neuf": "9", "nine": "9", "dix": "10", "ten": "10", "onze": "11",
-    "eleven": "11", "douze": "12", "twelve": "12", "vingt": "20", "twenty": "20", "cent": "100",
-    "hundred": "100", "mille": "1000", "thousand": "1000",
-}  # fmt: skip
+_RECITE_WORDS = 3  # and an answer of at least this many content words, all of them elsewhere
 _DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 # answers that may rightly share no word with the sources
 _YES_NO = frozenset({"oui", "non", "yes", "no", "vrai", "faux", "true", "false"})
@@ -96,7 +87,10 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
     cited = cited_numbers(answer)
     if len(cited) != 1:
         return answer
-    readings = _unasked(_answer_numbers(strip_markers(answer)), question)
+    # a 1 is too often written "un", "a", "one" to tell which passage holds it ("1 an")
+    readings = [
+        values for values in _unasked(_answer_numbers(strip_markers(answer)), question) if "1" not in values
+    ]
     if readings:
         if _found(readings, passages[cited[0] - 1].numbers):
             return answer
@@ -104,8 +98,14 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
             number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)
         ]
     else:
+        cited_passage, said = passages[cited[0] - 1], content_words(strip_markers(answer))
         scores = support_each(answer, passages, language)
-        if scores[cited[0] - 1] > 0 or content_words(strip_markers(answer)) & passages[cited[0] - 1].words:
+        if (
+            len(said) < _RECITE_WORDS  # "By e-mail", "Friday": a paraphrase or a translation, maybe
+            or cited_passage.language != language  # shares no word with the answer: proves nothing
+            or scores[cited[0] - 1] > 0
+            or said & cited_passage.words
+        ):
             return answer
         holders = [number for number, score in enumerate(scores, start=1) if score >= _RECITE_SUPPORT]
     if len(holders) != 1:
@@ -116,43 +116,6 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
 def strip_markers(answer: str) -> str:
     """The answer without any [n] marker (for scoring and support checks)."""
     return _MARKER.sub("", answer).strip()
-
-
-def number_readings(text: str) -> list[frozenset[str]]:
-    """Each whole number of a text with the values it can be read as, written one way:
-    "45 000" and "45000" are one number, "3,5" is "3.5", and the "8" of "18" or "80 %" is not
-    an 8; "09h00" is the "9 h" of a passage. A comma before exactly three digits is ambiguous
-    across the two languages: "3,200" is 3200 in English and 3.2 in French, so it is read both
-    ways ("3 200" in a French answer is the "3,200" of an English passage)."""
-    text = _CLOCK.sub(_on_the_clock, text)
-    grouped = _GROUPED_DECIMAL.sub(lambda match: match[1].replace(",", "") + ".", text)  # "7,200.50"
-    grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
-    grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
-    readings = []
-    for number in _NUMBER.findall(grouped):
-        values = {_decimal(number.replace(",", "."))}
-        if re.fullmatch(r"\d{1,3},\d{3}", number):
-            values.add(number.replace(",", ""))
-        readings.append(frozenset(values))
-    return readings
-
-
-def _on_the_clock(time: re.Match[str]) -> str:
-    """A time written one way: the hour without its leading zero, minutes only when not 00."""
-    hour, minutes = time[1].lstrip("0") or "0", time[3] if time[3] not in (None, "00") else ""
-    return f"{hour} {time[2]} {minutes}" if minutes else f"{hour} {time[2]}"
-
-
-def _decimal(number: str) -> str:
-    """ "3.50" and "3.5" are one value; whole numbers keep their digits ("007", "2026")."""
-    whole, dot, fraction = number.partition(".")
-    fraction = fraction.rstrip("0")
-    return f"{whole}.{fraction}" if fraction else whole if dot else number
-
-
-def numbers_in(text: str) -> frozenset[str]:
-    """Every value the numbers of a text can be read as (``number_readings``)."""
-    return frozenset().union(*number_readings(text))
 
 
 def _found(readings: list[frozenset[str]], numbers: frozenset[str]) -> bool:
@@ -173,8 +136,8 @@ class Evidence:
     def of(cls, passage: str, language: str) -> Evidence:
         analysed = analyze(passage, language) if language in LANGUAGES else []  # type: ignore[arg-type]
         plain = words(passage)
-        spelled = {NUMBER_WORDS[word] for word in plain if word in NUMBER_WORDS and word not in _DETERMINERS}
-        return cls(numbers_in(passage) | spelled, frozenset(analysed), language, frozenset(_content(plain)))
+        numbers = numbers_in(passage) | spelled_numbers(passage)
+        return cls(numbers, frozenset(analysed), language, frozenset(_content(plain)))
 
 
 def support(answer: str, passage: str, language: Language) -> float:

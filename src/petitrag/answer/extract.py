@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petitrag.answer.citations import numbers_in
+from petitrag.answer.numbers import numbers_in
 from petitrag.answer.packing import windows
 from petitrag.config import Settings
 from petitrag.errors import ConfigError, ExtractionError

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from petitrag.answer.bullets import LIST_ITEM, TRAILING_STOP, with_marker
-from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, numbers_in, support_each
+from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, support_each
+from petitrag.answer.numbers import numbers_in
 from petitrag.answer.packing import split_to_fit, windows
 from petitrag.answer.translate import LANGUAGE_NAMES, translate_summary
 from petitrag.chunking import SECTION_SEPARATOR

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from petitrag.answer.citations import numbers_in
+from petitrag.answer.citations import MARKER
+from petitrag.answer.numbers import numbers_in
 from petitrag.language import Language, analyze, stopwords, strip_accents
 
 #: question words an edge must repeat to be cut: one alone is often part of the answer's name
@@ -29,8 +30,8 @@ _AUXILIARIES = frozenset(
 )
 #: a trailing run that starts with one of these is another item of a list, not a frame
 _CONJUNCTIONS = frozenset({"and", "or", "nor", "et", "ou", "ni"})
-_TOKEN = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]|\w+(?:[-‐]\w+)*")  # "worst-case" is one word
-_TRAILING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+\s*[.!]?\s*$")
+_TOKEN = re.compile(rf"{MARKER}|\w+(?:[-‐]\w+)*")  # "worst-case" is one word; "[0, 1]" is no marker
+_TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER})+\s*[.!]?\s*$")
 _PARTIAL_WORD = re.compile(r"\w+$")
 _EDGE = " ,;:."
 #: the noun after "quel"/"what" names what the answer is ("À quel niveau…" → "au deuxième niveau"):

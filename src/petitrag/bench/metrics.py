@@ -12,7 +12,8 @@ import string
 import unicodedata
 from collections import Counter
 
-from petitrag.answer.citations import NUMBER_WORDS, strip_markers
+from petitrag.answer.citations import strip_markers
+from petitrag.answer.numbers import NUMBER_WORDS
 
 _ARTICLES = frozenset("a an the le la les l des du de d".split())
 _PUNCTUATION = set(string.punctuation) | set("«»“”‘’…–—·")

@@ -1,0 +1,120 @@
+"""Numbers as values: the answer's "09h00", "6 pm", "4 March", "quinze jours" are the "9 h",
+"18:00", "04/03", "15 jours" of a passage. Answers are checked against their passages by the
+numbers they give (citations.py), so a number read two ways is an answer wrongly refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_GROUPED_DECIMAL = re.compile(r"\b(\d{1,3}(?:,\d{3})+)\.(?=\d)")  # English "7,200.50": commas group
+#: a time: "09h00", "9:00" and "18 h 30" are the "9 h" and "18 h 30" of a passage
+_CLOCK = re.compile(r"\b(\d{1,2})\s?([h:])\s?(\d{2}\b)?")
+#: a 12-hour time: "6 pm", "2:30 p.m.", "8.30am"
+_TWELVE_HOUR = re.compile(r"\b(\d{1,2})(?:[:.h](\d{2}))?\s?([ap])\.?\s?m\b\.?", re.IGNORECASE)
+_NOON = re.compile(r"\b(?:noon|midday|midi)\b", re.IGNORECASE)
+_MIDNIGHT = re.compile(r"\b(?:midnight|minuit)\b", re.IGNORECASE)
+_THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")  # two groups or more: only thousands
+
+#: numbers written out, as digits: a passage's "quatre" is the answer's "4" (also the bench's
+#: normalisation of answers, docs/bench.md: kept as it is, scores depend on it)
+NUMBER_WORDS = {
+    "zero": "0", "un": "1", "une": "1", "one": "1", "deux": "2", "two": "2", "trois": "3", "three": "3",
+    "quatre": "4", "four": "4", "cinq": "5", "five": "5", "six": "6", "sept": "7", "seven": "7",
+    "huit": "8", "eight": "8", "neuf": "9", "nine": "9", "dix": "10", "ten": "10", "onze": "11",
+    "eleven": "11", "douze": "12", "twelve": "12", "vingt": "20", "twenty": "20", "cent": "100",
+    "hundred": "100", "mille": "1000", "thousand": "1000",
+}  # fmt: skip
+#: and up to 99, for passages: "quinze jours", "thirty days", "vingt-cinq", "soixante et onze"
+_MORE_WORDS = {
+    "treize": 13, "thirteen": 13, "quatorze": 14, "fourteen": 14, "quinze": 15, "fifteen": 15,
+    "seize": 16, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "trente": 30,
+    "thirty": 30, "quarante": 40, "forty": 40, "cinquante": 50, "fifty": 50, "soixante": 60,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "vingts": 20,
+}  # fmt: skip
+_UNDER_100 = {word: int(value) for word, value in NUMBER_WORDS.items() if int(value) < 100} | _MORE_WORDS
+_SPELLED = re.compile(
+    rf"\b(?:{'|'.join(sorted(_UNDER_100, key=len, reverse=True))})"
+    rf"(?:(?:[- ]|\s+et\s+|-et-)(?:{'|'.join(sorted(_UNDER_100, key=len, reverse=True))}))*\b",
+    re.IGNORECASE,
+)
+_DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
+
+
+def number_readings(text: str) -> list[frozenset[str]]:
+    """Each whole number of a text with the values it can be read as, written one way:
+    "45 000" and "45000" are one number, "3,5" is "3.5", and the "8" of "18" or "80 %" is not
+    an 8; "09h00", "9 am" and "9:00" are the "9 h" of a passage, "6 pm" its "18 h", "midi"
+    its "12 h"; "04" is also 4 (dates: "04/03/2025" is the 4 March of an answer). A comma
+    before exactly three digits is ambiguous across the two languages: "3,200" is 3200 in
+    English and 3.2 in French, so it is read both ways ("3 200" in a French answer is the
+    "3,200" of an English passage)."""
+    text = _TWELVE_HOUR.sub(_twelve_hour, text)
+    text = _MIDNIGHT.sub("0 h", _NOON.sub("12 h", text))
+    text = _CLOCK.sub(_on_the_clock, text)
+    grouped = _GROUPED_DECIMAL.sub(lambda match: match[1].replace(",", "") + ".", text)  # "7,200.50"
+    grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
+    grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
+    readings = []
+    for number in _NUMBER.findall(grouped):
+        value = _decimal(number.replace(",", "."))
+        values = {value}
+        if re.fullmatch(r"\d{1,3},\d{3}", number):
+            values.add(number.replace(",", ""))
+        if len(value) > 1 and value.startswith("0") and value.isdigit():
+            values.add(value.lstrip("0") or "0")
+        readings.append(frozenset(values))
+    return readings
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """Every value the numbers of a text can be read as (``number_readings``)."""
+    return frozenset().union(*number_readings(text))
+
+
+def spelled_numbers(text: str) -> set[str]:
+    """The numbers a text writes out, as digits ("vingt-cinq" 25, "thirty" 30), up to 99 and
+    the hundreds and thousands words; "un", "une", "one" alone are determiners, no numbers."""
+    found = set()
+    for match in _SPELLED.finditer(text):
+        parts = re.split(r"[- ]+(?:et[- ]+)?|-et-", match.group().lower())
+        if len(parts) == 1 and parts[0] in _DETERMINERS:
+            continue
+        found.add(str(_combined(parts)))
+    found |= {value for word, value in NUMBER_WORDS.items() if int(value) >= 100 and _word_in(word, text)}
+    return found
+
+
+def _combined(parts: list[str]) -> int:
+    """ "vingt-cinq" 25, "soixante et onze" 71, "quatre-vingt-dix" 90, "twenty-one" 21."""
+    total = 0
+    for index, part in enumerate(parts):
+        if part in ("vingt", "vingts") and index and parts[index - 1] == "quatre":
+            total += 80 - 4
+        else:
+            total += _UNDER_100.get(part, 0)
+    return total
+
+
+def _word_in(word: str, text: str) -> bool:
+    return re.search(rf"\b{word}s?\b", text, re.IGNORECASE) is not None
+
+
+def _twelve_hour(time: re.Match[str]) -> str:
+    """ "6 pm" as "18 h", "8.30am" as "8 h 30", "12 am" as "0 h"."""
+    hour = int(time[1]) % 12 + (12 if time[3].lower() == "p" else 0)
+    return f"{hour} h {time[2]}" if time[2] and time[2] != "00" else f"{hour} h"
+
+
+def _on_the_clock(time: re.Match[str]) -> str:
+    """A time written one way: the hour without its leading zero, minutes only when not 00."""
+    hour, minutes = time[1].lstrip("0") or "0", time[3] if time[3] not in (None, "00") else ""
+    return f"{hour} {time[2]} {minutes}" if minutes else f"{hour} {time[2]}"
+
+
+def _decimal(number: str) -> str:
+    """ "3.50" and "3.5" are one value; whole numbers keep their digits ("007", "2026")."""
+    whole, dot, fraction = number.partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole if dot else number
