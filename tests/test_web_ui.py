@@ -159,11 +159,8 @@ def test_a_summary_warning_is_shown_with_the_summary(server: str, browser: Brows
     expect(turn.locator(".answer-text")).to_have_text("- Une puce (p. 1)")
 
 
-def test_follow_up_questions_carry_the_conversation(server: str, browser: Browser) -> None:
-    """The page sends the earlier turns with each question, so the server rewrites a follow-up
-    to stand alone (as `petitrag chat` does)."""
-    page = new_page(browser, "en-US")
-    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+def sent_messages(page: Page) -> list[list[dict[str, str]]]:
+    """The ``messages`` of each chat request the page sends from now on."""
     sent: list[list[dict[str, str]]] = []
     page.on(
         "request",
@@ -173,6 +170,15 @@ def test_follow_up_questions_carry_the_conversation(server: str, browser: Browse
             else None
         ),
     )
+    return sent
+
+
+def test_follow_up_questions_carry_the_conversation(server: str, browser: Browser) -> None:
+    """The page sends the earlier turns with each question, so the server rewrites a follow-up
+    to stand alone (as `petitrag chat` does)."""
+    page = new_page(browser, "en-US")
+    page.add_init_script(f"localStorage.setItem('petitrag.key', '{KEY}')")
+    sent = sent_messages(page)
     page.goto(server)
     expect(page.locator("#documents li").first).to_be_visible()
     for question in ("How often should I turn my compost pile?", "And how damp should it be?"):
@@ -743,15 +749,6 @@ def test_a_streaming_answer_is_stopped_and_its_text_kept(
     expect(page.locator("#question")).to_be_focused()
     expect(page.locator("#question")).to_have_value("")  # it was answered, in part
     page.fill("#question", "And how damp should it be?")  # usable again; the stopped answer is not history
-    sent: list[list[dict[str, str]]] = []
-    page.on(
-        "request",
-        lambda request: (
-            sent.append(request.post_data_json["messages"])
-            if request.url.endswith("/v1/chat/completions")
-            else None
-        ),
-    )
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelectorAll('#transcript .turn').length === 2")
     page.evaluate("__stream.text('Moist.'); __stream.end({answer: 'Moist.', abstained: false, model: 'm', "
