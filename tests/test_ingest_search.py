@@ -595,3 +595,12 @@ def test_a_passage_opening_with_a_very_long_word_still_shows_its_start() -> None
     url = "https://example.com/" + "a" * 600
     assert _snippet(url).startswith("https://example.com/aaa") and len(_snippet(url)) == 400
     assert _snippet("The bakery  opens\nat seven.") == "The bakery opens at seven."
+
+
+def test_terminal_output_prints_the_text_as_written(petitrag, tmp_path: Path) -> None:
+    """rich turned ":b:" and ":x:" into emoji: "fe80::a🅱1", "1❌2" on screen (search, ask, summaries)."""
+    note = tmp_path / "network.txt"
+    note.write_text("The router link-local address is fe80::a:b:1 and the mix ratio is 1:x:2.\n")
+    petitrag("ingest", str(note), "--no-embed")
+    shown = petitrag("search", "router address", "--mode", "bm25").stdout
+    assert "fe80::a:b:1" in shown and "1:x:2" in shown

@@ -25,8 +25,9 @@ from petitrag.progress import progress_display
 if TYPE_CHECKING:
     from petitrag.generation.catalog import ModelRow
 
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
+# emoji=False: rich turns ":b:" into an emoji, and documents hold "fe80::a:b:1" and "1:x:2"
+err = Console(stderr=True, soft_wrap=True, emoji=False)
+out = Console(soft_wrap=True, emoji=False)
 
 
 class _Group(click.Group):
@@ -242,7 +243,7 @@ def models_list(ctx: click.Context) -> None:
             name, row.params, _quant_shown(row, settings), size, languages, row.licence,
             escape(row.source), installed,
         )  # fmt: skip
-    (out if out.is_terminal else Console(width=200)).print(table)  # pipes get whole lines
+    (out if out.is_terminal else Console(width=200, emoji=False)).print(table)  # pipes get whole lines
     folder = escape(str(settings.models_dir))
     err.print(f"[dim]* the answer model (`model` setting) · models directory: {folder}[/]", highlight=False)
 

@@ -21,7 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-stderr_console = Console(stderr=True, soft_wrap=True)
+stderr_console = Console(stderr=True, soft_wrap=True, emoji=False)
 
 
 @contextmanager
