@@ -1161,3 +1161,27 @@ def test_a_streamed_loop_cut_short_is_shown_corrected() -> None:
     assert _shown_as_is(f"{answer}\n", answer) and _shown_as_is("- one\n  - two\n", "- one\n- two")
     abstention = "The documents do not contain the answer to this question."
     assert _shown_as_is(f"Panels are\n{abstention}", abstention)  # held-back words, then the abstention
+
+
+class CutGenerator(ScriptedGenerator):
+    """Its replies end at the token limit."""
+
+    def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+        yield from super().stream(messages, params)
+        self.usage.finish_reason = "length"
+
+
+def test_a_translation_cut_by_its_token_limit_is_no_translation() -> None:
+    """Kept, a cut translation ended the summary mid-sentence ("… # Invitations # In"), marked
+    translated and without a warning."""
+    from petitrag.answer.translate import translate_summary
+
+    cut = CutGenerator("- Le prix total du système est de 12")
+    assert (
+        translate_summary(cut, "- The total price is 12,400 euros (p. 3).", "en", "fr", ["(p. 3)"])[0] is None
+    )
+    whole = ScriptedGenerator("- Le prix total est de 12 400 euros [1].")
+    done, calls = translate_summary(
+        whole, "- The total price is 12,400 euros (p. 3).", "en", "fr", ["(p. 3)"]
+    )
+    assert done == "- Le prix total est de 12 400 euros (p. 3)." and calls == 1

@@ -371,6 +371,17 @@ def test_a_summary_says_each_line_once() -> None:
     assert without_cut_end(cut) == "10. Il dirige Vent d'Ouest (p. 2)."
     assert without_cut_end("Il écrit. Il enseigne à Fougè") == "Il écrit."
     assert without_cut_end("rien de fini") == "rien de fini"  # nothing to keep instead
+    # a page marker or a number the limit cut is no sentence end: "(p." and the "12." of 12,400
+    assert (
+        without_cut_end("- Rent is 900 euros (p. 1).\n- Deposit is 1,700 euros (p.")
+        == "- Rent is 900 euros (p. 1)."
+    )
+    assert without_cut_end("The roof faces south (p. 2). The price is 12.") == "The roof faces south (p. 2)."
+    assert without_cut_end("Above 1,000 meters (p") == "Above 1,000 meters"
+    assert (
+        without_cut_end("It uses e.g. panels. It lasts 25 years.")
+        == "It uses e.g. panels. It lasts 25 years."
+    )
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:

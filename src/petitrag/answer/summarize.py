@@ -202,8 +202,30 @@ _END_OF_PART = re.compile(r"[.!?…][\"'»”’)\]]*(?=\s|$)|\n")
 def without_cut_end(text: str) -> str:
     """A text cut by ``max_tokens`` without its unfinished end: after its last line break or
     sentence end, whichever is later ("… Vent d'Ouest.\n15. Il est un moment rédacteur en")."""
-    ends = [match.end() for match in _END_OF_PART.finditer(text) if not _is_list_number(text, match.start())]
-    return text[: ends[-1]].rstrip() if ends else text
+    ends = [match.end() for match in _END_OF_PART.finditer(text) if _ends_a_part(text, match)]
+    return text[: ends[-1]].rstrip() if ends else _DANGLING_MARKER.sub("", text)
+
+
+#: a page marker the limit cut: "… above 1,000 meters (p"
+_DANGLING_MARKER = re.compile(r"\s*\((?:p\.?\s*\d*)?$")
+
+
+#: a "." that ends a word, not a sentence: "(p.", "e.g.", "cf."
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:p|pp|e\.g|i\.e|cf|ex|vol|art|fig|no|n°|etc|env|approx)|\(p)$", re.IGNORECASE
+)
+
+
+def _ends_a_part(text: str, match: re.Match[str]) -> bool:
+    """Whether the end found is one: not a list number ("11. "), an abbreviation ("(p." of a
+    page marker the limit cut), nor a number's point at the very end of the text ("… is 12."
+    of a cut "12,400 euros")."""
+    if match.group() == "\n":
+        return True
+    before = text[: match.start()]
+    if _is_list_number(text, match.start()) or _ABBREVIATION.search(before):
+        return False
+    return not (match.end() >= len(text.rstrip()) and before[-1:].isdigit())
 
 
 def _is_list_number(text: str, position: int) -> bool:
@@ -388,7 +410,7 @@ class Summarizer:
                 self.generator, summary.text, came_out, language, markers
             )
             progress("translate", 1, 1)
-            if _written_in(translated) in (None, language):
+            if translated is not None and _written_in(translated) in (None, language):
                 summary.text, summary.translated = translated, True
             else:  # a failed translation only adds mistakes to the summary it was given
                 summary.warnings.append(_wrong_language(self.generator.name, came_out, language))

@@ -41,19 +41,22 @@ _OWN_REFERENCE = re.compile(r"\s*\[(\d+)\]")
 
 def translate_summary(
     generator: Generator, text: str, source: Language, target: Language, markers: list[str]
-) -> tuple[str, int]:
+) -> tuple[str | None, int]:
     """``text`` (lines of bullets) in ``target``, each of ``markers`` ("(p. 3)", "(La batterie)")
     where it was, and the calls it took: one for the whole text, then one per line when the
-    lines do not match up."""
+    lines do not match up. None when a translation was cut by its token limit: kept, it ended
+    the summary mid-sentence ("… # Invitations # In"), or wrongly ("… est de 12 (p. 3)")."""
     coded, codes, first = _encode(text, markers)
     lines = [line for line in coded.splitlines() if line.strip()]
-    translated = [
-        line for line in _call(generator, "\n".join(lines), source, target).splitlines() if line.strip()
-    ]
+    whole = _call(generator, "\n".join(lines), source, target)
+    translated = [line for line in (whole or "").splitlines() if line.strip()]
     calls = 1
-    if len(translated) != len(lines):
-        translated = [" ".join(_call(generator, line, source, target).split()) or line for line in lines]
+    if whole is None or len(translated) != len(lines):
+        each = [_call(generator, line, source, target) for line in lines]
         calls += len(lines)
+        if any(line is None for line in each):
+            return None, calls
+        translated = [" ".join((one or "").split()) or line for one, line in zip(each, lines, strict=True)]
     decoded = [
         _decode(original, line, codes, first) for original, line in zip(lines, translated, strict=True)
     ]
@@ -106,12 +109,15 @@ def _decode(original: str, translated: str, codes: list[str], first: int) -> str
     return with_marker(body, " ".join(missing)).rstrip()
 
 
-def _call(generator: Generator, text: str, source: Language, target: Language) -> str:
+def _call(generator: Generator, text: str, source: Language, target: Language) -> str | None:
+    """The translation, None when the token limit cut it."""
     system, instruction = _PROMPTS[target]
     messages: list[Message] = [
         {"role": "system", "content": system.format(source=LANGUAGE_NAMES[target][source])},
         {"role": "user", "content": f'"""\n{text}\n"""\n\n{instruction}'},
     ]
     budget = generator.count_tokens(text) * 2 + 32  # French runs longer than English
-    text = generator.complete(messages, GenerationParams(max_tokens=budget)).text.strip()
-    return text.removeprefix('"""').removesuffix('"""').strip("\n")
+    completion = generator.complete(messages, GenerationParams(max_tokens=budget))
+    if completion.finish_reason == "length":
+        return None
+    return completion.text.strip().removeprefix('"""').removesuffix('"""').strip("\n")
