@@ -1185,3 +1185,21 @@ def test_a_translation_cut_by_its_token_limit_is_no_translation() -> None:
         whole, "- The total price is 12,400 euros (p. 3).", "en", "fr", ["(p. 3)"]
     )
     assert done == "- Le prix total est de 12 400 euros (p. 3)." and calls == 1
+
+
+def test_an_extraction_that_loops_is_tried_again_not_blamed_on_max_tokens(app) -> None:  # type: ignore[no-untyped-def]
+    """'["type", "type", …' until the limit: "raise max_tokens" could not help; another seed can."""
+    from petitrag.answer.extract import Extractor
+    from petitrag.errors import ExtractionError
+
+    looping = CutGenerator('{"animals": ["cats", "null null null null null null null null null null')
+    with pytest.raises(ExtractionError, match=r"3 attempts.*repeated itself until the token limit"):
+        Extractor(app.settings, app.store, looping).extract(
+            app.settings.collection, "composting.html", {"type": "object"}
+        )
+    assert len(looping.prompts) == 3
+    cut = CutGenerator('{"animals": ["cats", "small dogs only", "birds in cages"')  # a real cut: say why
+    with pytest.raises(ExtractionError, match=r"cut at \d+ tokens"):
+        Extractor(app.settings, app.store, cut).extract(
+            app.settings.collection, "composting.html", {"type": "object"}
+        )

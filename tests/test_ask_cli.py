@@ -523,6 +523,11 @@ def test_a_schema_ref_that_names_nothing_is_refused_before_the_model_runs(tmp_pa
             load_schema(path)
     path.write_text(json.dumps({"properties": {"a": {"$ref": "#/$defs/x~1y"}}, "$defs": {"x/y": {}}}))
     assert load_schema(path)["$defs"] == {"x/y": {}}
+    # required but not a property: the grammar writes only properties, three calls then failed
+    path.write_text(json.dumps({"type": "object", "properties": {"rent": {"type": "number"}},
+                                "required": ["rent", "deposit"]}))  # fmt: skip
+    with pytest.raises(ConfigError, match="'deposit' required but not in \"properties\""):
+        load_schema(path)
 
 
 def test_extracted_numbers_lose_the_grammar_s_spurious_digits() -> None:

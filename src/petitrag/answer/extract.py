@@ -75,7 +75,25 @@ def load_schema(path: Path) -> dict[str, Any]:
                 f"schema file {path}: $ref {ref!r} names nothing in the file (only '#/…' references "
                 "to the file itself are read: put the schema it names inline)"
             )
+    if missing := _required_undefined(schema):
+        raise ConfigError(  # the grammar writes only the keys of "properties": three calls, then a failure
+            f'schema file {path}: {", ".join(map(repr, missing))} required but not in "properties": '
+            "the model could never write it; define it there"
+        )
     return schema
+
+
+def _required_undefined(schema: Any) -> list[str]:
+    """The names an object schema requires without defining them in its ``properties``."""
+    if isinstance(schema, list):
+        return [name for value in schema for name in _required_undefined(value)]
+    if not isinstance(schema, dict):
+        return []
+    properties, required = schema.get("properties"), schema.get("required")
+    own = []
+    if isinstance(properties, dict) and isinstance(required, list):
+        own = [name for name in required if isinstance(name, str) and name not in properties]
+    return own + [name for value in schema.values() for name in _required_undefined(value)]
 
 
 def _refs(schema: Any) -> list[str]:
@@ -158,11 +176,15 @@ class Extractor:
             problem = _problem(output, schema)
             if problem is None:
                 return tidy_numbers(json.loads(output, strict=False))
-            if completion.finish_reason == "length":  # no correction makes it shorter: say why
-                raise ExtractionError(
+            if completion.finish_reason == "length" and not _looping(output):
+                raise ExtractionError(  # no correction makes it shorter: say why
                     f"the JSON was cut at {params.max_tokens} tokens (twice max_tokens): raise max_tokens "
                     f"(PETITRAG_MAX_TOKENS, now {self.settings.max_tokens}) for this schema"
                 )
+            if completion.finish_reason == "length":  # a loop ("null null null…"): another seed
+                extraction.errors.append(f"{self.generator.name} repeated itself until the token limit")
+                messages = list(base)
+                continue
             extraction.errors.append(problem)
             feedback = f"That output is invalid: {problem}. Output corrected JSON only."
             messages = [
@@ -180,6 +202,16 @@ class Extractor:
         budget = max(64, min(self.settings.prompt_budget * 2, self.generator.context_size - overhead))
         chunks = [chunk.text for chunk in self.store.document_chunks(document_id)]
         return windows(chunks, budget, self.generator.count_tokens)
+
+
+#: the end of a text that repeats a short piece five times or more: a small model looping
+_LOOP = re.compile(r"(.{1,40}?)(?:\s*\1){4,}\s*$", re.DOTALL)
+
+
+def _looping(output: str) -> bool:
+    """Whether a cut output ends in a loop (``["type", "type", …``, ``"null null null…``): more
+    tokens would only repeat it, and the advice to raise ``max_tokens`` cannot help."""
+    return _LOOP.search(output[-400:]) is not None
 
 
 def merge_found(
