@@ -13,7 +13,7 @@ from rich.markup import escape
 from petitrag.cli import cli, err, out, require_utf8, settings_from, text_argument
 from petitrag.config import Reading, Settings
 from petitrag.errors import ConfigError, PetitragError
-from petitrag.report import Stream, packing_line, print_answer, route_line
+from petitrag.report import Stream, counted, packing_line, print_answer, route_line
 
 if TYPE_CHECKING:
     from petitrag.app import App
@@ -219,7 +219,7 @@ def summarize(
     where = (
         f" (pages {summary.pages[0]}–{summary.pages[-1]})"
         if summary.pages
-        else f" ({len(summary.sections)} sections)"
+        else f" ({counted(len(summary.sections), 'section')})"
         if summary.sections
         else ""
     )
