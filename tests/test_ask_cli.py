@@ -382,6 +382,8 @@ def test_a_summary_says_each_line_once() -> None:
         without_cut_end("It uses e.g. panels. It lasts 25 years.")
         == "It uses e.g. panels. It lasts 25 years."
     )
+    assert without_cut_end("Are pets allowed? No. Cats must be kept in") == "Are pets allowed? No."
+    assert without_cut_end("- Bring pens, paper, etc. The meeting starts at") == "- Bring pens, paper, etc."
 
 
 def test_extract_returns_json_valid_against_the_schema(indexed: Path, tmp_path: Path) -> None:
@@ -528,6 +530,10 @@ def test_a_schema_ref_that_names_nothing_is_refused_before_the_model_runs(tmp_pa
                                 "required": ["rent", "deposit"]}))  # fmt: skip
     with pytest.raises(ConfigError, match="'deposit' required but not in \"properties\""):
         load_schema(path)
+    either = {"type": "object", "properties": {"siret": {"type": "string"}, "vat": {"type": "string"}},
+              "oneOf": [{"required": ["siret"]}, {"required": ["vat"]}]}  # fmt: skip
+    path.write_text(json.dumps(either))  # the variants name the parent's properties: fine
+    assert load_schema(path) == either
 
 
 def test_extracted_numbers_lose_the_grammar_s_spurious_digits() -> None:

@@ -1119,3 +1119,10 @@ def test_docx_text_boxes_are_read_once_after_their_paragraph(tmp_path: Path) -> 
         "Tarif réduit : 12 euros.",
         "Venez nombreux.",
     ]
+
+
+def test_a_docx_whose_main_part_has_another_name_is_word() -> None:
+    """python-docx finds the main part through _rels/.rels: "word/document2.xml" is a .docx too."""
+    from petitrag.documents.base import file_kind
+
+    assert (file_kind(_zip("[Content_Types].xml", "word/document2.xml")) or "").startswith("a Word .docx")

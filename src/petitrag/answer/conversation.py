@@ -10,7 +10,7 @@ from __future__ import annotations
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.result import AnswerResult
 from petitrag.answer.streaming import TokenCallback
-from petitrag.generation.base import GenerationParams, Generator, Message
+from petitrag.generation.base import MAX_CHARS_PER_TOKEN, GenerationParams, Generator, Message
 
 REWRITE_SYSTEM = (
     "Rewrite the user's last question so that it can be understood without the conversation: "
@@ -86,6 +86,8 @@ def fitting_history(
     room = generator.context_size // 2 - generator.count_tokens(question)
     kept: list[tuple[str, str]] = []
     for asked, answered in reversed(history):
+        if len(asked) + len(answered) > room * MAX_CHARS_PER_TOKEN:
+            break  # far too long for the room left: not counted (a 15 MB turn held the model thread)
         room -= generator.count_tokens(asked) + generator.count_tokens(answered)
         if room < 0:
             break

@@ -83,8 +83,13 @@ def load_schema(path: Path) -> dict[str, Any]:
     return schema
 
 
+#: sub-schemas that add rules to their parent's object ("one of: requires siret, or vat")
+_COMBINATORS = frozenset({"oneOf", "anyOf", "allOf", "not", "if", "then", "else", "dependentSchemas"})
+
+
 def _required_undefined(schema: Any) -> list[str]:
-    """The names an object schema requires without defining them in its ``properties``."""
+    """The names an object schema requires without defining them in its ``properties`` (its
+    combinators' ``required`` may name the parent's properties: they are not looked into)."""
     if isinstance(schema, list):
         return [name for value in schema for name in _required_undefined(value)]
     if not isinstance(schema, dict):
@@ -93,7 +98,8 @@ def _required_undefined(schema: Any) -> list[str]:
     own = []
     if isinstance(properties, dict) and isinstance(required, list):
         own = [name for name in required if isinstance(name, str) and name not in properties]
-    return own + [name for value in schema.values() for name in _required_undefined(value)]
+    inner = [value for key, value in schema.items() if key not in _COMBINATORS]
+    return own + [name for value in inner for name in _required_undefined(value)]
 
 
 def _refs(schema: Any) -> list[str]:
@@ -205,13 +211,15 @@ class Extractor:
 
 
 #: the end of a text that repeats a short piece five times or more: a small model looping
-_LOOP = re.compile(r"(.{1,40}?)(?:\s*\1){4,}\s*$", re.DOTALL)
+_LOOP = re.compile(r"(\S.{0,39}?)(?:\s*\1){4,}\s*$", re.DOTALL)
+_LOOP_SPAN = 40  # characters at least: a cut in indentation or in "1000000" is no loop
 
 
 def _looping(output: str) -> bool:
     """Whether a cut output ends in a loop (``["type", "type", …``, ``"null null null…``): more
     tokens would only repeat it, and the advice to raise ``max_tokens`` cannot help."""
-    return _LOOP.search(output[-400:]) is not None
+    found = _LOOP.search(output[-400:])
+    return found is not None and len(found.group().strip()) >= _LOOP_SPAN
 
 
 def merge_found(

@@ -13,7 +13,7 @@ _GROUPED_DECIMAL = re.compile(r"\b(\d{1,3}(?:,\d{3})+)\.(?=\d)")  # English "7,2
 _CLOCK = re.compile(r"\b(\d{1,2})\s?([h:])\s?(\d{2}\b)?")
 #: a 12-hour time: "6 pm", "2:30 p.m.", "8.30am"
 _TWELVE_HOUR = re.compile(r"\b(\d{1,2})(?:[:.h](\d{2}))?\s?([ap])\.?\s?m\b\.?", re.IGNORECASE)
-_NOON = re.compile(r"\b(?:noon|midday|midi)\b", re.IGNORECASE)
+_NOON = re.compile(r"\b(?:noon|midday|(?<![-\w])midi(?!-))\b", re.IGNORECASE)  # not "après-midi"
 _MIDNIGHT = re.compile(r"\b(?:midnight|minuit)\b", re.IGNORECASE)
 _THOUSANDS = re.compile(r"\b\d{1,3}(?:,\d{3}){2,}\b")  # two groups or more: only thousands
 
@@ -34,10 +34,19 @@ _MORE_WORDS = {
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "vingts": 20,
 }  # fmt: skip
 _UNDER_100 = {word: int(value) for word, value in NUMBER_WORDS.items() if int(value) < 100} | _MORE_WORDS
+_TENS = (
+    r"(?:quatre-vingts?|vingt|trente|quarante|cinquante|soixante|twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety)"
+)
+_UNITS = (
+    r"(?:dix-sept|dix-huit|dix-neuf|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize"
+    r"|quatorze|quinze|seize|one|two|three|four|five|six|seven|eight|nine)"
+)
+_ANY_WORD = "|".join(sorted(_UNDER_100, key=len, reverse=True))
+#: a tens word and its unit ("vingt-cinq", "twenty five", "soixante et onze", "quatre-vingt-dix"),
+#: else one word: "deux et trois" is 2 and 3, not 5
 _SPELLED = re.compile(
-    rf"\b(?:{'|'.join(sorted(_UNDER_100, key=len, reverse=True))})"
-    rf"(?:(?:[- ]|\s+et\s+|-et-)(?:{'|'.join(sorted(_UNDER_100, key=len, reverse=True))}))*\b",
-    re.IGNORECASE,
+    rf"\b(?:{_TENS}(?:[- ]{_UNITS}|(?:\s+et\s+|-et-)(?:un|une|onze))?|{_ANY_WORD})\b", re.IGNORECASE
 )
 _DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 
@@ -78,7 +87,7 @@ def spelled_numbers(text: str) -> set[str]:
     the hundreds and thousands words; "un", "une", "one" alone are determiners, no numbers."""
     found = set()
     for match in _SPELLED.finditer(text):
-        parts = re.split(r"[- ]+(?:et[- ]+)?|-et-", match.group().lower())
+        parts = re.split(r"\s+et\s+|-et-|[- ]+", match.group().lower())
         if len(parts) == 1 and parts[0] in _DETERMINERS:
             continue
         found.add(str(_combined(parts)))

@@ -212,7 +212,8 @@ _DANGLING_MARKER = re.compile(r"\s*\((?:p\.?\s*\d*)?$")
 
 #: a "." that ends a word, not a sentence: "(p.", "e.g.", "cf."
 _ABBREVIATION = re.compile(
-    r"(?:\b(?:p|pp|e\.g|i\.e|cf|ex|vol|art|fig|no|n°|etc|env|approx)|\(p)$", re.IGNORECASE
+    r"(?:\b(?:p|pp|e\.g|i\.e|cf|vol|art|fig|n°|env|approx)|\(p)$",
+    re.IGNORECASE,  # not "etc.", "No.": ends too
 )
 
 

@@ -167,4 +167,6 @@ def _zip_kind(data: bytes) -> str:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return "a damaged ZIP archive"
+    if any(name.startswith("word/") for name in names):  # the main part may be "word/document2.xml"
+        return _ZIP_PARTS[0][1]
     return next((what for part, what in _ZIP_PARTS if part in names), "a ZIP archive")

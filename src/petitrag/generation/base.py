@@ -39,6 +39,11 @@ class Token:
     entropy: float | None = None  # over the top alternatives, renormalised
 
 
+#: no tokenizer packs more characters than this into one token (runs of spaces come close):
+#: text longer than ``tokens * MAX_CHARS_PER_TOKEN`` is known too long without counting it
+MAX_CHARS_PER_TOKEN = 32
+
+
 @dataclass
 class Completion:
     text: str

@@ -112,8 +112,8 @@ class Retriever:
         while True:
             ranked, coverages, has_terms = self._ranking(collection, query, vector, mode, depth, timings)
             result.hits = self._distinct_hits(ranked, coverages, k)
-            if len(result.hits) >= k or depth >= chunks:
-                break
+            if len(result.hits) >= k or depth >= chunks or len(ranked) < depth:
+                break  # enough, or nothing more to find (no side was cut at ``depth``)
             depth *= 4  # copies of one passage (a notice in every file) filled the candidates
         if not has_terms and mode != "dense" and chunks:
             result.warnings.append(

@@ -23,7 +23,7 @@ from petitrag.answer.conversation import Conversation
 from petitrag.answer.result import AnswerResult
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
-from petitrag.generation.base import Completion, GenerationParams, Generator, Message
+from petitrag.generation.base import MAX_CHARS_PER_TOKEN, Completion, GenerationParams, Generator, Message
 from petitrag.server.errors import ApiError, checked_collection
 from petitrag.server.worker import Ticket
 
@@ -223,10 +223,6 @@ def too_long(tokens: int, generator: Generator, what: str) -> ApiError:
         f"{generator.context_size}-token context of {generator.name} holds; send a shorter one",
         "context_length_exceeded",
     )
-
-
-#: no tokenizer packs more characters than this into one token (runs of spaces come close)
-MAX_CHARS_PER_TOKEN = 32
 
 
 def far_too_long(texts: list[str], tokens: int, what: str) -> None:

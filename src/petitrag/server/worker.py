@@ -71,7 +71,7 @@ class ModelWorker:
         self.timeout_s = settings.serve_timeout_s
         self.capacity = settings.serve_queue_size + 1  # the running request + those waiting
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="petitrag-model")
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # stop() runs in a signal handler, maybe while held
         self._in_flight: set[Ticket] = set()
         self._app: App | None = None  # created and used on the worker thread only
         self._answerers: dict[str, Any] = {}  # Answerer, or Router when routing is configured
