@@ -352,7 +352,12 @@ _NOT_TITLES = [
 
 @pytest.mark.parametrize(
     ("first", "title"),
-    [("Employee Handbook 2024", "Employee Handbook 2024"), *((s, "notes") for s in _NOT_TITLES)],
+    [
+        ("Employee Handbook 2024", "Employee Handbook 2024"),
+        ("Windows 11", "Windows 11"),
+        ("Acme Inc.", "Acme Inc."),
+        *((s, "notes") for s in _NOT_TITLES),
+    ],
 )
 def test_text_title_is_a_title_like_first_line_else_the_file_name(
     tmp_path: Path, first: str, title: str
@@ -556,7 +561,12 @@ def test_pdf_pages_are_kept_on_blocks(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("first", "title"),
-    [("Employee Handbook 2024", "Employee Handbook 2024"), *((s, "notes") for s in _NOT_TITLES)],
+    [
+        ("Employee Handbook 2024", "Employee Handbook 2024"),
+        ("Windows 11", "Windows 11"),
+        ("Acme Inc.", "Acme Inc."),
+        *((s, "notes") for s in _NOT_TITLES),
+    ],
 )
 def test_pdf_title_is_a_title_like_first_line_else_the_file_name(
     tmp_path: Path, first: str, title: str
@@ -674,6 +684,10 @@ def _body(n: int) -> str:
         "Seite {n} von 4",
         "Acme Corp - {n}",
         "Acme Corp · page {n}",
+        "ACME Internal Handbook {n}",  # a title left, a number right: the commonest footer
+        "Confidential {n}",
+        "({n})",
+        "Page No. {n}",
     ],
 )
 def test_pdf_page_numbers_of_every_shape_are_left_out(tmp_path: Path, footer: str) -> None:
@@ -1126,3 +1140,22 @@ def test_a_docx_whose_main_part_has_another_name_is_word() -> None:
     from petitrag.documents.base import file_kind
 
     assert (file_kind(_zip("[Content_Types].xml", "word/document2.xml")) or "").startswith("a Word .docx")
+
+
+def test_forms_and_sidebars_beside_the_content_stay_out(tmp_path: Path) -> None:
+    """A login form with its own heading, a newsletter box, a sidebar <aside> inside <main>: a
+    form holding a heading, or an aside anywhere in <main>, was indexed as content."""
+    rule = "<p>Leave days not taken by the end of March of the following year are lost for good.</p>"
+    html = (
+        "<html><body><main><article><h1>Holiday policy</h1>"
+        + rule * 3
+        + "</article><aside><h2>Related articles</h2><p>Share on LinkedIn, Twitter or by email with "
+        "your colleagues today.</p></aside></main>"
+        '<form action="/login"><h2>Sign in to your account</h2><label>Username</label><input name="u">'
+        "<p>Forgot your password? Contact the IT helpdesk to reset it.</p><button>Log in</button></form>"
+        "</body></html>"
+    )
+    text = parse(_write(tmp_path / "holidays.html", html.encode())).text
+    assert "Holiday policy" in text and "lost for good" in text
+    for boilerplate in ("Related articles", "Share on LinkedIn", "Sign in", "Forgot your password"):
+        assert boilerplate not in text

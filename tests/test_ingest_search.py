@@ -331,6 +331,11 @@ def test_other_chunk_settings_cut_unchanged_files_again(petitrag, corpus: Path, 
     assert "5 unchanged" in petitrag("ingest", str(corpus), "--no-embed", "--chunk-tokens", "64").stderr
     assert "5 updated" in petitrag("ingest", str(corpus), "--no-embed").stderr
     assert chunk_count() == before
+    with sqlite3.connect(home / "petitrag.sqlite3") as db:  # as ingested before chunking was recorded
+        db.execute("UPDATE documents SET chunking = NULL")
+    with_300 = petitrag("ingest", str(corpus), "--no-embed", "--chunk-tokens", "300").stderr
+    assert "5 unchanged" in with_300  # not all re-embedded at once on upgrading: taken as these settings
+    assert "5 updated" in petitrag("ingest", str(corpus), "--no-embed").stderr  # recorded: now compared
 
 
 def test_ask_says_when_the_answer_comes_from_a_collection_not_fully_embedded(

@@ -212,7 +212,10 @@ class Ingestor:
             raise DocumentError(f"file too large ({size} > limit {allowed}; raise max_file_mb)")
         existing = self.store.document(collection, str(path))
         # a file chunked with other chunk_tokens/chunk_overlap is cut again: the flags said so
-        rechunk = existing is not None and (existing.chunking or _DEFAULT_CHUNKING) != self.chunking
+        if existing is not None and existing.chunking is None:  # ingested before chunking was recorded:
+            self.store.record_chunking(existing.id, self.chunking)  # most likely with these settings
+            existing.chunking = self.chunking
+        rechunk = existing is not None and existing.chunking != self.chunking
         if existing and existing.unchanged(stat) and not rechunk:
             return "unchanged"
         data, size, mtime_ns = _read(path, stat.st_mtime_ns)
@@ -350,12 +353,6 @@ def _utf8_name(path: Path) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-#: what cut documents ingested before the chunking was recorded: most likely the defaults
-_DEFAULT_CHUNKING = (
-    f"{Settings.model_fields['chunk_tokens'].default}/{Settings.model_fields['chunk_overlap'].default}"
-)
 
 
 def _megabytes(size: int, other: int) -> str:

@@ -97,8 +97,14 @@ _TITLE_MAX_WORDS = 12
 #: a list item's marker ("- ", "• ", "1. ", "a) ") or a table row's cell separator
 _LIST_OR_ROW = re.compile(r"(?:[-•▪◦‣●–*]|\d{1,3}[.)]|[a-z][.)])\s|.*\s\|\s|\|")
 _SENTENCE_BREAK = re.compile(r"[.!?;]\s+[^\W\d_]")  # "… du café. stray byte": two sentences
-#: a part's number alone ("Article 1", "Chapter 3", "Page 1"): the first part's name, not the whole's
-_PART_NUMBER = re.compile(r"[^\W\d_]+\.?\s+(?:\d{1,3}|[ivxlc]{1,6})[.:)]?")
+#: a part's number alone ("Article 1", "Chapter 3", "Page 1"): the first part's name, not the
+#: whole's ("Windows 11", "Apollo 13" are titles)
+_PART_NUMBER = re.compile(
+    r"(?:article|chapter|chapitre|section|part|partie|step|étape|lesson|leçon|module|unit|annex|annexe"
+    r"|appendix|titre|page|p)\.?\s+(?:\d{1,3}|[ivxlc]{1,6})[.:)]?"
+)
+#: a final period that closes a company's name, not a sentence: "Acme Inc.", "Acme S.A."
+_NAME_PERIOD = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Inc|Ltd|Corp|Co|Cie|Bros|Jr|Sr|St)\.)$")
 
 
 def title_like(line: str) -> str | None:
@@ -113,7 +119,10 @@ def title_like(line: str) -> str | None:
     if not line or len(line) > _TITLE_MAX_CHARS or len(line.split()) > _TITLE_MAX_WORDS:
         return None
     folded = line.casefold()
-    if line.endswith((".", ",", ";", ":")) or _LIST_OR_ROW.match(folded) or _PART_NUMBER.fullmatch(folded):
+    ends_like_a_sentence = line.endswith((",", ";", ":")) or (
+        line.endswith(".") and not _NAME_PERIOD.search(line)
+    )
+    if ends_like_a_sentence or _LIST_OR_ROW.match(folded) or _PART_NUMBER.fullmatch(folded):
         return None
     if any(brk.group()[-1].islower() for brk in _SENTENCE_BREAK.finditer(line)):
         return None  # "Dr. Smith" or "St. Louis" may be a title

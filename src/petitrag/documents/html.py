@@ -27,10 +27,9 @@ _SKIPPED_TAGS = frozenset(
 )
 #: skipped tags kept inside these parents: a page's header is boilerplate, an article's or a
 #: section's holds its title; a page's aside is a sidebar, an article's a warning box or a note
-_IN_CONTENT = {"header": ("article", "main", "section"), "aside": ("article", "main")}
+_IN_CONTENT = {"header": ("article", "main", "section"), "aside": ("article",)}  # <main> holds sidebars
 #: a form's own text: a login or search form is these and a few words ("Username", "Log in")
 _FORM_FIELDS = ("input", "select", "option", "textarea", "button", "label", "legend")
-_FORM_CONTENT = ("h1", "h2", "h3", "h4", "h5", "h6", "article", "main")
 _XML_CONTAINERS = frozenset({"div", "quote"})  # in trafilatura's output
 _XML_BLOCKS = frozenset({"head", "p", "list", "table", "code", "quote", "div"})
 _PROSE_WORDS = 8  # a fallback paragraph this long that trafilatura lacks is content it dropped
@@ -237,7 +236,7 @@ def _fallback_blocks(tree: _Element | None) -> list[Block]:
     for unwanted in list(body.iter(*_SKIPPED_TAGS)):
         if unwanted.tag in _IN_CONTENT and _inside_content(unwanted, _IN_CONTENT[unwanted.tag]):
             continue  # <article><header><h1>Parking rules</h1></header>: the article's own title
-        if unwanted.tag == "form" and _holds_content(unwanted):
+        if unwanted.tag == "form" and _holds_content(unwanted, body):
             continue  # an ASP.NET page wraps its whole body in <form id="form1">
         unwanted.drop_tree()  # keeps the tail text, which belongs to the parent
     for line_break in body.iter("br"):  # text_content() drops <br>, gluing the words around it
@@ -251,15 +250,14 @@ def _inside_content(element: _Element, parents: tuple[str, ...]) -> bool:
     return any(parent.tag in parents for parent in element.iterancestors())
 
 
-def _holds_content(form: _Element) -> bool:
+def _holds_content(form: _Element, body: _Element) -> bool:
     """Whether a ``<form>`` holds the page's content rather than fields: ASP.NET and SharePoint
-    wrap every page's body in one, and all its text was dropped. A login, search or contact
-    form is fields, their labels and a few words (in a layout table, often); content has
-    headings, or words of its own beyond a field's."""
-    if any(isinstance(child.tag, str) and child.tag in _FORM_CONTENT for child in form.iter()):
-        return True
+    wrap every page's body in one, and all its text was dropped. A login, search or newsletter
+    form beside the content holds a small share of the page's words (headings and a sentence
+    of its own included)."""
     fields = sum(len(_WORDS.findall(field.text_content())) for field in form.iter(*_FORM_FIELDS))
-    return len(_WORDS.findall(form.text_content())) - fields >= 2 * _PROSE_WORDS
+    own = len(_WORDS.findall(form.text_content())) - fields
+    return own >= _PROSE_WORDS and own >= len(_WORDS.findall(body.text_content())) / 2
 
 
 def _title(tree: _Element | None) -> str | None:

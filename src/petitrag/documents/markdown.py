@@ -185,7 +185,13 @@ def _front_matter_title(text: str, lines: int) -> str | None:
     match = _TITLE_KEY.search(header)
     if match is None:
         return None
-    return match.group(1).strip("'\"").strip() or None
+    value = match.group(1).strip()
+    if value[:1] in (">", "|"):  # a YAML block scalar: the title is on the lines after (the H1 then)
+        return None
+    if value[:1] in ("'", '"'):  # quoted: up to its closing quote, a comment after it aside
+        closing = value.find(value[0], 1)
+        return value[1:closing].strip() or None if closing > 0 else None
+    return re.sub(r"\s+#.*$", "", value).strip() or None  # "Remote work # reviewed by HR"
 
 
 class MarkdownParser(Parser):

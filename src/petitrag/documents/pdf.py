@@ -31,12 +31,11 @@ _RUNNING_EDGE = 2  # lines at each end of a page where running headers and foote
 _DIGITS = re.compile(r"\d+")
 _PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
 _NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
-# a page number in a running line's key (digits written "#"): "page # of #", "p. #", "# / #"
-_PAGE_NUMBER = re.compile(
-    r"(?:\b(?P<word>page|pages|pg|p|pp|seite|s|página|pagina|pág|pag|blz|sida|side|strona|str)\.?\s*)?"
-    r"#(?:\s*(?:of|sur|de|von|di|van|av|z|/)\s*#)?"
+#: words that number the content's own parts: "Article 3" opening page 3 is no page number
+_PART_WORDS = frozenset(
+    "article articles chapter chapitre chapitres section sections part partie step étape lesson leçon "
+    "module unit unité annex annexe appendix titre title clause exercise exercice question lot".split()
 )
-_PAGE_SEPARATORS = tuple("-–—|·•/:,")
 # "1 ", "2.3. ", "IV. ", "B) " before a heading's words
 _NUMBERING = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[ivxlc]{1,6}[.)]|[a-z][.)])\s+")
 _LAST_WORD = re.compile(r"[^\W\d_]+$")
@@ -196,19 +195,17 @@ def _follows_pages(values: dict[int, str], pages: int) -> bool:
 
 
 def _is_page_number(key: str, moving: list[int]) -> bool:
-    """Whether each moving number (its rank among the ``#`` of ``key``) is written as a page
-    number: alone or after a page word ("3", "p. 3", "Seite 3 von 9", "3 / 10"), and set apart
-    from any other words by a separator ("Acme Corp — 3", "- 3 -", "Manuel · page 3"). A number
-    after a plain word ("Article 3", "Chapter 3", "Étape 3") is the content's own numbering:
-    taken for a page number, every such heading was lost."""
-    written_as_page: set[int] = set()
-    for match in _PAGE_NUMBER.finditer(key):
-        before, after = key[: match.start()].rstrip(), key[match.end() :].lstrip()
-        spaced = key[: match.start()].endswith(" ")
-        apart = not before or before.endswith(_PAGE_SEPARATORS) or bool(match["word"] and spaced)
-        if apart and (not after or after.startswith(_PAGE_SEPARATORS)):
-            written_as_page.add(key.count("#", 0, match.start()))
-    return all(column in written_as_page for column in moving)
+    """Whether each moving number (its rank among the ``#`` of ``key``) may be a page number:
+    any but one that numbers a part of the content ("Article 3", "Chapter 3", "Étape 3" opening
+    page 3), whose headings were all lost. Footers write page numbers every way ("ACME Internal
+    Handbook 3", "(3)", "3.", "Page No. 3"): the rule names what is not one."""
+    ranks = [match.start() for match in re.finditer("#", key)]
+    for column in moving:
+        before = re.sub(r"(?:[\s.:#]|\bn[°º])+$", "", key[: ranks[column]])  # "Article n° 3"
+        word = _LAST_WORD.search(before)
+        if word is not None and word.group() in _PART_WORDS and before.endswith(word.group()):
+            return False
+    return True
 
 
 def _running_key(line: str) -> str:

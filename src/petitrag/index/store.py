@@ -361,6 +361,11 @@ class Store:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_document_id', ?)", (str(new),))
         return new
 
+    def record_chunking(self, document_id: int, chunking: str) -> None:
+        """Record the chunk settings of a document ingested before they were recorded."""
+        with self.transaction():
+            self.db.execute("UPDATE documents SET chunking=? WHERE id=?", (chunking, document_id))
+
     def touch_document(self, document_id: int, size: int, mtime_ns: int) -> None:
         """Remember a new size and mtime for an unchanged content so the next run skips hashing it."""
         with self.transaction():

@@ -118,7 +118,11 @@ class Retriever:
         if not has_terms and mode != "dense" and chunks:
             result.warnings.append(
                 "the query has no word to match (only stopwords or punctuation)"
-                + ("; hits come from the dense search alone" if mode == "hybrid" else "")
+                + (
+                    "; hits come from the dense search alone"
+                    if mode == "hybrid" and vector is not None
+                    else ""
+                )
             )
         if not result.hits and self.store.vector_counts(collection.name)[1] == 0:
             # "No matching passage." alone reads as a search that looked and found nothing
@@ -210,18 +214,21 @@ class Retriever:
         if self.store.vector_counts(collection.name)[0] == 0:
             return None
         words = query.split()
+        read = " ".join(words[:DENSE_QUERY_WORDS])[:DENSE_QUERY_CHARS]
         if len(words) > DENSE_QUERY_WORDS:
-            result.warnings.append(
-                f"long query ({len(words)} words): the dense search reads its first {DENSE_QUERY_WORDS} "
-                "words, the lexical search all of them"
+            reads = f"{DENSE_QUERY_WORDS} words" + (
+                f" ({DENSE_QUERY_CHARS:,} characters)" if len(read) == DENSE_QUERY_CHARS else ""
             )
-            query = " ".join(words[:DENSE_QUERY_WORDS])
-        if len(query) > DENSE_QUERY_CHARS:
+            result.warnings.append(
+                f"long query ({len(words)} words): the dense search reads its first {reads}, "
+                "the lexical search all of them"
+            )
+        elif len(read) < len(" ".join(words)):  # no spaces to cut at: a URL, a pasted code
             result.warnings.append(
                 f"long query ({len(query):,} characters): the dense search reads its first "
                 f"{DENSE_QUERY_CHARS:,}, the lexical search all of them"
             )
-            query = query[:DENSE_QUERY_CHARS]
+        query = read
         started = time.perf_counter()
         vector = self.embedder.embed_query(query)
         result.timings["embed_query_s"] = time.perf_counter() - started
