@@ -1030,3 +1030,25 @@ def test_a_character_cut_by_the_token_limit_is_dropped_not_replaced() -> None:
     text = "".join(token.text for piece in pieces for token in stream.push(piece, -0.1, 0.0))
     text += "".join(token.text for token in stream.flush())
     assert text == "Café 🚲"
+
+
+def test_a_long_prompt_stops_between_batches_and_the_model_goes_on(smol) -> None:
+    """The server's Stop, hang-up or stop signal waited for a whole prompt to be read; stopped
+    between two batches, the next answer is the one a fresh read gives."""
+    from petitrag.generation.base import interruptible
+
+    ask: list[Message] = [{"role": "user", "content": "What colour is the sky? One word."}]
+    expected = smol.complete(ask, greedy(6)).text
+    long: list[Message] = [{"role": "user", "content": "The pile is turned every two weeks. " * 150 + "Why?"}]
+    checks: list[int] = []
+
+    def gone() -> None:
+        checks.append(1)
+        if len(checks) == 2:
+            raise GenerationError("the request was abandoned")
+
+    with interruptible(gone), pytest.raises(GenerationError, match="abandoned"):
+        smol.complete(long, greedy(6))
+    assert len(checks) == 2  # stopped after one batch of the ~1,200-token prompt, not after all
+    assert smol.complete(ask, greedy(6)).text == expected
+    assert smol.complete(long, greedy(6)).text  # and a long one reads whole when nobody stops it

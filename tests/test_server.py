@@ -1133,13 +1133,21 @@ def test_a_collection_left_without_vectors_is_finished_when_the_server_starts(
         assert collection["name"] == "half" and collection["chunks"] > 0
 
 
-def test_a_stop_signal_ends_answers_in_progress_with_an_error_not_a_cut(tmp_path: Path) -> None:
+LONG_READ = "The compost pile is turned every two weeks in dry weather and watered when dry. " * 220
+
+
+@pytest.mark.parametrize(
+    ("content", "max_tokens"),
+    [("Repeat the word hello 1000 times.", 2000), (LONG_READ + "Summarise.", 64)],
+    ids=["while writing", "while reading a long prompt"],
+)
+def test_a_stop_signal_ends_answers_in_progress_with_an_error_not_a_cut(
+    tmp_path: Path, content: str, max_tokens: int
+) -> None:
     """SIGTERM mid-stream: the stream went on for the 5 s grace period, then was cut without an
-    error event; a queued request got a plain-text 500 or a dropped connection; tracebacks."""
-    body = {
-        "model": MODEL, "max_tokens": 2000,  # SmolLM2 repeats it to the token limit: 25 s
-        "messages": [{"role": "user", "content": "Repeat the word hello 1000 times."}],
-    }  # fmt: skip
+    error event; a queued request got a plain-text 500 or a dropped connection; tracebacks.
+    Reading a long prompt (~3,500 tokens), nothing stopped before its first token."""
+    body = {"model": MODEL, "max_tokens": max_tokens, "messages": [{"role": "user", "content": content}]}
     lines: list[str] = []
     queued: list[httpx.Response] = []
     started = threading.Event()

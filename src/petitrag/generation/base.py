@@ -7,10 +7,12 @@ routing (small model first, big when unsure) needs them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +39,28 @@ class Token:
     text: str
     logprob: float | None = None
     entropy: float | None = None  # over the top alternatives, renormalised
+
+
+#: what the current thread's request says when asked whether to go on (raises to stop)
+_STILL_WANTED: ContextVar[Callable[[], None] | None] = ContextVar("still_wanted", default=None)
+
+
+@contextlib.contextmanager
+def interruptible(check: Callable[[], None]) -> Iterator[None]:
+    """Within the block, ``interruption_point`` calls ``check``, which raises to stop the work:
+    a server request whose client left, or the server stopping."""
+    token = _STILL_WANTED.set(check)
+    try:
+        yield
+    finally:
+        _STILL_WANTED.reset(token)
+
+
+def interruption_point() -> None:
+    """Where long work (reading a prompt batch by batch) may stop for its request."""
+    check = _STILL_WANTED.get()
+    if check is not None:
+        check()
 
 
 #: no tokenizer packs more characters than this into one token (runs of spaces come close):

@@ -34,6 +34,7 @@ from petitrag.generation.base import (
     Token,
     Usage,
     entropy_of,
+    interruption_point,
 )
 from petitrag.generation.catalog import is_gguf
 from petitrag.generation.grammar_schema import for_llama_grammar, unenforced
@@ -367,6 +368,7 @@ class LlamaCppGenerator(Generator):
         self.usage = Usage(prompt_tokens=len(prompt), finish_reason="length", cached_tokens=cached)
         if budget <= 0:
             return
+        self._prefill(prompt)
         tokens = llama.generate(
             prompt,
             temp=params.temperature,
@@ -394,6 +396,24 @@ class LlamaCppGenerator(Generator):
         finally:
             tokens.close()
         yield from text_out.flush()
+
+    def _prefill(self, prompt: list[int]) -> None:
+        """Read the prompt's new tokens but the last (``generate`` reads it and finds the rest
+        cached) one batch at a time, at an ``interruption_point`` before each: read whole, a
+        long prompt held the model for its whole length after its client left or Stop was
+        pressed, and past the server's stop signal."""
+        llama = self.llama
+        cached = 0
+        for held, wanted in zip(llama._input_ids, prompt[:-1], strict=False):
+            if held != wanted:
+                break
+            cached += 1
+        if len(prompt) - 1 - cached <= llama.n_batch:  # one batch: nothing to stop between
+            return
+        llama.n_tokens = cached
+        for start in range(cached, len(prompt) - 1, llama.n_batch):
+            interruption_point()
+            llama.eval(prompt[start : min(start + llama.n_batch, len(prompt) - 1)])
 
     def _logprob(self, token_id: int, params: GenerationParams) -> tuple[float, float | None]:
         """Log-probability of the sampled token and entropy of the top-k, from the raw logits."""

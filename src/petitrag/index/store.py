@@ -167,12 +167,25 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._write_ahead_log()
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open index {path}: {exc}") from None
+
+    def _write_ahead_log(self, tries: int = 50) -> None:
+        """WAL mode. Switching to it ignores the busy timeout: two processes (the server's
+        start and its model thread) opening a new index at once failed with "database is
+        locked"; the switch is tried again for a few seconds."""
+        for attempt in range(tries):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == tries - 1:
+                    raise
+                time.sleep(0.1)
 
     def close(self) -> None:
         self.db.close()

@@ -146,7 +146,15 @@ def _add_service_routes(app: FastAPI) -> None:
     def health(server: Server) -> dict[str, Any]:
         worker = server.worker
         loaded = worker.model_name is not None
-        status = "degraded" if worker.load_error else "ok" if loaded else "loading"
+        status = (
+            "stopping"
+            if worker.stopping
+            else "degraded"
+            if worker.load_error
+            else "ok"
+            if loaded
+            else "loading"
+        )
         return {
             "status": status, "version": __version__, "model": worker.model_name, "model_loaded": loaded,
             "error": worker.load_error, "queue_depth": worker.depth,
@@ -167,7 +175,7 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(PetitragError)
     async def domain_error(request: Request, exc: PetitragError) -> JSONResponse:
         status = status_of(exc)
-        if status >= 500:
+        if status >= 500 and getattr(exc, "code", "") != "server_shutting_down":  # said once, at the stop
             log.error("%s %s: %s", request.method, request.url.path, exc)
         return JSONResponse(
             body_of(exc),

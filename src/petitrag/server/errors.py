@@ -76,10 +76,16 @@ def body_of(exc: PetitragError) -> dict[str, Any]:
     return error_body(status_of(exc), message, getattr(exc, "code", None), getattr(exc, "param", None))
 
 
+class Abandoned(PetitragError):
+    """The request's client is gone or its deadline passed: the job stops early."""
+
+
 def status_of(exc: PetitragError) -> int:
     """The HTTP status for a domain error: what the client can fix is 4xx, the rest 500."""
     if isinstance(exc, ApiError):
         return exc.status
+    if isinstance(exc, Abandoned):  # the client left: nginx's 499, for nobody to read
+        return 499
     if isinstance(exc, CollectionNotFoundError | DocumentNotFoundError | ModelNotFoundError):
         return 404
     if isinstance(exc, StoreError):  # empty collection, embedder mismatch: the index state conflicts

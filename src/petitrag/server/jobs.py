@@ -26,8 +26,7 @@ from petitrag.errors import CollectionBusyError, PetitragError
 from petitrag.index.store import Store
 from petitrag.ingest import IngestReport
 from petitrag.retrieval.hybrid import dense_index_incomplete
-from petitrag.server.errors import ApiError
-from petitrag.server.worker import Abandoned
+from petitrag.server.errors import Abandoned, ApiError
 
 log = logging.getLogger("petitrag.server")
 

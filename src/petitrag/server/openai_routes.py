@@ -110,7 +110,7 @@ async def chat_completions(
         outcome = await server.worker.call(run, request)
         server.metrics.observe_generation(kind, outcome.timings, outcome.extension["timings"]["queue_s"])
         return response.completion(outcome)
-    stream = await server.worker.stream(job, check)  # 400/429/503 here are still real HTTP statuses
+    stream = await server.worker.stream(job, check, request)  # 400/429/503 here are still HTTP statuses
     return StreamingResponse(
         _events(stream, response, server, kind, bool((body.stream_options or {}).get("include_usage"))),
         media_type="text/event-stream",

@@ -24,16 +24,12 @@ from starlette.requests import Request
 from petitrag.app import App
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, PetitragError
-from petitrag.generation.base import Generator
+from petitrag.generation.base import Generator, interruptible
 from petitrag.retrieval.hybrid import Retriever
-from petitrag.server.errors import ApiError
+from petitrag.server.errors import Abandoned, ApiError
 
 T = TypeVar("T")
 log = logging.getLogger("petitrag.server")
-
-
-class Abandoned(PetitragError):
-    """The request's client is gone or its deadline passed: the job stops early."""
 
 
 @dataclass(eq=False)  # hashed by identity: tickets live in a set
@@ -123,7 +119,8 @@ class ModelWorker:
     def _run(self, job: Callable[[Ticket], T], ticket: Ticket) -> T:
         ticket.started = time.monotonic()
         ticket.check()
-        return job(ticket)
+        with interruptible(ticket.check):  # long prompt reads stop between batches too
+            return job(ticket)
 
     # -- on the event loop ---------------------------------------------------------------
 
@@ -192,6 +189,7 @@ class ModelWorker:
         self,
         job: Callable[[Ticket, Callable[[str], None]], T],
         before: Callable[[Ticket], None] | None = None,
+        request: Request | None = None,
     ) -> TokenStream[T]:
         """Queue a generating job; returns once it has started (429 when full, 503 if it never does).
 
@@ -211,7 +209,14 @@ class ModelWorker:
 
         stream.future, stream.ticket = self.submit(run)
         stream.future.add_done_callback(lambda _: stream.push(None))
-        await stream.started()
+        # while it waits its turn, a client that leaves frees its place (the response, which
+        # watches for that itself, has not begun)
+        watcher = asyncio.ensure_future(_watch_disconnect(request, stream.ticket)) if request else None
+        try:
+            await stream.started()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
         return stream
 
     def close(self) -> None:

@@ -33,6 +33,8 @@ const STRINGS = {
     busy: "Files are still being added to this collection: try again once they are in.",
     documentGone: "This document is no longer in the collection: the list is refreshed.",
     serverBusy: "The server is busy with other questions: try again in a moment.",
+    shuttingDown: "The server is shutting down: try again once it is back.",
+    modelUnavailable: "The answer model could not be loaded on the server: {message}",
     timedOut: "The answer took too long and was stopped: try again, or ask a shorter question.",
     summaryTimedOut: "The summary took too long and was stopped: try again when the server is less busy, or ask a question about the document instead.",
     stop: "Stop", stopTitle: "Stop the answer (Esc)", stopped: "Stopped before the end.",
@@ -70,6 +72,8 @@ const STRINGS = {
     busy: "Des fichiers sont encore en cours d’ajout à cette collection : réessayez quand ils y seront.",
     documentGone: "Ce document n’est plus dans la collection : la liste est mise à jour.",
     serverBusy: "Le serveur répond à d’autres questions : réessayez dans un instant.",
+    shuttingDown: "Le serveur s’arrête : réessayez quand il sera de retour.",
+    modelUnavailable: "Le modèle de réponse n’a pas pu être chargé sur le serveur : {message}",
     timedOut: "La réponse a pris trop de temps et a été arrêtée : réessayez, ou posez une question plus courte.",
     summaryTimedOut: "Le résumé a pris trop de temps et a été arrêté : réessayez quand le serveur sera moins occupé, ou posez plutôt une question sur le document.",
     stop: "Arrêter", stopTitle: "Arrêter la réponse (Échap)", stopped: "Arrêtée avant la fin.",
@@ -595,8 +599,10 @@ function describe(error) {
     const file = /^'(.*)': /.exec(error.message);
     return file ? t("unsupportedFile", { file: file[1] }) : t("error", { message: error.message });
   }
+  if (error.code === "model_unavailable") return t("modelUnavailable", { message: error.message });
   const known = { context_length_exceeded: "tooLong", collection_busy: "busy",
-    document_not_found: "documentGone", queue_full: "serverBusy", timeout: "timedOut" }[error.code];
+    document_not_found: "documentGone", queue_full: "serverBusy", timeout: "timedOut",
+    server_shutting_down: "shuttingDown" }[error.code];
   if (known) return t(known);
   return t("error", { message: error.message });
 }
