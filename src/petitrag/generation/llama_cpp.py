@@ -398,22 +398,24 @@ class LlamaCppGenerator(Generator):
         yield from text_out.flush()
 
     def _prefill(self, prompt: list[int]) -> None:
-        """Read the prompt's new tokens but the last (``generate`` reads it and finds the rest
-        cached) one batch at a time, at an ``interruption_point`` before each: read whole, a
-        long prompt held the model for its whole length after its client left or Stop was
-        pressed, and past the server's stop signal."""
+        """Read the prompt's new tokens batch by batch, at an ``interruption_point`` before each:
+        read whole, a long prompt held the model for its whole length after its client left or
+        Stop was pressed, and past the server's stop signal. The batches are the ones
+        ``generate`` would read (it reads the last, finding the rest cached): the same batches
+        give the same logits, to the bit."""
         llama = self.llama
         cached = 0
         for held, wanted in zip(llama._input_ids, prompt[:-1], strict=False):
             if held != wanted:
                 break
             cached += 1
-        if len(prompt) - 1 - cached <= llama.n_batch:  # one batch: nothing to stop between
+        starts = range(cached, len(prompt), llama.n_batch)
+        if len(starts) <= 1:  # one batch: nothing to stop between
             return
         llama.n_tokens = cached
-        for start in range(cached, len(prompt) - 1, llama.n_batch):
+        for start in starts[:-1]:
             interruption_point()
-            llama.eval(prompt[start : min(start + llama.n_batch, len(prompt) - 1)])
+            llama.eval(prompt[start : start + llama.n_batch])
 
     def _logprob(self, token_id: int, params: GenerationParams) -> tuple[float, float | None]:
         """Log-probability of the sampled token and entropy of the top-k, from the raw logits."""
