@@ -1006,6 +1006,7 @@ _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
             r"it is an Excel \.xlsx workbook \(not supported\)$",
         ),
         (_zip("notes.txt"), "it is a ZIP archive$"),
+        (b"\xef\xbb\xbf<!DOCTYPE html><html><body>Hi</body></html>", "it is an HTML page"),  # a BOM first
     ],
 )
 def test_a_file_named_docx_that_is_not_one_says_what_it_is(
@@ -1159,3 +1160,10 @@ def test_forms_and_sidebars_beside_the_content_stay_out(tmp_path: Path) -> None:
     assert "Holiday policy" in text and "lost for good" in text
     for boilerplate in ("Related articles", "Share on LinkedIn", "Sign in", "Forgot your password"):
         assert boilerplate not in text
+
+
+def test_a_script_inside_a_markdown_html_block_is_no_text(tmp_path: Path) -> None:
+    """Only a block opening with <script> went whole: one inside a <div> was indexed as text."""
+    source = "# Tool\n\n<div>\n<script>var secret = 1; track(secret)</script>\n<p>Visible text.</p>\n</div>\n"
+    text = parse(_write(tmp_path / "readme.md", source.encode())).text
+    assert "Visible text." in text and "track" not in text and "var" not in text

@@ -150,7 +150,7 @@ def file_kind(data: bytes) -> str | None:
     None when unknown. Files reach petitrag renamed or saved under the wrong extension (a
     download, an old .doc renamed .docx), and the reader's own error ("File is not a zip
     file", "no relationship of type …") says nothing of what to do."""
-    head = data[:1024].lstrip()
+    head = data[:1024].removeprefix(b"\xef\xbb\xbf").lstrip()  # a UTF-8 BOM before "<!DOCTYPE html>"
     if head.startswith(b"%PDF-"):
         return "a PDF: name it .pdf"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):

@@ -103,6 +103,9 @@ def _without_comments(text: str, tokens: list[Token]) -> str:
     return "".join([*pieces, text[position:]])
 
 
+_EMBEDDED_CODE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
 def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, int]]:
     """``text`` with the tags of its raw HTML blocks replaced by spaces (line breaks kept, so
     offsets stay valid), as a Markdown renderer shows them: a GitHub README's
@@ -121,8 +124,9 @@ def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, i
         source = text[start:end]
         if _SCRIPT_OR_STYLE.match(source):
             cleaned = _blank(source)
-        else:
-            cleaned = _HTML_TAG.sub(lambda tag: _blank(tag.group()), source)
+        else:  # a script or style inside (a <div> holding one) goes whole too: code, not text
+            cleaned = _EMBEDDED_CODE.sub(lambda code: _blank(code.group()), source)
+            cleaned = _HTML_TAG.sub(lambda tag: _blank(tag.group()), cleaned)
             found = _HTML_HEADING.findall(source)
             if len(found) == 1 and " ".join(cleaned.split()) == " ".join(
                 _HTML_TAG.sub(" ", found[0][1]).split()
