@@ -993,3 +993,18 @@ def test_the_chosen_collection_is_kept_across_a_reload(server: str, browser: Bro
     expect(page.locator("#collection")).to_have_value("default")
     expect(page.locator("#documents li").first).to_be_visible()
     assert "kept" not in page.locator("#collection option").all_text_contents()
+
+
+def test_a_summary_can_be_stopped(server: str, browser: Browser) -> None:
+    """No Stop while a summary ran (minutes with a large model); a question asked meanwhile waited."""
+    page = keyed_page(browser)
+    page.route("**/summarize", lambda route: None)  # the server is still at it
+    page.goto(server)
+    page.locator("#documents li", has_text="solar-panels.pdf").locator("button.summarize").click()
+    turn = page.locator("#transcript .turn.summary").last
+    expect(page.locator("#stop-button")).to_be_visible()
+    expect(page.locator("#ask-button")).to_be_hidden()
+    page.keyboard.press("Escape")
+    expect(turn.locator(".meta")).to_have_text("Stopped before the end.")
+    expect(turn).not_to_have_class(re.compile(r"\bstreaming\b"))
+    expect(page.locator("#ask-button")).to_be_visible()

@@ -245,11 +245,20 @@ async function summarizeDocument(doc, button) {
   reveal(turn);
   button.disabled = true;
   const end = (change) => follow(turn, change); // kept in view unless the reader scrolled up meanwhile
+  // Stop or Escape ends it too (the server stops when the request goes); an answer already
+  // streaming keeps its own Stop
+  const stopper = new AbortController();
+  const stoppable = !state.stop;
+  if (stoppable) {
+    state.stop = () => stopper.abort();
+    streaming(true);
+  }
   try {
     const summary = await api(collectionPath("/summarize"), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ source: doc.source }),
+      signal: stopper.signal,
     });
     const model = document.createElement("span");
     model.className = "badge model";
@@ -269,8 +278,19 @@ async function summarizeDocument(doc, button) {
       turn.querySelector(".meta").replaceChildren(model, timing, ...warnings);
     });
   } catch (error) {
-    end(() => showError(error, turn));
+    if (stopper.signal.aborted) {
+      end(() => {
+        turn.classList.add("stopped");
+        turn.querySelector(".meta").textContent = t("stopped");
+      });
+    } else {
+      end(() => showError(error, turn));
+    }
   } finally {
+    if (stoppable) {
+      state.stop = null;
+      streaming(false);
+    }
     turn.classList.remove("streaming");
     button.disabled = false;
   }
