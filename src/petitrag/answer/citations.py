@@ -14,21 +14,21 @@ import functools
 import re
 from dataclasses import dataclass
 
-from petitrag.answer.numbers import number_readings, numbers_in, spelled_numbers
+from petitrag.answer.numbers import DETERMINERS, number_readings, numbers_in, spelled_numbers
 from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_accents, words
 
 # a passage number, or a range: "[2-3]"; not "[1939-1945]", nor a value of the documents that
 # no passage list reaches: "[0, 1]" (an interval), "ISO [27001]"
 _CITED = r"(?:[1-9]\d?\s*[-–]\s*[1-9]\d?|[1-9]\d{0,2})(?![\d.])"
+_CITATIONS = rf"0|{_CITED}(?:\s*[,;]\s*{_CITED})*"  # a lone "[0]": invented
 #: a citation marker, without the space before it: what trimming and scoring take for one too
-MARKER = rf"\[(?:0|{_CITED}(?:\s*[,;]\s*{_CITED})*)\]"  # a lone "[0]": invented
-_MARKER = re.compile(rf"\s*\[(0|{_CITED}(?:\s*[,;]\s*{_CITED})*)\]")
+MARKER = rf"\[(?:{_CITATIONS})\]"
+_MARKER = re.compile(rf"\s*\[({_CITATIONS})\]")
 _REPEATED_MARKER = re.compile(r"(\[[\d, ]+\])(?:\s*\1)+")  # "casque [1] [1]": once is enough
 _MAX_RANGE = 20  # "[1-1000]" cites no thousand passages
 SUPPORT_THRESHOLD = 0.5
 _RECITE_SUPPORT = 0.75  # moving a citation the model gave takes more than citing an uncited answer
 _RECITE_WORDS = 3  # and an answer of at least this many content words, all of them elsewhere
-_DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 # answers that may rightly share no word with the sources
 _YES_NO = frozenset({"oui", "non", "yes", "no", "vrai", "faux", "true", "false"})
 
@@ -270,7 +270,7 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
     if (
         counted
         and len(tokens) > 1
-        and tokens[0] in _DETERMINERS
+        and tokens[0] in DETERMINERS
         and _same_term(tokens[1], counted[1], language)
     ):
         return None  # "Combien de fois… ?" → "Une fois par an": the "une" is the answer, not a determiner

@@ -182,12 +182,13 @@ class Extractor:
             problem = _problem(output, schema)
             if problem is None:
                 return tidy_numbers(json.loads(output, strict=False))
-            if completion.finish_reason == "length" and not _looping(output):
-                raise ExtractionError(  # no correction makes it shorter: say why
-                    f"the JSON was cut at {params.max_tokens} tokens (twice max_tokens): raise max_tokens "
-                    f"(PETITRAG_MAX_TOKENS, now {self.settings.max_tokens}) for this schema"
-                )
-            if completion.finish_reason == "length":  # a loop ("null null null…"): another seed
+            if completion.finish_reason == "length":
+                if not _looping(output):  # no correction makes it shorter: say why
+                    raise ExtractionError(
+                        f"the JSON was cut at {params.max_tokens} tokens (twice max_tokens): raise "
+                        f"max_tokens (PETITRAG_MAX_TOKENS, now {self.settings.max_tokens}) for this schema"
+                    )
+                # a loop ("null null null…"): another seed, not a correction
                 extraction.errors.append(f"{self.generator.name} repeated itself until the token limit")
                 messages = list(base)
                 continue

@@ -48,7 +48,7 @@ _ANY_WORD = "|".join(sorted(_UNDER_100, key=len, reverse=True))
 _SPELLED = re.compile(
     rf"\b(?:{_TENS}(?:[- ]{_UNITS}|(?:\s+et\s+|-et-)(?:un|une|onze))?|{_ANY_WORD})\b", re.IGNORECASE
 )
-_DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
+DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 
 
 def number_readings(text: str) -> list[frozenset[str]]:
@@ -88,7 +88,7 @@ def spelled_numbers(text: str) -> set[str]:
     found = set()
     for match in _SPELLED.finditer(text):
         parts = re.split(r"\s+et\s+|-et-|[- ]+", match.group().lower())
-        if len(parts) == 1 and parts[0] in _DETERMINERS:
+        if len(parts) == 1 and parts[0] in DETERMINERS:
             continue
         found.add(str(_combined(parts)))
     found |= {value for word, value in NUMBER_WORDS.items() if int(value) >= 100 and _word_in(word, text)}

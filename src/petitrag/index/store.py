@@ -123,6 +123,10 @@ class ChunkRecord:
     lexical: str  # space-joined BM25 terms
 
 
+#: the columns of a ``StoredDocument``, in its fields' order
+_STORED_DOCUMENT = "id, path, sha256, size, mtime_ns, chunking"
+
+
 @dataclass
 class StoredDocument:
     id: int
@@ -288,15 +292,14 @@ class Store:
 
     def document(self, collection: str, path: str) -> StoredDocument | None:
         row = self.db.execute(
-            "SELECT id, path, sha256, size, mtime_ns, chunking FROM documents WHERE collection=? AND path=?",
+            f"SELECT {_STORED_DOCUMENT} FROM documents WHERE collection=? AND path=?",
             (collection, path),
         ).fetchone()
         return StoredDocument(*row) if row else None
 
     def documents(self, collection: str) -> list[StoredDocument]:
         rows = self.db.execute(
-            "SELECT id, path, sha256, size, mtime_ns, chunking FROM documents WHERE collection=?"
-            " ORDER BY path",
+            f"SELECT {_STORED_DOCUMENT} FROM documents WHERE collection=? ORDER BY path",
             (collection,),
         ).fetchall()
         return [StoredDocument(*row) for row in rows]

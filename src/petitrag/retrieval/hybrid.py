@@ -106,8 +106,8 @@ class Retriever:
         collection = self.store.require_collection(self.collection_name, self.embedder.identity)
         result = SearchResult(hits=[], mode=mode)
         timings = result.timings
-        vector = self._query_vector(collection, query, result) if mode != "bm25" else None
-        chunks = self.store.vector_counts(collection.name)[1]
+        embedded, chunks = self.store.vector_counts(collection.name)
+        vector = self._query_vector(collection, query, embedded, result) if mode != "bm25" else None
         depth = max(CANDIDATES, 4 * k)
         while True:
             ranked, coverages, has_terms = self._ranking(collection, query, vector, mode, depth, timings)
@@ -124,7 +124,7 @@ class Retriever:
                     else ""
                 )
             )
-        if not result.hits and self.store.vector_counts(collection.name)[1] == 0:
+        if not result.hits and chunks == 0:
             # "No matching passage." alone reads as a search that looked and found nothing
             result.warnings.append(
                 f"collection '{collection.name}' holds no documents; add some with "
@@ -204,14 +204,16 @@ class Retriever:
         timings["bm25_s"] = time.perf_counter() - started
         return ranking, bool(terms)
 
-    def _query_vector(self, collection: Collection, query: str, result: SearchResult) -> np.ndarray | None:
+    def _query_vector(
+        self, collection: Collection, query: str, embedded: int, result: SearchResult
+    ) -> np.ndarray | None:
         """The query's embedding, None without vectors to compare it with. A long query is cut
         to what the embedder reads: by words, and by characters for text without spaces (a
         10,000-character URL took 20 s to embed, a 200,000-character one 6 minutes)."""
         incomplete = dense_index_incomplete(self.store, collection.name)
         if incomplete:
             result.warnings.append(incomplete)
-        if self.store.vector_counts(collection.name)[0] == 0:
+        if embedded == 0:
             return None
         words = query.split()
         read = " ".join(words[:DENSE_QUERY_WORDS])[:DENSE_QUERY_CHARS]

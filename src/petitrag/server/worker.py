@@ -175,15 +175,13 @@ class ModelWorker:
         handler whose client is gone, and a 1,500-token answer went on for a minute, for
         nobody, ahead of every queued request (the SDKs' retries tripled it)."""
         future, ticket = self.submit(job)
-        watcher = asyncio.ensure_future(_watch_disconnect(request, ticket)) if request else None
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
+            async with _watching(request, ticket):
+                return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
         except TimeoutError:
             raise timeout_error(self.timeout_s) from None
         finally:
             ticket.cancelled.set()  # served, timed out or gone: a job still running stops
-            if watcher is not None:
-                watcher.cancel()
 
     async def stream(
         self,
@@ -211,12 +209,8 @@ class ModelWorker:
         stream.future.add_done_callback(lambda _: stream.push(None))
         # while it waits its turn, a client that leaves frees its place (the response, which
         # watches for that itself, has not begun)
-        watcher = asyncio.ensure_future(_watch_disconnect(request, stream.ticket)) if request else None
-        try:
+        async with _watching(request, stream.ticket):
             await stream.started()
-        finally:
-            if watcher is not None:
-                watcher.cancel()
         return stream
 
     def close(self) -> None:
@@ -230,6 +224,17 @@ class ModelWorker:
     def _close_app(self) -> None:
         if self._app is not None:
             self._app.close()
+
+
+@contextlib.asynccontextmanager
+async def _watching(request: Request | None, ticket: Ticket) -> AsyncIterator[None]:
+    """Within the block, a client of ``request`` that disconnects cancels ``ticket``."""
+    watcher = asyncio.ensure_future(_watch_disconnect(request, ticket)) if request else None
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            watcher.cancel()
 
 
 async def _watch_disconnect(request: Request, ticket: Ticket, every_s: float = 0.25) -> None:
