@@ -479,6 +479,10 @@ def test_a_model_error_or_ctrl_c_mid_chat_ends_only_that_answer(indexed: Path, m
     monkeypatch.setattr(conversation.Conversation, "answer", interrupted)
     result = CliRunner().invoke(cli, ["chat"], input="How often should I turn my compost pile?\nAgain?\n")
     assert result.exit_code == 0 and result.stderr.count("(answer interrupted)") == 2
+    # Ctrl-C at the prompt quits as interrupted (it exited 0, like Ctrl-D: click made them one Abort)
+    monkeypatch.setattr("builtins.input", interrupted)
+    result = CliRunner().invoke(cli, ["chat"])
+    assert result.exit_code == 130 and result.stderr.rstrip().endswith("interrupted"), result.stderr
     empty = CliRunner().invoke(cli, ["chat", "-c", "hollow-chat"], input="Anything?\n")
     assert empty.exit_code == 1 and "does not exist" in empty.stderr and "?" not in empty.stdout
 

@@ -159,19 +159,28 @@ def chat(ctx: click.Context, **flags: Any) -> None:
         warn_if_not_embedded(app, settings)
         err.print("[dim]Ask a question (empty line or Ctrl-D to quit).[/]", highlight=False)
         while True:
-            try:
-                question = click.prompt("?", prompt_suffix=" ", default="", show_default=False, err=True)
-            except (EOFError, click.Abort):
-                err.print()  # Ctrl-D leaves the cursor after the prompt
-                break
-            if not question.strip():
+            question = read_question()
+            if question is None or not question.strip():
                 break
             try:
                 chat_turn(conversation, require_utf8(question, "question"))
             except PetitragError as exc:  # a bad question, a model server down: the conversation goes on
                 err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            except KeyboardInterrupt:  # Ctrl-C stops this answer; Ctrl-C at the prompt, or Ctrl-D, quits
+            except KeyboardInterrupt:  # Ctrl-C stops this answer; at the prompt it quits (status 130)
                 err.print("\n[dim](answer interrupted)[/]", highlight=False)
+
+
+def read_question() -> str | None:
+    """The next chat question, None at Ctrl-D; Ctrl-C is left to quit as interrupted.
+
+    click.prompt turns Ctrl-C and Ctrl-D into the same Abort, so Ctrl-C quit with status 0.
+    """
+    click.echo("? ", nl=False, err=True)
+    try:
+        return input()
+    except EOFError:
+        err.print()  # Ctrl-D leaves the cursor after the prompt
+        return None
 
 
 def chat_turn(conversation: Any, question: str) -> None:
