@@ -607,3 +607,18 @@ def test_extraction_checks_formats_and_takes_raw_newlines_in_strings() -> None:
     assert _problem('{"day": "2026-03-14", "mail": "a@b.fr"}', schema) is None
     assert _problem('{"note": "two\nlines"}', {"type": "object"}) is None
     assert _problem('{"note":', {}) == "not valid JSON (character 8: Expecting value)"
+
+
+def test_demo_answers_from_the_bundled_corpus_alone(indexed: Path, tmp_path: Path) -> None:
+    """Each checkout's demo added the five sample files again under its own path: answers
+    cited the copy of whichever clone came first, a deleted one included."""
+    other_checkout = tmp_path / "old-clone" / "sample"
+    shutil.copytree(sample_corpus(), other_checkout)
+    own = tmp_path / "mine.txt"
+    own.write_text("My own note about the compost bin, kept in the demo collection.\n")
+    run("ingest", str(other_checkout), str(own), "-c", "demo-copies")
+    result = run("demo", "-c", "demo-copies")
+    assert result.stdout.count(f"Answer ({MODEL})") == 2
+    assert result.stdout.count("removed  ") == 5 and "old-clone" in result.stdout
+    listed = run("documents", "-c", "demo-copies").stdout
+    assert "old-clone" not in listed and "mine.txt" in listed and len(listed.strip().splitlines()) == 6

