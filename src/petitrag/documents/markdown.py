@@ -1,13 +1,15 @@
-"""Markdown: CommonMark + tables, blocks are raw source slices with exact offsets.
+"""Markdown: CommonMark + tables, blocks are source slices, line for line with the file.
 
-Keeping the raw Markdown (rather than rendered text) means tables and lists stay
-readable for the model and every offset points into the user's file. HTML comments
-(``<!-- TODO: check -->``) are notes to the author, not content: they are blanked out with
-spaces (so offsets stay exact), except inside code, where they are the content.
+Keeping the Markdown (rather than rendered text) means tables and lists stay readable for
+the model. What a viewer does not show goes: HTML comments (``<!-- TODO: check -->``,
+notes to the author), HTML tags, character references ("&eacute;" reads "é"); inside code
+they stay, as they are the content there. Every line of the file keeps its line, so the
+parser's line numbers hold.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,8 +87,8 @@ def _heading_span(text: str, starts: list[int], token: Token) -> tuple[int, int]
 
 
 def _without_comments(text: str, tokens: list[Token]) -> str:
-    """``text`` with its HTML comments replaced by spaces (line breaks kept, so token line
-    numbers and offsets stay valid); comments in code blocks and code spans are kept."""
+    """``text`` without its HTML comments (their line breaks kept, so token line numbers
+    stay valid); comments in code blocks and code spans are kept."""
     starts = _line_starts(text)
     code = [
         (starts[first], starts[min(last, len(starts) - 1)])
@@ -98,7 +100,7 @@ def _without_comments(text: str, tokens: list[Token]) -> str:
     for match in _CODE_SPAN_OR_COMMENT.finditer(text):
         if match.group(1) or any(start <= match.start() < end for start, end in code):
             continue
-        pieces += [text[position : match.start()], re.sub(r"[^\n]", " ", match.group())]
+        pieces += [text[position : match.start()], _blank(match.group())]
         position = match.end()
     return "".join([*pieces, text[position:]])
 
@@ -108,7 +110,7 @@ _EMBEDDED_CODE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.
 
 def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, int]]:
     """``text`` with the tags of its raw HTML blocks replaced by spaces (line breaks kept, so
-    offsets stay valid), as a Markdown renderer shows them: a GitHub README's
+    line numbers stay valid), as a Markdown renderer shows them: a GitHub README's
     ``<div align="center"><img src="logo.png" …></div>`` was indexed, attributes and all.
     Their text stays; a ``<script>`` or ``<style>`` block goes whole. Also returns the
     first line of each block that reads as one HTML heading (``<h1 align="center">Tool</h1>``),
@@ -137,8 +139,71 @@ def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, i
     return "".join([*pieces, text[position:]]), headings
 
 
+#: a character reference as CommonMark reads one: "&eacute;", "&#233;", "&#xE9;" (not "R&D")
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)", re.DOTALL)
+_LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
+
+
+def _rendered_inline(text: str, tokens: list[Token]) -> str:
+    """``text`` with its character references decoded and its inline HTML tags removed, as
+    a Markdown viewer shows it: "caf&eacute;" was indexed as written, so "café" never found
+    it, and ``<span style="color:red">`` filled passages with attributes. Code blocks and
+    code spans stay as written (there, "&amp;" is the content). Line breaks are kept, so
+    the tokens' line numbers still hold."""
+    tags = {
+        child.content
+        for token in tokens
+        if token.type == "inline"
+        for child in token.children or ()
+        if child.type == "html_inline" and not child.content.startswith("<!--")
+    }
+    starts = _line_starts(text)
+    verbatim = [
+        (starts[first], starts[min(last, len(starts) - 1)])
+        for token in tokens
+        if token.type in ("fence", "code_block") and token.map
+        for first, last in [token.map]
+    ]
+    pieces, position = [], 0
+    for start, end in sorted(verbatim):
+        pieces += [_rendered_prose(text[position:start], tags), text[start:end]]
+        position = end
+    return "".join([*pieces, _rendered_prose(text[position:], tags)])
+
+
+def _rendered_prose(prose: str, tags: set[str]) -> str:
+    pieces, position = [], 0
+    for span in _CODE_SPAN.finditer(prose):
+        pieces += [_rendered_words(prose[position : span.start()], tags), span.group()]
+        position = span.end()
+    return "".join([*pieces, _rendered_words(prose[position:], tags)])
+
+
+def _rendered_words(words: str, tags: set[str]) -> str:
+    def untagged(match: re.Match[str]) -> str:
+        tag = match.group()
+        if tag not in tags:  # "a <b> c" that CommonMark left as text, an autolink
+            return tag
+        return " " if _LINE_BREAK_TAG.fullmatch(tag) else ""
+
+    rendered = _ENTITY.sub(_character, _HTML_TAG.sub(untagged, words))
+    return _TRAILING_SPACE.sub("", rendered)  # what a removed comment or tag left at a line's end
+
+
+def _character(reference: re.Match[str]) -> str:
+    """The character a reference stands for; a soft hyphen joins, a line break is a space
+    (a new line would shift the tokens' line numbers); an unknown name stays as written."""
+    character = html.unescape(reference.group())
+    if character == reference.group():
+        return character
+    return {"\xad": "", "\xa0": " "}.get(character, " " if "\n" in character or "\r" in character else character)
+
+
 def _blank(source: str) -> str:
-    return re.sub(r"[^\n]", " ", source)
+    """What stands for removed source: its line breaks, else one space (cells stay apart)."""
+    return "\n" * source.count("\n") or " "
 
 
 def _blocks(text: str, tokens: list[Token], html_headings: dict[int, int]) -> list[Block]:
@@ -213,6 +278,7 @@ class MarkdownParser(Parser):
         masked = "\n" * skipped + "\n".join(text.split("\n")[skipped:]) if skipped else text
         tokens = MarkdownIt("commonmark").enable("table").parse(masked)
         text, html_headings = _without_html_tags(_without_comments(text, tokens), tokens)
+        text = _rendered_inline(text, tokens)
         blocks = _blocks(text, tokens, html_headings)
         h1s = [b.label or b.text for b in blocks if b.kind == "heading" and b.level == 1]
         # the author's declared title first: the first H1 may well be a section's; of several

@@ -103,20 +103,66 @@ def _decrypt(reader: PdfReader) -> None:
         raise DocumentError(_ENCRYPTED)
 
 
+#: a soft hyphen that broke a word at a line's end ("infor\xad\nmation"): the word is whole
+_SOFT_HYPHEN_BREAK = re.compile(r"\xad[ \t]*\r?\n[ \t]*")
+
+
 def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
     """Text of every page ("" when it has none or fails) and the numbers of failed pages."""
     texts: list[str] = []
     failed: list[int] = []
     for index in range(len(reader.pages)):
         try:
-            text = reader.pages[index].extract_text() or ""
+            page = reader.pages[index]
+            text = page.extract_text() or ""
         except Exception:  # one broken page must not lose the others
             failed.append(index + 1)
             text = ""
-        texts.append(text.translate(_LIGATURES).replace("\x00", "").replace("\xad", ""))
+        else:
+            text = "\n\n".join(part for part in (text, _form_values(page, text)) if part)
+        texts.append(_SOFT_HYPHEN_BREAK.sub("", text.translate(_LIGATURES).replace("\x00", "")).replace("\xad", ""))
     if failed and len(failed) == len(texts):
         raise DocumentError("corrupt or unreadable PDF: no page could be read")
     return texts, failed
+
+
+def _form_values(page: Any, text: str) -> str:
+    """What was typed into the page's form fields, one "label: value" line each, top to bottom.
+
+    pypdf's text is what the page draws itself: the name and dates of a filled leave
+    request, an invoice's amounts typed into its fields, were not indexed. Boxes to tick
+    are left out; a value the page already shows is not repeated. A broken field is skipped."""
+    fields: list[tuple[float, float, str]] = []
+    try:
+        annotations = page.get("/Annots") or []
+        for annotation in annotations:
+            widget = annotation.get_object()
+            value = _inherited(widget, "/V")
+            if widget.get("/Subtype") != "/Widget" or _inherited(widget, "/FT") not in ("/Tx", "/Ch"):
+                continue
+            value = ", ".join(map(str, value)) if isinstance(value, list) else str(value or "")
+            value = " ".join(value.split())
+            if not value or value in text:
+                continue
+            label = str(_inherited(widget, "/TU") or _inherited(widget, "/T") or "").strip()
+            left, bottom, _, top = (float(edge) for edge in widget.get("/Rect", (0, 0, 0, 0)))
+            fields.append((-max(top, bottom), left, f"{label}: {value}" if label else value))
+    except Exception:  # a damaged form must not cost the page its text
+        return ""
+    return "\n\n".join(line for _, _, line in sorted(fields))
+
+
+def _inherited(field: Any, key: str) -> Any:
+    """A field's entry, from the widget or the fields above it (a widget's /Parent holds its
+    name and value when the field is drawn in several places)."""
+    for _ in range(16):  # a /Parent loop in a broken file ends here
+        if key in field:
+            return field[key]
+        parent = field.get("/Parent")
+        if parent is None:
+            return None
+        field = parent.get_object()
+    return None
 
 
 def _without_running_lines(texts: list[str]) -> list[str]:
