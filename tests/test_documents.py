@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import unicodedata
@@ -1232,3 +1233,18 @@ def test_markdown_text_reads_as_a_viewer_shows_it(tmp_path: Path) -> None:
     ]
     assert texts[2] == "Tapez `&amp;` ou `<b>` dans le champ."  # code is the content
     assert "<b>gras</b> &amp;" in texts[3] and doc.title == "Menu & prix"
+
+
+def test_docx_without_core_properties_takes_its_first_heading_as_title(tmp_path: Path) -> None:
+    """Without docProps/core.xml python-docx makes up the title "Word Document"."""
+    full = write_docx(tmp_path / "full.docx")
+    bare = tmp_path / "bare.docx"
+    with zipfile.ZipFile(full) as source, zipfile.ZipFile(bare, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "docProps/core.xml":
+                continue
+            if item.filename == "_rels/.rels":  # the relationship to it goes too
+                data = re.sub(rb"<Relationship [^>]*core-properties[^>]*/>", b"", data)
+            target.writestr(item, data)
+    assert parse(bare).title == "Politique de télétravail"

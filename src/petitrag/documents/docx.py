@@ -457,9 +457,14 @@ def _roman(number: int) -> str:
 
 
 def _core_title(document: Document) -> str | None:
+    """The title the file declares; None without docProps/core.xml, where python-docx makes
+    up "Word Document" (it was put before every chunk)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
     try:
+        document.part.package.part_related_by(RELATIONSHIP_TYPE.CORE_PROPERTIES)
         title = document.core_properties.title
-    except Exception:  # a damaged docProps/core.xml only costs the title
+    except Exception:  # none, or a damaged docProps/core.xml: only costs the title
         return None
     return " ".join((title or "").split()) or None
 
