@@ -232,6 +232,21 @@ def test_prune_takes_out_what_is_no_longer_a_file(petitrag, corpus: Path) -> Non
     )
 
 
+def test_a_renamed_file_ingested_under_its_new_name_drops_its_former_one(petitrag, corpus: Path) -> None:
+    """Without --prune of its folder, the former name stayed, and searches cited it: a file
+    that no longer exists."""
+    petitrag("ingest", str(corpus / "notes-reunion.txt"), str(corpus / "composting.html"), "--no-embed")
+    shutil.copy(corpus / "composting.html", corpus / "compost-copy.html")  # a copy: both names stay
+    (corpus / "notes-reunion.txt").rename(corpus / "compte-rendu.txt")
+    moved = petitrag(
+        "ingest", str(corpus / "compte-rendu.txt"), str(corpus / "compost-copy.html"), "--no-embed"
+    )
+    assert "2 added" in moved.stderr and "moved    " in moved.stderr and "→" in moved.stderr
+    with open_app(load_settings()) as app:
+        names = sorted(Path(doc.path).name for doc in app.store.documents("default"))
+    assert names == ["compost-copy.html", "composting.html", "compte-rendu.txt"]
+
+
 def test_a_search_ranking_whose_passages_were_just_replaced_skips_them(petitrag, corpus: Path) -> None:
     """A search ranks from indexes read at one moment; an ingest may replace those passages
     before their texts are read: that was a KeyError (a 500 from the server)."""

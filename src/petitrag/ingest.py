@@ -50,6 +50,7 @@ class IngestReport:
     missing: list[str] = field(default_factory=list)  # gone from disk, kept because --prune was not given
     ignored: int = 0  # files of unsupported types met while walking folders
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (skipped, the same file kept)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (former path, new path)
     chunks: int = 0
     embedded: int = 0
     embed_error: str | None = None
@@ -233,7 +234,22 @@ class Ingestor:
         )  # fmt: skip
         self.store.replace_document(collection, document, chunks)
         report.chunks += len(chunks)
-        return "updated" if existing else "added"
+        if existing:
+            return "updated"
+        self._forget_former_names(collection, document, report)
+        return "added"
+
+    def _forget_former_names(self, collection: str, document: DocumentRecord, report: IngestReport) -> None:
+        """A file renamed or moved, then ingested under its new name: its former name, gone
+        from disk, is dropped. Kept, searches cited a file that no longer exists (the two
+        copies tie, and the first indexed won), and only a --prune of its folder removed it."""
+        former = [
+            doc.path
+            for doc in self.store.documents_with_digest(collection, document.sha256)
+            if doc.path != document.path and _not_a_file(doc.path)
+        ]
+        self.store.delete_documents(collection, former)
+        report.moved.extend((path, document.path) for path in former)
 
     def _records(self, parsed: ParsedDocument) -> list[ChunkRecord]:
         document_language = detect_language(parsed.text)

@@ -46,6 +46,10 @@ def print_ingest_report(console: Console, report: IngestReport, collection: str)
         console.print(f"  [red]failed[/]   {escape(display_path(path))}: {escape(reason)}", highlight=False)
     for path in report.removed:
         console.print(f"  removed  {escape(display_path(path))}", highlight=False)
+    for former, path in report.moved:
+        console.print(
+            f"  moved    {escape(display_path(former))} → {escape(display_path(path))}", highlight=False
+        )
     for path, kept in report.duplicates:
         console.print(
             f"  skipped  {escape(display_path(path))}: the same file as {escape(display_path(kept))}",

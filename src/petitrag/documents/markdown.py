@@ -198,7 +198,9 @@ def _character(reference: re.Match[str]) -> str:
     character = html.unescape(reference.group())
     if character == reference.group():
         return character
-    return {"\xad": "", "\xa0": " "}.get(character, " " if "\n" in character or "\r" in character else character)
+    return {"\xad": "", "\xa0": " "}.get(
+        character, " " if "\n" in character or "\r" in character else character
+    )
 
 
 def _blank(source: str) -> str:

@@ -120,7 +120,9 @@ def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
             text = ""
         else:
             text = "\n\n".join(part for part in (text, _form_values(page, text)) if part)
-        texts.append(_SOFT_HYPHEN_BREAK.sub("", text.translate(_LIGATURES).replace("\x00", "")).replace("\xad", ""))
+        texts.append(
+            _SOFT_HYPHEN_BREAK.sub("", text.translate(_LIGATURES).replace("\x00", "")).replace("\xad", "")
+        )
     if failed and len(failed) == len(texts):
         raise DocumentError("corrupt or unreadable PDF: no page could be read")
     return texts, failed

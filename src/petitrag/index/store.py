@@ -304,6 +304,13 @@ class Store:
         ).fetchall()
         return [StoredDocument(*row) for row in rows]
 
+    def documents_with_digest(self, collection: str, sha256: str) -> list[StoredDocument]:
+        rows = self.db.execute(
+            f"SELECT {_STORED_DOCUMENT} FROM documents WHERE collection=? AND sha256=? ORDER BY path",
+            (collection, sha256),
+        ).fetchall()
+        return [StoredDocument(*row) for row in rows]
+
     def has_documents_under(self, collection: str, prefix: str) -> bool:
         """Whether a document's path starts with ``prefix`` (a folder and its separator)."""
         row = self.db.execute(

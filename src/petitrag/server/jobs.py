@@ -72,6 +72,7 @@ def report_json(report: IngestReport) -> dict[str, Any]:
         "failed": [{"file": Path(p).name, "reason": reason} for p, reason in report.failed],
         "warnings": [{"file": Path(p).name, "warning": warning} for p, warning in report.warnings],
         "duplicates": [{"file": Path(p).name, "same_as": Path(kept).name} for p, kept in report.duplicates],
+        "moved": [{"file": Path(p).name, "from": Path(former).name} for former, p in report.moved],
         "chunks": report.chunks,
         "embedded": report.embedded,
         "vectors": {"embedded": embedded, "total": total},
