@@ -1248,3 +1248,38 @@ def test_docx_without_core_properties_takes_its_first_heading_as_title(tmp_path:
                 data = re.sub(rb"<Relationship [^>]*core-properties[^>]*/>", b"", data)
             target.writestr(item, data)
     assert parse(bare).title == "Politique de télétravail"
+
+
+def test_html_page_header_holding_the_only_h1_is_the_title_of_the_content(tmp_path: Path) -> None:
+    """A page-level <header> went whole, the page's title and its date of update with it."""
+    html = (
+        "<!DOCTYPE html><html><head><title>Club de tennis</title></head><body>"
+        "<header><nav><a href='/'>Accueil</a> <a href='/club'>Le club</a></nav><h1>Règlement du club</h1>"
+        "<p>Mis à jour le 2 février 2024 par le bureau.</p></header>"
+        "<section><h2>Réservations</h2><p>Les courts se réservent 48 heures à l'avance sur le site.</p>"
+        "</section><footer><p>Club de tennis de Villeneuve, tél. 01 02 03 04 05</p></footer></body></html>"
+    )
+    doc = parse(_write(tmp_path / "club.html", html.encode()))
+    assert [(b.kind, b.text) for b in doc.blocks][:3] == [
+        ("heading", "Règlement du club"),
+        ("paragraph", "Mis à jour le 2 février 2024 par le bureau."),
+        ("heading", "Réservations"),
+    ]
+    assert "Accueil" not in doc.text and "Villeneuve" not in doc.text
+    site_banner = html.replace("<h2>Réservations</h2>", "<h1>Réservations</h1>")  # the page's own h1
+    assert "Règlement" not in parse(_write(tmp_path / "banner.html", site_banner.encode())).text
+
+
+def test_html_pre_keeps_its_lines_and_templates_are_not_text(tmp_path: Path) -> None:
+    """trafilatura read a <pre> without <code> as one line, and kept a <template>'s text."""
+    sentence = "Cette procédure décrit l'installation du serveur interne avant la mise en production. "
+    html = (
+        "<html><head><title>Installation</title></head><body><main><article><h1>Installation</h1>"
+        f"<p>{sentence * 3}</p><p>Copiez ce fichier dans /etc/app.conf :</p>"
+        "<pre>\n[server]\nport = 8080\nhost = 0.0.0.0\n</pre>"
+        f"<template><p>Modèle invisible de ligne</p></template><p>{sentence * 3}</p>"
+        "</article></main></body></html>"
+    )
+    doc = parse(_write(tmp_path / "install.html", html.encode()))
+    assert ("code", "[server]\nport = 8080\nhost = 0.0.0.0") in [(b.kind, b.text) for b in doc.blocks]
+    assert "Modèle invisible" not in doc.text

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 _WORDS = re.compile(r"\w+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+#: a ``<pre>`` without ``<code>``: trafilatura reads it as a quote, its lines run together
+_BARE_PRE = re.compile(r"(<pre\b[^>]*>)(?!\s*<code\b)(.*?)(</pre\s*>)", re.IGNORECASE | re.DOTALL)
+#: markup a script fills in later: not shown as written (trafilatura kept its text)
+_TEMPLATE = re.compile(r"<template\b.*?</template\s*>", re.IGNORECASE | re.DOTALL)
 _WHATWG_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252"}
 _SKIPPED_TAGS = frozenset(
     {"nav", "header", "footer", "script", "style", "noscript", "aside", "form", "template", "svg", "button"}
@@ -148,6 +152,7 @@ def _trafilatura_blocks(html: str) -> list[Block]:
     import trafilatura  # lazy: heavy import
     from lxml import etree
 
+    html = _BARE_PRE.sub(r"\1<code>\2</code>\3", _TEMPLATE.sub("", html))
     xml = trafilatura.extract(
         html, output_format="xml", include_tables=True, include_formatting=False, include_links=False,
         include_comments=False, favor_recall=True,
@@ -236,6 +241,8 @@ def _fallback_blocks(tree: _Element | None) -> list[Block]:
     for unwanted in list(body.iter(*_SKIPPED_TAGS)):
         if unwanted.tag in _IN_CONTENT and _inside_content(unwanted, _IN_CONTENT[unwanted.tag]):
             continue  # <article><header><h1>Parking rules</h1></header>: the article's own title
+        if unwanted.tag == "header" and _holds_the_title(unwanted, body):
+            continue  # its <nav>, if any, still goes
         if unwanted.tag == "form" and _holds_content(unwanted, body):
             continue  # an ASP.NET page wraps its whole body in <form id="form1">
         unwanted.drop_tree()  # keeps the tail text, which belongs to the parent
@@ -244,6 +251,12 @@ def _fallback_blocks(tree: _Element | None) -> list[Block]:
     blocks: list[Block] = []
     _walk(body, blocks)
     return [block for block in blocks if block.text]
+
+
+def _holds_the_title(header: _Element, body: _Element) -> bool:
+    """Whether a page's ``<header>`` holds its only ``<h1>``: the title of what follows
+    ("Règlement du club", its date of update under it), which went with the site's banner."""
+    return len(header.findall(".//h1")) == 1 and len(body.findall(".//h1")) == 1
 
 
 def _inside_content(element: _Element, parents: tuple[str, ...]) -> bool:
