@@ -98,16 +98,20 @@ codecs.register_error(_CP1252_BYTES, _bytes_as("cp1252"))
 codecs.register_error(_LATIN1_BYTES, _bytes_as("latin-1"))
 
 
+_UTF16_NUL_SHARE = 0.9
+
+
 def _bomless_utf16(head: bytes) -> str | None:
-    """UTF-16 without a BOM shows as ASCII with every other byte NUL."""
+    """UTF-16 without a BOM shows as ASCII with every other byte NUL: nearly every other
+    one, as "’", "€" or "œ" have a high byte too (one such character made a Windows export
+    "binary content")."""
     head = head[: len(head) // 2 * 2]
     if len(head) < 4:
         return None
     odd, even = head[1::2], head[0::2]
-    if not odd.strip(b"\x00") and b"\x00" not in even:
-        return "utf-16-le"
-    if not even.strip(b"\x00") and b"\x00" not in odd:
-        return "utf-16-be"
+    for encoding, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if b"\x00" not in low and high.count(0) >= _UTF16_NUL_SHARE * len(high):
+            return encoding
     return None
 
 
