@@ -1284,3 +1284,26 @@ def test_html_pre_keeps_its_lines_and_templates_are_not_text(tmp_path: Path) -> 
     doc = parse(_write(tmp_path / "install.html", html.encode()))
     assert ("code", "[server]\nport = 8080\nhost = 0.0.0.0") in [(b.kind, b.text) for b in doc.blocks]
     assert "Modèle invisible" not in doc.text
+
+
+def test_pdf_dash_aside_after_a_wrapped_line_is_no_list(tmp_path: Path) -> None:
+    """A wrapped line opening with a dash aside started a list in mid-sentence."""
+    lines = [
+        "Le comité a décidé, après une longue discussion avec les représentants du personnel",
+        "- et malgré l'opposition de deux membres du bureau sortant - de reporter le vote du",
+        "budget au mois de septembre prochain.",
+        "",
+        "Documents requis :",
+        "- une pièce d'identité en cours de validité,",
+        "- un justificatif de domicile.",
+    ]
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    for line in lines:
+        pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "cr.pdf"))
+    blocks = [(b.kind, b.text) for b in parse(tmp_path / "cr.pdf").blocks]
+    assert blocks[0][0] == "paragraph" and "personnel - et malgré" in blocks[0][1]
+    assert "septembre prochain." in blocks[0][1]
+    assert ("list", "- une pièce d'identité en cours de validité,\n- un justificatif de domicile.") in blocks

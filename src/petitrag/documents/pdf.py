@@ -279,8 +279,10 @@ def _groups(lines: list[str]) -> Iterator[list[str]]:
     size = 0
     ended = False  # the previous line closed its paragraph (or list item)
     for line in lines:
-        bullet = bool(_BULLET.match(line))
         in_list = bool(group) and bool(_BULLET.match(group[0]))
+        bullet = bool(_BULLET.match(line)) and not (
+            group and not in_list and _dash_aside(group[-1], line, ended)
+        )
         ended = ended and not (group and _continues(group[-1], line))
         if group and (size > _HARD_LIMIT or (bullet and not in_list) or (ended and not (in_list and bullet))):
             yield group
@@ -290,6 +292,17 @@ def _groups(lines: list[str]) -> Iterator[list[str]]:
         ended = _is_short(line, usual) or (size > _SOFT_LIMIT and line.endswith(_SENTENCE_END))
     if group:
         yield group
+
+
+def _dash_aside(line: str, after: str, ended: bool) -> bool:
+    """A paragraph's line wrapped before a dash that opens an aside ("…le projet avance" then
+    "– et malgré les retards – sera livré"): the sentence goes on, no list starts there."""
+    return (
+        not ended
+        and not line.endswith(_SENTENCE_END)
+        and after[:1] in "–—-"
+        and after[1:].lstrip()[:1].islower()
+    )
 
 
 def _continues(line: str, after: str) -> bool:
@@ -304,7 +317,7 @@ def _join(lines: list[str], compounds: frozenset[str] = frozenset()) -> str:
     for line in lines[1:]:
         if len(text) > 1 and text.endswith("-") and text[-2].isalnum() and line[:1].isalnum():
             text = text[:-1] + ("-" if _keeps_hyphen(text[:-1], line, compounds) else "") + line
-        elif _BULLET.match(line):
+        elif _BULLET.match(line) and (_BULLET.match(lines[0]) or not _dash_aside(text, line, False)):
             text += "\n" + line
         else:
             text += " " + line
