@@ -133,6 +133,25 @@ def test_an_answer_that_cites_nothing_and_nothing_supports_is_an_abstention(app)
     assert finish("Yes.").answer == "Yes."  # nothing to judge: kept as it is
 
 
+def test_an_answer_found_in_its_passages_heading_stands(app) -> None:  # type: ignore[no-untyped-def]
+    """The model reads each passage under its heading; a meeting's date or a product's name is
+    often only there, and answers giving it were abstentions ("not in the passages")."""
+    from petitrag.generation.base import Completion
+
+    question = "When did the product team meeting take place?"
+    meeting = Hit(rank=1, score=1.0, source="/notes.md", page=None, chunk_id="c1",
+                  section="Product team meeting — 14 May 2024", text="Attendees: Alice, Bob.")  # fmt: skip
+    context = pack([meeting], question, "en", 500, words)
+    answerer = Answerer(app.settings, app.retriever(), ScriptedGenerator(""))
+    evidence = answerer._evidence(context)
+    result = answerer._finish(question, Completion("14 May 2024 [1]", [], "m"), context, [meeting], "en",
+                              evidence, None)  # fmt: skip
+    assert not result.abstained and result.answer == "14 May 2024 [1]"
+    made_up = answerer._finish(question, Completion("12 May 2024 [1]", [], "m"), context, [meeting], "en",
+                               evidence, None)  # fmt: skip
+    assert made_up.abstained
+
+
 def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_with_it() -> None:
     """Read all passages, the 1.5B model wrote "3 200 euros [5]" for the price of passage [4]."""
     from petitrag.answer.citations import Evidence, recited
@@ -180,6 +199,15 @@ def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_wit
     assert recited("The canteen closes on Friday [2]", "Which day is the canteen closed?", canteen, "en") == (
         "The canteen closes on Friday [2]"
     )
+    # several passages hold the number: the one that supports the answer best, if one does
+    cartridges = [
+        Evidence.of("Le purificateur AquaPure 300 filtre 2 litres par minute.", "fr"),
+        Evidence.of("Une cartouche de rechange coûte 300 euros depuis 2024.", "fr"),
+        Evidence.of("En 2022, la moitié du prix était remboursée.", "fr"),
+    ]
+    asked = "Combien coûte une cartouche ?"
+    assert recited("300 euros [3]", asked, cartridges, "fr") == "300 euros [2]"
+    assert recited("300 [3]", asked, cartridges, "fr") == "300 [3]"  # [1] and [2] as good: unchanged
 
 
 def test_abstention_uses_the_fixed_sentence_in_the_question_language(app) -> None:  # type: ignore[no-untyped-def]

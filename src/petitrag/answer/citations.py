@@ -78,12 +78,13 @@ def renumber(answer: str, numbers: list[int]) -> str:
 
 
 def recited(answer: str, question: str, passages: list[Evidence], language: Language) -> str:
-    """An answer citing one passage that does not hold it, when exactly one other passage does,
-    cites that one. Read all passages, the 1.5B model wrote "3 200 euros [5]" for the price of
-    passage [4], and cited the phone-support passage for a list of equipment that only another
-    passage holds. Held: by numbers, every number the answer adds to the question; without
-    them, a cited passage that shares no content word with the answer, when one other supports
-    it well (a passage it only cites is not changed: nothing tells which it meant)."""
+    """An answer citing one passage that does not hold it, when exactly one other passage does
+    (or, of several, one supports it best), cites that one. Read all passages, the 1.5B model
+    wrote "3 200 euros [5]" for the price of passage [4], and cited the phone-support passage
+    for a list of equipment that only another passage holds. Held: by numbers, every number
+    the answer adds to the question; without them, a cited passage that shares no content word
+    with the answer, when one other supports it well (a passage it only cites is not changed:
+    nothing tells which it meant)."""
     cited = cited_numbers(answer)
     if len(cited) != 1:
         return answer
@@ -94,9 +95,10 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
     if readings:
         if _found(readings, passages[cited[0] - 1].numbers):
             return answer
-        holders = [
-            number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)
-        ]
+        holders = _best_supported(
+            [number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)],
+            answer, passages, language,
+        )  # fmt: skip
     else:
         cited_passage, said = passages[cited[0] - 1], content_words(strip_markers(answer))
         scores = support_each(answer, passages, language)
@@ -111,6 +113,18 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
     if len(holders) != 1:
         return answer
     return re.sub(rf"\[{cited[0]}\]", f"[{holders[0]}]", answer)
+
+
+def _best_supported(
+    holders: list[int], answer: str, passages: list[Evidence], language: Language
+) -> list[int]:
+    """Of several passages holding the answer's numbers, the one that supports it best, if one
+    does ("300 euros [3]": [2] says "300 euros", [1] only "AquaPure 300"); else all of them."""
+    if len(holders) < 2:
+        return holders
+    scores = support_each(answer, passages, language)
+    ranked = sorted(holders, key=lambda number: scores[number - 1], reverse=True)
+    return ranked[:1] if scores[ranked[0] - 1] > scores[ranked[1] - 1] else holders
 
 
 def strip_markers(answer: str) -> str:

@@ -24,7 +24,7 @@ from petitrag.answer.citations import (
     supporting,
     topic_terms,
 )
-from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, any_foreign, pack
+from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, any_foreign, pack, source_text
 from petitrag.answer.prompts import (
     ABSTAIN,
     YES_NO,
@@ -321,7 +321,7 @@ class Answerer:
         comes from them; None when that check is off."""
         if not self.settings.grounded_only:
             return None
-        return [Evidence.of(hit.text, hit.language) for hit in context.hits]
+        return read_passages(context)
 
     def _check(self, question: str, language: Language, result: AnswerResult) -> float | None:
         """Ask the model whether its sources really give this answer: P(yes), kept in
@@ -423,7 +423,7 @@ class Answerer:
             answer = remove_invalid(raw, len(context.hits))
             if self.settings.trim_restated:
                 answer = trimmed(answer, question, language)
-            read = evidence or [Evidence.of(hit.text, hit.language) for hit in context.hits]
+            read = evidence or read_passages(context)
             answer = recited(answer, question, read, language)
             numbers = cited_numbers(answer)  # remove_invalid left only numbers in range
             if not numbers:
@@ -478,6 +478,13 @@ class Answerer:
             citations=[], confidence=None, timings={"retrieval_s": retrieval_s, "total_s": retrieval_s},
             signals={**retrieval_signals(hits), "abstained": 1.0},
         )  # fmt: skip
+
+
+def read_passages(context: PackedContext) -> list[Evidence]:
+    """The passages as the model read them, heading first: a meeting's date or a product's
+    name is often only in its heading ("Product team meeting — 14 May 2024"), and answers
+    giving it were abstentions ("not in the passages")."""
+    return [Evidence.of(source_text(hit), hit.language) for hit in context.hits]
 
 
 def _topic(context: PackedContext, language: Language) -> frozenset[str]:
