@@ -1016,6 +1016,16 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     assert (
         trimmed("Basique customers do not get priority support [1]", negated, "en") == "Basique customers [1]"
     )
+    # English "a" is an article, not French "a" (has); several answers each keep their name
+    assert trimmed("Employees receive a laptop [1]", "What do employees receive?", "en") == "A laptop [1]"
+    leaves = "How long are parental leave and sick leave?"
+    both_parts = "Parental leave is 16 weeks and sick leave is 12 days [1]"
+    assert trimmed(both_parts, leaves, "en") == both_parts  # was "16 weeks and sick leave is 12 days"
+    conges = "Quelle est la durée du congé parental et du congé maladie ?"
+    deux = "Le congé parental est de 16 semaines et le congé maladie de 12 jours [1]"
+    assert trimmed(deux, conges, "fr") == deux
+    taxis = "When are taxis reimbursed?"
+    assert trimmed("Taxis are reimbursed only after 10 p.m. [1]", taxis, "en") == "Only after 10 p.m. [1]"
 
 
 @pytest.mark.parametrize(

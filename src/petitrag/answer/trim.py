@@ -24,16 +24,17 @@ from petitrag.language import Language, analyze, stopwords, strip_accents
 #: ("L'université de Chicago" for "Quelle université…") — unless a leading one is followed by
 #: a verb of being or having: then it is a clause ("La fumée était | noire")
 MIN_REPEATED = 2
-_AUXILIARIES = frozenset(
-    "est était sont étaient fut furent sera seront a ont avait avaient eut "
-    "is was are were be been has have had".split()
-)
+_AUXILIARIES: dict[Language, frozenset[str]] = {
+    "fr": frozenset("est était sont étaient fut furent sera seront a ont avait avaient eut".split()),
+    "en": frozenset("is was are were be been has have had".split()),  # not "a": an article here
+}
 #: a trailing run that starts with one of these is another item of a list, not a frame
 _CONJUNCTIONS = frozenset({"and", "or", "nor", "et", "ou", "ni"})
 _TOKEN = re.compile(rf"{MARKER}|\w+(?:[-‐]\w+)*")  # "worst-case" is one word; "[0, 1]" is no marker
 _TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER})+\s*[.!]?\s*$")
 _PARTIAL_WORD = re.compile(r"\w+$")
 _EDGE = " ,;:."
+_ABBREVIATED = re.compile(r"(?:^|[\s.])\w\.\w\.$")  # "10 p.m.": its last period stays
 #: the noun after "quel"/"what" names what the answer is ("À quel niveau…" → "au deuxième niveau"):
 #: repeated, it is the answer's head, not a frame
 _ASKED_FOR = re.compile(r"\b(?:quel|quelle|quels|quelles|what|which)\s+(\w+)", re.IGNORECASE)
@@ -56,15 +57,11 @@ class _Token:
     kind: Literal["repeated", "filler", "marker", "word"]  # repeated: one of the question's words
     word: str = ""  # lower-cased, accents kept ("à" is no "a")
     capitalized: bool = False
+    auxiliary: bool = False  # a form of to be or to have
 
     @property
     def framing(self) -> bool:
         return self.kind in ("repeated", "filler")
-
-    @property
-    def auxiliary(self) -> bool:
-        """A form of to be or to have."""
-        return self.kind == "filler" and self.word in _AUXILIARIES
 
 
 @dataclass(frozen=True)
@@ -111,7 +108,7 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
     kept = body[start : len(body) if end is None else end]
     offset = start + len(kept) - len(kept.lstrip(_EDGE + " "))
-    kept = kept.strip(_EDGE).strip()
+    kept = kept.strip(_EDGE).strip() + ("." if _ABBREVIATED.search(kept.rstrip()) else "")
     if start:
         kept = kept[:1].upper() + kept[1:]
     settled_end = max(t.end for t in tokens if not t.framing and t.start >= start) - offset
@@ -147,7 +144,8 @@ def _tokens(body: str, question: str, language: Language) -> list[_Token]:
         elided = body[match.end() : match.end() + 1] in ("'", "’") and len(word) <= 3
         filler = elided or (not word.isdigit() and (plain in stop or not terms))
         kind = "filler" if filler else "word"
-        tokens.append(_Token(match.start(), match.end(), kind, word.lower(), word[:1].isupper()))
+        auxiliary = filler and word.lower() in _AUXILIARIES[language]
+        tokens.append(_Token(match.start(), match.end(), kind, word.lower(), word[:1].isupper(), auxiliary))
     return tokens
 
 
@@ -175,8 +173,27 @@ def _frame_end(tokens: list[_Token]) -> int:
         return 0
     if repeated >= MIN_REPEATED and names >= repeated - (tokens[0].kind == "repeated"):
         return 0
+    if verb and _another_clause(tokens[after:]):
+        return 0  # "Parental leave is | 16 weeks and sick leave is 12 days": cut, one part lost its name
     stopword_follows = cut_index + 1 < after  # the run goes on with stopwords after the cut
     return cut if verb or (repeated >= MIN_REPEATED and stopword_follows) else 0
+
+
+def _another_clause(tokens: list[_Token]) -> bool:
+    """Whether the answer goes on, after "and"/"et", with another of the question's items and
+    what it is ("and sick leave is 12 days", "et le congé maladie de 12 jours"): the frame
+    names the first of several answers, each named by its own."""
+    joined, run = False, 0
+    for token in tokens:
+        if token.kind == "repeated":
+            run += joined
+        elif token.word in _CONJUNCTIONS:
+            joined, run = True, 0
+        elif joined and run and (token.auxiliary or (token.kind == "word" and run >= MIN_REPEATED)):
+            return True
+        elif token.kind != "filler":
+            run = 0
+    return False
 
 
 def _frame_start(tokens: list[_Token]) -> int | None:
