@@ -8,6 +8,10 @@ def test_detects_french_and_english() -> None:
     assert detect_language("How long does it take to charge the battery?") == "en"
     assert detect_language("Élysée") == "fr"  # accents break a tie
     assert detect_language("", default="fr") == "fr"
+    attendees = "Attendees: Alice Martin (chair), Bob Chen, Chloé Dubois, David Okafor."
+    assert (
+        detect_language(attendees, default="en", accents_break_ties=False) == "en"
+    )  # an English doc's chunk
 
 
 @pytest.mark.parametrize(

@@ -255,7 +255,7 @@ class Ingestor:
         document_language = detect_language(parsed.text)
         records = []
         for chunk in self.chunker.chunk(parsed):
-            language = detect_language(chunk.text, default=document_language)
+            language = detect_language(chunk.text, default=document_language, accents_break_ties=False)
             index_text = _with_context(chunk, parsed.title)
             records.append(
                 ChunkRecord(
