@@ -118,8 +118,15 @@ def rescore(out: Path) -> dict[str, Any]:
     with (out / "predictions.jsonl").open(encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
-            if row["case_id"] in wanted:
-                rows.setdefault(row["model"], {}).setdefault(row["case_id"], row)  # first line wins
+            if row["case_id"] not in wanted:
+                continue
+            answers = rows.setdefault(row["model"], {})
+            earlier = answers.get(row["case_id"])
+            # the first line wins, unless it failed with an error: resumed runs ask those again
+            if earlier is None or (
+                earlier["error"] is not None and (earlier["error_kind"] or "error") == "error"
+            ):
+                answers[row["case_id"]] = row
     cost = results["cost_model"]
     per_hour = cost["hardware_eur"] / cost["hardware_hours"] + cost["watts"] / 1000 * cost["eur_per_kwh"]
     recomputed = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -193,6 +194,23 @@ def test_timeouts_are_recorded_not_dropped(bench_home: Path) -> None:
     assert errors["by_kind"]["timeout"] == 1 and errors["rate"]["mean"] == 1.0
     assert results["models"][MODEL]["quality"]["f1"]["mean"] == 0.0  # counted as wrong, not skipped
     assert_rescored(out)
+    invoke("bench", str(bench_home / "tiny.json"), "--models", MODEL, "--out", str(out), "--limit", "1",
+           "--timeout-s", "0.05")  # fmt: skip
+    assert len(lines(out / "predictions.jsonl")) == 1  # a timeout is kept: resuming does not ask again
+
+
+def test_questions_that_failed_with_an_error_are_asked_again_on_resume(bench_home: Path) -> None:
+    """A model server down for the first run: its errors stayed, and only --fresh (deleting every
+    model's answers) could retry them."""
+    with socket.socket() as unused:  # a port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        down = f"served@http://127.0.0.1:{unused.getsockname()[1]}/v1"
+    out = bench_home / "out-down"
+    for run in (1, 2):
+        invoke("bench", str(bench_home / "tiny.json"), "--models", down, "--out", str(out), "--limit", "1")
+        rows = [json.loads(line) for line in lines(out / "predictions.jsonl")]
+        assert len(rows) == run and rows[-1]["error_kind"] == "error"
+    assert_rescored(out)
 
 
 def one_line_error(run: Callable[..., Result], *args: str) -> str:
@@ -322,6 +340,17 @@ def test_a_name_that_now_means_another_model_does_not_resume(bench_home: Path, t
     refused = invoke("bench", str(data), "--models", "swap", "--out", str(out), "--limit", "2", expect=1)
     assert f"swap answered in {out} as {first}, but now names {second}" in refused.stderr
     assert "--fresh" in refused.stderr and len(lines(out / "predictions.jsonl")) == 1
+
+
+def test_a_model_file_named_relative_then_absolute_resumes(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`--home home` after `--home /abs/home` was refused as another model, suggesting --fresh."""
+    from petitrag.bench.suite import _moved
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "home" / "models").mkdir(parents=True)
+    (tmp_path / "home" / "models" / "m.gguf").write_bytes(b"GGUF")
+    assert not _moved(str(tmp_path / "home" / "models" / "m.gguf"), "home/models/m.gguf")
+    assert _moved("home/models/m.gguf", "home/models/other.gguf") and _moved(None, "m.gguf")
 
 
 def test_a_mistyped_collection_does_not_claim_the_output_folder(bench_home: Path, tmp_path: Path) -> None:

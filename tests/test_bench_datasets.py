@@ -72,12 +72,28 @@ def test_jsonl_answers_may_be_one_string_squad_objects_or_numbers(tmp_path: Path
         {"id": 70, "question": "Number id?", "answers": ["z"]},
         {"question": "Singular key?", "answer": "w"},
         {"question": "Flagged, no answers key?", "is_impossible": True},
+        {"question": "Line\u2028separator?", "answers": ["a\u0085b"]},  # not line ends in JSONL
     ]
-    path.write_text("\ufeff" + "\n".join(json.dumps(row) for row in rows) + "\n\n", encoding="utf-8")
+    text = "\n".join(json.dumps(row, ensure_ascii=False) for row in rows)
+    path.write_text("\ufeff" + text + "\n\n", encoding="utf-8")
     cases = load_dataset(path).cases
-    assert [case.answers for case in cases] == [["Paris"], ["1965"], [], [], ["y"], ["z"], ["w"], []]
-    assert [case.impossible for case in cases] == [False, False, True, True, False, False, False, True]
-    assert [case.id for case in cases] == ["1", "2", "3", "4", "5", "70", "7", "8"]
+    assert [case.answers for case in cases] == [
+        ["Paris"],
+        ["1965"],
+        [],
+        [],
+        ["y"],
+        ["z"],
+        ["w"],
+        [],
+        ["a\x85b"],
+    ]
+    assert [case.impossible for case in cases] == [False, False, True, True, False, False, False, True, False]
+    assert [case.id for case in cases] == ["1", "2", "3", "4", "5", "70", "7", "8", "9"]
+    ndjson = tmp_path / "mine.ndjson"
+    ndjson.write_text('{"question": "q?", "answers": ["a"]}\n{"question": ', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 2 of mine\.ndjson is not valid JSON"):
+        load_dataset(ndjson)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from petitrag.bench.results import model_results
 from petitrag.bench.rundir import META_DIR, append_prediction, prepare, write_json
 from petitrag.bench.runner import Prediction
 from petitrag.bench.suite import BenchOptions, finish, run_identity
-from petitrag.bench.verdict import Bar, decide
+from petitrag.bench.verdict import Bar, Check, decide
 from petitrag.config import Settings
 from petitrag.errors import ConfigError
 from tests.rescore_bench import rescore
@@ -197,6 +197,10 @@ def test_failed_priced_api_calls_are_not_free(tmp_path: Path) -> None:
     answered = Prediction("a", "api", "q?", ["x"], False, "x", timings=tokens)
     half = model_results(tmp_path, spec("api", None), cases, {**failed, "a": answered}, priced)
     assert half["cost"]["eur_per_1k"]["mean"] == pytest.approx(1000 * (1000 + 200) / 1e6)  # over the answered
+    # a question search abstained on costs nothing, but is no call that returned
+    unasked = Prediction("b", "api", "q?", ["x"], True, "", timings={"total_s": 0.01, "prompt_tokens": 0})
+    still_dead = model_results(tmp_path, spec("api", None), cases, {**failed, "b": unasked}, priced)
+    assert still_dead["cost"]["eur_per_1k"]["mean"] is None
 
 
 def test_pareto_frontier_keeps_only_undominated_models() -> None:
@@ -350,3 +354,8 @@ def test_plot_without_any_f1_warns_nothing(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         write_pareto(tmp_path / "pareto.png", results)
     assert (tmp_path / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_small_cost_bar_is_shown_as_given() -> None:
+    """With --max-cost 0.0001 the verdict read "cost 0.018 €/1k > 0.000 €/1k"."""
+    assert Check("cost", 0.0001, 0.018, False).describe() == "cost 0.018 €/1k > 0.0001 €/1k"

@@ -226,6 +226,9 @@ def test_calibration_escalates_exactly_the_cases_the_small_model_gets_wrong() ->
     assert details["chosen"]["escalation_rate"] == pytest.approx(10 / 30)
     assert details["latency_ratio"] == pytest.approx((30 + 10 * 9.9) / 300)
     assert details["signal_auc"]["mean_logprob"] == 1.0
+    # no self-check in the run: its neutral 0.8 everywhere (std 1e-16, not 0) weighs nothing;
+    # scaled by that std, its rounding noise decided every route
+    assert calibration.model.weights["self_check"] == 0.0 and calibration.model.scales["self_check"] == 1.0
     assert (
         calibration.score({"mean_logprob": -0.1})
         > calibration.threshold

@@ -51,7 +51,7 @@ def load_dataset(path: Path) -> Dataset:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"test set {path} is not UTF-8 text (byte {exc.start})") from None
     if path.suffix.lower() in (".jsonl", ".ndjson"):
-        return _unique_ids(_jsonl(path.stem, text))
+        return _unique_ids(_jsonl(path.stem, path.name, text))
     if path.suffix.lower() in (".csv", ".tsv", ".xlsx"):
         raise ConfigError(
             f"test set {path}: {path.suffix} is not read; write one JSON object per line in a .jsonl file: "
@@ -179,12 +179,13 @@ def _unique(title: str, taken: dict[str, str]) -> str:
     return candidate
 
 
-def _jsonl(name: str, text: str) -> Dataset:
+def _jsonl(name: str, file_name: str, text: str) -> Dataset:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # lines end at "\n" only: splitlines() also cut at U+2028, U+0085… that JSON strings may hold
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"line {number} of {name}.jsonl"
+        where = f"line {number} of {file_name}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:

@@ -62,7 +62,8 @@ class BenchDisplay:
         if state.task is not None:
             self.progress.start_task(state.task)
         if not self.live:
-            self._line(f"{model}: {state.total - state.done} questions to answer ({state.done} already done)")
+            left = state.total - state.done
+            self._line(f"{model}: {left} question{'s' * (left != 1)} to answer ({state.done} already done)")
 
     def case_done(self, model: str, seconds: float | None, error_kind: str | None) -> None:
         state = self.models[model]

@@ -52,7 +52,7 @@ class ModelSpec:
     def to_json(self) -> dict[str, Any]:
         return {
             "spec": self.spec, "kind": self.kind, "model": self.model, "base_url": self.base_url,
-            "path": str(self.path) if self.path else None, "file_bytes": self.file_bytes,
+            "path": str(self.path.resolve()) if self.path else None, "file_bytes": self.file_bytes,
             "params": self.params, "topline": self.topline,
         }  # fmt: skip
 

@@ -95,10 +95,12 @@ def model_results(
 def _costed(predictions: list[Prediction], basis: str) -> list[Prediction]:
     """The cases whose cost is known. By time, all (a failure costs the time it took). By tokens,
     a failed call's tokens are unknown, and costing them €0 let a dead paid API meet any
-    --max-cost: the mean is over the calls that returned (none returned: cost not measured)."""
-    if basis == "tokens":
-        return [p for p in predictions if p.error is None]
-    return predictions
+    --max-cost: the mean is over the cases that did not fail (a question search abstained on
+    cost nothing), and is not measured when no model call returned."""
+    if basis != "tokens":
+        return predictions
+    returned = [p for p in predictions if p.error is None]
+    return returned if any(p.timings.get("prompt_tokens") for p in returned) else []
 
 
 def resources(spec: ModelSpec, meta: list[dict[str, Any]]) -> dict[str, Any]:

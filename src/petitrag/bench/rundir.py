@@ -143,12 +143,23 @@ def append_prediction(out: Path, prediction: Prediction) -> None:
 
 
 def load_all_predictions(out: Path) -> dict[str, dict[str, Prediction]]:
-    """model → case id → its prediction (the first one written wins; broken lines skipped)."""
+    """model → case id → its prediction (the first one written wins, unless it failed with an
+    error and was asked again; broken lines skipped)."""
     found: dict[str, dict[str, Prediction]] = {}
     for row in read_jsonl(out / PREDICTIONS):
         prediction = Prediction.from_json(row)
-        found.setdefault(prediction.model, {}).setdefault(prediction.case_id, prediction)
+        answers = found.setdefault(prediction.model, {})
+        earlier = answers.get(prediction.case_id)
+        if earlier is None or to_ask_again(earlier):
+            answers[prediction.case_id] = prediction
     return found
+
+
+def to_ask_again(prediction: Prediction) -> bool:
+    """A question that failed with an error (a model server down, a 500) is asked again when
+    the run resumes: it tells nothing of the model, and the only way to retry was --fresh,
+    which deletes every model's answers. Timeouts, crashes and invalid outputs stay."""
+    return prediction.error is not None and (prediction.error_kind or "error") == "error"
 
 
 def load_predictions(out: Path, model: str, case_ids: list[str] | None = None) -> list[Prediction]:

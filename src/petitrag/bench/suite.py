@@ -36,6 +36,7 @@ from petitrag.bench.rundir import (
     locked,
     prepare,
     read_meta,
+    to_ask_again,
     write_cases,
     write_json,
 )
@@ -102,13 +103,24 @@ def check_same_models(out: Path, specs: list[ModelSpec]) -> None:
         now = spec.to_json()
         for record in read_meta(out, spec.key):
             before = record.get("spec")
-            fields = ("path", "file_bytes", "base_url", "model")
-            if before and any(before.get(field) != now[field] for field in fields):
+            fields = ("file_bytes", "base_url", "model")
+            if before and (
+                any(before.get(field) != now[field] for field in fields)
+                or _moved(before.get("path"), now["path"])
+            ):
                 was = before.get("path") or f"{before.get('model')}@{before.get('base_url')}"
                 raise ConfigError(
                     f"{spec.key} answered in {out} as {was}, but now names {spec.path or spec.spec}: "
                     "its answers would mix two models; use another --out, or --fresh to start over"
                 )
+
+
+def _moved(before: str | None, now: str | None) -> bool:
+    """Whether two model paths name different files: "home/models/x.gguf" given once relative
+    and once absolute is the same file (the run could not resume, and suggested --fresh)."""
+    if before is None or now is None:
+        return before != now
+    return os.path.realpath(before) != os.path.realpath(now)
 
 
 def select(dataset: Dataset, options: BenchOptions) -> list[Case]:
@@ -197,7 +209,10 @@ def run_models(
 ) -> dict[str, str]:
     """Each model in turn over the cases it has not answered yet; returns load errors by model."""
     done = load_all_predictions(options.out)
-    pending = {spec.key: [c for c in cases if c.id not in done.get(spec.key, {})] for spec in specs}
+    pending = {
+        spec.key: [c for c in cases if (p := done.get(spec.key, {}).get(c.id)) is None or to_ask_again(p)]
+        for spec in specs
+    }
     load_errors = {}
     with bench_display(console) as display:
         for spec in specs:

@@ -69,7 +69,11 @@ def fit(features: np.ndarray, labels: np.ndarray, iterations: int = 2000) -> Con
     """Ridge logistic regression by gradient descent on standardised features."""
     means = features.mean(axis=0)
     scales = features.std(axis=0)
-    scales[scales == 0] = 1.0
+    # a signal that never varied (the neutral self-check of a run without it) has a std of
+    # 1e-16, not 0: scaled by it, its rounding noise got a weight and decided every route
+    constant = scales < 1e-9 * np.maximum(1.0, np.abs(means))
+    scales[constant] = 1.0
+    features = np.where(constant, means, features)
     x = (features - means) / scales
     n, d = x.shape
     weights, bias = np.zeros(d), 0.0
