@@ -444,6 +444,8 @@ def test_chat_answers_follow_up_questions(indexed: Path) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("first token") == 2  # two answers, then the empty line ends the chat
+    quit_typed = CliRunner().invoke(cli, ["chat"], input="/quit\nHow often should I turn my compost pile?\n")
+    assert quit_typed.exit_code == 0 and "first token" not in quit_typed.stderr  # not asked as a question
 
 
 def test_a_question_chat_cannot_use_does_not_end_the_chat(indexed: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -251,6 +252,31 @@ def test_argv_that_is_not_utf8_is_one_clear_line(home: Path, command: str, what:
     assert result.returncode == 1, result.stderr
     message = f"error: the {what} is not valid UTF-8 (check the terminal's encoding)"
     assert result.stderr.strip().splitlines() == [message]
+
+
+def test_a_terminal_that_cannot_show_utf8_gets_whole_json_and_no_traceback(petitrag, tmp_path: Path) -> None:
+    """A Latin-1 locale crashed search, ask, summarize and extract on "€" (after the model had
+    answered); standard input closed (`<&-`) crashed "-"; a full disk gave a traceback."""
+    (tmp_path / "budget.md").write_text("# Budget\n\nLe budget annuel est de 5 000 € pour l’équipe.\n")
+    petitrag("ingest", str(tmp_path / "budget.md"), "--no-embed")
+    latin1 = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    found = run_subprocess("search", "budget", "--mode", "bm25", "--json", env=latin1, timeout=120)
+    assert found.returncode == 0, found.stderr  # JSON escaped to ASCII: UTF-8 as well
+    assert json.loads(found.stdout)["hits"][0]["text"].endswith("5 000 € pour l’équipe.")
+    shown = run_subprocess("search", "budget", "--mode", "bm25", env=latin1, timeout=120, encoding="latin-1")
+    assert shown.returncode == 0 and "5 000 ? pour l?équipe" in shown.stdout, shown.stderr
+    closed = subprocess.run([str(VENV_BIN / "petitrag"), "search", "-"], preexec_fn=lambda: os.close(0),
+                            env=latin1, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert (
+        closed.returncode == 1 and closed.stderr.strip() == "error: no standard input to read the query from"
+    )
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([str(VENV_BIN / "petitrag"), "config"], stdout=full, stderr=subprocess.PIPE,
+                                env=latin1, text=True, timeout=120)  # fmt: skip
+    assert (
+        result.returncode == 1
+        and result.stderr.strip() == "error: cannot write the output: No space left on device"
+    )
 
 
 def test_a_folder_as_schema_is_refused_without_a_traceback(petitrag, tmp_path: Path) -> None:

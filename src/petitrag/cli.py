@@ -6,6 +6,7 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import time
@@ -90,8 +91,16 @@ def text_argument(value: str, what: str) -> str:
     """The argument, or standard input when it is "-" (a long question from a file or a pipe,
     with no shell quoting to get right), checked to be UTF-8."""
     if value == "-":
+        if sys.stdin is None:  # started with standard input closed (`<&-`)
+            raise QueryError(f"no standard input to read the {what} from")
         value = sys.stdin.read()
     return require_utf8(value, what)
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on standard output; escaped to ASCII on a terminal that
+    cannot show UTF-8 (a Latin-1 locale crashed on "€"), so the JSON stays whole."""
+    click.echo(json.dumps(data, ensure_ascii=not _utf8(sys.stdout), indent=2))
 
 
 def require_utf8(text: str, what: str) -> str:
@@ -174,7 +183,7 @@ def search(ctx: click.Context, query: str, as_json: bool, **flags: Any) -> None:
     with open_app(settings) as app:
         result = app.retriever().search(query)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        print_json(result.to_json())
     else:
         print_hits(out, result)
     for warning in result.warnings:
@@ -229,6 +238,7 @@ def models_list(ctx: click.Context) -> None:
     from rich.table import Table
 
     from petitrag.generation.catalog import list_models
+    from petitrag.report import for_tables
 
     settings = settings_from(ctx)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -243,7 +253,7 @@ def models_list(ctx: click.Context) -> None:
             name, row.params, _quant_shown(row, settings), size, languages, row.licence,
             escape(row.source), installed,
         )  # fmt: skip
-    (out if out.is_terminal else Console(width=200, emoji=False)).print(table)  # pipes get whole lines
+    for_tables(out).print(table)
     folder = escape(str(settings.models_dir))
     err.print(f"[dim]* the answer model (`model` setting) · models directory: {folder}[/]", highlight=False)
 
@@ -342,7 +352,20 @@ def _still_installed(settings: Settings, model: str) -> bool:
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(cli.main(prog_name="petitrag", standalone_mode=True))
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and not _utf8(stream) and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")  # "€" on a Latin-1 terminal: "?", not a traceback
+    try:
+        sys.exit(cli.main(prog_name="petitrag", standalone_mode=True))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        sys.exit(1)
+
+
+def _utf8(stream: Any) -> bool:
+    return (getattr(stream, "encoding", "") or "").lower().replace("-", "").replace("_", "") == "utf8"
 
 
 # Commands defined in their own modules register themselves on `cli` when imported.

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 import click
 from rich.markup import escape
 
-from petitrag.cli import cli, err, out, require_utf8, settings_from, text_argument
+from petitrag.cli import cli, err, out, print_json, require_utf8, settings_from, text_argument
 from petitrag.config import Reading, Settings
 from petitrag.errors import ConfigError, PetitragError
 from petitrag.report import Stream, counted, packing_line, print_answer, route_line
@@ -129,7 +129,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, no_stream: bool, **fla
             err.print(f"[yellow]warning:[/] {escape(route_line(route, result.escalated))}", highlight=False)
         if result.context is not None and result.context.altered:  # the JSON contract has no key for it
             err.print(f"note: {escape(packing_line(result.context))}", highlight=False)
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        print_json(result.to_json())
         return
     print_answer(out, err, result, streamed)
 
@@ -157,10 +157,12 @@ def chat(ctx: click.Context, **flags: Any) -> None:
         app.store.require_documents(settings.collection)
         conversation = Conversation(app.answerer())
         warn_if_not_embedded(app, settings)
-        err.print("[dim]Ask a question (empty line or Ctrl-D to quit).[/]", highlight=False)
+        err.print("[dim]Ask a question (empty line, /quit or Ctrl-D to quit).[/]", highlight=False)
+        if sys.stdin.isatty():
+            import readline  # noqa: F401  (line editing and ↑ for earlier questions: arrows typed "^[[D")
         while True:
             question = read_question()
-            if question is None or not question.strip():
+            if question is None or question.strip().lower() in ("", "/quit", "/exit", "/q"):
                 break
             try:
                 chat_turn(conversation, require_utf8(question, "question"))
@@ -222,7 +224,7 @@ def summarize(
     for warning in summary.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     if as_json:
-        click.echo(json.dumps(summary.__dict__, ensure_ascii=False, indent=2))
+        print_json(summary.__dict__)
         return
     out.print(escape(summary.text), highlight=False)
     where = (
@@ -272,7 +274,7 @@ def extract(ctx: click.Context, source: str, schema_path: Path, **flags: Any) ->
         extraction = Extractor(settings, app.store, app.generator).extract(
             settings.collection, source, schema, hook
         )
-    click.echo(json.dumps(extraction.data, ensure_ascii=False, indent=2))
+    print_json(extraction.data)
     if extraction.windows > 1:
         err.print(f"[dim]{escape(parts_line(extraction))}[/]", highlight=False)
     if extraction.errors:

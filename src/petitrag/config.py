@@ -391,12 +391,21 @@ def _invalid_message(error: Any, given: Mapping[str, Any], flag_names: Mapping[s
         where = f"flag {flag} {'…' if secret else _short(str(given[field]), quote=False)}"
     elif (env := _env_name(field)) is not None:
         where = f"env {env}={shown if secret else _short(os.environ[env])}"
-    elif (path := config_file(given.get("home"))) is not None:
+    elif (path := config_file(given.get("home"))) is not None and _sets(path, field):
         where = f"{path}" + (f": {field} = {shown}" if shown else "")
     else:
         where = f"default {shown}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"invalid setting {field} ({where.strip()}): {message}"
+
+
+def _sets(path: Path, field: str) -> bool:
+    """Whether the TOML file sets ``field`` (a file setting only search_k was blamed for the
+    default chunk_overlap that a --chunk-tokens flag made invalid)."""
+    try:
+        return field in tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # unreadable now: it may well be the culprit
 
 
 def _env_name(field: str) -> str | None:
@@ -412,7 +421,8 @@ def _env_json_message(exc: SettingsError) -> str:
     env = _env_name(field) if field else None
     if env is None:
         return f"cannot read configuration: {exc}"
-    return f"invalid setting {field} (env {env}={_short(os.environ[env])}): not valid JSON"
+    shown = "'…'" if field in SECRET_SETTINGS else _short(os.environ[env])  # named, never shown
+    return f"invalid setting {field} (env {env}={shown}): not valid JSON"
 
 
 #: PETITRAG_* variables that are not settings but are read all the same

@@ -5,9 +5,19 @@ The CLI prints these as one clear line (no traceback); anything else is a bug.
 
 from __future__ import annotations
 
+import re
+
+#: the password of a URL ("http://user:secret@host"): a comma may be part of it
+URL_PASSWORD = re.compile(r"(//[^/:@\s,]*:)[^/@\s]*@")
+
 
 class PetitragError(Exception):
-    """Base class for errors the user can act on."""
+    """Base class for errors the user can act on. Its text never shows a URL's password:
+    "cannot reach model server at http://user:***@host/v1" is pasted into bug reports, as
+    the configuration is (where it was already hidden)."""
+
+    def __str__(self) -> str:
+        return URL_PASSWORD.sub(r"\1***@", super().__str__())
 
 
 class ConfigError(PetitragError):

@@ -127,14 +127,22 @@ def print_collections(console: Console, store: Store, settings: Settings) -> Non
     if not found:
         console.print(f"No collection yet in {settings.home}. Create one with `petitrag ingest PATH`.")
         return
-    table = Table("collection", "documents", "chunks", "vectors", "embedder", title=str(settings.db_path))
+    table = Table(title=str(settings.db_path))
+    for header in ("collection", "documents", "chunks", "vectors", "embedder"):  # names typed back: never "…"
+        table.add_column(header, overflow="fold")
     for collection in found:
         stats = store.stats(collection.name)
         table.add_row(
             collection.name, str(stats["documents"]), str(stats["chunks"]),
             f"{stats['embedded']}/{stats['chunks']}", collection.embedder,
         )  # fmt: skip
-    console.print(table)
+    for_tables(console).print(table)
+
+
+def for_tables(console: Console) -> Console:
+    """Where a table goes: the terminal, or for a pipe a console wide enough for whole lines
+    (80 columns cut a 64-character collection name to "a-very-long-collecti…")."""
+    return console if console.is_terminal else Console(width=200, emoji=False)
 
 
 class Stream:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 
-from petitrag.errors import PetitragError
+from petitrag.errors import URL_PASSWORD, PetitragError
 
 
 def checked_base_url(base_url: str, setting: str, error: type[PetitragError]) -> str:
@@ -26,4 +24,4 @@ def checked_base_url(base_url: str, setting: str, error: type[PetitragError]) ->
 def without_password(text: str) -> str:
     """``text`` with the password of every URL in it hidden (``http://user:***@host``): the
     configuration and the serve banner are pasted into bug reports, routes hold URLs too."""
-    return re.sub(r"(//[^/:@\s,]*:)[^/@\s]*@", r"\1***@", text)  # a password may hold a comma
+    return URL_PASSWORD.sub(r"\1***@", text)
