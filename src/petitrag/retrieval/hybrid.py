@@ -67,7 +67,9 @@ class Hit:
 
     def to_json(self) -> dict[str, Any]:
         keys = ("rank", "score", "source", "page", "section", "chunk_id", "text")
-        return {key: value for key, value in asdict(self).items() if key in keys}
+        shown = {key: value for key, value in asdict(self).items() if key in keys}
+        # float32 sums: 3.000000238418579 over the documented maximum of 3
+        return {**shown, "score": round(float(self.score), 6)}
 
 
 @dataclass
