@@ -293,6 +293,18 @@ def test_openai_does_not_retry_4xx() -> None:
     assert len(calls) == 1
 
 
+def test_openai_key_errors_say_which_setting_and_never_show_the_key() -> None:
+    def refused(request: httpx.Request) -> httpx.Response:
+        said = f"Invalid key {request.headers.get('authorization', '')}".strip()
+        return httpx.Response(401, json={"error": {"message": said}})
+
+    with pytest.raises(EmbeddingError, match=r"HTTP 401 \(set embedder_api_key\)"):
+        _mock(refused).embed_query("x")
+    with pytest.raises(EmbeddingError) as raised:
+        _mock(refused, api_key="sk-secret-123").embed_query("x")
+    assert "sk-secret-123" not in str(raised.value) and "Invalid key Bearer ***" in str(raised.value)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -685,6 +685,24 @@ def _events(*lines: str) -> httpx.Response:
         (_events('data: {"choices":[{"delta":{"content":"Employees may"}}]}'), "ended mid-answer"),
         (_events("data: null"), "unexpected event: null"),
         (_events('data: {"choices":[{"delta":{},"finish_reason":"tool_calls"}]}'), "called a tool"),
+        (  # a reasoning model: its tokens went to reasoning_content (was shown as an abstention)
+            _events(
+                'data: {"choices":[{"delta":{"reasoning_content":"Let me"}}]}',
+                'data: {"choices":[{"delta":{"content":null},"finish_reason":"length"}]}',
+            ),
+            "token limit without a word of answer",
+        ),
+        (
+            httpx.Response(
+                200, json={"choices": [{"message": {"content": None}, "finish_reason": "length"}]}
+            ),
+            "token limit without a word of answer",
+        ),
+        (  # a 404 with the server's own reason keeps it
+            httpx.Response(404, json={"error": {"message": "collection 'default' does not exist"}}),
+            "answered 404: collection 'default' does not exist",
+        ),
+        (httpx.Response(404, json={"detail": "Not Found"}), r"not found \(404\): is the base URL right"),
     ],
 )
 def test_openai_replies_that_are_no_whole_answer_are_errors(reply: httpx.Response, error: str) -> None:
@@ -722,6 +740,28 @@ def test_openai_servers_that_differ_are_adapted_to() -> None:
     assert completion.text == "Hi" and ["stream_options" in request for request in requests] == [True, False]
 
 
+@pytest.mark.parametrize(
+    ("logprobs", "logprob"),
+    [
+        ('[{"token":"Hi","logprob":-0.5,"top_logprobs":{"Hi":-0.5,"Ho":-1.2}}]', -0.5),  # legacy shape
+        ('[{"token":"Hi","logprob":-0.5,"top_logprobs":["Hi","Ho"]}]', -0.5),
+        ('[{"token":null,"logprob":-0.25},{"token":null,"logprob":-0.25}]', -0.5),
+        ('[{"token":"Hi","logprob":"-0.1"}]', None),  # was read as certain: confidence 1.0
+        ('["Hi"]', None),
+    ],
+)
+def test_openai_logprobs_in_other_shapes_are_read_or_left_out(logprobs: str, logprob: float | None) -> None:
+    """They ended every command in a traceback, or in a made-up confidence of 1.0."""
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    token = f'{{"choices":[{{"delta":{{"content":"Hi"}},"logprobs":{{"content":{logprobs}}}}}]}}'
+    stream = _events(f"data: {token}", 'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}')
+    completion = OpenAIChatGenerator("http://test/v1", "m", transport=_serving(stream)[0]).complete(
+        QUESTION, greedy()
+    )
+    assert completion.text == "Hi" and [token.logprob for token in completion.tokens] == [logprob]
+
+
 def test_openai_keys_timeouts_and_addresses_get_one_clear_line() -> None:
     from petitrag.errors import ConfigError
     from petitrag.generation.openai_http import OpenAIChatGenerator
@@ -729,6 +769,12 @@ def test_openai_keys_timeouts_and_addresses_get_one_clear_line() -> None:
     unauthorized = httpx.Response(401, json={"error": {"message": "missing API key"}})
     generator = OpenAIChatGenerator("http://test/v1", "m", transport=_serving(unauthorized)[0])
     with pytest.raises(GenerationError, match=r"needs an API key \(401\): set model_api_key"):
+        generator.complete(QUESTION, greedy())
+    echoed = httpx.Response(401, json={"error": {"message": "Invalid key Bearer sk-secret-123"}})
+    generator = OpenAIChatGenerator(
+        "http://test/v1", "m", api_key="sk-secret-123", transport=_serving(echoed)[0]
+    )
+    with pytest.raises(GenerationError, match=r"refused the API key \(401\): Invalid key Bearer \*\*\*$"):
         generator.complete(QUESTION, greedy())
     with pytest.raises(ConfigError, match=r"expected e\.g\. http://localhost"):
         OpenAIChatGenerator("127.0.0.1:8080/v1", "m")

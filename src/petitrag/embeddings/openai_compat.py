@@ -58,6 +58,7 @@ class OpenAIEmbedder(Embedder):
         self.query_prefix = auto_query if query_prefix is None else query_prefix
         self.passage_prefix = auto_passage if passage_prefix is None else passage_prefix
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._key = api_key or ""
         self._client = httpx.Client(timeout=self.timeout, headers=headers, transport=transport)
         self._dim: int | None = None
 
@@ -118,7 +119,7 @@ class OpenAIEmbedder(Embedder):
                 self._sleep(attempt, response.headers.get("retry-after"))
                 continue
             if response.status_code >= 400:
-                raise EmbeddingError(_http_error(response, self.url))
+                raise EmbeddingError(_http_error(response, self.url, self._key))
             try:
                 return response.json()
             except ValueError:
@@ -136,9 +137,14 @@ class OpenAIEmbedder(Embedder):
         time.sleep(min(delay, _MAX_BACKOFF))
 
 
-def _http_error(response: httpx.Response, url: str) -> str:
-    """Quote what the server said: its message usually names the real problem (bad model...)."""
-    return f"embeddings endpoint at {url} answered HTTP {response.status_code}: {_server_message(response)}"
+def _http_error(response: httpx.Response, url: str, key: str) -> str:
+    """Quote what the server said: its message usually names the real problem (bad model...);
+    never the key, when a server quotes the one it refused."""
+    said = _server_message(response)
+    said = said.replace(key, "***") if key else said
+    status = response.status_code
+    hint = " (set embedder_api_key)" if status in (401, 403) and not key else ""
+    return f"embeddings endpoint at {url} answered HTTP {status}{hint}: {said}"
 
 
 def _server_message(response: httpx.Response) -> str:

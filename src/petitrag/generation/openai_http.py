@@ -59,6 +59,7 @@ class OpenAIChatGenerator(Generator):
         self.timeout = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.has_key = bool(api_key)
+        self._key = api_key or ""
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), headers=headers, transport=transport
         )
@@ -155,6 +156,8 @@ class OpenAIChatGenerator(Generator):
     def _on_http_error(self, response: httpx.Response, body: dict[str, Any]) -> None:
         """Raise _Resend after adapting the request to the server, or the right error."""
         status, full = response.status_code, _server_message(response)
+        if self._key:  # "Invalid key Bearer sk-…": a server quoting the key it refused
+            full = full.replace(self._key, "***")
         lowered, message = full.lower(), _shorten(full)
         schema_rejected = "response_format" in lowered or "json_schema" in lowered
         if schema_rejected and "response_format" in body and self.schema_dialect == "json_schema":
@@ -178,10 +181,12 @@ class OpenAIChatGenerator(Generator):
             self.logprobs_supported, self._probing_logprobs = True, False
         if status == 404 and "model" in lowered:
             raise ModelNotFoundError(f"model {self.name!r} is not served at {self.base_url}: {message}")
-        if status == 404:
+        if status == 404 and ((len(full) < 60 and "not found" in lowered) or "<html" in lowered):
             raise GenerationError(
                 f"{self.url} not found (404): is the base URL right? It usually ends in /v1"
             )
+        if status == 404:  # the server's own reason ("collection 'default' does not exist…")
+            raise GenerationError(f"model server at {self.base_url} answered 404: {message}")
         if status in (401, 403) and not self.has_key:
             raise GenerationError(
                 f"model server at {self.base_url} needs an API key ({status}): set model_api_key "
@@ -226,6 +231,7 @@ class OpenAIChatGenerator(Generator):
         prompt = _count(usage.get("prompt_tokens")) or self._prompt_estimate(messages)
         completion = _count(usage.get("completion_tokens")) or self.count_tokens(text)
         self.usage = Usage(prompt, completion, choice.get("finish_reason") or "stop")
+        self._check_answered(bool(text), self.usage.finish_reason)
         if text:
             yield Token(text)
 
@@ -296,6 +302,16 @@ class OpenAIChatGenerator(Generator):
             raise GenerationError(
                 f"model {self.name!r} at {self.base_url} called a tool instead of answering"
             )
+        self._check_answered(bool(counted), finish_reason)
+
+    def _check_answered(self, answered: bool, finish_reason: str | None) -> None:
+        """Nothing said before the token limit is no answer (it was shown as an abstention): a
+        reasoning model (vLLM, Ollama) spends its tokens on ``reasoning_content`` first."""
+        if finish_reason == "length" and not answered:
+            raise GenerationError(
+                f"model {self.name!r} at {self.base_url} reached its token limit without a word of "
+                "answer (a reasoning model thinking first?): raise max_tokens"
+            )
 
     def _prompt_estimate(self, messages: list[Message]) -> int:
         return sum(self.count_tokens(message.get("content", "")) for message in messages)
@@ -311,12 +327,16 @@ def _tokens_of(choice: dict[str, Any]) -> tuple[list[Token], int]:
     text = text if isinstance(text, str) else ""
     logprobs = choice.get("logprobs")
     entries = logprobs.get("content") if isinstance(logprobs, dict) else None
-    entries = [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
+    entries = entries if isinstance(entries, list) else []
     if not text:
         return [], 0
-    if not entries:
-        return [Token(text)], 1
-    pieces = [entry.get("token", "") for entry in entries]
+    # logprobs in another shape (a null or string logprob, a non-object entry) are no logprobs:
+    # read as certain, a made-up confidence of 1.0; read as objects, a traceback
+    if not entries or not all(
+        isinstance(entry, dict) and _is_number(entry.get("logprob")) for entry in entries
+    ):
+        return [Token(text)], max(1, len(entries))
+    pieces = [entry.get("token") if isinstance(entry.get("token"), str) else "" for entry in entries]
     if len(entries) > 1 and "".join(pieces) == text:
         return [_token(piece, [entry]) for piece, entry in zip(pieces, entries, strict=True)], len(entries)
     return [_token(text, entries)], len(entries)
@@ -324,16 +344,21 @@ def _tokens_of(choice: dict[str, Any]) -> tuple[list[Token], int]:
 
 def _token(text: str, entries: list[dict[str, Any]]) -> Token:
     logprob = sum(_number(entry.get("logprob")) for entry in entries)
-    alternatives = [
-        [
-            _number(top.get("logprob"))
-            for top in entry.get("top_logprobs") or []
-            if _is_number(top.get("logprob"))
-        ]
-        for entry in entries
-    ]
+    alternatives = [_top_logprobs(entry.get("top_logprobs")) for entry in entries]
     entropy = max((entropy_of(top) for top in alternatives if top), default=None)
     return Token(text, min(logprob, 0.0), entropy)
+
+
+def _top_logprobs(top: Any) -> list[float]:
+    """The alternatives' log-probabilities: a list of {token, logprob} (chat completions) or
+    a {token: logprob} object (legacy completions); anything else gives none."""
+    if isinstance(top, dict):
+        values = list(top.values())
+    elif isinstance(top, list):
+        values = [item.get("logprob") for item in top if isinstance(item, dict)]
+    else:
+        values = []
+    return [float(value) for value in values if _is_number(value)]
 
 
 def _is_number(value: Any) -> bool:
