@@ -318,3 +318,22 @@ def test_ctrl_c_is_one_line_and_exit_status_130(home: Path, delay_s: float) -> N
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and stderr.strip() == "interrupted", (process.returncode, stderr)
+
+
+def test_an_index_damaged_past_its_header_is_one_clear_line(petitrag, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Pages overwritten (a disk fault) pass the opening checks, then every read ended in a
+    sqlite3 traceback."""
+    from petitrag.index.store import Store
+
+    (tmp_path / "notes.txt").write_text("Le ban des vendanges est fixé au 12 septembre.\n")
+    petitrag("ingest", str(tmp_path / "notes.txt"), "--no-embed", "-c", "c")
+
+    def malformed(*args: object) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Store, "stats", malformed)
+    monkeypatch.setattr(Store, "lexical_corpus", malformed)
+    for command in (["collections"], ["search", "vendanges", "-c", "c", "--mode", "bm25"]):
+        result = petitrag(*command, expect=1)
+        assert result.stderr.startswith("error: the index is damaged (database disk image is malformed)")
+        assert len(result.stderr.splitlines()) == 1 and "ingest again" in result.stderr

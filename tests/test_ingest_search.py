@@ -627,3 +627,28 @@ def test_terminal_output_prints_the_text_as_written(petitrag, tmp_path: Path) ->
     petitrag("ingest", str(note), "--no-embed")
     shown = petitrag("search", "router address", "--mode", "bm25").stdout
     assert "fe80::a:b:1" in shown and "1:x:2" in shown
+
+
+def test_a_damaged_or_unwritable_search_cache_is_rebuilt_or_bypassed(
+    petitrag, corpus: Path, home: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An empty cache file (renamed into place, then a power cut) made every search "Aborted!"
+    or a traceback, for good; a full disk made search a traceback."""
+    import errno
+
+    from petitrag.retrieval import cache
+
+    petitrag("ingest", str(corpus), "-c", "work")
+    first = search_json(petitrag, "compost", "-c", "work")["hits"][0]["chunk_id"]
+    for name in ("rowids.npy", "vectors.npy"):
+        for damaged in (home / "cache" / "work").glob(f"*/{name}"):
+            damaged.write_bytes(b"")
+    assert search_json(petitrag, "compost", "-c", "work")["hits"][0]["chunk_id"] == first
+    shutil.rmtree(home / "cache")
+
+    def disk_full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache, "_built", disk_full)
+    assert search_json(petitrag, "compost", "-c", "work")["hits"][0]["chunk_id"] == first
+    assert not (home / "cache" / "work").exists() or not any((home / "cache" / "work").iterdir())

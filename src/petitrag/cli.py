@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,19 @@ class _Group(click.Group):
         except KeyboardInterrupt:  # click's own handling says "Aborted!" and exits 1, like an error
             err.print("interrupted", highlight=False)
             ctx.exit(INTERRUPTED)
+        except sqlite3.DatabaseError as exc:  # damaged past its header, a full disk mid-write
+            err.print(f"[bold red]error:[/] {escape(_index_trouble(exc))}", highlight=False)
+            ctx.exit(1)
+
+
+def _index_trouble(exc: sqlite3.DatabaseError) -> str:
+    reason = str(exc)
+    if "malformed" in reason or "not a database" in reason:
+        return (
+            f"the index is damaged ({reason}): restore petitrag.sqlite3 in the data directory from a "
+            "backup, or delete it and ingest again"
+        )
+    return f"index error: {reason}"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -360,7 +374,8 @@ def main() -> None:
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
             raise
-        print(f"error: cannot write the output: {exc.strerror}", file=sys.stderr)
+        where = f"cannot write {exc.filename}" if exc.filename else "cannot write the output"
+        print(f"error: {where}: {exc.strerror}", file=sys.stderr)
         sys.exit(1)
 
 

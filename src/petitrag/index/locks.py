@@ -46,10 +46,9 @@ def held_lock(path: Path, busy: Callable[[str], Exception]) -> Iterator[None]:
             handle.seek(0)
             raise busy(handle.read().strip()) from None
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
+            with contextlib.suppress(OSError):  # the pid only names the holder: a full disk may refuse it
+                os.ftruncate(handle.fileno(), 0)
+                os.pwrite(handle.fileno(), str(os.getpid()).encode(), 0)  # unbuffered: nothing left to flush
             yield
         finally:
             handle.truncate(0)  # a stale pid must not be named by a later message

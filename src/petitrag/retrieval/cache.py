@@ -2,7 +2,8 @@
 
 A cache is a folder ``<home>/cache/<collection>/<kind>-<key>/`` written under a temporary
 name and renamed into place, so a crash never leaves a half-written cache; a stale key
-simply means "rebuild". SQLite stays the only source of truth.
+simply means "rebuild", and so does a damaged one (renamed into place before its files
+reached the disk, then a power cut). SQLite stays the only source of truth.
 """
 
 from __future__ import annotations
@@ -12,13 +13,37 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+from petitrag.errors import StoreError
+
+Loaded = TypeVar("Loaded")
 
 
-def cached_folder(base: Path, kind: str, key: str, build: Callable[[Path], None]) -> Path:
-    """Return ``base/kind-key``, building it with ``build(folder)`` when missing."""
+def load_cached(
+    base: Path, kind: str, key: str, build: Callable[[Path], None], load: Callable[[Path], Loaded]
+) -> Loaded:
+    """``load`` of the folder ``base/kind-key``, built with ``build(folder)`` when missing or
+    unreadable. A home that cannot take it (disk full, read-only) gets it built in the system's
+    temporary folder for this process: search still works, it is only slower to start."""
     target = base / f"{kind}-{key}"
     if target.is_dir():
-        return target
+        try:
+            return load(target)
+        except Exception:  # an empty or cut file: "Aborted!" (EOFError) or a traceback, for good
+            shutil.rmtree(target, ignore_errors=True)
+    try:
+        return load(_built(base, kind, target, build))
+    except OSError as exc:
+        with tempfile.TemporaryDirectory(prefix=f"petitrag-{kind}-") as elsewhere:
+            try:  # memory-mapped files stay readable once their folder is removed
+                build(Path(elsewhere))
+                return load(Path(elsewhere))
+            except OSError:
+                raise StoreError(f"cannot write the search cache in {base}: {exc.strerror or exc}") from None
+
+
+def _built(base: Path, kind: str, target: Path, build: Callable[[Path], None]) -> Path:
     base.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{kind}-", dir=base))
     try:

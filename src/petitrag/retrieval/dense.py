@@ -12,7 +12,7 @@ import numpy as np
 
 from petitrag.errors import EmbedderMismatchError
 from petitrag.index.store import Collection, Store
-from petitrag.retrieval.cache import cached_folder
+from petitrag.retrieval.cache import load_cached
 from petitrag.retrieval.ranking import top_k
 
 
@@ -28,9 +28,13 @@ class DenseIndex:
             np.save(folder / "rowids.npy", rowids)
             np.save(folder / "vectors.npy", matrix)
 
-        folder = cached_folder(cache_dir / collection.name, "dense", key, build)
-        self.rowids = np.load(folder / "rowids.npy")
-        self.matrix = np.load(folder / "vectors.npy", mmap_mode="r")
+        def load(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+            rowids, matrix = np.load(folder / "rowids.npy"), np.load(folder / "vectors.npy", mmap_mode="r")
+            if len(matrix) != len(rowids):  # a cut file
+                raise ValueError(f"{len(rowids)} rows but {len(matrix)} vectors")
+            return rowids, matrix
+
+        self.rowids, self.matrix = load_cached(cache_dir / collection.name, "dense", key, build, load)
 
     def __len__(self) -> int:
         return len(self.rowids)

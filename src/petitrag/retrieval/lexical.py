@@ -7,11 +7,12 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from petitrag.index.store import Collection, Store
-from petitrag.retrieval.cache import cached_folder
+from petitrag.retrieval.cache import load_cached
 from petitrag.retrieval.ranking import top_k
 
 
@@ -21,18 +22,24 @@ class LexicalIndex:
     def __init__(self, store: Store, collection: Collection, cache_dir: Path) -> None:
         import bm25s
 
-        self.bm25: bm25s.BM25 | None = None
-        folder = cached_folder(
+        self.bm25: bm25s.BM25 | None
+        self.rowids, self.languages, self.bm25 = load_cached(
             cache_dir / collection.name,
             "bm25",
             str(collection.chunks_generation),
             self._builder(store, collection),
+            self._load,
         )
-        self.rowids = np.load(folder / "rowids.npy")
-        self.languages: set[str] = set(json.loads((folder / "languages.json").read_text()))
-        if len(self.rowids):
-            self.bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False)
         self.vocabulary: dict[str, int] = dict(self.bm25.vocab_dict) if self.bm25 else {}
+
+    @staticmethod
+    def _load(folder: Path) -> tuple[np.ndarray, set[str], Any]:
+        import bm25s
+
+        rowids = np.load(folder / "rowids.npy")
+        languages = set(json.loads((folder / "languages.json").read_text()))
+        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False) if len(rowids) else None
+        return rowids, languages, bm25
 
     @staticmethod
     def _builder(store: Store, collection: Collection):  # type: ignore[no-untyped-def]
