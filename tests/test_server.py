@@ -1109,7 +1109,7 @@ def test_an_answer_model_that_cannot_load_is_503_not_the_clients_404(home: Path,
     assert decomposed.json()["error"]["code"] == "collection_not_found"
 
 
-def test_a_collection_left_without_vectors_is_finished_when_the_server_starts(
+def test_a_collection_left_without_vectors_or_with_uploads_not_indexed_is_finished_at_start(
     tmp_path: Path, monkeypatch
 ) -> None:
     """A server stopped mid-ingest left "embedded": 16 of 60 chunks for good, and said nothing."""
@@ -1125,12 +1125,23 @@ def test_a_collection_left_without_vectors_is_finished_when_the_server_starts(
         cli, ["ingest", str(sample_corpus() / "composting.html"), "-c", "half", "--no-embed"]
     )
     assert result.exit_code == 0, result.stderr
+    # an upload accepted (202) whose job was still queued when the server stopped: never indexed
+    uploaded = home / "uploads" / "pending"
+    uploaded.mkdir(parents=True)
+    shutil.copy(sample_corpus() / "velo-electrique.md", uploaded / "velo.md")
+    (uploaded / ".upload-0123.part").write_bytes(b"half an upl")
     with TestClient(create_app(load_settings(serve_no_auth=True, model=MODEL))) as client:
         deadline = time.monotonic() + 120
-        while (collection := client.get("/api/collections").json()[0])["embedded"] < collection["chunks"]:
-            assert time.monotonic() < deadline, collection
+        while (
+            len(collections := client.get("/api/collections").json()) < 2
+            or any(collection["embedded"] < collection["chunks"] for collection in collections)
+        ):
+            assert time.monotonic() < deadline, collections
             time.sleep(0.3)
-        assert collection["name"] == "half" and collection["chunks"] > 0
+        assert [c["name"] for c in collections] == ["half", "pending"] and collections[0]["chunks"] > 0
+        listed = client.get("/api/collections/pending/documents").json()
+        assert [Path(document["source"]).name for document in listed] == ["velo.md"], listed
+    assert sorted(path.name for path in uploaded.iterdir()) == ["velo.md"]  # the cut piece is gone
 
 
 LONG_READ = "The compost pile is turned every two weeks in dry weather and watered when dry. " * 220

@@ -50,8 +50,13 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server.worker.warm_up().add_done_callback(lambda future: _after_warm_up(future, server))
-        for job in server.jobs.resume_embedding(server.store()):
-            log.info("petitrag serve: finishing the vectors of %s (job %s)", job.collection, job.id)
+        for job in server.jobs.resume(server.store()):
+            what = (
+                f"ingesting {len(job.files)} uploaded file(s) into"
+                if job.files
+                else "finishing the vectors of"
+            )
+            log.info("petitrag serve: %s %s (job %s)", what, job.collection, job.id)
         yield
         server.worker.close()
         server.jobs.close()

@@ -150,13 +150,37 @@ class IngestJobs:
         self._executor.submit(self._run, job, paths)
         return job
 
-    def resume_embedding(self, store: Store) -> list[IngestJob]:
-        """A job per collection left with chunks and no vectors (a server stopped mid-ingest,
-        an ingest interrupted): its search would be lexical only, and nothing would say so."""
-        if self.settings.search_mode == "bm25":
-            return []
-        unfinished = [c.name for c in store.collections() if dense_index_incomplete(store, c.name)]
-        return [self.submit(name, []) for name in unfinished]
+    def resume(self, store: Store) -> list[IngestJob]:
+        """A job per collection with uploads never ingested (accepted with a 202, then the server
+        stopped while their job was queued: never indexed nor listed, and their names taken), or
+        left with chunks and no vectors (a server stopped mid-ingest, an ingest interrupted): its
+        search would be lexical only, and nothing would say so."""
+        waiting = self._uploads_not_indexed(store)
+        jobs = [self.submit(name, paths) for name, paths in waiting.items()]
+        if self.settings.search_mode != "bm25":
+            unfinished = [c.name for c in store.collections() if dense_index_incomplete(store, c.name)]
+            jobs += [self.submit(name, []) for name in unfinished if name not in waiting]
+        return jobs
+
+    def _uploads_not_indexed(self, store: Store) -> dict[str, list[Path]]:
+        """Uploaded files that no document of their collection is, by collection; the pieces of
+        uploads cut short (``.upload-*.part``) are deleted."""
+        root = (self.settings.home / "uploads").absolute()
+        found: dict[str, list[Path]] = {}
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            if not folder.is_dir():
+                continue
+            for partial in folder.glob(".upload-*.part"):
+                partial.unlink(missing_ok=True)
+            files = [
+                path
+                for path in sorted(folder.iterdir())
+                if path.is_file() and not path.name.startswith(".")
+                and store.document(folder.name, str(path)) is None
+            ]  # fmt: skip
+            if files:
+                found[folder.name] = files
+        return found
 
     def ingesting(self, collection: str, path: str) -> bool:
         """An unfinished job is adding this file to the collection."""
