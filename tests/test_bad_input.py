@@ -337,3 +337,20 @@ def test_an_index_damaged_past_its_header_is_one_clear_line(petitrag, tmp_path: 
         result = petitrag(*command, expect=1)
         assert result.stderr.startswith("error: the index is damaged (database disk image is malformed)")
         assert len(result.stderr.splitlines()) == 1 and "ingest again" in result.stderr
+
+
+def test_reading_the_index_needs_no_write_lock(petitrag, home: Path, tmp_path: Path) -> None:
+    """Opening the index always took the write lock: while another process wrote, `documents`
+    waited 30 s (deaf to Ctrl-C), then said "database is locked"."""
+    (tmp_path / "notes.txt").write_text("Le ban des vendanges est fixé au 12 septembre.\n")
+    petitrag("ingest", str(tmp_path / "notes.txt"), "--no-embed", "-c", "c")
+    writer = sqlite3.connect(home / "petitrag.sqlite3", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert "notes.txt" in petitrag("documents", "-c", "c").stdout
+        assert "vendanges" in petitrag("search", "vendanges", "-c", "c", "--mode", "bm25").stdout
+        assert time.monotonic() - started < 10
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

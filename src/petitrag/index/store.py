@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -176,7 +177,8 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open index {path}: {exc}") from None
+            read_only = "" if os.access(path.parent, os.W_OK) else f" ({path.parent} is read-only)"
+            raise StoreError(f"cannot open index {path}: {exc}{read_only}") from None
 
     def _write_ahead_log(self, tries: int = 50) -> None:
         """WAL mode. Switching to it ignores the busy timeout: two processes (the server's
@@ -201,6 +203,8 @@ class Store:
         self.close()
 
     def _migrate(self) -> None:
+        if self._current():  # nothing to write: reading needs no write lock (a read-only home,
+            return  # another process writing: `documents` waited 30 s, then "database is locked")
         with self.transaction():
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -213,6 +217,17 @@ class Store:
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"index {self.path} was made by a newer petitrag (schema {row[0]})")
+
+    def _current(self) -> bool:
+        """The index has this version's schema already: every table and index, every column."""
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
+            names = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.OperationalError:  # no such table: a new index
+            return False
+        wanted = set(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", _SCHEMA))
+        return row is not None and int(row[0]) == SCHEMA_VERSION and "chunking" in columns and wanted <= names
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
