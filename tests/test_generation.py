@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -1098,3 +1099,39 @@ def test_a_long_prompt_stops_between_batches_and_the_model_goes_on(smol) -> None
     assert len(checks) == 2  # stopped after one batch of the ~1,200-token prompt, not after all
     assert smol.complete(ask, greedy(6)).text == expected
     assert smol.complete(long, greedy(6)).text  # and a long one reads whole when nobody stops it
+
+
+def test_a_hanging_model_server_is_given_up_with_its_request() -> None:
+    """A model server that hung held the server's model thread (and every request queued behind
+    it) until its timeout, long after the request had been given up: the reading now runs on a
+    thread of its own while the request's interruption points are watched."""
+    from petitrag.generation.base import interruptible
+    from petitrag.generation.openai_http import OpenAIChatGenerator
+
+    release, gone = threading.Event(), threading.Event()
+    requests: list[int] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(1)
+        if len(requests) == 1:
+            release.wait(20)  # the first request hangs
+        return httpx.Response(200, text=SSE_HELLO, headers={"content-type": "text/event-stream"})
+
+    class GivenUp(Exception):
+        pass
+
+    def check() -> None:
+        if gone.is_set():
+            raise GivenUp
+
+    generator = OpenAIChatGenerator("http://test/v1", "m", transport=httpx.MockTransport(handle))
+    threading.Timer(0.3, gone.set).start()
+    started = time.monotonic()
+    with interruptible(check), pytest.raises(GivenUp):
+        generator.complete(QUESTION, greedy())
+    assert time.monotonic() - started < 3
+    gone.clear()
+    with interruptible(check):  # the next request is answered, with its own usage
+        completion = generator.complete(QUESTION, greedy())
+    release.set()
+    assert completion.text == "Hello" and completion.prompt_tokens == 7 and len(requests) == 2

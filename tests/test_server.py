@@ -1132,9 +1132,8 @@ def test_a_collection_left_without_vectors_or_with_uploads_not_indexed_is_finish
     (uploaded / ".upload-0123.part").write_bytes(b"half an upl")
     with TestClient(create_app(load_settings(serve_no_auth=True, model=MODEL))) as client:
         deadline = time.monotonic() + 120
-        while (
-            len(collections := client.get("/api/collections").json()) < 2
-            or any(collection["embedded"] < collection["chunks"] for collection in collections)
+        while len(collections := client.get("/api/collections").json()) < 2 or any(
+            collection["embedded"] < collection["chunks"] for collection in collections
         ):
             assert time.monotonic() < deadline, collections
             time.sleep(0.3)

@@ -8,12 +8,15 @@ routing (small model first, big when unsure) needs them.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import math
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from queue import Empty, SimpleQueue
 from typing import Any
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
@@ -61,6 +64,52 @@ def interruption_point() -> None:
     check = _STILL_WANTED.get()
     if check is not None:
         check()
+
+
+_END = object()
+
+
+def watched(tokens: Iterator[Token], every_s: float = 0.2) -> Iterator[Token]:
+    """``tokens`` read on a thread of their own, with an ``interruption_point`` every
+    ``every_s`` while none comes, when the work is ``interruptible``: a model server that
+    hangs held the server's model thread, and every request queued behind it, until its
+    timeout, long after the request had been given up. The reading thread runs in this
+    context (its own waits and retries stop too) and closes ``tokens`` once given up."""
+    if _STILL_WANTED.get() is None:
+        yield from tokens
+        return
+    queue: SimpleQueue[tuple[Any, BaseException | None]] = SimpleQueue()
+    given_up = threading.Event()
+
+    def read() -> None:
+        try:
+            for token in tokens:
+                if given_up.is_set():
+                    break
+                queue.put((token, None))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            queue.put((None, exc))
+            return
+        finally:
+            tokens.close()  # type: ignore[attr-defined]  # the HTTP response is closed here
+        queue.put((_END, None))
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(read,), daemon=True, name="petitrag-read").start()
+    try:
+        while True:
+            try:
+                token, error = queue.get(timeout=every_s)
+            except Empty:
+                interruption_point()
+                continue
+            if error is not None:
+                raise error
+            if token is _END:
+                return
+            yield token
+    finally:
+        given_up.set()
 
 
 #: no tokenizer packs more characters than this into one token (runs of spaces come close):

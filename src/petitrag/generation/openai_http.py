@@ -17,7 +17,16 @@ from typing import Any
 import httpx
 
 from petitrag.errors import ConfigError, GenerationError, ModelNotFoundError
-from petitrag.generation.base import GenerationParams, Generator, Message, Token, Usage, entropy_of
+from petitrag.generation.base import (
+    GenerationParams,
+    Generator,
+    Message,
+    Token,
+    Usage,
+    entropy_of,
+    interruption_point,
+    watched,
+)
 from petitrag.urls import checked_base_url
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -74,13 +83,20 @@ class OpenAIChatGenerator(Generator):
         return f"{self.base_url}/chat/completions"
 
     def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
-        self.usage = Usage()
+        # this call's own usage: a reading given up in the server (``watched``) may end later,
+        # and must not count as the next request's
+        self.usage = usage = Usage()
+        yield from watched(self._requests(messages, params, usage))
+
+    def _requests(self, messages: list[Message], params: GenerationParams, usage: Usage) -> Iterator[Token]:
+        """The request, sent again after adapting it to the server or after a retryable failure."""
         self._probing_logprobs = False
         attempt = 0
         while True:
+            interruption_point()  # a request given up is not sent again
             body = self._body(messages, params)
             try:
-                yield from self._stream_once(body, messages)
+                yield from self._stream_once(body, messages, usage)
                 return
             except _Resend:
                 continue
@@ -116,7 +132,7 @@ class OpenAIChatGenerator(Generator):
                 body["response_format"] = {"type": "json_object", "schema": params.json_schema}
         return body
 
-    def _stream_once(self, body: dict[str, Any], messages: list[Message]) -> Iterator[Token]:
+    def _stream_once(self, body: dict[str, Any], messages: list[Message], usage: Usage) -> Iterator[Token]:
         """One request. Raises _Retry only while nothing has been yielded yet."""
         streamed = False
         try:
@@ -127,14 +143,14 @@ class OpenAIChatGenerator(Generator):
                 self._refuse_redirect(response)
                 kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
                 if kind == "application/json":  # a server that ignores "stream": one whole completion
-                    yield from self._whole_completion(response, messages)
+                    yield from self._whole_completion(response, messages, usage)
                     return
                 if kind == "text/html":
                     raise GenerationError(
                         f"model server at {self.base_url} answered with a web page, not a chat stream: "
                         "is the base URL that of an OpenAI-compatible API (usually ending in /v1)?"
                     )
-                for token in self._read_events(response, messages):
+                for token in self._read_events(response, messages, usage):
                     streamed = True
                     yield token
         except httpx.ConnectError as exc:
@@ -211,7 +227,9 @@ class OpenAIChatGenerator(Generator):
                 "use that address as the base URL"
             )
 
-    def _whole_completion(self, response: httpx.Response, messages: list[Message]) -> Iterator[Token]:
+    def _whole_completion(
+        self, response: httpx.Response, messages: list[Message], usage: Usage
+    ) -> Iterator[Token]:
         """A non-streamed ``chat.completion`` (a server that ignores ``stream``) as one token."""
         response.read()
         try:
@@ -227,20 +245,22 @@ class OpenAIChatGenerator(Generator):
                 f"model server at {self.base_url} answered with JSON that is not a chat completion: "
                 f"{_shorten(response.text, 200)}"
             ) from None
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        prompt = _count(usage.get("prompt_tokens")) or self._prompt_estimate(messages)
-        completion = _count(usage.get("completion_tokens")) or self.count_tokens(text)
-        self.usage = Usage(prompt, completion, choice.get("finish_reason") or "stop")
-        self._check_answered(bool(text), self.usage.finish_reason)
+        counts = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        usage.prompt_tokens = _count(counts.get("prompt_tokens")) or self._prompt_estimate(messages)
+        usage.completion_tokens = _count(counts.get("completion_tokens")) or self.count_tokens(text)
+        usage.finish_reason = choice.get("finish_reason") or "stop"
+        self._check_answered(bool(text), usage.finish_reason)
         if text:
             yield Token(text)
 
-    def _read_events(self, response: httpx.Response, messages: list[Message]) -> Iterator[Token]:
+    def _read_events(
+        self, response: httpx.Response, messages: list[Message], usage: Usage
+    ) -> Iterator[Token]:
         """Parse the SSE stream: ``data: {json}`` lines until ``data: [DONE]``.
 
         httpx's timeout is per read, so a server that sends keep-alive comments and no tokens
         would be waited for forever: ``timeout`` also bounds the wait for each next token."""
-        usage, counted, events, ended = Usage(), 0, 0, False
+        sent, counted, events, ended = Usage(), 0, 0, False
         deadline = time.monotonic() + self.timeout
         for line in response.iter_lines():
             if time.monotonic() > deadline:
@@ -254,21 +274,21 @@ class OpenAIChatGenerator(Generator):
             event = self._event(payload)
             events += 1
             if event.get("usage"):
-                _read_usage(event["usage"], usage)
+                _read_usage(event["usage"], sent)
             for choice in event.get("choices") or []:
                 if not isinstance(choice, dict):
                     continue
-                usage.finish_reason = choice.get("finish_reason") or usage.finish_reason
+                sent.finish_reason = choice.get("finish_reason") or sent.finish_reason
                 tokens, count = _tokens_of(choice)
                 counted += count
                 if tokens:
                     deadline = time.monotonic() + self.timeout
                 yield from tokens
-        self._check_end(events, ended or bool(usage.finish_reason), counted, usage.finish_reason)
+        self._check_end(events, ended or bool(sent.finish_reason), counted, sent.finish_reason)
         # servers that ignore stream_options: count locally (prompt: the 4-chars estimate)
-        prompt = usage.prompt_tokens or self._prompt_estimate(messages)
-        completion = usage.completion_tokens or counted
-        self.usage = Usage(prompt, completion, usage.finish_reason, usage.cached_tokens)
+        usage.prompt_tokens = sent.prompt_tokens or self._prompt_estimate(messages)
+        usage.completion_tokens = sent.completion_tokens or counted
+        usage.finish_reason, usage.cached_tokens = sent.finish_reason, sent.cached_tokens
 
     def _event(self, payload: str) -> dict[str, Any]:
         """One ``data:`` payload as a chunk, or the error it reports."""
