@@ -311,11 +311,22 @@ def test_words_that_flowed_before_an_answer_became_an_abstention_are_not_glued_t
     question = "Quand faut-il réviser le vélo électrique ?"
     result, streamed = ask_streamed(app, ReplyPerPass(hedge, "Tous les 3 000 km [1]."), question)
     assert result.answer == "Tous les 3 000 km [1]."
-    assert streamed == "La batterie lithium-ion de 500 Wh. \nTous les 3 000 km [1]."
-    result, streamed = ask_streamed(app, ReplyPerPass(hedge), question)
-    assert result.abstained and streamed == (
-        "La batterie lithium-ion de 500 Wh. \nLa batterie lithium-ion de 500 Wh. \n" + ABSTAIN["fr"]
+    # "500", in no passage of the first reading, is held back: its words stop before it
+    assert streamed == "La batterie lithium-ion\nTous les 3 000 km [1]."
+
+    class SlowSecondReading(ReplyPerPass):
+        def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+            if self.prompts:
+                time.sleep(0.5)  # the second reading takes its time to begin
+            yield from super().stream(messages, params)
+
+    result, streamed = ask_streamed(app, SlowSecondReading(hedge), question)
+    assert result.abstained and streamed == (  # the final answer is marked as replacing what flowed
+        "La batterie lithium-ion\nLa batterie lithium-ion de 500 Wh. \n→ " + ABSTAIN["fr"]
     )
+    # the first words reached the user during the first reading: that is the first token's time
+    # (it was counted as the wait for the second reading's, as if nothing had been shown)
+    assert result.timings["ttft_s"] < 0.5 <= result.timings["total_s"]
 
 
 def test_an_answer_that_loops_stops_at_its_first_repeat(app) -> None:  # type: ignore[no-untyped-def]
@@ -1140,7 +1151,7 @@ def test_a_checked_answer_that_no_longer_continues_what_flowed_is_not_spliced_in
     for piece in ("Well, ", "turn it ", "weekly [6] ", "(Composting)"):
         held(piece)
     held.release("turn it weekly (Composting)")
-    assert "".join(shown) == "turn it weekly [6] (Composting)\nturn it weekly (Composting)"
+    assert "".join(shown) == "turn it weekly [6] (Composting)\n→ turn it weekly (Composting)"
 
 
 def test_a_chunk_over_the_window_budget_is_read_whole(home: Path, tmp_path: Path) -> None:
@@ -1212,7 +1223,8 @@ def test_a_streamed_loop_cut_short_is_shown_corrected() -> None:
     assert not _shown_as_is(f"{answer} {answer}", answer)
     assert _shown_as_is(f"{answer}\n", answer) and _shown_as_is("- one\n  - two\n", "- one\n- two")
     abstention = "The documents do not contain the answer to this question."
-    assert _shown_as_is(f"Panels are\n{abstention}", abstention)  # held-back words, then the abstention
+    assert _shown_as_is(f"Panels are\n→ {abstention}", abstention)  # withdrawn words, then the abstention
+    assert not _shown_as_is(f"Panels are\n{abstention}", abstention)  # as if more of the answer: "→" after
 
 
 class CutGenerator(ScriptedGenerator):

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from petitrag.answer.streaming import REPLACED
 from petitrag.config import Settings
 from petitrag.index.store import Store
 from petitrag.ingest import IngestReport
@@ -205,9 +206,9 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
 
 def _shown_as_is(shown: str, answer: str) -> bool:
     """The stream showed the final answer: the same words, or the answer on its own last line
-    (an abstention after held-back words). "A. A." (a loop, cut to "A.") was not."""
+    after "→ " (an abstention after withdrawn words). "A. A." (a loop, cut to "A.") was not."""
     words = " ".join(answer.split())
-    return " ".join(shown.split()) == words or shown.strip().endswith("\n" + answer.strip())
+    return " ".join(shown.split()) == words or shown.strip().endswith(f"\n{REPLACED}{answer.strip()}")
 
 
 def packing_line(context: PackedContext) -> str:

@@ -50,6 +50,7 @@ from petitrag.routing.signals import compute_signals, retrieval_signals
 
 #: ``AnswerResult.extra`` key: seconds a reading spent on what only a bench report uses
 REPORT_ONLY = "report_only_s"
+FIRST_SHOWN = "first_shown"  # when a pass's first words reached the user (perf_counter), if ever
 #: the automatic ``min_score`` allows the best passage this share of the question's IDF weight
 AUTO_COVERAGE = 0.025
 #: languages where an answer made only of the question's words is an abstention (``grounded_only``):
@@ -153,6 +154,7 @@ class Answerer:
         if self._wants_check(result) and not (rereads and result is passes[0]):  # else checked already
             self._check(question, language, result)
         report_only = [p.extra.pop(REPORT_ONLY, 0.0) for p in passes]  # not part of a user's wait
+        shown = [at for p in passes if (at := p.extra.pop(FIRST_SHOWN, None)) is not None]
         if self.for_report and self.settings.abstain_below is None:
             report_only.append(time.perf_counter() - checked_at)
         self._gate(language, result)
@@ -163,6 +165,8 @@ class Answerer:
         result.timings.update(answer_timings(passes, retrieval_s, waited, total))
         if held_back:  # nothing is shown before the check: that is when the first token reaches the user
             result.timings["ttft_s"] = result.timings["total_s"]
+        elif shown:  # words of a first pass flowed, then were withdrawn: the user saw those first
+            result.timings["ttft_s"] = min(shown) - started
         return result
 
     def _wants_check(self, result: AnswerResult) -> bool:
@@ -203,6 +207,7 @@ class Answerer:
         result = self._finish(question, completion, context, hits, language, evidence, seen)
         result.signals["abstain_logprob"] = likely
         result.extra[REPORT_ONLY] = report_only_s
+        result.extra[FIRST_SHOWN] = held.first_shown
         if not result.abstained:
             held.release(result.answer)
         elif final:

@@ -8,6 +8,7 @@ until it is sure to stand.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from petitrag.answer.prompts import could_be_abstention
@@ -15,6 +16,9 @@ from petitrag.language import Language
 
 TokenCallback = Callable[[str], None]
 _SENTENCE_END = re.compile(r"[.!?]\s+|\n")
+_NUMBER = re.compile(r"\d+")
+#: what starts the line of an answer that replaces words already streamed
+REPLACED = "→ "
 
 
 class HeldAnswer:
@@ -43,16 +47,24 @@ class HeldAnswer:
         self.text = ""  # everything generated so far
         self.shown = ""  # what reached ``on_token``
         self.flowing = False
+        self.stopped = False  # a number that would not stand came after words that flowed
+        self._numbers = 0  # numbers of the complete words judged so far
+        self.first_shown: float | None = None  # when the first words reached ``on_token``
 
     def __call__(self, text: str) -> None:
-        if self.on_token is None:
+        if self.on_token is None or self.stopped:
             return
         self.text += text
+        words = re.sub(r"\w+$", "", self.text)  # judged on complete words only
         if not self.flowing:
-            held = self.text
-            if could_be_abstention(held, self.language) or not self.stands(re.sub(r"\w+$", "", held)):
-                return  # judged on complete words only
+            if could_be_abstention(self.text, self.language) or not self.stands(words):
+                return
             self.flowing = True
+        elif (numbers := len(_NUMBER.findall(words))) > self._numbers:
+            self._numbers = numbers  # each new number is judged before it flows: "est le | 14 mars
+            if not self.stands(words):  # 1947", a date no passage holds, was shown, then withdrawn
+                self.stopped = True
+                return
         self._show_settled()
 
     def _show_settled(self) -> None:
@@ -76,8 +88,13 @@ class HeldAnswer:
     def _show(self, text: str) -> None:
         """Send what ``text`` adds to what was shown."""
         if self.on_token is not None and len(text) > len(self.shown):
+            self._mark_shown()
             self.on_token(text[len(self.shown) :])
             self.shown = text
+
+    def _mark_shown(self) -> None:
+        if self.first_shown is None:
+            self.first_shown = time.perf_counter()
 
     def release(self, answer: str | None = None) -> None:
         """The answer stands: show the rest of it — of ``answer`` (the checked one) when it
@@ -95,11 +112,13 @@ class HeldAnswer:
     def replace(self, text: str) -> None:
         """The answer became ``text`` (the abstention sentence, or an answer that no longer
         continues what flowed): show that instead; after words that already flowed, on a line
-        of its own (a stream cannot take them back, but it ends with what the answer is)."""
+        of its own that starts with "→ " (a stream cannot take them back, but it ends with what
+        the answer is, marked as such: plain, it read as more of the withdrawn answer)."""
         if self.on_token is None:
             return
         self.flowing = True
-        self.on_token(f"\n{text}" if self.shown else text)
+        self._mark_shown()
+        self.on_token(f"\n{REPLACED}{text}" if self.shown else text)
         self.shown = text
 
 
