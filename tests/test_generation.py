@@ -1099,6 +1099,14 @@ def test_a_long_prompt_stops_between_batches_and_the_model_goes_on(smol) -> None
     assert len(checks) == 2  # stopped after one batch of the ~1,200-token prompt, not after all
     assert smol.complete(ask, greedy(6)).text == expected
     assert smol.complete(long, greedy(6)).text  # and a long one reads whole when nobody stops it
+    # scoring a reply (the abstention likelihood, the self-check) reads its prompt so too
+    checks.clear()
+    other: list[Message] = [{"role": "user", "content": "The bin is emptied on Mondays. " * 150 + "When?"}]
+    with interruptible(gone), pytest.raises(GenerationError, match="abandoned"):
+        smol.reply_logprob(other, "The documents do not contain the answer.")
+    assert len(checks) == 2
+    reference = smol.reply_logprob(ask, "Blue.")
+    assert reference is not None and smol.reply_logprob(ask, "Blue.") == reference
 
 
 def test_a_hanging_model_server_is_given_up_with_its_request() -> None:

@@ -315,7 +315,10 @@ class LlamaCppGenerator(Generator):
 
     def _read_prompt(self, prompt: list[int]) -> None:
         """Evaluate ``prompt`` the way a generation does (reusing the KV of its start), without
-        decoding: the context's last logits are then the prompt's."""
+        decoding: the context's last logits are then the prompt's. Read batch by batch like a
+        generation's (``_prefill``): read whole, scoring the abstention sentence held the server's
+        model 35 s after its request had timed out."""
+        self._prefill(prompt)
         steps = self.llama.generate(prompt, temp=0.0)
         try:
             next(steps)  # the prompt is evaluated before the first token is sampled and yielded
