@@ -1191,3 +1191,39 @@ def test_a_stop_signal_ends_answers_in_progress_with_an_error_not_a_cut(
     assert "server_shutting_down" in events[-2] and events[-1] == "data: [DONE]"
     assert queued[0].status_code == 503 and queued[0].json()["error"]["code"] == "server_shutting_down"
     assert "Traceback" not in process_log.read_text()
+
+
+def test_a_limited_key_learns_nothing_of_what_it_may_not_use(tmp_path: Path, monkeypatch) -> None:
+    """It learned the default collection's name and the route's password from /api/info; a
+    collection named in decomposed Unicode was a second one its key could not use; a key given
+    twice with other collections kept only the last."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+    from petitrag.server.auth import keys_from_flags
+
+    for name in [name for name in os.environ if name.startswith("PETITRAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PETITRAG_HOME", str(tmp_path / "home"))
+    keys = keys_from_flags(["cafe-key-0001:cafe\u0301", "cafe-key-0001:alpha", "full-key-00001"])
+    assert keys == {"cafe-key-0001": ["cafe\u0301", "alpha"], "full-key-00001": ["*"]}
+    settings = load_settings(
+        model=MODEL, collection="hr-salaries", route=f"{MODEL},big@http://u:s3cret@10.0.0.5/v1"
+    )
+    settings = settings.model_copy(update={"serve_api_keys": keys})
+    with TestClient(create_app(settings)) as client:
+        limited = {"Authorization": "Bearer cafe-key-0001"}
+        info = client.get("/api/info", headers=limited).json()
+        assert info["default_collection"] is None and info["route"] == f"{MODEL},big@http://u:***@10.0.0.5/v1"
+        assert client.get("/api/info", headers={"X-API-Key": "full-key-00001"}).json()[
+            "default_collection"
+        ] == ("hr-salaries")
+        files = {"files": ("menu.md", b"# Menu\n\nLe cafe est servi a 8 h.\n", "text/markdown")}
+        for typed in ("cafe\u0301", "caf\u00e9"):  # decomposed (macOS), composed: one collection
+            posted = client.post(f"/api/collections/{typed}/documents", headers=limited, files=files)
+            assert posted.status_code == 202, posted.text
+        deadline = time.monotonic() + 60
+        while not (names := [c["name"] for c in client.get("/api/collections", headers=limited).json()]):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert names == ["caf\u00e9"]

@@ -54,7 +54,7 @@ def serve(
     """Serve the OpenAI-compatible API (/v1), the native API (/api), metrics and the web UI (/)."""
 
     from petitrag.server import create_app
-    from petitrag.server.auth import parse_key_flag
+    from petitrag.server.auth import keys_from_flags
     from petitrag.urls import without_password
 
     settings = settings_from(ctx, **flags, serve_no_auth=True if no_auth else None)
@@ -63,7 +63,7 @@ def serve(
     if api_keys and no_auth:
         raise click.UsageError("--api-key and --no-auth: choose one")
     if api_keys or no_auth:
-        updates["serve_api_keys"] = dict(map(parse_key_flag, api_keys))
+        updates["serve_api_keys"] = keys_from_flags(api_keys)
     if api_keys:
         updates["serve_no_auth"] = False
     if cors_origins:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -52,12 +53,16 @@ class Principal:
 ANONYMOUS = Principal("anonymous", frozenset({ALL}))
 
 
+def _composed(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
+
+
 class KeyRing:
     """The configured keys; ``None`` in ``ServerState.keys`` means authentication is off."""
 
     def __init__(self, keys: dict[str, list[str]]) -> None:
-        self._entries = [
-            (_digest(key), Principal(f"key-{number}", frozenset(collections)))
+        self._entries = [  # names composed (NFC), as requests' are: "café" typed e + ́ is "café"
+            (_digest(key), Principal(f"key-{number}", frozenset(_composed(name) for name in collections)))
             for number, (key, collections) in enumerate(keys.items(), start=1)
         ]
 
@@ -123,6 +128,17 @@ def parse_key_flag(value: str) -> tuple[str, list[str]]:
     if not key or not collections:
         raise ConfigError(f"--api-key takes KEY or KEY:collection1,collection2, not '{value}'")
     return key, collections
+
+
+def keys_from_flags(values: tuple[str, ...] | list[str]) -> dict[str, list[str]]:
+    """The keys of --api-key flags; a key given twice may use the collections of both
+    ("--api-key K:alpha --api-key K:beta" kept beta alone, without a word)."""
+    keys: dict[str, list[str]] = {}
+    for value in values:
+        key, collections = parse_key_flag(value)
+        keys.setdefault(key, [])
+        keys[key] += [name for name in collections if name not in keys[key]]
+    return {key: [ALL] if ALL in collections else collections for key, collections in keys.items()}
 
 
 def principal(

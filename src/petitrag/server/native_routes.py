@@ -24,6 +24,7 @@ from petitrag.server.jobs import IngestJob
 from petitrag.server.state import Server
 from petitrag.server.uploads import save_uploads
 from petitrag.server.worker import Ticket
+from petitrag.urls import without_password
 
 router = APIRouter(prefix="/api", tags=["petitrag"])
 #: the upload route alone: it is included with a body size limit of its own
@@ -34,9 +35,11 @@ MULTIPART_MARGIN = 64 * 1024
 
 
 def allowed_collection(collection: str, who: Caller) -> str:
-    """Path dependency: the collection in the URL, valid and allowed for this key."""
-    who.require(checked_collection(collection))
-    return collection
+    """Path dependency: the collection in the URL, valid and allowed for this key, composed
+    (NFC): "cafe\u0301" made a second collection beside "café", which its key could not use."""
+    name = checked_collection(collection)
+    who.require(name)
+    return name
 
 
 Collection = Annotated[str, Depends(allowed_collection)]
@@ -48,8 +51,9 @@ def info(server: Server, who: Caller) -> dict[str, Any]:
     return {
         "version": __version__,
         "model": server.worker.model_name or settings.model,
-        "route": settings.route,
-        "default_collection": settings.collection,
+        "route": without_password(settings.route) if settings.route else None,
+        # a key limited to other collections must not learn its name
+        "default_collection": settings.collection if who.allows(settings.collection) else None,
         "collections": [name for name in server.collection_names() if who.allows(name)],
         # a limited key's collections, made or not yet (the page offers them); null: any
         "may_use": None if who.allows_all else sorted(who.collections),
