@@ -1072,7 +1072,7 @@ def test_a_browser_openai_client_passes_the_cors_preflight(tmp_path: Path, monke
 
     monkeypatch.setenv("PETITRAG_HOME", str(tmp_path))
     app = create_app(load_settings(serve_cors_origins=["http://good.example"], serve_no_auth=True))
-    client = TestClient(app)  # no lifespan: nothing loads, the middleware answers
+    client = TestClient(app, base_url="http://127.0.0.1:8080")  # no lifespan: nothing loads
     headers = {
         "Origin": "http://good.example",
         "Access-Control-Request-Method": "POST",
@@ -1084,6 +1084,18 @@ def test_a_browser_openai_client_passes_the_cors_preflight(tmp_path: Path, monke
     )
     refused = client.options("/v1/chat/completions", headers={**headers, "Origin": "http://evil.example"})
     assert refused.status_code == 400
+    # without keys, other sites' pages and other host names are refused: a form posted from any
+    # page (no preflight) added documents; a DNS name rebound to 127.0.0.1 read every collection
+    files = {"files": ("injected.txt", b"The secret code is 0000.", "text/plain")}
+    posted = client.post(
+        "/api/collections/alpha/documents", files=files, headers={"Origin": "http://evil.example"}
+    )
+    assert posted.status_code == 403 and posted.json()["error"]["code"] == "origin_forbidden"
+    rebound = client.get("/api/collections", headers={"Host": "evil.example:8080"})
+    assert rebound.status_code == 403 and "127.0.0.1 or localhost" in rebound.json()["error"]["message"]
+    assert client.get("/api/collections", headers={"Origin": "http://127.0.0.1:8080"}).status_code == 200
+    assert client.get("/api/collections", headers={"Origin": "http://good.example"}).status_code == 200
+    assert client.get("/health", headers={"Host": "localhost:8080"}).status_code == 200
 
 
 def test_an_answer_model_that_cannot_load_is_503_not_the_clients_404(home: Path, monkeypatch) -> None:
@@ -1096,7 +1108,9 @@ def test_an_answer_model_that_cannot_load_is_503_not_the_clients_404(home: Path,
     for name in [name for name in os.environ if name.startswith("PETITRAG_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("PETITRAG_HOME", str(home))
-    client = TestClient(create_app(load_settings(model="nonexistent-model", serve_no_auth=True)))
+    client = TestClient(
+        create_app(load_settings(model="nonexistent-model", serve_no_auth=True)), base_url="http://localhost"
+    )
     asked = {
         "model": "petitrag",
         "messages": [{"role": "user", "content": "How often should I turn my compost?"}],
@@ -1130,7 +1144,9 @@ def test_a_collection_left_without_vectors_or_with_uploads_not_indexed_is_finish
     uploaded.mkdir(parents=True)
     shutil.copy(sample_corpus() / "velo-electrique.md", uploaded / "velo.md")
     (uploaded / ".upload-0123.part").write_bytes(b"half an upl")
-    with TestClient(create_app(load_settings(serve_no_auth=True, model=MODEL))) as client:
+    with TestClient(
+        create_app(load_settings(serve_no_auth=True, model=MODEL)), base_url="http://127.0.0.1"
+    ) as client:
         deadline = time.monotonic() + 120
         while len(collections := client.get("/api/collections").json()) < 2 or any(
             collection["embedded"] < collection["chunks"] for collection in collections

@@ -22,7 +22,7 @@ from petitrag import __version__
 from petitrag.config import Settings
 from petitrag.errors import PetitragError
 from petitrag.server import native_routes, openai_routes
-from petitrag.server.auth import Caller, KeyGate, keyring_from
+from petitrag.server.auth import Caller, KeyGate, LoopbackOnly, keyring_from
 from petitrag.server.errors import body_of, error_body, status_of
 from petitrag.server.jobs import IngestJobs
 from petitrag.server.metrics import Metrics, MetricsMiddleware
@@ -79,6 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
     _add_error_handlers(app, settings)
     if keys is not None:
         app.add_middleware(KeyGate, keys=keys)
+    else:
+        app.add_middleware(LoopbackOnly, origins=settings.serve_cors_origins)
     if settings.serve_cors_origins:
         app.add_middleware(
             CORSMiddleware,

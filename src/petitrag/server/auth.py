@@ -194,5 +194,45 @@ class KeyGate:
         await self.app(scope, receive, send)
 
 
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+class LoopbackOnly:
+    """Without keys, what other web sites make a browser send is refused. Any page could post
+    a form to ``http://127.0.0.1:8080/api/…`` (a "simple" request: no preflight asks the
+    server first) and add documents to a collection; a DNS name rebound to 127.0.0.1 let a
+    page read every answer. A request must name a loopback host, and a page's origin must be
+    this server's own or one of ``serve_cors_origins``."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.app = app
+        self.origins = {origin.rstrip("/") for origin in origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        host, origin = headers.get("host", ""), headers.get("origin")
+        refused = None
+        if host and _host_name(host) not in _LOOPBACK_NAMES:
+            refused = (
+                f"host '{host}' is not this server's: without API keys it answers 127.0.0.1 or localhost only"
+            )
+        elif origin is not None and origin.rstrip("/") not in {f"http://{host}", *self.origins}:
+            refused = f"requests from pages of {origin} are refused (see serve_cors_origins)"
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        await JSONResponse(error_body(403, refused, "origin_forbidden"), 403)(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header, without its port: "localhost:8080" → "localhost", "[::1]:80" → "::1"."""
+    if host.startswith("["):
+        return host[1 : host.find("]")].lower()
+    return host.rsplit(":", 1)[0].lower()
+
+
 #: a route parameter of this type gets the authenticated caller
 Caller = Annotated[Principal, Depends(principal)]
