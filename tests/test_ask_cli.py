@@ -324,6 +324,8 @@ def test_summary_bullets_that_only_repeat_a_heading_are_dropped() -> None:
     summary = f"- {title} ({title})\n- La batterie\n- La batterie se recharge en 4 heures\n- Les freins"
     assert drop_headings(summary, chunks, "fr") == "- La batterie se recharge en 4 heures\n- Les freins"
     assert drop_headings("- La batterie", chunks, "fr") == "- La batterie"  # never an empty summary
+    numbered = f"1. {title} ({title})\n2. La batterie se recharge en 4 heures"  # the 1 is no fact
+    assert drop_headings(numbered, chunks, "fr") == "2. La batterie se recharge en 4 heures"
 
 
 def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
@@ -355,7 +357,13 @@ def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
         "3. Dirty panels lose 5 to 15 percent of their output.",  # was 4.: a numbered list stays 1, 2, 3…
         "4. Clean the panels twice a year:",
     ]
+    # the same bullets numbered keep the same ones (their "1.", "2." were judged as facts, in no page)
+    as_dashes = re.sub(r"(?m)^\d+\. ", "- ", keep_bullets(numbered, 5, chunks, "en"))
+    assert as_dashes == "\n".join(kept.splitlines()[1:])
     assert keep_bullets("1. A\n2. B\n4. C", 5, chunks, "en") == "1. A\n2. B\n3. C"  # a repeat went before
+    assert keep_bullets("2. A\n3. B", 5, chunks, "en") == "1. A\n2. B"  # the first went: still from 1
+    dashed = "\n".join(f"– {bullet[2:]}" for bullet in bullets)  # French typography: also capped
+    assert len(keep_bullets(dashed, 5, chunks, "en").split("\n– ")) == 5
     assert keep_bullets("1. A\n2. B\nThen:\n1. C", 5, chunks, "en") == "1. A\n2. B\nThen:\n1. C"  # two lists
 
 
@@ -575,6 +583,16 @@ def test_extracted_values_merge_by_what_each_part_states() -> None:
     limited = {"properties": {"tags": {"type": "array", "maxItems": 2}, "any": True}}
     merged = merge_found([({"tags": ["a", "b"], "any": [1]}, ""), ({"tags": ["c"], "any": [2]}, "")], limited)
     assert merged == {"tags": ["a", "b"], "any": [1, 2]}
+    # a part answering null for a nullable list or object does not stop the others' from merging
+    people = [
+        ({"people": [{"name": "Olsen"}]}, ""),
+        ({"people": None}, ""),
+        ({"people": [{"name": "Reyes"}]}, ""),
+    ]
+    assert merge_found(people) == {"people": [{"name": "Olsen"}, {"name": "Reyes"}]}
+    lease = [({"lease": {"rent": 900}}, ""), ({"lease": None}, ""), ({"lease": {"deposit": 1800}}, "")]
+    assert merge_found(lease) == {"lease": {"rent": 900, "deposit": 1800}}
+    assert merge_found([({"lease": None}, ""), ({"lease": None}, "")]) == {"lease": None}
     # what Pydantic writes: maxItems behind $ref and anyOf (the merge broke the schema: part 1 kept)
     pydantic = {
         "properties": {

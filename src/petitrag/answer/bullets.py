@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 #: a bullet or numbered list item's prefix, with the spaces after it
-LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+LIST_ITEM = re.compile(r"^\s*(?:[-*•+–—]|\d+[.)])\s+")  # "– " in French typography, "+ " in Markdown
 #: the final punctuation of a sentence, and any spaces after it
 TRAILING_STOP = re.compile(r"([.!?…]*)\s*$")
 

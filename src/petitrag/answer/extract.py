@@ -231,6 +231,11 @@ def merge_found(
     schema, for ``$ref``; ``key``: the property's name, which a window that states a yes/no
     mentions."""
     root = root if root is not None else schema if isinstance(schema, dict) else {}
+    # a part without the value answers null (as it is told to): it must not stop the others'
+    # lists from being joined or their objects merged (a nullable list kept the first part's)
+    some = [(value, text) for value, text in found if value is not None]
+    if some and len(some) < len(found) and all(isinstance(value, dict | list) for value, _ in some):
+        found = some
     values = [value for value, _ in found]
     if all(isinstance(value, dict) for value in values):
         properties = _shaped(schema, root, "properties").get("properties", {})

@@ -190,7 +190,8 @@ def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str
     for line in text.splitlines():
         item = LIST_ITEM.match(line)
         terms = set(analyze(_PAGE_MARKER.sub("", line[item.end() :]), language)) if item else set()
-        if item and terms and not numbers_in(line) and any(terms <= heading for heading in heading_terms):
+        said = line[item.end() :] if item else line  # "1. Contrat de location": the 1 is no fact
+        if item and terms and not numbers_in(said) and any(terms <= heading for heading in heading_terms):
             continue
         kept.append(line)
     return "\n".join(kept) if any(line.strip() for line in kept) else text
@@ -275,9 +276,11 @@ def _least_informative(
     if len(groups) <= limit:
         return []
     evidence = _evidence(chunks, language)
-    facts = [set().union(*(_facts(lines[i], language) for i in group)) for group in groups]
+    # judged without their list sign: the "1" of "1. La commune compte 3 840 habitants" is in
+    # no page, and such a bullet was unsupported, dropped first
+    facts = [set().union(*(_facts(_unlisted(lines[i]), language) for i in group)) for group in groups]
     supported = [
-        max(support_each(_PAGE_MARKER.sub("", lines[group[0]]), evidence, language), default=0.0)
+        max(support_each(_PAGE_MARKER.sub("", _unlisted(lines[group[0]])), evidence, language), default=0.0)
         >= SUPPORT_THRESHOLD
         for group in groups
     ]
@@ -292,8 +295,12 @@ def _least_informative(
 _NUMBERED = re.compile(r"^(\s*)(\d+)([.)]\s)")
 
 
+def _unlisted(line: str) -> str:
+    return LIST_ITEM.sub("", line, count=1)
+
+
 def _renumbered(kept: list[int], lines: list[str]) -> dict[int, str]:
-    """The kept bullets (line numbers) of one numbered list with gaps, numbered again ("1. 2. 4."
+    """The kept bullets (line numbers) of one numbered list with gaps, numbered again ("2. 3. 5."
     → "1. 2. 3."), whatever dropped the others (here, or as a heading or a repeat before); two
     lists in a row ("1. 2. 1. 2.") are left as they are."""
     matches = [_NUMBERED.match(lines[i]) for i in kept]
@@ -302,7 +309,7 @@ def _renumbered(kept: list[int], lines: list[str]) -> dict[int, str]:
         return {}
     return {
         line: _NUMBERED.sub(lambda m, n=number: f"{m.group(1)}{n}{m.group(3)}", lines[line], count=1)
-        for number, line in enumerate(kept, start=numbers[0])
+        for number, line in enumerate(kept, start=min(numbers[0], 1))
     }
 
 
