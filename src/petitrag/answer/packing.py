@@ -85,7 +85,10 @@ def pack(
             if room < MIN_PASSAGE_TOKENS:
                 packed.dropped.append(hit)
                 continue
-            text = source_text(hit, compress(body, terms, language, room - 8, count_tokens))
+            # what the "(section)" line costs, not a guess: a long heading left the shortened
+            # best passage over the room, and it was dropped (the model then read no passage)
+            heading = count_tokens(source_text(hit, "")) if hit.section or hit.title else 0
+            text = source_text(hit, compress(body, terms, language, room - heading - 1, count_tokens))
             tokens = count_tokens(text)
             if tokens > room:
                 packed.dropped.append(hit)
