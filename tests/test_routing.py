@@ -103,6 +103,31 @@ def test_unreachable_large_model_returns_the_small_answer_marked_low(indexed: Pa
     assert "warning: route_threshold is set but no route" in configured.stderr
 
 
+def test_a_large_model_failing_mid_answer_is_replaced_not_continued(indexed: Path) -> None:
+    """Its words went out, then the small answer was streamed right after them: OpenAI clients
+    showed the two answers as one."""
+    from petitrag.answer.pipeline import Answerer
+    from petitrag.app import open_app
+    from petitrag.errors import GenerationError
+    from petitrag.routing.router import Router
+    from petitrag.routing.score import Calibration
+
+    class FailingMidAnswer(Answerer):
+        def __init__(self) -> None:  # nothing to load: it only fails
+            pass
+
+        def answer(self, question, language, hits, waited_s, on_token=None):  # type: ignore[no-untyped-def]
+            on_token("In Lyon [1]. Also")
+            raise GenerationError("connection to the large model lost mid-answer")
+
+    streamed: list[str] = []
+    with open_app(load_settings(model=SMALL)) as app:
+        router = Router(app.answerer(), FailingMidAnswer(), Calibration(SMALL, "big", threshold=1.0))
+        result = router.ask(QUESTION, on_token=streamed.append)
+    assert result.extra["route"]["escalation_failed"] is True and not result.escalated
+    assert streamed[0] == "In Lyon [1]. Also" and streamed[1].startswith("\n→ ")
+
+
 def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:
     result = CliRunner().invoke(
         cli, ["ask", QUESTION, "--route", f"{SMALL},{large}", "--route-threshold", "1"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.result import AnswerResult
-from petitrag.answer.streaming import TokenCallback
+from petitrag.answer.streaming import REPLACED, TokenCallback
 from petitrag.errors import ConfigError, PetitragError
 from petitrag.generation.base import Generator
 from petitrag.retrieval.hybrid import Retriever
@@ -84,12 +84,20 @@ class Router:
             return self._keep(first, confidence, "nothing retrieved: no model can answer", on_token, started)
         if confidence is not None and confidence >= self.threshold:
             return self._keep(first, confidence, "confident", on_token, started)
+        shown: list[str] = []  # what the large model streamed before it failed, if it did
+
+        def showing(text: str) -> None:
+            shown.append(text)
+            on_token(text)  # type: ignore[misc]  # only passed on when there is one
+
         try:
             spent = time.perf_counter() - started
-            second = self.large.answer(question, language, hits, spent, on_token)
+            second = self.large.answer(question, language, hits, spent, showing if on_token else None)
         except PetitragError as exc:
             reason = f"low confidence, but the large model failed: {exc}"
-            return self._keep(first, confidence, reason, on_token, started, failed=True)
+            return self._keep(
+                first, confidence, reason, on_token, started, failed=True, replacing="".join(shown)
+            )
         second.timings["retrieval_s"] = retrieval_s
         second.escalated = True
         second.confidence = self.calibration.score(second.signals) if second.signals else None
@@ -105,10 +113,14 @@ class Router:
         on_token: TokenCallback | None,
         started: float,
         failed: bool = False,
+        replacing: str = "",
     ) -> AnswerResult:
-        """Show the small answer: it was generated silently, so it arrives in one piece."""
+        """Show the small answer: it was generated silently, so it arrives in one piece; after
+        words of a large model that failed mid-answer (``replacing``), on a line of its own that
+        marks it as replacing them (a client read the two answers as one)."""
         if on_token is not None:  # the model's text, as an unrouted answer would have streamed it
-            on_token(result.completion.text.strip() if result.completion else result.answer)
+            text = result.completion.text.strip() if result.completion else result.answer
+            on_token(f"\n{REPLACED}{text}" if replacing.strip() else text)
         result.confidence = confidence
         result.escalated = False
         result.timings["ttft_s"] = result.timings["total_s"] = time.perf_counter() - started
