@@ -1071,7 +1071,8 @@ def test_a_browser_openai_client_passes_the_cors_preflight(tmp_path: Path, monke
     from petitrag.server.app import create_app
 
     monkeypatch.setenv("PETITRAG_HOME", str(tmp_path))
-    app = create_app(load_settings(serve_cors_origins=["http://good.example"], serve_no_auth=True))
+    # written with a trailing slash (as copied from the address bar), it never matched an Origin
+    app = create_app(load_settings(serve_cors_origins=["http://good.example/"], serve_no_auth=True))
     client = TestClient(app, base_url="http://127.0.0.1:8080")  # no lifespan: nothing loads
     headers = {
         "Origin": "http://good.example",

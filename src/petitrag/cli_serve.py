@@ -67,7 +67,7 @@ def serve(
     if api_keys:
         updates["serve_no_auth"] = False
     if cors_origins:
-        updates["serve_cors_origins"] = list(cors_origins)
+        updates["serve_cors_origins"] = Settings._origins(list(cors_origins))
     settings = settings.model_copy(update=updates)
     app = create_app(settings)  # refuses a keyless server off loopback before binding
     keys = app.state.petitrag.keys

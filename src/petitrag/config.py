@@ -226,6 +226,12 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (none by default)."
     )
 
+    @field_validator("serve_cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        """An origin is scheme://host[:port]: "http://good.example/" never matched a browser's."""
+        return [origin.strip().rstrip("/") for origin in origins]
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_numbers(cls, value: Any, info: Any) -> Any:

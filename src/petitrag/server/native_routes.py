@@ -101,7 +101,7 @@ def delete_document(collection: Collection, document_id: int, server: Server) ->
         raise ApiError(404, f"no document {document_id} in collection '{collection}'", "document_not_found")
     if server.jobs.ingesting(collection, found.path):  # its job would report it added, yet gone
         raise ApiError(
-            409, f"'{Path(found.path).name}' is being ingested again; retry when done", "collection_busy"
+            409, f"'{Path(found.path).name}' is still being ingested; retry when done", "collection_busy"
         )
     remove_documents(store, server.settings, collection, [found.path])
     return {"deleted": found.id, "name": Path(found.path).name}
