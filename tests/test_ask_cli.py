@@ -362,6 +362,12 @@ def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
     assert as_dashes == "\n".join(kept.splitlines()[1:])
     assert keep_bullets("1. A\n2. B\n4. C", 5, chunks, "en") == "1. A\n2. B\n3. C"  # a repeat went before
     assert keep_bullets("2. A\n3. B", 5, chunks, "en") == "1. A\n2. B"  # the first went: still from 1
+    # a heading whose bullets all went goes with them (a bare "**Plans**" ended the summary)
+    sections = (
+        "**Output**\n" + "\n".join(bullets[:5]) + "\n**Plans**\n" + "\n".join(bullets[5:]) + "\n- Gold."
+    )
+    assert keep_bullets(sections, 3, chunks, "en").splitlines()[0] == "**Output**"
+    assert "**Plans**" not in keep_bullets(sections, 3, chunks, "en")
     dashed = "\n".join(f"– {bullet[2:]}" for bullet in bullets)  # French typography: also capped
     assert len(keep_bullets(dashed, 5, chunks, "en").split("\n– ")) == 5
     assert keep_bullets("1. A\n2. B\nThen:\n1. C", 5, chunks, "en") == "1. A\n2. B\nThen:\n1. C"  # two lists

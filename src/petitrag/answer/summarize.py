@@ -264,8 +264,28 @@ def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Langu
     lines = text.splitlines()
     groups = _bullet_groups(lines)
     dropped = {i for g in _least_informative(lines, groups, limit, chunks, language) for i in groups[g]}
+    dropped |= _emptied_headings(lines, groups, dropped)
     renumbered = _renumbered([group[0] for group in groups if group[0] not in dropped], lines)
     return "\n".join(renumbered.get(i, line) for i, line in enumerate(lines) if i not in dropped)
+
+
+def _emptied_headings(lines: list[str], groups: list[list[int]], dropped: set[int]) -> set[int]:
+    """The lines that introduce bullets ("**Plans**") all of which were dropped: left alone, a
+    bare heading ended the summary."""
+    in_groups, firsts = {i for group in groups for i in group}, {group[0] for group in groups}
+    emptied: set[int] = set()
+    heading: int | None = None
+    under: list[int] = []  # first lines of the bullets under ``heading``
+    for i, line in enumerate([*lines, "end"]):
+        if i in in_groups:
+            under += [i] if i in firsts else []
+            continue
+        if not line.strip():
+            continue
+        if heading is not None and under and all(first in dropped for first in under):
+            emptied.add(heading)
+        heading, under = i, []
+    return emptied
 
 
 def _least_informative(
