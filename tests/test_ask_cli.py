@@ -18,14 +18,9 @@ from unittest.mock import ANY
 import pytest
 from click.testing import CliRunner
 
+from petitrag.answer.bullets import drop_repeats, without_cut_end
 from petitrag.answer.extract import _problem, merge_found, tidy_numbers
-from petitrag.answer.summarize import (
-    cite_sentences,
-    drop_headings,
-    drop_repeats,
-    keep_bullets,
-    without_cut_end,
-)
+from petitrag.answer.summarize import cite_sentences, drop_headings, keep_bullets
 from petitrag.answer.translate import _decode, _encode
 from petitrag.cli import cli
 from petitrag.demo import sample_corpus
@@ -599,6 +594,11 @@ def test_extracted_values_merge_by_what_each_part_states() -> None:
     lease = [({"lease": {"rent": 900}}, ""), ({"lease": None}, ""), ({"lease": {"deposit": 1800}}, "")]
     assert merge_found(lease) == {"lease": {"rent": 900, "deposit": 1800}}
     assert merge_found([({"lease": None}, ""), ({"lease": None}, "")]) == {"lease": None}
+    tenants = [
+        ({"t": ["Claire Fontaine"]}, ""),
+        ({"t": ["Claire  Fontaine", "claire fontaine", "Marc Roy"]}, ""),
+    ]
+    assert merge_found(tenants) == {"t": ["Claire Fontaine", "Marc Roy"]}  # one tenant, as people read it
     # what Pydantic writes: maxItems behind $ref and anyOf (the merge broke the schema: part 1 kept)
     pydantic = {
         "properties": {

@@ -223,6 +223,18 @@ def _looping(output: str) -> bool:
     return found is not None and len(found.group().strip()) >= _LOOP_SPAN
 
 
+def _loosely(value: Any) -> Any:
+    """``value`` with its texts compared as people read them: "Claire  Fontaine" and "claire
+    fontaine" are one tenant, not three."""
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    if isinstance(value, list):
+        return [_loosely(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _loosely(item) for key, item in value.items()}
+    return value
+
+
 def merge_found(
     found: list[tuple[Any, str]], schema: Any = None, root: dict[str, Any] | None = None, key: str = ""
 ) -> Any:
@@ -250,9 +262,9 @@ def merge_found(
             for name in keys
         }
     if all(isinstance(value, list) for value in values):
-        joined = {
-            json.dumps(item, sort_keys=True, ensure_ascii=False): item for value in values for item in value
-        }
+        joined: dict[str, Any] = {}  # the first of items that differ only by case or spacing
+        for item in (item for value in values for item in value):
+            joined.setdefault(json.dumps(_loosely(item), sort_keys=True, ensure_ascii=False), item)
         return list(joined.values())[: _shaped(schema, root, "maxItems").get("maxItems")]
     given = [(value, text) for value, text in found if value not in (None, "")]
     if not given:

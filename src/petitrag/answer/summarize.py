@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from petitrag.answer.bullets import LIST_ITEM, TRAILING_STOP, with_marker
+from petitrag.answer.bullets import LIST_ITEM, PAGE_MARKER, drop_repeats, with_marker, without_cut_end
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, support_each
 from petitrag.answer.numbers import numbers_in
 from petitrag.answer.packing import split_to_fit, windows
@@ -113,7 +113,7 @@ class Summary:
 
 def _written_in(text: str) -> Language | None:
     """The language a summary is written in; None when its words do not tell (a tie)."""
-    body = _PAGE_MARKER.sub("", text)
+    body = PAGE_MARKER.sub("", text)
     found = detect_language(body, default="fr")
     return found if found == detect_language(body, default="en") else None
 
@@ -147,7 +147,6 @@ def marker(chunk: ChunkView) -> str:
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"«-])")
-_PAGE_MARKER = re.compile(r"\s*\(p\.\s*\d+[^()]*\)")
 #: fewer content words than this, or a line ending in ":", is a heading, not a claim to cite
 _MIN_CLAIM_TERMS = 3
 
@@ -169,7 +168,7 @@ def cite_sentences(text: str, chunks: list[ChunkView], language: Language) -> st
         prefix, body = (line[: item.end()], line[item.end() :]) if item else ("", line)
         sentences = []
         for sentence in _SENTENCE_END.split(body):
-            sentence = _PAGE_MARKER.sub(lambda m: m.group(0) if m.group(0).strip() in known else "", sentence)
+            sentence = PAGE_MARKER.sub(lambda m: m.group(0) if m.group(0).strip() in known else "", sentence)
             if _is_claim(sentence, language):
                 sentence = _cited(
                     sentence, [mark for mark in known if mark in sentence], evidence, markers, language
@@ -189,70 +188,12 @@ def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str
     kept = []
     for line in text.splitlines():
         item = LIST_ITEM.match(line)
-        terms = set(analyze(_PAGE_MARKER.sub("", line[item.end() :]), language)) if item else set()
+        terms = set(analyze(PAGE_MARKER.sub("", line[item.end() :]), language)) if item else set()
         said = line[item.end() :] if item else line  # "1. Contrat de location": the 1 is no fact
         if item and terms and not numbers_in(said) and any(terms <= heading for heading in heading_terms):
             continue
         kept.append(line)
     return "\n".join(kept) if any(line.strip() for line in kept) else text
-
-
-_END_OF_PART = re.compile(r"[.!?…][\"'»”’)\]]*(?=\s|$)|\n")
-
-
-def without_cut_end(text: str) -> str:
-    """A text cut by ``max_tokens`` without its unfinished end: after its last line break or
-    sentence end, whichever is later ("… Vent d'Ouest.\n15. Il est un moment rédacteur en")."""
-    ends = [match.end() for match in _END_OF_PART.finditer(text) if _ends_a_part(text, match)]
-    return text[: ends[-1]].rstrip() if ends else _DANGLING_MARKER.sub("", text)
-
-
-#: a page marker the limit cut: "… above 1,000 meters (p"
-_DANGLING_MARKER = re.compile(r"\s*\((?:p\.?\s*\d*)?$")
-
-
-#: a "." that ends a word, not a sentence: "(p.", "e.g.", "cf."
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:p|pp|e\.g|i\.e|cf|vol|art|fig|n°|env|approx)|\(p)$",
-    re.IGNORECASE,  # not "etc.", "No.": ends too
-)
-
-
-def _ends_a_part(text: str, match: re.Match[str]) -> bool:
-    """Whether the end found is one: not a list number ("11. "), an abbreviation ("(p." of a
-    page marker the limit cut), nor a number's point at the very end of the text ("… is 12."
-    of a cut "12,400 euros")."""
-    if match.group() == "\n":
-        return True
-    before = text[: match.start()]
-    if _is_list_number(text, match.start()) or _ABBREVIATION.search(before):
-        return False
-    return not (match.end() >= len(text.rstrip()) and before[-1:].isdigit())
-
-
-def _is_list_number(text: str, position: int) -> bool:
-    """Whether the "." at ``position`` only ends a list number ("11. ")."""
-    line_start = text.rfind("\n", 0, position) + 1
-    return bool(re.fullmatch(r"\s*\d+", text[line_start:position]))
-
-
-def drop_repeats(text: str) -> str:
-    """Without the lines that repeat an earlier one (markers, list signs and case aside), and the
-    blank line before each: small models loop ("La révision d'un vélo…" five times over)."""
-    seen: set[str] = set()
-    kept: list[str] = []
-    for line in text.splitlines():
-        item = LIST_ITEM.match(line)
-        said = " ".join(_PAGE_MARKER.sub("", line[item.end() :] if item else line).casefold().split())
-        said = TRAILING_STOP.sub("", said)
-        if said in seen:  # never a blank line: only lines that say something are seen
-            while kept and not kept[-1].strip():
-                kept.pop()
-            continue
-        if said:
-            seen.add(said)
-        kept.append(line)
-    return "\n".join(kept)
 
 
 def keep_bullets(text: str, limit: int, chunks: list[ChunkView], language: Language) -> str:
@@ -300,7 +241,7 @@ def _least_informative(
     # no page, and such a bullet was unsupported, dropped first
     facts = [set().union(*(_facts(_unlisted(lines[i]), language) for i in group)) for group in groups]
     supported = [
-        max(support_each(_PAGE_MARKER.sub("", _unlisted(lines[group[0]])), evidence, language), default=0.0)
+        max(support_each(PAGE_MARKER.sub("", _unlisted(lines[group[0]])), evidence, language), default=0.0)
         >= SUPPORT_THRESHOLD
         for group in groups
     ]
@@ -361,7 +302,7 @@ def _evidence(chunks: list[ChunkView], language: Language) -> list[Evidence]:
 def _facts(line: str, language: Language) -> set[str]:
     """What a line states, to compare bullets: its content words, and its numbers (each worth
     ``NUMBER_WEIGHT`` words: the facts of most documents are figures)."""
-    body = _PAGE_MARKER.sub("", line)
+    body = PAGE_MARKER.sub("", line)
     numbers = {f"#{copy}:{number}" for number in numbers_in(body) for copy in range(NUMBER_WEIGHT)}
     return set(analyze(body, language)) | numbers
 
