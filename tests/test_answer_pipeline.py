@@ -312,7 +312,7 @@ def test_words_that_flowed_before_an_answer_became_an_abstention_are_not_glued_t
     result, streamed = ask_streamed(app, ReplyPerPass(hedge, "Tous les 3 000 km [1]."), question)
     assert result.answer == "Tous les 3 000 km [1]."
     # "500", in no passage of the first reading, is held back: its words stop before it
-    assert streamed == "La batterie lithium-ion\nTous les 3 000 km [1]."
+    assert streamed == "La batterie lithium-ion\n→ Tous les 3 000 km [1]."  # it replaces them: marked so
 
     class SlowSecondReading(ReplyPerPass):
         def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
@@ -322,7 +322,7 @@ def test_words_that_flowed_before_an_answer_became_an_abstention_are_not_glued_t
 
     result, streamed = ask_streamed(app, SlowSecondReading(hedge), question)
     assert result.abstained and streamed == (  # the final answer is marked as replacing what flowed
-        "La batterie lithium-ion\nLa batterie lithium-ion de 500 Wh. \n→ " + ABSTAIN["fr"]
+        "La batterie lithium-ion\n→ La batterie lithium-ion de 500 Wh. \n→ " + ABSTAIN["fr"]
     )
     # the first words reached the user during the first reading: that is the first token's time
     # (it was counted as the wait for the second reading's, as if nothing had been shown)
@@ -1286,3 +1286,22 @@ def test_an_extraction_that_loops_is_tried_again_not_blamed_on_max_tokens(app) -
         Extractor(app.settings, app.store, cut).extract(
             app.settings.collection, "composting.html", {"type": "object"}
         )
+
+
+def test_a_number_is_judged_before_it_flows_and_a_later_pass_is_marked() -> None:
+    """Untrimmed, a word still being written reached the user before it was judged ("1947"); a
+    second reading's answer after words of the first was printed again under it."""
+    from petitrag.answer.streaming import HeldAnswer, PassSeparator
+    from petitrag.report import _shown_as_is
+
+    shown: list[str] = []
+    held = HeldAnswer(shown.append, "fr", lambda text: "1947" not in text)
+    for piece in ("Le jour", " obligatoire est le", " 14 mars", " 1947", " à Paris"):
+        held(piece)
+    assert "".join(shown) == "Le jour obligatoire est le 14 mars "
+    out: list[str] = []
+    passes = PassSeparator(out.append)
+    passes("Employees may work 2 days")
+    passes.next_pass()
+    passes("Employees may work 3 days [1].")
+    assert _shown_as_is("".join(out), "Employees may work 3 days [1].")  # no "→" line printed again

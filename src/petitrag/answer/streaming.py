@@ -52,10 +52,12 @@ class HeldAnswer:
         self.first_shown: float | None = None  # when the first words reached ``on_token``
 
     def __call__(self, text: str) -> None:
-        if self.on_token is None or self.stopped:
+        if self.on_token is None:
             return
-        self.text += text
-        words = re.sub(r"\w+$", "", self.text)  # judged on complete words only
+        self.text += text  # kept after a stop too: ``release`` may show the rest
+        if self.stopped:
+            return
+        words = re.sub(r"\w+$", "", self.text)  # judged, and shown, on complete words only
         if not self.flowing:
             if could_be_abstention(self.text, self.language) or not self.stands(words):
                 return
@@ -68,8 +70,8 @@ class HeldAnswer:
         self._show_settled()
 
     def _show_settled(self) -> None:
-        if self.settle is None:
-            self._show(self._before_abstention(self.text.lstrip()))
+        if self.settle is None:  # a word still being written may be a number not judged yet
+            self._show(self._before_abstention(re.sub(r"\w+$", "", self.text).lstrip()))
             return
         text, settled = self.settle(self.text)
         settled = min(settled, len(self._before_abstention(text)))
@@ -138,5 +140,5 @@ class PassSeparator:
             self.pending, self.shown = "", True
 
     def next_pass(self) -> None:
-        if self.shown:
-            self.pending = "\n"
+        if self.shown:  # the next pass's answer replaces the words shown: marked so
+            self.pending = f"\n{REPLACED}"
