@@ -1220,7 +1220,7 @@ def test_markdown_text_reads_as_a_viewer_shows_it(tmp_path: Path) -> None:
     "th&eacute;", and ``<span style=…>`` filled passages with attributes."""
     source = (
         "# Menu &amp; prix\n\n"
-        "Le caf&eacute; co&ucirc;te 2&nbsp;&euro;, le th&#233; 3&nbsp;&euro; (R&D, AT&T).\n"
+        "Le caf&eacute; co&ucirc;te 2&nbsp;&euro;, le th&#233; 3&nbsp;&euro; (R&D, AT&T, &copyright;).\n"
         '<span style="color:red">Attention</span> : le badge<br>est <b>personnel</b>, '
         "l'infor&shy;mation aussi, voir <https://example.com/a>.\n\n"
         "Tapez `&amp;` ou `<b>` dans le champ.\n\n```html\n<b>gras</b> &amp;\n```\n"
@@ -1229,7 +1229,7 @@ def test_markdown_text_reads_as_a_viewer_shows_it(tmp_path: Path) -> None:
     texts = [block.text for block in doc.blocks]
     assert texts[:2] == [
         "Menu & prix",
-        "Le café coûte 2 €, le thé 3 € (R&D, AT&T).\nAttention : le badge est personnel, "
+        "Le café coûte 2 €, le thé 3 € (R&D, AT&T, &copyright;).\nAttention : le badge est personnel, "
         "l'information aussi, voir <https://example.com/a>.",
     ]
     assert texts[2] == "Tapez `&amp;` ou `<b>` dans le champ."  # code is the content

@@ -10,6 +10,7 @@ parser's line numbers hold.
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -195,8 +196,12 @@ def _rendered_words(words: str, tags: set[str]) -> str:
 def _character(reference: re.Match[str]) -> str:
     """The character a reference stands for; a soft hyphen joins, a line break is a space
     (a new line would shift the tokens' line numbers); an unknown name stays as written."""
-    character = html.unescape(reference.group())
-    if character == reference.group():
+    written = reference.group()
+    if written.startswith("&#"):
+        character = html.unescape(written)
+    else:  # exactly a known name: unescape() also reads "&copyright;" as "©right;"
+        character = html.entities.html5.get(written[1:], written)
+    if character == written:
         return character
     return {"\xad": "", "\xa0": " "}.get(
         character, " " if "\n" in character or "\r" in character else character
