@@ -777,6 +777,12 @@ def test_openai_keys_timeouts_and_addresses_get_one_clear_line() -> None:
     )
     with pytest.raises(GenerationError, match=r"refused the API key \(401\): Invalid key Bearer \*\*\*$"):
         generator.complete(QUESTION, greedy())
+    quoted = _events('data: {"error": {"message": "quota exceeded for key sk-secret-123"}}')
+    generator = OpenAIChatGenerator(
+        "http://test/v1", "m", api_key="sk-secret-123", transport=_serving(quoted)[0]
+    )
+    with pytest.raises(GenerationError, match=r"failed mid-answer: quota exceeded for key \*\*\*$"):
+        generator.complete(QUESTION, greedy())  # mid-stream errors too
     with pytest.raises(ConfigError, match=r"expected e\.g\. http://localhost"):
         OpenAIChatGenerator("127.0.0.1:8080/v1", "m")
 

@@ -20,6 +20,12 @@ class PetitragError(Exception):
         return URL_PASSWORD.sub(r"\1***@", super().__str__())
 
 
+def hidden(text: str, secret: str | None) -> str:
+    """``text`` without ``secret``: a server quoting back the API key it refused
+    ("Invalid key Bearer sk-…") must not have it printed, logged or relayed to clients."""
+    return text.replace(secret, "***") if secret else text
+
+
 class ConfigError(PetitragError):
     """The configuration (file, env or flags) is invalid."""
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from petitrag.embeddings import e5_prefixes
 from petitrag.embeddings.base import Embedder, normalise
-from petitrag.errors import EmbeddingError
+from petitrag.errors import EmbeddingError, hidden
 from petitrag.urls import checked_base_url
 
 #: Worth retrying: the server is overloaded, restarting or rate-limiting us.
@@ -124,7 +124,7 @@ class OpenAIEmbedder(Embedder):
                 return response.json()
             except ValueError:
                 raise EmbeddingError(
-                    f"{self.url} did not reply with JSON: {_snippet(response.text)}"
+                    f"{self.url} did not reply with JSON: {hidden(_snippet(response.text), self._key)}"
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
@@ -140,8 +140,7 @@ class OpenAIEmbedder(Embedder):
 def _http_error(response: httpx.Response, url: str, key: str) -> str:
     """Quote what the server said: its message usually names the real problem (bad model...);
     never the key, when a server quotes the one it refused."""
-    said = _server_message(response)
-    said = said.replace(key, "***") if key else said
+    said = hidden(_server_message(response), key)
     status = response.status_code
     hint = " (set embedder_api_key)" if status in (401, 403) and not key else ""
     return f"embeddings endpoint at {url} answered HTTP {status}{hint}: {said}"

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from petitrag.errors import ConfigError, GenerationError, ModelNotFoundError
+from petitrag.errors import ConfigError, GenerationError, ModelNotFoundError, hidden
 from petitrag.generation.base import (
     GenerationParams,
     Generator,
@@ -86,7 +86,12 @@ class OpenAIChatGenerator(Generator):
         # this call's own usage: a reading given up in the server (``watched``) may end later,
         # and must not count as the next request's
         self.usage = usage = Usage()
-        yield from watched(self._requests(messages, params, usage))
+        try:
+            yield from watched(self._requests(messages, params, usage))
+        except GenerationError as exc:  # every message quoting the server: never with our key
+            if self._key and self._key in str(exc):
+                raise type(exc)(hidden(str(exc), self._key)) from None
+            raise
 
     def _requests(self, messages: list[Message], params: GenerationParams, usage: Usage) -> Iterator[Token]:
         """The request, sent again after adapting it to the server or after a retryable failure."""
@@ -171,9 +176,7 @@ class OpenAIChatGenerator(Generator):
 
     def _on_http_error(self, response: httpx.Response, body: dict[str, Any]) -> None:
         """Raise _Resend after adapting the request to the server, or the right error."""
-        status, full = response.status_code, _server_message(response)
-        if self._key:  # "Invalid key Bearer sk-…": a server quoting the key it refused
-            full = full.replace(self._key, "***")
+        status, full = response.status_code, hidden(_server_message(response), self._key)
         lowered, message = full.lower(), _shorten(full)
         schema_rejected = "response_format" in lowered or "json_schema" in lowered
         if schema_rejected and "response_format" in body and self.schema_dialect == "json_schema":
