@@ -9,6 +9,7 @@ their own ``App`` (SQLite connection and embedder), so answering is not blocked 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -165,11 +166,11 @@ class IngestJobs:
     def _uploads_not_indexed(self, store: Store) -> dict[str, list[Path]]:
         """Uploaded files that no document of their collection is, by collection; the pieces of
         uploads cut short (``.upload-*.part``) are deleted."""
-        root = (self.settings.home / "uploads").absolute()
+        root = Path(os.path.abspath(self.settings.home / "uploads"))  # as ingest stores paths
         found: dict[str, list[Path]] = {}
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            if not folder.is_dir():
-                continue
+            if not folder.is_dir() or folder.name != _collection_or_none(folder.name):
+                continue  # not an upload folder petitrag made (hidden, stray, not composed)
             for partial in folder.glob(".upload-*.part"):
                 partial.unlink(missing_ok=True)
             files = [
@@ -263,3 +264,10 @@ class IngestJobs:
     def _close_app(self) -> None:
         if self._app is not None:
             self._app.close()
+
+
+def _collection_or_none(name: str) -> str | None:
+    try:
+        return Settings._collection_name(name)
+    except ValueError:
+        return None
