@@ -245,6 +245,16 @@ def test_a_renamed_file_ingested_under_its_new_name_drops_its_former_one(petitra
     with open_app(load_settings()) as app:
         names = sorted(Path(doc.path).name for doc in app.store.documents("default"))
     assert names == ["compost-copy.html", "composting.html", "compte-rendu.txt"]
+    # a former name whose whole folder is gone (a USB stick not plugged in) is no rename: kept
+    stick = corpus / "stick"
+    stick.mkdir()
+    shutil.copy(corpus / "velo-electrique.md", stick / "velo.md")
+    petitrag("ingest", str(stick / "velo.md"), "--no-embed")
+    stick.rename(corpus / "unplugged")
+    kept = petitrag("ingest", str(corpus / "velo-electrique.md"), "--no-embed").stderr
+    assert "moved" not in kept
+    with open_app(load_settings()) as app:
+        assert str(stick / "velo.md") in {doc.path for doc in app.store.documents("default")}
 
 
 def test_a_search_ranking_whose_passages_were_just_replaced_skips_them(petitrag, corpus: Path) -> None:

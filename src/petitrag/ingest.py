@@ -242,11 +242,14 @@ class Ingestor:
     def _forget_former_names(self, collection: str, document: DocumentRecord, report: IngestReport) -> None:
         """A file renamed or moved, then ingested under its new name: its former name, gone
         from disk, is dropped. Kept, searches cited a file that no longer exists (the two
-        copies tie, and the first indexed won), and only a --prune of its folder removed it."""
+        copies tie, and the first indexed won), and only a --prune of its folder removed it. A
+        former name whose folder is gone too (a USB stick or a share not mounted) is kept."""
         former = [
             doc.path
-            for doc in self.store.documents_with_digest(collection, document.sha256)
-            if doc.path != document.path and _not_a_file(doc.path)
+            for doc in self.store.documents(collection, sha256=document.sha256)
+            if doc.path != document.path
+            and _not_a_file(doc.path)
+            and os.path.isdir(os.path.dirname(doc.path))
         ]
         self.store.delete_documents(collection, former)
         report.moved.extend((path, document.path) for path in former)

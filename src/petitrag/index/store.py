@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     vector BLOB
 );
 CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id);
+CREATE INDEX IF NOT EXISTS documents_by_content ON documents (collection, sha256);
 CREATE INDEX IF NOT EXISTS chunks_by_collection ON chunks (collection, id);
 CREATE INDEX IF NOT EXISTS chunks_missing_vector ON chunks (collection, id) WHERE vector IS NULL;
 """
@@ -312,17 +313,12 @@ class Store:
         ).fetchone()
         return StoredDocument(*row) if row else None
 
-    def documents(self, collection: str) -> list[StoredDocument]:
+    def documents(self, collection: str, sha256: str | None = None) -> list[StoredDocument]:
+        """The collection's documents by path; with ``sha256``, those with that content."""
+        same = " AND sha256=?" if sha256 is not None else ""
         rows = self.db.execute(
-            f"SELECT {_STORED_DOCUMENT} FROM documents WHERE collection=? ORDER BY path",
-            (collection,),
-        ).fetchall()
-        return [StoredDocument(*row) for row in rows]
-
-    def documents_with_digest(self, collection: str, sha256: str) -> list[StoredDocument]:
-        rows = self.db.execute(
-            f"SELECT {_STORED_DOCUMENT} FROM documents WHERE collection=? AND sha256=? ORDER BY path",
-            (collection, sha256),
+            f"SELECT {_STORED_DOCUMENT} FROM documents WHERE collection=?{same} ORDER BY path",
+            (collection, sha256) if sha256 is not None else (collection,),
         ).fetchall()
         return [StoredDocument(*row) for row in rows]
 
