@@ -252,7 +252,7 @@ def test_a_renamed_file_ingested_under_its_new_name_drops_its_former_one(petitra
     petitrag("ingest", str(stick / "velo.md"), "--no-embed")
     stick.rename(corpus / "unplugged")
     kept = petitrag("ingest", str(corpus / "velo-electrique.md"), "--no-embed").stderr
-    assert "moved" not in kept
+    assert "→" not in kept
     with open_app(load_settings()) as app:
         assert str(stick / "velo.md") in {doc.path for doc in app.store.documents("default")}
 
