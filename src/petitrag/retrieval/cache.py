@@ -18,6 +18,9 @@ from typing import TypeVar
 from petitrag.errors import StoreError
 
 Loaded = TypeVar("Loaded")
+#: what reading a damaged cache raises: a cut or empty file (EOFError, "mmap length is greater
+#: than file size"), bad JSON; not a passing MemoryError, which must not cost a good cache
+_DAMAGED = (OSError, ValueError, EOFError)
 
 
 def load_cached(
@@ -30,17 +33,18 @@ def load_cached(
     if target.is_dir():
         try:
             return load(target)
-        except Exception:  # an empty or cut file: "Aborted!" (EOFError) or a traceback, for good
+        except _DAMAGED:  # an empty or cut file: "Aborted!" (EOFError) or a traceback, for good
             shutil.rmtree(target, ignore_errors=True)
     try:
         return load(_built(base, kind, target, build))
-    except OSError as exc:
+    except _DAMAGED as exc:  # the home cannot take it, or a damaged copy could not be replaced
         with tempfile.TemporaryDirectory(prefix=f"petitrag-{kind}-") as elsewhere:
             try:  # memory-mapped files stay readable once their folder is removed
                 build(Path(elsewhere))
                 return load(Path(elsewhere))
             except OSError:
-                raise StoreError(f"cannot write the search cache in {base}: {exc.strerror or exc}") from None
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise StoreError(f"cannot write the search cache in {base}: {reason}") from None
 
 
 def _built(base: Path, kind: str, target: Path, build: Callable[[Path], None]) -> Path:
