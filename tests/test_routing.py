@@ -126,6 +126,7 @@ def test_a_large_model_failing_mid_answer_is_replaced_not_continued(indexed: Pat
         result = router.ask(QUESTION, on_token=streamed.append)
     assert result.extra["route"]["escalation_failed"] is True and not result.escalated
     assert streamed[0] == "In Lyon [1]. Also" and streamed[1].startswith("\n→ ")
+    assert result.timings["ttft_s"] < result.timings["total_s"]  # the large model's words came first
 
 
 def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:

@@ -158,7 +158,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
         conversation = Conversation(app.answerer())
         warn_if_not_embedded(app, settings)
         err.print("[dim]Ask a question (empty line, /quit or Ctrl-D to quit).[/]", highlight=False)
-        if sys.stdin.isatty():
+        if sys.stdin is not None and sys.stdin.isatty():
             import readline  # noqa: F401  (line editing and ↑ for earlier questions: arrows typed "^[[D")
         while True:
             question = read_question()
@@ -178,6 +178,9 @@ def read_question() -> str | None:
     click.prompt turns Ctrl-C and Ctrl-D into the same Abort, so Ctrl-C quit with status 0.
     """
     click.echo("? ", nl=False, err=True)
+    if sys.stdin is None:  # started with standard input closed: nothing to read
+        err.print()
+        return None
     try:
         return input()
     except EOFError:

@@ -17,6 +17,11 @@ TRAILING_STOP = re.compile(r"([.!?…]*)\s*$")
 PAGE_MARKER = re.compile(r"\s*\(p\.\s*\d+[^()]*\)")
 
 
+def unlisted(line: str) -> str:
+    """The line without its list sign ("1. ", "- "), nor the indentation before it."""
+    return LIST_ITEM.sub("", line, count=1)
+
+
 def with_marker(sentence: str, mark: str) -> str:
     """Put the marker before the final punctuation: «Il faut X.» → «Il faut X (p. 3).»"""
     if not mark:

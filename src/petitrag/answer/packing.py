@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from petitrag.answer.citations import Evidence, topic_terms
 from petitrag.answer.guard import withhold_instructions
+from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.language import LANGUAGES, Language, analyze
 from petitrag.retrieval.hybrid import Hit
 
@@ -189,3 +191,17 @@ def _cut(text: str, budget: int, count_tokens: Callable[[str], int]) -> list[tup
         parts.append((text[:size].strip(), tokens))
         text = text[size:].lstrip()
     return parts
+
+
+def read_passages(context: PackedContext) -> list[Evidence]:
+    """The passages as the model read them, heading first: a meeting's date or a product's
+    name is often only in its heading ("Product team meeting — 14 May 2024"), and answers
+    giving it were abstentions ("not in the passages")."""
+    return [Evidence.of(source_text(hit), hit.language) for hit in context.hits]
+
+
+def heading_topic(context: PackedContext, language: Language) -> frozenset[str]:
+    """The terms of the headings of the passages read (document titles and section paths): what
+    an answer repeating them with the question's words tells the user they knew already."""
+    headings = [heading for hit in context.hits for heading in (hit.title, hit.section) if heading]
+    return topic_terms(" ".join(headings).replace(SECTION_SEPARATOR, " "), language)

@@ -22,9 +22,16 @@ from petitrag.answer.citations import (
     remove_invalid,
     restates,
     supporting,
-    topic_terms,
 )
-from petitrag.answer.packing import MIN_PASSAGE_TOKENS, PackedContext, any_foreign, pack, source_text
+from petitrag.answer.packing import (
+    MIN_PASSAGE_TOKENS,
+    PackedContext,
+    any_foreign,
+    heading_topic,
+    pack,
+    read_passages,
+    source_text,
+)
 from petitrag.answer.prompts import (
     ABSTAIN,
     YES_NO,
@@ -38,7 +45,6 @@ from petitrag.answer.prompts import (
 from petitrag.answer.result import AnswerResult, Citation, answer_timings, mean_token_probability
 from petitrag.answer.streaming import HeldAnswer, PassSeparator, TokenCallback
 from petitrag.answer.trim import first_repeat, settled, trimmed
-from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
@@ -197,7 +203,7 @@ class Answerer:
         messages = self._messages(question, language, context)
         evidence = self._evidence(context)
         seen = (
-            plain_words(question, *(hit.text for hit in context.hits))
+            plain_words(question, *(source_text(hit) for hit in context.hits))  # headings too
             if self.settings.grounded_only
             else None
         )
@@ -299,7 +305,7 @@ class Answerer:
         """Whether an answer begun with these words would stand the grounding checks of ``_finish``
         (held back, too, while it adds only headings' words: it may become a restatement)."""
         topic = (
-            _topic(context, language)
+            heading_topic(context, language)
             if evidence is not None and language in ABSTAIN_ON_RESTATEMENT
             else frozenset[str]()
         )  # analysed once, not once per streamed token
@@ -418,7 +424,7 @@ class Answerer:
             or (
                 evidence is not None
                 and language in ABSTAIN_ON_RESTATEMENT
-                and restates(raw, question, language, _topic(context, language))
+                and restates(raw, question, language, heading_topic(context, language))
             )
             or (seen is not None and borrows(raw, seen, example_names(language)))
         ):
@@ -483,20 +489,6 @@ class Answerer:
             citations=[], confidence=None, timings={"retrieval_s": retrieval_s, "total_s": retrieval_s},
             signals={**retrieval_signals(hits), "abstained": 1.0},
         )  # fmt: skip
-
-
-def read_passages(context: PackedContext) -> list[Evidence]:
-    """The passages as the model read them, heading first: a meeting's date or a product's
-    name is often only in its heading ("Product team meeting — 14 May 2024"), and answers
-    giving it were abstentions ("not in the passages")."""
-    return [Evidence.of(source_text(hit), hit.language) for hit in context.hits]
-
-
-def _topic(context: PackedContext, language: Language) -> frozenset[str]:
-    """The terms of the headings of the passages read (document titles and section paths): what
-    an answer repeating them with the question's words tells the user they knew already."""
-    headings = [heading for hit in context.hits for heading in (hit.title, hit.section) if heading]
-    return topic_terms(" ".join(headings).replace(SECTION_SEPARATOR, " "), language)
 
 
 def _ends_answer(text: str) -> bool:

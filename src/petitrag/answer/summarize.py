@@ -17,7 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from petitrag.answer.bullets import LIST_ITEM, PAGE_MARKER, drop_repeats, with_marker, without_cut_end
+from petitrag.answer.bullets import (
+    LIST_ITEM,
+    PAGE_MARKER,
+    drop_repeats,
+    unlisted,
+    with_marker,
+    without_cut_end,
+)
 from petitrag.answer.citations import SUPPORT_THRESHOLD, Evidence, support_each
 from petitrag.answer.numbers import numbers_in
 from petitrag.answer.packing import split_to_fit, windows
@@ -239,9 +246,9 @@ def _least_informative(
     evidence = _evidence(chunks, language)
     # judged without their list sign: the "1" of "1. La commune compte 3 840 habitants" is in
     # no page, and such a bullet was unsupported, dropped first
-    facts = [set().union(*(_facts(_unlisted(lines[i]), language) for i in group)) for group in groups]
+    facts = [set().union(*(_facts(unlisted(lines[i]), language) for i in group)) for group in groups]
     supported = [
-        max(support_each(PAGE_MARKER.sub("", _unlisted(lines[group[0]])), evidence, language), default=0.0)
+        max(support_each(PAGE_MARKER.sub("", unlisted(lines[group[0]])), evidence, language), default=0.0)
         >= SUPPORT_THRESHOLD
         for group in groups
     ]
@@ -254,10 +261,6 @@ def _least_informative(
 
 
 _NUMBERED = re.compile(r"^(\s*)(\d+)([.)]\s)")
-
-
-def _unlisted(line: str) -> str:
-    return LIST_ITEM.sub("", line, count=1)
 
 
 def _renumbered(kept: list[int], lines: list[str]) -> dict[int, str]:

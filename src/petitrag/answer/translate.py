@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from petitrag.answer.bullets import LIST_ITEM, with_marker
+from petitrag.answer.bullets import LIST_ITEM, unlisted, with_marker
 from petitrag.generation.base import GenerationParams, Generator, Message
 from petitrag.language import Language
 
@@ -86,7 +86,7 @@ def _decode(original: str, translated: str, codes: list[str], first: int) -> str
     """The translated line with its markers back, its bullet as the original's, and the markers
     of the original line the model dropped added at its end: each line keeps exactly its own."""
     bullet = LIST_ITEM.match(original)
-    body = LIST_ITEM.sub("", translated, count=1).lstrip()
+    body = unlisted(translated).lstrip()
     if bullet:
         body = bullet.group(0) + body
     ours = range(first, first + len(codes))

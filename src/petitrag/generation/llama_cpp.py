@@ -314,10 +314,8 @@ class LlamaCppGenerator(Generator):
         return float(total)
 
     def _read_prompt(self, prompt: list[int]) -> None:
-        """Evaluate ``prompt`` the way a generation does (reusing the KV of its start), without
-        decoding: the context's last logits are then the prompt's. Read batch by batch like a
-        generation's (``_prefill``): read whole, scoring the abstention sentence held the server's
-        model 35 s after its request had timed out."""
+        """Evaluate ``prompt`` as a generation does (reusing the KV of its start, batch by batch:
+        read whole, it held the server's model 35 s past a timeout), without decoding."""
         self._prefill(prompt)
         steps = self.llama.generate(prompt, temp=0.0)
         try:

@@ -218,6 +218,8 @@ class Store:
                 self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             elif int(row[0]) > SCHEMA_VERSION:
                 raise StoreError(f"index {self.path} was made by a newer petitrag (schema {row[0]})")
+            elif int(row[0]) < SCHEMA_VERSION:  # migrated above: said so, or every open migrates again
+                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
     def _current(self) -> bool:
         """The index has this version's schema already: every table and index, every column."""

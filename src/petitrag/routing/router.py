@@ -84,10 +84,10 @@ class Router:
             return self._keep(first, confidence, "nothing retrieved: no model can answer", on_token, started)
         if confidence is not None and confidence >= self.threshold:
             return self._keep(first, confidence, "confident", on_token, started)
-        shown: list[str] = []  # what the large model streamed before it failed, if it did
+        shown: list[tuple[float, str]] = []  # what the large model streamed before it failed, when
 
         def showing(text: str) -> None:
-            shown.append(text)
+            shown.append((time.perf_counter(), text))
             on_token(text)  # type: ignore[misc]  # only passed on when there is one
 
         try:
@@ -95,9 +95,7 @@ class Router:
             second = self.large.answer(question, language, hits, spent, showing if on_token else None)
         except PetitragError as exc:
             reason = f"low confidence, but the large model failed: {exc}"
-            return self._keep(
-                first, confidence, reason, on_token, started, failed=True, replacing="".join(shown)
-            )
+            return self._keep(first, confidence, reason, on_token, started, failed=True, replacing=shown)
         second.timings["retrieval_s"] = retrieval_s
         second.escalated = True
         second.confidence = self.calibration.score(second.signals) if second.signals else None
@@ -113,17 +111,19 @@ class Router:
         on_token: TokenCallback | None,
         started: float,
         failed: bool = False,
-        replacing: str = "",
+        replacing: list[tuple[float, str]] | None = None,
     ) -> AnswerResult:
         """Show the small answer: it was generated silently, so it arrives in one piece; after
         words of a large model that failed mid-answer (``replacing``), on a line of its own that
         marks it as replacing them (a client read the two answers as one)."""
         if on_token is not None:  # the model's text, as an unrouted answer would have streamed it
             text = result.completion.text.strip() if result.completion else result.answer
-            on_token(f"\n{REPLACED}{text}" if replacing.strip() else text)
+            on_token(f"\n{REPLACED}{text}" if replacing else text)
         result.confidence = confidence
         result.escalated = False
         result.timings["ttft_s"] = result.timings["total_s"] = time.perf_counter() - started
+        if replacing:  # the first words shown were the large model's
+            result.timings["ttft_s"] = replacing[0][0] - started
         result.extra["route"] = self._route(result, confidence, result.model, reason)
         if failed:
             result.extra["route"]["escalation_failed"] = True

@@ -206,7 +206,7 @@ class LoopbackOnly:
 
     def __init__(self, app: ASGIApp, origins: list[str]) -> None:
         self.app = app
-        self.origins = {origin.rstrip("/") for origin in origins}
+        self.origins = set(origins)  # as the configuration writes them: without a trailing "/"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
