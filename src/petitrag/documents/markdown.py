@@ -87,16 +87,21 @@ def _heading_span(text: str, starts: list[int], token: Token) -> tuple[int, int]
     return line_start + match.start(1), line_start + match.end(1)
 
 
-def _without_comments(text: str, tokens: list[Token]) -> str:
-    """``text`` without its HTML comments (their line breaks kept, so token line numbers
-    stay valid); comments in code blocks and code spans are kept."""
+def _code_blocks(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
+    """Where the fenced and indented code blocks are in ``text`` (start, end offsets)."""
     starts = _line_starts(text)
-    code = [
+    return [
         (starts[first], starts[min(last, len(starts) - 1)])
         for token in tokens
         if token.type in ("fence", "code_block") and token.map
         for first, last in [token.map]
     ]
+
+
+def _without_comments(text: str, tokens: list[Token]) -> str:
+    """``text`` without its HTML comments (their line breaks kept, so token line numbers
+    stay valid); comments in code blocks and code spans are kept."""
+    code = _code_blocks(text, tokens)
     pieces, position = [], 0
     for match in _CODE_SPAN_OR_COMMENT.finditer(text):
         if match.group(1) or any(start <= match.start() < end for start, end in code):
@@ -160,15 +165,8 @@ def _rendered_inline(text: str, tokens: list[Token]) -> str:
         for child in token.children or ()
         if child.type == "html_inline" and not child.content.startswith("<!--")
     }
-    starts = _line_starts(text)
-    verbatim = [
-        (starts[first], starts[min(last, len(starts) - 1)])
-        for token in tokens
-        if token.type in ("fence", "code_block") and token.map
-        for first, last in [token.map]
-    ]
     pieces, position = [], 0
-    for start, end in sorted(verbatim):
+    for start, end in sorted(_code_blocks(text, tokens)):
         pieces += [_rendered_prose(text[position:start], tags), text[start:end]]
         position = end
     return "".join([*pieces, _rendered_prose(text[position:], tags)])
