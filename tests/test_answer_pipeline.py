@@ -1182,14 +1182,18 @@ def test_a_chunk_over_the_window_budget_is_read_whole(home: Path, tmp_path: Path
         opened.ingestor().run([report], "big", embed=False)
         generator = ScriptedGenerator("- Plants passed their audits.")
         stages: list[str] = []
+        counts: list[int] = []
         summary = Summarizer(settings, opened.store, generator).summarize(
-            "big", "plants.md", progress=lambda stage, done, total: stages.append(stage)
+            "big",
+            "plants.md",
+            progress=lambda stage, done, total: stages.append(stage) or counts.append(done),
         )
     from petitrag.progress import stage_label
 
     assert [stage_label(stage) for stage in dict.fromkeys(stages)][:2] == ["Reading", "Merging"]
     assert all(stage_label(stage).startswith(("Reading", "Merging")) for stage in stages)
     assert stage_label("reduce 2") == "Merging 2"  # each level of merging has its own bar
+    assert counts[0] == 0  # the bar shows before the first call returns (it showed only after)
     maps = [prompt[-1]["content"] for prompt in generator.prompts[: summary.map_calls]]
     assert summary.map_calls > 3 and all("(Audits)" in text for text in maps)
     assert "Plant 1 passed" in maps[0] and "Zanzibar office." in maps[-1]

@@ -142,6 +142,8 @@ class Extractor:
         parts = self._document_windows(document.id, schema)
         extraction = Extraction(document.path, None, self.generator.name, 0, windows=len(parts))
         found: list[tuple[Any, str]] = []
+        if progress is not None:  # shown while the first part is read, not only after it
+            progress("extract", 0, len(parts))
         for number, text in enumerate(parts, start=1):
             data = self._extract_window(text, schema, extraction)
             if data is None:

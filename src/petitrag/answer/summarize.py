@@ -359,6 +359,7 @@ class Summarizer:
         parts = windows(self._pieces(chunks, budget), budget, self.generator.count_tokens)
         summary = Summary(document.path, "", language, self.generator.name, map_calls=len(parts))
         summary.warnings += stale_warnings(document)
+        progress("map", 0, len(parts))  # shown while the first call runs (15–35 s), not after it
         if len(parts) == 1:  # the whole document fits one prompt: nothing to reduce
             text = self._call(written, prompt(written, "whole", length), parts[0], self._max_tokens(length))
             progress("map", 1, 1)
@@ -378,6 +379,7 @@ class Summarizer:
         came_out = written if written != language else _written_in(summary.text)
         if came_out is not None and came_out != language:  # planned, or the model ignored the language asked
             markers = [marker(chunk) for chunk in chunks]
+            progress("translate", 0, 1)
             translated, summary.translate_calls = translate_summary(
                 self.generator, summary.text, came_out, language, markers
             )
@@ -427,6 +429,7 @@ class Summarizer:
                 raise GenerationError("partial summaries do not fit the context; raise context_size")
             stage = prompt(language, "notes", length) if final else prompt(language, "map")
             notes = []
+            progress("reduce" if level == 1 else f"reduce {level}", 0, len(groups))
             for done, group in enumerate(groups, start=1):
                 notes.append(self._call(language, stage, group, max_tokens))
                 summary.reduce_calls += 1
