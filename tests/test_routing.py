@@ -404,3 +404,17 @@ def test_bench_route_end_to_end_explains_when_it_cannot_calibrate(indexed: Path,
     assert models == {SMALL, Path(large).stem}  # the route's second model was benchmarked too
     assert "## Routing" in (out / "report.md").read_text()
     assert "at least 10 cases" in json.loads((out / "routing.json").read_text())["error"]
+
+
+def test_served_routes_are_counted_by_outcome() -> None:
+    """Nothing told an operator how often the large model was needed."""
+    from petitrag.server.metrics import Metrics
+
+    metrics = Metrics(lambda: 0)
+    timings = {"ttft_s": 0.1, "completion_tokens": 3, "prompt_tokens": 10}
+    for answer in ({"route": {}, "escalated": True}, {"route": {"escalation_failed": True}, "escalated": False},
+                   {"route": {}, "escalated": False}, {"route": {}, "escalated": False}, {"escalated": False}):  # fmt: skip
+        metrics.observe_generation("rag", timings, 0.0, answer)
+    text = metrics.render().decode()
+    for outcome, count in (("escalated", 1), ("escalation_failed", 1), ("kept", 2)):
+        assert f'petitrag_routed_answers_total{{outcome="{outcome}"}} {count}.0' in text

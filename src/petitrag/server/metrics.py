@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
@@ -64,6 +65,11 @@ class Metrics:
             "Of the prompt tokens, those whose KV was reused (constant prefix, recent passage), not read.",
             ["kind"], registry=r,
         )  # fmt: skip
+        self.routed = Counter(
+            "petitrag_routed_answers",
+            "Answers of a route, by outcome: kept (the small model's), escalated, escalation_failed.",
+            ["outcome"], registry=r,
+        )  # fmt: skip
         self.queue_depth = Gauge(
             "petitrag_queue_depth", "Requests waiting for or using the model.", registry=r
         )
@@ -83,8 +89,21 @@ class Metrics:
         if status < 400:  # instant 429s would hide how long answers take
             self._recent[f"{method} {route}"].append(seconds)
 
-    def observe_generation(self, kind: str, timings: dict[str, float], queue_s: float) -> None:
-        """Record one answer's timings (``kind``: "rag" or "passthrough")."""
+    def observe_generation(
+        self, kind: str, timings: dict[str, float], queue_s: float, answer: dict[str, Any] | None = None
+    ) -> None:
+        """Record one answer's timings (``kind``: "rag" or "passthrough") and, when a route chose
+        its model (``answer``: the ``petitrag`` extension), what it did."""
+        route = (answer or {}).get("route")
+        if route:
+            escalated = (answer or {}).get("escalated")
+            self.routed.labels(
+                "escalated"
+                if escalated
+                else "escalation_failed"
+                if route.get("escalation_failed")
+                else "kept"
+            ).inc()
         self.queue_wait.observe(queue_s)
         if timings.get("completion_tokens"):
             self.ttft.labels(kind).observe(timings.get("ttft_s", 0.0))
