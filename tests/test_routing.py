@@ -412,8 +412,11 @@ def test_served_routes_are_counted_by_outcome() -> None:
 
     metrics = Metrics(lambda: 0)
     timings = {"ttft_s": 0.1, "completion_tokens": 3, "prompt_tokens": 10}
-    for answer in ({"route": {}, "escalated": True}, {"route": {"escalation_failed": True}, "escalated": False},
-                   {"route": {}, "escalated": False}, {"route": {}, "escalated": False}, {"escalated": False}):  # fmt: skip
+    kept, failed = (
+        {"route": {}, "escalated": False},
+        {"route": {"escalation_failed": True}, "escalated": False},
+    )
+    for answer in ({"route": {}, "escalated": True}, failed, kept, kept, {"escalated": False}):
         metrics.observe_generation("rag", timings, 0.0, answer)
     text = metrics.render().decode()
     for outcome, count in (("escalated", 1), ("escalation_failed", 1), ("kept", 2)):

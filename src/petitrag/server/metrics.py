@@ -95,7 +95,7 @@ class Metrics:
         """Record one answer's timings (``kind``: "rag" or "passthrough") and, when a route chose
         its model (``answer``: the ``petitrag`` extension), what it did."""
         route = (answer or {}).get("route")
-        if route:
+        if route is not None:
             escalated = (answer or {}).get("escalated")
             self.routed.labels(
                 "escalated"
