@@ -1230,6 +1230,8 @@ def test_a_limited_key_learns_nothing_of_what_it_may_not_use(tmp_path: Path, mon
     settings = settings.model_copy(update={"serve_api_keys": keys})
     with TestClient(create_app(settings)) as client:
         limited = {"Authorization": "Bearer cafe-key-0001"}
+        assert client.get("/v1/models/petitrag", headers=limited).status_code == 404  # its chat: a 403
+        assert client.get("/v1/models/petitrag", headers={"X-API-Key": "full-key-00001"}).status_code == 200
         info = client.get("/api/info", headers=limited).json()
         assert info["default_collection"] is None and info["route"] == f"{MODEL},big@http://u:***@10.0.0.5/v1"
         assert client.get("/api/info", headers={"X-API-Key": "full-key-00001"}).json()[

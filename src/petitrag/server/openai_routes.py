@@ -61,7 +61,8 @@ def list_models(who: Caller, server: Server) -> dict[str, Any]:
 def retrieve_model(model_id: str, who: Caller, server: Server) -> dict[str, Any]:
     """Clients (the SDKs' ``models.retrieve``, IDE plugins) check a model this way before using it."""
     listed = _models(who, server)
-    if model_id == RAG_PREFIX:  # chat's own shorthand for the default collection
+    if model_id == RAG_PREFIX and who.allows(server.settings.collection):  # the default collection's
+        # shorthand in chat; a key that may not use it must get the 404 its chat gets a 403 for
         listed.append({**listed[0], "id": RAG_PREFIX} if listed else {"id": RAG_PREFIX, "object": "model"})
     found = next((model for model in listed if model["id"] == model_id), None)
     if found is None:
