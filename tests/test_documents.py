@@ -1307,3 +1307,20 @@ def test_pdf_dash_aside_after_a_wrapped_line_is_no_list(tmp_path: Path) -> None:
     assert blocks[0][0] == "paragraph" and "personnel - et malgré" in blocks[0][1]
     assert "septembre prochain." in blocks[0][1]
     assert ("list", "- une pièce d'identité en cours de validité,\n- un justificatif de domicile.") in blocks
+
+
+def test_html_cells_spanning_rows_stay_in_their_column(tmp_path: Path) -> None:
+    """A rowspan cell moved the next row's cells one column left ("| mardi |  |")."""
+    html = (
+        "<html><body><h1>Permanences</h1><table><tr><th>Site</th><th>Jour</th><th>Heure</th></tr>"
+        "<tr><td rowspan='2'>Lyon</td><td>lundi</td><td rowspan='3'>9 h</td></tr>"
+        "<tr><td>mardi</td></tr><tr><td>Paris</td><td>jeudi</td></tr></table></body></html>"
+    )
+    table = next(
+        b.text for b in parse(_write(tmp_path / "p.html", html.encode())).blocks if b.kind == "table"
+    )
+    assert table.splitlines()[2:] == [
+        "| Lyon | lundi | 9 h |",
+        "| Lyon | mardi | 9 h |",
+        "| Paris | jeudi | 9 h |",
+    ]

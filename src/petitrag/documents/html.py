@@ -187,8 +187,7 @@ def _walk(element: _Element, out: list[Block]) -> None:
     elif tag in ("ul", "ol"):
         out.append(Block("list", "\n".join(_fallback_list(element))))
     elif tag == "table":
-        rows = [[cell.text_content() for cell in row.iter("td", "th")] for row in element.iter("tr")]
-        out.append(Block("table", markdown_table(rows)))
+        out.append(Block("table", markdown_table(_table_rows(element))))
     elif not any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in element):
         out.append(Block("paragraph", clean(element.text_content())))
     else:  # mixed content: inline runs between block children become paragraphs
@@ -203,6 +202,43 @@ def _walk(element: _Element, out: list[Block]) -> None:
                 run.append("\n" if child_tag == "br" else child.text_content())
             run.append(child.tail or "")
         out.append(Block("paragraph", clean("".join(run))))
+
+
+def _table_rows(table: _Element) -> list[list[str]]:
+    """The cells of each row, a cell spanning rows (``rowspan``) repeated in those below it:
+    left out, "mardi" moved under the first column ("| mardi |  |" for "| Lyon | mardi |")."""
+    rows: list[list[str]] = []
+    spanning: dict[int, tuple[str, int]] = {}  # column -> (text, rows still to fill)
+    for row in table.iter("tr"):
+        cells, column = [], 0
+        for cell in row.iter("td", "th"):
+            while column in spanning:
+                column = _fill(cells, spanning, column)
+            text = cell.text_content()
+            cells.append(text)
+            span = _span(cell.get("rowspan"))
+            if span > 1:
+                spanning[column] = (text, span - 1)
+            column += 1
+        while column in spanning:
+            column = _fill(cells, spanning, column)
+        rows.append(cells)
+    return rows
+
+
+def _fill(cells: list[str], spanning: dict[int, tuple[str, int]], column: int) -> int:
+    text, left = spanning.pop(column)
+    cells.append(text)
+    if left > 1:
+        spanning[column] = (text, left - 1)
+    return column + 1
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 100))
+    except ValueError:
+        return 1
 
 
 def _fallback_list(element: _Element, depth: int = 0) -> list[str]:
