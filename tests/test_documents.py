@@ -1324,3 +1324,21 @@ def test_html_cells_spanning_rows_stay_in_their_column(tmp_path: Path) -> None:
         "| Lyon | mardi | 9 h |",
         "| Paris | jeudi | 9 h |",
     ]
+
+
+def test_docx_headers_and_footers_are_text_once_page_numbers_aside(tmp_path: Path) -> None:
+    """python-docx reads neither: a file reference in the header was found by no search."""
+    document = docx.Document()
+    document.add_heading("Politique", level=1)
+    document.add_paragraph("Texte du corps.")
+    document.add_section()  # a second section, its header linked to the first: said once
+    document.add_paragraph("Suite du corps.")
+    first = document.sections[0]
+    first.header.is_linked_to_previous = False
+    first.header.paragraphs[0].text = "Référence dossier : RH-2024-117"
+    first.footer.is_linked_to_previous = False
+    first.footer.paragraphs[0].text = "Page 1 sur 3"
+    document.save(str(tmp_path / "h.docx"))
+    blocks = [(block.kind, block.text) for block in parse(tmp_path / "h.docx").blocks]
+    assert blocks[-1] == ("paragraph", "Référence dossier : RH-2024-117")
+    assert sum("RH-2024-117" in text for _, text in blocks) == 1 and not any("sur 3" in t for _, t in blocks)

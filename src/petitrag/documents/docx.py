@@ -413,6 +413,27 @@ _NOTE_PARTS = ("footnotes", "endnotes")
 _NOT_A_NOTE = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
 
+#: a header or footer line that only numbers pages: "3", "Page 3", "Page 3 of 12", "3 / 12"
+_PAGE_NUMBER = re.compile(r"(?:page\s*)?\d*\s*(?:(?:/|of|sur|de)\s*\d+)?", re.IGNORECASE)
+
+
+def _running_blocks(document: Document) -> list[Block]:
+    """The text of the headers and footers, once, after the body: python-docx reads neither,
+    and a file reference or a company's name there ("Référence dossier : RH-2024-117") was
+    found by no search. A line that only numbers pages is left out."""
+    lines: dict[str, None] = {}
+    for section in document.sections:
+        for part in (section.header, section.first_page_header, section.even_page_header,
+                     section.footer, section.first_page_footer, section.even_page_footer):  # fmt: skip
+            if part.is_linked_to_previous:  # the previous section's, or none at all
+                continue
+            for paragraph in part._element.iter(f"{_W}p"):
+                line = " ".join(paragraph_text(paragraph).split())
+                if line and not _PAGE_NUMBER.fullmatch(line):
+                    lines.setdefault(line, None)
+    return [Block("paragraph", "\n".join(lines))] if lines else []
+
+
 def _note_blocks(document: Document) -> list[Block]:
     """Footnotes, then endnotes, under a "Notes" heading after the body, numbered as Word
     shows them: in the order the body refers to them, footnotes 1, 2, 3 and endnotes i, ii, iii
@@ -478,7 +499,7 @@ class DocxParser(Parser):
     def parse(self, data: bytes, path: Path) -> ParsedDocument:
         document = _open(data)
         try:
-            blocks = _blocks(document) + _note_blocks(document)
+            blocks = _blocks(document) + _note_blocks(document) + _running_blocks(document)
         except DocumentError:
             raise
         except Exception as exc:  # malformed body XML that python-docx trips on
