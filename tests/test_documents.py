@@ -1342,3 +1342,15 @@ def test_docx_headers_and_footers_are_text_once_page_numbers_aside(tmp_path: Pat
     blocks = [(block.kind, block.text) for block in parse(tmp_path / "h.docx").blocks]
     assert blocks[-1] == ("paragraph", "Référence dossier : RH-2024-117")
     assert sum("RH-2024-117" in text for _, text in blocks) == 1 and not any("sur 3" in t for _, t in blocks)
+
+
+def test_pdf_word_hyphenated_across_a_page_break_is_whole(tmp_path: Path) -> None:
+    """ "l'infor-" ending page 1 and "mation" opening page 2: neither half was found by a search."""
+    doc = parse(
+        write_pdf(
+            tmp_path / "p.pdf",
+            ["Le service de gestion de l'infor-", "mation traite les demandes chaque semaine.", "Jean-"],
+        )
+    )
+    assert "l'information" in doc.text and "mation traite" not in doc.text
+    assert [block.page for block in doc.blocks if "information" in block.text] == [1]

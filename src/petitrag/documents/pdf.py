@@ -342,6 +342,23 @@ def hyphenated_words(texts: list[str]) -> frozenset[str]:
     return frozenset(word.casefold() for text in texts for word in _COMPOUND.findall(text))
 
 
+def _words_across_pages(texts: list[str], compounds: frozenset[str]) -> list[str]:
+    """The pages with a word hyphenated across a page break made whole at the end of the first
+    ("l'infor-" on page 1, "mation" on page 2: neither half was found by a search)."""
+    pages = list(texts)
+    for number in range(len(pages) - 1):
+        before, after = pages[number].rstrip(), pages[number + 1].lstrip()
+        tail = _FIRST_WORD.match(after)
+        if not (len(before) > 1 and before.endswith("-") and before[-2].isalpha() and tail):
+            continue
+        if _keeps_hyphen(before[:-1], after, compounds) or not after[:1].islower():
+            continue
+        moved = after.split(maxsplit=1)  # the word and what is glued to it ("mation.")
+        pages[number] = before[:-1] + moved[0]
+        pages[number + 1] = moved[1] if len(moved) > 1 else ""
+    return pages
+
+
 def page_blocks(text: str, page: int, compounds: frozenset[str] = frozenset()) -> list[Block]:
     """Paragraph and list blocks of one page's extracted text; ``compounds`` are the document's
     hyphenated words (``hyphenated_words``), kept whole when a line break cuts them."""
@@ -463,7 +480,7 @@ class PdfParser(Parser):
             warnings.append(f"no text layer on {_pages_phrase(empty)} (scanned? OCR is not supported)")
         blocks: list[Block] = []
         compounds = hyphenated_words(texts)
-        for number, text in enumerate(_without_running_lines(texts), start=1):
+        for number, text in enumerate(_words_across_pages(_without_running_lines(texts), compounds), start=1):
             headings = [(level, name) for page, level, name in outline if page == number - 1]
             blocks.extend(_place_headings(page_blocks(text, number, compounds), headings, number))
         title = title or _first_line(blocks) or path.stem
