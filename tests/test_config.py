@@ -229,7 +229,7 @@ def test_route_passwords_are_hidden(petitrag, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PETITRAG_ROUTE", "small@http://me:hunter2@gpu-box:8000/v1,big")
     shown = petitrag("config").stdout
     assert "hunter2" not in shown and 'route = "small@http://me:***@gpu-box:8000/v1,big"' in shown
-    from petitrag.urls import without_password
+    from petitrag.errors import without_password
 
     assert without_password("http://me:hun,ter2@gpu-box:8000/v1") == "http://me:***@gpu-box:8000/v1"
 

@@ -220,7 +220,7 @@ def demo(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def show_config(ctx: click.Context) -> None:
     """Show the effective configuration (defaults → file → env → flags)."""
-    from petitrag.urls import without_password
+    from petitrag.errors import without_password
 
     settings = settings_from(ctx)
     for name, value in settings.model_dump(mode="json").items():

@@ -53,9 +53,9 @@ def serve(
 ) -> None:
     """Serve the OpenAI-compatible API (/v1), the native API (/api), metrics and the web UI (/)."""
 
+    from petitrag.errors import without_password
     from petitrag.server import create_app
     from petitrag.server.auth import keys_from_flags
-    from petitrag.urls import without_password
 
     settings = settings_from(ctx, **flags, serve_no_auth=True if no_auth else None)
     # flags win whole values, as everywhere: the configured keys are replaced, not added to

@@ -8,7 +8,14 @@ from __future__ import annotations
 import re
 
 #: the password of a URL ("http://user:secret@host"): a comma may be part of it
-URL_PASSWORD = re.compile(r"(//[^/:@\s,]*:)[^/@\s]*@")
+_URL_PASSWORD = re.compile(r"(//[^/:@\s,]*:)[^/@\s]*@")
+
+
+def without_password(text: str) -> str:
+    """``text`` with the password of every URL in it hidden (``http://user:***@host``): the
+    configuration, the serve banner and error messages are pasted into bug reports, and
+    routes hold URLs too."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 class PetitragError(Exception):
@@ -17,7 +24,7 @@ class PetitragError(Exception):
     the configuration is (where it was already hidden)."""
 
     def __str__(self) -> str:
-        return URL_PASSWORD.sub(r"\1***@", super().__str__())
+        return without_password(super().__str__())
 
 
 def hidden(text: str, secret: str | None) -> str:

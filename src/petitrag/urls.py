@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from petitrag.errors import URL_PASSWORD, PetitragError
+from petitrag.errors import PetitragError
 
 
 def checked_base_url(base_url: str, setting: str, error: type[PetitragError]) -> str:
@@ -19,9 +19,3 @@ def checked_base_url(base_url: str, setting: str, error: type[PetitragError]) ->
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise error(f"invalid {setting} {base_url!r}: expected e.g. http://localhost:11434/v1")
     return url
-
-
-def without_password(text: str) -> str:
-    """``text`` with the password of every URL in it hidden (``http://user:***@host``): the
-    configuration and the serve banner are pasted into bug reports, routes hold URLs too."""
-    return URL_PASSWORD.sub(r"\1***@", text)

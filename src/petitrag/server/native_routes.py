@@ -18,13 +18,13 @@ from petitrag import __version__
 from petitrag.answer.summarize import Summarizer
 from petitrag.app import delete_collection, remove_documents
 from petitrag.config import SearchMode
+from petitrag.errors import without_password
 from petitrag.server.auth import Caller
 from petitrag.server.errors import ApiError, checked_collection
 from petitrag.server.jobs import IngestJob
 from petitrag.server.state import Server
 from petitrag.server.uploads import save_uploads
 from petitrag.server.worker import Ticket
-from petitrag.urls import without_password
 
 router = APIRouter(prefix="/api", tags=["petitrag"])
 #: the upload route alone: it is included with a body size limit of its own
