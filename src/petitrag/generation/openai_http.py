@@ -67,7 +67,6 @@ class OpenAIChatGenerator(Generator):
         self.backoff_s = backoff_s
         self.timeout = timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.has_key = bool(api_key)
         self._key = api_key or ""
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), headers=headers, transport=transport
@@ -176,7 +175,7 @@ class OpenAIChatGenerator(Generator):
 
     def _on_http_error(self, response: httpx.Response, body: dict[str, Any]) -> None:
         """Raise _Resend after adapting the request to the server, or the right error."""
-        status, full = response.status_code, hidden(_server_message(response), self._key)
+        status, full = response.status_code, _server_message(response)  # the key: hidden by stream()
         lowered, message = full.lower(), _shorten(full)
         schema_rejected = "response_format" in lowered or "json_schema" in lowered
         if schema_rejected and "response_format" in body and self.schema_dialect == "json_schema":
@@ -206,7 +205,7 @@ class OpenAIChatGenerator(Generator):
             )
         if status == 404:  # the server's own reason ("collection 'default' does not exist…")
             raise GenerationError(f"model server at {self.base_url} answered 404: {message}")
-        if status in (401, 403) and not self.has_key:
+        if status in (401, 403) and not self._key:
             raise GenerationError(
                 f"model server at {self.base_url} needs an API key ({status}): set model_api_key "
                 f"(env PETITRAG_MODEL_API_KEY or config.toml); it said: {message}"
@@ -263,7 +262,7 @@ class OpenAIChatGenerator(Generator):
 
         httpx's timeout is per read, so a server that sends keep-alive comments and no tokens
         would be waited for forever: ``timeout`` also bounds the wait for each next token."""
-        sent, counted, events, ended = Usage(), 0, 0, False
+        sent, counted, events, ended = Usage(), 0, 0, False  # this attempt's: a retried one starts afresh
         deadline = time.monotonic() + self.timeout
         for line in response.iter_lines():
             if time.monotonic() > deadline:
