@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from petitrag.answer.prompts import could_be_abstention
+from petitrag.answer.trim import complete_words
 from petitrag.language import Language
 
 TokenCallback = Callable[[str], None]
@@ -57,7 +58,7 @@ class HeldAnswer:
         self.text += text  # kept after a stop too: ``release`` may show the rest
         if self.stopped:
             return
-        words = re.sub(r"\w+$", "", self.text)  # judged, and shown, on complete words only
+        words = complete_words(self.text)  # judged, and shown, on complete words only
         if not self.flowing:
             if could_be_abstention(self.text, self.language) or not self.stands(words):
                 return
@@ -71,7 +72,7 @@ class HeldAnswer:
 
     def _show_settled(self) -> None:
         if self.settle is None:  # a word still being written may be a number not judged yet
-            self._show(self._before_abstention(re.sub(r"\w+$", "", self.text).lstrip()))
+            self._show(self._before_abstention(complete_words(self.text).lstrip()))
             return
         text, settled = self.settle(self.text)
         settled = min(settled, len(self._before_abstention(text)))

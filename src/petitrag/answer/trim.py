@@ -80,8 +80,13 @@ def settled(text: str, question: str, language: Language) -> tuple[str, int]:
     """``trimmed`` of an answer still streaming, and how many of its first characters are final:
     up to the last word the answer adds, the last, maybe partial, word aside (a leading frame
     is settled once such a word follows it; a trailing one only when the answer ends)."""
-    cut = _cut(_PARTIAL_WORD.sub("", text.lstrip()), question, language)
+    cut = _cut(complete_words(text.lstrip()), question, language)
     return cut.text, cut.settled
+
+
+def complete_words(text: str) -> str:
+    """``text`` without its last word when a token may still be adding to it ("14 ma")."""
+    return _PARTIAL_WORD.sub("", text)
 
 
 def _cut(answer: str, question: str, language: Language) -> _Cut:

@@ -84,10 +84,10 @@ class Router:
             return self._keep(first, confidence, "nothing retrieved: no model can answer", on_token, started)
         if confidence is not None and confidence >= self.threshold:
             return self._keep(first, confidence, "confident", on_token, started)
-        shown: list[tuple[float, str]] = []  # what the large model streamed before it failed, when
+        shown_at: list[float] = []  # when the large model's words were streamed, before it failed
 
         def showing(text: str) -> None:
-            shown.append((time.perf_counter(), text))
+            shown_at.append(time.perf_counter())
             on_token(text)  # type: ignore[misc]  # only passed on when there is one
 
         try:
@@ -95,7 +95,7 @@ class Router:
             second = self.large.answer(question, language, hits, spent, showing if on_token else None)
         except PetitragError as exc:
             reason = f"low confidence, but the large model failed: {exc}"
-            return self._keep(first, confidence, reason, on_token, started, failed=True, replacing=shown)
+            return self._keep(first, confidence, reason, on_token, started, failed=True, replacing=shown_at)
         second.timings["retrieval_s"] = retrieval_s
         second.escalated = True
         second.confidence = self.calibration.score(second.signals) if second.signals else None
@@ -111,7 +111,7 @@ class Router:
         on_token: TokenCallback | None,
         started: float,
         failed: bool = False,
-        replacing: list[tuple[float, str]] | None = None,
+        replacing: list[float] | None = None,
     ) -> AnswerResult:
         """Show the small answer: it was generated silently, so it arrives in one piece; after
         words of a large model that failed mid-answer (``replacing``), on a line of its own that
@@ -123,7 +123,7 @@ class Router:
         result.escalated = False
         result.timings["ttft_s"] = result.timings["total_s"] = time.perf_counter() - started
         if replacing:  # the first words shown were the large model's
-            result.timings["ttft_s"] = replacing[0][0] - started
+            result.timings["ttft_s"] = replacing[0] - started
         result.extra["route"] = self._route(result, confidence, result.model, reason)
         if failed:
             result.extra["route"]["escalation_failed"] = True
