@@ -417,7 +417,7 @@ def test_served_routes_are_counted_by_outcome() -> None:
         {"route": {"escalation_failed": True}, "escalated": False},
     )
     for answer in ({"route": {}, "escalated": True}, failed, kept, kept, {"escalated": False}):
-        metrics.observe_generation("rag", timings, 0.0, answer)
+        metrics.observe_generation("rag", timings, {**answer, "timings": {"queue_s": 0.0}})
     text = metrics.render().decode()
     for outcome, count in (("escalated", 1), ("escalation_failed", 1), ("kept", 2)):
         assert f'petitrag_routed_answers_total{{outcome="{outcome}"}} {count}.0' in text

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -53,16 +52,12 @@ class Principal:
 ANONYMOUS = Principal("anonymous", frozenset({ALL}))
 
 
-def _composed(name: str) -> str:
-    return unicodedata.normalize("NFC", name)
-
-
 class KeyRing:
     """The configured keys; ``None`` in ``ServerState.keys`` means authentication is off."""
 
     def __init__(self, keys: dict[str, list[str]]) -> None:
-        self._entries = [  # names composed (NFC), as requests' are: "café" typed e + ́ is "café"
-            (_digest(key), Principal(f"key-{number}", frozenset(_composed(name) for name in collections)))
+        self._entries = [
+            (_digest(key), Principal(f"key-{number}", frozenset(collections)))
             for number, (key, collections) in enumerate(keys.items(), start=1)
         ]
 
@@ -107,16 +102,22 @@ def keyring_from(settings: Settings) -> KeyRing | None:
             "no API key: give --api-key KEY (or serve_api_keys in the configuration), "
             "or --no-auth to serve without keys on 127.0.0.1"
         )
+    checked: dict[str, list[str]] = {}
     for key, collections in keys.items():
         if len(key) < 8:
             raise ConfigError("API keys must be at least 8 characters long")
-        for name in collections:
-            if name != ALL:
-                try:
-                    Settings._collection_name(name)
-                except ValueError as exc:
-                    raise ConfigError(f"invalid collection '{name}' for an API key: {exc}") from None
-    return KeyRing(keys)
+        # names as checked, so composed (NFC) as requests' are: "café" typed e + ́ is "café"
+        checked[key] = [_key_collection(name) for name in collections]
+    return KeyRing(checked)
+
+
+def _key_collection(name: str) -> str:
+    if name == ALL:
+        return name
+    try:
+        return Settings._collection_name(name)
+    except ValueError as exc:
+        raise ConfigError(f"invalid collection '{name}' for an API key: {exc}") from None
 
 
 def parse_key_flag(value: str) -> tuple[str, list[str]]:

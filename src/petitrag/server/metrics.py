@@ -89,14 +89,12 @@ class Metrics:
         if status < 400:  # instant 429s would hide how long answers take
             self._recent[f"{method} {route}"].append(seconds)
 
-    def observe_generation(
-        self, kind: str, timings: dict[str, float], queue_s: float, answer: dict[str, Any] | None = None
-    ) -> None:
-        """Record one answer's timings (``kind``: "rag" or "passthrough") and, when a route chose
-        its model (``answer``: the ``petitrag`` extension), what it did."""
-        route = (answer or {}).get("route")
+    def observe_generation(self, kind: str, timings: dict[str, float], answer: dict[str, Any]) -> None:
+        """Record one answer's timings (``kind``: "rag" or "passthrough"), its wait in the queue
+        and, when a route chose its model, what it did (``answer``: the ``petitrag`` extension)."""
+        route = answer.get("route")
         if route is not None:
-            escalated = (answer or {}).get("escalated")
+            escalated = answer.get("escalated")
             self.routed.labels(
                 "escalated"
                 if escalated
@@ -104,7 +102,7 @@ class Metrics:
                 if route.get("escalation_failed")
                 else "kept"
             ).inc()
-        self.queue_wait.observe(queue_s)
+        self.queue_wait.observe(answer["timings"]["queue_s"])
         if timings.get("completion_tokens"):
             self.ttft.labels(kind).observe(timings.get("ttft_s", 0.0))
             self.tokens_per_s.labels(kind).observe(timings.get("tokens_per_s", 0.0))

@@ -109,9 +109,7 @@ async def chat_completions(
             return job(ticket, lambda _text: ticket.check())
 
         outcome = await server.worker.call(run, request)
-        server.metrics.observe_generation(
-            kind, outcome.timings, outcome.extension["timings"]["queue_s"], outcome.extension
-        )
+        server.metrics.observe_generation(kind, outcome.timings, outcome.extension)
         return response.completion(outcome)
     stream = await server.worker.stream(job, check, request)  # 400/429/503 here are still HTTP statuses
     return StreamingResponse(
@@ -138,9 +136,7 @@ async def _events(
         outcome = stream.result()
         if not streamed and outcome.text:  # answered without the model (search found too little)
             yield response.chunk({"content": outcome.text})
-        server.metrics.observe_generation(
-            kind, outcome.timings, outcome.extension["timings"]["queue_s"], outcome.extension
-        )
+        server.metrics.observe_generation(kind, outcome.timings, outcome.extension)
         for chunk in response.last_chunks(outcome, usage_apart):
             yield chunk
     except PetitragError as exc:
