@@ -29,10 +29,12 @@ DENSE_QUERY_WORDS = 400
 DENSE_QUERY_CHARS = 4000  # the embedders read 512 tokens at most: a few thousand characters
 
 
-def dense_index_incomplete(store: Store, collection: str) -> str | None:
+def dense_index_incomplete(
+    store: Store, collection: str, counts: tuple[int, int] | None = None
+) -> str | None:
     """What to tell a user whose collection is not fully embedded (search then misses by
     meaning what only those chunks say), None when it is."""
-    embedded, total = store.vector_counts(collection)
+    embedded, total = counts or store.vector_counts(collection)  # (embedded, chunks), if counted
     if embedded >= total:
         return None
     holder = ingesting_process(store.path.parent, collection)
@@ -108,8 +110,9 @@ class Retriever:
         collection = self.store.require_collection(self.collection_name, self.embedder.identity)
         result = SearchResult(hits=[], mode=mode)
         timings = result.timings
-        embedded, chunks = self.store.vector_counts(collection.name)
-        vector = self._query_vector(collection, query, embedded, result) if mode != "bm25" else None
+        counts = self.store.vector_counts(collection.name)
+        chunks = counts[1]
+        vector = self._query_vector(collection, query, counts, result) if mode != "bm25" else None
         depth = max(CANDIDATES, 4 * k)
         while True:
             ranked, coverages, has_terms = self._ranking(collection, query, vector, mode, depth, timings)
@@ -207,15 +210,15 @@ class Retriever:
         return ranking, bool(terms)
 
     def _query_vector(
-        self, collection: Collection, query: str, embedded: int, result: SearchResult
+        self, collection: Collection, query: str, counts: tuple[int, int], result: SearchResult
     ) -> np.ndarray | None:
         """The query's embedding, None without vectors to compare it with. A long query is cut
         to what the embedder reads: by words, and by characters for text without spaces (a
         10,000-character URL took 20 s to embed, a 200,000-character one 6 minutes)."""
-        incomplete = dense_index_incomplete(self.store, collection.name)
+        incomplete = dense_index_incomplete(self.store, collection.name, counts)
         if incomplete:
             result.warnings.append(incomplete)
-        if embedded == 0:
+        if counts[0] == 0:  # nothing embedded
             return None
         words = query.split()
         read = " ".join(words[:DENSE_QUERY_WORDS])[:DENSE_QUERY_CHARS]
