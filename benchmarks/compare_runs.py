@@ -1,8 +1,8 @@
 """The answers that changed between two `petitrag bench` runs of the same questions.
 
-Pairs the two runs' predictions by case id (the first line of a case wins, as in the bench) and
-prints each question whose answer or abstention differs, with its gold answers: what a change to
-the answer checks did to the dev sets, answer by answer.
+Pairs the two runs' predictions by model and case id (read as the bench reads them) and prints
+each question whose answer or abstention differs, with its gold answers: what a change to the
+answer checks did to the dev sets, answer by answer.
 
 Run: .venv/bin/python benchmarks/compare_runs.py benchmarks/out/s27-piaf benchmarks/out/s28-piaf
 """
@@ -10,18 +10,9 @@ Run: .venv/bin/python benchmarks/compare_runs.py benchmarks/out/s27-piaf benchma
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
-
-def predictions(run: Path) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    with (run / "predictions.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            found.setdefault(row["case_id"], row)
-    return found
+from petitrag.bench.rundir import load_all_predictions
 
 
 def main() -> None:
@@ -31,19 +22,21 @@ def main() -> None:
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
     args = parser.parse_args()
-    before, after = predictions(args.before), predictions(args.after)
-    shared = [case for case in before if case in after]
-    changed = [
-        case
-        for case in shared
-        if (before[case]["prediction"], before[case]["abstained"])
-        != (after[case]["prediction"], after[case]["abstained"])
-    ]
-    print(f"{len(shared)} questions in both runs, {len(changed)} answers changed")
-    for case in changed:
-        print(f"\n{before[case]['question']}  (gold: {' | '.join(before[case]['gold'][:2]) or 'none'})")
-        for label, row in (("before", before[case]), ("after", after[case])):
-            print(f"  {label:6} {'[abstained] ' if row['abstained'] else ''}{row['prediction']}")
+    before_runs, after_runs = load_all_predictions(args.before), load_all_predictions(args.after)
+    for model in [model for model in before_runs if model in after_runs]:
+        before, after = before_runs[model], after_runs[model]
+        shared = [case for case in before if case in after]
+        changed = [
+            case
+            for case in shared
+            if (before[case].prediction, before[case].abstained)
+            != (after[case].prediction, after[case].abstained)
+        ]
+        print(f"{model}: {len(shared)} questions in both runs, {len(changed)} answers changed")
+        for case in changed:
+            print(f"\n{before[case].question}  (gold: {' | '.join(before[case].gold[:2]) or 'none'})")
+            for label, row in (("before", before[case]), ("after", after[case])):
+                print(f"  {label:6} {'[abstained] ' if row.abstained else ''}{row.prediction}")
 
 
 if __name__ == "__main__":
