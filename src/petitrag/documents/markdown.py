@@ -26,7 +26,8 @@ _FRONT_MATTER: dict[str, frozenset[str]] = {"---": frozenset({"---", "..."}), "+
 _TITLE_KEY = re.compile(r"^title\s*[:=]\s*(.+?)\s*$", re.MULTILINE)
 _ATX = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 #: a code span (kept: a comment in it is the content) or an HTML comment (blanked)
-_CODE_SPAN_OR_COMMENT = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)|<!--.*?-->", re.DOTALL)
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)", re.DOTALL)
+_CODE_SPAN_OR_COMMENT = re.compile(rf"{_CODE_SPAN.pattern}|<!--.*?-->", re.DOTALL)
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![A-Za-z][^>]*>|<\?.*?\?>", re.DOTALL)
 _HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.DOTALL | re.IGNORECASE)
 _SCRIPT_OR_STYLE = re.compile(r"[ \t]{0,3}<(?:script|style)\b", re.IGNORECASE)
@@ -147,7 +148,6 @@ def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, i
 
 #: a character reference as CommonMark reads one: "&eacute;", "&#233;", "&#xE9;" (not "R&D")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_CODE_SPAN = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)", re.DOTALL)
 _LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
 
