@@ -621,6 +621,14 @@ def test_extracted_values_merge_by_what_each_part_states() -> None:
          "Minimum: -5 °C. Amount due: 7,200.50 USD. The warranty is included. Pets allowed: yes."),
     ]  # fmt: skip
     assert merge_found(parts) == {"min_c": -5, "due": 7200.5, "warranty_included": True, "pets": "yes"}
+    # a French document read with English keys: the property's description names the thing
+    described = {"properties": {"pets_allowed": {"type": "boolean", "description": "Animaux acceptés ?"}}}
+    parts = [({"pets_allowed": False}, "Le loyer est de 900 euros."),
+             ({"pets_allowed": True}, "Les animaux de compagnie sont acceptés.")]  # fmt: skip
+    assert merge_found(parts, described) == {"pets_allowed": True}
+    assert merge_found(parts) == {"pets_allowed": False}  # no description: nothing names pets
+    vague = {"properties": {"pets_allowed": {"type": "boolean", "description": "Whether they are there"}}}
+    assert merge_found(parts, vague) == {"pets_allowed": False}  # function words name nothing
 
 
 def test_extraction_checks_formats_and_takes_raw_newlines_in_strings() -> None:

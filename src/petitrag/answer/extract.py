@@ -27,6 +27,7 @@ from petitrag.config import Settings
 from petitrag.errors import ConfigError, ExtractionError
 from petitrag.generation.base import GenerationParams, Generator, Message
 from petitrag.index.store import Store
+from petitrag.language import stopwords, strip_accents
 
 SYSTEM = (
     "You extract information from a document into JSON that follows the given JSON schema. "
@@ -242,8 +243,8 @@ def merge_found(
 ) -> Any:
     """Merge the windows' answers (each with its window's text), in document order; joined lists
     keep to their schema's ``maxItems`` (the first items, in document order). ``root``: the whole
-    schema, for ``$ref``; ``key``: the property's name, which a window that states a yes/no
-    mentions."""
+    schema, for ``$ref``; ``key``: the property's name (with its title and description), which
+    a window that states a yes/no mentions."""
     root = root if root is not None else schema if isinstance(schema, dict) else {}
     # a part without the value answers null (as it is told to): it must not stop the others'
     # lists from being joined or their objects merged (a nullable list kept the first part's)
@@ -259,7 +260,7 @@ def merge_found(
                 [(value[name], text) for value, text in found if name in value],
                 properties.get(name),
                 root,
-                name,
+                " ".join([name, *_described(properties.get(name), root)]),
             )
             for name in keys
         }
@@ -272,6 +273,12 @@ def merge_found(
     if not given:
         return values[0]
     return next((value for value, text in given if _stated_in(value, text, key)), given[0][0])
+
+
+def _described(schema: Any, root: dict[str, Any]) -> list[str]:
+    """A property's title and description: the words a French document uses for what an
+    English key names ("pets_allowed", described "Animaux acceptés ?")."""
+    return [str(_shaped(schema, root, word).get(word, "")) for word in ("title", "description")]
 
 
 def _shaped(schema: Any, root: dict[str, Any], keyword: str, depth: int = 0) -> dict[str, Any]:
@@ -325,8 +332,11 @@ def _stated_in(value: Any, text: str, key: str = "") -> bool:
 
 
 def _mentions(key: str, text: str) -> bool:
-    """The text names one of the key's words ("pets_allowed", "warrantyIncluded": pets, warranty…)."""
-    words = re.findall(r"[a-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).lower())
+    """The text names one of the key's words ("pets_allowed", "warrantyIncluded": pets, warranty…;
+    with its title and description's, accents kept: "animaux acceptés")."""
+    words = re.findall(r"[^\W\d_]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold())
+    function_words = stopwords("en") | stopwords("fr")  # "whether", "dans": any text has them
+    words = [word for word in words if strip_accents(word) not in function_words]
     folded = text.casefold()  # a word's first letters: "allowed" is "allows" too
     return any(re.search(rf"\b{re.escape(word[:5])}", folded) for word in words if len(word) > 3)
 
