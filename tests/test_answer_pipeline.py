@@ -430,6 +430,10 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
     assert draws_on("3,2 bars [1]", "Quelle pression ?", pressure, "fr") is True
     assert draws_on("3.20 bars [1]", "Quelle pression ?", pressure, "fr") is True
     assert numbers_in("1,250,000 people") == {"1250000"}
+    # "2,000" is two thousand, never 2: a passage's "every two weeks" held an invented "$2,000"
+    assert numbers_in("$2,000") == {"2000"} and numbers_in("10,000") == {"10000"}
+    weeks = [Evidence.of("Turn the pile every two to three weeks.", "en")]
+    assert draws_on("A new inverter costs $2,000 [1].", "What does it cost?", weeks, "en") is False
     assert numbers_in("2026 et 007") == {"2026", "007", "7"}
     # a date's or a time's leading zero, 12-hour times, noon: the passage's "04/03 à 14h00"
     assert {"4", "3", "14"} <= numbers_in("le 04/03/2025 à 14h00") and numbers_in("2:30 pm") == {"14", "30"}

@@ -58,7 +58,7 @@ def number_readings(text: str) -> list[frozenset[str]]:
     its "12 h"; "04" is also 4 (dates: "04/03/2025" is the 4 March of an answer). A comma
     before exactly three digits is ambiguous across the two languages: "3,200" is 3200 in
     English and 3.2 in French, so it is read both ways ("3 200" in a French answer is the
-    "3,200" of an English passage)."""
+    "3,200" of an English passage); "2,000" only as 2000."""
     text = _TWELVE_HOUR.sub(_twelve_hour, text)
     text = _MIDNIGHT.sub("0 h", _NOON.sub("12 h", text))
     text = _CLOCK.sub(_on_the_clock, text)
@@ -71,6 +71,8 @@ def number_readings(text: str) -> list[frozenset[str]]:
         values = {value}
         if re.fullmatch(r"\d{1,3},\d{3}", number):
             values.add(number.replace(",", ""))
+        if number.endswith(",000"):  # "2,000" is two thousand: no one writes 2 so (read as 2,
+            values.discard(value)  # any "two" of a passage held it)
         if len(value) > 1 and value.startswith("0") and value.isdigit():
             values.add(value.lstrip("0") or "0")
         readings.append(frozenset(values))
