@@ -129,6 +129,37 @@ def test_a_large_model_failing_mid_answer_is_replaced_not_continued(indexed: Pat
     assert result.timings["ttft_s"] < result.timings["total_s"]  # the large model's words came first
 
 
+def test_a_kept_small_answer_streams_as_checked_not_as_generated(indexed: Path) -> None:
+    """The router streamed the small model's raw text: numbers the checks refused flowed, and an
+    abstention showed twice (the model's words, then "→ " and the sentence)."""
+    from petitrag.answer.pipeline import Answerer
+    from petitrag.answer.prompts import ABSTAIN
+    from petitrag.app import open_app
+    from petitrag.routing.router import Router
+    from petitrag.routing.score import Calibration
+
+    streamed: list[str] = []
+    with open_app(load_settings(model=SMALL)) as app:
+        small = app.answerer()
+
+        class Checked(Answerer):  # the checks turned its answer into the abstention
+            def __init__(self) -> None:
+                pass
+
+            def answer(self, question, language, hits, waited_s, on_token=None):  # type: ignore[no-untyped-def]
+                result = small.answer(question, language, hits, waited_s)
+                result.answer, result.abstained = ABSTAIN[language], True
+                return result
+
+            def retrieve(self, question, k=None):  # type: ignore[no-untyped-def]
+                return small.retrieve(question, k)
+
+        router = Router(Checked(), small, Calibration(SMALL, "big", threshold=0.0))
+        result = router.ask(QUESTION, on_token=streamed.append)
+    assert result.completion is not None and result.completion.text.strip() != result.answer
+    assert "".join(streamed) == result.answer
+
+
 def test_streamed_route_says_who_answered(indexed: Path, large: str) -> None:
     result = CliRunner().invoke(
         cli, ["ask", QUESTION, "--route", f"{SMALL},{large}", "--route-threshold", "1"]

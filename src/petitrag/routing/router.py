@@ -116,9 +116,9 @@ class Router:
         """Show the small answer: it was generated silently, so it arrives in one piece; after
         words of a large model that failed mid-answer (``replacing``), on a line of its own that
         marks it as replacing them (a client read the two answers as one)."""
-        if on_token is not None:  # the model's text, as an unrouted answer would have streamed it
-            text = result.completion.text.strip() if result.completion else result.answer
-            on_token(f"\n{REPLACED}{text}" if replacing else text)
+        if on_token is not None:  # the checked answer, as an unrouted stream ends with (the
+            # model's raw text showed invented numbers, then the abstention a second time)
+            on_token(f"\n{REPLACED}{result.answer}" if replacing else result.answer)
         result.confidence = confidence
         result.escalated = False
         result.timings["ttft_s"] = result.timings["total_s"] = time.perf_counter() - started
