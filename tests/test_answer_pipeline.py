@@ -1055,6 +1055,14 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     assert trimmed(deux, conges, "fr") == deux
     taxis = "When are taxis reimbursed?"
     assert trimmed("Taxis are reimbursed only after 10 p.m. [1]", taxis, "en") == "Only after 10 p.m. [1]"
+    assert (
+        trimmed("The rate of the loan is 2.5.", "What is the rate of the loan?", "en") == "2.5"
+    )  # was "2.5."
+    # the question's number is repeated once; its second time is the answer (it left "Euros")
+    price = "The price of the AquaPure 300 is 300 euros."
+    assert trimmed(price, "What is the price of the AquaPure 300?", "en") == "300 euros"
+    prix = "Le prix de l'AquaPure 300 est de 300 euros."
+    assert trimmed(prix, "Quel est le prix de l'AquaPure 300 ?", "fr") == "300 euros"
 
 
 @pytest.mark.parametrize(

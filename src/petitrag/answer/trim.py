@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from petitrag.answer.citations import MARKER
-from petitrag.answer.numbers import numbers_in
+from petitrag.answer.numbers import number_readings
 from petitrag.language import Language, analyze, stopwords, strip_accents
 
 #: question words an edge must repeat to be cut: one alone is often part of the answer's name
@@ -34,7 +34,7 @@ _TOKEN = re.compile(rf"{MARKER}|\w+(?:[-‐]\w+)*")  # "worst-case" is one word;
 _TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER})+\s*[.!]?\s*$")
 _PARTIAL_WORD = re.compile(r"\w+$")
 _EDGE = " ,;:."
-_ABBREVIATED = re.compile(r"(?:^|[\s.])\w\.\w\.$")  # "10 p.m.": its last period stays
+_ABBREVIATED = re.compile(r"(?:^|[\s.])[^\W\d]\.[^\W\d]\.$")  # "10 p.m.": its last period stays ("2.5." not)
 #: the noun after "quel"/"what" names what the answer is ("À quel niveau…" → "au deuxième niveau"):
 #: repeated, it is the answer's head, not a frame
 _ASKED_FOR = re.compile(r"\b(?:quel|quelle|quels|quelles|what|which)\s+(\w+)", re.IGNORECASE)
@@ -134,7 +134,7 @@ def _quoted(text: str) -> bool:
 
 def _tokens(body: str, question: str, language: Language) -> list[_Token]:
     head = {term for noun in _ASKED_FOR.findall(question) for term in analyze(noun, language)}
-    asked_terms, asked_numbers = set(analyze(question, language)) - head, numbers_in(question)
+    asked_terms, asked_numbers = set(analyze(question, language)) - head, number_readings(question)
     stop = stopwords(language)
     tokens = []
     for match in _TOKEN.finditer(body):
@@ -143,7 +143,11 @@ def _tokens(body: str, question: str, language: Language) -> list[_Token]:
             tokens.append(_Token(match.start(), match.end(), "marker"))
             continue
         terms = analyze(word, language)
-        if word in asked_numbers if word.isdigit() else bool(terms) and set(terms) <= asked_terms:
+        if (
+            _repeats_number(word, asked_numbers)
+            if word.isdigit()
+            else bool(terms) and set(terms) <= asked_terms
+        ):
             tokens.append(_Token(match.start(), match.end(), "repeated", word.lower(), word[:1].isupper()))
             continue
         elided = body[match.end() : match.end() + 1] in ("'", "’") and len(word) <= 3
@@ -152,6 +156,15 @@ def _tokens(body: str, question: str, language: Language) -> list[_Token]:
         auxiliary = filler and word.lower() in _AUXILIARIES[language]
         tokens.append(_Token(match.start(), match.end(), kind, word.lower(), word[:1].isupper(), auxiliary))
     return tokens
+
+
+def _repeats_number(word: str, asked: list[frozenset[str]]) -> bool:
+    """Whether a number repeats one of the question's, each of those once: in "The price of
+    the AquaPure 300 is 300 euros" the second 300 is the answer (it was cut, leaving "Euros")."""
+    repeated = next((values for values in asked if word in values), None)
+    if repeated is not None:
+        asked.remove(repeated)
+    return repeated is not None
 
 
 def _frame_end(tokens: list[_Token]) -> int:
