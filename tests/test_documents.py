@@ -550,6 +550,22 @@ def test_html_declared_utf8_but_saved_in_cp1252_is_read_as_cp1252(tmp_path: Path
     assert doc.title == "Noël" and doc.text == "La réunion à Noël."  # not "La r\ufffdunion"
 
 
+def test_a_file_named_html_that_is_binary_says_what_it_is(tmp_path: Path) -> None:
+    """A PDF, an image or a .docx saved as .html was indexed as chunks of binary garbage."""
+    pdf = write_pdf(tmp_path / "real.pdf", ["Un rapport."]).read_bytes()
+    for data, said in [
+        (pdf, r"; it is a PDF: name it \.pdf$"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "; it is an image"),
+        (_docx_bytes(docx.Document()), r"; it is a Word \.docx: name it \.docx$"),
+        (bytes(range(256)) * 16, "$"),
+    ]:
+        with pytest.raises(DocumentError, match=f"^binary content, not HTML{said}"):
+            parse(_write(tmp_path / "page.html", data))
+    page = "<html><head><title>Été</title></head><body><p>Réunion à midi.</p></body></html>"
+    doc = parse(_write(tmp_path / "export.htm", page.encode("utf-16-le")))  # no BOM: not binary
+    assert doc.title == "Été" and doc.text == "Réunion à midi."
+
+
 # -- PDF --------------------------------------------------------------------------------------
 
 

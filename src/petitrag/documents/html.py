@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from petitrag.documents.base import Block, ParsedDocument, Parser, assemble
-from petitrag.documents.text import decode_8bit
+from petitrag.documents.base import Block, ParsedDocument, Parser, assemble, file_kind
+from petitrag.documents.text import SNIFF, bomless_utf16, decode_8bit, looks_binary
+from petitrag.errors import DocumentError
 
 if TYPE_CHECKING:
     from lxml.etree import _Element
@@ -63,6 +64,8 @@ def decode_html(data: bytes) -> str:
     ):
         if data.startswith(bom):
             return data.decode(encoding, errors="replace").lstrip("\ufeff")
+    if utf16 := bomless_utf16(data[:SNIFF]):  # a Windows export: read "<\x00h\x00t\x00m\x00l\x00"
+        return data.decode(utf16, errors="replace")
     declared = _declared_codec(data)
     if declared and not declared.startswith("utf-") and not _utf8_with_accents(data):
         return data.decode(declared, errors="replace")
@@ -367,6 +370,18 @@ def _grams(words: list[str], size: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+def _decoded_page(data: bytes) -> str:
+    """The page's text, or a refusal saying what the file is: a PDF, an image or a .docx
+    saved as .html (a download's name) was indexed as chunks of binary garbage."""
+    kind = file_kind(data)
+    if kind is not None and not kind.startswith("an HTML page"):
+        raise DocumentError(f"binary content, not HTML; it is {kind}")
+    html = decode_html(data)
+    if looks_binary(html[:SNIFF]):
+        raise DocumentError("binary content, not HTML")
+    return html
+
+
 class HtmlParser(Parser):
     """``.html`` / ``.htm``: main content with headings, lists and tables."""
 
@@ -374,7 +389,7 @@ class HtmlParser(Parser):
     format = "html"
 
     def parse(self, data: bytes, path: Path) -> ParsedDocument:
-        html = _XML_DECLARATION.sub("", decode_html(data), count=1)
+        html = _XML_DECLARATION.sub("", _decoded_page(data), count=1)
         tree = _parse_tree(html)
         declared_title = _title(tree)  # before the body walk below drops elements from the tree
         warnings: list[str] = []

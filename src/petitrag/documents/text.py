@@ -15,7 +15,7 @@ from pathlib import Path
 from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, strip_invisible, title_like
 from petitrag.errors import DocumentError
 
-_SNIFF = 8192  # how much of the start of a file decides "binary or text"
+SNIFF = 8192  # how much of the start of a file decides "binary or text"
 _CONTROL_RATIO = 0.10
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 _LIST_MARKER = re.compile(r"[ \t]*(?:[-*•‣◦–]|\d{1,3}[.)])[ \t]+\S")
@@ -32,7 +32,7 @@ def decode_text(data: bytes) -> str:
     NULs past the sniffed start) are removed.
     """
     text = _decode(data)
-    if _looks_binary(text[:_SNIFF]):
+    if looks_binary(text[:SNIFF]):
         raise DocumentError(f"binary content, not text{_binary_kind(data)}")
     return strip_invisible(text.replace("\r\n", "\n").replace("\r", "\n"))
 
@@ -52,7 +52,7 @@ def _decode(data: bytes) -> str:
         return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace").lstrip("\ufeff")
-    encoding = _bomless_utf16(data[:_SNIFF])
+    encoding = bomless_utf16(data[:SNIFF])
     if encoding:
         return data.decode(encoding, errors="replace")
     return decode_8bit(data)
@@ -101,7 +101,7 @@ codecs.register_error(_LATIN1_BYTES, _bytes_as("latin-1"))
 _UTF16_NUL_SHARE = 0.9
 
 
-def _bomless_utf16(head: bytes) -> str | None:
+def bomless_utf16(head: bytes) -> str | None:
     """UTF-16 without a BOM shows as ASCII with every other byte NUL: nearly every other
     one, as "’", "€" or "œ" have a high byte too (one such character made a Windows export
     "binary content")."""
@@ -115,7 +115,7 @@ def _bomless_utf16(head: bytes) -> str | None:
     return None
 
 
-def _looks_binary(sample: str) -> bool:
+def looks_binary(sample: str) -> bool:
     """NUL characters, or too many control characters, mean this is not text."""
     if not sample:
         return False
