@@ -245,6 +245,13 @@ def test_a_renamed_file_ingested_under_its_new_name_drops_its_former_one(petitra
     with open_app(load_settings()) as app:
         names = sorted(Path(doc.path).name for doc in app.store.documents("default"))
     assert names == ["compost-copy.html", "composting.html", "compte-rendu.txt"]
+    # moved over a file already indexed (`mv a b`): b is updated, and a goes (it stayed, cited)
+    (corpus / "compte-rendu.txt").replace(corpus / "composting.html")
+    over = petitrag("ingest", str(corpus / "composting.html"), "--no-embed")
+    assert "1 updated" in over.stderr and "compte-rendu.txt → " in over.stderr
+    with open_app(load_settings()) as app:
+        names = sorted(Path(doc.path).name for doc in app.store.documents("default"))
+    assert names == ["compost-copy.html", "composting.html"]
     # a former name whose whole folder is gone (a USB stick not plugged in) is no rename: kept
     stick = corpus / "stick"
     stick.mkdir()

@@ -234,10 +234,8 @@ class Ingestor:
         )  # fmt: skip
         self.store.replace_document(collection, document, chunks)
         report.chunks += len(chunks)
-        if existing:
-            return "updated"
-        self._forget_former_names(collection, document, report)
-        return "added"
+        self._forget_former_names(collection, document, report)  # `mv a.txt b.txt` over an indexed b
+        return "updated" if existing else "added"
 
     def _forget_former_names(self, collection: str, document: DocumentRecord, report: IngestReport) -> None:
         """A file renamed or moved, then ingested under its new name: its former name, gone
