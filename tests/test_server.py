@@ -1231,6 +1231,9 @@ def test_a_limited_key_learns_nothing_of_what_it_may_not_use(tmp_path: Path, mon
     with TestClient(create_app(settings)) as client:
         limited = {"Authorization": "Bearer cafe-key-0001"}
         assert client.get("/v1/models/petitrag", headers=limited).status_code == 404  # its chat: a 403
+        chat = {"model": "petitrag", "messages": [{"role": "user", "content": "Salaire ?"}]}
+        refused = client.post("/v1/chat/completions", headers=limited, json=chat)
+        assert refused.status_code == 403 and "hr-salaries" not in refused.text  # the 403 named it
         assert client.get("/v1/models/petitrag", headers={"X-API-Key": "full-key-00001"}).status_code == 200
         info = client.get("/api/info", headers=limited).json()
         assert info["default_collection"] is None and info["route"] == f"{MODEL},big@http://u:***@10.0.0.5/v1"

@@ -44,9 +44,15 @@ class Principal:
     def allows(self, collection: str) -> bool:
         return self.allows_all or collection in self.collections
 
-    def require(self, collection: str) -> None:
-        if not self.allows(collection):
-            raise ApiError(403, f"this API key may not use collection '{collection}'", "collection_forbidden")
+    def require(self, collection: str, default: bool = False) -> None:
+        """``default``: the server's default collection, not named by the request: its name is
+        not told to a key that may not use it (/api/info and /v1/models hide it too)."""
+        if self.allows(collection):
+            return
+        if default:
+            message = "this API key may not use the default collection: ask 'petitrag:<collection>'"
+            raise ApiError(403, message, "collection_forbidden")
+        raise ApiError(403, f"this API key may not use collection '{collection}'", "collection_forbidden")
 
 
 ANONYMOUS = Principal("anonymous", frozenset({ALL}))

@@ -87,7 +87,7 @@ async def chat_completions(
     refuse_unsupported(body, rag=target.collection is not None)
     context = server.settings.context_size
     if target.collection is not None:
-        who.require(target.collection)
+        who.require(target.collection, default=not body.collection and body.model == RAG_PREFIX)
         await run_in_threadpool(server.require_collection, target.collection)
         question = last_question(body)
         far_too_long([question], context, "the question")
