@@ -1252,6 +1252,26 @@ def test_markdown_text_reads_as_a_viewer_shows_it(tmp_path: Path) -> None:
     assert "<b>gras</b> &amp;" in texts[3] and doc.title == "Menu & prix"
 
 
+def test_markdown_images_read_as_their_alt_text_never_their_address(tmp_path: Path) -> None:
+    """A screenshot pasted as a base64 ``data:`` URI became 875 chunks of junk."""
+    shot = "data:image/png;base64," + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB" * 2000
+    source = (
+        f"# Bug\n\nThe button freezes.\n\n![login screen]({shot})\n\n"
+        f'See ![the logo](img/logo.png "Logo") here.<img src="{shot}" alt="error box">\n\n'
+        f"<div><img alt='plan' src=\"{shot}\"></div>\n\n"
+        "![two\nlines](<a b.png>\n'title') end, `![code](x.png)` and \\![escaped](y.png).\n"
+    )
+    doc = parse(_write(tmp_path / "bug.md", source.encode()))
+    assert [block.text for block in doc.blocks] == [
+        "Bug",
+        "The button freezes.",
+        "login screen",
+        "See the logo here.",
+        "two\nlines\n end, `![code](x.png)` and \\![escaped](y.png).",
+    ]
+    assert_tiles(doc)
+
+
 def test_docx_without_core_properties_takes_its_first_heading_as_title(tmp_path: Path) -> None:
     """Without docProps/core.xml python-docx makes up the title "Word Document"."""
     full = write_docx(tmp_path / "full.docx")

@@ -2,9 +2,9 @@
 
 Keeping the Markdown (rather than rendered text) means tables and lists stay readable for
 the model. What a viewer does not show goes: HTML comments (``<!-- TODO: check -->``,
-notes to the author), HTML tags, character references ("&eacute;" reads "é"); inside code
-they stay, as they are the content there. Every line of the file keeps its line, so the
-parser's line numbers hold.
+notes to the author), HTML tags, images' addresses (their alt text stays), character
+references ("&eacute;" reads "é"); inside code they stay, as they are the content there.
+Every line of the file keeps its line, so the parser's line numbers hold.
 """
 
 from __future__ import annotations
@@ -187,8 +187,24 @@ def _rendered_words(words: str, tags: set[str]) -> str:
             return tag
         return " " if _LINE_BREAK_TAG.fullmatch(tag) else ""
 
-    rendered = _ENTITY.sub(_character, _HTML_TAG.sub(untagged, words))
+    rendered = _ENTITY.sub(_character, _HTML_TAG.sub(untagged, _IMAGE.sub(_alt_text, words)))
     return _TRAILING_SPACE.sub("", rendered)  # what a removed comment or tag left at a line's end
+
+
+#: an inline image, ``![alt](src "title")``: a viewer shows the picture, its alt text stands for it
+_IMAGE = re.compile(
+    r"(?<!\\)!\[((?:[^\[\]\\]|\\.|\[[^\[\]]*\])*)\]"
+    r"\(\s*(?:<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)",
+    re.DOTALL,
+)
+
+
+def _alt_text(image: re.Match[str]) -> str:
+    """A Markdown image's alt text, the line breaks of its address kept (line numbers hold): a
+    viewer shows the picture, never its address (a screenshot pasted as a base64 ``data:`` URI
+    was 875 chunks of junk). ``<img>`` tags go whole, as README logos and badges do."""
+    alt = image.group(1)
+    return alt + "\n" * (image.group().count("\n") - alt.count("\n"))
 
 
 def _character(reference: re.Match[str]) -> str:
