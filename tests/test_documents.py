@@ -987,6 +987,39 @@ def test_docx_list_numbers_follow_the_numbering_definitions(tmp_path: Path) -> N
     assert doc.blocks[0].text == "A) Scope\n  A.1. Sites\n  A.2. Staff\nB) Terms\nA) Again"
 
 
+def test_docx_headings_numbered_by_word_keep_their_numbers(tmp_path: Path) -> None:
+    """Numbering on Heading styles was lost: "Obligations > Warranty" for "Article 2
+    Obligations > 2.2 Warranty". The styles name no level: each level names its style. A
+    list between two headings does not restart them; a paragraph its style numbers is a list."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    levels = "".join(
+        f'<w:lvl w:ilvl="{n}"><w:start w:val="1"/><w:numFmt w:val="decimal"/>'
+        f'<w:pStyle w:val="{style}"/><w:lvlText w:val="{text}"/></w:lvl>'
+        for n, style, text in ((0, "Heading1", "Article %1"), (1, "Heading2", "%1.%2"), (2, "Clause", "(%3)"))
+    )
+    numbering.insert(0, parse_xml(f'<w:abstractNum {w} w:abstractNumId="90">{levels}</w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {w} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+    clause = document.styles.add_style("Clause", docx.enum.style.WD_STYLE_TYPE.PARAGRAPH)
+    for style in (document.styles["Heading 1"], document.styles["Heading 2"], clause):
+        style.element.get_or_add_pPr().append(parse_xml(f'<w:numPr {w}><w:numId w:val="90"/></w:numPr>'))
+    document.add_heading("Definitions", 1)
+    document.add_heading("Obligations", 1)
+    document.add_heading("Delivery", 2)
+    document.add_paragraph("Within ten days.", style="Clause")
+    document.add_paragraph("Pallets", style="List Number")
+    document.add_heading("Warranty", 2)
+    doc = parse(_write(tmp_path / "contract.docx", _docx_bytes(document)))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Article 1 Definitions"),
+        ("heading", "Article 2 Obligations"),
+        ("heading", "2.1 Delivery"),
+        ("list", "(1) Within ten days.\n1. Pallets"),
+        ("heading", "2.2 Warranty"),
+    ]
+
+
 def _docx_bytes(document: docx.document.Document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)

@@ -225,14 +225,16 @@ def _blocks(document: Document) -> list[Block]:
         text = paragraph_text(item._p).strip()
         if not text:
             continue  # empty spacing paragraphs neither add text nor end a list
-        depth = list_depth(item)
         level = heading_level(item)
-        if depth is not None and not level:
+        depth = None if level else list_depth(item)
+        depth = numbering.depth(item) if depth is None and not level else depth
+        if depth is not None:
             items.append(f"{'  ' * depth}{numbering.marker(item, depth)} {' '.join(text.split())}")
             continue
         flush()
         if level:
-            blocks.append(Block("heading", " ".join(text.split()), level=level))
+            number = numbering.heading_number(item)
+            blocks.append(Block("heading", " ".join(f"{number} {text}".split()), level=level))
         else:
             blocks.append(Block("paragraph", text))
     flush()

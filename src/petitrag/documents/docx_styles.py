@@ -99,15 +99,21 @@ class Numbering:
         self.overrides: dict[tuple[str, int], int] = {}
         #: (abstractNumId, ilvl) -> (last number given, depth of its item)
         self.counters: dict[tuple[str, int], tuple[int, int]] = {}
+        self.headings: set[tuple[str, int]] = set()  # counters that number headings
+        #: (abstractNumId, styleId) -> ilvl: the level a style's numbering without w:ilvl takes
+        self.styled: dict[tuple[str, str], int] = {}
         try:
             root = document.part.numbering_part.element
         except Exception:  # no numbering part: markers from style names only
             return
         for definition in root.iterchildren(f"{W}abstractNum"):
-            levels = self.levels.setdefault(definition.get(f"{W}abstractNumId", ""), {})
+            abstract = definition.get(f"{W}abstractNumId", "")
+            levels = self.levels.setdefault(abstract, {})
             for level in definition.iterchildren(f"{W}lvl"):
-                start = _val(level.find(f"{W}start"))
-                levels[int(_val(level, "ilvl") or 0)] = (
+                start, ilvl = _val(level.find(f"{W}start")), int(_val(level, "ilvl") or 0)
+                if style := _val(level.find(f"{W}pStyle")):
+                    self.styled[(abstract, style)] = ilvl
+                levels[ilvl] = (
                     _val(level.find(f"{W}numFmt")) or "decimal",
                     _val(level.find(f"{W}lvlText")) or "",
                     int(start) if start.isdigit() else 1,
@@ -120,25 +126,59 @@ class Numbering:
                 if start.isdigit():
                     self.overrides[(num_id, int(_val(override, "ilvl") or 0))] = int(start)
 
-    def marker(self, paragraph: Paragraph, depth: int) -> str:
-        """The marker of a list paragraph at ``depth`` ("-" for a bullet), counting it."""
-        for key, (_, deeper) in list(self.counters.items()):
-            if deeper > depth:
-                del self.counters[key]
-        num_id, ilvl = _number_reference(paragraph)
+    def marker(self, paragraph: Paragraph, depth: int, heading: bool = False) -> str:
+        """The marker of a list paragraph (or a heading) at ``depth`` ("-" for a bullet), counting it."""
+        num_id, ilvl = self._reference(paragraph)
         abstract = self.abstract.get(num_id, "")
+        key = (abstract or f"style {style_name(paragraph)}", ilvl)
+        self._restart_below(key, depth, heading)
         default = ("decimal" if _NUMBERED_STYLE.search(style_name(paragraph)) else "bullet", "", 1)
         number_format, text, start = self.levels.get(abstract, {}).get(ilvl, default)
         if number_format in ("bullet", "none") or num_id == "0":
             return "-"
-        key = (abstract or f"style {style_name(paragraph)}", ilvl)
         if (num_id, ilvl) in self.overrides:
             start = self.overrides.pop((num_id, ilvl)) - 1  # once: the instance's first item
             self.counters[key] = (start, depth)
         number = self.counters.get(key, (start - 1, depth))[0] + 1
         self.counters[key] = (number, depth)
+        if heading:
+            self.headings.add(key)
         shown = re.sub(r"%([1-9])", lambda match: self._shown(abstract, int(match.group(1)) - 1), text)
         return shown.strip() or f"{_formatted(number, number_format)}."
+
+    def heading_number(self, paragraph: Paragraph) -> str:
+        """What Word shows before a heading its style or itself numbers ("Article 2", "2.2"),
+        counting it; "" for none. Without it "2.2 Warranty" read "Warranty", and a question
+        about "article 2" found nothing."""
+        num_id, ilvl = self._reference(paragraph)
+        number_format, text, _ = self.levels.get(self.abstract.get(num_id, ""), {}).get(ilvl, ("none", "", 1))
+        if number_format in ("bullet", "none") or not text.strip():
+            return ""
+        return self.marker(paragraph, ilvl, heading=True)
+
+    def depth(self, paragraph: Paragraph) -> int | None:
+        """The level of a paragraph its style numbers ("Numbered Para"), None when its
+        style numbers nothing: its items read as paragraphs, their numbers lost."""
+        num_id, ilvl = self._reference(paragraph)
+        number_format = self.levels.get(self.abstract.get(num_id, ""), {}).get(ilvl, ("none",))[0]
+        return None if number_format == "none" or num_id in ("", "0") else ilvl
+
+    def _reference(self, paragraph: Paragraph) -> tuple[str, int]:
+        """(numId, ilvl); a style that names no level takes the one that names the style."""
+        num_id, ilvl = _number_reference(paragraph)
+        if ilvl is not None:
+            return num_id, ilvl
+        style = getattr(_style(paragraph), "style_id", "")
+        return num_id, self.styled.get((self.abstract.get(num_id, ""), style), 0)
+
+    def _restart_below(self, key: tuple[str, int], depth: int, heading: bool) -> None:
+        """An item restarts the numbers below it: its own list's deeper levels, as in Word, and
+        under a list item, any list's deeper items (a nested list restarts under each item).
+        List items never restart a heading's numbers ("2.1" then a list, then "2.2")."""
+        for other, (_, deeper) in list(self.counters.items()):
+            own_list = other[0] == key[0] and other[1] > key[1]
+            if own_list or (not heading and other not in self.headings and deeper > depth):
+                del self.counters[other]
 
     def _shown(self, abstract: str, ilvl: int) -> str:
         number_format, _, start = self.levels.get(abstract, {}).get(ilvl, ("decimal", "", 1))
@@ -152,13 +192,18 @@ def _val(element: Any, name: str = "val") -> str:
     return "" if element is None else str(element.get(f"{W}{name}", ""))
 
 
-def _number_reference(paragraph: Paragraph) -> tuple[str, int]:
-    """(numId, ilvl) of a list paragraph: its own ``w:numPr``, else its styles'."""
-    elements = [paragraph._p]
+def _style(paragraph: Paragraph) -> Any:
     try:
-        style = paragraph.style
+        return paragraph.style
     except (KeyError, ValueError, AttributeError):
-        style = None
+        return None
+
+
+def _number_reference(paragraph: Paragraph) -> tuple[str, int | None]:
+    """(numId, ilvl) of a list paragraph: its own ``w:numPr``, else its styles'; ilvl None
+    when none of them names it."""
+    elements = [paragraph._p]
+    style = _style(paragraph)
     for _ in range(_MAX_STYLE_DEPTH):
         if style is None:
             break
@@ -170,7 +215,7 @@ def _number_reference(paragraph: Paragraph) -> tuple[str, int]:
         if reference is not None:
             num_id = num_id or _val(reference.find(f"{W}numId"))
             ilvl = ilvl or _val(reference.find(f"{W}ilvl"))
-    return num_id, int(ilvl) if ilvl.isdigit() else 0
+    return num_id, int(ilvl) if ilvl.isdigit() else None
 
 
 def _formatted(number: int, number_format: str) -> str:
