@@ -1020,6 +1020,42 @@ def test_docx_headings_numbered_by_word_keep_their_numbers(tmp_path: Path) -> No
     ]
 
 
+def test_docx_table_of_contents_is_neither_title_nor_text(tmp_path: Path) -> None:
+    """Word's "TOC Heading" (based on Heading 1, outline level 9) made "Contents" the title and a
+    section, and the TOC field's lines ("Scope\t1") were indexed; a TOC in a content control too."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+    def runs(*parts: str) -> str:
+        return "".join(
+            f'<w:r><w:fldChar w:fldCharType="{part[1:]}"/></w:r>' if part.startswith("!")
+            else f"<w:r><w:instrText> {part[1:]} </w:instrText></w:r>" if part.startswith("?")
+            else f"<w:r><w:t>{part}</w:t></w:r>"
+            for part in parts
+        )  # fmt: skip
+
+    document = docx.Document()
+    document.add_paragraph("Contents", style="TOC Heading")
+    body = document.element.body
+    for xml in (
+        f"<w:p {w}>{runs('!begin', '?TOC', '!separate', 'Scope', '!begin', '?PAGEREF _Toc1')}"
+        f"{runs('!separate', '1', '!end')}</w:p>",
+        f"<w:p {w}>{runs('Claims', '!begin', '?PAGEREF _Toc2', '!separate', '2', '!end', '!end')}</w:p>",
+        f'<w:sdt {w}><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/></w:docPartObj>'
+        f'</w:sdtPr><w:sdtContent><w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr>{runs("Index")}</w:p>'
+        f"<w:p>{runs('Scope 1')}</w:p></w:sdtContent></w:sdt>",
+    ):
+        body.insert(len(body) - 1, parse_xml(xml))
+    document.add_heading("Scope", 1)
+    document.add_paragraph("This warranty covers the kettle.")
+    doc = parse(_write(tmp_path / "toc.docx", _docx_bytes(document)))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("paragraph", "Contents"),
+        ("heading", "Scope"),
+        ("paragraph", "This warranty covers the kettle."),
+    ]
+    assert doc.title == "Scope"
+
+
 def _docx_bytes(document: docx.document.Document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)

@@ -311,6 +311,44 @@ def _core_title(document: Document) -> str | None:
     return " ".join((title or "").split()) or None
 
 
+def _drop_tables_of_contents(body: Any) -> None:
+    """Removes the tables of contents Word generates (a TOC field's runs, a "Table of Contents"
+    content control, heading and all): their lines ("Scope\t1") repeat the headings with page
+    numbers, and were indexed as paragraphs."""
+    for control in list(body.iter(f"{_W}sdt")):
+        gallery = control.find(f"{_W}sdtPr/{_W}docPartObj/{_W}docPartGallery")
+        if gallery is not None and gallery.get(f"{_W}val", "").casefold() == "table of contents":
+            control.getparent().remove(control)
+    for simple in list(body.iter(f"{_W}fldSimple")):
+        if simple.get(f"{_W}instr", "").split()[:1] == ["TOC"]:
+            simple.getparent().remove(simple)
+    for run in _toc_field_runs(body):
+        run.getparent().remove(run)
+
+
+def _toc_field_runs(body: Any) -> list[Any]:
+    """The runs of complex TOC fields, from their ``begin`` to their ``end`` (across
+    paragraphs, nested PAGEREF fields included)."""
+    found: list[Any] = []
+    fields: list[tuple[list[str], list[Any]]] = []  # open fields: instruction parts, runs
+    for run in body.iter(f"{_W}r"):
+        char = run.find(f"{_W}fldChar")
+        kind = char.get(f"{_W}fldCharType") if char is not None else None
+        if kind == "begin":
+            fields.append(([], []))
+        if not fields:
+            continue
+        fields[-1][0].extend(text.text or "" for text in run.iter(f"{_W}instrText"))
+        fields[-1][1].append(run)
+        if kind == "end":
+            instruction, runs = fields.pop()
+            if "".join(instruction).split()[:1] == ["TOC"]:
+                found += runs
+            elif fields:
+                fields[-1][1].extend(runs)
+    return found
+
+
 class DocxParser(Parser):
     """``.docx``: headings, paragraphs, lists and tables in document order."""
 
@@ -320,6 +358,7 @@ class DocxParser(Parser):
     def parse(self, data: bytes, path: Path) -> ParsedDocument:
         document = _open(data)
         try:
+            _drop_tables_of_contents(document.element.body)
             blocks = _blocks(document) + _note_blocks(document) + _running_blocks(document)
         except DocumentError:
             raise

@@ -31,20 +31,20 @@ def style_name(paragraph: Paragraph) -> str:
 def heading_level(paragraph: Paragraph) -> int:
     """1-6 for headings (by style name, else outline level), 0 for body text. A company
     template's own heading style ("ACME Heading", based on Heading 1) is a heading too: the
-    styles it is based on, and their outline levels, are read as well."""
-    level = _level_of_name(style_name(paragraph)) or _outline_level(paragraph._p)
-    if level:
-        return level
-    try:
-        style = paragraph.style
-    except (KeyError, ValueError, AttributeError):
-        return 0
+    styles it is based on, and their outline levels, are read as well, up to one that says it
+    is body text (outline level 9): Word's "TOC Heading", based on Heading 1, made "Contents"
+    the document's title and a section."""
+    level = _level_of_name(style_name(paragraph))
+    outline = _outline_level(paragraph._p)
+    if level or outline is not None:
+        return level or outline or 0
+    style = _style(paragraph)
     for _ in range(_MAX_STYLE_DEPTH):  # a style based on itself must not loop
         if style is None:
             return 0
-        level = _level_of_name(style.name or "") or _outline_level(style.element)
-        if level:
-            return level
+        level, outline = _level_of_name(style.name or ""), _outline_level(style.element)
+        if level or outline is not None:
+            return level or outline or 0
         style = style.base_style
     return 0
 
@@ -57,13 +57,14 @@ def _level_of_name(name: str) -> int:
     return min(int(match.group(1)), 6) if match else 0
 
 
-def _outline_level(element: Any) -> int:
-    """From a paragraph's or a style's ``<w:outlineLvl>``: 0-based, 9 is body text."""
+def _outline_level(element: Any) -> int | None:
+    """From a paragraph's or a style's ``<w:outlineLvl>`` (0-based): 0 for body text (9),
+    None where it declares none."""
     outline = element.find(f"{W}pPr/{W}outlineLvl")
-    value = outline.get(f"{W}val") if outline is not None else None
-    if value is not None and value.isdigit() and int(value) < _BODY_TEXT_OUTLINE:
-        return min(int(value) + 1, 6)
-    return 0
+    value = outline.get(f"{W}val", "") if outline is not None else ""
+    if not value.isdigit():
+        return None
+    return min(int(value) + 1, 6) if int(value) < _BODY_TEXT_OUTLINE else 0
 
 
 def list_depth(paragraph: Paragraph) -> int | None:
