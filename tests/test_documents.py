@@ -464,6 +464,23 @@ def test_tiny_html_page_falls_back_to_body_text(tmp_path: Path) -> None:
     assert doc.title == "Bonjour"
 
 
+def test_html_cookie_banners_are_not_content(tmp_path: Path) -> None:
+    """A consent banner's sentences read as prose trafilatura lost: the page was read from its
+    visible text, and its first chunk was "We use cookies…". A section about cookies stays."""
+    html = (
+        '<html><body><div id="cookie-banner" class="consent">We use cookies to improve your experience.'
+        " By clicking Accept you agree to our cookie policy. <button>Accept</button></div>"
+        '<div role="dialog" aria-label="Cookie consent"><p>We and our partners store data on your'
+        " device for analytics.</p></div><h1>Bake sale</h1>"
+        '<section class="cookies"><h1>Cookies</h1><p>Butter cookies cost two euros a bag.</p></section>'
+        "</body></html>"
+    )
+    doc = parse(_write(tmp_path / "sale.html", html.encode()))
+    assert [b.text for b in doc.blocks] == ["Bake sale", "Cookies", "Butter cookies cost two euros a bag."]
+    article = ARTICLE_HTML.replace("<body>", "<body>" + html[12 : html.index("<h1>")])
+    assert "cookies" not in parse(_write(tmp_path / "compost.html", article.encode())).text
+
+
 def test_a_tiny_page_keeps_its_article_s_header(tmp_path: Path) -> None:
     """The page's <header> is boilerplate; an <article>'s holds its title, which was dropped."""
     html = (

@@ -37,6 +37,9 @@ _IN_CONTENT = {"header": ("article", "main", "section"), "aside": ("article",)} 
 _FORM_FIELDS = ("input", "select", "option", "textarea", "button", "label", "legend")
 _XML_CONTAINERS = frozenset({"div", "quote"})  # in trafilatura's output
 _XML_BLOCKS = frozenset({"head", "p", "list", "table", "code", "quote", "div"})
+#: what a cookie or consent banner's id, class or label says (Cookiebot, OneTrust, cookieconsent)
+_CONSENT = re.compile(r"cookie|consent|gdpr|onetrust|\bcc-(?:window|banner)\b", re.IGNORECASE)
+_BANNER_WORDS = 120  # a consent banner is a few sentences and its buttons
 _PROSE_WORDS = 8  # a fallback paragraph this long that trafilatura lacks is content it dropped
 _MENU_ITEM_WORDS = 3  # a list with fewer words per item is navigation
 _SHINGLE = 4  # words compared together when looking for a block in another extraction
@@ -285,11 +288,26 @@ def _fallback_blocks(tree: _Element | None) -> list[Block]:
         if unwanted.tag == "form" and _holds_content(unwanted, body):
             continue  # an ASP.NET page wraps its whole body in <form id="form1">
         unwanted.drop_tree()  # keeps the tail text, which belongs to the parent
+    for banner in [element for element in body.iter() if _is_consent_banner(element)]:
+        banner.drop_tree()
     for line_break in body.iter("br"):  # text_content() drops <br>, gluing the words around it
         line_break.tail = "\n" + (line_break.tail or "")
     blocks: list[Block] = []
     _walk(body, blocks)
     return [block for block in blocks if block.text]
+
+
+def _is_consent_banner(element: _Element) -> bool:
+    """A cookie or consent banner ("We use cookies to improve your experience…"), by its id,
+    class or label: its sentences read as prose trafilatura had lost, so the page was read from
+    its visible text with the banner as its first chunk. A long element, or one with headings,
+    is content whatever its class says (a recipe's "cookies" section)."""
+    if not isinstance(element.tag, str):
+        return False
+    names = " ".join(element.get(attribute, "") for attribute in ("id", "class", "aria-label"))
+    if not _CONSENT.search(names):
+        return False
+    return len(_WORDS.findall(element.text_content())) < _BANNER_WORDS and element.find(".//h1") is None
 
 
 def _holds_the_title(header: _Element, body: _Element) -> bool:
