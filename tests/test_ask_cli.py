@@ -363,6 +363,8 @@ def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:
     )
     assert keep_bullets(sections, 3, chunks, "en").splitlines()[0] == "**Output**"
     assert "**Plans**" not in keep_bullets(sections, 3, chunks, "en")
+    prose = "Overall, the panels lose output when dirty and the warranty lasts 25 years."
+    assert prose in keep_bullets(sections.replace("**Plans**", prose), 3, chunks, "en")  # a sentence: kept
     dashed = "\n".join(f"– {bullet[2:]}" for bullet in bullets)  # French typography: also capped
     assert len(keep_bullets(dashed, 5, chunks, "en").split("\n– ")) == 5
     assert keep_bullets("1. A\n2. B\nThen:\n1. C", 5, chunks, "en") == "1. A\n2. B\nThen:\n1. C"  # two lists

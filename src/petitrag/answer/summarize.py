@@ -232,8 +232,17 @@ def _emptied_headings(lines: list[str], groups: list[list[int]], dropped: set[in
             continue
         if heading is not None and under and all(first in dropped for first in under):
             emptied.add(heading)
-        heading, under = i, []
+        heading, under = (i if _introduces(line) else None), []
     return emptied
+
+
+def _introduces(line: str) -> bool:
+    """A line that reads as a heading ("**Plans**", "## Costs", "Key points:", "Costs"), not a
+    sentence of prose, which says something of its own ("Overall, the filter costs 300 euros.")."""
+    text = line.strip()
+    if text.startswith("#") or text.endswith(":") or re.fullmatch(r"(\*\*|__).+\1:?", text):
+        return True
+    return not re.search(r"[.!?]$", text) and len(text.split()) <= 8
 
 
 def _least_informative(
