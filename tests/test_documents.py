@@ -1073,6 +1073,33 @@ def test_docx_table_of_contents_is_neither_title_nor_text(tmp_path: Path) -> Non
     assert doc.title == "Scope"
 
 
+def test_docx_hidden_text_symbols_and_equations_read_as_word_shows_them(tmp_path: Path) -> None:
+    """Hidden text was indexed (a quiz's answer), a symbol dropped ("below 8C" for 8 °C), an
+    equation left out entirely."""
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    m = 'xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math"'
+    document = docx.Document()
+    body = document.element.body
+    for xml in (
+        f"<w:p {w}><w:r><w:t xml:space='preserve'>The answer is </w:t></w:r><w:r><w:rPr><w:vanish/>"
+        "</w:rPr><w:t>Lisbon</w:t></w:r><w:r><w:rPr><w:vanish w:val='0'/></w:rPr>"
+        "<w:t>left out.</w:t></w:r></w:p>",
+        f"<w:p {w}><w:r><w:t>Keep below 8</w:t><w:sym w:font='Symbol' w:char='F0B0'/><w:t>C </w:t>"
+        "<w:sym w:font='Symbol' w:char='F0B1'/><w:t>1, </w:t><w:sym w:font='Wingdings' w:char='F0FC'/>"
+        "<w:sym w:font='Arial' w:char='20AC'/><w:sym w:font='Webdings' w:char='F0B0'/></w:r></w:p>",
+        f"<w:p {w} {m}><w:r><w:t xml:space='preserve'>Load </w:t></w:r><m:oMath><m:r><m:t>k=</m:t></m:r>"
+        "<m:f><m:fPr/><m:num><m:r><m:t>F</m:t></m:r></m:num><m:den><m:r><m:t>A</m:t></m:r></m:den></m:f>"
+        "</m:oMath><w:r><w:t xml:space='preserve'> per beam.</w:t></w:r></w:p>",
+    ):
+        body.insert(len(body) - 1, parse_xml(xml))
+    doc = parse(_write(tmp_path / "runs.docx", _docx_bytes(document)))
+    assert [b.text for b in doc.blocks] == [
+        "The answer is left out.",
+        "Keep below 8°C ±1, ✓€",
+        "Load k=F/A per beam.",
+    ]
+
+
 def _docx_bytes(document: docx.document.Document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from petitrag.documents.docx_styles import W
+from petitrag.documents.docx_symbols import symbol
 
 #: elements of a paragraph whose runs are visible text (not w:del, not w:moveFrom)
 _RUN_CONTAINERS = frozenset(
@@ -27,15 +28,50 @@ def paragraph_text(element: Any) -> str:
             parts.append(_run_text(child))
         elif child.tag in _RUN_CONTAINERS:
             parts.append(paragraph_text(child))
+        elif child.tag in _MATH:
+            parts.append(_math_text(child))
     return "".join(parts)
 
 
 def _run_text(run: Any) -> str:
-    """A run's text; every break is a line break. python-docx's ``run.text`` reads a page or
-    column break as nothing, gluing the words around it ("partieDeuxième")."""
-    if run.find(f"{W}br") is None:
+    """A run's text; every break is a line break, a symbol its character, hidden text nothing.
+    python-docx's ``run.text`` reads a page or column break as nothing, gluing the words around
+    it ("partieDeuxième"), drops symbols ("below 8C" for 8 °C) and keeps hidden text (a quiz's
+    answers, a template's instructions), which Word neither shows nor prints."""
+    if _hidden(run):
+        return ""
+    if run.find(f"{W}br") is None and run.find(f"{W}sym") is None:
         return str(run.text)  # w:t, tabs, plain breaks, non-breaking hyphens
-    return "".join("\n" if part.tag == f"{W}br" else _run_text_of(part, run) for part in run.iterchildren())
+    return "".join(_part_text(part, run) for part in run.iterchildren())
+
+
+def _part_text(part: Any, run: Any) -> str:
+    if part.tag == f"{W}br":
+        return "\n"
+    if part.tag == f"{W}sym":
+        return symbol(part.get(f"{W}font", ""), part.get(f"{W}char", ""))
+    return _run_text_of(part, run)
+
+
+def _hidden(run: Any) -> bool:
+    """Whether a run is hidden text (``w:vanish``, unless switched off)."""
+    vanish = run.find(f"{W}rPr/{W}vanish")
+    return vanish is not None and vanish.get(f"{W}val", "true") not in ("0", "false", "off")
+
+
+_M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
+_MATH = frozenset({f"{_M}oMath", f"{_M}oMathPara"})
+#: how a structure's parts are written on one line: a fraction "F/A", a power "x^2", "x_i"
+_MATH_JOINS = {f"{_M}f": "/", f"{_M}sSup": "^", f"{_M}sSub": "_"}
+
+
+def _math_text(element: Any) -> str:
+    """An equation's text in reading order ("k=F/A"): its words were left out, so the
+    formula a sentence names could not be found."""
+    if element.tag == f"{_M}t":
+        return str(element.text or "")
+    parts = [_math_text(child) for child in element if not str(child.tag).endswith("Pr")]
+    return _MATH_JOINS.get(element.tag, "").join(part for part in parts if part)
 
 
 def _run_text_of(part: Any, run: Any) -> str:
