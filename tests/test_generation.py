@@ -1115,6 +1115,25 @@ def test_a_long_prompt_stops_between_batches_and_the_model_goes_on(smol) -> None
     assert reference is not None and smol.reply_logprob(ask, "Blue.") == reference
 
 
+def test_generation_stops_token_by_token_for_a_request_gone(smol) -> None:
+    """An answer held back (it may become an abstention) or a summary sends nothing while it is
+    written: a request given up then was noticed only at its next shown word, so the model
+    went on writing for nobody and the next request waited behind it."""
+    from petitrag.generation.base import interruptible
+
+    checks: list[int] = []
+
+    def gone() -> None:
+        checks.append(1)
+        if len(checks) == 5:
+            raise GenerationError("the request was abandoned")
+
+    essay: list[Message] = [{"role": "user", "content": "Write a long essay about the sea."}]
+    with interruptible(gone), pytest.raises(GenerationError, match="abandoned"):
+        smol.complete(essay, greedy(60))
+    assert smol.usage.completion_tokens < 5  # stopped after a few tokens, not 60
+
+
 def test_a_hanging_model_server_is_given_up_with_its_request() -> None:
     """A model server that hung held the server's model thread (and every request queued behind
     it) until its timeout, long after the request had been given up: the reading now runs on a

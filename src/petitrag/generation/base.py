@@ -107,6 +107,7 @@ def watched(tokens: Iterator[Token], every_s: float = 0.2) -> Iterator[Token]:
                 raise error
             if token is _END:
                 return
+            interruption_point()  # tokens held back send nothing: a request gone is seen here
             yield token
     finally:
         given_up.set()
