@@ -1207,6 +1207,7 @@ def test_docx_footnotes_and_endnotes_are_indexed_after_the_body(tmp_path: Path) 
         ("paragraph", "1. Signé le 3 mars 2025 à Lyon."),
         ("paragraph", "i. Voir l'annexe B."),  # Word's numbering: endnotes i, ii, iii
     ]
+    assert doc.title == "contrat"  # not "Notes": the notes' heading is no heading of the file's
     assert_tiles(doc)
 
 

@@ -321,11 +321,13 @@ class DocxParser(Parser):
         document = _open(data)
         try:
             _drop_tables_of_contents(document.element.body)
-            blocks = _blocks(document) + _note_blocks(document) + _running_blocks(document)
+            body = _blocks(document)
+            blocks = body + _note_blocks(document) + _running_blocks(document)
         except DocumentError:
             raise
         except Exception as exc:  # malformed body XML that python-docx trips on
             raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
-        first_heading = next((b.text for b in blocks if b.kind == "heading"), None)
+        # the body's own headings only: the notes' "Notes" titled a file without headings
+        first_heading = next((b.text for b in body if b.kind == "heading"), None)
         title = _core_title(document) or first_heading or path.stem
         return assemble(blocks, self.format, title=title)
