@@ -1494,6 +1494,19 @@ def test_docx_headers_and_footers_are_text_once_page_numbers_aside(tmp_path: Pat
     assert sum("RH-2024-117" in text for _, text in blocks) == 1 and not any("sur 3" in t for _, t in blocks)
 
 
+def test_docx_footer_years_and_dates_are_no_page_numbers(tmp_path: Path) -> None:
+    """A footer reading "2024" or "12 / 2024" was dropped as a page number."""
+    document = docx.Document()
+    document.add_paragraph("Texte du corps.")
+    footer = document.sections[0].footer
+    footer.is_linked_to_previous = False
+    footer.paragraphs[0].text = "2024"
+    for line in ("3", "Page 3 of 12", "- 3 -", "3/12", "12 / 2024", "p. 7"):
+        footer.add_paragraph(line)
+    blocks = parse(_write(tmp_path / "f.docx", _docx_bytes(document))).blocks
+    assert blocks[-1].text == "2024\n12 / 2024"
+
+
 def test_pdf_word_hyphenated_across_a_page_break_is_whole(tmp_path: Path) -> None:
     """ "l'infor-" ending page 1 and "mation" opening page 2: neither half was found by a search."""
     doc = parse(

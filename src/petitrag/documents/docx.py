@@ -207,8 +207,11 @@ _NOTE_PARTS = ("footnotes", "endnotes")
 _NOT_A_NOTE = frozenset({"separator", "continuationSeparator", "continuationNotice"})
 
 
-#: a header or footer line that only numbers pages: "3", "Page 3", "Page 3 of 12", "3 / 12"
-_PAGE_NUMBER = re.compile(r"(?:page\s*)?\d*\s*(?:(?:/|of|sur|de)\s*\d+)?", re.IGNORECASE)
+#: a header or footer line that only numbers pages: "3", "Page 3", "Page 3 of 12", "- 3 -", "3 / 12";
+#: not a year ("2024") or a date ("12 / 2024"), which were dropped as page numbers
+_PAGE_NUMBER = re.compile(
+    r"(?:page|p\.)?\s*([-–—]?)\s*\d{1,3}\s*\1\s*(?:(?:of|sur|de|von)\s*\d{1,4}|/\s*\d{1,3})?", re.IGNORECASE
+)
 
 
 def _running_blocks(document: Document) -> list[Block]:
