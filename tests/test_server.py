@@ -1249,3 +1249,35 @@ def test_a_limited_key_learns_nothing_of_what_it_may_not_use(tmp_path: Path, mon
             assert time.monotonic() < deadline
             time.sleep(0.2)
         assert names == ["caf\u00e9"]
+
+
+# -- requests refused before the model: an in-process server ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """The app in this process (Starlette's TestClient), for what is answered before the model
+    thread: seconds, where a served subprocess costs a model load."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("PETITRAG_")]:
+            patch.delenv(name)
+        home = tmp_path_factory.mktemp("quick-home")
+        settings = load_settings(home=home, model=MODEL, threads=1)
+        settings = settings.model_copy(update={"serve_api_keys": KEYS})
+        with TestClient(create_app(settings), headers={"Authorization": f"Bearer {FULL_KEY}"}) as client:
+            yield client
+
+
+def test_many_empty_messages_are_400_at_once(quick: httpx.Client) -> None:
+    """40,000 empty messages (a 1 MB body) held the model thread 86 s, their template rendered
+    and counted, before their 400: each message costs a few tokens however short."""
+    body = {"model": MODEL, "messages": [{"role": "user", "content": ""}] * 40000, "max_tokens": 3}
+    started = time.monotonic()
+    refused = quick.post("/v1/chat/completions", json=body)
+    assert time.monotonic() - started < 5
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "context_length_exceeded"
+    assert "40,000 messages" in refused.json()["error"]["message"]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 from petitrag.errors import PetitragError
 from petitrag.server.auth import Caller, Principal
 from petitrag.server.chat import (
+    MESSAGE_TOKENS,
     RAG_PREFIX,
     ChatRequest,
     ChatResponse,
@@ -95,7 +96,7 @@ async def chat_completions(
         job = rag_job(target.collection, question, body.k, earlier_turns(body))
     else:
         messages = passthrough_messages(body)
-        far_too_long([message["content"] for message in messages], context, "the prompt")
+        far_too_long([message["content"] for message in messages], context, "the prompt", MESSAGE_TOKENS)
         check = passthrough_check(
             messages, json_schema_of(body), body.max_completion_tokens or body.max_tokens
         )
