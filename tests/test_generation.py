@@ -240,6 +240,23 @@ def test_keywords_the_grammar_cannot_enforce_are_named(smol) -> None:
     smol.check_json_schema({"type": "string", "format": "date", "maxLength": 10, "pattern": "^[0-9-]+$"})
 
 
+def test_json_strings_hold_no_raw_control_character(smol) -> None:
+    """The converter's string character let a raw newline in: code asked as JSON came back
+    '{ "code": "for i in range(10):\\n    print(i * 5)\\n}…' with finish_reason "stop", invalid JSON."""
+    from petitrag.generation.grammar_schema import json_grammar
+
+    schema = {
+        "type": "object",
+        "properties": {"code": {"type": "string", "maxLength": 80}},
+        "required": ["code"],
+    }
+    ask: list[Message] = [{"role": "user", "content": "Write Python code with a for loop."}]
+    completion = smol.complete(ask, greedy(100, json_schema=schema))
+    assert completion.finish_reason == "stop" and json.loads(completion.text)["code"]
+    patterned = json_grammar({"type": "string", "pattern": "^a.b$"})
+    assert r'dot ::= [^"\\\x7F\x00-\x1F]' in patterned  # nor from a pattern's "."
+
+
 def test_a_remote_ref_is_refused_without_a_flag_petitrag_does_not_have(smol) -> None:
     schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}}
     with pytest.raises(

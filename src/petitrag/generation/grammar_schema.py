@@ -5,11 +5,13 @@ empty ``items`` as none, so valid schemas failed with messages such as "'bool' o
 attribute 'get'": ``for_llama_grammar`` rewrites them into what it reads. It also compiles
 schemas whose numeric bounds and a few other keywords it does not enforce; ``unenforced`` names
 them, so that a caller with no validation after generation (the server's ``response_format``)
-can refuse them rather than return JSON that breaks its schema.
+can refuse them rather than return JSON that breaks its schema. ``json_grammar`` gives the
+converter's grammar with strings that cannot hold raw control characters.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 #: a sub-schema that allows anything, in the converter's terms
@@ -26,6 +28,12 @@ _UNENFORCED = frozenset(
         "unevaluatedItems", "unevaluatedProperties",
     }
 )  # fmt: skip
+#: the converter's string character and pattern "." let raw control characters into a string
+#: (a newline: invalid JSON, with finish_reason "stop"); llama.cpp's own converter excludes them
+_LOOSE_RULES = {
+    r'char ::= [^"\\] |': r'char ::= [^"\\\x7F\x00-\x1F] |',
+    r"dot ::= [^\x0A\x0D]": r'dot ::= [^"\\\x7F\x00-\x1F]',
+}
 _FORMATS = frozenset({"date", "time", "date-time", "uuid", "uuid1", "uuid2", "uuid3", "uuid4", "uuid5"})
 
 
@@ -49,6 +57,18 @@ def for_llama_grammar(schema: Any) -> Any:
         if isinstance(out.get(key), list):
             out[key] = [for_llama_grammar(sub) for sub in out[key]]
     return out
+
+
+def json_grammar(schema: Any) -> str:
+    """The GBNF grammar of ``schema`` (``for_llama_grammar``'s reading), whose strings hold no
+    raw control character, nor, from a pattern's ".", a raw quote or backslash: JSON allows
+    them escaped only."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    grammar = json_schema_to_gbnf(json.dumps(for_llama_grammar(schema)))
+    for loose, strict in _LOOSE_RULES.items():
+        grammar = grammar.replace(loose, strict)
+    return grammar
 
 
 def anchored(pattern: str) -> str:

@@ -37,7 +37,7 @@ from petitrag.generation.base import (
     interruption_point,
 )
 from petitrag.generation.catalog import is_gguf
-from petitrag.generation.grammar_schema import for_llama_grammar, unenforced
+from petitrag.generation.grammar_schema import json_grammar, unenforced
 from petitrag.generation.prompt_state import (
     MIN_PREFIX_TOKENS,
     common_prefix,
@@ -461,9 +461,7 @@ class LlamaCppGenerator(Generator):
                 self._grammars[key] = self._grammars.pop(key)  # most recently used last
                 return self._grammars[key]
         try:
-            grammar = self._llama_cpp.LlamaGrammar.from_json_schema(
-                json.dumps(for_llama_grammar(schema)), verbose=False
-            )
+            grammar = self._llama_cpp.LlamaGrammar.from_string(json_grammar(schema), verbose=False)
         except Exception as exc:
             reason = _REMOTE_REF_HINT.sub(
                 "(remote $ref is not supported: put the schema it names inline)", str(exc)
