@@ -1166,6 +1166,24 @@ def test_a_rewrite_that_answers_instead_of_asking_is_not_searched() -> None:
     assert standalone_question(asking, history, "Et pour les alternants ?") == asking.reply
 
 
+def test_a_rewrite_that_asks_an_earlier_question_is_not_searched() -> None:
+    """The small model sometimes returned an earlier question (alone, or with the follow-up glued
+    to it), or one sharing little with a complete follow-up: that question was answered again."""
+    from petitrag.answer.conversation import standalone_question
+
+    history = [("Qui a décidé du changement ?", "Anna Berg [1]"), ("Combien coûte le badge ?", "15 € [1]")]
+    complete = "Combien de places a le parking de l'entreprise ? Toute l'équipe viendra en voiture."
+    cases = [
+        (complete, "Qui a décidé du changement de parking ?"),
+        ("Et qui le délivre ?", "Combien coûte le badge ? Et qui le délivre ?"),
+        ("Et qui ?", "Qui a décidé du changement ?"),
+    ]
+    for question, rewrite in cases:
+        assert standalone_question(ScriptedGenerator(rewrite), history, question) == question
+    resolved = "Qui délivre le badge de parking ?"  # a short follow-up's words rightly replaced
+    assert standalone_question(ScriptedGenerator(resolved), history, "Et qui le délivre ?") == resolved
+
+
 def test_a_checked_answer_that_no_longer_continues_what_flowed_is_not_spliced_into_it() -> None:
     """An invalid citation removed from words that had flowed: the rest of the generated text
     was sent after them, a garbled splice ("…Handbookooftop Solar Panels…")."""

@@ -7,10 +7,13 @@ the answer then goes through the normal grounded pipeline.
 
 from __future__ import annotations
 
+import re
+
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.result import AnswerResult
 from petitrag.answer.streaming import TokenCallback
 from petitrag.generation.base import MAX_CHARS_PER_TOKEN, GenerationParams, Generator, Message
+from petitrag.language import analyze, detect_language
 
 REWRITE_SYSTEM = (
     "Rewrite the user's last question so that it can be understood without the conversation: "
@@ -112,7 +115,34 @@ def standalone_question(generator: Generator, history: list[tuple[str, str]], qu
     rewritten = completion.text.strip().strip('"«» ').removeprefix("Q:").strip()
     if question.strip().endswith("?") and "?" not in rewritten:  # an answer, not a question
         return question.strip()
+    if not _asks_the_same(question, rewritten, history):
+        return question.strip()
     return rewritten or question.strip()
+
+
+def _asks_the_same(question: str, rewritten: str, history: list[tuple[str, str]]) -> bool:
+    """Whether the rewrite still asks the follow-up: not an earlier question (alone, or with
+    the follow-up glued to it), and, for a follow-up long enough to stand alone, keeping half
+    of its words (a short one's "ce poste" rightly becomes "le service informatique"). The
+    small model sometimes returned an earlier question instead, which was then answered."""
+    if rewritten.count("?") > max(1, question.count("?")):
+        return False
+    earlier = {_plain(asked) for asked, _ in history} - {_plain(question)}
+    if _plain(rewritten) in earlier:
+        return False
+    language = detect_language(question)
+    asked = set(analyze(question, language))
+    kept = asked & set(analyze(rewritten, language))
+    return len(asked) < _STANDS_ALONE or 2 * len(kept) >= len(asked)
+
+
+#: a follow-up with this many words of its own asks its own question ("What does the annual
+#: revision of the bike include?" became "Who decided the change of the leave entitlement?")
+_STANDS_ALONE = 4
+
+
+def _plain(question: str) -> str:
+    return " ".join(re.findall(r"\w+", question.casefold()))
 
 
 def _rewrite_request(turns: str, question: str) -> str:
