@@ -457,6 +457,12 @@ def test_chat_answers_follow_up_questions(indexed: Path) -> None:
     assert result.stderr.count("first token") == 2  # two answers, then the empty line ends the chat
     quit_typed = CliRunner().invoke(cli, ["chat"], input="/quit\nHow often should I turn my compost pile?\n")
     assert quit_typed.exit_code == 0 and "first token" not in quit_typed.stderr  # not asked as a question
+    # piped questions go on past a blank line (the rest was dropped); commands are not questions
+    piped = "/help\nHow often should I turn my compost pile?\n\n/new\n/frobnicate\nAnd in wet weather?\n"
+    result = CliRunner().invoke(cli, ["chat"], input=piped, catch_exceptions=False)
+    assert result.exit_code == 0 and result.stderr.count("first token") == 2, result.stderr
+    assert "/new     forget the conversation" in result.stderr and "(conversation forgotten)" in result.stderr
+    assert "unknown command /frobnicate" in result.stderr and "understood as" not in result.stderr
 
 
 def test_a_question_chat_cannot_use_does_not_end_the_chat(indexed: Path) -> None:

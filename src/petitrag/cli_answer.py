@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -157,19 +158,56 @@ def chat(ctx: click.Context, **flags: Any) -> None:
         app.store.require_documents(settings.collection)
         conversation = Conversation(app.answerer())
         warn_if_not_embedded(app, settings)
-        err.print("[dim]Ask a question (empty line, /quit or Ctrl-D to quit).[/]", highlight=False)
-        if sys.stdin is not None and sys.stdin.isatty():
+        err.print(
+            "[dim]Ask a question (/help for commands; empty line, /quit or Ctrl-D to quit).[/]",
+            highlight=False,
+        )
+        typed = sys.stdin is not None and sys.stdin.isatty()
+        if typed:
             import readline  # noqa: F401  (line editing and ↑ for earlier questions: arrows typed "^[[D")
         while True:
             question = read_question()
-            if question is None or question.strip().lower() in ("", "/quit", "/exit", "/q"):
+            if question is None:
                 break
+            command = question.strip().lower()
+            if not command and not typed:  # a blank line between piped questions: the rest was lost
+                continue
+            if command in ("", *_QUIT):
+                break
+            if _chat_command(command, conversation):
+                continue
             try:
                 chat_turn(conversation, require_utf8(question, "question"))
             except PetitragError as exc:  # a bad question, a model server down: the conversation goes on
                 err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             except KeyboardInterrupt:  # Ctrl-C stops this answer; at the prompt it quits (status 130)
                 err.print("\n[dim](answer interrupted)[/]", highlight=False)
+
+
+_QUIT = ("/quit", "/exit", "/q", "quit", "exit")
+_CHAT_HELP = (
+    "/new     forget the conversation: the next question is asked on its own\n"
+    "/quit    leave (also /exit, an empty line or Ctrl-D)\n"
+    "/help    this list\n"
+    "Anything else is a question; follow-ups are understood in the conversation's context."
+)
+
+
+def _chat_command(command: str, conversation: Any) -> bool:
+    """Run a chat command ("/help", "/new"); False when the line is a question ("help" and
+    "/help" were searched for, and answered with the abstention, in French)."""
+    if command in ("/help", "help", "/?"):
+        err.print(escape(_CHAT_HELP), highlight=False)
+    elif command in ("/new", "/reset", "/clear"):
+        conversation.history.clear()
+        err.print("[dim](conversation forgotten)[/]", highlight=False)
+    elif re.fullmatch(r"/\w+", command):
+        err.print(
+            f"[bold red]error:[/] unknown command {escape(command)} (/help lists them)", highlight=False
+        )
+    else:
+        return False
+    return True
 
 
 def read_question() -> str | None:
