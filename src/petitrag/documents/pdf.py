@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble, title_like
+from petitrag.documents.pdf_running import LAST_WORD as _LAST_WORD
+from petitrag.documents.pdf_running import without_running_lines
 from petitrag.errors import DocumentError
 from petitrag.logs import silenced
 
@@ -27,18 +29,8 @@ _SHORT_LINE = 0.75  # a line under 75 % of the usual width ends its paragraph
 _SOFT_LIMIT = 1500  # past this many characters, end the paragraph at the next sentence end
 _HARD_LIMIT = 3000
 _SENTENCE_END = tuple('.!?:;»"”)')  # characters that end a sentence
-_RUNNING_EDGE = 2  # lines at each end of a page where running headers and footers are looked for
-_DIGITS = re.compile(r"\d+")
-_PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
-_NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
-#: words that number the content's own parts: "Article 3" opening page 3 is no page number
-_PART_WORDS = frozenset(
-    "article articles chapter chapitre chapitres section sections part partie step étape lesson leçon "
-    "module unit unité annex annexe appendix titre title clause exercise exercice question lot".split()
-)
 # "1 ", "2.3. ", "IV. ", "B) " before a heading's words
 _NUMBERING = re.compile(r"(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[ivxlc]{1,6}[.)]|[a-z][.)])\s+")
-_LAST_WORD = re.compile(r"[^\W\d_]+$")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 _COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
 # French words that follow a hyphen whatever the word before: "celle-ci", "dit-il", "lui-même"
@@ -165,101 +157,6 @@ def _inherited(field: Any, key: str) -> Any:
             return None
         field = parent.get_object()
     return None
-
-
-def _without_running_lines(texts: list[str]) -> list[str]:
-    """The pages without their running header and footer: a line among the first or last two
-    of a page that the same place holds on at least half the pages (three at least), page
-    numbers aside ("ACME · Internal handbook", "Page 3 of 12"). Kept, they were glued to each page's
-    first and last paragraphs and found by every search for their words.
-
-    A page-number line goes from every page; any other running line is kept where it first
-    appears: a table's header row repeated on each page ("Product | Unit price | Colour") or
-    a document's name holds meaning, and once it costs nothing."""
-    pages = [text.split("\n") for text in texts]
-    edges = [_edge_lines(lines) for lines in pages]
-    seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
-    for number, page in enumerate(edges):
-        for line in page.values():
-            seen.setdefault(_running_key(line), {}).setdefault(number, line)
-    enough = max(3, (len(texts) + 1) // 2)
-    running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
-    for key, lines in seen.items():
-        if key and len(lines) >= enough and (kind := _running_kind(key, lines, len(texts))):
-            running[key] = kind == "page"
-    if not running:
-        return texts
-    shown: set[str] = set()
-    kept = []
-    for lines, page in zip(pages, edges, strict=True):
-        left = []
-        for index, line in enumerate(lines):
-            key = _running_key(page[index]) if index in page else ""
-            if key in running:
-                if running[key] or key in shown:
-                    continue
-                shown.add(key)
-            left.append(line)
-        kept.append("\n".join(left))
-    # a page made only of such lines is a page of its own text (one line per page, numbered)
-    return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
-
-
-def _edge_lines(lines: list[str]) -> dict[int, str]:
-    """The first and last ``_RUNNING_EDGE`` non-blank lines of a page, by their index."""
-    filled = [index for index, line in enumerate(lines) if line.strip()]
-    return {index: lines[index] for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
-
-
-def _running_kind(key: str, lines: dict[int, str], pages: int) -> str | None:
-    """What a running line's copies (by page index) are: "fixed" when the same on every page,
-    "page" when they are a page number ("Page 3 of 12", "- 3 -"), None when their numbers are
-    content. "Total TTC : 489,90 EUR" or "Facture 2024-0013" on each invoice of a bundle has
-    the shape of a footer, but its numbers change otherwise, start with a zero, or are far from
-    the page's number; "Article 3" opening page 3 has numbers that follow the pages, but is
-    no page number: one is written alone or with page words (``_is_page_number``)."""
-    numbers = {page: _DIGITS.findall(line) for page, line in lines.items()}
-    if len({len(found) for found in numbers.values()}) > 1:
-        return None
-    count = len(next(iter(numbers.values())))
-    moving: list[int] = []
-    for column, values in enumerate(zip(*numbers.values(), strict=True)):
-        if len(set(values)) == 1:
-            continue
-        if not _follows_pages(dict(zip(numbers, values, strict=True)), pages):
-            return None
-        moving.append(column)
-    if not moving:
-        return "fixed"
-    # a "#" of the line's own ("Issue #3") would make the numbers' ranks in ``key`` unknown
-    return "page" if key.count("#") == count and _is_page_number(key, moving) else None
-
-
-def _follows_pages(values: dict[int, str], pages: int) -> bool:
-    if any(value.startswith("0") for value in values.values()):
-        return False
-    offsets = {int(value) - page for page, value in values.items()}
-    return len(offsets) == 1 and -pages <= offsets.pop() <= max(pages, _PAGE_OFFSET)
-
-
-def _is_page_number(key: str, moving: list[int]) -> bool:
-    """Whether each moving number (its rank among the ``#`` of ``key``) may be a page number:
-    any but one that numbers a part of the content ("Article 3", "Chapter 3", "Étape 3" opening
-    page 3), whose headings were all lost. Footers write page numbers every way ("ACME Internal
-    Handbook 3", "(3)", "3.", "Page No. 3"): the rule names what is not one."""
-    ranks = [match.start() for match in re.finditer("#", key)]
-    for column in moving:
-        before = re.sub(r"(?:[\s.:#]|\bn[°º])+$", "", key[: ranks[column]])  # "Article n° 3"
-        word = _LAST_WORD.search(before)
-        if word is not None and word.group() in _PART_WORDS and before.endswith(word.group()):
-            return False
-    return True
-
-
-def _running_key(line: str) -> str:
-    """The line as compared across pages: a short one (a page number, a date) digits aside."""
-    line = " ".join(line.split()).casefold()
-    return _DIGITS.sub("#", line) if len(line) <= _NUMBERED_LINE else line
 
 
 def _pages_phrase(numbers: list[int]) -> str:
@@ -480,7 +377,7 @@ class PdfParser(Parser):
             warnings.append(f"no text layer on {_pages_phrase(empty)} (scanned? OCR is not supported)")
         blocks: list[Block] = []
         compounds = hyphenated_words(texts)
-        for number, text in enumerate(_words_across_pages(_without_running_lines(texts), compounds), start=1):
+        for number, text in enumerate(_words_across_pages(without_running_lines(texts), compounds), start=1):
             headings = [(level, name) for page, level, name in outline if page == number - 1]
             blocks.extend(_place_headings(page_blocks(text, number, compounds), headings, number))
         title = title or _first_line(blocks) or path.stem

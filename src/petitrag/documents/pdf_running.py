@@ -1,0 +1,114 @@
+"""PDF running headers and footers: the lines that repeat at the top or bottom of the pages
+(a document's name, "Page 3 of 12"), found by comparing pages, so that they are not glued to
+each page's first and last paragraphs.
+"""
+
+from __future__ import annotations
+
+import re
+
+_RUNNING_EDGE = 2  # lines at each end of a page where running headers and footers are looked for
+_DIGITS = re.compile(r"\d+")
+_PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
+_NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
+#: words that number the content's own parts: "Article 3" opening page 3 is no page number
+_PART_WORDS = frozenset(
+    "article articles chapter chapitre chapitres section sections part partie step étape lesson leçon "
+    "module unit unité annex annexe appendix titre title clause exercise exercice question lot".split()
+)
+LAST_WORD = re.compile(r"[^\W\d_]+$")
+
+
+def without_running_lines(texts: list[str]) -> list[str]:
+    """The pages without their running header and footer: a line among the first or last two
+    of a page that the same place holds on at least half the pages (three at least), page
+    numbers aside ("ACME · Internal handbook", "Page 3 of 12"). Kept, they were glued to each page's
+    first and last paragraphs and found by every search for their words.
+
+    A page-number line goes from every page; any other running line is kept where it first
+    appears: a table's header row repeated on each page ("Product | Unit price | Colour") or
+    a document's name holds meaning, and once it costs nothing."""
+    pages = [text.split("\n") for text in texts]
+    edges = [_edge_lines(lines) for lines in pages]
+    seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
+    for number, page in enumerate(edges):
+        for line in page.values():
+            seen.setdefault(_running_key(line), {}).setdefault(number, line)
+    enough = max(3, (len(texts) + 1) // 2)
+    running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
+    for key, lines in seen.items():
+        if key and len(lines) >= enough and (kind := _running_kind(key, lines, len(texts))):
+            running[key] = kind == "page"
+    if not running:
+        return texts
+    shown: set[str] = set()
+    kept = []
+    for lines, page in zip(pages, edges, strict=True):
+        left = []
+        for index, line in enumerate(lines):
+            key = _running_key(page[index]) if index in page else ""
+            if key in running:
+                if running[key] or key in shown:
+                    continue
+                shown.add(key)
+            left.append(line)
+        kept.append("\n".join(left))
+    # a page made only of such lines is a page of its own text (one line per page, numbered)
+    return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
+
+
+def _edge_lines(lines: list[str]) -> dict[int, str]:
+    """The first and last ``_RUNNING_EDGE`` non-blank lines of a page, by their index."""
+    filled = [index for index, line in enumerate(lines) if line.strip()]
+    return {index: lines[index] for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
+
+
+def _running_kind(key: str, lines: dict[int, str], pages: int) -> str | None:
+    """What a running line's copies (by page index) are: "fixed" when the same on every page,
+    "page" when they are a page number ("Page 3 of 12", "- 3 -"), None when their numbers are
+    content. "Total TTC : 489,90 EUR" or "Facture 2024-0013" on each invoice of a bundle has
+    the shape of a footer, but its numbers change otherwise, start with a zero, or are far from
+    the page's number; "Article 3" opening page 3 has numbers that follow the pages, but is
+    no page number: one is written alone or with page words (``_is_page_number``)."""
+    numbers = {page: _DIGITS.findall(line) for page, line in lines.items()}
+    if len({len(found) for found in numbers.values()}) > 1:
+        return None
+    count = len(next(iter(numbers.values())))
+    moving: list[int] = []
+    for column, values in enumerate(zip(*numbers.values(), strict=True)):
+        if len(set(values)) == 1:
+            continue
+        if not _follows_pages(dict(zip(numbers, values, strict=True)), pages):
+            return None
+        moving.append(column)
+    if not moving:
+        return "fixed"
+    # a "#" of the line's own ("Issue #3") would make the numbers' ranks in ``key`` unknown
+    return "page" if key.count("#") == count and _is_page_number(key, moving) else None
+
+
+def _follows_pages(values: dict[int, str], pages: int) -> bool:
+    if any(value.startswith("0") for value in values.values()):
+        return False
+    offsets = {int(value) - page for page, value in values.items()}
+    return len(offsets) == 1 and -pages <= offsets.pop() <= max(pages, _PAGE_OFFSET)
+
+
+def _is_page_number(key: str, moving: list[int]) -> bool:
+    """Whether each moving number (its rank among the ``#`` of ``key``) may be a page number:
+    any but one that numbers a part of the content ("Article 3", "Chapter 3", "Étape 3" opening
+    page 3), whose headings were all lost. Footers write page numbers every way ("ACME Internal
+    Handbook 3", "(3)", "3.", "Page No. 3"): the rule names what is not one."""
+    ranks = [match.start() for match in re.finditer("#", key)]
+    for column in moving:
+        before = re.sub(r"(?:[\s.:#]|\bn[°º])+$", "", key[: ranks[column]])  # "Article n° 3"
+        word = LAST_WORD.search(before)
+        if word is not None and word.group() in _PART_WORDS and before.endswith(word.group()):
+            return False
+    return True
+
+
+def _running_key(line: str) -> str:
+    """The line as compared across pages: a short one (a page number, a date) digits aside."""
+    line = " ".join(line.split()).casefold()
+    return _DIGITS.sub("#", line) if len(line) <= _NUMBERED_LINE else line
