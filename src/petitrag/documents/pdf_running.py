@@ -58,9 +58,30 @@ def without_running_lines(texts: list[str]) -> list[str]:
 
 
 def _edge_lines(lines: list[str]) -> dict[int, str]:
-    """The first and last ``_RUNNING_EDGE`` non-blank lines of a page, by their index."""
+    """The first and last ``_RUNNING_EDGE`` non-blank lines of a page, by their index, a
+    roman page number in digits."""
     filled = [index for index, line in enumerate(lines) if line.strip()]
-    return {index: lines[index] for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
+    return {index: _in_digits(lines[index]) for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
+
+
+#: a line that is only a roman numeral, as front matter numbers its pages: "iv", "- iv -", "(IV)"
+_ROMAN_LINE = re.compile(r"\s*([-–—(]?)\s*([ivxlc]{1,8})\s*([-–—)]?)\s*", re.IGNORECASE)
+_ROMAN = re.compile(r"c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})")
+_ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
+
+
+def _in_digits(line: str) -> str:
+    """A lone roman numeral ("iv") as a number ("roman 4"), so that it is compared across pages
+    like a page number in digits: the footers "i", "ii", "iii" were glued to each page's last
+    paragraph ("…dairy farmers. i"). "roman" keeps them apart from the digits of the pages after."""
+    match = _ROMAN_LINE.fullmatch(line)
+    if match is None or not _ROMAN.fullmatch(numeral := match.group(2).casefold()):
+        return line
+    value = sum(
+        -_ROMAN_VALUES[char] if _ROMAN_VALUES[char] < _ROMAN_VALUES.get(after, 0) else _ROMAN_VALUES[char]
+        for char, after in zip(numeral, numeral[1:] + " ", strict=True)
+    )
+    return f"{match.group(1)}roman {value}{match.group(3)}"
 
 
 def _running_kind(key: str, lines: dict[int, str], pages: int) -> str | None:
