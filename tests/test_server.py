@@ -1281,3 +1281,13 @@ def test_many_empty_messages_are_400_at_once(quick: httpx.Client) -> None:
     assert time.monotonic() - started < 5
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "context_length_exceeded"
     assert "40,000 messages" in refused.json()["error"]["message"]
+
+
+def test_a_seed_llama_cpp_cannot_repeat_is_refused(quick: httpx.Client) -> None:
+    """4294967296 gave seed 0's text (32 bits), 4294967295 and -1 a random one on each request."""
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+    for seed in (-1, 2**32 - 1, 2**32):
+        refused = quick.post("/v1/chat/completions", json={**body, "seed": seed})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "seed"
+        assert refused.json()["error"]["message"].startswith("seed: Input should be")
+    assert quick.post("/v1/chat/completions", json={**body, "seed": 2**32 - 2}).status_code == 200

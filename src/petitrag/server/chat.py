@@ -31,6 +31,9 @@ RAG_PREFIX = "petitrag"
 TIMING_KEYS = ("ttft_s", "total_s", "prompt_tokens", "completion_tokens", "tokens_per_s")
 #: tokens a chat template adds to each message, at the fewest (ChatML's role markers are 5)
 MESSAGE_TOKENS = 2
+#: llama.cpp's seeds are 32 bits, and 2**32 - 1 means "a random one": larger seeds wrapped
+#: (4294967296 repeated seed 0) and 4294967295 or -1 varied on every request
+MAX_SEED = 2**32 - 2
 
 
 def encodable(text: str) -> str:
@@ -85,7 +88,9 @@ class ChatRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2, allow_inf_nan=False)  # NaN read "≤ 2"
     top_p: float | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     stop: Text | list[Text] | None = None
-    seed: int | None = Field(None, description="Without one, sampling (temperature > 0) varies per request.")
+    seed: int | None = Field(
+        None, ge=0, le=MAX_SEED, description="Without one, sampling (temperature > 0) varies per request."
+    )
     logprobs: bool | None = Field(None, description="Not available: true is refused (400).")
     top_logprobs: int | None = Field(None, description="Not available: a value above 0 is refused (400).")
     response_format: dict[str, Any] | None = Field(
