@@ -20,7 +20,7 @@ from petitrag.answer.citations import (
     topic_terms,
 )
 from petitrag.answer.guard import WITHHELD, withhold_instructions
-from petitrag.answer.numbers import numbers_in
+from petitrag.answer.numbers import month_numbers, numbers_in
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.prompts import ABSTAIN, could_be_abstention, example_names, is_abstention
@@ -430,6 +430,14 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
     assert draws_on("3,2 bars [1]", "Quelle pression ?", pressure, "fr") is True
     assert draws_on("3.20 bars [1]", "Quelle pression ?", pressure, "fr") is True
     assert numbers_in("1,250,000 people") == {"1250000"}
+    # a number written out in the answer, digits in the passage; a date's month by name
+    rtt = [Evidence.of("Les cadres au forfait jours ont 10 jours de RTT par an.", "fr")]
+    assert draws_on("Dix jours [1]", "Combien de jours de RTT ont les cadres ?", rtt, "fr") is True
+    assert draws_on("Onze jours [1]", "Combien de jours de RTT ont les cadres ?", rtt, "fr") is False
+    april = [Evidence.of("Le télétravail passe à 3 jours à partir du 1er avril 2025.", "fr")]
+    assert draws_on("Le 01/04/2025 [1]", "Depuis quand ?", april, "fr") is True
+    assert numbers_in("April 1, 2024") | month_numbers("April 1, 2024") == {"1", "2024", "4"}
+    assert not month_numbers("You may 3 times march 12 soldiers")  # English months are capitalised
     # "2,000" is two thousand, never 2: a passage's "every two weeks" held an invented "$2,000"
     assert numbers_in("$2,000") == {"2000"} and numbers_in("10,000") == {"10000"}
     weeks = [Evidence.of("Turn the pile every two to three weeks.", "en")]

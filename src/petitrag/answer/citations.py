@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from petitrag.answer.numbers import DETERMINERS, number_readings, numbers_in, spelled_numbers
+from petitrag.answer.numbers import DETERMINERS, month_numbers, number_readings, numbers_in, spelled_numbers
 from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_accents, words
 
 # a passage number, or a range: "[2-3]"; not "[1939-1945]", nor a value of the documents that
@@ -150,7 +150,7 @@ class Evidence:
     def of(cls, passage: str, language: str) -> Evidence:
         analysed = analyze(passage, language) if language in LANGUAGES else []  # type: ignore[arg-type]
         plain = words(passage)
-        numbers = numbers_in(passage) | spelled_numbers(passage)
+        numbers = numbers_in(passage) | spelled_numbers(passage) | month_numbers(passage)
         return cls(numbers, frozenset(analysed), language, frozenset(_content(plain)))
 
 
@@ -225,7 +225,13 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     ):
         return False  # a number no passage holds, in any language: made up ("le 14 mars 1947")
     same = [passage for passage in passages if passage.language == language]
-    if any(new_terms & passage.terms or _any_found(new_numbers, passage.numbers) for passage in same):
+    spelled = _spelled_terms(plain, language)  # "Dix jours" is the "10 jours" of its passage
+    if any(
+        new_terms & passage.terms
+        or _any_found(new_numbers, passage.numbers)
+        or any(spelled.get(term) in passage.numbers for term in new_terms)
+        for passage in same
+    ):
         return True
     others = [passage for passage in passages if passage.language != language]
     if not others:
@@ -237,6 +243,16 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     if any(_any_found(new_numbers, passage.numbers) or new_words & passage.words for passage in others):
         return True
     return False if new_numbers else None
+
+
+def _spelled_terms(plain: str, language: Language) -> dict[str, str]:
+    """The answer's numbers written out, by term: {"dix": "10"} for "Dix jours"."""
+    found = {}
+    for word in words(plain):
+        values = spelled_numbers(word)
+        for term in analyze(word, language) if len(values) == 1 else []:
+            found[term] = next(iter(values))
+    return found
 
 
 def restates(answer: str, question: str, language: Language, topic: frozenset[str] = frozenset()) -> bool:

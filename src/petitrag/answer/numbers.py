@@ -97,6 +97,39 @@ def spelled_numbers(text: str) -> set[str]:
     return found
 
 
+_MONTHS = {
+    name: index
+    for index, names in enumerate(
+        [("janvier", "january", "jan"), ("février", "fevrier", "february", "feb"), ("mars", "march", "mar"),
+         ("avril", "april", "apr"), ("mai", "may"), ("juin", "june", "jun"), ("juillet", "july", "jul"),
+         ("août", "aout", "august", "aug"), ("septembre", "september", "sept", "sep"),
+         ("octobre", "october", "oct"), ("novembre", "november", "nov"),
+         ("décembre", "decembre", "december", "dec")],
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_FRENCH_MONTHS = frozenset(
+    "janvier février fevrier mars avril mai juin juillet août aout septembre octobre novembre décembre "
+    "decembre".split()
+)
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+#: a month in a date: "1er avril 2025", "April 1", "mars 2024" ("may" alone is no month)
+_DATED_MONTH = re.compile(
+    rf"(?<=\d)(?:er|st|nd|rd|th)?\s+({_MONTH})\.?(?!\w)|(?<!\w)({_MONTH})\.?\s+(?=\d)", re.IGNORECASE
+)
+
+
+def month_numbers(text: str) -> set[str]:
+    """The months of a text's dates, as numbers: its "1er avril 2025" is the "01/04/2025" of
+    an answer (the 4 was in no passage: a right answer was refused)."""
+    names = (match[1] or match[2] for match in _DATED_MONTH.finditer(text))
+    # English writes its months capitalised: "you may 3 times" holds no May
+    return {
+        str(_MONTHS[name.lower()]) for name in names if name[0].isupper() or name.lower() in _FRENCH_MONTHS
+    }
+
+
 def _combined(parts: list[str]) -> int:
     """ "vingt-cinq" 25, "soixante et onze" 71, "quatre-vingt-dix" 90, "twenty-one" 21."""
     total = 0
