@@ -1372,6 +1372,17 @@ def test_markdown_text_reads_as_a_viewer_shows_it(tmp_path: Path) -> None:
     assert "<b>gras</b> &amp;" in texts[3] and doc.title == "Menu & prix"
 
 
+def test_markdown_tags_with_quoted_brackets_and_escaped_references(tmp_path: Path) -> None:
+    """``<span title="a>b">`` stayed in the text (its tag was cut at the quoted ">"), and
+    ``\\&amp;`` read "\\&" where a viewer shows "&amp;"."""
+    source = (
+        'A <span title="a>b">tagged</span> word, 3 < 5 and x<y isn\'t <b>bold</b>.\n'
+        "Write \\&amp; or \\\\&amp; here.\n"
+    )
+    doc = parse(_write(tmp_path / "tags.md", source.encode()))
+    assert doc.text == "A tagged word, 3 < 5 and x<y isn't bold.\nWrite &amp; or \\\\& here.\n"
+
+
 def test_markdown_images_read_as_their_alt_text_never_their_address(tmp_path: Path) -> None:
     """A screenshot pasted as a base64 ``data:`` URI became 875 chunks of junk."""
     shot = "data:image/png;base64," + "iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB" * 2000

@@ -28,7 +28,12 @@ _ATX = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 #: a code span (kept: a comment in it is the content) or an HTML comment (blanked)
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\n[ \t]*\n).)*?(?<!`)\1(?!`)", re.DOTALL)
 _CODE_SPAN_OR_COMMENT = re.compile(rf"{_CODE_SPAN.pattern}|<!--.*?-->", re.DOTALL)
-_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![A-Za-z][^>]*>|<\?.*?\?>", re.DOTALL)
+#: an HTML tag as CommonMark reads one: an attribute's quoted value may hold ">" (``title="a>b"``)
+_HTML_TAG = re.compile(
+    r"<[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*"
+    r"\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>|<![A-Za-z][^>]*>|<\?.*?\?>",
+    re.DOTALL,
+)
 _HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.DOTALL | re.IGNORECASE)
 _SCRIPT_OR_STYLE = re.compile(r"[ \t]{0,3}<(?:script|style)\b", re.IGNORECASE)
 _KINDS: dict[str, BlockKind] = {
@@ -147,7 +152,7 @@ def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, i
 
 
 #: a character reference as CommonMark reads one: "&eacute;", "&#233;", "&#xE9;" (not "R&D")
-_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_ENTITY = re.compile(r"(\\*)(&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)")
 _LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
 
@@ -209,15 +214,18 @@ def _alt_text(image: re.Match[str]) -> str:
 
 def _character(reference: re.Match[str]) -> str:
     """The character a reference stands for; a soft hyphen joins, a line break is a space
-    (a new line would shift the tokens' line numbers); an unknown name stays as written."""
-    written = reference.group()
+    (a new line would shift the tokens' line numbers); an unknown name stays as written. After
+    a backslash it is text: ``\\&amp;`` shows "&amp;" (it read "\\&")."""
+    backslashes, written = reference.groups()
+    if len(backslashes) % 2:
+        return backslashes[:-1] + written
     if written.startswith("&#"):
         character = html.unescape(written)
     else:  # exactly a known name: unescape() also reads "&copyright;" as "©right;"
         character = html.entities.html5.get(written[1:], written)
     if character == written:
-        return character
-    return {"\xad": "", "\xa0": " "}.get(
+        return backslashes + character
+    return backslashes + {"\xad": "", "\xa0": " "}.get(
         character, " " if "\n" in character or "\r" in character else character
     )
 
