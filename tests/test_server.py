@@ -1291,3 +1291,16 @@ def test_a_seed_llama_cpp_cannot_repeat_is_refused(quick: httpx.Client) -> None:
         assert refused.status_code == 400 and refused.json()["error"]["param"] == "seed"
         assert refused.json()["error"]["message"].startswith("seed: Input should be")
     assert quick.post("/v1/chat/completions", json={**body, "seed": 2**32 - 2}).status_code == 200
+
+
+def test_a_lone_surrogate_in_a_json_schema_is_400(quick: httpx.Client) -> None:
+    """A property named "\\ud800" was compiled into the grammar: a 200 with mojibake."""
+    schema = {"type": "object", "properties": {"\ud800": {"type": "string"}}}
+    body = {
+        "model": MODEL, "messages": [{"role": "user", "content": "a"}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+    }  # fmt: skip
+    raw = json.dumps(body)  # ASCII: the surrogate is sent as its escape, which JSON allows
+    refused = quick.post("/v1/chat/completions", content=raw, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400 and "lone surrogate" in refused.json()["error"]["message"]
+    assert refused.json()["error"]["param"] == "response_format"

@@ -48,6 +48,21 @@ def encodable(text: str) -> str:
     return text
 
 
+def encodable_json(value: Any) -> Any:
+    """``value`` if every string in it, keys included, is valid Unicode: a JSON schema's
+    property named "\ud800" was compiled into the grammar and answered with mojibake."""
+    if isinstance(value, str):
+        encodable(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            encodable_json(key)
+            encodable_json(item)
+    elif isinstance(value, list):
+        for item in value:
+            encodable_json(item)
+    return value
+
+
 #: a request string that the models and the responses can encode
 Text = Annotated[str, AfterValidator(encodable)]
 
@@ -93,7 +108,7 @@ class ChatRequest(BaseModel):
     )
     logprobs: bool | None = Field(None, description="Not available: true is refused (400).")
     top_logprobs: int | None = Field(None, description="Not available: a value above 0 is refused (400).")
-    response_format: dict[str, Any] | None = Field(
+    response_format: Annotated[dict[str, Any], AfterValidator(encodable_json)] | None = Field(
         None, description="json_object / json_schema: the model's output is constrained to JSON (no RAG)."
     )
     tools: list[dict[str, Any]] | None = Field(
