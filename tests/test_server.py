@@ -1021,6 +1021,29 @@ def test_worker_times_out_with_503_and_stops_the_generation(tmp_path: Path) -> N
     worker.close()
 
 
+def test_a_timeout_says_busy_only_to_a_request_that_waited(tmp_path: Path) -> None:
+    """A request alone on the model, too long for the timeout, was told "the model is busy;
+    retry later": retrying gave the same 503."""
+    worker = ModelWorker(load_settings(home=tmp_path, serve_timeout_s=0.4, serve_queue_size=1))
+
+    def slow(ticket: Ticket) -> None:
+        for _ in range(40):
+            time.sleep(0.05)
+            ticket.check()
+
+    async def scenario() -> None:
+        alone = asyncio.ensure_future(worker.call(slow))
+        await asyncio.sleep(0.05)
+        queued = asyncio.ensure_future(worker.call(slow))  # waits ~0.35 s of its 0.4 s for the first
+        with pytest.raises(ApiError, match="too long for this timeout; shorten it"):
+            await alone
+        with pytest.raises(ApiError, match=r"no answer within 0\.4 s \(the model is busy\)"):
+            await queued
+
+    asyncio.run(scenario())
+    worker.close()
+
+
 def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_path: Path) -> None:
     """A delete under an upload being saved removed its folder (a 500), and a failed upload
     removed a file a concurrent upload of the same content had just taken as its own."""

@@ -179,7 +179,7 @@ class ModelWorker:
             async with _watching(request, ticket):
                 return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout_s)
         except TimeoutError:
-            raise timeout_error(self.timeout_s) from None
+            raise timeout_error(self.timeout_s, ticket) from None
         finally:
             ticket.cancelled.set()  # served, timed out or gone: a job still running stops
 
@@ -250,8 +250,17 @@ def shutting_down() -> ApiError:
     return ApiError(503, "the server is shutting down; retry once it is back", "server_shutting_down")
 
 
-def timeout_error(seconds: float) -> ApiError:
-    return ApiError(503, f"no answer within {seconds:g} s (the model is busy); retry later", "timeout")
+def timeout_error(seconds: float, ticket: Ticket) -> ApiError:
+    """Busy when the request spent most of its time waiting for others; else it is itself too
+    long for the timeout, which "retry later" (said to a request alone on the model) hid."""
+    if ticket.started is None or ticket.queue_s > seconds / 2:
+        return ApiError(503, f"no answer within {seconds:g} s (the model is busy); retry later", "timeout")
+    return ApiError(
+        503,
+        f"no answer within {seconds:g} s: the prompt or answer is too long for this timeout; "
+        "shorten it, lower max_tokens, or raise the server's --timeout",
+        "timeout",
+    )
 
 
 class TokenStream(Generic[T]):
@@ -280,7 +289,7 @@ class TokenStream(Generic[T]):
             return await asyncio.wait_for(self._queue.get(), max(remaining, 0.001))
         except TimeoutError:
             self.cancel()
-            raise timeout_error(self._timeout_s) from None
+            raise timeout_error(self._timeout_s, self.ticket) from None
 
     async def started(self) -> None:
         try:
