@@ -507,6 +507,11 @@ def test_restating_the_question_is_told_from_answering_it() -> None:
     assert not restates("Graissez-la tous les 300 km [1]", chain, "fr", topic=guide)
     wife = "Qui Louis XIV a-t-il épousé en secret ?"  # a title that answers, repeating nothing
     assert not restates("Madame de Maintenon [1]", wife, "fr", topic=topic_terms("Madame de Maintenon", "fr"))
+    # a name only a title gives, with a word of the question, answers it ("société" repeated)
+    lease = topic_terms("Lumen Conseil SAS — Contrat de bail", "fr")
+    assert not restates(
+        "La société Lumen Conseil SAS [1]", "Quel est le nom de la société ?", "fr", topic=lease
+    )
     # after "Combien", "une" is the answer: "Une fois par an [1]" became the abstention sentence
     assert not restates("Une fois par an [1]", "Combien de fois par an faut-il faire réviser le vélo ?", "fr")
     assert not restates("Un jour par semaine [1]", "Combien de jours par semaine en télétravail ?", "fr")

@@ -269,13 +269,22 @@ def restates(answer: str, question: str, language: Language, topic: frozenset[st
     if not any(added):
         return True
     repeats = set(analyze(strip_markers(answer), language)) & set(analyze(question, language))
-    return bool(repeats) and _within(added, topic)
+    return bool(repeats) and _within(added, topic) and not _names(answer, added[0], language)
 
 
 def adds_only_topic(answer: str, question: str, language: Language, topic: frozenset[str]) -> bool:
-    """Whether all that the answer adds to the question is ``topic``'s terms (no number)."""
+    """Whether all that the answer adds to the question is ``topic``'s terms (no number) and
+    no name (``_names``)."""
     added = _added(answer, question, language)
-    return added is not None and _within(added, topic)
+    return added is not None and _within(added, topic) and not _names(answer, added[0], language)
+
+
+def _names(answer: str, new_terms: set[str], language: Language) -> bool:
+    """Whether a word the answer adds is a name (capitalised after its first word): "La société
+    Lumen Conseil SAS [1]", asked the company's name that only a title gives, is an answer,
+    not a restatement like "Le guide d'entretien du vélo [1]"."""
+    later = re.findall(r"\w+", strip_markers(answer))[1:]
+    return any(word[:1].isupper() and set(analyze(word, language)) & new_terms for word in later)
 
 
 def topic_terms(headings: str, language: Language) -> frozenset[str]:
