@@ -559,6 +559,10 @@ def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:
     assert doc.title == "Noël" and "Œuvre à Noël." in doc.text
     saved = parse(_write(tmp_path / "saved.html", html.replace("windows-1252", "iso-8859-1").encode()))
     assert "Œuvre à Noël." in saved.text  # UTF-8 bytes under a Latin-1 <meta>: not "Ã€uvre Ã  NoÃ«l"
+    mac = parse(
+        _write(tmp_path / "mac.html", html.replace("windows-1252", "x-mac-roman").encode("mac_roman"))
+    )
+    assert mac.title == "Noël" and "Œuvre à Noël." in mac.text  # an old Mac page: not "Œuvre ˆ No‘l"
 
 
 def test_html_declared_utf8_but_saved_in_cp1252_is_read_as_cp1252(tmp_path: Path) -> None:

@@ -26,7 +26,10 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BARE_PRE = re.compile(r"(<pre\b[^>]*>)(?!\s*<code\b)(.*?)(</pre\s*>)", re.IGNORECASE | re.DOTALL)
 #: markup a script fills in later: not shown as written (trafilatura kept its text)
 _TEMPLATE = re.compile(r"<template\b.*?</template\s*>", re.IGNORECASE | re.DOTALL)
-_WHATWG_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252"}
+_WHATWG_ALIASES = {
+    "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252",
+    "x-mac-roman": "mac_roman", "macintosh": "mac_roman",  # old Mac pages: "cafŽ" for "café"
+}  # fmt: skip
 _SKIPPED_TAGS = frozenset(
     {"nav", "header", "footer", "script", "style", "noscript", "aside", "form", "template", "svg", "button"}
 )
