@@ -1327,3 +1327,15 @@ def test_a_lone_surrogate_in_a_json_schema_is_400(quick: httpx.Client) -> None:
     refused = quick.post("/v1/chat/completions", content=raw, headers={"Content-Type": "application/json"})
     assert refused.status_code == 400 and "lone surrogate" in refused.json()["error"]["message"]
     assert refused.json()["error"]["param"] == "response_format"
+
+
+def test_a_latin1_body_and_the_legacy_completions_route_are_told_what_to_send(quick: httpx.Client) -> None:
+    """They read "There was an error parsing the body" and a bare "Not Found"."""
+    latin1 = b'{"model": "smollm2-135m", "messages": [{"role": "user", "content": "caf\xe9"}]}'
+    refused = quick.post("/v1/chat/completions", content=latin1, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_body"
+    assert refused.json()["error"]["message"] == "the body is not UTF-8: send JSON encoded in UTF-8"
+    legacy = quick.post("/v1/completions", json={"model": MODEL, "prompt": "hi"})
+    assert legacy.status_code == 404 and legacy.json()["error"]["type"] == "not_found_error"
+    assert "only /v1/chat/completions answers" in legacy.json()["error"]["message"]
+    assert quick.get("/api/no-such-route").json()["error"]["message"] == "Not Found"

@@ -199,7 +199,7 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        message = _too_large(settings) if exc.status_code == 413 else str(exc.detail)
+        message = _too_large(settings) if exc.status_code == 413 else _http_message(request, exc)
         code = HTTP_CODES.get(exc.status_code)
         return JSONResponse(error_body(exc.status_code, message, code), exc.status_code, headers=exc.headers)
 
@@ -208,6 +208,25 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         body = error_body(400, _validation_message(first), "invalid_request", _field(first) or None)
         return JSONResponse(body, 400)
+
+
+#: FastAPI's words for a JSON body it could not decode (not UTF-8)
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
+def _http_message(request: Request, exc: HTTPException) -> str:
+    """Starlette's and FastAPI's own errors, said in the request's terms: "Not Found" for a
+    legacy OpenAI route (``/v1/completions``), "There was an error parsing the body" for JSON
+    in Latin-1."""
+    path = request.url.path
+    if exc.status_code == 404 and path.startswith("/v1/"):
+        return (
+            f"{request.method} {path} is not served here: only /v1/chat/completions answers "
+            "(send a prompt as a user message), with /v1/embeddings and /v1/models"
+        )
+    if exc.detail == _UNPARSED_BODY and "json" in request.headers.get("content-type", ""):
+        return "the body is not UTF-8: send JSON encoded in UTF-8"
+    return str(exc.detail)
 
 
 #: a machine-readable code for the errors Starlette raises itself (no route, wrong method, body)
