@@ -1110,6 +1110,30 @@ def test_docx_hidden_text_symbols_and_equations_read_as_word_shows_them(tmp_path
     ]
 
 
+def test_docx_html_embedded_as_an_alt_chunk_is_read(tmp_path: Path) -> None:
+    """A tool's export whose text is an embedded HTML page (``w:altChunk``): "no extractable text"."""
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    document = docx.Document()
+    document.add_paragraph("Shipping notes.")
+    html = b"<html><body><h1>Export</h1><p>The warehouse ships on Mondays.</p></body></html>"
+    part = Part(PackURI("/word/afchunk.htm"), "text/html", html, document.part.package)
+    relationship = document.part.relate_to(
+        part, "http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk"
+    )
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    r = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    body = document.element.body
+    body.insert(len(body) - 1, parse_xml(f'<w:altChunk {w} {r} r:id="{relationship}"/>'))
+    doc = parse(_write(tmp_path / "export.docx", _docx_bytes(document)))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("paragraph", "Shipping notes."),
+        ("heading", "Export"),
+        ("paragraph", "The warehouse ships on Mondays."),
+    ]
+
+
 def _docx_bytes(document: docx.document.Document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)

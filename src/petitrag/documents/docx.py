@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from petitrag.documents.base import Block, ParsedDocument, Parser, assemble, fil
 from petitrag.documents.docx_styles import Numbering, heading_level, list_depth, roman
 from petitrag.documents.docx_styles import W as _W
 from petitrag.documents.docx_text import paragraph_text
-from petitrag.documents.html import markdown_table
+from petitrag.documents.html import HtmlParser, markdown_table
 from petitrag.errors import DocumentError
 
 if TYPE_CHECKING:
@@ -56,8 +57,9 @@ def _open(data: bytes) -> Document:
         raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
 
 
-def _items(container: Any, parent: Any) -> Iterator[Paragraph | Table]:
-    """Paragraphs and tables in reading order, looking inside content controls (w:sdt)."""
+def _items(container: Any, parent: Any) -> Iterator[Paragraph | Table | _AltChunk]:
+    """Paragraphs and tables in reading order, looking inside content controls (w:sdt), and
+    content embedded as another file (w:altChunk)."""
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
@@ -72,6 +74,32 @@ def _items(container: Any, parent: Any) -> Iterator[Paragraph | Table]:
             content = child.find(f"{_W}sdtContent")
             if content is not None:
                 yield from _items(content, parent)
+        elif child.tag == f"{_W}altChunk":
+            yield _AltChunk(child.get(f"{_R}id", ""))
+
+
+_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+@dataclass
+class _AltChunk:
+    """A ``w:altChunk``: content kept as another file inside the .docx (an HTML export a tool
+    pasted in), which Word converts when it opens the file and python-docx never reads: a file
+    made of one read "no extractable text"."""
+
+    relationship: str
+
+    def blocks(self, document: Document) -> list[Block]:
+        """Its blocks when it is an HTML page, else none."""
+        part = document.part.related_parts.get(self.relationship)
+        if part is None or not (
+            "html" in part.content_type or str(part.partname).endswith((".htm", ".html"))
+        ):
+            return []
+        try:
+            return HtmlParser().parse(part.blob, Path(str(part.partname))).blocks
+        except DocumentError:
+            return []
 
 
 _MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
@@ -108,7 +136,7 @@ def _cell_text(cell: _Cell) -> str:
     for item in _items(cell._tc, cell):
         if isinstance(item, Table):
             parts.extend(text for row in _rows(item) for text in row)
-        else:
+        elif not isinstance(item, _AltChunk):
             parts.append(paragraph_text(item._p))
     return "\n".join(parts)
 
@@ -180,9 +208,9 @@ def _blocks(document: Document) -> list[Block]:
             items.clear()
 
     for item in _items(document.element.body, document._body):
-        if isinstance(item, Table):
+        if isinstance(item, Table | _AltChunk):
             flush()
-            blocks.append(_table_block(item))
+            blocks += item.blocks(document) if isinstance(item, _AltChunk) else [_table_block(item)]
             continue
         text = paragraph_text(item._p).strip()
         if not text:
