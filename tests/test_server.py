@@ -1339,3 +1339,21 @@ def test_a_latin1_body_and_the_legacy_completions_route_are_told_what_to_send(qu
     assert legacy.status_code == 404 and legacy.json()["error"]["type"] == "not_found_error"
     assert "only /v1/chat/completions answers" in legacy.json()["error"]["message"]
     assert quick.get("/api/no-such-route").json()["error"]["message"] == "Not Found"
+
+
+def test_an_empty_last_question_is_400_and_a_question_without_reply_is_context(quick: httpx.Client) -> None:
+    """[Q1, A1, ""] answered Q1 again; [Q1, "What about managers?"] lost Q1 from the rewrite."""
+    from petitrag.server.chat import ChatRequest, earlier_turns, last_question
+
+    q1 = {"role": "user", "content": "How many days of remote work per week?"}
+    empty = [q1, {"role": "assistant", "content": "Two days [1]."}, {"role": "user", "content": "  "}]
+    refused = quick.post("/v1/chat/completions", json={"model": "petitrag", "messages": empty})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "no_question"
+    assert "the last user message is empty" in refused.json()["error"]["message"]
+    follow_up = ChatRequest(
+        model="petitrag", messages=[q1, {"role": "user", "content": "What about managers?"}]
+    )
+    assert last_question(follow_up) == "What about managers?"
+    assert earlier_turns(follow_up) == [("How many days of remote work per week?", "")]
+    answered = ChatRequest(model="petitrag", messages=[*empty[:2], q1, {"role": "user", "content": "And?"}])
+    assert earlier_turns(answered) == [(q1["content"], "Two days [1]."), (q1["content"], "")]

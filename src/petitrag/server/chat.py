@@ -198,24 +198,32 @@ def json_schema_of(request: ChatRequest) -> dict[str, Any] | None:
 
 
 def last_question(request: ChatRequest) -> str:
-    for message in reversed(request.messages):
-        if message.role == "user" and message.text().strip():
-            return message.text().strip()
-    raise ApiError(400, "no user message with text to answer", "no_question")
+    """The last user message, which must hold text: an empty one after earlier turns answered
+    the question before it again."""
+    users = [message for message in request.messages if message.role == "user"]
+    if not users or not users[-1].text().strip():
+        what = "the last user message is empty" if users else "no user message"
+        raise ApiError(400, f"{what}: there is no question to answer", "no_question", param="messages")
+    return users[-1].text().strip()
 
 
 def earlier_turns(request: ChatRequest) -> list[tuple[str, str]]:
-    """(question, answer) pairs before the last user message: the context of a follow-up."""
+    """(question, answer) pairs before the last user message: the context of a follow-up. A
+    question with no reply after it (two user messages in a row) is a turn with an empty answer:
+    it was left out, and "What about managers?" lost what it was about."""
     turns: list[tuple[str, str]] = []
     question: str | None = None
-    last_user = max(i for i, m in enumerate(request.messages) if m.role == "user" and m.text().strip())
+    last_user = max(i for i, message in enumerate(request.messages) if message.role == "user")
     for message in request.messages[:last_user]:
-        if message.role == "user" and message.text().strip():
-            question = message.text().strip()
+        text = message.text().strip()
+        if message.role == "user" and text:
+            if question is not None:
+                turns.append((question, ""))
+            question = text
         elif message.role == "assistant" and question is not None:
-            turns.append((question, message.text().strip()))
+            turns.append((question, text))
             question = None
-    return turns
+    return turns + ([(question, "")] if question is not None else [])
 
 
 # -- jobs (run on the model thread) ------------------------------------------------------------

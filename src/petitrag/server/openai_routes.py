@@ -89,8 +89,8 @@ async def chat_completions(
     context = server.settings.context_size
     if target.collection is not None:
         who.require(target.collection, default=not body.collection and body.model == RAG_PREFIX)
-        await run_in_threadpool(server.require_collection, target.collection)
         question = last_question(body)
+        await run_in_threadpool(server.require_collection, target.collection)
         far_too_long([question], context, "the question")
         check = rag_check(target.collection, question)
         job = rag_job(target.collection, question, body.k, earlier_turns(body))
