@@ -300,16 +300,26 @@ def test_a_file_that_grew_while_read_is_read_again_next_time(petitrag, corpus: P
     assert "6 unchanged" in petitrag("ingest", str(corpus), "--no-embed").stderr
 
 
-def test_prune_takes_out_a_folder_deleted_whole(petitrag, corpus: Path) -> None:
-    """Pruning the deleted folder itself said "no such file or directory" and kept its documents."""
+def test_a_folder_with_no_file_left_is_not_pruned_but_can_be_removed(petitrag, corpus: Path) -> None:
+    """A nightly `ingest /mnt/share --prune` while the share was not mounted (its mount point
+    empty, or gone) emptied the collection: hours of embedding lost. Such a folder's documents
+    are kept, said so, and `documents remove FOLDER` drops them (it took files only)."""
     sub = corpus / "sub"
     sub.mkdir()
     (sub / "ban.txt").write_text("Le ban des vendanges est fixé au 12 septembre.\n")
+    (sub / "cuvee.txt").write_text("La cuvée 2024 compte 3 000 bouteilles.\n")
     petitrag("ingest", str(corpus), "--no-embed")
-    shutil.rmtree(sub)
-    kept = petitrag("ingest", str(sub), "--no-embed").stderr  # without --prune: said, not removed
-    assert "0 failed" in kept and "1 indexed file(s) no longer exist" in kept
-    assert "1 removed" in petitrag("ingest", str(sub), "--no-embed", "--prune").stderr
+    sub.rename(corpus / "unmounted")
+    sub.mkdir()  # the empty mount point
+    for state in ("empty", "missing"):
+        kept = petitrag("ingest", str(sub), "--no-embed", "--prune").stderr.replace("\n", " ")
+        assert "0 failed, 0 removed" in kept
+        assert f"folder {state} (not mounted?): its 2 indexed document(s) are kept" in kept, kept
+        sub.rmdir() if state == "empty" else None
+    with open_app(load_settings()) as app:
+        assert len(app.store.documents("default")) == 7
+    removed = petitrag("documents", "remove", str(sub)).stderr
+    assert "2 documents removed" in removed, removed
     with open_app(load_settings()) as app:
         assert len(app.store.documents("default")) == 5
     typo = petitrag("ingest", str(corpus / "su"), "--no-embed", expect=3).stderr  # a prefix, not a folder

@@ -6,6 +6,7 @@ petitrag itself holds: uploads made through the server, deleted with their colle
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,8 @@ def documents(ctx: click.Context, **flags: Any) -> None:
 @click.option("-c", "--collection", help="Collection to remove from [default: default].")
 @click.pass_context
 def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: str | None) -> None:
-    """Take SOURCES (paths, or unique ends of paths as `documents` lists them) out of the index;
+    """Take SOURCES (paths, or unique ends of paths as `documents` lists them, or folders: all
+    their documents) out of the index;
     the files themselves are kept (but for uploads to the server, petitrag's copies). Nothing is
     removed unless every SOURCE is found."""
     from petitrag.app import open_app, remove_documents
@@ -94,8 +96,8 @@ def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: s
     collection = collection or (ctx.parent.params.get("collection") if ctx.parent else None)
     settings = settings_from(ctx, collection=collection)
     with open_app(settings) as app:
-        found = [app.store.find_document(settings.collection, source) for source in sources]
-        paths = list(dict.fromkeys(document.path for document in found))
+        found = [path for source in sources for path in _paths_of(app.store, settings.collection, source)]
+        paths = list(dict.fromkeys(found))
         removed = remove_documents(app.store, settings, settings.collection, paths)
     for path in paths:
         err.print(f"removed {escape(display_path(path))}", highlight=False)
@@ -107,3 +109,14 @@ def documents_remove(ctx: click.Context, sources: tuple[str, ...], collection: s
         err.print(
             "note: ingesting their folder again adds them back (move the files out of it to keep them out)"
         )
+
+
+def _paths_of(store: Any, collection: str, source: str) -> list[str]:
+    """The document ``source`` names or, for a folder path, every document under it (a folder
+    deleted or no longer mounted: ingest --prune keeps them, this is how they go)."""
+    folder = os.path.abspath(Path(source).expanduser()) + os.sep
+    if store.document(collection, folder.rstrip(os.sep)) is None and store.has_documents_under(
+        collection, folder
+    ):
+        return [document.path for document in store.documents(collection) if document.path.startswith(folder)]
+    return [store.find_document(collection, source).path]

@@ -286,6 +286,15 @@ class Ingestor:
             and not (unlisted and doc.path.startswith(unlisted))
             and (doc.path in linked or _not_a_file(doc.path))
         ]
+        for root in roots:  # nothing found under it: an unmounted share, or a folder moved away
+            if root.is_dir() or not root.exists():
+                under = str(root) + os.sep
+                if not any(path.startswith(under) for path in seen) and any(
+                    p.startswith(under) for p in gone
+                ):
+                    kept = [path for path in gone if path.startswith(under)]
+                    gone = [path for path in gone if not path.startswith(under)]
+                    report.warnings.append((str(root), _vanished(root, len(kept))))
         if prune:
             self.store.delete_documents(collection, gone)
             report.removed.extend(gone)
@@ -382,3 +391,13 @@ def _megabytes(size: int, other: int) -> str:
         if shown != f"{other / 1024 / 1024:.{decimals}f}":
             return f"{shown} MB"
     return f"{size:,} bytes"
+
+
+def _vanished(root: Path, count: int) -> str:
+    """Why the documents of a folder with no file left are kept: a nightly `ingest /mnt/share
+    --prune` while the share was not mounted emptied the collection (hours of embedding)."""
+    state = "empty" if root.exists() else "missing"
+    return (
+        f"folder {state} (not mounted?): its {count} indexed document(s) are kept, --prune or not; "
+        f"`petitrag documents remove {root}` drops them"
+    )
