@@ -237,3 +237,21 @@ def test_route_passwords_are_hidden(petitrag, monkeypatch: pytest.MonkeyPatch) -
 def test_a_collection_name_typed_decomposed_is_the_composed_one() -> None:
     """ "café" as "e" + U+0301 (some keyboards, macOS file names) was refused as not letters."""
     assert load_settings(collection="cafe\u0301").collection == "café"
+
+
+def test_surrounding_whitespace_of_a_setting_is_dropped(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An env file's "data " started an empty home in a folder named "data "; " true " was refused."""
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text('collection = " notes "\nsearch_mode = "bm25 "\n')
+    monkeypatch.setenv("PETITRAG_HOME", f"{home} ")
+    monkeypatch.setenv("PETITRAG_SERVE_HOST", " 127.0.0.1")
+    monkeypatch.setenv("PETITRAG_FLASH_ATTN", " true ")
+    monkeypatch.setenv("PETITRAG_THREADS", " 1 ")
+    settings = load_settings()
+    assert (settings.home, settings.serve_host, settings.flash_attn, settings.threads) == (
+        home,
+        "127.0.0.1",
+        True,
+        1,
+    )
+    assert (settings.collection, settings.search_mode) == ("notes", "bm25")  # the file was found and read

@@ -235,10 +235,12 @@ class Settings(BaseSettings):
     @field_validator("*", mode="before")
     @classmethod
     def _no_boolean_numbers(cls, value: Any, info: Any) -> Any:
-        """TOML ``threads = true`` would otherwise silently become 1: a boolean is no number."""
+        """TOML ``threads = true`` would otherwise silently become 1: a boolean is no number.
+        Text loses its surrounding whitespace, as numbers already did: ``PETITRAG_HOME="data "``
+        from an env file silently started an empty home in a folder named "data "."""
         if isinstance(value, bool) and cls.model_fields[info.field_name].annotation is not bool:
             raise ValueError("expected a number or text, not true/false")
-        return value
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("model_api_key", "embedder_api_key", mode="before")
     @classmethod
@@ -348,13 +350,14 @@ def _config_file(init_settings: PydanticBaseSettingsSource) -> Path | None:
 
 def config_file(home: Any = None) -> Path | None:
     """The TOML file read for this ``home`` flag: $PETITRAG_CONFIG, else ``<home>/config.toml``."""
-    explicit = os.environ.get("PETITRAG_CONFIG")
+    explicit = os.environ.get("PETITRAG_CONFIG", "").strip()
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
             raise ConfigError(f"PETITRAG_CONFIG points to {path}, which is not a file")
         return path
-    home = home or os.environ.get("PETITRAG_HOME") or default_home()
+    home = home or os.environ.get("PETITRAG_HOME", "").strip() or default_home()
+    home = home.strip() if isinstance(home, str) else home  # as the setting is read
     candidate = Path(home).expanduser() / "config.toml"
     if candidate.exists() and not candidate.is_file():  # a folder: it was silently not read
         raise ConfigError(f"{candidate} is not a file: the configuration must be a TOML file")
