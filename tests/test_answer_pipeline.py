@@ -207,7 +207,14 @@ def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_wit
     ]
     asked = "Combien coûte une cartouche ?"
     assert recited("300 euros [3]", asked, cartridges, "fr") == "300 euros [2]"
-    assert recited("300 [3]", asked, cartridges, "fr") == "300 [3]"  # [1] and [2] as good: unchanged
+    assert recited("300 [3]", asked, cartridges, "fr") == "300 [1]"  # [1] and [2] as good: the first, not [3]
+    # a heading's outline number is no evidence: "Article 3. Préavis" made an invented "3 mois" stand
+    from petitrag.answer.packing import PackedContext, read_passages
+
+    notice = Hit(rank=1, score=1.0, source="bail.docx", page=None, section="Bail > Article 3. Préavis",
+                 chunk_id="c1", text="Le locataire donne congé à tout moment.", language="fr")  # fmt: skip
+    read = read_passages(PackedContext(hits=[notice], sources=[], budget=100))
+    assert draws_on("3 mois [1]", "Quel est le préavis ?", read, "fr") is False
 
 
 def test_abstention_uses_the_fixed_sentence_in_the_question_language(app) -> None:  # type: ignore[no-untyped-def]

@@ -79,7 +79,7 @@ def renumber(answer: str, numbers: list[int]) -> str:
 
 def recited(answer: str, question: str, passages: list[Evidence], language: Language) -> str:
     """An answer citing one passage that does not hold it, when exactly one other passage does
-    (or, of several, one supports it best), cites that one. Read all passages, the 1.5B model
+    (or, of several, the one that supports it best), cites that one. Read all passages, the 1.5B model
     wrote "3 200 euros [5]" for the price of passage [4], and cited the phone-support passage
     for a list of equipment that only another passage holds. Held: by numbers, every number
     the answer adds to the question; without them, a cited passage that shares no content word
@@ -118,13 +118,14 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
 def _best_supported(
     holders: list[int], answer: str, passages: list[Evidence], language: Language
 ) -> list[int]:
-    """Of several passages holding the answer's numbers, the one that supports it best, if one
-    does ("300 euros [3]": [2] says "300 euros", [1] only "AquaPure 300"); else all of them."""
+    """Of several passages holding the answer's numbers, the one that supports it best ("300
+    euros [3]": [2] says "300 euros", [1] only "AquaPure 300"); of several as good, the first
+    read (the cited one holds none: keeping it cited a lease's "Objet du contrat" for the
+    deposit that articles 4 and 5 both give)."""
     if len(holders) < 2:
         return holders
     scores = support_each(answer, passages, language)
-    ranked = sorted(holders, key=lambda number: scores[number - 1], reverse=True)
-    return ranked[:1] if scores[ranked[0] - 1] > scores[ranked[1] - 1] else holders
+    return sorted(holders, key=lambda number: scores[number - 1], reverse=True)[:1]
 
 
 def strip_markers(answer: str) -> str:

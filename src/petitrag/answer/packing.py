@@ -65,9 +65,11 @@ def any_foreign(hits: list[Hit], language: Language) -> bool:
     return any(hit.language in LANGUAGES and hit.language != language for hit in hits)
 
 
-def source_text(hit: Hit, text: str | None = None) -> str:
-    """A passage as the model sees it: where it comes from, then its text."""
+def source_text(hit: Hit, text: str | None = None, heading: Callable[[str], str] | None = None) -> str:
+    """A passage as the model sees it: where it comes from (as ``heading`` rewrites it), then
+    its text."""
     context = hit.section or hit.title
+    context = heading(context) if heading and context else context
     body = text if text is not None else hit.text
     return f"({context})\n{body}" if context else body
 
@@ -197,7 +199,21 @@ def read_passages(context: PackedContext) -> list[Evidence]:
     """The passages as the model read them, heading first: a meeting's date or a product's
     name is often only in its heading ("Product team meeting — 14 May 2024"), and answers
     giving it were abstentions ("not in the passages")."""
-    return [Evidence.of(source_text(hit), hit.language) for hit in context.hits]
+    return [Evidence.of(source_text(hit, hit.text, _unnumbered), hit.language) for hit in context.hits]
+
+
+#: a heading's outline number: "Article 3.", "2.2", "Chapter 12 —", "III." (the 3 of "Article 3.
+#: Préavis" made an invented "3 mois" stand)
+_OUTLINE_NUMBER = re.compile(
+    r"^\s*(?:(?:article|art\.|chapitre|chapter|section|partie|part|annexe|appendix|titre)\s+\d+(?:\.\d+)*\b\.?"
+    r"|\d{1,3}(?:\.\d{1,3})+\b\.?|\d{1,3}[.)]|[IVXLC]+[.)])\s*[-—–:]?\s*(?=\S|$)",
+    re.IGNORECASE,
+)  # "2024 Annual report", "12 Monkeys": numbers of their own, kept
+
+
+def _unnumbered(heading: str) -> str:
+    """A heading without its parts' outline numbers ("Bail > Article 3. Préavis" → "Bail > Préavis")."""
+    return SECTION_SEPARATOR.join(_OUTLINE_NUMBER.sub("", part) for part in heading.split(SECTION_SEPARATOR))
 
 
 def heading_topic(context: PackedContext, language: Language) -> frozenset[str]:
