@@ -208,6 +208,13 @@ def test_a_citation_of_a_passage_without_the_answers_number_moves_to_the_one_wit
     asked = "Combien coûte une cartouche ?"
     assert recited("300 euros [3]", asked, cartridges, "fr") == "300 euros [2]"
     assert recited("300 [3]", asked, cartridges, "fr") == "300 [1]"  # [1] and [2] as good: the first, not [3]
+    # a short answer naming someone cites the one passage that names them ("Sophie Martin [1]")
+    minutes = [Evidence.of("Le télétravail est limité à 2 jours par semaine.", "fr"),
+               Evidence.of("Sophie Martin mettra à jour le règlement avant le 30 juin.", "fr")]  # fmt: skip
+    assert (
+        recited("Sophie Martin [1]", "Qui mettra à jour le règlement ?", minutes, "fr") == "Sophie Martin [2]"
+    )
+    assert recited("Paul Durand [1]", "Qui mettra à jour le règlement ?", minutes, "fr") == "Paul Durand [1]"
     # a heading's outline number is no evidence: "Article 3. Préavis" made an invented "3 mois" stand
     from petitrag.answer.packing import PackedContext, read_passages
 

@@ -101,18 +101,28 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
         )  # fmt: skip
     else:
         cited_passage, said = passages[cited[0] - 1], content_words(strip_markers(answer))
-        scores = support_each(answer, passages, language)
-        if (
-            len(said) < _RECITE_WORDS  # "By e-mail", "Friday": a paraphrase or a translation, maybe
-            or cited_passage.language != language  # shares no word with the answer: proves nothing
-            or scores[cited[0] - 1] > 0
-            or said & cited_passage.words
-        ):
+        if said & cited_passage.words:
             return answer
-        holders = [number for number, score in enumerate(scores, start=1) if score >= _RECITE_SUPPORT]
+        if len(said) < _RECITE_WORDS:  # "By e-mail", "Friday": a paraphrase or a translation, maybe;
+            holders = _naming(answer, passages)  # but a name is written alike ("Sophie Martin [1]")
+        else:
+            scores = support_each(answer, passages, language)
+            if cited_passage.language != language or scores[cited[0] - 1] > 0:
+                return answer  # shares no word with the answer: proves nothing
+            holders = [number for number, score in enumerate(scores, start=1) if score >= _RECITE_SUPPORT]
     if len(holders) != 1:
         return answer
     return re.sub(rf"\[{cited[0]}\]", f"[{holders[0]}]", answer)
+
+
+def _naming(answer: str, passages: list[Evidence]) -> list[int]:
+    """The passages holding every name of a short answer (its capitalised words, "Sophie
+    Martin"); none when it names nothing."""
+    capitalised = [word.lower() for word in re.findall(r"\w+", strip_markers(answer)) if word[:1].isupper()]
+    names = _content(capitalised) - _YES_NO
+    if not names:
+        return []
+    return [number for number, passage in enumerate(passages, start=1) if names <= passage.words]
 
 
 def _best_supported(
