@@ -1085,6 +1085,17 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     assert (
         trimmed("The rate of the loan is 2.5.", "What is the rate of the loan?", "en") == "2.5"
     )  # was "2.5."
+    # a clause's complement is no trailing frame ("Le mercredi est un jour" was left); "d'un mois"
+    # loses its "de" as "de 3 mois" does; a yes/no question's answer keeps the words that say yes
+    day = "Quel jour la présence est-elle obligatoire ?"
+    whole = "Le mercredi est un jour de présence obligatoire [1]"
+    assert trimmed(whole, day, "fr") == whole
+    assert trimmed("Le préavis est d'un mois [1]", "Quel est le préavis ?", "fr") == "Un mois [1]"
+    postponed = "Le séminaire est reporté au 15 septembre [1]"
+    assert trimmed(postponed, "Le séminaire est-il reporté ?", "fr") == postponed
+    assert trimmed("The seminar is postponed to May [1]", "Is the seminar postponed?", "en") == (
+        "The seminar is postponed to May [1]"
+    )
     # the question's number is repeated once; its second time is the answer (it left "Euros")
     price = "The price of the AquaPure 300 is 300 euros."
     assert trimmed(price, "What is the price of the AquaPure 300?", "en") == "300 euros"

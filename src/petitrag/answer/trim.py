@@ -29,6 +29,17 @@ _AUXILIARIES: dict[Language, frozenset[str]] = {
     "en": frozenset("is was are were be been has have had".split()),  # not "a": an article here
 }
 #: a trailing run that starts with one of these is another item of a list, not a frame
+#: a question answered yes or no: its answer's repeated words are the yes ("est reporté au 15
+#: septembre" cut to "Au 15 septembre" lost it)
+_YES_NO_QUESTION = re.compile(
+    r"^(?:est-ce|is|are|was|were|do|does|did|can|could|will|would|should|shall|has|have|had|may|must)\b"
+    r"|\w-(?:t-)?(?:il|elle|ils|elles|on)\b",
+    re.IGNORECASE,
+)
+_ASKS_WHAT = re.compile(
+    r"\b(?:qu['’]|que|qui|quoi|quel|quelle|quels|quelles|quand|comment|pourquoi|où|combien|lequel|laquelle)\b",
+    re.IGNORECASE,
+)
 _CONJUNCTIONS = frozenset({"and", "or", "nor", "et", "ou", "ni"})
 _TOKEN = re.compile(rf"{MARKER}|\w+(?:[-‐]\w+)*")  # "worst-case" is one word; "[0, 1]" is no marker
 _TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER})+\s*[.!]?\s*$")
@@ -47,7 +58,11 @@ _NEGATION = re.compile(
     re.IGNORECASE,
 )
 #: what a cut frame may leave before a number: the "de" of "est de 265 euros"
-_NUMBER_AFTER_DE = re.compile(r"[\s,;:]*(?:de|d')\s*(?=\d)", re.IGNORECASE)
+_NUMBER_AFTER_DE = re.compile(
+    r"[\s,;:]*(?:de|d['’])\s*(?=\d|(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
+    r"quinze|vingt|trente|quarante|cinquante|soixante|cent|mille)\b)",
+    re.IGNORECASE,
+)  # "est d'un mois" → "Un mois"
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,8 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     markers = _TRAILING_MARKERS.search(answer)
     body, tail = (answer[: markers.start()], markers.group().strip()) if markers else (answer, "")
     tokens = _tokens(body, question, language)
+    if _YES_NO_QUESTION.search(question.strip()) and not _ASKS_WHAT.search(question):  # "Le séminaire
+        return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))  # est-il reporté ?"
     if tokens and tokens[0].word in _YES_NO:  # "Non, … qu'un jour par semaine": the rest qualifies it
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
     start, end = _frame_end(tokens), _frame_start(tokens)
@@ -102,6 +119,10 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     if _quoted(body[:start]):  # inside a title or quotation: "« De la démocratie | en Amérique »"
         start = 0
     if end is not None and _quoted(body[end:][::-1].translate(_MIRROR)):
+        end = None
+    # "Le mercredi est un jour | de présence obligatoire": a clause's complement cut left
+    # "Le mercredi est un jour"; a trailing frame goes only after the answer itself
+    if end is not None and any(t.auxiliary for t in tokens if start <= t.start < end):
         end = None
     # "USB sticks are not allowed on company computers" → "USB sticks": a frame holding a
     # negation is not cut, the answer would say the opposite (a question's own "not" may go)
