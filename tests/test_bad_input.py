@@ -18,6 +18,7 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
+from petitrag.index.store import Store
 from tests.conftest import VENV_BIN, dump_index, run_subprocess
 
 
@@ -248,6 +249,7 @@ def _embedded_count(db_path: Path) -> int:
 @pytest.mark.parametrize(("command", "what"), [("search", "query"), ("ask", "question")])
 def test_argv_that_is_not_utf8_is_one_clear_line(home: Path, command: str, what: str) -> None:
     """Latin-1 bytes in argv arrive as lone surrogates: they used to fail in the embedder, blamed on it."""
+    Store(home / "petitrag.sqlite3").close()  # an index to read: a home without one is refused first
     result = run_subprocess(command, os.fsdecode(b"caf\xe9 ?"), env={**os.environ}, timeout=120)
     assert result.returncode == 1, result.stderr
     message = f"error: the {what} is not valid UTF-8 (check the terminal's encoding)"
@@ -306,6 +308,7 @@ def test_ctrl_c_is_one_line_and_exit_status_130(home: Path, delay_s: float) -> N
     moments (modules still importing) a 21-line traceback. ``ask -`` waits on its standard input
     here, so the interrupt finds it importing (0.15 s) or reading (2 s)."""
     env = {**os.environ, "PETITRAG_HOME": str(home)}
+    Store(home / "petitrag.sqlite3").close()  # an index: a home without one is refused at once
     process = subprocess.Popen(
         [str(VENV_BIN / "petitrag"), "ask", "-"],
         env=env,
@@ -354,3 +357,19 @@ def test_reading_the_index_needs_no_write_lock(petitrag, home: Path, tmp_path: P
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_read_only_command_on_a_home_with_no_index_creates_nothing(petitrag, tmp_path: Path) -> None:
+    """A mistyped --home made a home and an empty index, and answered "No collection yet", exit 0."""
+    typo = tmp_path / "petitrg"
+    for command in (
+        ["collections"],
+        ["documents"],
+        ["search", "x"],
+        ["ask", "x"],
+        ["collections", "delete", "a"],
+    ):
+        refused = petitrag("--home", str(typo), *command, expect=1)
+        assert f"no petitrag data in {typo} (ingest documents first" in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert not typo.exists()

@@ -21,7 +21,7 @@ from rich.markup import escape
 from petitrag import __version__
 from petitrag.__main__ import INTERRUPTED
 from petitrag.config import SECRET_SETTINGS, Settings, load_settings, unknown_env_names
-from petitrag.errors import ModelNotFoundError, PetitragError, QueryError
+from petitrag.errors import ModelNotFoundError, PetitragError, QueryError, StoreError
 from petitrag.progress import progress_display
 
 if TYPE_CHECKING:
@@ -80,7 +80,29 @@ def settings_from(ctx: click.Context, **flags: Any) -> Settings:
     settings = load_settings(flag_names=_flag_names(ctx), **merged)
     for name in unknown_env_names():
         err.print(f"[yellow]warning:[/] {escape(name)} is not a petitrag setting (ignored)", highlight=False)
+    if _command(ctx) in READ_ONLY_COMMANDS and not settings.db_path.exists():
+        raise StoreError(_no_data(ctx, settings))
     return settings
+
+
+def _no_data(ctx: click.Context, settings: Settings) -> str:
+    """Why a read-only command has nothing to read, naming the collection it was asked for."""
+    missing = f"collection '{settings.collection}' does not exist: " if "collection" in ctx.params else ""
+    fix = "ingest documents first, or check --home / PETITRAG_HOME"
+    return f"{missing}no petitrag data in {settings.home} ({fix})"
+
+
+#: commands that only use an index already there: on a home without one they say so (a mistyped
+#: --home made an empty home and answered "No collection yet", exit 0); the others may create it
+READ_ONLY_COMMANDS = frozenset(
+    {"search", "embed", "ask", "chat", "summarize", "extract", "collections", "documents"}
+)
+
+
+def _command(ctx: click.Context) -> str | None:
+    """The top-level command running (``collections`` for ``petitrag collections delete``)."""
+    contexts = [ctx, *_parents(ctx)]
+    return contexts[-2].info_name if len(contexts) > 1 else None
 
 
 def _flag_names(ctx: click.Context) -> dict[str, str]:
