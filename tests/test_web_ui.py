@@ -1008,3 +1008,45 @@ def test_a_summary_can_be_stopped(server: str, browser: Browser) -> None:
     expect(turn.locator(".meta")).to_have_text("Stopped before the end.")
     expect(turn).not_to_have_class(re.compile(r"\bstreaming\b"))
     expect(page.locator("#ask-button")).to_be_visible()
+
+
+def test_another_key_s_collection_starts_its_own_conversation(server: str, browser: Browser) -> None:
+    """A key that moved the page to another collection kept the former one's conversation: the
+    next question was rewritten with turns about documents this key may not read."""
+    page = keyed_page(browser)
+    sent = sent_messages(page)
+    answer_with(page, event_stream("Every week."))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.fill("#question", "How often should I turn my compost pile?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript .turn").last.locator(".answer-text")).to_have_text("Every week.")
+    page.click("#key-button")
+    page.fill("#key-input", LIMITED_KEY)
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#collection")).to_have_value("handbooks")
+    page.fill("#question", "And how damp should it be?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript .turn")).to_have_count(2)
+    expect(page.locator("#transcript .turn").last.locator(".answer-text")).to_have_text("Every week.")
+    assert sent[1] == [{"role": "user", "content": "And how damp should it be?"}]
+
+
+def test_a_new_collection_a_limited_key_may_not_use_is_refused_in_words(
+    server: str, browser: Browser
+) -> None:
+    """It silently stayed on (or went to) another collection; the conversation went with it."""
+    page = keyed_page(browser, key=LIMITED_KEY)
+    page.on("dialog", lambda dialog: dialog.accept("secrets"))
+    answer_with(page, event_stream("Nine to six."))
+    sent = sent_messages(page)
+    page.goto(server)
+    expect(page.locator("#collection")).to_have_value("handbooks")
+    page.evaluate("state.history = [{role: 'user', content: 'Q1'}, {role: 'assistant', content: 'A1'}]")
+    page.click("#new-collection")
+    expect(page.locator("#notice")).to_have_text("This API key may not use this collection.")
+    expect(page.locator("#collection")).to_have_value("handbooks")
+    page.fill("#question", "And on Sundays?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#transcript .turn").last.locator(".answer-text")).to_have_text("Nine to six.")
+    assert [message["content"] for message in sent[0]] == ["Q1", "A1", "And on Sundays?"]

@@ -152,7 +152,10 @@ const collectionPath = (suffix = "") => `/api/collections/${encodeURIComponent(s
 
 // -- collections and documents -------------------------------------------------------------
 
+// Resolves to true when the collection on screen may not be used with this key (another is
+// shown instead, whose conversation starts afresh).
 async function loadInfo() {
+  const asked = state.collection;
   const info = await api("/api/info");
   $("model").textContent = info.model;
   state.maxUploadMb = info.max_upload_mb;
@@ -163,10 +166,12 @@ async function loadInfo() {
   const saved = localStorage.getItem(SAVED_COLLECTION);
   if (!state.collection && saved && names.has(saved) && allowed(saved)) state.collection = saved; // on load
   if (!state.collection || !allowed(state.collection)) state.collection = preferred;
+  if (state.collection !== asked) state.history = []; // another key's: not the former conversation
   names.add(state.collection);
   localStorage.setItem(SAVED_COLLECTION, state.collection);
   fillCollections([...names].sort());
   await loadDocuments();
+  return Boolean(asked) && !allowed(asked);
 }
 
 function fillCollections(names) {
@@ -682,14 +687,19 @@ function start() {
     if (!VALID_COLLECTION.test(name) || !name.replace(/\./g, "")) { // "a/b" and ".." never reach a route
       return showError(new ApiError(400, t("invalidCollection", { name })));
     }
-    const previous = state.collection;
-    state.collection = name;
-    state.history = [];
-    loadInfo().catch((error) => { // e.g. 400 for an invalid name: back to the collection before
+    const previous = state.collection, conversation = state.history;
+    const back = (error) => { // to the collection before, and its conversation
       state.collection = previous;
-      if (error.code === "invalid_collection") error = new ApiError(error.status, t("invalidCollection", { name }));
+      state.history = conversation;
       showError(error);
       loadInfo().catch(showError);
+    };
+    state.collection = name;
+    state.history = [];
+    loadInfo().then((refused) => { // a limited key's: it was silently another collection
+      if (refused) back(new ApiError(403, t("forbidden"), "collection_forbidden"));
+    }).catch((error) => { // e.g. 400 for an invalid name
+      back(error.code === "invalid_collection" ? new ApiError(error.status, t("invalidCollection", { name })) : error);
     });
   });
   $("key-button").addEventListener("click", () => showKeyForm($("key-form").hidden));
