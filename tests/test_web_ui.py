@@ -1050,3 +1050,19 @@ def test_a_new_collection_a_limited_key_may_not_use_is_refused_in_words(
     page.keyboard.press("Enter")
     expect(page.locator("#transcript .turn").last.locator(".answer-text")).to_have_text("Nine to six.")
     assert [message["content"] for message in sent[0]] == ["Q1", "A1", "And on Sundays?"]
+
+
+def test_a_rewrite_that_differs_only_in_spacing_is_not_shown(server: str, browser: Browser) -> None:
+    """French "électrique ?" came back "électrique?", and the page said "understood as" the same question."""
+    page = keyed_page(browser, "fr-FR")
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    result = {"answer": "Oui.", "abstained": False, "model": MODEL, "citations": [], "timings": {}}
+    notes = """([result, asked]) => metaParts(result, asked).filter((part) => part.className === "understood")
+        .map((part) => part.textContent)"""
+    same = {**result, "question": "Le vélo est-il électrique?"}
+    assert page.evaluate(notes, [same, "Le vélo est-il  électrique ?"]) == []
+    other = {**result, "question": "Le vélo de ville est-il électrique ?"}
+    assert page.evaluate(notes, [other, "Est-il électrique ?"]) == [
+        "compris comme : Le vélo de ville est-il électrique ?"
+    ]

@@ -500,6 +500,9 @@ function showResult(turn, result) {
   if (result.citations.length) sources.setAttribute("aria-label", t("sources"));
 }
 
+// A question as compared with its rewrite: "électrique ?" and "Électrique?" ask the same
+const sameWords = (text) => text.replace(/\s+/g, "").toLocaleLowerCase(LANG);
+
 function metaParts(result, asked) {
   const timings = result.timings || {};
   const parts = [];
@@ -525,7 +528,7 @@ function metaParts(result, asked) {
     badge.textContent = t("abstained");
     parts.push(badge);
   }
-  if (result.question && result.question !== asked) { // a follow-up, rewritten to stand alone
+  if (result.question && sameWords(result.question) !== sameWords(asked)) { // a follow-up, rewritten
     const understood = document.createElement("span");
     understood.className = "understood";
     understood.textContent = t("understoodAs", { question: result.question });
