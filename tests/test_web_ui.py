@@ -1066,3 +1066,34 @@ def test_a_rewrite_that_differs_only_in_spacing_is_not_shown(server: str, browse
     assert page.evaluate(notes, [other, "Est-il électrique ?"]) == [
         "compris comme : Le vélo de ville est-il électrique ?"
     ]
+
+
+def test_the_ingest_bar_never_goes_back_from_reading_to_indexing(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """Reading 1/1 filled the bar, then indexing 16/60 showed 27 %."""
+    page = keyed_page(browser)
+    stages = {"Reading files 1/1…": ("parse", 1, 1), "Indexing passages 16/60…": ("embed", 16, 60)}
+    shown = ["Reading files 1/1…"]  # the stage every poll gets until the test moves on
+
+    def job(route: Route) -> None:
+        stage, done, total = stages[shown[0]]
+        job_id = route.request.url.rsplit("/", 1)[-1]
+        route.fulfill(json={"id": job_id, "status": "running", "stage": stage, "done": done, "total": total})
+
+    page.route("**/api/jobs/*", job)
+    page.on("dialog", lambda dialog: dialog.accept("progress-bar"))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value("progress-bar")
+    document = tmp_path / "library-hours.txt"
+    document.write_text(DOCUMENT)
+    page.set_input_files("#upload-input", str(document))
+    page.click("#upload-button")
+    values: list[int] = []
+    for text in stages:
+        shown[0] = text
+        expect(page.locator("#upload-text")).to_have_text(text)
+        values.append(page.locator("#upload-progress").evaluate("(bar) => bar.value"))
+    assert values == [20, 41]

@@ -356,10 +356,21 @@ function showUploadStatus() {
   else bar.value = Math.round(100 * upload.fraction);
 }
 
+// Reading files is the first fifth of an ingest's bar, indexing passages the rest: one scale,
+// which never goes back (reading 1/1 filled the bar, then indexing 16/60 emptied it to 27 %).
+const READING_SHARE = 0.2;
+
+function jobFraction(job) {
+  if (!job.total || job.status === "queued") return null; // not started: indeterminate
+  const done = job.done / job.total;
+  if (job.stage === "parse") return READING_SHARE * done;
+  return job.stage === "embed" ? READING_SHARE + (1 - READING_SHARE) * done : null;
+}
+
 async function followJob(job, collection = state.collection) {
   while (job.status === "queued" || job.status === "running") {
     const key = job.stage === "waiting" ? "waiting" : job.status === "queued" ? "queued" : job.stage;
-    showProgress(t(key, job), job.total ? job.done / job.total : null, collection, true);
+    showProgress(t(key, job), jobFraction(job), collection, true);
     await new Promise((resolve) => setTimeout(resolve, 400));
     job = await api(`/api/jobs/${job.id}`);
   }
