@@ -190,8 +190,8 @@ def test_config_shows_values_but_hides_keys(petitrag, home: Path, monkeypatch: p
     monkeypatch.setenv("PETITRAG_MODEL_API_KEY", "sk-very-secret")
     shown = petitrag("config").stdout
     assert "sk-very-secret" not in shown and "key-for-docs-1" not in shown
-    assert 'model_api_key = "***"' in shown and 'serve_api_keys = {"***1": ["docs"]}' in shown
-    assert f'home = "{home}"' in shown and "embedder_api_key = null" in shown
+    assert 'model_api_key = "***"' in shown and 'serve_api_keys = { "***1" = ["docs"] }' in shown
+    assert f'home = "{home}"' in shown and "# embedder_api_key = (not set)" in shown
     monkeypatch.setenv("PETITRAG_MODEL_BASE_URL", "http://me:hunter2@gpu-box:8000/v1")
     assert 'model_base_url = "http://me:***@gpu-box:8000/v1"' in petitrag("config").stdout
 
@@ -255,3 +255,31 @@ def test_surrounding_whitespace_of_a_setting_is_dropped(home: Path, monkeypatch:
         1,
     )
     assert (settings.collection, settings.search_mode) == ("notes", "bm25")  # the file was found and read
+
+
+def test_config_output_is_a_config_file_that_reads_back(
+    petitrag, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`petitrag config > config.toml` broke the next start: `embedder_model = null` is no TOML."""
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text('serve_cors_origins = ["http://a.example"]\nsearch_k = 7\n')
+    monkeypatch.setenv("PETITRAG_MODEL_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("PETITRAG_ROUTE", "small,big@http://me:pw@box/v1")
+    monkeypatch.setenv("PETITRAG_COLLECTION", "notes")
+    before = load_settings()
+    shown = petitrag("--threads", "3", "config").stdout
+    assert shown.splitlines()[0] == f"# configuration file: {home / 'config.toml'} (found)"
+    assert "threads = 3  # from flag --threads" in shown and "search_k = 7  # from file" in shown
+    assert "# route = " in shown and "chunk_tokens = 200\n" in shown  # a default: no source
+    (home / "config.toml").write_text(shown)
+    for name in ("PETITRAG_MODEL_API_KEY", "PETITRAG_ROUTE", "PETITRAG_COLLECTION", "PETITRAG_THREADS"):
+        monkeypatch.delenv(name)
+    after = load_settings()
+    assert after.model_dump(exclude={"model_api_key", "route", "threads"}) == before.model_dump(
+        exclude={"model_api_key", "route", "threads"}
+    )
+    assert (after.threads, after.model_api_key, after.route) == (3, None, None)  # no "***" read back
+    (home / "config.toml").unlink()
+    assert petitrag("config").stdout.startswith(
+        f"# configuration file: none ({home / 'config.toml'} does not"
+    )

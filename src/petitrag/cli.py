@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from petitrag import __version__
 from petitrag.__main__ import INTERRUPTED
-from petitrag.config import SECRET_SETTINGS, Settings, load_settings, unknown_env_names
+from petitrag.config import SECRET_SETTINGS, Settings, load_settings, source_of, unknown_env_names
 from petitrag.errors import ModelNotFoundError, PetitragError, QueryError, StoreError
 from petitrag.progress import progress_display
 
@@ -241,17 +241,43 @@ def demo(ctx: click.Context, **flags: Any) -> None:
 @cli.command("config")
 @click.pass_context
 def show_config(ctx: click.Context) -> None:
-    """Show the effective configuration (defaults → file → env → flags)."""
-    from petitrag.errors import without_password
+    """Show the effective configuration (defaults → file → env → flags), as a TOML file would set it."""
+    from petitrag.config import config_file
 
     settings = settings_from(ctx)
+    given = {key: value for key, value in (ctx.obj or {}).items() if value is not None}
+    path = config_file(given.get("home"))
+    read = f"{path} (found)" if path else f"none ({settings.home / 'config.toml'} does not exist)"
+    out.print(f"# configuration file: {escape(read)}", highlight=False)
     for name, value in settings.model_dump(mode="json").items():
-        if name in SECRET_SETTINGS and value:
-            value = _hidden(value)
-        elif (name.endswith("base_url") or name == "route") and value:
-            value = without_password(value)  # http://user:password@host
-        shown = json.dumps(value, ensure_ascii=False)
-        out.print(f"{escape(name)} = {escape(shown)}", highlight=False)
+        line = _config_line(name, value, source_of(name, given, _flag_names(ctx)))
+        out.print(escape(line), highlight=False)
+
+
+def _config_line(name: str, value: Any, source: str | None) -> str:
+    """One setting as TOML, so the output can be saved as config.toml: an unset one, or one with
+    a hidden key or password (which would be read back as "***"), is a comment."""
+    from petitrag.errors import without_password
+
+    where = f"  # from {source}" if source else ""
+    if value is None:
+        return f"# {name} = (not set){where}"
+    if name in SECRET_SETTINGS and value:
+        return f"# {name} = {_toml(_hidden(value))}{where} (hidden: write it yourself)"
+    if (name.endswith("base_url") or name == "route") and without_password(value) != value:
+        return f"# {name} = {_toml(without_password(value))}{where} (password hidden: write it yourself)"
+    return f"{name} = {_toml(value)}{where}"
+
+
+def _toml(value: Any) -> str:
+    """A JSON value written as TOML (tables inline, `key = value`, not JSON's `"key": value`)."""
+    if isinstance(value, dict) and value:
+        return "{ " + ", ".join(f"{_toml(str(key))} = {_toml(item)}" for key, item in value.items()) + " }"
+    if isinstance(value, dict | list):
+        return "{}" if isinstance(value, dict) else "[" + ", ".join(map(_toml, value)) + "]"
+    if isinstance(value, str):  # JSON's escapes are TOML's; DEL must be escaped too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    return json.dumps(value)  # true / false / numbers
 
 
 def _hidden(value: Any) -> Any:

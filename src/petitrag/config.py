@@ -408,6 +408,17 @@ def _invalid_message(error: Any, given: Mapping[str, Any], flag_names: Mapping[s
     return f"invalid setting {field} ({where.strip()}): {message}"
 
 
+def source_of(field: str, given: Mapping[str, Any], flag_names: Mapping[str, str]) -> str | None:
+    """Where ``field``'s value comes from ('flag --threads', 'env PETITRAG_THREADS', 'file'), None
+    for a default: `petitrag config` says it, so a user sees which of the four places to edit."""
+    if field in given:
+        return "flag " + flag_names.get(field, "--" + field.replace("_", "-"))
+    if (env := _env_name(field)) is not None:
+        return f"env {env}"
+    path = config_file(given.get("home"))
+    return "file" if path is not None and _sets(path, field) else None
+
+
 def _sets(path: Path, field: str) -> bool:
     """Whether the TOML file sets ``field`` (a file setting only search_k was blamed for the
     default chunk_overlap that a --chunk-tokens flag made invalid)."""
