@@ -24,7 +24,7 @@ from petitrag.answer.numbers import month_numbers, numbers_in
 from petitrag.answer.packing import compress, pack
 from petitrag.answer.pipeline import Answerer
 from petitrag.answer.prompts import ABSTAIN, could_be_abstention, example_names, is_abstention
-from petitrag.answer.trim import first_repeat, settled, trimmed
+from petitrag.answer.trim import first_repeat, settled, template_echo, trimmed
 from petitrag.app import open_app
 from petitrag.config import load_settings
 from petitrag.errors import CollectionNotFoundError, GenerationError, QueryError, StoreError
@@ -358,6 +358,15 @@ def test_an_answer_that_loops_stops_at_its_first_repeat(app) -> None:  # type: i
     assert first_repeat(prices) is None  # "99 per month" was read as a sentence said twice: cut at "$14."
     assert first_repeat("Minimum 2.5 bars per tyre. Maximum 3.5 bars per tyre.") is None
     assert first_repeat("Il fait beau [1]. Il FAIT beau [2].\nSuite") == len("Il fait beau [1].")
+
+
+def test_an_answer_going_on_with_the_prompt_template_ends_there(app) -> None:  # type: ignore[no-untyped-def]
+    """SmolLM2 writes a new "Question:" after its answer: "…weeks [2].\n\nQuestion" was kept."""
+    generator = ReplyPerPass("Every two to three weeks [1].\n\nQuestion: How often should I water it?")
+    result, _ = ask_streamed(app, generator, "How often should I turn the compost pile?")
+    assert result.answer == "Every two to three weeks [1]."
+    assert template_echo("Les sources\nRéponse : oui") == len("Les sources")
+    assert template_echo("Three questions were asked.\nAnswers came later.") is None
 
 
 def test_a_generation_ends_where_until_says() -> None:

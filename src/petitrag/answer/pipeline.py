@@ -44,7 +44,7 @@ from petitrag.answer.prompts import (
 )
 from petitrag.answer.result import AnswerResult, Citation, answer_timings, mean_token_probability
 from petitrag.answer.streaming import HeldAnswer, PassSeparator, TokenCallback
-from petitrag.answer.trim import first_repeat, settled, trimmed
+from petitrag.answer.trim import first_repeat, settled, template_echo, trimmed
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
@@ -414,6 +414,8 @@ class Answerer:
         no passage and that no passage supports (SmolLM2 rambles so in a fifth of its SQuAD2
         answers, all wrong), is an abstention."""
         raw = completion.text.strip()
+        if (echo := template_echo(raw)) is not None:
+            raw = raw[:echo].strip()
         if (looped := first_repeat(raw)) is not None:
             raw = raw[:looped].strip()
         confidence = mean_token_probability(completion)
@@ -492,5 +494,6 @@ class Answerer:
 
 
 def _ends_answer(text: str) -> bool:
-    """The generation can stop: the answer became the abstention sentence, or started looping."""
-    return is_abstention(text) or first_repeat(text) is not None
+    """The generation can stop: the answer became the abstention sentence, started looping, or
+    went on with the prompt's template."""
+    return is_abstention(text) or first_repeat(text) is not None or template_echo(text) is not None

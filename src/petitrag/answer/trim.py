@@ -259,6 +259,19 @@ _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![\s]|$))+(?:[.!?]+(?=\s|$)|\n|$)")
 _MARKER = re.compile(r"\[\d+\]")
 
 
+#: a line where the model goes on writing its prompt's template ("Khalkhorum.\n\nQuestion: …")
+_TEMPLATE_ECHO = re.compile(
+    r"\n\s*(?:Question|Sources?|Answer|Réponse|Context|Contexte)\s*(?::|$)", re.IGNORECASE
+)
+
+
+def template_echo(text: str) -> int | None:
+    """Where the answer's text goes on with a line of the prompt's template (a new "Question:"
+    after the answer, which SmolLM2 writes), None when it does not."""
+    match = _TEMPLATE_ECHO.search(text)
+    return match.start() if match else None
+
+
 def first_repeat(text: str) -> int | None:
     """Where the first sentence that says an earlier one again begins (three words at least,
     markers and case aside), None without one: small models loop ("La batterie lithium-ion de
