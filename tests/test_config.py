@@ -61,11 +61,37 @@ def test_malformed_toml_is_a_config_error(home: Path) -> None:
         load_settings()
 
 
-def test_unknown_key_is_refused(home: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "threads = 1\n\n\ntheads = 2\n",
+            "unknown setting 'theads' in {file} (line 4); did you mean 'threads'?",
+        ),
+        ("search-k = 3\n", "unknown setting 'search-k' in {file} (line 1); did you mean 'search_k'?"),
+        (
+            "PETITRAG_THREADS = 2\n",
+            "unknown setting 'PETITRAG_THREADS' in {file} (line 1); did you mean 'threads'?",
+        ),
+        ("[servee]\nx = 1\n", "unknown setting 'servee' in {file} (line 1); did you mean 'serve_"),
+        ("zzz = 1\n", "unknown setting 'zzz' in {file} (line 1); `petitrag config` lists the settings"),
+        (  # TOML put it in the table: it was silently an API key named "serve_cors_origins"
+            '[serve_api_keys]\n"k-12345678" = ["*"]\nserve_cors_origins = ["http://a.example"]\n',
+            "`serve_cors_origins` is inside the [serve_api_keys] table in {file} (line 3): move it above",
+        ),
+        (
+            "[serve_api_keys]\nthreads = 2\n",
+            "`threads` is inside the [serve_api_keys] table in {file} (line 2)",
+        ),
+    ],
+)
+def test_unknown_key_is_refused_with_its_line_and_a_suggestion(home: Path, text: str, message: str) -> None:
+    """pydantic said "Extra inputs are not permitted": no line, no hint of the setting meant."""
     home.mkdir(parents=True)
-    (home / "config.toml").write_text("treads = 2\n")
-    with pytest.raises(ConfigError, match="treads"):
+    (home / "config.toml").write_text(text)
+    with pytest.raises(ConfigError) as raised:
         load_settings()
+    assert str(raised.value).startswith(message.format(file=home / "config.toml"))
 
 
 def test_cli_reports_bad_env_in_one_line(petitrag, monkeypatch: pytest.MonkeyPatch) -> None:

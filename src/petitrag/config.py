@@ -25,6 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from petitrag.config_keys import check_file_keys
 from petitrag.errors import ConfigError
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
@@ -372,6 +373,8 @@ def load_settings(flag_names: Mapping[str, str] | None = None, **flags: Any) -> 
     """
     given = {key: value for key, value in flags.items() if value is not None}
     try:
+        if (path := config_file(given.get("home"))) is not None:
+            check_file_keys(path, Settings.model_fields)
         settings = Settings(**given)
     except ValidationError as exc:
         raise ConfigError(_invalid_message(exc.errors()[0], given, flag_names or {})) from None
