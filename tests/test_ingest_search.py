@@ -671,6 +671,12 @@ def test_a_damaged_or_unwritable_search_cache_is_rebuilt_or_bypassed(
         for damaged in (home / "cache" / "work").glob(f"*/{name}"):
             damaged.write_bytes(b"")
     assert search_json(petitrag, "compost", "-c", "work")["hits"][0]["chunk_id"] == first
+    lexical = search_json(petitrag, "compost", "-c", "work", "--mode", "bm25")["hits"][0]["chunk_id"]
+    for shape in ("{}", "[]", "null"):  # valid JSON of the wrong shape: no hits, or a TypeError, for good
+        for misshapen in (home / "cache" / "work").glob("*/*.json"):
+            misshapen.write_text(shape)
+        found = search_json(petitrag, "compost", "-c", "work", "--mode", "bm25")["hits"]
+        assert found and found[0]["chunk_id"] == lexical, shape
     shutil.rmtree(home / "cache")
 
     def disk_full(*args: object) -> None:

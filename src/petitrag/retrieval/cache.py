@@ -21,6 +21,8 @@ Loaded = TypeVar("Loaded")
 #: what reading a damaged cache raises: a cut or empty file (EOFError, "mmap length is greater
 #: than file size"), bad JSON; not a passing MemoryError, which must not cost a good cache
 _DAMAGED = (OSError, ValueError, EOFError)
+#: and what a cache file of the wrong shape raises once read: valid JSON, but `{}` or `null`
+_MISSHAPEN = (*_DAMAGED, TypeError, KeyError, IndexError, AttributeError)
 
 
 def load_cached(
@@ -33,7 +35,7 @@ def load_cached(
     if target.is_dir():
         try:
             return load(target)
-        except _DAMAGED:  # an empty or cut file: "Aborted!" (EOFError) or a traceback, for good
+        except _MISSHAPEN:  # an empty, cut or misshapen file: "Aborted!" or a traceback, for good
             shutil.rmtree(target, ignore_errors=True)
     try:
         return load(_built(base, kind, target, build))

@@ -37,9 +37,14 @@ class LexicalIndex:
         import bm25s
 
         rowids = np.load(folder / "rowids.npy")
-        languages = set(json.loads((folder / "languages.json").read_text()))
+        languages = json.loads((folder / "languages.json").read_text())
         bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False) if len(rowids) else None
-        return rowids, languages, bm25
+        if not isinstance(languages, list) or (
+            bm25 is not None
+            and (not languages or not bm25.vocab_dict or bm25.scores.get("num_docs") != len(rowids))
+        ):  # valid JSON of the wrong shape searched nothing, or was a TypeError, for good
+            raise ValueError(f"misshapen search cache in {folder}")
+        return rowids, set(languages), bm25
 
     @staticmethod
     def _builder(store: Store, collection: Collection):  # type: ignore[no-untyped-def]
