@@ -1380,6 +1380,11 @@ def test_a_number_is_judged_before_it_flows_and_a_later_pass_is_marked() -> None
     for piece in ("Le jour", " obligatoire est le", " 14 mars", " 1947", " à Paris"):
         held(piece)
     assert "".join(shown) == "Le jour obligatoire est le 14 mars "
+    shown.clear()  # a number in pieces is judged whole: "3." of an invented 3.5 flowed first
+    decimal = HeldAnswer(shown.append, "en", lambda text: "3.5" not in text and "3 500" not in text)
+    for piece in ("Cost", " is", " 3", ".", "5", " euros", " or", " 3", " ", "500"):
+        decimal(piece)
+    assert "".join(shown) == "Cost is " and decimal.stopped
     out: list[str] = []
     passes = PassSeparator(out.append)
     passes("Employees may work 2 days")

@@ -43,7 +43,9 @@ _ASKS_WHAT = re.compile(
 _CONJUNCTIONS = frozenset({"and", "or", "nor", "et", "ou", "ni"})
 _TOKEN = re.compile(rf"{MARKER}|\w+(?:[-‐]\w+)*")  # "worst-case" is one word; "[0, 1]" is no marker
 _TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER})+\s*[.!]?\s*$")
-_PARTIAL_WORD = re.compile(r"\w+$")
+#: a last word a token may still add to, or a number with what may continue it: "3." of 3.5,
+#: "3," of 3,500, "3 " of 3 500 (shown, then judged once whole, it was withdrawn)
+_PARTIAL_WORD = re.compile(r"\d+(?:[.,\s\u202f\xa0]\d+)*[.,\s\u202f\xa0]?$|\w+$")
 _EDGE = " ,;:."
 _ABBREVIATED = re.compile(r"(?:^|[\s.])[^\W\d]\.[^\W\d]\.$")  # "10 p.m.": its last period stays ("2.5." not)
 #: the noun after "quel"/"what" names what the answer is ("À quel niveau…" → "au deuxième niveau"):
@@ -100,7 +102,7 @@ def settled(text: str, question: str, language: Language) -> tuple[str, int]:
 
 
 def complete_words(text: str) -> str:
-    """``text`` without its last word when a token may still be adding to it ("14 ma")."""
+    """``text`` without its last word when a token may still be adding to it ("14 ma", "3.")."""
     return _PARTIAL_WORD.sub("", text)
 
 
