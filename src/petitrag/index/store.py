@@ -260,12 +260,9 @@ class Store:
             raise CollectionNotFoundError(
                 f"collection '{name}' does not exist (known: {known}); create it with `petitrag ingest`", name
             )
-        if embedder is not None and found.embedder != embedder:
-            raise EmbedderMismatchError(
-                f"collection '{name}' was built with embedder {found.embedder}, but {embedder} is "
-                f"configured; use the same embedder or ingest into a new collection"
-            )
-        return found
+        if embedder is not None and found.embedder != embedder and self.vector_counts(name)[0]:
+            raise EmbedderMismatchError.built_with(name, found.embedder, embedder)
+        return found  # no vector yet: any embedder may search it, and the next to embed takes it
 
     def require_documents(self, name: str, other_way: str = "") -> Collection:
         """The collection, refused when it holds no chunk: answering from it could only abstain.
@@ -280,7 +277,8 @@ class Store:
         return found
 
     def ensure_collection(self, name: str, embedder: str) -> Collection:
-        """Create the collection for this embedder, or check that it matches."""
+        """Create the collection for this embedder, or check that it matches; one that holds no
+        vector (all documents removed, or a mistyped embedder model gave none) takes this one."""
         if self.collection(name) is None:
             # generations start from the clock: a collection deleted and made again under the
             # same name never repeats one, so no process serves the old one's cached indexes
@@ -291,6 +289,14 @@ class Store:
                     " vectors_generation, created_at) VALUES (?, ?, ?, ?, ?)",
                     (name, embedder, start, start, _now()),
                 )
+        if self.require_collection(name, embedder).embedder != embedder:  # it holds no vector: adopt
+            with self.transaction():
+                self.db.execute(
+                    "UPDATE collections SET embedder=?, dim=NULL WHERE name=? AND NOT EXISTS"
+                    " (SELECT 1 FROM chunks WHERE collection=? AND vector IS NOT NULL)",
+                    (embedder, name, name),
+                )
+                self._bump(name, "vectors_generation")
         return self.require_collection(name, embedder)
 
     def collections(self) -> list[Collection]:

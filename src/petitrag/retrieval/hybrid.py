@@ -107,7 +107,8 @@ class Retriever:
         k = k or self.settings.search_k
         mode = mode or self.settings.search_mode
         started = time.perf_counter()
-        collection = self.store.require_collection(self.collection_name, self.embedder.identity)
+        embedder = self.embedder.identity if mode != "bm25" else None  # BM25 reads no vector
+        collection = self.store.require_collection(self.collection_name, embedder)
         result = SearchResult(hits=[], mode=mode)
         timings = result.timings
         counts = self.store.vector_counts(collection.name)
