@@ -461,6 +461,10 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
     assert draws_on("Le 01/04/2025 [1]", "Depuis quand ?", april, "fr") is True
     assert numbers_in("April 1, 2024") | month_numbers("April 1, 2024") == {"1", "2024", "4"}
     assert not month_numbers("You may 3 times march 12 soldiers")  # English months are capitalised
+    # a table row's columns are numbers apart: "612 540" was read 612540 only, and "612" refused
+    row = [Evidence.of("Employees (end of period) 612 540 +13.3%", "en")]
+    assert draws_on("612 [1]", "How many employees at the end of Q3?", row, "en") is True
+    assert draws_on("45 000 euros [1]", "Combien ?", [Evidence.of("Le budget : 45 000 euros.", "fr")], "fr")
     # "2,000" is two thousand, never 2: a passage's "every two weeks" held an invented "$2,000"
     assert numbers_in("$2,000") == {"2000"} and numbers_in("10,000") == {"10000"}
     weeks = [Evidence.of("Turn the pile every two to three weeks.", "en")]

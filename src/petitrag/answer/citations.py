@@ -161,7 +161,7 @@ class Evidence:
     def of(cls, passage: str, language: str) -> Evidence:
         analysed = analyze(passage, language) if language in LANGUAGES else []  # type: ignore[arg-type]
         plain = words(passage)
-        numbers = numbers_in(passage) | spelled_numbers(passage) | month_numbers(passage)
+        numbers = numbers_in(passage, both_ways=True) | spelled_numbers(passage) | month_numbers(passage)
         return cls(numbers, frozenset(analysed), language, frozenset(_content(plain)))
 
 

@@ -324,7 +324,7 @@ def _stated_in(value: Any, text: str, key: str = "") -> bool:
     if isinstance(value, int | float):
         size = abs(value)
         written = str(int(size)) if float(size).is_integer() else str(size)
-        return written in numbers_in(text)
+        return written in numbers_in(text, both_ways=True)
     wanted = re.sub(r"\s+", " ", str(value)).strip().casefold()
     spaced = re.sub(r"\s+", " ", text).casefold()
     whole = re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", spaced) is not None

@@ -51,19 +51,21 @@ _SPELLED = re.compile(
 DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 
 
-def number_readings(text: str) -> list[frozenset[str]]:
+def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
     """Each whole number of a text with the values it can be read as, written one way:
     "45 000" and "45000" are one number, "3,5" is "3.5", and the "8" of "18" or "80 %" is not
     an 8; "09h00", "9 am" and "9:00" are the "9 h" of a passage, "6 pm" its "18 h", "midi"
     its "12 h"; "04" is also 4 (dates: "04/03/2025" is the 4 March of an answer). A comma
     before exactly three digits is ambiguous across the two languages: "3,200" is 3200 in
     English and 3.2 in French, so it is read both ways ("3 200" in a French answer is the
-    "3,200" of an English passage); "2,000" only as 2000."""
+    "3,200" of an English passage); "2,000" only as 2000. Without ``groups``, digits apart are
+    numbers apart: a table row's "612 540" is the 612 and the 540 of two columns."""
     text = _TWELVE_HOUR.sub(_twelve_hour, text)
     text = _MIDNIGHT.sub("0 h", _NOON.sub("12 h", text))
     text = _CLOCK.sub(_on_the_clock, text)
     grouped = _GROUPED_DECIMAL.sub(lambda match: match[1].replace(",", "") + ".", text)  # "7,200.50"
-    grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
+    if groups:
+        grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
     grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
     readings = []
     for number in _NUMBER.findall(grouped):
@@ -79,9 +81,11 @@ def number_readings(text: str) -> list[frozenset[str]]:
     return readings
 
 
-def numbers_in(text: str) -> frozenset[str]:
-    """Every value the numbers of a text can be read as (``number_readings``)."""
-    return frozenset().union(*number_readings(text))
+def numbers_in(text: str, both_ways: bool = False) -> frozenset[str]:
+    """Every value the numbers of a text can be read as (``number_readings``); ``both_ways``,
+    digits apart also as numbers apart (a passage's "612 540" holds 612540, 612 and 540)."""
+    readings = number_readings(text) + (number_readings(text, groups=False) if both_ways else [])
+    return frozenset().union(*readings)
 
 
 def spelled_numbers(text: str) -> set[str]:
