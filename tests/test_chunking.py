@@ -82,6 +82,18 @@ def test_page_break_starts_a_new_chunk() -> None:
     parsed = doc(Block("paragraph", "On page one.", page=1), Block("paragraph", "On page two.", page=2))
     chunks = Chunker(words, budget=100, overlap=5).chunk(parsed)
     assert [(c.text, c.page) for c in chunks] == [("On page one.", 1), ("On page two.", 2)]
+    # a sentence the break cuts is finished in the page's last chunk: each half was alone
+    cut = doc(
+        Block("paragraph", "Press and hold the FILTER button for 5 seconds until the", page=2),
+        Block("paragraph", "indicator light blinks twice and turns green. Then close the lid.", page=3),
+    )
+    chunks = Chunker(words, budget=100, overlap=5).chunk(cut)
+    whole = "Press and hold the FILTER button for 5 seconds until the indicator light blinks twice and turns green."  # noqa: E501
+    assert [(c.text.replace("\n\n", " "), c.page) for c in chunks] == [
+        (whole, 2),
+        ("indicator light blinks twice and turns green. Then close the lid.", 3),
+    ]
+    assert all(cut.text[c.start : c.end] == c.text for c in chunks)
 
 
 def test_huge_line_without_sentence_end_is_cut_fast_and_exactly() -> None:

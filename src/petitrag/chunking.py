@@ -2,7 +2,8 @@
 
 Chunks follow the document's structure: a heading always starts a new chunk, whole
 blocks (paragraphs, lists, tables) are packed while they fit the budget, a PDF page break
-starts a new chunk (so a citation's page is exact), and only a block larger than the
+starts a new chunk (so a citation's page is exact; a sentence it cuts is finished in the page's
+last chunk too), and only a block larger than the
 budget is split — paragraphs at sentence ends, lists/tables/code at line ends, a
 runaway sentence at spaces — never inside a word (a run without spaces longer than the
 budget, such as base64 or URL soup, is cut where it must be). Split pieces overlap by whole
@@ -94,6 +95,9 @@ class Chunker:
             tokens = self.count_tokens(block.text)
             used = sum(count for _, count in pending)
             page_changed = bool(pending) and pending[-1][0].page != block.page
+            if page_changed and (until := self._sentence_going_on(document, pending[-1][0], block)):
+                yield self._pack(document, pending, headings, until)
+                pending.clear()
             if page_changed or (pending and used + tokens > self.budget):
                 yield from flush()
             if tokens > self.budget:
@@ -110,16 +114,33 @@ class Chunker:
         text = document.text[block.start : block.end]
         return Chunk(text, block.start, block.end, _section(headings), block.page, self.count_tokens(text))
 
-    def _pack(self, document: ParsedDocument, blocks: list[tuple[Block, int]], headings: list) -> Chunk:
+    def _pack(
+        self, document: ParsedDocument, blocks: list[tuple[Block, int]], headings: list, until: int = 0
+    ) -> Chunk:
         first, last = blocks[0][0], blocks[-1][0]
+        end = max(last.end, until)
+        extra = self.count_tokens(document.text[last.end : end]) if end > last.end else 0
         return Chunk(
-            text=document.text[first.start : last.end],
+            text=document.text[first.start : end],
             start=first.start,
-            end=last.end,
+            end=end,
             section=_section(headings),
             page=first.page,
-            tokens=sum(count for _, count in blocks),
+            tokens=sum(count for _, count in blocks) + extra,
         )
+
+    def _sentence_going_on(self, document: ParsedDocument, before: Block, after: Block) -> int:
+        """Where a sentence cut by a page break ends on the next page ("…hold the FILTER button
+        until the | indicator light blinks twice."), 0 when none is: the page's last chunk then
+        runs to it, so the sentence is found whole (each half was a chunk of its own)."""
+        if before.kind != "paragraph" or after.kind != "paragraph" or re.search(r"[.!?…:;]\W*$", before.text):
+            return 0
+        text = document.text[after.start : after.end]
+        end = _SENTENCE_END.search(text + " ")
+        stop = end.end() if end else len(text)
+        if self.count_tokens(text[:stop]) > self.overlap * 2:
+            return 0  # a long sentence: its halves stand as they are
+        return after.start + len(text[:stop].rstrip())
 
     def _split(self, document: ParsedDocument, block: Block, headings: list) -> Iterator[Chunk]:
         """Split one oversized block into overlapping pieces along its natural units."""
