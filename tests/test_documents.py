@@ -1562,3 +1562,27 @@ def test_pdf_word_hyphenated_across_a_page_break_is_whole(tmp_path: Path) -> Non
     )
     assert "l'information" in doc.text and "mation traite" not in doc.text
     assert [block.page for block in doc.blocks if "information" in block.text] == [1]
+
+
+@pytest.mark.parametrize(
+    "footer",
+    [
+        "Northwind Logistics - Employee Handbook 2024 - Page {n}",
+        "ACME Corporation Internal Handbook - page {n} of 4",
+    ],
+)
+def test_pdf_long_page_number_footers_are_left_out(tmp_path: Path, footer: str) -> None:
+    """Over 40 characters, a footer was compared word for word: "…Page 1" and "…Page 2" never
+    matched, and each landed mid-sentence ("…completed the driver Northwind Logistics - …")."""
+    pages = [f"{_body(n)} {_body(n)}\n{footer.format(n=n)}" for n in range(1, 5)]
+    doc = parse(write_pdf(tmp_path / "footer.pdf", pages))
+    assert [(b.page, b.text) for b in doc.blocks] == [(n, f"{_body(n)} {_body(n)}") for n in range(1, 5)]
+
+
+def test_pdf_long_lines_numbered_like_their_page_inside_the_text_are_kept(tmp_path: Path) -> None:
+    """A long line that differs from page to page only by a number is a page number only at the
+    page's very top or bottom: inside the text it is content."""
+    line = "The inspection of the north warehouse covered building {n} of the site"
+    pages = [f"{_body(n)}\n{line.format(n=n)}\n{_body(n)}" for n in range(1, 5)]
+    doc = parse(write_pdf(tmp_path / "inspection.pdf", pages))
+    assert all(line.format(n=n) in doc.text for n in range(1, 5))

@@ -11,6 +11,7 @@ _RUNNING_EDGE = 2  # lines at each end of a page where running headers and foote
 _DIGITS = re.compile(r"\d+")
 _PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
 _NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
+#: a longer line is compared numbers aside only as a page's very first or last line
 #: words that number the content's own parts: "Article 3" opening page 3 is no page number
 _PART_WORDS = frozenset(
     "article articles chapter chapitre chapitres section sections part partie step étape lesson leçon "
@@ -29,11 +30,11 @@ def without_running_lines(texts: list[str]) -> list[str]:
     appears: a table's header row repeated on each page ("Product | Unit price | Colour") or
     a document's name holds meaning, and once it costs nothing."""
     pages = [text.split("\n") for text in texts]
-    edges = [_edge_lines(lines) for lines in pages]
+    edges = [_edge_keys(lines) for lines in pages]
     seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
-    for number, page in enumerate(edges):
-        for line in page.values():
-            seen.setdefault(_running_key(line), {}).setdefault(number, line)
+    for number, (lines, page) in enumerate(zip(pages, edges, strict=True)):
+        for index, key in page.items():
+            seen.setdefault(key, {}).setdefault(number, _in_digits(lines[index]))
     enough = max(3, (len(texts) + 1) // 2)
     running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
     for key, lines in seen.items():
@@ -46,7 +47,7 @@ def without_running_lines(texts: list[str]) -> list[str]:
     for lines, page in zip(pages, edges, strict=True):
         left = []
         for index, line in enumerate(lines):
-            key = _running_key(page[index]) if index in page else ""
+            key = page.get(index, "")
             if key in running:
                 if running[key] or key in shown:
                     continue
@@ -57,11 +58,15 @@ def without_running_lines(texts: list[str]) -> list[str]:
     return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
 
 
-def _edge_lines(lines: list[str]) -> dict[int, str]:
-    """The first and last ``_RUNNING_EDGE`` non-blank lines of a page, by their index, a
-    roman page number in digits."""
+def _edge_keys(lines: list[str]) -> dict[int, str]:
+    """The keys (``_running_key``) of the first and last ``_RUNNING_EDGE`` non-blank lines of a
+    page, by their index, a roman page number in digits."""
     filled = [index for index, line in enumerate(lines) if line.strip()]
-    return {index: _in_digits(lines[index]) for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]}
+    outermost = set(filled[:1] + filled[-1:])
+    return {
+        index: _running_key(_in_digits(lines[index]), index in outermost)
+        for index in filled[:_RUNNING_EDGE] + filled[-_RUNNING_EDGE:]
+    }
 
 
 #: a line that is only a roman numeral, as front matter numbers its pages: "iv", "- iv -", "(IV)"
@@ -129,7 +134,11 @@ def _is_page_number(key: str, moving: list[int]) -> bool:
     return True
 
 
-def _running_key(line: str) -> str:
-    """The line as compared across pages: a short one (a page number, a date) digits aside."""
+def _running_key(line: str, outermost: bool) -> str:
+    """The line as compared across pages: a short one (a page number, a date) digits aside, and
+    a longer one too where footers and headers stand, as a page's first or last line ("Northwind
+    Logistics - Employee Handbook 2024 - Page 2" was glued mid-sentence to the page's text).
+    A long line inside the text that differs only by a number is content ("…building 3 of the
+    site"); a short one there is rarely anything but a page number or a date."""
     line = " ".join(line.split()).casefold()
-    return _DIGITS.sub("#", line) if len(line) <= _NUMBERED_LINE else line
+    return _DIGITS.sub("#", line) if outermost or len(line) <= _NUMBERED_LINE else line
