@@ -1586,3 +1586,43 @@ def test_pdf_long_lines_numbered_like_their_page_inside_the_text_are_kept(tmp_pa
     pages = [f"{_body(n)}\n{line.format(n=n)}\n{_body(n)}" for n in range(1, 5)]
     doc = parse(write_pdf(tmp_path / "inspection.pdf", pages))
     assert all(line.format(n=n) in doc.text for n in range(1, 5))
+
+
+def _two_page_report(path: Path, header: str, footer: str) -> Path:
+    class Report(FPDF):
+        def header(self) -> None:
+            self.set_font("helvetica", size=8)
+            self.cell(0, 5, header)
+            self.ln(10)
+
+        def footer(self) -> None:
+            self.set_y(-14)
+            self.set_font("helvetica", size=8)
+            self.cell(0, 5, footer.format(n=self.page_no()))
+
+    pdf = Report()
+    for n in (1, 2):
+        pdf.add_page()
+        pdf.set_font("helvetica", size=11)
+        pdf.multi_cell(0, 6, f"{_body(n)} {_body(n)}")
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_running_lines_of_a_two_page_document_are_left_out(tmp_path: Path) -> None:
+    """Running lines were looked for on three pages at least: "Helios Solar plc | Q3 2024 | 1"
+    ended page 1's last passage, and page 2's header was a passage of its own."""
+    header = "Helios Solar plc - Interim Report Q3 2024"
+    doc = parse(_two_page_report(tmp_path / "report.pdf", header, "Helios Solar plc | Q3 2024 | {n}"))
+    assert [(b.page, b.text) for b in doc.blocks] == [
+        (1, header),
+        *((n, f"{_body(n)} {_body(n)}") for n in (1, 2)),
+    ]
+
+
+def test_pdf_lines_repeated_elsewhere_on_two_pages_are_kept(tmp_path: Path) -> None:
+    """Of two pages, a line is running only in the same place on both: a reminder closing page 1
+    and opening page 2 is the text's own."""
+    reminder = "Bring your badge."
+    doc = parse(write_pdf(tmp_path / "memo.pdf", [f"{_body(1)}\n{reminder}", f"{reminder}\n{_body(2)}"]))
+    assert doc.text.count(reminder) == 2

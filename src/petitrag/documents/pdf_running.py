@@ -24,7 +24,8 @@ def without_running_lines(texts: list[str]) -> list[str]:
     """The pages without their running header and footer: a line among the first or last two
     of a page that the same place holds on at least half the pages (three at least), page
     numbers aside ("ACME · Internal handbook", "Page 3 of 12"). Kept, they were glued to each page's
-    first and last paragraphs and found by every search for their words.
+    first and last paragraphs and found by every search for their words. Two pages are few to
+    compare: there, see ``_two_pages_running``.
 
     A page-number line goes from every page; any other running line is kept where it first
     appears: a table's header row repeated on each page ("Product | Unit price | Colour") or
@@ -32,16 +33,28 @@ def without_running_lines(texts: list[str]) -> list[str]:
     pages = [text.split("\n") for text in texts]
     edges = [_edge_keys(lines) for lines in pages]
     seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
+    places: dict[str, dict[int, frozenset[int]]] = {}  # key -> page index -> its places there
     for number, (lines, page) in enumerate(zip(pages, edges, strict=True)):
+        slots = _places(lines)
         for index, key in page.items():
             seen.setdefault(key, {}).setdefault(number, _in_digits(lines[index]))
-    enough = max(3, (len(texts) + 1) // 2)
+            places.setdefault(key, {}).setdefault(number, slots[index])
+    enough = max(3, (len(texts) + 1) // 2) if len(texts) != 2 else 2
     running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
     for key, lines in seen.items():
-        if key and len(lines) >= enough and (kind := _running_kind(key, lines, len(texts))):
+        kind = _running_kind(key, lines, len(texts)) if key and len(lines) >= enough else None
+        if kind and (len(texts) != 2 or _two_pages_running(kind, lines, places[key])):
             running[key] = kind == "page"
     if not running:
         return texts
+    kept = _drop(pages, edges, running)
+    # a page made only of such lines is a page of its own text (one line per page, numbered)
+    return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
+
+
+def _drop(pages: list[list[str]], edges: list[dict[int, str]], running: dict[str, bool]) -> list[str]:
+    """The pages' text without their running lines: a page number everywhere, another running
+    line but where it first appears."""
     shown: set[str] = set()
     kept = []
     for lines, page in zip(pages, edges, strict=True):
@@ -54,8 +67,30 @@ def without_running_lines(texts: list[str]) -> list[str]:
                 shown.add(key)
             left.append(line)
         kept.append("\n".join(left))
-    # a page made only of such lines is a page of its own text (one line per page, numbered)
-    return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
+    return kept
+
+
+_TWO_PAGES_LINE = 80  # of a two-page document, a line repeated word for word is running up to this length
+
+
+def _two_pages_running(kind: str, lines: dict[int, str], places: dict[int, frozenset[int]]) -> bool:
+    """Whether a line on both pages of a two-page document is a running header or footer: both
+    copies in the same place (first line, last line…), and either a page number ("Helios Solar plc
+    | Q3 2024 | 1", then "| 2") or a short line written the same ("Helios Solar plc - Interim Report
+    Q3 2024"). Kept, the footer ended page 1's last passage and page 2's header was a passage of its
+    own, as with three pages or more. Two copies are thin evidence, hence the same place; a
+    repeated line is kept on page 1 anyway, so a wrong guess only loses a repeat."""
+    first, second = places.values()
+    if not first & second:
+        return False
+    return kind == "page" or all(len(line) <= _TWO_PAGES_LINE for line in lines.values())
+
+
+def _places(lines: list[str]) -> dict[int, frozenset[int]]:
+    """Where each non-blank line stands on its page: its rank from the top (0, 1, …) and from
+    the bottom (-1, -2, …)."""
+    filled = [index for index, line in enumerate(lines) if line.strip()]
+    return {index: frozenset({rank, rank - len(filled)}) for rank, index in enumerate(filled)}
 
 
 def _edge_keys(lines: list[str]) -> dict[int, str]:
