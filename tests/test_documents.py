@@ -1626,3 +1626,60 @@ def test_pdf_lines_repeated_elsewhere_on_two_pages_are_kept(tmp_path: Path) -> N
     reminder = "Bring your badge."
     doc = parse(write_pdf(tmp_path / "memo.pdf", [f"{_body(1)}\n{reminder}", f"{reminder}\n{_body(2)}"]))
     assert doc.text.count(reminder) == 2
+
+
+_LEAVE = (
+    "Full-time employees are entitled to twenty-five days of paid annual leave per calendar year, "
+    "and requests for more than ten consecutive days must be made at least four weeks in advance."
+)
+_SICK = "If you are ill, inform your line manager by phone before ten on the first day of absence."
+
+
+def _handbook(path: Path, bookmarks: bool) -> Path:
+    """Headings in a larger bold font, each after a paragraph whose last line is full."""
+    pdf = FPDF()
+    pdf.add_page()
+    for title, body in (("Annual leave", _LEAVE), ("Sick leave", _SICK)):
+        if bookmarks:
+            pdf.start_section(title)
+        pdf.set_font("helvetica", "B", 14)
+        pdf.multi_cell(0, 8, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=10)
+        pdf.multi_cell(0, 5, body, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "B", 10)
+    pdf.multi_cell(0, 5, "Length of service Notice period", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=10)
+    pdf.multi_cell(0, 5, "Less than 2 years 1 month", new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_headings_without_bookmarks_are_found_by_their_font(tmp_path: Path) -> None:
+    """Without bookmarks, a heading after a full-width line was glued to the paragraph
+    ("…at least four weeks in advance. Sick leave") and no passage had a section."""
+    doc = parse(_handbook(tmp_path / "handbook.pdf", bookmarks=False))
+    blocks = [(b.kind, b.text, b.level) for b in doc.blocks]
+    assert blocks == [
+        ("heading", "Annual leave", 1),
+        ("paragraph", _LEAVE, 0),
+        ("heading", "Sick leave", 1),
+        ("paragraph", _SICK, 0),
+        ("paragraph", "Length of service Notice period", 0),  # bold at the body's size: a table's header
+        ("paragraph", "Less than 2 years 1 month", 0),
+    ]
+    chunks = Chunker(lambda text: len(words(text)), budget=40, overlap=0).chunk(doc)
+    assert {chunk.section for chunk in chunks if "line manager" in chunk.text} == {"Sick leave"}
+
+
+def test_pdf_bookmarks_name_the_headings_their_font_sets_apart(tmp_path: Path) -> None:
+    """With bookmarks, they make the headings (never twice); a bold line is still kept apart: a
+    table's header row was glued to the paragraph before ("…day of absence. Length of service…")."""
+    doc = parse(_handbook(tmp_path / "handbook.pdf", bookmarks=True))
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Annual leave"),
+        ("paragraph", _LEAVE),
+        ("heading", "Sick leave"),
+        ("paragraph", _SICK),
+        ("paragraph", "Length of service Notice period"),
+        ("paragraph", "Less than 2 years 1 month"),
+    ]

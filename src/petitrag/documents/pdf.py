@@ -2,18 +2,21 @@
 
 pypdf gives lines, rarely blank lines, so paragraphs are rebuilt from line lengths: a
 line clearly shorter than the page's usual line was ended by the author, not wrapped.
-Bookmarks (the outline) become heading blocks on their pages.
+Bookmarks (the outline) become heading blocks on their pages; without them, lines set in a
+larger font are the headings (``pdf_fonts``).
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble, title_like
+from petitrag.documents.pdf_fonts import APART, LineFonts, heading_levels
 from petitrag.documents.pdf_running import LAST_WORD as _LAST_WORD
 from petitrag.documents.pdf_running import without_running_lines
 from petitrag.errors import DocumentError
@@ -99,16 +102,20 @@ def _decrypt(reader: PdfReader) -> None:
 _SOFT_HYPHEN_BREAK = re.compile(r"\xad[ \t]*\r?\n[ \t]*")
 
 
-def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
-    """Text of every page ("" when it has none or fails) and the numbers of failed pages."""
+def _page_texts(reader: PdfReader) -> tuple[list[str], list[int], list[LineFonts]]:
+    """Text of every page ("" when it has none or fails), the numbers of failed pages, and the
+    fonts of each page's lines."""
     texts: list[str] = []
     failed: list[int] = []
+    fonts: list[LineFonts] = []
     for index in range(len(reader.pages)):
+        fonts.append(LineFonts())
         try:
             page = reader.pages[index]
-            text = page.extract_text() or ""
+            text = page.extract_text(visitor_text=fonts[-1]) or ""
         except Exception:  # one broken page must not lose the others
             failed.append(index + 1)
+            fonts[-1] = LineFonts()
             text = ""
         else:
             text = "\n\n".join(part for part in (text, _form_values(page, text)) if part)
@@ -117,7 +124,7 @@ def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
         )
     if failed and len(failed) == len(texts):
         raise DocumentError("corrupt or unreadable PDF: no page could be read")
-    return texts, failed
+    return texts, failed, fonts
 
 
 def _form_values(page: Any, text: str) -> str:
@@ -168,10 +175,22 @@ def _is_short(line: str, usual: int) -> bool:
     return len(line) < _SHORT_LINE * usual and not line.endswith("-")
 
 
-def _groups(lines: list[str]) -> Iterator[list[str]]:
-    """Consecutive lines that form one paragraph, or one list of bullet lines."""
+def _groups(lines: list[str], styled: Mapping[str, int]) -> Iterator[tuple[list[str], int | None]]:
+    """Consecutive lines that form one paragraph, one list of bullet lines, or one heading, with
+    the heading's level (``APART`` for a bold line that is no heading, None for text): a heading's
+    font sets it apart, where its length may not (after a full-width line it joined the
+    paragraph). Consecutive lines of a heading are one (a title wrapped on two lines)."""
     lengths = sorted(len(line) for line in lines)
     usual = lengths[round(0.8 * (len(lengths) - 1))]  # of two lines, the longer
+    for level, run in itertools.groupby(lines, key=styled.get):
+        if level is None:
+            yield from ((group, None) for group in _paragraphs(list(run), usual))
+        else:
+            yield list(run), level
+
+
+def _paragraphs(lines: list[str], usual: int) -> Iterator[list[str]]:
+    """Consecutive lines that form one paragraph, or one list of bullet lines."""
     group: list[str] = []
     size = 0
     ended = False  # the previous line closed its paragraph (or list item)
@@ -256,18 +275,25 @@ def _words_across_pages(texts: list[str], compounds: frozenset[str]) -> list[str
     return pages
 
 
-def page_blocks(text: str, page: int, compounds: frozenset[str] = frozenset()) -> list[Block]:
-    """Paragraph and list blocks of one page's extracted text; ``compounds`` are the document's
-    hyphenated words (``hyphenated_words``), kept whole when a line break cuts them."""
+def page_blocks(
+    text: str, page: int, compounds: frozenset[str] = frozenset(), styled: Mapping[str, int] | None = None
+) -> list[Block]:
+    """Paragraph, list and heading blocks of one page's extracted text; ``compounds`` are the
+    document's hyphenated words (``hyphenated_words``), kept whole when a line break cuts them;
+    ``styled`` the page's lines set apart by their font (``heading_levels``)."""
     blocks: list[Block] = []
     for chunk in _BLANK_LINE.split(text):
         lines = [" ".join(line.split()) for line in chunk.split("\n")]
         lines = [line for line in lines if line]
         if not lines:
             continue
-        for group in _groups(lines):
+        for group, level in _groups(lines, styled or {}):
+            joined = _join(group, compounds)
+            if level and _FIRST_WORD.search(joined):
+                blocks.append(Block("heading", joined, level=level, page=page))
+                continue
             kind: BlockKind = "list" if _BULLET.match(group[0]) else "paragraph"
-            blocks.append(Block(kind, _join(group, compounds), page=page))
+            blocks.append(Block(kind, joined, page=page))
     return blocks
 
 
@@ -357,6 +383,14 @@ def _first_line(blocks: list[Block]) -> str | None:
     return None
 
 
+def _font_headings(fonts: list[LineFonts], outlined: bool) -> list[dict[str, int]]:
+    """Each page's lines set apart by their font (``heading_levels``). With bookmarks, those
+    are the headings: a line in a heading's font is only kept apart from its neighbours, and
+    the bookmark that names it finds it there."""
+    levels = heading_levels(fonts)
+    return [dict.fromkeys(page, APART) for page in levels] if outlined else levels
+
+
 class PdfParser(Parser):
     """``.pdf``: paragraphs with page numbers, bookmarks as headings."""
 
@@ -366,7 +400,7 @@ class PdfParser(Parser):
     def parse(self, data: bytes, path: Path) -> ParsedDocument:
         with silenced("pypdf"):
             reader = _open(data)
-            texts, failed = _page_texts(reader)
+            texts, failed, fonts = _page_texts(reader)
             outline = _outline(reader)
             title = _metadata_title(reader)
         if not any(text.strip() for text in texts):
@@ -377,8 +411,10 @@ class PdfParser(Parser):
             warnings.append(f"no text layer on {_pages_phrase(empty)} (scanned? OCR is not supported)")
         blocks: list[Block] = []
         compounds = hyphenated_words(texts)
-        for number, text in enumerate(_words_across_pages(without_running_lines(texts), compounds), start=1):
+        styled = _font_headings(fonts, bool(outline))
+        pages = _words_across_pages(without_running_lines(texts), compounds)
+        for number, (text, lines) in enumerate(zip(pages, styled, strict=True), start=1):
             headings = [(level, name) for page, level, name in outline if page == number - 1]
-            blocks.extend(_place_headings(page_blocks(text, number, compounds), headings, number))
+            blocks.extend(_place_headings(page_blocks(text, number, compounds, lines), headings, number))
         title = title or _first_line(blocks) or path.stem
         return assemble(blocks, self.format, title=title, pages=len(texts), warnings=warnings)

@@ -1,0 +1,119 @@
+"""PDF headings from fonts: a short line set larger than the body text is a heading, a line
+all in bold stands apart from its neighbours.
+
+Without bookmarks, a PDF's headings were found nowhere: a heading after a paragraph's
+full-width last line was glued to it ("…at least 4 weeks in advance. Sick leave") and no
+passage had a section. pypdf reports each piece of text with its font as it extracts the
+page (``visitor_text``), so the font costs no second reading.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+#: a heading's size is at least this many times the body text's
+_LARGER = 1.15
+#: a bold line at least this many times the body's size is kept apart (a table's header row is
+#: often a little smaller than the body)
+_SMALLER = 0.85
+_MAX_WORDS = 12
+_MAX_CHARS = 100
+_MAX_LEVEL = 6
+_BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+#: a line ending so is a sentence or a clause, not a heading
+_SENTENCE_TAIL = (".", ",", ";")
+#: the level of a bold line at the body's size: it is kept apart, not made a heading (a table's
+#: header row is bold too)
+APART = 0
+
+Style = tuple[float, bool]  # (size in points, rounded to a half; bold)
+
+
+class LineFonts:
+    """A ``visitor_text`` for ``page.extract_text``: the style of each piece of each line."""
+
+    def __init__(self) -> None:
+        self.lines: list[list[tuple[str, Style]]] = [[]]
+
+    def __call__(self, text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
+        """Never raises: pypdf would lose the page's text for a font it could read itself."""
+        try:
+            style = (_points(cm, tm, size), _is_bold(font))
+        except Exception:
+            style = (0.0, False)
+        for number, part in enumerate(str(text).split("\n")):
+            if number:
+                self.lines.append([])
+            if part.strip():
+                self.lines[-1].append((part, style))
+
+
+def _points(cm: Any, tm: Any, size: Any) -> float:
+    """The size the text is drawn at: the font's size scaled by the text and page matrices (Word
+    sets "1 Tf" and scales the text matrix; fpdf2 the reverse). 0 when unreadable."""
+    try:
+        c = float(tm[2]) * float(cm[0]) + float(tm[3]) * float(cm[2])
+        d = float(tm[2]) * float(cm[1]) + float(tm[3]) * float(cm[3])
+        return round(2 * float(size) * math.hypot(c, d)) / 2
+    except (TypeError, ValueError, IndexError):
+        return 0.0
+
+
+def _is_bold(font: Any) -> bool:
+    name = str(font.get("/BaseFont", "")) if font else ""
+    return bool(_BOLD.search(name))
+
+
+def heading_levels(pages: list[LineFonts]) -> list[dict[str, int]]:
+    """For each page, its heading lines (spaces normalised) and their level: 1 for the largest
+    size a heading has in the document, 2 for the next… ``APART`` for a line all in bold at the
+    body's size. A line of several sizes, long, or ending a sentence is none. A line without a
+    letter may be a heading's second line ("…Third Quarter", "2024")."""
+    styles = [
+        [(" ".join("".join(p for p, _ in line).split()), line) for line in page.lines] for page in pages
+    ]
+    body = _body_style(styles)
+    if body is None:
+        return [{} for _ in pages]
+    found = [
+        {text: style for text, line in page if (style := _heading_style(text, line, body))} for page in styles
+    ]
+    sizes = sorted({size for page in found for size, bold in page.values() if size > body[0]}, reverse=True)
+    return [
+        {
+            text: min(sizes.index(size) + 1, _MAX_LEVEL) if size in sizes else APART
+            for text, (size, _) in page.items()
+        }
+        for page in found
+    ]
+
+
+def _body_style(styles: list[list[tuple[str, list[tuple[str, Style]]]]]) -> Style | None:
+    """The style most of the document's characters are set in."""
+    counts: Counter[Style] = Counter()
+    for page in styles:
+        for _, line in page:
+            for part, style in line:
+                counts[style] += len(part.strip())
+    return counts.most_common(1)[0][0] if counts and counts.most_common(1)[0][0][0] > 0 else None
+
+
+def _heading_style(text: str, line: list[tuple[str, Style]], body: Style) -> Style | None:
+    """The line's style when the whole line stands out from the body: larger, or bold where the
+    body is not; None for body text or a line that cannot be a heading."""
+    if not line or len(text) > _MAX_CHARS or len(text.split()) > _MAX_WORDS:
+        return None
+    if text.endswith(_SENTENCE_TAIL):
+        return None
+    sizes = {size for _, (size, _) in line}
+    if len(sizes) > 1:
+        return None
+    size = sizes.pop()
+    if size >= body[0] * _LARGER:
+        return size, True
+    if not body[1] and size >= body[0] * _SMALLER and all(bold for _, (_, bold) in line):
+        return size, True
+    return None
