@@ -637,6 +637,43 @@ def test_extracted_values_merge_by_what_each_part_states() -> None:
     assert merge_found(parts) == {"pets_allowed": False}  # no description: nothing names pets
     vague = {"properties": {"pets_allowed": {"type": "boolean", "description": "Whether they are there"}}}
     assert merge_found(parts, vague) == {"pets_allowed": False}  # function words name nothing
+    # the part stating the value beside the key's words wins: a figure or date elsewhere in a
+    # part is no source (the works fund was taken for the budget, the meeting's date for the AGM's)
+    parts = [
+        ({"date_assemblee_generale": "2024-03-14", "budget_previsionnel_2025_eur": 41200},
+         "Réunion du jeudi 14 mars 2024. Le fonds de travaux s'élève à 41 200 €."),
+        ({"date_assemblee_generale": "2024-06-11", "budget_previsionnel_2025_eur": 98500},
+         "L'assemblée générale se tiendra le mardi 11 juin 2024.\nBudget prévisionnel 2025 : 98 500 €."),
+    ]  # fmt: skip
+    assert merge_found(parts) == {
+        "date_assemblee_generale": "2024-06-11",
+        "budget_previsionnel_2025_eur": 98500,
+    }
+
+
+def test_extraction_reads_titles_and_headings() -> None:
+    """Its windows held the chunks' texts only: a lease's type given only in its title ("Bail
+    d'un logement vide") was never read, and the model answered from the body."""
+    from types import SimpleNamespace
+
+    from petitrag.answer.extract import _with_headings
+
+    def chunk(section: str | None, text: str) -> SimpleNamespace:
+        return SimpleNamespace(title="Bail d'un logement vide", section=section, text=text)
+
+    rent = "Article 4 — Loyer"
+    texts = _with_headings(
+        [
+            chunk(None, "Le présent contrat…"),
+            chunk(rent, "Le loyer est de 850 €."),
+            chunk(rent, "Charges : 120 €."),
+        ]
+    )
+    assert texts == [
+        "Bail d'un logement vide\nLe présent contrat…",
+        "Article 4 — Loyer\nLe loyer est de 850 €.",
+        "Charges : 120 €.",
+    ]
 
 
 def test_extraction_checks_formats_and_takes_raw_newlines_in_strings() -> None:

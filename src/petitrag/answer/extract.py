@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petitrag.answer.numbers import numbers_in
+from petitrag.answer.numbers import month_numbers, numbers_in
 from petitrag.answer.packing import windows
+from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import ConfigError, ExtractionError
 from petitrag.generation.base import GenerationParams, Generator, Message
@@ -210,8 +211,29 @@ class Extractor:
             self.generator.count_tokens(SYSTEM + json.dumps(schema)) + self.settings.max_tokens * 2 + 64
         )
         budget = max(64, min(self.settings.prompt_budget * 2, self.generator.context_size - overhead))
-        chunks = [chunk.text for chunk in self.store.document_chunks(document_id)]
-        return windows(chunks, budget, self.generator.count_tokens)
+        return windows(
+            _with_headings(self.store.document_chunks(document_id)), budget, self.generator.count_tokens
+        )
+
+
+def _with_headings(chunks: list[Any]) -> list[str]:
+    """The chunks' texts, each new section's heading path before its first one, the title
+    first: a lease's type ("logement vide") given only in its title was never read, and the
+    model answered from the body ("mobilité")."""
+    texts: list[str] = []
+    shown: str | None = None
+    for chunk in chunks:
+        heading = chunk.section or chunk.title
+        if not texts and chunk.title and chunk.title not in (heading or ""):
+            heading = f"{chunk.title}{SECTION_SEPARATOR}{heading}" if heading else chunk.title
+        new = (
+            heading
+            and heading != shown
+            and not chunk.text.lstrip().startswith(heading.split(SECTION_SEPARATOR)[-1])
+        )
+        texts.append(f"{heading}\n{chunk.text}" if new else chunk.text)
+        shown = chunk.section or chunk.title
+    return texts
 
 
 #: the end of a text that repeats a short piece five times or more: a small model looping
@@ -272,7 +294,21 @@ def merge_found(
     given = [(value, text) for value, text in found if value not in (None, "")]
     if not given:
         return values[0]
+    if not isinstance(given[0][0], bool):  # the part saying it beside the most of the key's words
+        scores = [_said_with(value, text, key) for value, text in given]
+        if max(scores) > 0:
+            return given[scores.index(max(scores))][0]
     return next((value for value, text in given if _stated_in(value, text, key)), given[0][0])
+
+
+def _said_with(value: Any, text: str, key: str) -> int:
+    """How many of the key's words the best sentence of ``text`` stating ``value`` names: a
+    part that names the works fund beside its own figure is no source for the budget ("budget
+    prévisionnel 2025 : 98 500 €" is)."""
+    sentences = re.split(r"(?<=[.!?;])\s+|\n+", text)
+    return max(
+        (len(_named(key, sentence)) for sentence in sentences if _stated_in(value, sentence)), default=0
+    )
 
 
 def _described(schema: Any, root: dict[str, Any]) -> list[str]:
@@ -321,6 +357,9 @@ def _stated_in(value: Any, text: str, key: str = "") -> bool:
     or a word as short as "no", when the text also names what it is about (``key``)."""
     if isinstance(value, bool):
         return _mentions(key, text)
+    if isinstance(value, str) and (date := _ISO_DATE.fullmatch(value)):  # "mardi 11 juin 2024"
+        held = numbers_in(text, both_ways=True) | month_numbers(text)
+        return all(str(int(part)) in held for part in date.groups())
     if isinstance(value, int | float):
         size = abs(value)
         written = str(int(size)) if float(size).is_integer() else str(size)
@@ -331,14 +370,27 @@ def _stated_in(value: Any, text: str, key: str = "") -> bool:
     return whole and (len(wanted) > 3 or not key or _mentions(key, text))
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
 def _mentions(key: str, text: str) -> bool:
     """The text names one of the key's words ("pets_allowed", "warrantyIncluded": pets, warranty…;
-    with its title and description's, accents kept: "animaux acceptés")."""
+    with its title and description's: "animaux acceptés")."""
+    return bool(_named(key, text))
+
+
+def _named(key: str, text: str) -> set[str]:
+    """The key's words the text names, by their first letters ("allowed" is "allows" too),
+    accents aside ("generale" is "générale")."""
     words = re.findall(r"[^\W\d_]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold())
     function_words = stopwords("en") | stopwords("fr")  # "whether", "dans": any text has them
-    words = [word for word in words if strip_accents(word) not in function_words]
-    folded = text.casefold()  # a word's first letters: "allowed" is "allows" too
-    return any(re.search(rf"\b{re.escape(word[:5])}", folded) for word in words if len(word) > 3)
+    words = [strip_accents(word) for word in words if len(word) > 3]
+    folded = strip_accents(text.casefold())
+    return {
+        word
+        for word in words
+        if word not in function_words and re.search(rf"\b{re.escape(word[:5])}", folded)
+    }
 
 
 def _problem(output: str, schema: dict[str, Any]) -> str | None:
