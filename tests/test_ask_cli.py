@@ -321,6 +321,12 @@ def test_summary_bullets_that_only_repeat_a_heading_are_dropped() -> None:
     assert drop_headings("- La batterie", chunks, "fr") == "- La batterie"  # never an empty summary
     numbered = f"1. {title} ({title})\n2. La batterie se recharge en 4 heures"  # the 1 is no fact
     assert drop_headings(numbered, chunks, "fr") == "2. La batterie se recharge en 4 heures"
+    # a heading's own numbers: "Article 4 — Loyer" was kept as a fact, crowding out facts
+    lease = [
+        ChunkView(1, "c1", "b.docx", "Bail", None, "Bail > Article 4 — Loyer", "Loyer : 850 €.", 0, 9, "fr")
+    ]
+    summary = "- Article 4 — Loyer\n- Le loyer est de 850 €.\n- Article 5 — Loyer révisé"
+    assert drop_headings(summary, lease, "fr") == "- Le loyer est de 850 €.\n- Article 5 — Loyer révisé"
 
 
 def test_a_summary_keeps_at_most_the_bullets_asked_for() -> None:

@@ -191,13 +191,15 @@ def drop_headings(text: str, chunks: list[ChunkView], language: Language) -> str
     headings = {chunk.title or "" for chunk in chunks} | {
         part for chunk in chunks for part in (chunk.section or "").split(SECTION_SEPARATOR)
     }
-    heading_terms = [set(analyze(heading, language)) for heading in headings if heading]
+    # a heading's numbers are its own ("Article 4 — Loyer", "7. Outlook for 2024"): a bullet
+    # repeating them repeats the heading (it was kept, and crowded out facts)
+    heading_terms = [(set(analyze(h, language)), numbers_in(h)) for h in headings if h]
     kept = []
     for line in text.splitlines():
         item = LIST_ITEM.match(line)
-        terms = set(analyze(PAGE_MARKER.sub("", line[item.end() :]), language)) if item else set()
-        said = line[item.end() :] if item else line  # "1. Contrat de location": the 1 is no fact
-        if item and terms and not numbers_in(said) and any(terms <= heading for heading in heading_terms):
+        said = PAGE_MARKER.sub("", line[item.end() :]) if item else line  # "1. Contrat": the 1 is no fact
+        terms, numbers = set(analyze(said, language)), numbers_in(said)
+        if item and terms and any(terms <= words and numbers <= held for words, held in heading_terms):
             continue
         kept.append(line)
     return "\n".join(kept) if any(line.strip() for line in kept) else text
