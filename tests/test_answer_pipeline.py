@@ -1294,6 +1294,23 @@ def test_an_empty_summary_is_an_error_not_a_blank_result(app) -> None:  # type: 
         summarizer.summarize(app.settings.collection, "composting.html")
 
 
+def test_a_summary_cut_by_max_tokens_says_so(app) -> None:  # type: ignore[no-untyped-def]
+    """A reply cut by max_tokens summarised only what the model had copied so far (the
+    document's start), with no warning."""
+    from petitrag.answer.summarize import Summarizer
+
+    class CutShort(ScriptedGenerator):
+        def stream(self, messages: list[Message], params: GenerationParams) -> Iterator[Token]:
+            yield from super().stream(messages, params)
+            self.usage.finish_reason = "length"
+
+    summarizer = Summarizer(app.settings, app.store, CutShort("- Turn the pile every two weeks.\n- Keep it"))
+    summary = summarizer.summarize(app.settings.collection, "composting.html")
+    assert any("reached max_tokens and were cut" in warning for warning in summary.warnings), summary.warnings
+    plain = Summarizer(app.settings, app.store, ScriptedGenerator("- Turn the pile every two weeks."))
+    assert not plain.summarize(app.settings.collection, "composting.html").warnings
+
+
 def test_a_summary_says_when_its_file_changed_or_went_since_ingest(home: Path, tmp_path: Path) -> None:
     from petitrag.answer.summarize import Summarizer
 

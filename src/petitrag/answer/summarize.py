@@ -345,11 +345,19 @@ def _cited(
     return with_marker(bare, best_marker)
 
 
+def _cut_short(cut: int, calls: int) -> str:
+    return (
+        f"{cut} of the model's {calls} replies reached max_tokens and were cut: the summary may leave "
+        "out parts of the document (raise max_tokens)"
+    )
+
+
 class Summarizer:
     def __init__(self, settings: Settings, store: Store, generator: Generator) -> None:
         self.settings = settings
         self.store = store
         self.generator = generator
+        self.cut_replies = 0  # of the current summary's model calls, cut by max_tokens
 
     def summarize(
         self,
@@ -360,6 +368,7 @@ class Summarizer:
         progress: SummaryProgress | None = None,
     ) -> Summary:
         started = time.perf_counter()
+        self.cut_replies = 0
         progress = progress or (lambda stage, done, total: None)
         document = self.store.find_document(collection, source)
         chunks = self.store.document_chunks(document.id)
@@ -380,6 +389,8 @@ class Summarizer:
                 notes.append(self._call(written, prompt(written, "map"), part, self.settings.max_tokens))
                 progress("map", done, len(parts))
             text = self._reduce(notes, budget, written, length, summary, progress)
+        if self.cut_replies:  # it summarised what it had copied so far, the document's start
+            summary.warnings.append(_cut_short(self.cut_replies, summary.map_calls + summary.reduce_calls))
         if not text.strip():  # never an empty summary shown as if it were one
             raise GenerationError(
                 f"{self.generator.name} wrote an empty summary; try again, or use another model"
@@ -459,4 +470,7 @@ class Summarizer:
         ]
         completion = self.generator.complete(messages, GenerationParams(max_tokens=max_tokens))
         text = completion.text.strip()
-        return without_cut_end(text) if completion.finish_reason == "length" else text
+        if completion.finish_reason != "length":
+            return text
+        self.cut_replies += 1
+        return without_cut_end(text)
