@@ -252,6 +252,14 @@ def test_translation_puts_back_the_markers_and_bullets_the_model_dropped() -> No
     assert _decode(line, "- Smith et al. [2] l'ont montré [4].", codes, first) == (
         "- Smith et al. [2] l'ont montré (Results)."
     )  # another line's marker is dropped, the line's own put back
+    # two sentences of one page: both keep their marker (the second was dropped as a repeat)
+    two = "- Revenue rose [1]. Visits reached 1.9 million [1]."
+    assert _decode(
+        two, "- Le chiffre a augmenté [1]. Les visites ont atteint 1,9 million [1].", ["(p. 3)"], 1
+    ) == ("- Le chiffre a augmenté (p. 3). Les visites ont atteint 1,9 million (p. 3).")
+    assert (
+        _decode("- Revenue rose [1].", "- Le chiffre [1] a augmenté [1].", ["(p. 3)"], 1).count("(p. 3)") == 1
+    )
 
 
 MARKERS = ["(p. 2)", "(Turning and moisture)", ""]

@@ -12,6 +12,7 @@ marker back at its end.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from petitrag.answer.bullets import LIST_ITEM, unlisted, with_marker
 from petitrag.generation.base import GenerationParams, Generator, Message
@@ -92,17 +93,17 @@ def _decode(original: str, translated: str, codes: list[str], first: int) -> str
     ours = range(first, first + len(codes))
     wanted = [n for n in map(int, _REFERENCE.findall(original)) if n in ours]
     missing = [codes[n - first] for n in wanted if f"[{n}]" not in translated]
-    placed: set[int] = set()
+    left = Counter(wanted)  # as many times as the line held it: two sentences of one page
 
     def restore(match: re.Match[str]) -> str:
-        """A reference the original line did not hold is another line's; a repeat is dropped;
-        a number that is no marker's is the document's own, kept."""
+        """A reference the original line did not hold is another line's; one more time than it
+        held it is dropped; a number that is no marker's is the document's own, kept."""
         number = int(match.group(1))
         if number not in ours:
             return match.group(0)
-        if number not in wanted or number in placed:
+        if not left[number]:
             return ""
-        placed.add(number)
+        left[number] -= 1
         return f" {codes[number - first]}"
 
     body = _OWN_REFERENCE.sub(restore, body)
