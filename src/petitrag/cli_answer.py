@@ -269,7 +269,11 @@ def summarize(
         return
     out.print(escape(summary.text), highlight=False)
     where = (
-        f" (pages {summary.pages[0]}–{summary.pages[-1]})"
+        (
+            f" (pages {summary.pages[0]}–{summary.pages[-1]})"
+            if len(summary.pages) > 1
+            else f" (page {summary.pages[0]})"
+        )
         if summary.pages
         else f" ({counted(len(summary.sections), 'section')})"
         if summary.sections
@@ -318,8 +322,9 @@ def extract(ctx: click.Context, source: str, schema_path: Path, **flags: Any) ->
     print_json(extraction.data)
     if extraction.windows > 1:
         err.print(f"[dim]{escape(parts_line(extraction))}[/]", highlight=False)
-    if extraction.errors:
-        err.print(f"[dim]valid after {extraction.attempts} model calls[/]", highlight=False)
+    if extraction.errors:  # some parts were retried; those given up on are said above
+        given_up = " for the other parts" if extraction.failed_windows else ""
+        err.print(f"[dim]valid after {extraction.attempts} model calls{given_up}[/]", highlight=False)
 
 
 def parts_line(extraction: Any) -> str:
