@@ -1306,7 +1306,7 @@ def test_a_summary_cut_by_max_tokens_says_so(app) -> None:  # type: ignore[no-un
 
     summarizer = Summarizer(app.settings, app.store, CutShort("- Turn the pile every two weeks.\n- Keep it"))
     summary = summarizer.summarize(app.settings.collection, "composting.html")
-    assert any("reached max_tokens and were cut" in warning for warning in summary.warnings), summary.warnings
+    assert any("reached max_tokens and was cut" in warning for warning in summary.warnings), summary.warnings
     plain = Summarizer(app.settings, app.store, ScriptedGenerator("- Turn the pile every two weeks."))
     assert not plain.summarize(app.settings.collection, "composting.html").warnings
 

@@ -346,8 +346,9 @@ def _cited(
 
 
 def _cut_short(cut: int, calls: int) -> str:
+    replies = "the model's reply" if calls == 1 else f"{cut} of the model's {calls} replies"
     return (
-        f"{cut} of the model's {calls} replies reached max_tokens and were cut: the summary may leave "
+        f"{replies} reached max_tokens and {'was' if cut == 1 else 'were'} cut: the summary may leave "
         "out parts of the document (raise max_tokens)"
     )
 
