@@ -318,6 +318,20 @@ def test_a_summary_in_another_language_gets_its_markers_too() -> None:
     )  # nothing kept as written, or a number no chunk holds: no marker
 
 
+def test_a_bullet_in_another_language_sharing_one_name_is_not_cited() -> None:
+    """Of a French lease in Lyon, "The apartment in Lyon has a swimming pool" was cited: one
+    name shared proves nothing of the rest; a number, or half of its words, does."""
+    lease = [
+        ChunkView(1, "c1", "b.docx", None, None, "Article 1", "Appartement situé à Lyon, 68 m².", 0, 9, "fr")
+    ]
+    made_up = "- The apartment in Lyon has a swimming pool."
+    assert cite_sentences(made_up, lease, "en") == made_up
+    assert (
+        cite_sentences("- The flat in Lyon has 68 m².", lease, "en")
+        == "- The flat in Lyon has 68 m² (Article 1)."
+    )
+
+
 def test_summary_bullets_that_only_repeat_a_heading_are_dropped() -> None:
     title, section = (
         "Guide d'entretien du vélo électrique",

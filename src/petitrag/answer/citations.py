@@ -189,13 +189,15 @@ def support_each(answer: str, passages: list[Evidence], language: Language) -> l
 
 def _support_across(numbers: list[frozenset[str]], as_written: set[str], passage: Evidence) -> float:
     """Support of a sentence by a passage in another language: its words may be translated,
-    so a missing word proves nothing, but its numbers must all be there. At least one number
-    or word found as written (a name: "PostgreSQL") makes it a supporting passage (0.5), the
-    more of its words found, the better (up to 1)."""
+    so a missing word proves nothing, but its numbers must all be there. At least one number,
+    or words found as written (a name: "PostgreSQL") that are two or half of its words, make it
+    a supporting passage (0.5), the more of its words found, the better (up to 1). One name
+    shared by a longer sentence proves little: "The apartment in Lyon has a swimming pool",
+    of a French lease in Lyon, was cited."""
     if not _found(numbers, passage.numbers):
         return 0.0
     shared = len(as_written & passage.words)
-    if not numbers and not shared:
+    if not numbers and (shared < 2 and 2 * shared < len(as_written)):
         return 0.0
     return 0.5 + 0.5 * shared / max(len(as_written), 1)
 
