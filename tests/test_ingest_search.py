@@ -685,3 +685,14 @@ def test_a_damaged_or_unwritable_search_cache_is_rebuilt_or_bypassed(
     monkeypatch.setattr(cache, "_built", disk_full)
     assert search_json(petitrag, "compost", "-c", "work")["hits"][0]["chunk_id"] == first
     assert not (home / "cache" / "work").exists() or not any((home / "cache" / "work").iterdir())
+
+
+def test_the_home_is_readable_by_its_owner_only(petitrag, corpus: Path, home: Path) -> None:
+    """Under umask 022 the index (every document's text), the search cache and uploads were
+    readable by any local user, though the files ingested were not."""
+    import stat
+
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)  # made so by an earlier version, or by `models pull` first
+    petitrag("ingest", str(corpus / "notes-reunion.txt"), "--no-embed")
+    assert stat.S_IMODE(home.stat().st_mode) & 0o077 == 0

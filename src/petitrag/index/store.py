@@ -31,6 +31,7 @@ from petitrag.errors import (
     EmptyCollectionError,
     StoreError,
 )
+from petitrag.private import private_folder
 
 SCHEMA_VERSION = 1
 
@@ -170,7 +171,7 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._write_ahead_log()
