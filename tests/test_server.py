@@ -1357,3 +1357,24 @@ def test_an_empty_last_question_is_400_and_a_question_without_reply_is_context(q
     assert earlier_turns(follow_up) == [("How many days of remote work per week?", "")]
     answered = ChatRequest(model="petitrag", messages=[*empty[:2], q1, {"role": "user", "content": "And?"}])
     assert earlier_turns(answered) == [(q1["content"], "Two days [1]."), (q1["content"], "")]
+
+
+@pytest.mark.parametrize("path", ["/api/collections/x/search", "/v1/chat/completions", "/v1/embeddings"])
+def test_a_body_json_cannot_read_says_why(tmp_path: Path, monkeypatch, path: str) -> None:
+    """JSON nested ~990 deep (RecursionError) and a 5,000-digit number (ValueError) were told
+    "the body is not UTF-8" on every route."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+
+    monkeypatch.setenv("PETITRAG_HOME", str(tmp_path))
+    client = TestClient(create_app(load_settings(serve_no_auth=True)), base_url="http://127.0.0.1")
+
+    def refusal(body: bytes) -> str:
+        refused = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_body"
+        return refused.json()["error"]["message"]
+
+    assert refusal(b"[" * 990 + b"]" * 990).startswith("the JSON is nested too deeply")
+    assert refusal(b'{"input": ' + b"1" * 5000 + b"}").startswith("a number in the JSON is too long")
+    assert refusal(b'{"input": "caf\xe9"}') == "the body is not UTF-8: send JSON encoded in UTF-8"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
@@ -210,7 +211,7 @@ def _add_error_handlers(app: FastAPI, settings: Settings) -> None:
         return JSONResponse(body, 400)
 
 
-#: FastAPI's words for a JSON body it could not decode (not UTF-8)
+#: FastAPI's words for a JSON body its ``json.loads`` raised on (other than a syntax error)
 _UNPARSED_BODY = "There was an error parsing the body"
 
 
@@ -224,9 +225,22 @@ def _http_message(request: Request, exc: HTTPException) -> str:
             f"{request.method} {path} is not served here: only /v1/chat/completions answers "
             "(send a prompt as a user message), with /v1/embeddings and /v1/models"
         )
-    if exc.detail == _UNPARSED_BODY and "json" in request.headers.get("content-type", ""):
-        return "the body is not UTF-8: send JSON encoded in UTF-8"
+    if exc.detail == _UNPARSED_BODY:
+        return _unparsed_body(exc.__cause__)
     return str(exc.detail)
+
+
+def _unparsed_body(cause: BaseException | None) -> str:
+    """Why ``json.loads`` gave up on a body, from the exception FastAPI chained: JSON nested
+    ~990 deep (RecursionError) and a 5,000-digit number (ValueError) were both told "not UTF-8"."""
+    if isinstance(cause, UnicodeDecodeError):  # a ValueError too: tested first
+        return "the body is not UTF-8: send JSON encoded in UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the JSON is nested too deeply: send objects and arrays nested less than 500 levels"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        most = sys.get_int_max_str_digits()
+        return f"a number in the JSON is too long: send numbers of at most {most:,} digits"
+    return f"the body could not be read as JSON ({type(cause).__name__}: {cause})"
 
 
 #: a machine-readable code for the errors Starlette raises itself (no route, wrong method, body)
