@@ -1378,3 +1378,17 @@ def test_a_body_json_cannot_read_says_why(tmp_path: Path, monkeypatch, path: str
     assert refusal(b"[" * 990 + b"]" * 990).startswith("the JSON is nested too deeply")
     assert refusal(b'{"input": ' + b"1" * 5000 + b"}").startswith("a number in the JSON is too long")
     assert refusal(b'{"input": "caf\xe9"}') == "the body is not UTF-8: send JSON encoded in UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("host", "url"), [("::1", "http://[::1]:18733/"), ("127.0.0.1", "http://127.0.0.1:18733/")]
+)
+def test_the_address_printed_at_start_opens(tmp_path: Path, monkeypatch, host: str, url: str) -> None:
+    """`--host ::1` printed "web UI http://::1:18733/": an IPv6 literal needs brackets."""
+    monkeypatch.setattr("uvicorn.Server.run", lambda self: None)
+    env = {name: None for name in os.environ if name.startswith("PETITRAG_")}
+    env["PETITRAG_HOME"] = str(tmp_path)
+    args = ["serve", "--no-auth", "--host", host, "--port", "18733"]
+    result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert f"web UI {url} · OpenAI API {url}v1 ·" in " ".join(result.stderr.split())

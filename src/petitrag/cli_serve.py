@@ -72,7 +72,7 @@ def serve(
     app = create_app(settings)  # refuses a keyless server off loopback before binding
     keys = app.state.petitrag.keys
     answering = f"route {settings.route}" if settings.route else f"model {settings.model}"
-    base = f"http://{settings.serve_host}:{settings.serve_port}"
+    base = base_url(settings.serve_host, settings.serve_port)
     err.print(
         f"petitrag serve: web UI {base}/ · OpenAI API {base}/v1 · spec {base}/openapi.json · "
         f"{f'{len(keys)} API key(s)' if keys else 'no API key (loopback only)'} · "
@@ -81,6 +81,14 @@ def serve(
         highlight=False,
     )
     _serve_until_stopped(app, settings)
+
+
+def base_url(host: str, port: int) -> str:
+    """The address to open: an IPv6 literal goes in brackets (RFC 3986), since
+    "http://::1:18733/" is no address a browser or client can open."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _serve_until_stopped(app: Any, settings: Any) -> None:
