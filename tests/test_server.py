@@ -1116,7 +1116,9 @@ def test_a_browser_openai_client_passes_the_cors_preflight(tmp_path: Path, monke
     )
     assert posted.status_code == 403 and posted.json()["error"]["code"] == "origin_forbidden"
     rebound = client.get("/api/collections", headers={"Host": "evil.example:8080"})
-    assert rebound.status_code == 403 and "127.0.0.1 or localhost" in rebound.json()["error"]["message"]
+    assert (
+        rebound.status_code == 403 and "(127.0.0.1, ::1) or localhost" in rebound.json()["error"]["message"]
+    )
     assert client.get("/api/collections", headers={"Origin": "http://127.0.0.1:8080"}).status_code == 200
     assert client.get("/api/collections", headers={"Origin": "http://good.example"}).status_code == 200
     assert client.get("/health", headers={"Host": "localhost:8080"}).status_code == 200
@@ -1392,3 +1394,22 @@ def test_the_address_printed_at_start_opens(tmp_path: Path, monkeypatch, host: s
     result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     assert f"web UI {url} · OpenAI API {url}v1 ·" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("host", "base"), [("::1", "http://[::1]:8080"), ("127.0.0.2", "http://127.0.0.2:8080")]
+)
+def test_no_auth_on_any_loopback_address_answers_its_own_host(
+    tmp_path: Path, monkeypatch, host: str, base: str
+) -> None:
+    """--no-auth --host 127.0.0.2 started, then refused every request: "host '127.0.0.2:8080'
+    is not this server's" (only 127.0.0.1, ::1 and localhost were named)."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+
+    monkeypatch.setenv("PETITRAG_HOME", str(tmp_path))
+    client = TestClient(create_app(load_settings(serve_no_auth=True, serve_host=host)), base_url=base)
+    assert client.get("/api/collections", headers={"Origin": base}).status_code == 200
+    rebound = client.get("/api/collections", headers={"Host": "127.0.0.2.evil.example:8080"})
+    assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "origin_forbidden"

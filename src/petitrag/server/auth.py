@@ -201,15 +201,13 @@ class KeyGate:
         await self.app(scope, receive, send)
 
 
-_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
-
-
 class LoopbackOnly:
     """Without keys, what other web sites make a browser send is refused. Any page could post
     a form to ``http://127.0.0.1:8080/api/…`` (a "simple" request: no preflight asks the
     server first) and add documents to a collection; a DNS name rebound to 127.0.0.1 let a
     page read every answer. A request must name a loopback host, and a page's origin must be
-    this server's own or one of ``serve_cors_origins``."""
+    this server's own or one of ``serve_cors_origins``. Any loopback address is named as
+    ``--no-auth`` allows (127.0.0.2, ``[::1]``): a page's DNS name never is one."""
 
     def __init__(self, app: ASGIApp, origins: list[str]) -> None:
         self.app = app
@@ -222,9 +220,10 @@ class LoopbackOnly:
         headers = Headers(scope=scope)
         host, origin = headers.get("host", ""), headers.get("origin")
         refused = None
-        if host and _host_name(host) not in _LOOPBACK_NAMES:
+        if host and not is_loopback(_host_name(host)):
             refused = (
-                f"host '{host}' is not this server's: without API keys it answers 127.0.0.1 or localhost only"
+                f"host '{host}' is not this server's: without API keys it answers a loopback address "
+                "(127.0.0.1, ::1) or localhost only"
             )
         elif origin is not None and origin.rstrip("/") not in {f"http://{host}", *self.origins}:
             refused = f"requests from pages of {origin} are refused (see serve_cors_origins)"
