@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -1041,6 +1042,31 @@ def test_a_timeout_says_busy_only_to_a_request_that_waited(tmp_path: Path) -> No
             await queued
 
     asyncio.run(scenario())
+    worker.close()
+
+
+def test_a_summary_too_long_for_the_timeout_says_its_model_calls(tmp_path: Path) -> None:
+    """A 65-part summary (~38 s a call) always ended in "shorten it, lower max_tokens, or raise
+    the server's --timeout": only the last can help a summary."""
+    from petitrag.server.native_routes import summary_progress
+
+    worker = ModelWorker(load_settings(home=tmp_path, serve_timeout_s=0.3))
+
+    def summarising(ticket: Ticket) -> None:
+        progress = summary_progress(ticket, "annual-report.pdf")
+        progress("map", 0, 65)
+        for done in range(1, 66):
+            time.sleep(0.05)
+            progress("map", done, 65)
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(worker.call(summarising))
+    assert caught.value.status == 503 and "shorten" not in str(caught.value)
+    assert re.fullmatch(
+        r"no answer within 0\.3 s: summarising 'annual-report\.pdf' takes at least 66 model calls "
+        r"\(\d done\); raise the server's --timeout \(now 0\.3 s\)",
+        str(caught.value),
+    )
     worker.close()
 
 

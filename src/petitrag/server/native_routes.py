@@ -7,6 +7,7 @@ generation; search and summaries need the models and take their turn in the queu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -178,8 +179,29 @@ async def summarize(
     def run(ticket: Ticket) -> dict[str, Any]:
         app = ticket.app
         summarizer = Summarizer(server.settings, app.store, app.generator)
-        progress = lambda *_: ticket.check()  # noqa: E731  (a gone client stops between calls)
+        progress = summary_progress(ticket, body.source)
         summary = summarizer.summarize(collection, body.source, body.length, body.language, progress)
         return summary.__dict__
 
     return await server.worker.call(run, request)
+
+
+def summary_progress(ticket: Ticket, source: str) -> Callable[[str, int, int], None]:
+    """The summary's progress hook: a gone client stops it between model calls, and its
+    number of calls is what a timeout says (a 65-part document was told "shorten it, lower
+    max_tokens", which no summary request can do)."""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        ticket.check()
+        if stage == "map":
+            ticket.task = f"summarising '{source}' takes {_calls(total)} ({done} done)"
+
+    return progress
+
+
+def _calls(parts: int) -> str:
+    """The model calls of a summary of ``parts`` parts: one per part, then at least one to
+    merge their notes, unless the document fits one prompt."""
+    if parts == 1:
+        return "1 model call"
+    return f"at least {parts + 1} model calls"

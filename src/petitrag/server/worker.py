@@ -40,6 +40,9 @@ class Ticket:
     enqueued: float = field(default_factory=time.monotonic)
     started: float | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    #: what makes the job long, said by the job ("summarising 'x.pdf' takes at least 66 model
+    #: calls"): a timeout then says that, not "shorten it, lower max_tokens", which it cannot
+    task: str | None = None
 
     @property
     def app(self) -> App:
@@ -255,6 +258,11 @@ def timeout_error(seconds: float, ticket: Ticket) -> ApiError:
     long for the timeout, which "retry later" (said to a request alone on the model) hid."""
     if ticket.started is None or ticket.queue_s > seconds / 2:
         return ApiError(503, f"no answer within {seconds:g} s (the model is busy); retry later", "timeout")
+    if ticket.task:
+        message = (
+            f"no answer within {seconds:g} s: {ticket.task}; raise the server's --timeout (now {seconds:g} s)"
+        )
+        return ApiError(503, message, "timeout")
     return ApiError(
         503,
         f"no answer within {seconds:g} s: the prompt or answer is too long for this timeout; "
