@@ -11,14 +11,12 @@ derived from it, keyed by per-collection generation counters.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +28,15 @@ from petitrag.errors import (
     EmbedderMismatchError,
     EmptyCollectionError,
     StoreError,
+)
+from petitrag.index.records import (  # re-exported: they are the store's records
+    _STORED_DOCUMENT,
+    ChunkRecord,
+    ChunkView,
+    Collection,
+    DocumentRecord,
+    StoredDocument,
+    chunk_identifier,
 )
 from petitrag.private import private_folder
 
@@ -87,83 +94,6 @@ _CHUNK_VIEW = (
     "SELECT c.id, c.chunk_id, d.path, d.title, c.page, c.section, c.text, c.char_start, c.char_end,"
     " c.language FROM chunks c JOIN documents d ON d.id = c.document_id"
 )
-
-
-@dataclass
-class Collection:
-    name: str
-    embedder: str
-    dim: int | None
-    chunks_generation: int
-    vectors_generation: int
-
-
-@dataclass
-class DocumentRecord:
-    """A parsed file, ready to be written with its chunks."""
-
-    path: str
-    sha256: str
-    size: int
-    mtime_ns: int
-    format: str
-    title: str | None
-    pages: int | None
-    text: str
-    chunking: str | None = None  # the chunk settings that cut it ("200/40"): others re-chunk it
-
-
-@dataclass
-class ChunkRecord:
-    text: str
-    section: str | None
-    page: int | None
-    start: int
-    end: int
-    language: str
-    tokens: int
-    index_text: str  # what is embedded: section context + text
-    lexical: str  # space-joined BM25 terms
-
-
-#: the columns of a ``StoredDocument``, in its fields' order
-_STORED_DOCUMENT = "id, path, sha256, size, mtime_ns, chunking"
-
-
-@dataclass
-class StoredDocument:
-    id: int
-    path: str
-    sha256: str
-    size: int
-    mtime_ns: int
-    chunking: str | None = None
-
-    def unchanged(self, stat: os.stat_result) -> bool:
-        """The file on disk has the size and modification time it had when it was ingested."""
-        return (stat.st_size, stat.st_mtime_ns) == (self.size, self.mtime_ns)
-
-
-@dataclass
-class ChunkView:
-    """What search returns for one chunk."""
-
-    rowid: int
-    chunk_id: str
-    source: str
-    title: str | None
-    page: int | None
-    section: str | None
-    text: str
-    start: int
-    end: int
-    language: str
-
-
-def chunk_identifier(collection: str, path: str, ordinal: int, text: str) -> str:
-    """Stable id: the same file content yields the same chunk ids on every ingest."""
-    digest = hashlib.sha256(f"{collection}\0{path}\0{ordinal}\0{text}".encode()).hexdigest()
-    return digest[:20]
 
 
 class Store:

@@ -1,0 +1,84 @@
+"""What the index stores and returns: collections, documents and chunks, as records."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+
+@dataclass
+class Collection:
+    name: str
+    embedder: str
+    dim: int | None
+    chunks_generation: int
+    vectors_generation: int
+
+
+@dataclass
+class DocumentRecord:
+    """A parsed file, ready to be written with its chunks."""
+
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    format: str
+    title: str | None
+    pages: int | None
+    text: str
+    chunking: str | None = None  # the chunk settings that cut it ("200/40"): others re-chunk it
+
+
+@dataclass
+class ChunkRecord:
+    text: str
+    section: str | None
+    page: int | None
+    start: int
+    end: int
+    language: str
+    tokens: int
+    index_text: str  # what is embedded: section context + text
+    lexical: str  # space-joined BM25 terms
+
+
+#: the columns of a ``StoredDocument``, in its fields' order
+_STORED_DOCUMENT = "id, path, sha256, size, mtime_ns, chunking"
+
+
+@dataclass
+class StoredDocument:
+    id: int
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    chunking: str | None = None
+
+    def unchanged(self, stat: os.stat_result) -> bool:
+        """The file on disk has the size and modification time it had when it was ingested."""
+        return (stat.st_size, stat.st_mtime_ns) == (self.size, self.mtime_ns)
+
+
+@dataclass
+class ChunkView:
+    """What search returns for one chunk."""
+
+    rowid: int
+    chunk_id: str
+    source: str
+    title: str | None
+    page: int | None
+    section: str | None
+    text: str
+    start: int
+    end: int
+    language: str
+
+
+def chunk_identifier(collection: str, path: str, ordinal: int, text: str) -> str:
+    """Stable id: the same file content yields the same chunk ids on every ingest."""
+    digest = hashlib.sha256(f"{collection}\0{path}\0{ordinal}\0{text}".encode()).hexdigest()
+    return digest[:20]
