@@ -1070,6 +1070,42 @@ def test_a_summary_too_long_for_the_timeout_says_its_model_calls(tmp_path: Path)
     worker.close()
 
 
+def test_an_ingest_job_says_it_is_reading_before_its_first_file_is_read(tmp_path: Path, monkeypatch) -> None:
+    """One big PDF read for minutes showed stage "queued" all along, as if the job had not begun."""
+    from petitrag.config import Settings
+    from petitrag.ingest import IngestReport
+    from petitrag.server.jobs import IngestJobs
+
+    reading, release = threading.Event(), threading.Event()
+
+    class SlowApp:
+        def __init__(self, settings: Settings) -> None:
+            self.ingestor = lambda progress: self
+
+        def run(self, paths: list[Path], collection: str) -> IngestReport:
+            reading.set()
+            release.wait(10)
+            return IngestReport()
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr("petitrag.server.jobs.App", SlowApp)
+    jobs = IngestJobs(Settings(home=tmp_path))
+    try:
+        job = jobs.submit("c", [tmp_path / "big.pdf"])
+        assert reading.wait(10)
+        assert (job.status, job.stage, job.done, job.total) == ("running", "parse", 0, 1)
+        release.set()
+        deadline = time.monotonic() + 10
+        while job.unfinished and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (job.status, job.stage) == ("done", "done")
+    finally:
+        release.set()
+        jobs.close()
+
+
 def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_path: Path) -> None:
     """A delete under an upload being saved removed its folder (a 500), and a failed upload
     removed a file a concurrent upload of the same content had just taken as its own."""

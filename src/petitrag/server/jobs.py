@@ -43,7 +43,8 @@ class IngestJob:
     collection: str
     files: list[str]
     status: Status = "queued"
-    #: then "parse", "embed", "done"; "waiting": queued again, another process ingests into it
+    #: then "parse" (as soon as it runs), "embed", "done"; "waiting": queued again, another
+    #: process ingests into it
     stage: str = "queued"
     done: int = 0
     total: int = 0
@@ -205,7 +206,9 @@ class IngestJobs:
                 time.time(),
             )
             return
-        job.status = "running"
+        # "parse" from the start: the first file's progress comes once it is read, minutes
+        # for a big PDF, which a client was shown "queued" (or "waiting") all along
+        job.status, job.stage, job.done, job.total = "running", "parse", 0, len(paths)
 
         def progress(stage: str, done: int, total: int) -> None:
             if self._closing:  # files are committed one by one: stopping between two is safe
