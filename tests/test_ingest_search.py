@@ -696,3 +696,14 @@ def test_the_home_is_readable_by_its_owner_only(petitrag, corpus: Path, home: Pa
     home.chmod(0o755)  # made so by an earlier version, or by `models pull` first
     petitrag("ingest", str(corpus / "notes-reunion.txt"), "--no-embed")
     assert stat.S_IMODE(home.stat().st_mode) & 0o077 == 0
+
+
+def test_deleting_a_collection_gives_its_disk_space_back(petitrag, corpus: Path, home: Path) -> None:
+    """SQLite keeps deleted rows' pages: deleting 8 collections of 10 left the file 91 % empty."""
+    big = corpus / "big.txt"
+    big.write_text("\n\n".join(f"Paragraph {n}: the orchard has {n} apple trees." * 8 for n in range(1500)))
+    petitrag("ingest", str(big), "-c", "large", "--no-embed")
+    petitrag("ingest", str(corpus / "notes-reunion.txt"), "-c", "small", "--no-embed")
+    grown = (home / "petitrag.sqlite3").stat().st_size
+    petitrag("collections", "delete", "large", "-y")
+    assert (home / "petitrag.sqlite3").stat().st_size < grown / 2

@@ -242,6 +242,24 @@ class Store:
         with self.transaction():
             self.db.execute("DELETE FROM chunks WHERE collection=?", (name,))
             self.db.execute("DELETE FROM collections WHERE name=?", (name,))
+        self.give_back_space()
+
+    def give_back_space(self, share: float = 0.25) -> None:
+        """Shrink the file when more than ``share`` of it is free pages: SQLite keeps deleted
+        rows' pages for reuse, so deleting 8 collections of 10 left a 199 MB file 91 % empty.
+        Best effort: skipped when another process is reading or writing the index."""
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        if not pages or free <= pages * share:
+            return
+        self.db.execute("PRAGMA busy_timeout=2000")
+        try:
+            self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError:  # locked: the next deletion tries again
+            pass
+        finally:
+            self.db.execute("PRAGMA busy_timeout=30000")
 
     # -- documents ---------------------------------------------------------------------------
 
