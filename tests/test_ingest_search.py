@@ -707,3 +707,17 @@ def test_deleting_a_collection_gives_its_disk_space_back(petitrag, corpus: Path,
     grown = (home / "petitrag.sqlite3").stat().st_size
     petitrag("collections", "delete", "large", "-y")
     assert (home / "petitrag.sqlite3").stat().st_size < grown / 2
+
+
+def test_escape_sequences_in_a_document_do_not_reach_the_terminal(petitrag, tmp_path: Path) -> None:
+    """A passage or heading holding ESC sequences cleared the screen, set the window title or
+    hid text when search printed it; shown escaped now, as file names are."""
+    folder = tmp_path / "ansi"
+    folder.mkdir()
+    (folder / "note.md").write_text(
+        "# Plan \x1b[2J\n\nThe blueberry bushes \x1b]0;PWNED\x07need acid soil \x1b[8m.\n"
+    )
+    petitrag("ingest", str(folder), "--no-embed")
+    shown = petitrag("search", "blueberry", "--mode", "bm25").stdout
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "\\x1b[2J" in shown and "\\x1b]0;PWNED\\x07" in shown

@@ -14,7 +14,7 @@ from rich.markup import escape
 from petitrag.cli import cli, err, out, print_json, require_utf8, settings_from, text_argument
 from petitrag.config import Reading, Settings
 from petitrag.errors import ConfigError, PetitragError
-from petitrag.report import Stream, counted, packing_line, print_answer, route_line
+from petitrag.report import Stream, counted, packing_line, print_answer, route_line, terminal_safe
 
 if TYPE_CHECKING:
     from petitrag.app import App
@@ -267,7 +267,7 @@ def summarize(
     if as_json:
         print_json(summary.__dict__)
         return
-    out.print(escape(summary.text), highlight=False)
+    out.print(escape(terminal_safe(summary.text)), highlight=False)
     where = (
         (
             f" (pages {summary.pages[0]}–{summary.pages[-1]})"

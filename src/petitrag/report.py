@@ -30,6 +30,14 @@ def counted(count: int, noun: str) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: control characters a document's text may hold, but the lines break and tabs: an escape
+#: sequence in a passage cleared the screen, set the window title or hid text when printed
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with its control characters shown escaped ("\\x1b"), its lines and tabs kept."""
+    return _TERMINAL_CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def print_ingest_report(console: Console, report: IngestReport, collection: str) -> None:
@@ -84,7 +92,7 @@ def print_hits(console: Console, result: SearchResult) -> None:
         console.print(
             f"[bold cyan][{hit.rank}][/] {escape(citation(hit))}  [dim]{hit.score:.4f}[/]", highlight=False
         )
-        snippet = _snippet(hit.text)
+        snippet = terminal_safe(_snippet(hit.text))
         console.print(textwrap.indent(textwrap.fill(escape(snippet), width=96), "    "), highlight=False)
     timings = result.timings
     console.print(
@@ -108,7 +116,7 @@ def citation(hit: Hit) -> str:
     if hit.page is not None:
         parts.append(f"p. {hit.page}")
     if hit.section:
-        parts.append(hit.section)
+        parts.append(_one_line(hit.section))  # a heading is a document's text too
     return " · ".join(parts)
 
 
@@ -119,8 +127,12 @@ def display_path(path: str) -> str:
         relative = os.path.relpath(path)
     except ValueError:
         relative = path
-    shown = path if relative.startswith("..") else relative
-    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], shown)
+    return _one_line(path if relative.startswith("..") else relative)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every control character shown escaped, a newline too."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def print_collections(console: Console, store: Store, settings: Settings) -> None:
@@ -156,7 +168,7 @@ class Stream:
 
     def __call__(self, text: str) -> None:
         self.shown += text
-        self.out.print(text, end="", highlight=False, markup=False)
+        self.out.print(terminal_safe(text), end="", highlight=False, markup=False)
 
     @contextmanager
     def ending_line_on_error(self) -> Iterator[None]:
@@ -175,9 +187,9 @@ def print_answer(out: Console, err: Console, result: AnswerResult, streamed: Str
     if streamed is not None and streamed.shown.strip():
         out.print()
         if not _shown_as_is(streamed.shown, result.answer):  # invented citations removed, a loop cut…
-            out.print(f"[dim]→[/] {escape(result.answer)}", highlight=False)
+            out.print(f"[dim]→[/] {escape(terminal_safe(result.answer))}", highlight=False)
     else:  # not streamed, or nothing was (the model was not asked)
-        out.print(escape(result.answer), highlight=False)
+        out.print(escape(terminal_safe(result.answer)), highlight=False)
     if result.citations:
         out.print("\n[bold]Sources[/]", highlight=False)
         for cited in result.citations:
