@@ -19,6 +19,7 @@ from pypdf import PdfReader, PdfWriter
 
 from petitrag.chunking import Chunker
 from petitrag.documents import SUPPORTED_EXTENSIONS, ParsedDocument, parse_bytes, parser_for
+from petitrag.documents.html_markup import code_in_bare_pre, without_templates
 from petitrag.documents.pdf import hyphenated_words, page_blocks
 from petitrag.errors import DocumentError, UnsupportedFormatError
 from petitrag.language import words
@@ -1502,6 +1503,19 @@ def test_html_pre_keeps_its_lines_and_templates_are_not_text(tmp_path: Path) -> 
     doc = parse(_write(tmp_path / "install.html", html.encode()))
     assert ("code", "[server]\nport = 8080\nhost = 0.0.0.0") in [(b.kind, b.text) for b in doc.blocks]
     assert "Modèle invisible" not in doc.text
+
+
+def test_html_unclosed_pre_and_template_tags_take_linear_time() -> None:
+    """100 KB of unclosed ``<pre>`` took 15 s to parse: each one read the rest of the page
+    (here 400 KB, minutes before); nested or shared tags still read as before."""
+    assert code_in_bare_pre("<pre>" * 80_000) == "<pre>" * 80_000
+    assert without_templates("<template>" * 40_000 + "a") == "<template>" * 40_000 + "a"
+    assert code_in_bare_pre("<pre a='<pre>'>x</pre><PRE>\n <code>y</pre><pre <pre>z</pre >") == (
+        "<pre a='<pre><code>'>x</code></pre><PRE>\n <code>y</pre><pre <pre><code>z</code></pre >"
+    )
+    assert without_templates("a<template><template>b</TEMPLATE >c</template>d<template>") == (
+        "ac</template>d<template>"
+    )
 
 
 def test_pdf_dash_aside_after_a_wrapped_line_is_no_list(tmp_path: Path) -> None:

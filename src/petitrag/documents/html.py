@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from petitrag.documents.base import Block, ParsedDocument, Parser, assemble, file_kind
+from petitrag.documents.html_markup import code_in_bare_pre, without_templates
 from petitrag.documents.text import SNIFF, bomless_utf16, decode_8bit, looks_binary
 from petitrag.errors import DocumentError
 
@@ -22,10 +23,6 @@ if TYPE_CHECKING:
 _WORDS = re.compile(r"\w+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-#: a ``<pre>`` without ``<code>``: trafilatura reads it as a quote, its lines run together
-_BARE_PRE = re.compile(r"(<pre\b[^>]*>)(?!\s*<code\b)(.*?)(</pre\s*>)", re.IGNORECASE | re.DOTALL)
-#: markup a script fills in later: not shown as written (trafilatura kept its text)
-_TEMPLATE = re.compile(r"<template\b.*?</template\s*>", re.IGNORECASE | re.DOTALL)
 _WHATWG_ALIASES = {
     "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "ascii": "cp1252",
     "x-mac-roman": "mac_roman", "macintosh": "mac_roman",  # old Mac pages: "cafŽ" for "café"
@@ -161,7 +158,7 @@ def _trafilatura_blocks(html: str) -> list[Block]:
     import trafilatura  # lazy: heavy import
     from lxml import etree
 
-    html = _BARE_PRE.sub(r"\1<code>\2</code>\3", _TEMPLATE.sub("", html))
+    html = code_in_bare_pre(without_templates(html))
     xml = trafilatura.extract(
         html, output_format="xml", include_tables=True, include_formatting=False, include_links=False,
         include_comments=False, favor_recall=True,
