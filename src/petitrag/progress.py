@@ -55,10 +55,9 @@ def stage_label(stage: str) -> str:
     return f"{_LABELS.get(name, name)} {level}".strip()
 
 
-@contextmanager
-def progress_display(enabled: bool = True) -> Iterator[Any]:
-    """A rich progress bar on stderr; yields an ingest ProgressHook."""
-    progress = Progress(
+def stage_bars(enabled: bool = True, get_time: Callable[[], float] | None = None) -> Progress:
+    """The bars of ``progress_display``, one per stage, with the time remaining."""
+    return Progress(
         TextColumn("{task.description:<10}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -66,7 +65,17 @@ def progress_display(enabled: bool = True) -> Iterator[Any]:
         console=stderr_console,
         transient=False,
         disable=not enabled or not stderr_console.is_terminal,
+        get_time=get_time,
+        # the speed is averaged over this window: at rich's 30 s, steps slower than that (a
+        # summary's model calls take 15-40 s) left one sample, and no time remaining ever showed
+        speed_estimate_period=3600,
     )
+
+
+@contextmanager
+def progress_display(enabled: bool = True) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields an ingest ProgressHook."""
+    progress = stage_bars(enabled)
     tasks: dict[str, Any] = {}
 
     def hook(stage: str, done: int, total: int) -> None:
