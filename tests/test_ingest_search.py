@@ -505,6 +505,9 @@ def test_collections_delete_asks_then_deletes_the_index_and_uploads_only(
     assert len(search_json(petitrag, "vélo", "-c", "other", "--mode", "bm25")["hits"]) > 0
     gone = petitrag("collections", "delete", "work", "--yes", expect=1)
     assert "collection 'work' does not exist (known: other)" in gone.stderr
+    petitrag("documents", "remove", "velo-electrique.md", "-c", "other")
+    emptied = petitrag("documents", "-c", "other")  # it printed nothing at all
+    assert emptied.stdout == "" and "no document in collection 'other'" in emptied.stderr
 
 
 def test_a_collection_another_process_ingests_into_is_neither_deleted_nor_ingested_twice(

@@ -76,9 +76,12 @@ def documents(ctx: click.Context, **flags: Any) -> None:
     settings = settings_from(ctx, **flags)
     with open_app(settings) as app:
         app.store.require_collection(settings.collection)
-        for document in app.store.documents(settings.collection):
+        found = app.store.documents(settings.collection)
+        for document in found:
             path = escape(display_path(document.path))  # a file may be named "[bold] notes.txt"
             out.print(f"{path}  [dim]{document.size:,} bytes[/]", highlight=False)
+    if not found:  # on stderr: a script reading the list gets an empty one
+        err.print(f"no document in collection '{escape(settings.collection)}'", highlight=False)
 
 
 @documents.command("remove")
