@@ -724,3 +724,13 @@ def test_escape_sequences_in_a_document_do_not_reach_the_terminal(petitrag, tmp_
     shown = petitrag("search", "blueberry", "--mode", "bm25").stdout
     assert "\x1b" not in shown and "\x07" not in shown
     assert "\\x1b[2J" in shown and "\\x1b]0;PWNED\\x07" in shown
+
+
+def test_the_parse_bar_shows_before_the_first_file_is_read(home: Path, corpus: Path) -> None:
+    """It appeared once the first file was done: a 5 MB file left the screen blank 30 s."""
+    calls: list[tuple[str, int, int]] = []
+    with open_app(load_settings()) as app:
+        app.ingestor(lambda stage, done, total: calls.append((stage, done, total))).run(
+            [corpus / "notes-reunion.txt"], "default", embed=False
+        )
+    assert calls[:2] == [("parse", 0, 1), ("parse", 1, 1)]

@@ -89,6 +89,8 @@ class Ingestor:
                 return self._finished(report, collection, started)  # a mistyped path makes no collection
             self.store.ensure_collection(collection, self.embedder.identity)
             files = self._skip_indexed_under_other_names(collection, files, report)
+            if files:  # shown while the first file is read: a 5 MB file left the screen blank 30 s
+                self.progress("parse", 0, len(files))
             for done, path in enumerate(files, start=1):
                 self._ingest_file(path, collection, report)
                 self.progress("parse", done, len(files))
