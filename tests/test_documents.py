@@ -1147,6 +1147,45 @@ def test_corrupt_docx_is_refused(tmp_path: Path, data: bytes) -> None:
         parse(_write(tmp_path / "garbage.docx", data))
 
 
+def _with_document_xml(path: Path, document_xml: bytes) -> bytes:
+    """A python-docx file's bytes with its main part replaced."""
+    write_docx(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, document_xml if item.filename == "word/document.xml" else data)
+    return buffer.getvalue()
+
+
+_W_BODY = b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+
+
+def test_a_docx_zip_bomb_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """max_file_mb sees the file's size only: 14 KB of .docx held 5 MB of XML (4,800 chunks), 4 MB
+    held 1.5 GB (a MemoryError, said to be a corrupt file)."""
+    from petitrag.documents.docx_package import refuse_zip_bomb
+
+    paragraph = b"<w:p><w:r><w:t>" + b"bomb " * 200 + b"</w:t></w:r></w:p>"
+    bomb = _with_document_xml(tmp_path / "bomb.docx", _W_BODY + paragraph * 3000 + b"</w:body></w:document>")
+    with pytest.raises(
+        DocumentError,
+        match=r"^DOCX part word/document.xml expands \d+ times \(\d+ KB → 3 MB\): refused as",
+    ):
+        parse(_write(tmp_path / "bomb.docx", bomb))
+    normal = _docx_bytes(docx.Document())
+    refuse_zip_bomb(normal)  # an ordinary file passes
+    with pytest.raises(
+        DocumentError, match=r"^DOCX expands to \d+ KB uncompressed \(over 1 KB\): refused as"
+    ):
+        refuse_zip_bomb(normal, limit=1024)
+    monkeypatch.setattr(docx, "Document", lambda _: [0] * (1 << 62))  # MemoryError, at once
+    with pytest.raises(DocumentError, match=r"^DOCX too large to read in memory$"):
+        parse(_write(tmp_path / "large.docx", normal))
+
+
 def _zip(*names: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from petitrag.documents.base import Block, ParsedDocument, Parser, assemble, file_kind
+from petitrag.documents.docx_package import refuse_zip_bomb
 from petitrag.documents.docx_styles import Numbering, heading_level, list_depth, roman
 from petitrag.documents.docx_styles import W as _W
 from petitrag.documents.docx_text import paragraph_text
@@ -51,10 +52,14 @@ def _open(data: bytes) -> Document:
         raise DocumentError("corrupt or unreadable DOCX: not a ZIP archive, which every .docx is")
     if not kind.startswith("a Word .docx"):
         raise DocumentError(f"not a Word .docx file: it is {kind}")
+    refuse_zip_bomb(data)
     try:
-        return docx.Document(io.BytesIO(data))
+        document = docx.Document(io.BytesIO(data))
+    except MemoryError as exc:  # not a broken file: one too large for this machine
+        raise DocumentError("DOCX too large to read in memory") from exc
     except Exception as exc:  # missing parts, bad XML: all mean a broken file
         raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
+    return document
 
 
 def _items(container: Any, parent: Any) -> Iterator[Paragraph | Table | _AltChunk]:
@@ -356,6 +361,8 @@ class DocxParser(Parser):
             blocks = body + _note_blocks(document) + _running_blocks(document)
         except DocumentError:
             raise
+        except MemoryError as exc:
+            raise DocumentError("DOCX too large to read in memory") from exc
         except Exception as exc:  # malformed body XML that python-docx trips on
             raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
         # the body's own headings only: the notes' "Notes" titled a file without headings
