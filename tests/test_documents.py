@@ -1186,6 +1186,20 @@ def test_a_docx_zip_bomb_is_refused_before_it_is_read(
         parse(_write(tmp_path / "large.docx", normal))
 
 
+def test_docx_text_after_an_entity_reference_is_kept(tmp_path: Path) -> None:
+    """ "kumquat &x; end" was indexed "kumquat": the run's text stopped at the reference. The
+    entity itself is never resolved (here it would read a file)."""
+    secret = _write(tmp_path / "secret.txt", b"confidential salary")
+    document_xml = (
+        f'<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY x SYSTEM "{secret.as_uri()}">]>'.encode()
+        + _W_BODY
+        + b"<w:p><w:r><w:t>marker kumquat &x; end</w:t><w:t>&x;</w:t><w:t>&x;tail</w:t></w:r></w:p>"
+        + b"</w:body></w:document>"
+    )
+    doc = parse(_write(tmp_path / "xxe.docx", _with_document_xml(tmp_path / "xxe.docx", document_xml)))
+    assert " ".join(doc.text.split()) == "marker kumquat endtail"
+
+
 def _zip(*names: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

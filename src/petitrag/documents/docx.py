@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from petitrag.documents.base import Block, ParsedDocument, Parser, assemble, file_kind
-from petitrag.documents.docx_package import refuse_zip_bomb
+from petitrag.documents.docx_package import drop_entity_references, refuse_zip_bomb
 from petitrag.documents.docx_styles import Numbering, heading_level, list_depth, roman
 from petitrag.documents.docx_styles import W as _W
 from petitrag.documents.docx_text import paragraph_text
@@ -59,6 +59,7 @@ def _open(data: bytes) -> Document:
         raise DocumentError("DOCX too large to read in memory") from exc
     except Exception as exc:  # missing parts, bad XML: all mean a broken file
         raise DocumentError(f"corrupt or unreadable DOCX: {_reason(exc)}") from exc
+    drop_entity_references(document)
     return document
 
 

@@ -1,4 +1,4 @@
-"""A .docx package's safety check: what it would expand to.
+"""A .docx package's safety checks: what it would expand to, and entity references in its XML.
 
 ``max_file_mb`` bounds a file's size on disk, not what its ZIP entries inflate to: a 14 KB
 .docx held 5 MB of XML (4,800 chunks), a 4 MB one 1.5 GB (a MemoryError, reported as a
@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 from petitrag.errors import DocumentError
+
+if TYPE_CHECKING:
+    from docx.document import Document
 
 #: what a .docx may expand to: ``max_file_mb``'s default, the largest file read by default
 EXPANDED_LIMIT = 100 * 1024 * 1024
@@ -48,3 +52,29 @@ def _size(size: int) -> str:
         if size >= scale:
             return f"{size / scale:.1f} {unit}".replace(".0 ", " ")
     return f"{max(1, round(size / 1024))} KB"
+
+
+def drop_entity_references(document: Document) -> None:
+    """Remove the entity references (``&x;``) of every XML part, keeping the text after them.
+
+    python-docx never resolves an entity (an external one could read any file), but keeps the
+    reference in the tree, and a ``w:t``'s text then stops there: "kumquat &x; end" read
+    "kumquat", the rest of the run lost."""
+    from lxml import etree
+
+    for part in document.part.package.iter_parts():
+        element = getattr(part, "_element", None)
+        if element is None:
+            continue
+        for entity in list(element.iter(etree.Entity)):
+            _remove_keeping_tail(entity)
+
+
+def _remove_keeping_tail(node: Any) -> None:
+    """Remove ``node``; the text after it joins its previous sibling's, or its parent's."""
+    parent, previous, tail = node.getparent(), node.getprevious(), node.tail or ""
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(node)
