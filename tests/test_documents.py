@@ -1508,6 +1508,18 @@ def test_markdown_backticks_and_spaces_take_linear_time(tmp_path: Path) -> None:
     assert spaces.text == "a" + " " * 100_000 + "b\nd"
 
 
+def test_markdown_unclosed_processing_instructions_are_text(tmp_path: Path) -> None:
+    """Each unclosed "<?" was scanned to the file's end (quadratic: 240 KB of them took minutes);
+    closed ones and declarations are still left out."""
+    doc = parse(
+        _write(
+            tmp_path / "pi.md",
+            ("# T\n\nA <?php echo 1; ?> B <!DOCTYPE html> C\n\n" + "<? " * 40_000).encode(),
+        )
+    )
+    assert doc.blocks[1].text == "A  B  C" and doc.blocks[2].text.count("<?") == 40_000
+
+
 def test_docx_without_core_properties_takes_its_first_heading_as_title(tmp_path: Path) -> None:
     """Without docProps/core.xml python-docx makes up the title "Word Document"."""
     full = write_docx(tmp_path / "full.docx")

@@ -34,9 +34,9 @@ _BLANK_LINE = re.compile(r"\n(?=[ \t]*\n)")
 #: an HTML tag as CommonMark reads one: an attribute's quoted value may hold ">" (``title="a>b"``)
 _HTML_TAG = re.compile(
     r"<[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*"
-    r"\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>|<![A-Za-z][^>]*>|<\?.*?\?>",
+    r"\s*/?>|</[A-Za-z][A-Za-z0-9-]*\s*>|<![A-Za-z][^>]{0,2000}>|<\?.{0,2000}?\?>",
     re.DOTALL,
-)
+)  # declarations and processing instructions bounded: each unclosed "<?" scanned to the end (quadratic)
 _HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.DOTALL | re.IGNORECASE)
 _SCRIPT_OR_STYLE = re.compile(r"[ \t]{0,3}<(?:script|style)\b", re.IGNORECASE)
 _KINDS: dict[str, BlockKind] = {
