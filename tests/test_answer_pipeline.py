@@ -367,6 +367,8 @@ def test_an_answer_going_on_with_the_prompt_template_ends_there(app) -> None:  #
     assert result.answer == "Every two to three weeks [1]."
     assert template_echo("Les sources\nRéponse : oui") == len("Les sources")
     assert template_echo("Three questions were asked.\nAnswers came later.") is None
+    # while streaming, a line that only begins with the word may go on: "Sources of funding: …"
+    assert template_echo("Funding comes from two places.\nSources", finished=False) is None
 
 
 def test_a_generation_ends_where_until_says() -> None:
@@ -459,7 +461,16 @@ def test_numbers_are_read_the_way_either_language_writes_them() -> None:
     assert draws_on("Onze jours [1]", "Combien de jours de RTT ont les cadres ?", rtt, "fr") is False
     april = [Evidence.of("Le télétravail passe à 3 jours à partir du 1er avril 2025.", "fr")]
     assert draws_on("Le 01/04/2025 [1]", "Depuis quand ?", april, "fr") is True
-    assert numbers_in("April 1, 2024") | month_numbers("April 1, 2024") == {"1", "2024", "4"}
+    assert numbers_in("April 1, 2024") | month_numbers("April 1, 2024") == {"1", "2024", "month:4"}
+    # a month is no other number, nor an article's number ("Le préavis est de 4 mois" was held
+    # by "1er avril", "3 mois" by "Article 3."), but "l'article 3" is
+    lease = [Evidence.of("(Bail > Article 3. Préavis)\nLe bail commence le 1er avril 2025.", "fr")]
+    assert draws_on("4 mois [1]", "Quel est le préavis ?", lease, "fr") is False
+    assert draws_on("3 mois [1]", "Quel est le préavis ?", lease, "fr") is False
+    assert draws_on("L'article 3 [1]", "Quel article traite du préavis ?", lease, "fr") is True
+    # columns apart, but not "1 250": an invented 250 is no part of "1 250 euros"
+    rent = [Evidence.of("Le loyer mensuel est de 1 250 euros.", "fr")]
+    assert draws_on("250 euros [1]", "Quel est le loyer ?", rent, "fr") is False
     assert not month_numbers("You may 3 times march 12 soldiers")  # English months are capitalised
     # a table row's columns are numbers apart: "612 540" was read 612540 only, and "612" refused
     row = [Evidence.of("Employees (end of period) 612 540 +13.3%", "en")]
@@ -1104,6 +1115,10 @@ def test_a_french_answer_loses_the_question_it_repeats_around_what_it_adds() -> 
     whole = "Le mercredi est un jour de présence obligatoire [1]"
     assert trimmed(whole, day, "fr") == whole
     assert trimmed("Le préavis est d'un mois [1]", "Quel est le préavis ?", "fr") == "Un mois [1]"
+    assert (
+        trimmed("The office opens at 9 h [1].", "Can you tell me when the office opens?", "en")
+        == "At 9 h [1]."
+    )
     postponed = "Le séminaire est reporté au 15 septembre [1]"
     assert trimmed(postponed, "Le séminaire est-il reporté ?", "fr") == postponed
     assert trimmed("The seminar is postponed to May [1]", "Is the seminar postponed?", "en") == (

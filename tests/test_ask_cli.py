@@ -326,6 +326,7 @@ def test_a_bullet_in_another_language_sharing_one_name_is_not_cited() -> None:
     ]
     made_up = "- The apartment in Lyon has a swimming pool."
     assert cite_sentences(made_up, lease, "en") == made_up
+    assert cite_sentences("- It is so.", lease, "en") == "- It is so."  # no word of its own: no support
     assert (
         cite_sentences("- The flat in Lyon has 68 m².", lease, "en")
         == "- The flat in Lyon has 68 m² (Article 1)."

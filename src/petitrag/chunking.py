@@ -1,13 +1,13 @@
 """Structure-aware chunking sized in the embedder's own tokens.
 
-Chunks follow the document's structure: a heading always starts a new chunk, whole
-blocks (paragraphs, lists, tables) are packed while they fit the budget, a PDF page break
-starts a new chunk (so a citation's page is exact; a sentence it cuts is finished in the page's
-last chunk too), and only a block larger than the
-budget is split — paragraphs at sentence ends, lists/tables/code at line ends, a
-runaway sentence at spaces — never inside a word (a run without spaces longer than the
-budget, such as base64 or URL soup, is cut where it must be). Split pieces overlap by whole
-sentences/lines up to the overlap budget so an answer straddling a cut is still found.
+Chunks follow the document's structure: a heading always starts a new chunk, whole blocks
+(paragraphs, lists, tables) are packed while they fit the budget, a PDF page break starts a
+new chunk (so a citation's page is exact; a sentence it cuts is finished in the page's last
+chunk too), and only a block larger than the budget is split — paragraphs at sentence ends,
+lists/tables/code at line ends, a runaway sentence at spaces — never inside a word (a run
+without spaces longer than the budget, such as base64 or URL soup, is cut where it must be).
+Split pieces overlap by whole sentences/lines up to the overlap budget so an answer
+straddling a cut is still found.
 
 Invariant: ``chunk.text == document.text[chunk.start:chunk.end]`` except for a table
 continuation, whose text is prefixed with the table header row so it stays readable.

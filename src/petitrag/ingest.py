@@ -113,8 +113,9 @@ class Ingestor:
 
         Paths are normalized (``..``, ``//``) so that one file given two ways is one document,
         and a file reached through symbolic links under several names is indexed once. A path
-        that no longer exists but holds indexed documents is a folder deleted whole: a root
-        whose documents are missing (removed with ``--prune``), not a failure.
+        that no longer exists but holds indexed documents is a folder deleted whole or not
+        mounted: a root whose documents are missing (kept even with ``--prune``: see
+        ``_handle_disappeared``), not a failure.
         """
         files: dict[Path, None] = {}
         roots: list[Path] = []

@@ -29,15 +29,20 @@ def counted(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-#: control characters a document's text may hold, but the lines break and tabs: an escape
-#: sequence in a passage cleared the screen, set the window title or hid text when printed
+#: control characters (C0, DEL and C1: "\x9b" opens an escape sequence on some terminals)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: the same but line breaks and tabs: an escape sequence in a passage cleared the screen, set
+#: the window title or hid text when printed
 _TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def terminal_safe(text: str) -> str:
     """``text`` with its control characters shown escaped ("\\x1b"), its lines and tabs kept."""
-    return _TERMINAL_CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+    return _escaped(_TERMINAL_CONTROL, text)
+
+
+def _escaped(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def print_ingest_report(console: Console, report: IngestReport, collection: str) -> None:
@@ -132,7 +137,7 @@ def display_path(path: str) -> str:
 
 def _one_line(text: str) -> str:
     """``text`` with every control character shown escaped, a newline too."""
-    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
+    return _escaped(_CONTROL, text)
 
 
 def print_collections(console: Console, store: Store, settings: Settings) -> None:

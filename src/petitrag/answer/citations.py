@@ -197,7 +197,7 @@ def _support_across(numbers: list[frozenset[str]], as_written: set[str], passage
     if not _found(numbers, passage.numbers):
         return 0.0
     shared = len(as_written & passage.words)
-    if not numbers and (shared < 2 and 2 * shared < len(as_written)):
+    if not numbers and (not shared or (shared < 2 and 2 * shared < len(as_written))):
         return 0.0
     return 0.5 + 0.5 * shared / max(len(as_written), 1)
 

@@ -261,12 +261,18 @@ def _loosely(value: Any) -> Any:
 
 
 def merge_found(
-    found: list[tuple[Any, str]], schema: Any = None, root: dict[str, Any] | None = None, key: str = ""
+    found: list[tuple[Any, str]],
+    schema: Any = None,
+    root: dict[str, Any] | None = None,
+    key: str = "",
+    described: str = "",
 ) -> Any:
     """Merge the windows' answers (each with its window's text), in document order; joined lists
     keep to their schema's ``maxItems`` (the first items, in document order). ``root``: the whole
-    schema, for ``$ref``; ``key``: the property's name (with its title and description), which
-    a window that states a yes/no mentions."""
+    schema, for ``$ref``; ``key``: the property's name, which a window that states a value
+    names; ``described``: its title and description, read when no window names the key (a
+    French document read with English keys): their generic words ("the lease") are in every
+    part, so they come second."""
     root = root if root is not None else schema if isinstance(schema, dict) else {}
     # a part without the value answers null (as it is told to): it must not stop the others'
     # lists from being joined or their objects merged (a nullable list kept the first part's)
@@ -282,7 +288,8 @@ def merge_found(
                 [(value[name], text) for value, text in found if name in value],
                 properties.get(name),
                 root,
-                " ".join([name, *_described(properties.get(name), root)]),
+                name,
+                " ".join(_described(properties.get(name), root)),
             )
             for name in keys
         }
@@ -294,11 +301,15 @@ def merge_found(
     given = [(value, text) for value, text in found if value not in (None, "")]
     if not given:
         return values[0]
-    if not isinstance(given[0][0], bool):  # the part saying it beside the most of the key's words
-        scores = [_said_with(value, text, key) for value, text in given]
-        if max(scores) > 0:
-            return given[scores.index(max(scores))][0]
-    return next((value for value, text in given if _stated_in(value, text, key)), given[0][0])
+    for words in dict.fromkeys([words for words in (key, described) if words] or [""]):
+        if not isinstance(given[0][0], bool):  # the part saying it beside the most of these words
+            scores = [_said_with(value, text, words) for value, text in given]
+            if max(scores) > 0:
+                return given[scores.index(max(scores))][0]
+        stated = [value for value, text in given if _stated_in(value, text, words)]
+        if stated:
+            return stated[0]
+    return given[0][0]
 
 
 def _said_with(value: Any, text: str, key: str) -> int:
@@ -359,7 +370,8 @@ def _stated_in(value: Any, text: str, key: str = "") -> bool:
         return _mentions(key, text)
     if isinstance(value, str) and (date := _ISO_DATE.fullmatch(value)):  # "mardi 11 juin 2024"
         held = numbers_in(text, both_ways=True) | month_numbers(text)
-        return all(str(int(part)) in held for part in date.groups())
+        year, month, day = (int(part) for part in date.groups())
+        return str(year) in held and str(day) in held and bool({str(month), f"month:{month}"} & held)
     if isinstance(value, int | float):
         size = abs(value)
         written = str(int(size)) if float(size).is_integer() else str(size)

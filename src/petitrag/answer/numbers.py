@@ -58,27 +58,53 @@ def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
     its "12 h"; "04" is also 4 (dates: "04/03/2025" is the 4 March of an answer). A comma
     before exactly three digits is ambiguous across the two languages: "3,200" is 3200 in
     English and 3.2 in French, so it is read both ways ("3 200" in a French answer is the
-    "3,200" of an English passage); "2,000" only as 2000. Without ``groups``, digits apart are
-    numbers apart: a table row's "612 540" is the 612 and the 540 of two columns."""
+    "3,200" of an English passage); "2,000" only as 2000. Without ``groups``, a table row's
+    "612 540" is the 612 and the 540 of two columns. An outline number ("Article 3") reads only
+    as "§3", a numeric date's day and month also as "month:4" (``_tags``)."""
     text = _TWELVE_HOUR.sub(_twelve_hour, text)
     text = _MIDNIGHT.sub("0 h", _NOON.sub("12 h", text))
     text = _CLOCK.sub(_on_the_clock, text)
     grouped = _GROUPED_DECIMAL.sub(lambda match: match[1].replace(",", "") + ".", text)  # "7,200.50"
-    if groups:
-        grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
+    if not groups:  # a column's "612" before another's "540" (not "1 250", not "45 000")
+        grouped = _COLUMNS.sub(r"\1|", grouped)
+    grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
     grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
+    tagged = _tags(grouped)
     readings = []
-    for number in _NUMBER.findall(grouped):
+    for match in _NUMBER.finditer(grouped):
+        number = match.group()
         value = _decimal(number.replace(",", "."))
         values = {value}
         if re.fullmatch(r"\d{1,3},\d{3}", number):
             values.add(number.replace(",", ""))
-        if number.endswith(",000"):  # "2,000" is two thousand: no one writes 2 so (read as 2,
-            values.discard(value)  # any "two" of a passage held it)
+        if number.endswith(",000") and len(values) > 1:  # "2,000" is two thousand: no one writes
+            values.discard(value)  # 2 so (read as 2, any "two" of a passage held it)
         if len(value) > 1 and value.startswith("0") and value.isdigit():
             values.add(value.lstrip("0") or "0")
-        readings.append(frozenset(values))
+        tag = tagged.get(match.start())
+        readings.append(frozenset(_tag(tag, value) if tag == "§" else values | _tag(tag, value)))
     return readings
+
+
+#: a table row's columns: a first group of 3-4 digits then a group of 3 that is no "000"
+_COLUMNS = re.compile(r"(?<!\d[ .\u202f\xa0])(?<![\d.,])(\d{3,4})[ \u202f\xa0](?!000\b)(?=\d{3}\b)")
+#: a numeric date's day and month: "01/04/2025" (the month is either, read both ways)
+_NUMERIC_DATE = re.compile(r"(?<![\d/.-])(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
+#: an outline number: "Article 3", "chapter 12", "section 4"
+_OUTLINE = re.compile(r"\b(?:article|art\.|chapitre|chapter|section|annexe|appendix)\s+(?=\d)", re.IGNORECASE)
+
+
+def _tags(text: str) -> dict[int, str]:
+    """Where a number is a date's day or month ("month:"), or an outline number ("§"): an
+    article's 3 is no "3 mois", a date's April no "4 mois", but "l'article 3" and "01/04" are."""
+    tags = {match.end(): "§" for match in _OUTLINE.finditer(text)}
+    for date in _NUMERIC_DATE.finditer(text):
+        tags.update({date.start(1): "month:", date.start(2): "month:"})
+    return tags
+
+
+def _tag(tag: str | None, value: str) -> set[str]:
+    return {f"{tag}{value.lstrip('0') or '0'}"} if tag else set()
 
 
 def numbers_in(text: str, both_ways: bool = False) -> frozenset[str]:
@@ -128,9 +154,12 @@ def month_numbers(text: str) -> set[str]:
     """The months of a text's dates, as numbers: its "1er avril 2025" is the "01/04/2025" of
     an answer (the 4 was in no passage: a right answer was refused)."""
     names = (match[1] or match[2] for match in _DATED_MONTH.finditer(text))
-    # English writes its months capitalised: "you may 3 times" holds no May
+    # English writes its months capitalised: "you may 3 times" holds no May; "month:4" is only
+    # a numeric date's month to an answer (April is no "4 mois")
     return {
-        str(_MONTHS[name.lower()]) for name in names if name[0].isupper() or name.lower() in _FRENCH_MONTHS
+        f"month:{_MONTHS[name.lower()]}"
+        for name in names
+        if name[0].isupper() or name.lower() in _FRENCH_MONTHS
     }
 
 

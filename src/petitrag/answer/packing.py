@@ -202,17 +202,16 @@ def read_passages(context: PackedContext) -> list[Evidence]:
     return [Evidence.of(source_text(hit, hit.text, _unnumbered), hit.language) for hit in context.hits]
 
 
-#: a heading's outline number: "Article 3.", "2.2", "Chapter 12 —", "III." (the 3 of "Article 3.
-#: Préavis" made an invented "3 mois" stand)
+#: a heading's bare outline number: "3.", "2.2", "III." (the 3 of "3. Préavis" made an invented
+#: "3 mois" stand); "Article 3" is read "§3" by numbers.py, which "l'article 3" still matches;
+#: "2024 Annual report", "12 Monkeys" keep numbers of their own
 _OUTLINE_NUMBER = re.compile(
-    r"^\s*(?:(?:article|art\.|chapitre|chapter|section|partie|part|annexe|appendix|titre)\s+\d+(?:\.\d+)*\b\.?"
-    r"|\d{1,3}(?:\.\d{1,3})+\b\.?|\d{1,3}[.)]|[IVXLC]+[.)])\s*[-—–:]?\s*(?=\S|$)",
-    re.IGNORECASE,
-)  # "2024 Annual report", "12 Monkeys": numbers of their own, kept
+    r"^\s*(?:\d{1,3}(?:\.\d{1,3})+\b\.?|\d{1,3}[.)]|[IVXLC]+[.)])\s*[-—–:]?\s*(?=\S|$)", re.IGNORECASE
+)
 
 
 def _unnumbered(heading: str) -> str:
-    """A heading without its parts' outline numbers ("Bail > Article 3. Préavis" → "Bail > Préavis")."""
+    """A heading without its parts' bare outline numbers ("Bail > 3. Préavis" → "Bail > Préavis")."""
     return SECTION_SEPARATOR.join(_OUTLINE_NUMBER.sub("", part) for part in heading.split(SECTION_SEPARATOR))
 
 

@@ -496,4 +496,8 @@ class Answerer:
 def _ends_answer(text: str) -> bool:
     """The generation can stop: the answer became the abstention sentence, started looping, or
     went on with the prompt's template."""
-    return is_abstention(text) or first_repeat(text) is not None or template_echo(text) is not None
+    return (
+        is_abstention(text)
+        or first_repeat(text) is not None
+        or template_echo(text, finished=False) is not None
+    )

@@ -28,7 +28,6 @@ _AUXILIARIES: dict[Language, frozenset[str]] = {
     "fr": frozenset("est était sont étaient fut furent sera seront a ont avait avaient eut".split()),
     "en": frozenset("is was are were be been has have had".split()),  # not "a": an article here
 }
-#: a trailing run that starts with one of these is another item of a list, not a frame
 #: a question answered yes or no: its answer's repeated words are the yes ("est reporté au 15
 #: septembre" cut to "Au 15 septembre" lost it)
 _YES_NO_QUESTION = re.compile(
@@ -37,9 +36,11 @@ _YES_NO_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _ASKS_WHAT = re.compile(
-    r"\b(?:qu['’]|que|qui|quoi|quel|quelle|quels|quelles|quand|comment|pourquoi|où|combien|lequel|laquelle)\b",
+    r"\b(?:qu['’]|que|qui|quoi|quel|quelle|quels|quelles|quand|comment|pourquoi|où|combien|lequel|laquelle"
+    r"|what|which|when|where|who|whom|whose|how|why)\b",
     re.IGNORECASE,
-)
+)  # "Can you tell me when the office opens?" asks when, not yes or no
+#: a trailing run that starts with one of these is another item of a list, not a frame
 _CONJUNCTIONS = frozenset({"and", "or", "nor", "et", "ou", "ni"})
 _TOKEN = re.compile(rf"{MARKER}|\w+(?:[-‐]\w+)*")  # "worst-case" is one word; "[0, 1]" is no marker
 _TRAILING_MARKERS = re.compile(rf"(?:\s*{MARKER})+\s*[.!]?\s*$")
@@ -103,16 +104,17 @@ def settled(text: str, question: str, language: Language) -> tuple[str, int]:
 
 def complete_words(text: str) -> str:
     """``text`` without its last word when a token may still be adding to it ("14 ma", "3.")."""
-    return _PARTIAL_WORD.sub("", text)
+    tail = max(0, len(text) - 200)  # matched on the end only: run on every token of a stream
+    return text[:tail] + _PARTIAL_WORD.sub("", text[tail:])
 
 
 def _cut(answer: str, question: str, language: Language) -> _Cut:
     markers = _TRAILING_MARKERS.search(answer)
     body, tail = (answer[: markers.start()], markers.group().strip()) if markers else (answer, "")
     tokens = _tokens(body, question, language)
-    if _YES_NO_QUESTION.search(question.strip()) and not _ASKS_WHAT.search(question):  # "Le séminaire
-        return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))  # est-il reporté ?"
-    if tokens and tokens[0].word in _YES_NO:  # "Non, … qu'un jour par semaine": the rest qualifies it
+    yes_no_question = _YES_NO_QUESTION.search(question.strip()) and not _ASKS_WHAT.search(question)
+    # the words repeating "Le séminaire est-il reporté ?" say yes; after "Non, …" the rest qualifies it
+    if yes_no_question or (tokens and tokens[0].word in _YES_NO):
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
     start, end = _frame_end(tokens), _frame_start(tokens)
     # "est de 265 euros" → "265 euros", not "De 265 euros"
@@ -263,15 +265,19 @@ _MARKER = re.compile(r"\[\d+\]")
 
 #: a line where the model goes on writing its prompt's template ("Khalkhorum.\n\nQuestion: …")
 _TEMPLATE_ECHO = re.compile(
-    r"\n\s*(?:Question|Sources?|Answer|Réponse|Context|Contexte)\s*(?::|$)", re.IGNORECASE
+    r"\n\s*(?:Question|Sources?|Answer|Réponse|Context|Contexte)\s*(?::|(?P<end>$))", re.IGNORECASE
 )
 
 
-def template_echo(text: str) -> int | None:
+def template_echo(text: str, finished: bool = True) -> int | None:
     """Where the answer's text goes on with a line of the prompt's template (a new "Question:"
-    after the answer, which SmolLM2 writes), None when it does not."""
-    match = _TEMPLATE_ECHO.search(text)
-    return match.start() if match else None
+    after the answer, which SmolLM2 writes), None when it does not. A last line that is only
+    the word ("…\n\nQuestion", its colon a stop string) counts once the text is ``finished``:
+    while it streams, that line may be "Sources of funding: …"."""
+    for match in _TEMPLATE_ECHO.finditer(text):
+        if finished or match.group("end") is None:
+            return match.start()
+    return None
 
 
 def first_repeat(text: str) -> int | None:

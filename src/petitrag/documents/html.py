@@ -307,7 +307,8 @@ def _is_consent_banner(element: _Element) -> bool:
     names = " ".join(element.get(attribute, "") for attribute in ("id", "class", "aria-label"))
     if not _CONSENT.search(names):
         return False
-    return len(_WORDS.findall(element.text_content())) < _BANNER_WORDS and element.find(".//h1") is None
+    headed = any(element.find(f".//h{level}") is not None for level in range(1, 7))
+    return len(_WORDS.findall(element.text_content())) < _BANNER_WORDS and not headed
 
 
 def _holds_the_title(header: _Element, body: _Element) -> bool:

@@ -189,7 +189,7 @@ def _without_html_tags(text: str, tokens: list[Token]) -> tuple[str, dict[int, i
 
 
 #: a character reference as CommonMark reads one: "&eacute;", "&#233;", "&#xE9;" (not "R&D")
-_ENTITY = re.compile(r"(\\*)(&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)")
+_ENTITY = re.compile(r"(?<!\\)(\\*)(&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});)")
 _LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 #: spaces ending a line, matched from a run's first space only: tried from each space of a
 #: long run not ending a line, the run was read again and again (100,000 spaces: 74 s)
@@ -238,7 +238,7 @@ def _rendered_words(words: str, tags: set[str]) -> str:
 #: an inline image, ``![alt](src "title")``: a viewer shows the picture, its alt text stands for it
 _IMAGE = re.compile(
     r"(?<!\\)!\[((?:[^\[\]\\]|\\.|\[[^\[\]]*\])*)\]"
-    r"\(\s*(?:<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)",
+    r"\(\s*+(?:<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(?:\s++(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*+\)",
     re.DOTALL,
 )
 

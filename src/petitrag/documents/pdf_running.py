@@ -10,8 +10,9 @@ import re
 _RUNNING_EDGE = 2  # lines at each end of a page where running headers and footers are looked for
 _DIGITS = re.compile(r"\d+")
 _PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
-_NUMBERED_LINE = 40  # up to this length, lines that differ only by numbers are one running line
-#: a longer line is compared numbers aside only as a page's very first or last line
+#: up to this length, lines that differ only by numbers are one running line; a longer line is
+#: compared numbers aside only as a page's very first or last line
+_NUMBERED_LINE = 40
 #: words that number the content's own parts: "Article 3" opening page 3 is no page number
 _PART_WORDS = frozenset(
     "article articles chapter chapitre chapitres section sections part partie step étape lesson leçon "
