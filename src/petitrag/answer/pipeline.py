@@ -43,7 +43,7 @@ from petitrag.answer.prompts import (
     is_abstention,
 )
 from petitrag.answer.result import AnswerResult, Citation, answer_timings, mean_token_probability
-from petitrag.answer.streaming import HeldAnswer, PassSeparator, TokenCallback
+from petitrag.answer.streaming import HeldAnswer, PassSeparator, TokenCallback, answer_ended
 from petitrag.answer.trim import first_repeat, settled, template_echo, trimmed
 from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
@@ -395,7 +395,7 @@ class Answerer:
         params = GenerationParams(
             max_tokens=self.settings.max_tokens, temperature=0.0, prefix_messages=len(messages) - 1
         )
-        return self.generator.complete(messages, params, on_token, until=_ends_answer)
+        return self.generator.complete(messages, params, on_token, until=answer_ended)
 
     def _finish(
         self,
@@ -491,13 +491,3 @@ class Answerer:
             citations=[], confidence=None, timings={"retrieval_s": retrieval_s, "total_s": retrieval_s},
             signals={**retrieval_signals(hits), "abstained": 1.0},
         )  # fmt: skip
-
-
-def _ends_answer(text: str) -> bool:
-    """The generation can stop: the answer became the abstention sentence, started looping, or
-    went on with the prompt's template."""
-    return (
-        is_abstention(text)
-        or first_repeat(text) is not None
-        or template_echo(text, finished=False) is not None
-    )

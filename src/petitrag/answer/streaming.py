@@ -11,8 +11,8 @@ import re
 import time
 from collections.abc import Callable
 
-from petitrag.answer.prompts import could_be_abstention
-from petitrag.answer.trim import complete_words
+from petitrag.answer.prompts import could_be_abstention, is_abstention
+from petitrag.answer.trim import complete_words, first_repeat, template_echo
 from petitrag.language import Language
 
 TokenCallback = Callable[[str], None]
@@ -143,3 +143,13 @@ class PassSeparator:
     def next_pass(self) -> None:
         if self.shown:  # the next pass's answer replaces the words shown: marked so
             self.pending = f"\n{REPLACED}"
+
+
+def answer_ended(text: str) -> bool:
+    """The generation can stop: the answer became the abstention sentence, started looping, or
+    went on with the prompt's template."""
+    return (
+        is_abstention(text)
+        or first_repeat(text) is not None
+        or template_echo(text, finished=False) is not None
+    )

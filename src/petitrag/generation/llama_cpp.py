@@ -381,9 +381,7 @@ class LlamaCppGenerator(Generator):
         )
         try:
             for token_id in tokens:
-                # an answer held back (it may become an abstention) or a summary sends nothing
-                # while it is written: its request, gone, is noticed here, token by token
-                interruption_point()
+                interruption_point()  # held-back answers send nothing: a request gone is seen here
                 if self._llama_cpp.llama_vocab_is_eog(self._vocab, token_id):
                     self.usage.finish_reason = "stop"
                     break
