@@ -62,6 +62,19 @@ def new_page(browser: Browser, locale: str) -> Page:
     return context.new_page()
 
 
+def upload_to_new_collection(page: Page, server: str, tmp_path: Path, name: str) -> None:
+    """Open the page, make collection ``name`` with "New…", and upload DOCUMENT into it."""
+    page.on("dialog", lambda dialog: dialog.accept(name))
+    page.goto(server)
+    expect(page.locator("#documents li").first).to_be_visible()
+    page.click("#new-collection")
+    expect(page.locator("#collection")).to_have_value(name)
+    document = tmp_path / "library-hours.txt"
+    document.write_text(DOCUMENT)
+    page.set_input_files("#upload-input", str(document))
+    page.click("#upload-button")
+
+
 def test_upload_ask_stream_and_open_a_source(server: str, browser: Browser, tmp_path: Path) -> None:
     page = new_page(browser, "en-US")
     page.goto(server)
@@ -844,15 +857,7 @@ def test_ingest_progress_shows_under_its_own_collection_only(
             route.continue_()
 
     page.route("**/api/jobs/*", job)
-    page.on("dialog", lambda dialog: dialog.accept("ingest-elsewhere"))
-    page.goto(server)
-    expect(page.locator("#documents li").first).to_be_visible()
-    page.click("#new-collection")
-    expect(page.locator("#collection")).to_have_value("ingest-elsewhere")
-    document = tmp_path / "library-hours.txt"
-    document.write_text(DOCUMENT)
-    page.set_input_files("#upload-input", str(document))
-    page.click("#upload-button")
+    upload_to_new_collection(page, server, tmp_path, "ingest-elsewhere")
     status = page.locator("#upload-status")
     expect(page.locator("#upload-text")).to_have_text("Indexing passages 1/3…")
     page.select_option("#collection", "default")
@@ -1082,15 +1087,7 @@ def test_the_ingest_bar_never_goes_back_from_reading_to_indexing(
         route.fulfill(json={"id": job_id, "status": "running", "stage": stage, "done": done, "total": total})
 
     page.route("**/api/jobs/*", job)
-    page.on("dialog", lambda dialog: dialog.accept("progress-bar"))
-    page.goto(server)
-    expect(page.locator("#documents li").first).to_be_visible()
-    page.click("#new-collection")
-    expect(page.locator("#collection")).to_have_value("progress-bar")
-    document = tmp_path / "library-hours.txt"
-    document.write_text(DOCUMENT)
-    page.set_input_files("#upload-input", str(document))
-    page.click("#upload-button")
+    upload_to_new_collection(page, server, tmp_path, "progress-bar")
     values: list[int] = []
     for text in stages:
         shown[0] = text
