@@ -94,6 +94,29 @@ def test_size_limit_is_configurable(petitrag, tmp_path: Path) -> None:
     assert "1 added" in petitrag("ingest", str(big), "--max-file-mb", "2", "--no-embed").stderr
 
 
+def test_the_size_limit_also_bounds_what_a_docx_expands_to(petitrag, tmp_path: Path) -> None:
+    """The zip-bomb bound was a fixed 100 MB whatever max_file_mb said: a large genuine .docx
+    could not be read by raising it, and a lowered limit let 100 MB of XML through."""
+    import docx
+
+    document = docx.Document()
+    for _ in range(1000):
+        document.add_paragraph("Le verger compte quarante pommiers et douze poiriers. " * 6)
+    report = tmp_path / "verger.docx"
+    document.save(report)
+    assert report.stat().st_size < 100 * 1024 < 1024 * 1024 < _expanded_size(report) < 2 * 1024 * 1024
+    result = petitrag("ingest", str(report), "--max-file-mb", "0.1", "--no-embed", expect=3)
+    assert "MB uncompressed (over 102 KB): refused as a possible zip bomb (raise max_file_mb" in result.stderr
+    assert "1 added" in petitrag("ingest", str(report), "--max-file-mb", "2", "--no-embed").stderr
+
+
+def _expanded_size(path: Path) -> int:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return sum(entry.file_size for entry in archive.infolist())
+
+
 def test_an_embedder_that_stops_is_a_failed_exit_status(petitrag, tmp_path: Path) -> None:
     """Documents go in lexically, vectors fail: `ingest` exits 3 (not all done), `embed`, whose
     only job that is, exits 1; both said "embedding stopped" and exited 0."""

@@ -227,7 +227,7 @@ class Ingestor:
         if existing and existing.sha256 == digest and not rechunk:
             self.store.touch_document(existing.id, size, mtime_ns)
             return "unchanged"
-        parsed = parse_bytes(data, path)
+        parsed = parse_bytes(data, path, max_bytes=limit)
         report.warnings.extend((str(path), warning) for warning in parsed.warnings)
         chunks = self._records(parsed)
         document = DocumentRecord(

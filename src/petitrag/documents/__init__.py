@@ -10,6 +10,7 @@ from pathlib import Path
 
 from petitrag.documents.base import Block, ParsedDocument, Parser
 from petitrag.documents.docx import DocxParser
+from petitrag.documents.docx_package import EXPANDED_LIMIT
 from petitrag.documents.html import HtmlParser
 from petitrag.documents.markdown import MarkdownParser
 from petitrag.documents.pdf import PdfParser
@@ -46,12 +47,18 @@ def parser_for(path: Path) -> Parser:
     return parser
 
 
-def parse_bytes(data: bytes, path: Path) -> ParsedDocument:
-    """Parse a file's content, refusing files that would add nothing to the index."""
+def parse_bytes(data: bytes, path: Path, max_bytes: int | None = None) -> ParsedDocument:
+    """Parse a file's content, refusing files that would add nothing to the index;
+    ``max_bytes`` (``max_file_mb``) also bounds what a compressed .docx may expand to."""
     parser = parser_for(path)
     if not data:
         raise DocumentError("empty file")
-    document = parser.parse(data, path)
+    token = EXPANDED_LIMIT.set(max_bytes) if max_bytes else None
+    try:
+        document = parser.parse(data, path)
+    finally:
+        if token is not None:
+            EXPANDED_LIMIT.reset(token)
     if not document.text.strip() or not document.blocks:
         raise DocumentError("no extractable text")
     return document

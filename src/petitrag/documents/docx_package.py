@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from petitrag.errors import DocumentError
@@ -17,17 +18,19 @@ from petitrag.errors import DocumentError
 if TYPE_CHECKING:
     from docx.document import Document
 
-#: what a .docx may expand to: ``max_file_mb``'s default, the largest file read by default
-EXPANDED_LIMIT = 100 * 1024 * 1024
+#: what a .docx may expand to: the largest file read (``max_file_mb``, 100 MB by default), set by
+#: ``parse_bytes`` for the parse at hand (parsers take no settings)
+EXPANDED_LIMIT: ContextVar[int] = ContextVar("EXPANDED_LIMIT", default=100 * 1024 * 1024)
 #: a part this large that compressed this many times is no document: Word's XML compresses
 #: about 10 times, only the same bytes over and over compress hundreds of times
 _BOMB_PART = 2 * 1024 * 1024
 _BOMB_RATIO = 100
 
 
-def refuse_zip_bomb(data: bytes, limit: int = EXPANDED_LIMIT) -> None:
-    """Raise a DocumentError when the archive's parts would expand past ``limit`` in all, or
-    one large part compressed like a zip bomb; a damaged archive is left to python-docx."""
+def refuse_zip_bomb(data: bytes) -> None:
+    """Raise a DocumentError when the archive's parts would expand past ``EXPANDED_LIMIT`` in
+    all, or one large part compressed like a zip bomb; a damaged archive is left to python-docx."""
+    limit = EXPANDED_LIMIT.get()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
@@ -36,7 +39,7 @@ def refuse_zip_bomb(data: bytes, limit: int = EXPANDED_LIMIT) -> None:
     total = sum(entry.file_size for entry in entries)
     if total > limit:
         expanded = f"DOCX expands to {_size(total)} uncompressed (over {_size(limit)})"
-        raise DocumentError(f"{expanded}: refused as a possible zip bomb")
+        raise DocumentError(f"{expanded}: refused as a possible zip bomb (raise max_file_mb if it is not)")
     for entry in entries:
         ratio = entry.file_size // max(entry.compress_size, 1)
         if entry.file_size > _BOMB_PART and ratio > _BOMB_RATIO:
