@@ -1076,15 +1076,21 @@ def test_a_rewrite_that_differs_only_in_spacing_is_not_shown(server: str, browse
 def test_the_ingest_bar_never_goes_back_from_reading_to_indexing(
     server: str, browser: Browser, tmp_path: Path
 ) -> None:
-    """Reading 1/1 filled the bar, then indexing 16/60 showed 27 %."""
+    """Reading 1/1 filled the bar, then indexing 16/60 showed 27 %; "Uploading 100 %" was
+    followed by the job's 0 %."""
     page = keyed_page(browser)
-    stages = {"Reading files 1/1…": ("parse", 1, 1), "Indexing passages 16/60…": ("embed", 16, 60)}
-    shown = ["Reading files 1/1…"]  # the stage every poll gets until the test moves on
+    stages = {
+        "Waiting to be ingested…": ("queued", "queued", 0, 0),
+        "Reading files 0/1…": ("running", "parse", 0, 1),
+        "Reading files 1/1…": ("running", "parse", 1, 1),
+        "Indexing passages 16/60…": ("running", "embed", 16, 60),
+    }
+    shown = ["Waiting to be ingested…"]  # the stage every poll gets until the test moves on
 
     def job(route: Route) -> None:
-        stage, done, total = stages[shown[0]]
+        status, stage, done, total = stages[shown[0]]
         job_id = route.request.url.rsplit("/", 1)[-1]
-        route.fulfill(json={"id": job_id, "status": "running", "stage": stage, "done": done, "total": total})
+        route.fulfill(json={"id": job_id, "status": status, "stage": stage, "done": done, "total": total})
 
     page.route("**/api/jobs/*", job)
     upload_to_new_collection(page, server, tmp_path, "progress-bar")
@@ -1093,4 +1099,4 @@ def test_the_ingest_bar_never_goes_back_from_reading_to_indexing(
         shown[0] = text
         expect(page.locator("#upload-text")).to_have_text(text)
         values.append(page.locator("#upload-progress").evaluate("(bar) => bar.value"))
-    assert values == [20, 41]
+    assert values == [10, 10, 30, 49]  # sent, read (a fifth), indexed 16/60 of the rest

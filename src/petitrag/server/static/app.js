@@ -313,7 +313,7 @@ function uploadFiles(files, collection) {
     request.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) {
         const percent = Math.round(100 * event.loaded / event.total);
-        showProgress(t("uploading", { percent }), event.loaded / event.total, collection, true);
+        showProgress(t("uploading", { percent }), UPLOAD_SHARE * event.loaded / event.total, collection, true);
       }
     });
     request.addEventListener("load", () => {
@@ -356,15 +356,19 @@ function showUploadStatus() {
   else bar.value = Math.round(100 * upload.fraction);
 }
 
-// Reading files is the first fifth of an ingest's bar, indexing passages the rest: one scale,
-// which never goes back (reading 1/1 filled the bar, then indexing 16/60 emptied it to 27 %).
+// Sending the files is the first tenth of the bar, reading them the next fifth, indexing passages
+// the rest: one scale, which never goes back (reading 1/1 filled the bar, then indexing 16/60
+// emptied it to 27 %; "Uploading 100 %" was followed by the job's 0 %).
+const UPLOAD_SHARE = 0.1;
 const READING_SHARE = 0.2;
 
 function jobFraction(job) {
-  if (!job.total || job.status === "queued") return null; // not started: indeterminate
+  if (job.status === "queued") return UPLOAD_SHARE; // sent, not started: held where the upload left it
+  if (!job.total) return null;
   const done = job.done / job.total;
-  if (job.stage === "parse") return READING_SHARE * done;
-  return job.stage === "embed" ? READING_SHARE + (1 - READING_SHARE) * done : null;
+  if (job.stage === "parse") return UPLOAD_SHARE + READING_SHARE * done;
+  const indexing = 1 - UPLOAD_SHARE - READING_SHARE;
+  return job.stage === "embed" ? UPLOAD_SHARE + READING_SHARE + indexing * done : null;
 }
 
 async function followJob(job, collection = state.collection) {
