@@ -29,8 +29,9 @@ _MAX_RANGE = 20  # "[1-1000]" cites no thousand passages
 SUPPORT_THRESHOLD = 0.5
 _RECITE_SUPPORT = 0.75  # moving a citation the model gave takes more than citing an uncited answer
 _RECITE_WORDS = 3  # and an answer of at least this many content words, all of them elsewhere
-# answers that may rightly share no word with the sources
-_YES_NO = frozenset({"oui", "non", "yes", "no", "vrai", "faux", "true", "false"})
+#: the first words of a yes/no answer, which may rightly share no word with the sources and
+#: whose words after them qualify it (trim.py cuts nothing then)
+YES_NO = frozenset({"oui", "non", "yes", "no", "vrai", "faux", "true", "false"})
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -119,7 +120,7 @@ def _naming(answer: str, passages: list[Evidence]) -> list[int]:
     """The passages holding every name of a short answer (its capitalised words, "Sophie
     Martin"); none when it names nothing."""
     capitalised = [word.lower() for word in re.findall(r"\w+", strip_markers(answer)) if word[:1].isupper()]
-    names = _content(capitalised) - _YES_NO
+    names = _content(capitalised) - YES_NO
     if not names:
         return []
     return [number for number, passage in enumerate(passages, start=1) if names <= passage.words]
@@ -316,7 +317,7 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
     plain = strip_markers(answer)
     tokens = words(plain)
     terms, numbers = set(analyze(plain, language)), _answer_numbers(plain)
-    if (not terms and not numbers) or (tokens and tokens[0] in _YES_NO):
+    if (not terms and not numbers) or (tokens and tokens[0] in YES_NO):
         return None
     counted = _COUNT_QUESTION.search(question)
     if (

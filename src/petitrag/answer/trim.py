@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from petitrag.answer.citations import MARKER
+from petitrag.answer.citations import MARKER, YES_NO
 from petitrag.answer.numbers import number_readings
 from petitrag.language import Language, analyze, stopwords, strip_accents
 
@@ -53,7 +53,6 @@ _ABBREVIATED = re.compile(r"(?:^|[\s.])[^\W\d]\.[^\W\d]\.$")  # "10 p.m.": its l
 #: repeated, it is the answer's head, not a frame
 _ASKED_FOR = re.compile(r"\b(?:quel|quelle|quels|quelles|what|which)\s+(\w+)", re.IGNORECASE)
 _OPENING_QUOTES, _CLOSING_QUOTES = "«“", "»”"
-_YES_NO = frozenset({"oui", "non", "yes", "no"})
 #: a frame holding one of these is not cut: it carries the answer's meaning
 _NEGATION = re.compile(
     r"\b(?:not|never|no|none|nobody|nothing|neither|nor|cannot|without|ne|pas|jamais|aucun|aucune|"
@@ -114,7 +113,7 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     tokens = _tokens(body, question, language)
     yes_no_question = _YES_NO_QUESTION.search(question.strip()) and not _ASKS_WHAT.search(question)
     # the words repeating "Le séminaire est-il reporté ?" say yes; after "Non, …" the rest qualifies it
-    if yes_no_question or (tokens and tokens[0].word in _YES_NO):
+    if yes_no_question or (tokens and tokens[0].word in YES_NO):
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
     start, end = _frame_end(tokens), _frame_start(tokens)
     # "est de 265 euros" → "265 euros", not "De 265 euros"
