@@ -97,12 +97,17 @@ _TITLE_MAX_WORDS = 12
 #: a list item's marker ("- ", "• ", "1. ", "a) ") or a table row's cell separator
 _LIST_OR_ROW = re.compile(r"(?:[-•▪◦‣●–*]|\d{1,3}[.)]|[a-z][.)])\s|.*\s\|\s|\|")
 _SENTENCE_BREAK = re.compile(r"[.!?;]\s+[^\W\d_]")  # "… du café. stray byte": two sentences
+#: words that number a document's own parts ("Article 3", "Étape 2"), lower case: their number
+#: is no page number (pdf_running.py), and they alone make no title
+PART_WORDS = frozenset(
+    "article articles chapter chapters chapitre chapitres section sections part parts partie parties "
+    "step steps étape étapes lesson lessons leçon leçons module modules unit units unité unités annex "
+    "annexe annexes appendix titre title clause clauses exercise exercice question lot".split()
+)
 #: a part's number alone ("Article 1", "Chapter 3", "Page 1"): the first part's name, not the
 #: whole's ("Windows 11", "Apollo 13" are titles)
-_PART_NUMBER = re.compile(
-    r"(?:article|chapter|chapitre|section|part|partie|step|étape|lesson|leçon|module|unit|annex|annexe"
-    r"|appendix|titre|page|p)\.?\s+(?:\d{1,3}|[ivxlc]{1,6})[.:)]?"
-)
+_PART_OR_PAGE = "|".join(sorted(PART_WORDS | {"page", "p"}, key=len, reverse=True))
+_PART_NUMBER = re.compile(rf"(?:{_PART_OR_PAGE})\.?\s+(?:\d{{1,3}}|[ivxlc]{{1,6}})[.:)]?")
 #: a final period that closes a company's name, not a sentence: "Acme Inc.", "Acme S.A."
 _NAME_PERIOD = re.compile(r"(?:\b(?:[A-Z]\.){2,}|\b(?:Inc|Ltd|Corp|Co|Cie|Bros|Jr|Sr|St)\.)$")
 

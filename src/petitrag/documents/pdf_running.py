@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import re
 
+from petitrag.documents.base import PART_WORDS
+
 _RUNNING_EDGE = 2  # lines at each end of a page where running headers and footers are looked for
 _DIGITS = re.compile(r"\d+")
 _PAGE_OFFSET = 10  # a printed page number may differ from the page's position by this much at least
 #: up to this length, lines that differ only by numbers are one running line; a longer line is
 #: compared numbers aside only as a page's very first or last line
 _NUMBERED_LINE = 40
-#: words that number the content's own parts: "Article 3" opening page 3 is no page number
-_PART_WORDS = frozenset(
-    "article articles chapter chapitre chapitres section sections part partie step étape lesson leçon "
-    "module unit unité annex annexe appendix titre title clause exercise exercice question lot".split()
-)
 LAST_WORD = re.compile(r"[^\W\d_]+$")
 
 
@@ -165,7 +162,7 @@ def _is_page_number(key: str, moving: list[int]) -> bool:
     for column in moving:
         before = re.sub(r"(?:[\s.:#]|\bn[°º])+$", "", key[: ranks[column]])  # "Article n° 3"
         word = LAST_WORD.search(before)
-        if word is not None and word.group() in _PART_WORDS and before.endswith(word.group()):
+        if word is not None and word.group() in PART_WORDS and before.endswith(word.group()):
             return False
     return True
 
