@@ -177,16 +177,25 @@ def _is_short(line: str, usual: int) -> bool:
 
 def _groups(lines: list[str], styled: Mapping[str, int]) -> Iterator[tuple[list[str], int | None]]:
     """Consecutive lines that form one paragraph, one list of bullet lines, or one heading, with
-    the heading's level (``APART`` for a bold line that is no heading, None for text): a heading's
-    font sets it apart, where its length may not (after a full-width line it joined the
-    paragraph). Consecutive lines of a heading are one (a title wrapped on two lines)."""
-    lengths = sorted(len(line) for line in lines)
-    usual = lengths[round(0.8 * (len(lengths) - 1))]  # of two lines, the longer
+    the heading's level (``APART`` or below for lines that stand out by their font but are no
+    heading, None for text): a heading's font sets it apart, where its length may not (after a
+    full-width line it joined the paragraph). Consecutive lines of a heading are one (a title
+    wrapped on two lines); lines kept apart make paragraphs of their own, measured against
+    each other (a 17 pt introduction's lines are short beside 10 pt ones)."""
+    usual = _usual(lines)
     for level, run in itertools.groupby(lines, key=styled.get):
-        if level is None:
-            yield from ((group, None) for group in _paragraphs(list(run), usual))
-        else:
+        if level is not None and level > APART:
             yield list(run), level
+            continue
+        together = list(run)
+        width = usual if level is None else _usual(together)
+        yield from ((group, level) for group in _paragraphs(together, width))
+
+
+def _usual(lines: list[str]) -> int:
+    """The length of a full line among ``lines``: of two lines, the longer."""
+    lengths = sorted(len(line) for line in lines)
+    return lengths[round(0.8 * (len(lengths) - 1))]
 
 
 def _paragraphs(lines: list[str], usual: int) -> Iterator[list[str]]:
@@ -289,7 +298,7 @@ def page_blocks(
             continue
         for group, level in _groups(lines, styled or {}):
             joined = _join(group, compounds)
-            if level and _FIRST_WORD.search(joined):
+            if level is not None and level > APART and _FIRST_WORD.search(joined):
                 blocks.append(Block("heading", joined, level=level, page=page))
                 continue
             kind: BlockKind = "list" if _BULLET.match(group[0]) else "paragraph"

@@ -9,6 +9,7 @@ page (``visitor_text``), so the font costs no second reading.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -22,6 +23,11 @@ _SMALLER = 0.85
 _MAX_WORDS = 12
 _MAX_CHARS = 100
 _MAX_LEVEL = 6
+#: a heading wraps on this many lines at most; more lines of one style are a paragraph
+_MAX_HEADING_LINES = 3
+#: a bullet list's mark ("- ", "• "): a list item is no heading, whatever its size (numbers
+#: are not among them: "1. Introduction" is a heading)
+_LIST_MARK = re.compile(r"[-•▪◦‣●–*]\s")
 _BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 #: a line ending so is a sentence or a clause, not a heading
 _SENTENCE_TAIL = (".", ",", ";")
@@ -69,26 +75,55 @@ def _is_bold(font: Any) -> bool:
 
 def heading_levels(pages: list[LineFonts]) -> list[dict[str, int]]:
     """For each page, its heading lines (spaces normalised) and their level: 1 for the largest
-    size a heading has in the document, 2 for the next… ``APART`` for a line all in bold at the
-    body's size. A line of several sizes, long, or ending a sentence is none. A line without a
-    letter may be a heading's second line ("…Third Quarter", "2024")."""
+    size a heading has in the document, 2 for the next… ``APART`` for a line that stands out by
+    its font but is no heading: all in bold at the body's size, or body text set larger (see
+    ``_page_headings``). A line of several sizes, long, or ending a sentence is none. A line
+    without a letter may be a heading's second line ("…Third Quarter", "2024")."""
     styles = [
         [(" ".join("".join(p for p, _ in line).split()), line) for line in page.lines] for page in pages
     ]
     body = _body_style(styles)
     if body is None:
         return [{} for _ in pages]
-    found = [
-        {text: style for text, line in page if (style := _heading_style(text, line, body))} for page in styles
-    ]
-    sizes = sorted({size for page in found for size, bold in page.values() if size > body[0]}, reverse=True)
+    found = [_page_headings(page, body) for page in styles]
+    sizes = sorted(
+        {style[0] for page in found for style in page.values() if style and style[0] > body[0]}, reverse=True
+    )
     return [
         {
-            text: min(sizes.index(size) + 1, _MAX_LEVEL) if size in sizes else APART
-            for text, (size, _) in page.items()
+            text: min(sizes.index(style[0]) + 1, _MAX_LEVEL) if style and style[0] in sizes else APART
+            for text, style in page.items()
         }
         for page in found
     ]
+
+
+def _page_headings(page: list[tuple[str, list[tuple[str, Style]]]], body: Style) -> dict[str, Style | None]:
+    """A page's lines that stand out by their font, with their style when they are a heading,
+    None when they are only kept apart. A heading is a few lines at most, all of its style: a
+    17 pt introduction over 10 pt body text ("This quarter we opened…" on three lines, the last
+    ending the sentence) or an 11 pt bullet list above an 8 pt table was taken for a heading,
+    the section of every passage after it, and its last line lost as a stray paragraph. Such a
+    run of lines is body text, kept apart from its neighbours."""
+    found: dict[str, Style | None] = {}
+    for _, run in itertools.groupby(page, key=lambda item: _run_key(item[1])):
+        lines = list(run)
+        verdicts = [_heading_style(text, line, body) for text, line in lines]
+        if not any(verdicts):
+            continue
+        if len(lines) > _MAX_HEADING_LINES or not all(verdicts):
+            found.update(dict.fromkeys((text for text, _ in lines if text), None))
+        else:
+            found.update({text: verdict for (text, _), verdict in zip(lines, verdicts, strict=True)})
+    return found
+
+
+def _run_key(line: list[tuple[str, Style]]) -> tuple[frozenset[float], bool] | None:
+    """What consecutive lines of one paragraph share: their size, and being all in bold (a word
+    in italics or in bold inside changes neither). None for a blank line: it ends a run."""
+    if not line:
+        return None
+    return frozenset(size for _, (size, _) in line), all(bold for _, (_, bold) in line)
 
 
 def _body_style(styles: list[list[tuple[str, list[tuple[str, Style]]]]]) -> Style | None:
@@ -106,7 +141,7 @@ def _heading_style(text: str, line: list[tuple[str, Style]], body: Style) -> Sty
     body is not; None for body text or a line that cannot be a heading."""
     if not line or len(text) > _MAX_CHARS or len(text.split()) > _MAX_WORDS:
         return None
-    if text.endswith(_SENTENCE_TAIL):
+    if text.endswith(_SENTENCE_TAIL) or _LIST_MARK.match(text):
         return None
     sizes = {size for _, (size, _) in line}
     if len(sizes) > 1:
