@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fpdf import FPDF
 
 from tests.test_documents import parse
@@ -59,3 +60,40 @@ def test_pdf_bullet_list_set_larger_than_the_body_is_a_list(tmp_path: Path) -> N
     blocks = _blocks(tmp_path / "sheet.pdf")
     assert blocks[:2] == [("heading", "Pump X200", 1), ("list", "\n".join(items), 0)]
     assert [kind for kind, _, _ in blocks[2:]] == ["paragraph"]
+
+
+def _manual(path: Path, numbered: bool) -> Path:
+    """A title in 22 pt, then headings, numbered or not, whose bookmarks have no numbers
+    (hyperref's)."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 22)
+    pdf.multi_cell(0, 11, "Safety Manual", new_x="LMARGIN", new_y="NEXT")
+    for bookmark, printed, level, body in (
+        ("Introduction", "1. Introduction", 0, "This manual explains the safety rules of the plant."),
+        ("Protective equipment", "2. Protective equipment", 0, ""),
+        ("Helmets", "2.1 Helmets", 1, "Helmets are mandatory in zone B."),
+    ):
+        pdf.start_section(bookmark, level=level)
+        pdf.set_font("helvetica", "B", 16 - 3 * level)
+        pdf.multi_cell(0, 8, printed if numbered else bookmark, new_x="LMARGIN", new_y="NEXT")
+        if body:
+            pdf.set_font("helvetica", size=11)
+            pdf.multi_cell(0, 6, body, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+@pytest.mark.parametrize("numbered", [True, False])
+def test_pdf_bookmarked_headings_are_not_glued_to_the_title(tmp_path: Path, numbered: bool) -> None:
+    """With bookmarks, every line in a heading's font was one run: the title took the first
+    heading's number ("Safety Manual 1."), or the whole heading, and stood before any section."""
+    blocks = _blocks(_manual(tmp_path / "manual.pdf", numbered))
+    assert blocks[0] == ("paragraph", "Safety Manual", 0)
+    assert [(kind, level) for kind, _, level in blocks[1:]] == [
+        ("heading", 1),
+        ("paragraph", 0),
+        ("heading", 1),
+        ("heading", 2),
+        ("paragraph", 0),
+    ]

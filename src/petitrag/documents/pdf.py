@@ -394,10 +394,13 @@ def _first_line(blocks: list[Block]) -> str | None:
 
 def _font_headings(fonts: list[LineFonts], outlined: bool) -> list[dict[str, int]]:
     """Each page's lines set apart by their font (``heading_levels``). With bookmarks, those
-    are the headings: a line in a heading's font is only kept apart from its neighbours, and
-    the bookmark that names it finds it there."""
+    are the headings: a line in a heading's font is only kept apart from its neighbours (below
+    ``APART``, one value per level), and the bookmark that names it finds it there."""
     levels = heading_levels(fonts)
-    return [dict.fromkeys(page, APART) for page in levels] if outlined else levels
+    if not outlined:
+        return levels
+    # one value per level: a document's title and its "1. Introduction" below stay two lines
+    return [{text: APART - level for text, level in page.items()} for page in levels]
 
 
 class PdfParser(Parser):
