@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import pytest
 from fpdf import FPDF
 
@@ -97,3 +98,25 @@ def test_pdf_bookmarked_headings_are_not_glued_to_the_title(tmp_path: Path, numb
         ("heading", 2),
         ("paragraph", 0),
     ]
+
+
+def test_pdf_headings_with_a_ligature_are_headings(tmp_path: Path) -> None:
+    """ "2. Deﬁnitions", drawn with the one glyph "ﬁ", was read as a numbered list item: the
+    page's text had its ligatures undone, the line looked up by its font had not."""
+    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # fpdf2's own fonts have no "ﬁ"
+    pdf = FPDF()
+    pdf.add_font("dejavu", "", str(fonts / "DejaVuSans.ttf"))
+    pdf.add_font("dejavu", "B", str(fonts / "DejaVuSans-Bold.ttf"))
+    pdf.add_page()
+    for heading, body in (
+        ("1. Scope", "This agreement covers the supply of office furniture to every branch."),
+        ("2. De\ufb01nitions", "A branch means any office of the company open to the public."),
+        ("3. Bene\ufb01ts and O\ufb00ers", "The supplier grants a discount of eight percent."),
+    ):
+        pdf.set_font("dejavu", "B", 15)
+        pdf.multi_cell(0, 9, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("dejavu", size=10)
+        pdf.multi_cell(0, 5, body, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "terms.pdf"))
+    headings = [(text, level) for kind, text, level in _blocks(tmp_path / "terms.pdf") if kind == "heading"]
+    assert headings == [("1. Scope", 1), ("2. Definitions", 1), ("3. Benefits and Offers", 1)]

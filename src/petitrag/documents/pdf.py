@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble, title_like
-from petitrag.documents.pdf_fonts import APART, LineFonts, heading_levels
+from petitrag.documents.pdf_fonts import APART, LIGATURES, LineFonts, heading_levels
 from petitrag.documents.pdf_running import LAST_WORD as _LAST_WORD
 from petitrag.documents.pdf_running import without_running_lines
 from petitrag.errors import DocumentError
@@ -25,7 +25,6 @@ from petitrag.logs import silenced
 if TYPE_CHECKING:
     from pypdf import PdfReader
 
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "ft", "ﬆ": "st"})
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _BULLET = re.compile(r"(?:[-•▪◦‣●–*]|\d{1,3}[.)])\s+\S")
 _SHORT_LINE = 0.75  # a line under 75 % of the usual width ends its paragraph
@@ -120,7 +119,7 @@ def _page_texts(reader: PdfReader) -> tuple[list[str], list[int], list[LineFonts
         else:
             text = "\n\n".join(part for part in (text, _form_values(page, text)) if part)
         texts.append(
-            _SOFT_HYPHEN_BREAK.sub("", text.translate(_LIGATURES).replace("\x00", "")).replace("\xad", "")
+            _SOFT_HYPHEN_BREAK.sub("", text.translate(LIGATURES).replace("\x00", "")).replace("\xad", "")
         )
     if failed and len(failed) == len(texts):
         raise DocumentError("corrupt or unreadable PDF: no page could be read")

@@ -34,6 +34,8 @@ _SENTENCE_TAIL = (".", ",", ";")
 #: the level of a bold line at the body's size: it is kept apart, not made a heading (a table's
 #: header row is bold too)
 APART = 0
+#: the typographic ligatures a PDF may draw as one character ("ﬁ" in "Deﬁnitions")
+LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "ft", "ﬆ": "st"})
 
 Style = tuple[float, bool]  # (size in points, rounded to a half; bold)
 
@@ -79,9 +81,7 @@ def heading_levels(pages: list[LineFonts]) -> list[dict[str, int]]:
     its font but is no heading: all in bold at the body's size, or body text set larger (see
     ``_page_headings``). A line of several sizes, long, or ending a sentence is none. A line
     without a letter may be a heading's second line ("…Third Quarter", "2024")."""
-    styles = [
-        [(" ".join("".join(p for p, _ in line).split()), line) for line in page.lines] for page in pages
-    ]
+    styles = [[(_line_text(line), line) for line in page.lines] for page in pages]
     body = _body_style(styles)
     if body is None:
         return [{} for _ in pages]
@@ -96,6 +96,14 @@ def heading_levels(pages: list[LineFonts]) -> list[dict[str, int]]:
         }
         for page in found
     ]
+
+
+def _line_text(line: list[tuple[str, Style]]) -> str:
+    """A line's text as the page's text has it (``pdf._page_texts``): spaces normalised,
+    ligatures undone. "2. Deﬁnitions" (one "ﬁ" glyph) was no heading: the page read
+    "2. Definitions", the line was looked up as drawn, and a numbered list item was made."""
+    text = "".join(part for part, _ in line).translate(LIGATURES).replace("\x00", "").replace("\xad", "")
+    return " ".join(text.split())
 
 
 def _page_headings(page: list[tuple[str, list[tuple[str, Style]]]], body: Style) -> dict[str, Style | None]:
