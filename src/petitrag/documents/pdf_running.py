@@ -6,6 +6,7 @@ each page's first and last paragraphs.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from petitrag.documents.base import PART_WORDS
 
@@ -27,22 +28,11 @@ def without_running_lines(texts: list[str]) -> list[str]:
 
     A page-number line goes from every page; any other running line is kept where it first
     appears: a table's header row repeated on each page ("Product | Unit price | Colour") or
-    a document's name holds meaning, and once it costs nothing."""
+    a document's name holds meaning, and once it costs nothing. And such a line goes only from
+    the page's very edge, apart from the page's own text (``_edge_band``)."""
     pages = [text.split("\n") for text in texts]
     edges = [_edge_keys(lines) for lines in pages]
-    seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
-    places: dict[str, dict[int, frozenset[int]]] = {}  # key -> page index -> its places there
-    for number, (lines, page) in enumerate(zip(pages, edges, strict=True)):
-        slots = _places(lines)
-        for index, key in page.items():
-            seen.setdefault(key, {}).setdefault(number, _in_digits(lines[index]))
-            places.setdefault(key, {}).setdefault(number, slots[index])
-    enough = max(3, (len(texts) + 1) // 2) if len(texts) != 2 else 2
-    running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
-    for key, lines in seen.items():
-        kind = _running_kind(key, lines, len(texts)) if key and len(lines) >= enough else None
-        if kind and (len(texts) != 2 or _two_pages_running(kind, lines, places[key])):
-            running[key] = kind == "page"
+    running = _running_keys(pages, edges)
     if not running:
         return texts
     kept = _drop(pages, edges, running)
@@ -50,22 +40,114 @@ def without_running_lines(texts: list[str]) -> list[str]:
     return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
 
 
+def _enough(pages: int) -> int:
+    """On how many pages a line must stand to be a running line."""
+    return max(3, (pages + 1) // 2) if pages != 2 else 2
+
+
+def _running_keys(pages: list[list[str]], edges: list[dict[int, str]]) -> dict[str, bool]:
+    """The keys (``_running_key``) of the running lines, each with whether it is a page number."""
+    seen: dict[str, dict[int, str]] = {}  # key -> page index -> the line there
+    places: dict[str, dict[int, frozenset[int]]] = {}  # key -> page index -> its places there
+    for number, (lines, page) in enumerate(zip(pages, edges, strict=True)):
+        slots = _places(lines)
+        for index, key in page.items():
+            seen.setdefault(key, {}).setdefault(number, _in_digits(lines[index]))
+            places.setdefault(key, {}).setdefault(number, slots[index])
+    enough = _enough(len(pages))
+    running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
+    for key, lines in seen.items():
+        kind = _running_kind(key, lines, len(pages)) if key and len(lines) >= enough else None
+        if kind and (len(pages) != 2 or _two_pages_running(kind, lines, places[key])):
+            running[key] = kind == "page"
+    return running
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+#: a page's running lines (page numbers aside) at one edge, and the sentence next to them
+_Band = tuple[list[int], str]
+
+
 def _drop(pages: list[list[str]], edges: list[dict[int, str]], running: dict[str, bool]) -> list[str]:
     """The pages' text without their running lines: a page number everywhere, another running
-    line but where it first appears."""
+    line but where it first appears, and there only at the page's edge, apart from a template's
+    repeated text (``_edge_band``)."""
+    bands = [_edge_bands(lines, page, running) for lines, page in zip(pages, edges, strict=True)]
+    beside = Counter(sentence for sides in bands for sentence in {sentence for _, sentence in sides})
+    enough = _enough(len(pages))
     shown: set[str] = set()
     kept = []
-    for lines, page in zip(pages, edges, strict=True):
+    for lines, page, sides in zip(pages, edges, bands, strict=True):
+        droppable = {
+            index for band, next_to in sides if not next_to or beside[next_to] < enough for index in band
+        }
         left = []
         for index, line in enumerate(lines):
             key = page.get(index, "")
+            if running.get(key) or (index in droppable and key in shown):
+                continue
             if key in running:
-                if running[key] or key in shown:
-                    continue
                 shown.add(key)
             left.append(line)
         kept.append("\n".join(left))
     return kept
+
+
+def _edge_bands(lines: list[str], keys: dict[int, str], running: dict[str, bool]) -> list[_Band]:
+    """The page's running lines at its top and at its bottom (``_edge_band``), each with the
+    sentence of the text next to them ("" when none)."""
+    filled = [index for index, line in enumerate(lines) if line.strip()]
+    above = dict(zip(filled, ["", *(lines[index] for index in filled)], strict=False))
+    textual = {index for index in keys if _reads_as_text(lines[index], above[index])}
+    top, below = _edge_band(filled, keys, running, textual)
+    bottom, over = _edge_band(filled[::-1], keys, running, textual)
+    first = "" if below is None else _SENTENCE_BREAK.split(_plain(" ".join(lines[below:])), 1)[0]
+    last = "" if over is None else _SENTENCE_BREAK.split(_plain(" ".join(lines[: over + 1])))[-1]
+    return [(top, first), (bottom, last)]
+
+
+def _edge_band(
+    order: list[int], keys: dict[int, str], running: dict[str, bool], textual: set[int]
+) -> tuple[list[int], int | None]:
+    """The running lines (page numbers aside) at one edge of the page, ``order`` going inwards
+    from it, and the index of the first line past them (None when there is none).
+
+    Only the outermost lines may be running, or those between them and another running line:
+    deeper in the page a repeated line is the text's own (a recipe's "Ingredients" heading under
+    each recipe's name was lost). Nothing past a line of the text's own (``textual``) is running;
+    and where the sentence past them is the same on as many pages as a running line needs, they
+    are a template's repeated content, kept (``_drop``): four certificates, one per page, each
+    closing on "Valid for three years from the date of issue." then "Signed: Jeanne Roux, Head of
+    Training", lost both from every page but the first. A header or footer stands apart from the
+    page's own text, which changes from page to page."""
+    band: list[int] = []
+    for position, index in enumerate(order):
+        key = keys.get(index, "") if position < _RUNNING_EDGE else ""
+        if key not in running or (not running[key] and index in textual):
+            return band, index
+        if not running[key]:
+            band.append(index)
+    return band, None
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
+#: a line that ends a sentence: "…the date of issue.", "…for that month."
+_SENTENCE_END = re.compile(r"[.!?][\"'”»)]*$")
+_PROSE_WORDS = 4  # a sentence of this many words at least is text, not a header or footer
+
+
+def _reads_as_text(line: str, before: str) -> bool:
+    """Whether a line repeated at a page's edge is the text's own, not a header or footer: a
+    sentence ("Valid for three years from the date of issue.") or the end of one that the line
+    before began: each page's passage wrapping to "…found no discrepancies in the" / "ledger
+    entries for that month." lost its last line from every page but the first."""
+    if not _SENTENCE_END.search(line.rstrip()):
+        return False
+    unfinished = before.strip() and not re.search(r"[.!?:;,]\W*$", before.rstrip())
+    return len(line.split()) >= _PROSE_WORDS or bool(unfinished)
 
 
 _TWO_PAGES_LINE = 80  # of a two-page document, a line repeated word for word is running up to this length

@@ -1,0 +1,89 @@
+"""PDF running headers and footers against a page's own text: what repeats from page to page
+at the top or bottom of a page is not always a header or footer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fpdf import FPDF
+
+from petitrag.documents import ParsedDocument, parse_bytes
+
+
+def _pdf(path: Path, pages: list[list[str]], footer: Callable[[int], str] | None = None) -> ParsedDocument:
+    """A real PDF, one list of paragraphs per page, in one font (no headings by size), with a
+    footer line from ``footer(page number)``; parsed."""
+
+    class Document(FPDF):
+        def footer(self) -> None:
+            if footer is not None:
+                self.set_y(-15)
+                self.set_font("helvetica", size=9)
+                self.cell(0, 10, footer(self.page_no()), align="C")
+
+    pdf = Document()
+    for paragraphs in pages:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=11)
+        for paragraph in paragraphs:
+            pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return parse_bytes(path.read_bytes(), path)
+
+
+def _page_texts(doc: ParsedDocument) -> list[str]:
+    """Each page's text, its blocks joined by a space: what a search finds there."""
+    return [
+        " ".join(" ".join(block.text.split()) for block in doc.blocks if block.page == page)
+        for page in range(1, doc.pages + 1)
+    ]
+
+
+_NAMES = ("Marc Girard", "Julie Perrin", "Hugo Lambert", "Emma Faure", "Louis Brun")
+
+
+def test_a_template_s_repeated_closing_lines_are_kept_on_every_page(tmp_path: Path) -> None:
+    """Five permits, one per page, closing on the same two lines: both were read on the
+    first page only, taken for a two-line footer."""
+    closing = ["This permit expires at the end of the calendar year.", "Approved by the site safety officer"]
+    pages = [[f"Permit holder: {name} may enter the loading dock.", *closing] for name in _NAMES]
+    doc = _pdf(tmp_path / "permits.pdf", pages)
+    assert _page_texts(doc) == [" ".join(page) for page in pages]
+
+
+def test_a_passage_wrapping_to_the_same_last_line_keeps_it_on_every_page(tmp_path: Path) -> None:
+    """Each page's passage wrapped to the same short last line, over the page number: every page
+    but the first ended mid-sentence ("…reported no missing items in the stock register")."""
+    passage = (
+        "Inspection of pallet row {row}: the team counted every box and reported no missing items in the "
+        "stock register for that week."
+    )
+    pages = [[passage.format(row=row)] for row in range(11, 17)]
+    doc = _pdf(tmp_path / "inspections.pdf", pages, footer=str)
+    assert _page_texts(doc) == [page[0] for page in pages]
+
+
+def test_a_repeated_line_under_each_page_s_own_first_line_is_kept(tmp_path: Path) -> None:
+    """Each recipe opens with its name, then "Ingredients": the heading was lost from every
+    recipe but the first, and the "Serves 4" closing each one over the page number too."""
+    recipes = [
+        ("Pear Crumble", "4 pears", "Bake the pear crumble for 30 minutes."),
+        ("Leek Quiche", "3 leeks", "Bake the leek quiche until the top is golden."),
+        ("Pea Risotto", "300 g peas", "Stir the risotto for 18 minutes, adding the stock slowly."),
+        ("Apple Compote", "6 apples", "Simmer the apples with a little water and sugar."),
+    ]
+    pages = [
+        [name, "Ingredients", f"- {item}", f"{method} Serve it with a salad.", "Serves 4"]
+        for name, item, method in recipes
+    ]
+    doc = _pdf(tmp_path / "recipes.pdf", pages, footer=lambda n: f"Page {n} of 4")
+    assert _page_texts(doc) == [" ".join(page) for page in pages]
+
+
+def test_a_fixed_footer_over_the_page_number_still_goes_from_later_pages(tmp_path: Path) -> None:
+    """A company line above the page number is a footer: kept once, where it first appears."""
+    company = "Northwind Traders - Internal use only"
+    pages = [[f"{name} joins the sales team on the first Monday of the month.", company] for name in _NAMES]
+    doc = _pdf(tmp_path / "staff.pdf", pages, footer=lambda n: f"- {n} -")
+    assert _page_texts(doc) == [" ".join(pages[0]), *(page[0] for page in pages[1:])]
