@@ -87,3 +87,25 @@ def test_a_fixed_footer_over_the_page_number_still_goes_from_later_pages(tmp_pat
     pages = [[f"{name} joins the sales team on the first Monday of the month.", company] for name in _NAMES]
     doc = _pdf(tmp_path / "staff.pdf", pages, footer=lambda n: f"- {n} -")
     assert _page_texts(doc) == [" ".join(pages[0]), *(page[0] for page in pages[1:])]
+
+
+def test_roman_page_numbers_of_a_short_front_matter_are_left_out(tmp_path: Path) -> None:
+    """Three pages numbered i to iii, then nine numbered 1 to 9: the roman numbers were on
+    fewer than half the pages, and each stayed glued to its page's text ("…batch 22. ii")."""
+    roman = ("i", "ii", "iii")
+    pages = [
+        [f"Chapter note {n}: the archive holds box number {n * 7} of the collection."] for n in range(1, 13)
+    ]
+    doc = _pdf(tmp_path / "archive.pdf", pages, footer=lambda n: roman[n - 1] if n <= 3 else str(n - 3))
+    assert _page_texts(doc) == [page[0] for page in pages]
+
+
+def test_two_roman_numbered_pages_before_the_numbered_ones_lose_their_numbers(tmp_path: Path) -> None:
+    """A foreword and a contents page numbered i and ii, then four numbered "Page 1 of 4"."""
+    pages = [[f"Part {n} of the handbook describes how visitors sign in at reception."] for n in range(1, 7)]
+    doc = _pdf(
+        tmp_path / "handbook.pdf",
+        pages,
+        footer=lambda n: ("i", "ii")[n - 1] if n <= 2 else f"Page {n - 2} of 4",
+    )
+    assert _page_texts(doc) == [page[0] for page in pages]

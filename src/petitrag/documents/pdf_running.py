@@ -57,8 +57,18 @@ def _running_keys(pages: list[list[str]], edges: list[dict[int, str]]) -> dict[s
     enough = _enough(len(pages))
     running: dict[str, bool] = {}  # key -> whether it is a page number (dropped everywhere)
     for key, lines in seen.items():
-        kind = _running_kind(key, lines, len(pages)) if key and len(lines) >= enough else None
-        if kind and (len(pages) != 2 or _two_pages_running(kind, lines, places[key])):
+        if not key or len(lines) < 2:
+            continue
+        kind = _running_kind(key, lines, len(pages))
+        if _ROMAN_KEY.fullmatch(key) and kind == "page" and _same_place(places[key]):
+            # front matter is a few pages ("i", "ii", "iii" before page 1 of 9): held to half
+            # the document, its numbers stayed glued to their pages' text ("…batch 22. ii")
+            running[key] = True
+        elif (
+            kind
+            and len(lines) >= enough
+            and (len(pages) != 2 or _two_pages_running(kind, lines, places[key]))
+        ):
             running[key] = kind == "page"
     return running
 
@@ -160,10 +170,15 @@ def _two_pages_running(kind: str, lines: dict[int, str], places: dict[int, froze
     Q3 2024"). Kept, the footer ended page 1's last passage and page 2's header was a passage of its
     own, as with three pages or more. Two copies are thin evidence, hence the same place; a
     repeated line is kept on page 1 anyway, so a wrong guess only loses a repeat."""
-    first, second = places.values()
-    if not first & second:
+    if not _same_place(places):
         return False
     return kind == "page" or all(len(line) <= _TWO_PAGES_LINE for line in lines.values())
+
+
+def _same_place(places: dict[int, frozenset[int]]) -> bool:
+    """Whether the copies of a line (their places by page) share a place: all the first line,
+    or all the last…"""
+    return bool(frozenset.intersection(*places.values()))
 
 
 def _places(lines: list[str]) -> dict[int, frozenset[int]]:
@@ -187,6 +202,8 @@ def _edge_keys(lines: list[str]) -> dict[int, str]:
 #: a line that is only a roman numeral, as front matter numbers its pages: "iv", "- iv -", "(IV)"
 _ROMAN_LINE = re.compile(r"\s*([-–—(]?)\s*([ivxlc]{1,8})\s*([-–—)]?)\s*", re.IGNORECASE)
 _ROMAN = re.compile(r"c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})")
+#: the key (``_running_key``) of a lone roman numeral
+_ROMAN_KEY = re.compile(r"[-–—(]?roman #[-–—)]?")
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 
 
