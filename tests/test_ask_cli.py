@@ -143,6 +143,17 @@ def test_questions_the_documents_share_nothing_with_are_abstained_on_without_the
     assert asked["timings"]["completion_tokens"] > 0  # 0 turns the gate off: the model answers
 
 
+def test_a_question_in_a_third_language_is_not_refused_for_sharing_no_words(indexed: Path) -> None:
+    """Search ranks the compost page first for a German question, but shares none of its words:
+    the gate refused it unread ("search found too little"), though the README promises such a
+    question an answer in the closer of the two languages."""
+    question = "Wie oft sollte man den Komposthaufen umwenden?"
+    top = json.loads(run("search", question, "--json").stdout)["hits"][0]
+    assert top["source"].endswith("composting.html") and top["score"] == 1.0  # a dense match alone
+    data = json.loads(run("ask", question, "--json").stdout)
+    assert data["timings"]["completion_tokens"] > 0 and data["language"] == "en"
+
+
 def test_min_score_abstains_on_questions_search_barely_matches(indexed: Path) -> None:
     question = "How often should I turn my compost pile?"
     top = json.loads(run("search", question, "--json").stdout)["hits"][0]["score"]

@@ -68,6 +68,20 @@ def detect_language(text: str, default: Language = "en", *, accents_break_ties: 
     return "fr" if french > english else "en"
 
 
+def reads_as_french_or_english(text: str) -> bool:
+    """Whether a text of four words or more holds two signs of French or English at least
+    (function words, elisions, a question's opening word): "¿Cuántos días de teletrabajo por
+    semana están permitidos?" holds one ("de"), "Wie viele Tage Homeoffice pro Woche sind
+    erlaubt?" none; 9 of PIAF dev's 2,021 questions hold fewer ("Doris Day et Ella Fitzgerald")."""
+    head = text.lower()[:4000]
+    words = _WORD.findall(head)
+    markers = _FRENCH_MARKERS | _ENGLISH_MARKERS
+    signs = sum(word in markers for word in words) + len(_FRENCH_FORMS.findall(head))
+    if words and (words[0] in _OPENERS["fr"] or words[0] in _OPENERS["en"]):
+        signs += 2
+    return len(words) < 4 or signs >= 2
+
+
 @cache
 def _stemmer(language: Language):  # type: ignore[no-untyped-def]
     import Stemmer  # PyStemmer: Snowball stemmers in C

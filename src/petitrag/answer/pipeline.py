@@ -49,7 +49,7 @@ from petitrag.config import Settings
 from petitrag.errors import GenerationError, QueryError
 from petitrag.generation.base import Completion, GenerationParams, Generator, Message
 from petitrag.generation.catalog import CATALOG
-from petitrag.language import LANGUAGES, Language, detect_language
+from petitrag.language import LANGUAGES, Language, detect_language, reads_as_french_or_english
 from petitrag.retrieval.hybrid import Hit, Retriever
 from petitrag.retrieval.ranking import COVERAGE_SCALE
 from petitrag.routing.signals import compute_signals, retrieval_signals
@@ -133,7 +133,7 @@ class Answerer:
         ``reading = "top"`` never falls back: the top passage's abstention is the answer.
         """
         started = time.perf_counter() - retrieval_s
-        if not hits or self._too_weak(hits, language):
+        if not hits or self._too_weak(question, hits, language):
             return self._abstain_without_model(language, hits, retrieval_s)
         budget = self._budget(question, language)
         top_only = self.settings.reading == "top"
@@ -458,10 +458,14 @@ class Answerer:
             signals=signals,
         )  # fmt: skip
 
-    def _too_weak(self, hits: list[Hit], language: Language) -> bool:
+    def _too_weak(self, question: str, hits: list[Hit], language: Language) -> bool:
         """Whether the best passage scores below ``min_score``: it then shares almost nothing
         with the question, which on PIAF questions whose article is not indexed is the best
-        single sign of it (ROC AUC 0.90), and a small model would answer from it anyway."""
+        single sign of it (ROC AUC 0.90), and a small model would answer from it anyway. A
+        question in a third language shares no words with any passage: it is not judged (a
+        Spanish question whose answer search ranked first was refused unread)."""
+        if self.settings.min_score is None and not reads_as_french_or_english(question):
+            return False
         threshold = self._min_score(hits, language)
         return threshold is not None and max(hit.score for hit in hits) < threshold
 
