@@ -1243,11 +1243,15 @@ def test_a_rewrite_that_asks_an_earlier_question_is_not_searched() -> None:
         (complete, "Qui a décidé du changement de parking ?"),
         ("Et qui le délivre ?", "Combien coûte le badge ? Et qui le délivre ?"),
         ("Et qui ?", "Qui a décidé du changement ?"),
+        ("et combien coûte-t-il ?", "Qui a décidé du changement et combien coûte-t-il ?"),  # glued with "et"
+        ("and how much does it cost?", "Combien coûte le badge and how much does it cost?"),
     ]
     for question, rewrite in cases:
         assert standalone_question(ScriptedGenerator(rewrite), history, question) == question
     resolved = "Qui délivre le badge de parking ?"  # a short follow-up's words rightly replaced
     assert standalone_question(ScriptedGenerator(resolved), history, "Et qui le délivre ?") == resolved
+    extended = "Qui a décidé du changement de parking et pourquoi ?"  # the earlier question, changed
+    assert standalone_question(ScriptedGenerator(extended), history, "Et pourquoi ?") == extended
 
 
 def test_a_checked_answer_that_no_longer_continues_what_flowed_is_not_spliced_into_it() -> None:

@@ -128,7 +128,10 @@ def _asks_the_same(question: str, rewritten: str, history: list[tuple[str, str]]
     if rewritten.count("?") > max(1, question.count("?")):
         return False
     earlier = {_plain(asked) for asked, _ in history} - {_plain(question)}
-    if _plain(rewritten) in earlier:
+    plain = _plain(rewritten)
+    if plain in earlier or any(
+        _GLUED.match(plain[len(asked) :]) for asked in earlier if plain.startswith(asked)
+    ):
         return False
     language = detect_language(question)
     asked = set(analyze(question, language))
@@ -139,6 +142,11 @@ def _asks_the_same(question: str, rewritten: str, history: list[tuple[str, str]]
 #: a follow-up with this many words of its own asks its own question ("What does the annual
 #: revision of the bike include?" became "Who decided the change of the leave entitlement?")
 _STANDS_ALONE = 4
+
+
+#: what joins a follow-up to an earlier question repeated whole: "What is DeskSync Pro and how
+#: much does it cost?" was searched, and answered "DeskSync Pro" again
+_GLUED = re.compile(r" (?:and|et|or|ou|as well as|ainsi que|plus|also|aussi)\b")
 
 
 def _plain(question: str) -> str:
