@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from petitrag.documents.base import Block, ParsedDocument, Parser, assemble, file_kind
 from petitrag.documents.docx_package import drop_entity_references, refuse_zip_bomb
-from petitrag.documents.docx_styles import Numbering, heading_level, list_depth, roman
+from petitrag.documents.docx_styles import HiddenStyles, Numbering, heading_level, list_depth, roman
 from petitrag.documents.docx_styles import W as _W
 from petitrag.documents.docx_text import paragraph_text
 from petitrag.documents.html import HtmlParser, markdown_table
@@ -134,33 +134,36 @@ def _tags_up_to(element: Any, top: Any) -> Iterator[str]:
         yield ancestor.tag
 
 
-def _cell_text(cell: _Cell) -> str:
+def _cell_text(cell: _Cell, styles: HiddenStyles) -> str:
     """A cell's paragraphs and nested tables (``cell.text`` leaves nested tables out)."""
     from docx.table import Table
 
     parts: list[str] = []
     for item in _items(cell._tc, cell):
         if isinstance(item, Table):
-            parts.extend(text for row in _rows(item) for text in row)
+            parts.extend(text for row in _rows(item, styles) for text in row)
         elif not isinstance(item, _AltChunk):
-            parts.append(paragraph_text(item._p))
+            parts.append(paragraph_text(item._p, styles))
     return "\n".join(parts)
 
 
-def _rows(table: Table) -> list[list[str]]:
+def _rows(table: Table, styles: HiddenStyles) -> list[list[str]]:
     """Cell texts row by row; a cell merged across columns is written once, not per column."""
     if any(child.tag in _WRAPPERS for parent in table._tbl.iter(f"{_W}tbl", f"{_W}tr") for child in parent):
-        return _wrapped_rows(table)
+        return _wrapped_rows(table, styles)
     rows: list[list[str]] = []
     for row in table.rows:
         cells = row.cells
         rows.append(
-            ["" if i and cell._tc is cells[i - 1]._tc else _cell_text(cell) for i, cell in enumerate(cells)]
+            [
+                "" if i and cell._tc is cells[i - 1]._tc else _cell_text(cell, styles)
+                for i, cell in enumerate(cells)
+            ]
         )
     return rows
 
 
-def _wrapped_rows(table: Table) -> list[list[str]]:
+def _wrapped_rows(table: Table, styles: HiddenStyles) -> list[list[str]]:
     """Rows of a table whose rows or cells sit inside content controls (a Word "repeating
     section", a form's fields): python-docx sees only bare ``w:tr``/``w:tc``, and their text
     was lost. Merges as in ``_rows``: across columns once, down rows repeated."""
@@ -176,7 +179,7 @@ def _wrapped_rows(table: Table) -> list[list[str]]:
             if merge is not None and merge.get(f"{_W}val", "continue") == "continue":
                 text = above.get(len(row), "")
             else:
-                text = above[len(row)] = _cell_text(_Cell(tc, table))
+                text = above[len(row)] = _cell_text(_Cell(tc, table), styles)
             row += [text] + [""] * (int(span.get(f"{_W}val", "1")) - 1 if span is not None else 0)
         rows.append(row)
     return rows
@@ -193,15 +196,15 @@ def _children(parent: Any, tag: str) -> Iterator[Any]:
             yield from _children(content, tag)
 
 
-def _table_block(table: Table) -> Block:
+def _table_block(table: Table, styles: HiddenStyles) -> Block:
     try:
-        rows = _rows(table)
+        rows = _rows(table, styles)
     except Exception:  # irregular merges python-docx cannot resolve: keep the words at least
         rows = [["".join(cell.itertext())] for cell in table._tbl.iter(f"{_W}tc")]
     return Block("table", markdown_table(rows))
 
 
-def _blocks(document: Document) -> list[Block]:
+def _blocks(document: Document, styles: HiddenStyles) -> list[Block]:
     from docx.table import Table
 
     blocks: list[Block] = []
@@ -216,9 +219,9 @@ def _blocks(document: Document) -> list[Block]:
     for item in _items(document.element.body, document._body):
         if isinstance(item, Table | _AltChunk):
             flush()
-            blocks += item.blocks(document) if isinstance(item, _AltChunk) else [_table_block(item)]
+            blocks += item.blocks(document) if isinstance(item, _AltChunk) else [_table_block(item, styles)]
             continue
-        text = paragraph_text(item._p).strip()
+        text = paragraph_text(item._p, styles).strip()
         if not text:
             continue  # empty spacing paragraphs neither add text nor end a list
         level = heading_level(item)
@@ -248,7 +251,7 @@ _PAGE_NUMBER = re.compile(
 )
 
 
-def _running_blocks(document: Document) -> list[Block]:
+def _running_blocks(document: Document, styles: HiddenStyles) -> list[Block]:
     """The text of the headers and footers, once, after the body: python-docx reads neither,
     and a file reference or a company's name there ("Référence dossier : RH-2024-117") was
     found by no search. A line that only numbers pages is left out."""
@@ -259,13 +262,13 @@ def _running_blocks(document: Document) -> list[Block]:
             if part.is_linked_to_previous:  # the previous section's, or none at all
                 continue
             for paragraph in part._element.iter(f"{_W}p"):
-                line = " ".join(paragraph_text(paragraph).split())
+                line = " ".join(paragraph_text(paragraph, styles).split())
                 if line and not _PAGE_NUMBER.fullmatch(line):
                     lines.setdefault(line, None)
     return [Block("paragraph", "\n".join(lines))] if lines else []
 
 
-def _note_blocks(document: Document) -> list[Block]:
+def _note_blocks(document: Document, styles: HiddenStyles) -> list[Block]:
     """Footnotes, then endnotes, under a "Notes" heading after the body, numbered as Word
     shows them: in the order the body refers to them, footnotes 1, 2, 3 and endnotes i, ii, iii
     (their internal ids are neither: both kinds started at "1.").
@@ -288,7 +291,7 @@ def _note_blocks(document: Document) -> list[Block]:
         }
         found = []
         for note in parse_xml(parts[part_name].blob).iterchildren(f"{_W}{kind}"):
-            text = " ".join(" ".join(paragraph_text(p) for p in note.iter(f"{_W}p")).split())
+            text = " ".join(" ".join(paragraph_text(p, styles) for p in note.iter(f"{_W}p")).split())
             if note.get(f"{_W}type") not in _NOT_A_NOTE and text:
                 found.append((order.get(note.get(f"{_W}id"), len(order)), text))
         for number, (_, text) in enumerate(sorted(found, key=lambda item: item[0]), start=1):
@@ -358,8 +361,9 @@ class DocxParser(Parser):
         document = _open(data)
         try:
             _drop_tables_of_contents(document.element.body)
-            body = _blocks(document)
-            blocks = body + _note_blocks(document) + _running_blocks(document)
+            styles = HiddenStyles(document)
+            body = _blocks(document, styles)
+            blocks = body + _note_blocks(document, styles) + _running_blocks(document, styles)
         except DocumentError:
             raise
         except MemoryError as exc:

@@ -81,6 +81,68 @@ def list_depth(paragraph: Paragraph) -> int | None:
     return None
 
 
+class HiddenStyles:
+    """Which styles hide their text (``w:vanish`` in their run properties, their own or from
+    the styles they are based on): a template's instructions in a hidden paragraph style, a
+    quiz's answers in a hidden character style were indexed, though Word neither shows nor
+    prints them. Each style is resolved once per document, not once per run."""
+
+    def __init__(self, document: Document | None = None) -> None:
+        self.styles: dict[str, Any] = {}  # styleId -> w:style
+        self.default_paragraph_style = ""
+        self.resolved: dict[str, bool | None] = {}  # styleId -> hides, None where it says nothing
+        try:
+            root = document.styles.element if document is not None else None
+        except Exception:  # no styles part: nothing is hidden by a style
+            root = None
+        for style in root.iterchildren(f"{W}style") if root is not None else ():
+            style_id = style.get(f"{W}styleId", "")
+            self.styles.setdefault(style_id, style)
+            if style.get(f"{W}type") == "paragraph" and _on(style.get(f"{W}default", "0")):
+                self.default_paragraph_style = self.default_paragraph_style or style_id
+
+    def paragraph_style(self, paragraph: Any) -> str:
+        """The styleId of a ``w:p`` (the default paragraph style when it names none)."""
+        return _val(paragraph.find(f"{W}pPr/{W}pStyle")) or self.default_paragraph_style
+
+    def hides(self, run: Any, paragraph_style: str) -> bool:
+        """Whether Word hides a run: its own ``w:vanish`` first (``w:val="0"`` shows it), then
+        its character style's, then its paragraph's style's."""
+        for hidden in (
+            vanish(run.find(f"{W}rPr")),
+            self.style_hides(_val(run.find(f"{W}rPr/{W}rStyle"))),
+            self.style_hides(paragraph_style),
+        ):
+            if hidden is not None:
+                return hidden
+        return False
+
+    def style_hides(self, style_id: str, depth: int = 0) -> bool | None:
+        """A style's ``w:vanish``, else the nearest one of the styles it is based on."""
+        if style_id in self.resolved:
+            return self.resolved[style_id]
+        style = self.styles.get(style_id)
+        if style is None or depth >= _MAX_STYLE_DEPTH:
+            return None
+        self.resolved[style_id] = None  # a style based on itself must not loop
+        hidden = vanish(style.find(f"{W}rPr"))
+        if hidden is None:
+            hidden = self.style_hides(_val(style.find(f"{W}basedOn")), depth + 1)
+        self.resolved[style_id] = hidden
+        return hidden
+
+
+def vanish(properties: Any) -> bool | None:
+    """What run properties (``w:rPr``) say of hiding: True for ``<w:vanish/>``, False for
+    ``<w:vanish w:val="0"/>``, None where they say nothing."""
+    element = properties.find(f"{W}vanish") if properties is not None else None
+    return None if element is None else _on(element.get(f"{W}val", "true"))
+
+
+def _on(value: str) -> bool:
+    return value not in ("0", "false", "off")
+
+
 class Numbering:
     """List markers as Word shows them ("1.", "a)", "2.1."), from ``word/numbering.xml``:
     a numbered procedure read "- step" in the index, and "step 3" could not be found.
