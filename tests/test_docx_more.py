@@ -1,4 +1,4 @@
-"""DOCX reading as Word shows it: text hidden through styles."""
+"""DOCX reading as Word shows it: text hidden through styles, lists inside table cells."""
 
 from __future__ import annotations
 
@@ -48,4 +48,25 @@ def test_docx_text_hidden_through_a_style_is_left_out(tmp_path: Path) -> None:
         "the client's name.",
         "The capital of Australia is (answer hidden).",
         "| Capital | Ask the teacher. |\n| --- | --- |",
+    ]
+
+
+def test_docx_numbered_list_in_a_table_cell_keeps_its_numbers_and_separators(tmp_path: Path) -> None:
+    """A numbered procedure in a cell read "| Pump | Unplug the pump Open the lid Replace the
+    filter |": its numbers were lost and its steps ran together. Numbers go on as in Word."""
+    document = docx.Document()
+    document.add_paragraph("Switch off the mains.", style="List Number")
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Pump"
+    steps = table.cell(0, 1)
+    steps.paragraphs[0].text = "Steps:"
+    for text, style in (("Unplug the pump", "List Number"), ("Open the lid.", "List Number"),
+                        ("Replace the filter", "List Number"), ("Gloves", "List Bullet")):  # fmt: skip
+        steps.add_paragraph(text, style=style)
+    steps.add_paragraph("Then close it.")
+    doc = parse(_write(tmp_path / "pump.docx", _docx_bytes(document)))
+    assert [b.text for b in doc.blocks] == [
+        "1. Switch off the mains.",
+        "| Pump | Steps: 2. Unplug the pump; 3. Open the lid. 4. Replace the filter; - Gloves; "
+        "Then close it. |\n| --- | --- |",
     ]

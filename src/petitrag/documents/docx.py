@@ -134,36 +134,74 @@ def _tags_up_to(element: Any, top: Any) -> Iterator[str]:
         yield ancestor.tag
 
 
-def _cell_text(cell: _Cell, styles: HiddenStyles) -> str:
-    """A cell's paragraphs and nested tables (``cell.text`` leaves nested tables out)."""
+@dataclass
+class _Reading:
+    """What every paragraph of a document is read with: its list numbering, counted in reading
+    order (a list in a table cell goes on numbering as in Word), and its styles that hide text."""
+
+    numbering: Numbering
+    styles: HiddenStyles
+
+
+def _list_line(item: Paragraph, text: str, numbering: Numbering, level: int) -> str | None:
+    """A list paragraph's line as Word shows it ("  a) Open the lid"), None for any other
+    paragraph (``level``: the paragraph's heading level, 0 for body text)."""
+    depth = None if level else list_depth(item)
+    depth = numbering.depth(item) if depth is None and not level else depth
+    if depth is None:
+        return None
+    return f"{'  ' * depth}{numbering.marker(item, depth)} {' '.join(text.split())}"
+
+
+def _cell_text(cell: _Cell, reading: _Reading) -> str:
+    """A cell's paragraphs and nested tables (``cell.text`` leaves nested tables out). List
+    items keep their markers and end with ";" when more follows: a table flattens a cell to
+    one line, and a numbered procedure in a cell read "Unplug the pump Open the lid"."""
     from docx.table import Table
 
-    parts: list[str] = []
+    parts: list[tuple[str, bool]] = []  # (text, whether it is a list item's line)
     for item in _items(cell._tc, cell):
         if isinstance(item, Table):
-            parts.extend(text for row in _rows(item, styles) for text in row)
-        elif not isinstance(item, _AltChunk):
-            parts.append(paragraph_text(item._p, styles))
-    return "\n".join(parts)
+            parts += [(text, False) for row in _rows(item, reading) for text in row if text.strip()]
+        elif not isinstance(item, _AltChunk) and (text := paragraph_text(item._p, reading.styles).strip()):
+            line = _list_line(item, text, reading.numbering, heading_level(item)) if _styled(item) else None
+            parts.append((line or text, line is not None))
+    return "\n".join(
+        f"{text};" if is_item and n + 1 < len(parts) and not _CLAUSE_END.search(text) else text
+        for n, (text, is_item) in enumerate(parts)
+    )
 
 
-def _rows(table: Table, styles: HiddenStyles) -> list[list[str]]:
+_CLAUSE_END = re.compile(r"[.;:,!?…]$")
+
+
+def _styled(paragraph: Paragraph) -> bool:
+    """Whether a paragraph names a style or a numbering, which a list item does: python-docx
+    finds the default style of one that names neither slowly (milliseconds each, and a table
+    may have thousands of cells)."""
+    return (
+        paragraph._p.find(f"{_W}pPr/{_W}pStyle") is not None
+        or paragraph._p.find(f"{_W}pPr/{_W}numPr") is not None
+    )
+
+
+def _rows(table: Table, reading: _Reading) -> list[list[str]]:
     """Cell texts row by row; a cell merged across columns is written once, not per column."""
     if any(child.tag in _WRAPPERS for parent in table._tbl.iter(f"{_W}tbl", f"{_W}tr") for child in parent):
-        return _wrapped_rows(table, styles)
+        return _wrapped_rows(table, reading)
     rows: list[list[str]] = []
     for row in table.rows:
         cells = row.cells
         rows.append(
             [
-                "" if i and cell._tc is cells[i - 1]._tc else _cell_text(cell, styles)
+                "" if i and cell._tc is cells[i - 1]._tc else _cell_text(cell, reading)
                 for i, cell in enumerate(cells)
             ]
         )
     return rows
 
 
-def _wrapped_rows(table: Table, styles: HiddenStyles) -> list[list[str]]:
+def _wrapped_rows(table: Table, reading: _Reading) -> list[list[str]]:
     """Rows of a table whose rows or cells sit inside content controls (a Word "repeating
     section", a form's fields): python-docx sees only bare ``w:tr``/``w:tc``, and their text
     was lost. Merges as in ``_rows``: across columns once, down rows repeated."""
@@ -179,7 +217,7 @@ def _wrapped_rows(table: Table, styles: HiddenStyles) -> list[list[str]]:
             if merge is not None and merge.get(f"{_W}val", "continue") == "continue":
                 text = above.get(len(row), "")
             else:
-                text = above[len(row)] = _cell_text(_Cell(tc, table), styles)
+                text = above[len(row)] = _cell_text(_Cell(tc, table), reading)
             row += [text] + [""] * (int(span.get(f"{_W}val", "1")) - 1 if span is not None else 0)
         rows.append(row)
     return rows
@@ -196,9 +234,9 @@ def _children(parent: Any, tag: str) -> Iterator[Any]:
             yield from _children(content, tag)
 
 
-def _table_block(table: Table, styles: HiddenStyles) -> Block:
+def _table_block(table: Table, reading: _Reading) -> Block:
     try:
-        rows = _rows(table, styles)
+        rows = _rows(table, reading)
     except Exception:  # irregular merges python-docx cannot resolve: keep the words at least
         rows = [["".join(cell.itertext())] for cell in table._tbl.iter(f"{_W}tc")]
     return Block("table", markdown_table(rows))
@@ -209,6 +247,7 @@ def _blocks(document: Document, styles: HiddenStyles) -> list[Block]:
 
     blocks: list[Block] = []
     numbering = Numbering(document)
+    reading = _Reading(numbering, styles)
     items: list[str] = []  # the list being collected
 
     def flush() -> None:
@@ -219,16 +258,15 @@ def _blocks(document: Document, styles: HiddenStyles) -> list[Block]:
     for item in _items(document.element.body, document._body):
         if isinstance(item, Table | _AltChunk):
             flush()
-            blocks += item.blocks(document) if isinstance(item, _AltChunk) else [_table_block(item, styles)]
+            blocks += item.blocks(document) if isinstance(item, _AltChunk) else [_table_block(item, reading)]
             continue
         text = paragraph_text(item._p, styles).strip()
         if not text:
             continue  # empty spacing paragraphs neither add text nor end a list
         level = heading_level(item)
-        depth = None if level else list_depth(item)
-        depth = numbering.depth(item) if depth is None and not level else depth
-        if depth is not None:
-            items.append(f"{'  ' * depth}{numbering.marker(item, depth)} {' '.join(text.split())}")
+        line = _list_line(item, text, numbering, level)
+        if line is not None:
+            items.append(line)
             continue
         flush()
         if level:
