@@ -503,6 +503,12 @@ def test_chat_answers_follow_up_questions(indexed: Path) -> None:
     assert result.exit_code == 0 and result.stderr.count("first token") == 2, result.stderr
     assert "/new     forget the conversation" in result.stderr and "(conversation forgotten)" in result.stderr
     assert "unknown command /frobnicate" in result.stderr and "understood as" not in result.stderr
+    # a command is the line's first word ("/new please" was a follow-up, "/foo bar" a question)
+    piped = "How often should I turn my compost pile?\n/new And in wet weather?\n/frobnicate the pile\n"
+    result = CliRunner().invoke(cli, ["chat"], input=piped, catch_exceptions=False)
+    assert result.exit_code == 0 and result.stderr.count("first token") == 2, result.stderr
+    assert "(conversation forgotten)" in result.stderr and "understood as" not in result.stderr
+    assert "unknown command /frobnicate" in result.stderr
 
 
 def test_a_question_chat_cannot_use_does_not_end_the_chat(indexed: Path) -> None:
@@ -511,13 +517,13 @@ def test_a_question_chat_cannot_use_does_not_end_the_chat(indexed: Path) -> None
     result = CliRunner().invoke(
         cli, ["chat"], input=f"{too_long}\nHow often should I turn my compost pile?\n", catch_exceptions=False
     )
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # piped: a failed question fails the run, as with `ask`
     assert "error: the question is too long" in result.stderr
     assert result.stderr.count("first token") == 1  # the next question is answered
     # as a follow-up, it overflowed the rewrite prompt instead: an error that ended the chat
     questions = f"How often should I turn my compost pile?\n{too_long}\nAnd in wet weather?\n"
     result = CliRunner().invoke(cli, ["chat"], input=questions, catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr
     assert "error: the question is too long" in result.stderr and result.stderr.count("first token") == 2
 
 
@@ -529,7 +535,7 @@ def test_a_model_error_or_ctrl_c_mid_chat_ends_only_that_answer(indexed: Path, m
         unused.bind(("127.0.0.1", 0))
         down = f"served@http://127.0.0.1:{unused.getsockname()[1]}/v1"
         result = CliRunner().invoke(cli, ["chat", "-m", down], input="Compost?\nAnd wet weather?\n")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1, result.stderr  # piped: a script reading the status learns it
     assert result.stderr.count("error: cannot reach") == 2  # each turn said so, the chat went on
 
     def interrupted(*args: object, **kwargs: object) -> None:

@@ -165,28 +165,37 @@ def chat(ctx: click.Context, **flags: Any) -> None:
         typed = sys.stdin is not None and sys.stdin.isatty()
         if typed:
             import readline  # noqa: F401  (line editing and ↑ for earlier questions: arrows typed "^[[D")
+        failed = 0
         while True:
             question = read_question()
             if question is None:
                 break
-            command = question.strip().lower()
-            if not command and not typed:  # a blank line between piped questions: the rest was lost
+            if not question.strip() and not typed:  # a blank line between piped questions: the rest was lost
                 continue
-            if command in ("", *_QUIT):
+            command, _, rest = question.strip().partition(" ")
+            if not command.startswith("/"):  # "help", "quit" alone are commands, "exit fees?" a question
+                command, rest = question.strip(), ""
+            if command.lower() in ("", *_QUIT):
                 break
-            if _chat_command(command, conversation):
-                continue
+            if _chat_command(command.lower(), conversation):
+                if not (rest.strip() and command.lower() in _NEW):
+                    continue
+                question = rest  # "/new What is…?": forgotten, then asked
             try:
                 chat_turn(conversation, require_utf8(question, "question"))
             except PetitragError as exc:  # a bad question, a model server down: the conversation goes on
                 err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                failed += 1
             except KeyboardInterrupt:  # Ctrl-C stops this answer; at the prompt it quits (status 130)
                 err.print("\n[dim](answer interrupted)[/]", highlight=False)
+    if failed and not typed:  # `chat < questions.txt` in a script: as `ask` would have, say it failed
+        raise SystemExit(1)
 
 
 _QUIT = ("/quit", "/exit", "/q", "quit", "exit")
+_NEW = ("/new", "/reset", "/clear")
 _CHAT_HELP = (
-    "/new     forget the conversation: the next question is asked on its own\n"
+    "/new     forget the conversation: the next question is asked on its own (/new QUESTION asks it)\n"
     "/quit    leave (also /exit, an empty line or Ctrl-D)\n"
     "/help    this list\n"
     "Anything else is a question; follow-ups are understood in the conversation's context."
@@ -194,11 +203,12 @@ _CHAT_HELP = (
 
 
 def _chat_command(command: str, conversation: Any) -> bool:
-    """Run a chat command ("/help", "/new"); False when the line is a question ("help" and
-    "/help" were searched for, and answered with the abstention, in French)."""
+    """Run a chat command (the line's first word: "/help", "/new"); False when the line is a
+    question ("help" and "/help" were searched for, and answered with the abstention, in
+    French; "/new please" was a follow-up, "/foo bar" a question)."""
     if command in ("/help", "help", "/?"):
         err.print(escape(_CHAT_HELP), highlight=False)
-    elif command in ("/new", "/reset", "/clear"):
+    elif command in _NEW:
         conversation.history.clear()
         err.print("[dim](conversation forgotten)[/]", highlight=False)
     elif re.fullmatch(r"/\w+", command):
