@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from petitrag.chunking import Chunker
 from petitrag.documents import parse_bytes
 from petitrag.documents.base import Block, ParsedDocument, assemble
@@ -94,6 +96,35 @@ def test_page_break_starts_a_new_chunk() -> None:
         ("indicator light blinks twice and turns green. Then close the lid.", 3),
     ]
     assert all(cut.text[c.start : c.end] == c.text for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("page_end", "next_page", "goes_on"),
+    [
+        ("Certificate for Alice Martin. Signed by Jeanne Roux", "Certificate for Bruno Petit.", False),
+        ("Certificate for Alice Martin. Signed by", "Jeanne Roux. Certificate for Bruno Petit.", True),
+        ("The audit found no discrepancies in the", "ledger entries of 2023. All was in order.", True),
+        ("Stock counted on 3 May", "42 units were missing. Nobody knew why.", True),
+        ("Le contrat est signé par Jeanne Roux et", "Marc Dubois. Il prend effet en mai.", True),
+        ("Deliveries arrive on Monday,", "Wednesday and Friday. Nothing comes on Sunday.", True),
+        ("Figures are detailed in Annex A", "Budget lines were cut by half.", False),
+        ("Summary of the findings", "2. Scope of the audit is the ledger.", False),
+    ],
+)
+def test_only_the_sentence_a_page_break_cuts_is_finished_on_the_page(
+    page_end: str, next_page: str, goes_on: bool
+) -> None:
+    """A page ending without a stop pulled the next page's first sentence in: "Signed by Jeanne
+    Roux" + "Certificate for Bruno Petit." cited Bruno's certificate as page 1. Only text that
+    goes on with the sentence is: a next page in lower case or a number, a page ending in a
+    comma or a word no sentence ends with."""
+    parsed = doc(Block("paragraph", page_end, page=1), Block("paragraph", next_page, page=2))
+    chunks = Chunker(words, budget=100, overlap=5).chunk(parsed)
+    pulled = next_page.split(". ")[0] + "."
+    assert [(c.text, c.page) for c in chunks] == [
+        (f"{page_end}\n\n{pulled}" if goes_on else page_end, 1),
+        (next_page, 2),
+    ]
 
 
 def test_huge_line_without_sentence_end_is_cut_fast_and_exactly() -> None:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 
 from petitrag.documents.base import Block, ParsedDocument
+from petitrag.language import stopwords, strip_accents
 
 TokenCounter = Callable[[str], int]
 
@@ -136,6 +138,8 @@ class Chunker:
         if before.kind != "paragraph" or after.kind != "paragraph" or re.search(r"[.!?…:;]\W*$", before.text):
             return 0
         text = document.text[after.start : after.end]
+        if not _goes_on(before.text, text):
+            return 0
         end = _SENTENCE_END.search(text + " ")
         stop = end.end() if end else len(text)
         if self.count_tokens(text[:stop]) > self.overlap * 2:
@@ -216,6 +220,38 @@ class Chunker:
             used += unit.tokens
         if group:
             yield group
+
+
+#: a page's last characters that a sentence goes on from ("signed on 3 May,", "well-")
+_CONTINUING_END = frozenset(",-–—(/&")
+#: a page's first characters that go on with the sentence before them (", which…", "% of…")
+_CONTINUING_START = frozenset(",;:)]}%")
+#: a number that starts an item or a section ("2. Scope", "1) Fuses", "3.2 Results")
+_NUMBERING = re.compile(r"\d+(?:[.)]|(?:\.\d+)+\.?)\s")
+
+
+def _goes_on(before: str, after: str) -> bool:
+    """Whether the text after a page break goes on with the unpunctuated sentence before it:
+    it starts in lower case ("…no discrepancies in the | ledger entries"), with a number that
+    numbers nothing ("…a total of | 42 units") or with punctuation, or the page ends with a
+    comma, a hyphen or a word no sentence ends with ("…signed by | Jeanne Roux."). A missing
+    final stop alone is not enough: "Signed by Jeanne Roux" pulled the next page's
+    "Certificate for Bruno Petit." into page 1's chunk, and Bruno's record was cited as p. 1."""
+    first = after.lstrip()[:1]
+    if first.islower() or first in _CONTINUING_START or (first.isdigit() and not _NUMBERING.match(after)):
+        return True
+    ending = before.rstrip()
+    if ending[-1:] in _CONTINUING_END:
+        return True
+    last = re.search(r"\w+$", ending)
+    # as written: "Annex A" ends a title, though "a" is an English function word
+    return last is not None and last[0] == last[0].lower() and strip_accents(last[0]) in _function_words()
+
+
+@cache
+def _function_words() -> frozenset[str]:
+    """French and English function words ("the", "of", "by", "de", "la", "et")."""
+    return stopwords("en") | stopwords("fr")
 
 
 def _window_cut(text: str, start: int, stop: int) -> int:
