@@ -120,3 +120,45 @@ def test_pdf_headings_with_a_ligature_are_headings(tmp_path: Path) -> None:
     pdf.output(str(tmp_path / "terms.pdf"))
     headings = [(text, level) for kind, text, level in _blocks(tmp_path / "terms.pdf") if kind == "heading"]
     assert headings == [("1. Scope", 1), ("2. Definitions", 1), ("3. Benefits and Offers", 1)]
+
+
+def test_pdf_table_rows_stay_rows(tmp_path: Path) -> None:
+    """Rows of like lengths are never short: a price list was one run-on paragraph ("Widget 1
+    13.50 blue Widget 2 16.50 green…"), the sentence below the table glued to its last row."""
+    rows = [
+        ("Product", "Unit price", "Colour"),
+        ("Widget 1", "13.50", "blue"),
+        ("Widget 2", "16.50", "green"),
+    ]
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 6, "All prices are in euros and exclude VAT.", new_x="LMARGIN", new_y="NEXT")
+    with pdf.table() as table:
+        for row in rows:
+            cells = table.row()
+            for cell in row:
+                cells.cell(cell)
+    pdf.multi_cell(0, 6, "Prices valid until 31 December 2024.", new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "prices.pdf"))
+    assert _blocks(tmp_path / "prices.pdf") == [
+        ("paragraph", "All prices are in euros and exclude VAT.", 0),
+        ("table", "Product | Unit price | Colour\nWidget 1 | 13.50 | blue\nWidget 2 | 16.50 | green", 0),
+        ("paragraph", "Prices valid until 31 December 2024.", 0),
+    ]
+
+
+def test_pdf_a_lone_line_with_a_gap_is_no_table(tmp_path: Path) -> None:
+    """A form's line ("Date:        Signature:") has a column's gap, but a table has rows."""
+    terms = "I accept the terms of the lease and the rules of the building, which I have read. " * 2
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.cell(90, 6, "Date:")
+    pdf.cell(0, 6, "Signature:", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, terms.strip(), new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "form.pdf"))
+    assert _blocks(tmp_path / "form.pdf") == [
+        ("paragraph", "Date: Signature:", 0),
+        ("paragraph", terms.strip(), 0),
+    ]

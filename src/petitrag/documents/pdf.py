@@ -19,6 +19,7 @@ from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, as
 from petitrag.documents.pdf_fonts import APART, LIGATURES, LineFonts, heading_levels
 from petitrag.documents.pdf_running import LAST_WORD as _LAST_WORD
 from petitrag.documents.pdf_running import without_running_lines
+from petitrag.documents.pdf_tables import table_rows
 from petitrag.errors import DocumentError
 from petitrag.logs import silenced
 
@@ -284,24 +285,40 @@ def _words_across_pages(texts: list[str], compounds: frozenset[str]) -> list[str
 
 
 def page_blocks(
-    text: str, page: int, compounds: frozenset[str] = frozenset(), styled: Mapping[str, int] | None = None
+    text: str,
+    page: int,
+    compounds: frozenset[str] = frozenset(),
+    styled: Mapping[str, int] | None = None,
+    rows: Mapping[str, str] | None = None,
 ) -> list[Block]:
-    """Paragraph, list and heading blocks of one page's extracted text; ``compounds`` are the
-    document's hyphenated words (``hyphenated_words``), kept whole when a line break cuts them;
-    ``styled`` the page's lines set apart by their font (``heading_levels``)."""
+    """Paragraph, list, table and heading blocks of one page's extracted text; ``compounds`` are
+    the document's hyphenated words (``hyphenated_words``), kept whole when a line break cuts
+    them; ``styled`` the page's lines set apart by their font (``heading_levels``), ``rows`` its
+    table rows with their cells apart (``table_rows``): each row stays a line of its own."""
     blocks: list[Block] = []
+    rows = rows or {}
     for chunk in _BLANK_LINE.split(text):
         lines = [" ".join(line.split()) for line in chunk.split("\n")]
-        lines = [line for line in lines if line]
-        if not lines:
+        for in_table, run in itertools.groupby((line for line in lines if line), key=rows.__contains__):
+            if in_table:
+                blocks.append(Block("table", "\n".join(rows[line] for line in run), page=page))
+            else:
+                blocks.extend(_text_blocks(list(run), page, compounds, styled or {}))
+    return blocks
+
+
+def _text_blocks(
+    lines: list[str], page: int, compounds: frozenset[str], styled: Mapping[str, int]
+) -> list[Block]:
+    """The heading, paragraph and list blocks of lines outside a table."""
+    blocks: list[Block] = []
+    for group, level in _groups(lines, styled):
+        joined = _join(group, compounds)
+        if level is not None and level > APART and _FIRST_WORD.search(joined):
+            blocks.append(Block("heading", joined, level=level, page=page))
             continue
-        for group, level in _groups(lines, styled or {}):
-            joined = _join(group, compounds)
-            if level is not None and level > APART and _FIRST_WORD.search(joined):
-                blocks.append(Block("heading", joined, level=level, page=page))
-                continue
-            kind: BlockKind = "list" if _BULLET.match(group[0]) else "paragraph"
-            blocks.append(Block(kind, joined, page=page))
+        kind: BlockKind = "list" if _BULLET.match(group[0]) else "paragraph"
+        blocks.append(Block(kind, joined, page=page))
     return blocks
 
 
@@ -424,8 +441,9 @@ class PdfParser(Parser):
         compounds = hyphenated_words(texts)
         styled = _font_headings(fonts, bool(outline))
         pages = _words_across_pages(without_running_lines(texts), compounds)
-        for number, (text, lines) in enumerate(zip(pages, styled, strict=True), start=1):
-            headings = [(level, name) for page, level, name in outline if page == number - 1]
-            blocks.extend(_place_headings(page_blocks(text, number, compounds, lines), headings, number))
+        for number, (text, lines, page) in enumerate(zip(pages, styled, fonts, strict=True), start=1):
+            headings = [(level, name) for at, level, name in outline if at == number - 1]
+            found = page_blocks(text, number, compounds, lines, table_rows(page))
+            blocks.extend(_place_headings(found, headings, number))
         title = title or _first_line(blocks) or path.stem
         return assemble(blocks, self.format, title=title, pages=len(texts), warnings=warnings)

@@ -45,6 +45,8 @@ class LineFonts:
 
     def __init__(self) -> None:
         self.lines: list[list[tuple[str, Style]]] = [[]]
+        #: where each piece of each line starts across the page, in points (``pdf_tables``)
+        self.starts: list[list[float | None]] = [[]]
 
     def __call__(self, text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
         """Never raises: pypdf would lose the page's text for a font it could read itself."""
@@ -52,11 +54,14 @@ class LineFonts:
             style = (_points(cm, tm, size), _is_bold(font))
         except Exception:
             style = (0.0, False)
+        start = _start(cm, tm)
         for number, part in enumerate(str(text).split("\n")):
             if number:
                 self.lines.append([])
+                self.starts.append([])
             if part.strip():
                 self.lines[-1].append((part, style))
+                self.starts[-1].append(start if number == 0 else None)
 
 
 def _points(cm: Any, tm: Any, size: Any) -> float:
@@ -70,6 +75,15 @@ def _points(cm: Any, tm: Any, size: Any) -> float:
         return 0.0
 
 
+def _start(cm: Any, tm: Any) -> float | None:
+    """Where a piece of text starts across the page (the text matrix's origin through the page's
+    matrix); None when unreadable."""
+    try:
+        return float(tm[4]) * float(cm[0]) + float(tm[5]) * float(cm[2]) + float(cm[4])
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def _is_bold(font: Any) -> bool:
     name = str(font.get("/BaseFont", "")) if font else ""
     return bool(_BOLD.search(name))
@@ -81,7 +95,7 @@ def heading_levels(pages: list[LineFonts]) -> list[dict[str, int]]:
     its font but is no heading: all in bold at the body's size, or body text set larger (see
     ``_page_headings``). A line of several sizes, long, or ending a sentence is none. A line
     without a letter may be a heading's second line ("…Third Quarter", "2024")."""
-    styles = [[(_line_text(line), line) for line in page.lines] for page in pages]
+    styles = [[(line_text(line), line) for line in page.lines] for page in pages]
     body = _body_style(styles)
     if body is None:
         return [{} for _ in pages]
@@ -98,7 +112,7 @@ def heading_levels(pages: list[LineFonts]) -> list[dict[str, int]]:
     ]
 
 
-def _line_text(line: list[tuple[str, Style]]) -> str:
+def line_text(line: list[tuple[str, Style]]) -> str:
     """A line's text as the page's text has it (``pdf._page_texts``): spaces normalised,
     ligatures undone. "2. Deﬁnitions" (one "ﬁ" glyph) was no heading: the page read
     "2. Definitions", the line was looked up as drawn, and a numbered list item was made."""
