@@ -162,3 +162,32 @@ def test_pdf_a_lone_line_with_a_gap_is_no_table(tmp_path: Path) -> None:
         ("paragraph", "Date: Signature:", 0),
         ("paragraph", terms.strip(), 0),
     ]
+
+
+def test_pdf_two_sentences_are_no_title(tmp_path: Path) -> None:
+    """ "Certificate for Alice Martin. Signed by Jeanne Roux" was the title: every chunk of the
+    file matched a search for "Alice Martin"."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 7, "Certificate for Alice Martin.", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 7, "Signed by Jeanne Roux", new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(tmp_path / "certificate.pdf"))
+    assert parse(tmp_path / "certificate.pdf").title == "certificate"
+
+
+def test_pdf_title_is_the_first_page_s_largest_line(tmp_path: Path) -> None:
+    """A small line above the title ("Northwind Logistics - Internal", a running header) was
+    taken for it, not the 24 pt "Annual Report 2024"."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=9)
+    pdf.cell(0, 8, "Northwind Logistics - Internal", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "B", 24)
+    pdf.multi_cell(0, 12, "Annual Report 2024", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "B", 14)
+    pdf.multi_cell(0, 8, "Introduction", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 6, "The committee reviewed the regional results in detail. " * 4)
+    pdf.output(str(tmp_path / "report.pdf"))
+    assert parse(tmp_path / "report.pdf").title == "Annual Report 2024"

@@ -97,6 +97,15 @@ _TITLE_MAX_WORDS = 12
 #: a list item's marker ("- ", "• ", "1. ", "a) ") or a table row's cell separator
 _LIST_OR_ROW = re.compile(r"(?:[-•▪◦‣●–*]|\d{1,3}[.)]|[a-z][.)])\s|.*\s\|\s|\|")
 _SENTENCE_BREAK = re.compile(r"[.!?;]\s+[^\W\d_]")  # "… du café. stray byte": two sentences
+#: a period after a word of three letters or more ends a sentence, whatever follows: "Certificate
+#: for Alice Martin. Signed by Jeanne Roux" was the title, so every chunk of the file matched
+#: "Alice Martin". "Dr. Smith", "St. Louis", "J. R. R. Tolkien" have shorter words before theirs.
+_PERIOD_AFTER_WORD = re.compile(r"([^\W\d_]{3,})\.\s+\S")
+#: words of three letters or more written with a period inside a title's name ("Prof. Tournesol")
+_ABBREVIATIONS = frozenset(
+    "mrs mme mlle prof inc ltd corp cie bros ste gen col capt sgt rev hon vol fig dept univ ave "
+    "blvd etc".split()
+)
 #: words that number a document's own parts ("Article 3", "Étape 2"), lower case: their number
 #: is no page number (pdf_running.py), and they alone make no title
 PART_WORDS = frozenset(
@@ -131,6 +140,8 @@ def title_like(line: str) -> str | None:
         return None
     if any(brk.group()[-1].islower() for brk in _SENTENCE_BREAK.finditer(line)):
         return None  # "Dr. Smith" or "St. Louis" may be a title
+    if any(word.casefold() not in _ABBREVIATIONS for word in _PERIOD_AFTER_WORD.findall(line)):
+        return None
     return line if any(char.isalpha() for char in line) else None
 
 

@@ -408,6 +408,18 @@ def _first_line(blocks: list[Block]) -> str | None:
     return None
 
 
+def _font_title(blocks: list[Block], styled: Mapping[str, int]) -> str | None:
+    """The first page's line in its largest heading font, whole, when it reads as a title: the
+    first line was taken, a running header above it ("Northwind Logistics - Annual Report
+    2024" in 9 pt over the 24 pt "Annual Report 2024")."""
+    ranks = {text: abs(level - APART) for text, level in styled.items() if level != APART}
+    if not ranks:
+        return None
+    line = min(ranks, key=ranks.__getitem__)  # the first of the largest
+    block = next((block for block in blocks if block.page == 1 and block.text.startswith(line)), None)
+    return (title_like(block.text) or title_like(line)) if block else None
+
+
 def _font_headings(fonts: list[LineFonts], outlined: bool) -> list[dict[str, int]]:
     """Each page's lines set apart by their font (``heading_levels``). With bookmarks, those
     are the headings: a line in a heading's font is only kept apart from its neighbours (below
@@ -445,5 +457,5 @@ class PdfParser(Parser):
             headings = [(level, name) for at, level, name in outline if at == number - 1]
             found = page_blocks(text, number, compounds, lines, table_rows(page))
             blocks.extend(_place_headings(found, headings, number))
-        title = title or _first_line(blocks) or path.stem
+        title = title or _font_title(blocks, styled[0]) or _first_line(blocks) or path.stem
         return assemble(blocks, self.format, title=title, pages=len(texts), warnings=warnings)
