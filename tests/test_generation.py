@@ -148,6 +148,18 @@ def test_greedy_output_is_reproducible(smol) -> None:
     )
 
 
+def test_the_same_prompt_again_gives_the_same_tokens_to_the_bit(smol) -> None:
+    """The same request again found all but its last token held and read that token alone, whose
+    logits differ from the same token read with its neighbours: at temperature 0 a server
+    answered "Smallassy", then emojis."""
+    hello = [{"role": "user", "content": "Say hello in 5 words"}]
+    smol.complete([{"role": "user", "content": "unrelated thing number 100"}], greedy(3))
+    runs = [smol.complete(hello, greedy(20, logprobs=True)) for _ in range(3)]
+    assert len({run.text for run in runs}) == 1
+    assert len({tuple(token.logprob for token in run.tokens) for run in runs}) == 1  # exactly
+    assert runs[1].cached_tokens > 0  # the held start is still reused
+
+
 def test_stop_strings_cut_the_answer(smol) -> None:
     full = smol.complete(QUESTION, greedy()).text
     stop = full[len(full) // 2 : len(full) // 2 + 4]  # most likely spans two tokens

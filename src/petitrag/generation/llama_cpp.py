@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import itertools
 import json
 import math
 import re
@@ -43,8 +44,9 @@ from petitrag.generation.prompt_state import (
     common_prefix,
     file_identity,
     has_prefix,
-    held_length,
+    last_batch_start,
     restore_or_save,
+    reusable_length,
     state_key,
 )
 from petitrag.generation.recent_states import RecentStates, keep_recent_state, reuse_recent_state
@@ -244,8 +246,7 @@ class LlamaCppGenerator(Generator):
             reuse_recent_state(model.recent, model.llama, self._llama_cpp, prompt)
             self._restore_prefix(messages, prompt, params.prefix_messages)
             model.llama.set_seed(params.seed)  # after: a loaded state brings its own seed
-            # llama.cpp re-reads at least the prompt's last token
-            cached = max(0, min(held_length(model.llama, prompt), len(prompt) - 1))
+            cached = reusable_length(model.llama, prompt)
             try:
                 yield from self._decode(prompt, params, min(params.max_tokens, room), grammar, cached)
             except GeneratorExit:  # the reader stopped early: what was read is still good
@@ -400,24 +401,18 @@ class LlamaCppGenerator(Generator):
         yield from text_out.flush()
 
     def _prefill(self, prompt: list[int]) -> None:
-        """Read the prompt's new tokens batch by batch, at an ``interruption_point`` before each:
-        read whole, a long prompt held the model for its whole length after its client left or
-        Stop was pressed, and past the server's stop signal. The batches are the ones
-        ``generate`` would read (it reads the last, finding the rest cached): the same batches
-        give the same logits, to the bit."""
+        """Read the prompt's new tokens batch by batch, at an ``interruption_point`` before each
+        (read whole, a long prompt held the model for its whole length after its client left or
+        Stop was pressed, and past the server's stop signal), all but the last batch, which
+        ``generate`` reads, finding the rest held: it starts at ``last_batch_start`` whatever
+        was held, so the same prompt gives the same logits, to the bit."""
         llama = self.llama
-        cached = 0
-        for held, wanted in zip(llama._input_ids, prompt[:-1], strict=False):
-            if held != wanted:
-                break
-            cached += 1
-        starts = range(cached, len(prompt), llama.n_batch)
-        if len(starts) <= 1:  # one batch: nothing to stop between
-            return
+        cached, last = reusable_length(llama, prompt), last_batch_start(prompt)
         llama.n_tokens = cached
-        for start in starts[:-1]:
+        starts = [*range(cached, last, llama.n_batch), last]
+        for start, end in itertools.pairwise(starts):
             interruption_point()
-            llama.eval(prompt[start : start + llama.n_batch])
+            llama.eval(prompt[start:end])
 
     def _logprob(self, token_id: int, params: GenerationParams) -> tuple[float, float | None]:
         """Log-probability of the sampled token and entropy of the top-k, from the raw logits."""

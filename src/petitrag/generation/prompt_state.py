@@ -43,6 +43,24 @@ def held_length(llama: Any, prompt: Sequence[int]) -> int:
     return shared_length(llama.input_ids[: llama.n_tokens], prompt)
 
 
+#: a prompt's last tokens are read together every time, from a multiple of this: the same
+#: request again found all but its last token held and read that one alone, whose logits then
+#: differ from the same token read with its neighbours (temperature 0 answered "Smallassy",
+#: then emojis); re-reading at most this many tokens makes a repeat read the same last batch
+LAST_BATCH_ALIGN = 32
+
+
+def last_batch_start(prompt: Sequence[int]) -> int:
+    """Where the batch holding ``prompt``'s last token starts, whatever the KV holds."""
+    return (len(prompt) - 1) // LAST_BATCH_ALIGN * LAST_BATCH_ALIGN
+
+
+def reusable_length(llama: Any, prompt: Sequence[int]) -> int:
+    """How many of ``prompt``'s first tokens a generation takes from the KV it holds: never
+    its last batch (``last_batch_start``)."""
+    return min(held_length(llama, prompt), last_batch_start(prompt))
+
+
 def file_identity(model_path: Path) -> str:
     """The model file as it is now: its real path, size and modification time."""
     stat = model_path.stat()
