@@ -191,3 +191,11 @@ def test_pdf_title_is_the_first_page_s_largest_line(tmp_path: Path) -> None:
     pdf.multi_cell(0, 6, "The committee reviewed the regional results in detail. " * 4)
     pdf.output(str(tmp_path / "report.pdf"))
     assert parse(tmp_path / "report.pdf").title == "Annual Report 2024"
+
+
+def test_pdf_bookmarked_headings_keep_their_printed_numbers(tmp_path: Path) -> None:
+    """hyperref's bookmarks have no numbers: the heading was "Introduction", and "1." or "2.1"
+    was in no passage, where the same PDF without bookmarks read "1. Introduction"."""
+    doc = parse(_manual(tmp_path / "manual.pdf", numbered=True))
+    headings = [(block.text, block.level) for block in doc.blocks if block.kind == "heading"]
+    assert headings == [("1. Introduction", 1), ("2. Protective equipment", 1), ("2.1 Helmets", 2)]

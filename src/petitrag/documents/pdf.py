@@ -351,14 +351,14 @@ def _place_headings(blocks: list[Block], headings: list[tuple[int, str]], page: 
     result = list(blocks)
     cursor = 0
     for level, title in headings:
-        heading = Block("heading", title, level=level, page=page)
         found = _find_title(result, title, cursor)
         if found is None:
-            result.insert(cursor, heading)
+            result.insert(cursor, Block("heading", title, level=level, page=page))
             cursor += 1
             continue
         index, begin, end = found
         text, kind = result[index].text, result[index].kind
+        heading = Block("heading", _printed_number(text, begin, end, title) + title, level=level, page=page)
         before, rest = text[:begin].strip(), text[end:].strip()
         parts = [Block(kind, before, page=page)] if before else []
         cursor = index + len(parts) + 1
@@ -367,6 +367,16 @@ def _place_headings(blocks: list[Block], headings: list[tuple[int, str]], page: 
             parts.append(Block("list" if _BULLET.match(rest) else "paragraph", rest, page=page))
         result[index : index + 1] = parts
     return result
+
+
+def _printed_number(text: str, begin: int, end: int, title: str) -> str:
+    """The number the page prints before a bookmark's title that has none ("1. " before
+    hyperref's "Introduction"): the heading was the title alone, and "1." or "2.1" was found
+    in no passage, where the same PDF without bookmarks kept them."""
+    if _NUMBERING.match(title.casefold()) or len(text.casefold()) != len(text):
+        return ""  # the bookmark's own number, or offsets into a casefolded text that moved
+    numbering = _NUMBERING.match(text[begin:end].casefold())
+    return text[begin : begin + numbering.end()].rstrip() + " " if numbering else ""
 
 
 def _find_title(blocks: list[Block], title: str, start: int) -> tuple[int, int, int] | None:
