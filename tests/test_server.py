@@ -608,6 +608,45 @@ def test_a_client_that_gives_up_on_a_whole_answer_stops_its_generation(server: s
     assert httpx.get(f"{server}/health").json()["queue_depth"] == 0
 
 
+def test_clients_that_leave_the_queue_free_their_places(server: str) -> None:
+    """8 SDK requests that timed out while waiting kept their places: the next client got 429
+    "the model is busy (9 requests queued or running)" from a model answering one request."""
+    long = {
+        "model": MODEL, "max_tokens": 2000,  # SmolLM2 repeats it to the token limit: 25 s
+        "messages": [{"role": "user", "content": "Repeat the word hello 1000 times."}],
+    }  # fmt: skip
+
+    def answer_for_nobody() -> None:  # runs while the others wait, then gives up too
+        with api(server) as client, pytest.raises(httpx.ReadTimeout):
+            client.post("/v1/chat/completions", json=long, timeout=10.0)
+
+    running = threading.Thread(target=answer_for_nobody)
+    running.start()
+    time.sleep(1.0)  # generating now
+    impatient = openai.OpenAI(base_url=f"{server}/v1", api_key=FULL_KEY, max_retries=0, timeout=0.5)
+    streamed = {**long, "model": "petitrag:default", "stream": True, "max_tokens": 8}
+    for _ in range(2):  # four clients for two waiting places: each leaves before the next comes
+        with pytest.raises(openai.APITimeoutError):
+            impatient.chat.completions.create(model=MODEL, messages=long["messages"], max_tokens=8)
+        with (
+            api(server) as client,
+            pytest.raises(httpx.ReadTimeout),
+            client.stream("POST", "/v1/chat/completions", json=streamed, timeout=0.5) as response,
+        ):
+            response.read()
+    deadline = time.monotonic() + 3  # the server sees a client gone within a quarter second
+    while httpx.get(f"{server}/health").json()["queue_depth"] > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert httpx.get(f"{server}/health").json()["queue_depth"] == 1  # the answer for nobody
+    with api(server) as client, pytest.raises(httpx.ReadTimeout):  # queued behind it, not a 429
+        client.post("/v1/chat/completions", json={**long, "max_tokens": 2}, timeout=1.0)
+    running.join(30)
+    deadline = time.monotonic() + 5
+    while httpx.get(f"{server}/health").json()["queue_depth"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert httpx.get(f"{server}/health").json()["queue_depth"] == 0
+
+
 def test_models_lists_the_collections_each_key_may_use(server: str) -> None:
     full = {model.id for model in sdk(server).models.list()}
     expected = {"petitrag:default", "petitrag:hollow", "petitrag:injected", "petitrag:other", MODEL}

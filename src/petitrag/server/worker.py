@@ -55,6 +55,13 @@ class Ticket:
     def answerer(self, collection: str) -> Any:
         return self.worker.answerer(collection)
 
+    @property
+    def holds_place(self) -> bool:
+        """Running, or waiting for a client still there. A client that left while it waited
+        frees its place at once: 8 SDK requests that timed out in the queue kept theirs, and
+        the next client got 429 "9 requests queued or running" from a model answering one."""
+        return self.started is not None or not self.cancelled.is_set()
+
     def check(self) -> None:
         if self.cancelled.is_set():
             if self.worker.stopping:
@@ -120,8 +127,8 @@ class ModelWorker:
             log.error("petitrag serve: %s", exc)
 
     def _run(self, job: Callable[[Ticket], T], ticket: Ticket) -> T:
+        ticket.check()  # before it counts as started: a ticket left behind takes no place again
         ticket.started = time.monotonic()
-        ticket.check()
         with interruptible(ticket.check):  # long prompt reads stop between batches too
             return job(ticket)
 
@@ -129,8 +136,10 @@ class ModelWorker:
 
     @property
     def depth(self) -> int:
-        """Requests waiting or running."""
-        return len(self._in_flight)
+        """Requests waiting or running, not those whose client left while they waited (their
+        jobs end at once when their turn comes)."""
+        with self._lock:
+            return sum(1 for ticket in self._in_flight if ticket.holds_place)
 
     def warm_up(self) -> Future[None]:
         return self._executor.submit(self._load)
@@ -149,10 +158,10 @@ class ModelWorker:
         """429 now when the queue is full, before a request costs anything else."""
         if self.stopping:
             raise shutting_down()
-        if len(self._in_flight) >= self.capacity:
+        if (depth := self.depth) >= self.capacity:
             raise ApiError(
                 429,
-                f"the model is busy ({len(self._in_flight)} requests queued or running); retry shortly",
+                f"the model is busy ({depth} requests queued or running); retry shortly",
                 "queue_full",
                 {"Retry-After": "2"},
             )
