@@ -1483,6 +1483,34 @@ def test_a_body_json_cannot_read_says_why(tmp_path: Path, monkeypatch, path: str
     assert refusal(b'{"input": "caf\xe9"}') == "the body is not UTF-8: send JSON encoded in UTF-8"
 
 
+@pytest.mark.parametrize("path", ["/api/collections/x/search", "/v1/chat/completions", "/v1/embeddings"])
+def test_json_nested_500_levels_is_refused_as_said(tmp_path: Path, monkeypatch, path: str) -> None:
+    """The docs and the refusal say "nested less than 500 levels", yet 500 and 600 levels were
+    answered 200: only ~990, where json.loads gives up, was refused."""
+    from starlette.testclient import TestClient
+
+    from petitrag.server.app import create_app
+
+    monkeypatch.setenv("PETITRAG_HOME", str(tmp_path))
+    client = TestClient(create_app(load_settings(serve_no_auth=True)), base_url="http://127.0.0.1")
+
+    def reply(levels: int) -> dict:  # an object holding arrays: ``levels`` in all
+        body = b'{"input": ' + b"[" * (levels - 1) + b"]" * (levels - 1) + b"}"
+        response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400  # an invalid request at any depth: not a chat, nor a text
+        return response.json()["error"]
+
+    deep = "the JSON is nested too deeply: send objects and arrays nested less than 500 levels"
+    assert reply(500) == {
+        "message": deep,
+        "type": "invalid_request_error",
+        "code": "invalid_body",
+        "param": None,
+    }
+    assert reply(600)["message"] == deep
+    assert reply(499)["code"] == "invalid_request"  # read, then found wrong for the route
+
+
 @pytest.mark.parametrize(
     ("host", "url"), [("::1", "http://[::1]:18733/"), ("127.0.0.1", "http://127.0.0.1:18733/")]
 )
