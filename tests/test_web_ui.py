@@ -463,6 +463,34 @@ def test_a_wrong_key_is_said_to_be_wrong(server: str, browser: Browser) -> None:
     expect(page.locator("#key-form")).to_be_visible()
 
 
+def test_a_key_no_request_can_carry_is_refused_in_words(server: str, browser: Browser) -> None:
+    """A pasted key with a curly quote was told "The server cannot be reached…" and the key form
+    hidden; an upload showed the browser's "Failed to execute 'setRequestHeader'…"."""
+    page = new_page(browser, "en-US")
+    page.goto(server)
+    expect(page.locator("#notice")).to_have_text("This server needs an API key.")
+    page.fill("#key-input", "key€with’curly")
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#notice")).to_have_text(
+        "This API key holds '€', '’', which no request can carry: type it as the server was given "
+        "it (a paste may have made a quote or a dash typographic)."
+    )
+    expect(page.locator("#key-form")).to_be_visible()
+    expect(page.locator("#key-input")).to_be_focused()
+    page.fill("#key-input", KEY)
+    page.click("#key-form button[type=submit]")
+    expect(page.locator("#documents li").first).to_be_visible()
+    expect(page.locator("#notice")).to_be_hidden()
+
+    saved = keyed_page(browser, "fr-FR", key=f"{KEY}’")  # saved by a page that did not check it
+    saved.goto(server)
+    expect(saved.locator("#notice")).to_have_text(
+        "Cette clé d’API contient « ’ », qu’aucune requête ne peut transmettre : saisissez-la telle "
+        "que le serveur l’a reçue (un copier-coller a pu rendre typographique une apostrophe ou un tiret)."
+    )
+    expect(saved.locator("#key-form")).to_be_visible()
+
+
 def test_a_lost_server_is_said_in_the_page_s_language_and_the_question_kept(
     server: str, browser: Browser
 ) -> None:

@@ -40,6 +40,8 @@ const STRINGS = {
     stop: "Stop", stopTitle: "Stop the answer (Esc)", stopped: "Stopped before the end.",
     modelFailed: "The model could not be loaded, so questions will fail: {error}",
     chooseFile: "Choose one or more files first.",
+    unsendableKey: "This API key holds {chars}, which no request can carry: type it as the server was given it (a paste may have made a quote or a dash typographic).",
+    quoted: "'{text}'",
     ingestedFailed: "{n} file(s) could not be read:",
   },
   fr: {
@@ -79,6 +81,8 @@ const STRINGS = {
     stop: "Arrêter", stopTitle: "Arrêter la réponse (Échap)", stopped: "Arrêtée avant la fin.",
     modelFailed: "Le modèle n’a pas pu être chargé, les questions vont échouer : {error}",
     chooseFile: "Choisissez d’abord un ou plusieurs fichiers.",
+    unsendableKey: "Cette clé d’API contient {chars}, qu’aucune requête ne peut transmettre : saisissez-la telle que le serveur l’a reçue (un copier-coller a pu rendre typographique une apostrophe ou un tiret).",
+    quoted: "« {text} »",
     ingestedFailed: "{n} fichier(s) illisible(s) :",
   },
 };
@@ -122,6 +126,18 @@ class ApiError extends Error {
 
 // errors whose server message gives command-line advice: the page gives its own
 const NO_DOCUMENTS = new Set(["collection_empty", "collection_not_found"]);
+
+// Why a key cannot be sent, or null. A header carries Latin-1 only, without control characters:
+// a pasted key with a curly quote ("key€with’curly") made every request fail in the browser,
+// told "The server cannot be reached", and an upload showed "Failed to execute 'setRequestHeader'".
+function keyRefusal(key) {
+  const unsendable = [...new Set(key)].filter((char) => char.codePointAt(0) > 0xff || /[\x00-\x1f\x7f]/.test(char));
+  if (!unsendable.length) return null;
+  const shown = unsendable.map((char) => (char.codePointAt(0) > 0xff ? char // a control one, by its number
+    : `U+${char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}`));
+  const chars = shown.map((text) => t("quoted", { text })).join(", ");
+  return new ApiError(0, t("unsendableKey", { chars }), "unsendable_key");
+}
 
 function headers(extra = {}) {
   return state.key ? { Authorization: `Bearer ${state.key}`, ...extra } : extra;
@@ -633,6 +649,7 @@ function stopAnswer() {
 
 // What went wrong, in the page's language where the page knows the case
 function describe(error) {
+  if (error.code === "unsendable_key") return error.message; // the page's own words
   if (error.code === "offline") return t("offline");
   if (error.status === 401) return state.key ? t("wrongKey") : t("needKey");
   if (error.code === "collection_forbidden") return t("forbidden");
@@ -723,14 +740,24 @@ function start() {
   $("key-button").addEventListener("click", () => showKeyForm($("key-form").hidden));
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    state.key = $("key-input").value.trim();
+    const key = $("key-input").value.trim();
+    const refusal = keyRefusal(key);
+    if (refusal) { // not kept: the form stays, to type it again
+      showError(refusal);
+      $("key-input").focus();
+      return;
+    }
+    state.key = key;
     localStorage.setItem("petitrag.key", state.key);
     showKeyForm(false);
     clearNotice();
     $("question").focus();
     loadInfo().catch(showError);
   });
-  loadInfo().catch(showError);
+  // a key saved before it was checked here is not sent: the server then says whether it needs one
+  const refusal = keyRefusal(state.key);
+  if (refusal) state.key = "";
+  loadInfo().catch((error) => showError(refusal && error.status === 401 ? refusal : error));
   checkModel();
 }
 
