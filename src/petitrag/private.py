@@ -12,11 +12,20 @@ import os
 import stat
 from pathlib import Path
 
+from petitrag.errors import StoreError
+
 
 def private_folder(folder: Path) -> None:
     """Create ``folder`` (parents as usual) for its owner only, or close an existing one of this
-    user's to others (a home made by an earlier version, or by `models pull` first)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    user's to others (a home made by an earlier version, or by `models pull` first).
+
+    A folder that cannot be made is one clear line: `--home /opt/petitrag` as a normal user
+    (or under a read-only folder) printed mkdir's traceback, and `serve` failed its start."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise StoreError(f"cannot create home {folder}: {reason}") from None
     info = folder.stat()
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077 and info.st_uid == os.getuid():
