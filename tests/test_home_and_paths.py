@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from tests.conftest import VENV_BIN
 
@@ -28,6 +30,12 @@ def as_a_user(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, env=dict(os.environ), text=True, capture_output=True, timeout=300)
 
 
+def read_only(folder: Path) -> None:
+    """`chmod -R a-w folder`."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+
+
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
@@ -43,3 +51,34 @@ def test_a_home_that_cannot_be_created_is_one_line(home: Path, tmp_path: Path, d
     result = as_a_user("--home", str(locked / "h"), "ingest", str(docs), "--no-embed")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"error: cannot create home {locked / 'h'}: permission denied\n"
+
+
+def test_a_read_only_home_is_read(home: Path, docs: Path, petitrag: Callable[..., Result]) -> None:
+    """A home copied read-only (a backup, a volume mounted :ro) could not even be listed:
+    "attempt to write a readonly database", as WAL wanted to write its -shm file."""
+    petitrag("ingest", str(docs), "--no-embed")
+    read_only(home)
+    listed = as_a_user("collections")
+    assert listed.returncode == 0, listed.stderr
+    assert "│ default    │ 1         │ 1      │ 0/1     │" in listed.stdout
+    found = as_a_user("search", "lemurs", "--mode", "bm25")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.splitlines()[1] == "    Lemurs live on Madagascar."
+    assert as_a_user("documents").stdout == f"{docs / 'lemurs.txt'}  27 bytes\n"
+
+
+def test_writing_to_a_read_only_home_is_one_line(
+    home: Path, docs: Path, petitrag: Callable[..., Result]
+) -> None:
+    petitrag("ingest", str(docs), "--no-embed")
+    read_only(home)
+    removed = as_a_user("documents", "remove", "lemurs.txt")
+    assert removed.returncode == 1
+    assert removed.stderr == (
+        f"error: cannot write to index {home / 'petitrag.sqlite3'}: {home} is read-only\n"
+    )
+    ingested = as_a_user("ingest", str(docs), "--no-embed")
+    assert ingested.returncode == 1
+    assert ingested.stderr == (
+        f"error: cannot write the lock file {home / 'locks' / 'default.lock'}: permission denied\n"
+    )

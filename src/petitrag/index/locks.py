@@ -13,8 +13,9 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
-from petitrag.errors import CollectionBusyError
+from petitrag.errors import CollectionBusyError, StoreError
 
 try:
     import fcntl
@@ -38,8 +39,7 @@ def held_lock(path: Path, busy: Callable[[str], Exception]) -> Iterator[None]:
     if fcntl is None:  # pragma: no cover - Windows
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)  # the file is kept after use: unlinking it races
-    with open(path, "a+", encoding="utf-8") as handle:
+    with _lock_file(path) as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -53,6 +53,17 @@ def held_lock(path: Path, busy: Callable[[str], Exception]) -> Iterator[None]:
         finally:
             handle.truncate(0)  # a stale pid must not be named by a later message
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock_file(path: Path) -> IO[str]:
+    """The lock file, opened for writing; one that cannot be (a home copied read-only, `ingest`
+    in it) is one clear line, not open()'s traceback."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the file is kept after use: unlinking it races
+        return open(path, "a+", encoding="utf-8")  # closed by the caller's with
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise StoreError(f"cannot write the lock file {path}: {reason}") from None
 
 
 def ingesting_process(home: Path, collection: str) -> str | None:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -102,15 +103,42 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         private_folder(path.parent)
+        writable = os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+        self.read_only = not writable
         try:
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._write_ahead_log()
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db = self._open_read_only() if self.read_only else self._open()
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            read_only = "" if os.access(path.parent, os.W_OK) else f" ({path.parent} is read-only)"
+            read_only = f" ({self._read_only_folder()} is read-only)" if self.read_only else ""
             raise StoreError(f"cannot open index {path}: {exc}{read_only}") from None
+
+    def _open(self) -> sqlite3.Connection:
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._write_ahead_log()
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        return self.db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """A home copied read-only (a backup, a container volume mounted :ro) is read as it is:
+        opened as usual, WAL wanted its -shm file written next to the index, and `collections`
+        or `search` failed with "attempt to write a readonly database". ``mode=ro`` reads a
+        -shm already there; without one, the file is read as immutable, unless a -wal holds
+        changes not yet in it (reading without them could give a half-written index)."""
+        location = "file:" + quote(os.fsencode(self.path.absolute()))
+        try:
+            db = sqlite3.connect(f"{location}?mode=ro", uri=True, timeout=30, isolation_level=None)
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            return db
+        except sqlite3.OperationalError:
+            log = Path(f"{self.path}-wal")
+            if log.exists() and log.stat().st_size:
+                raise
+        return sqlite3.connect(f"{location}?immutable=1", uri=True, isolation_level=None)
+
+    def _read_only_folder(self) -> Path:
+        """The read-only folder (or file) that keeps the index from being written."""
+        return self.path.parent if not os.access(self.path.parent, os.W_OK) else self.path
 
     def _write_ahead_log(self, tries: int = 50) -> None:
         """WAL mode. Switching to it ignores the busy timeout: two processes (the server's
@@ -166,6 +194,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any error (including KeyboardInterrupt)."""
+        if self.read_only:  # SQLite's own "attempt to write a readonly database" named no folder
+            raise StoreError(f"cannot write to index {self.path}: {self._read_only_folder()} is read-only")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
