@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.conftest import VENV_BIN
+from tests.conftest import VENV_BIN, run_subprocess
 
 #: what root keeps of a normal user's limits when these capabilities are dropped: its own files
 #: stay its own (tmp_path is root's), but a folder or file without write permission is refused
 AS_A_USER = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner"]
+
+NOT_UTF8 = "file name is not valid UTF-8 (rename it, e.g. `convmv -f latin1 -t utf8`)"
 
 
 def as_a_user(*args: str) -> subprocess.CompletedProcess[str]:
@@ -81,4 +83,32 @@ def test_writing_to_a_read_only_home_is_one_line(
     assert ingested.returncode == 1
     assert ingested.stderr == (
         f"error: cannot write the lock file {home / 'locks' / 'default.lock'}: permission denied\n"
+    )
+
+
+def latin1(folder: Path, name: bytes) -> str:
+    """A path whose name was written by a latin-1 system, as Python receives it from argv."""
+    return os.path.join(folder, os.fsdecode(name))
+
+
+def test_a_latin1_name_given_on_the_command_line(home: Path, tmp_path: Path) -> None:
+    """`ingest café.txt` (latin-1) ended in a UnicodeEncodeError traceback from the index;
+    the same file met inside a folder was one failed line."""
+    cafe = latin1(tmp_path, b"caf\xe9.txt")
+    Path(cafe).write_text("okapi\n")
+    result = run_subprocess("ingest", cafe, "--no-embed", env=dict(os.environ))
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[1] == f"  failed   {tmp_path}/caf\\udce9.txt: {NOT_UTF8}"
+    missing = run_subprocess("ingest", latin1(tmp_path, b"gone\xe9"), "--no-embed", env=dict(os.environ))
+    assert missing.returncode == 3
+    assert missing.stderr.splitlines()[1] == f"  failed   {tmp_path}/gone\\udce9: no such file or directory"
+
+
+def test_removing_a_latin1_name_is_one_line(home: Path, docs: Path, petitrag: Callable[..., Result]) -> None:
+    petitrag("ingest", str(docs), "--no-embed")
+    result = run_subprocess("documents", "remove", os.fsdecode(b"caf\xe9.txt"), env=dict(os.environ))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "error: no document matching 'caf\\udce9.txt' in collection 'default'; "
+        "see `petitrag documents -c default`\n"
     )

@@ -82,3 +82,14 @@ def chunk_identifier(collection: str, path: str, ordinal: int, text: str) -> str
     """Stable id: the same file content yields the same chunk ids on every ingest."""
     digest = hashlib.sha256(f"{collection}\0{path}\0{ordinal}\0{text}".encode()).hexdigest()
     return digest[:20]
+
+
+def storable(path: str) -> bool:
+    """Whether a path can be in the index (UTF-8 text). A name written by an old latin-1 system
+    reaches Python with surrogate escapes: `ingest caf\\xe9.txt` and `documents remove` asked
+    SQLite about it and failed with a UnicodeEncodeError traceback; no document has such a name."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -38,6 +38,7 @@ from petitrag.index.records import (  # re-exported: they are the store's record
     DocumentRecord,
     StoredDocument,
     chunk_identifier,
+    storable,
 )
 from petitrag.private import private_folder
 
@@ -294,6 +295,8 @@ class Store:
     # -- documents ---------------------------------------------------------------------------
 
     def document(self, collection: str, path: str) -> StoredDocument | None:
+        if not storable(path):
+            return None
         row = self.db.execute(
             f"SELECT {_STORED_DOCUMENT} FROM documents WHERE collection=? AND path=?",
             (collection, path),
@@ -311,6 +314,8 @@ class Store:
 
     def has_documents_under(self, collection: str, prefix: str) -> bool:
         """Whether a document's path starts with ``prefix`` (a folder and its separator)."""
+        if not storable(prefix):
+            return False
         row = self.db.execute(
             "SELECT 1 FROM documents WHERE collection=? AND substr(path, 1, length(?)) = ? LIMIT 1",
             (collection, prefix, prefix),
