@@ -112,3 +112,41 @@ def test_removing_a_latin1_name_is_one_line(home: Path, docs: Path, petitrag: Ca
         "error: no document matching 'caf\\udce9.txt' in collection 'default'; "
         "see `petitrag documents -c default`\n"
     )
+
+
+def test_a_name_with_a_newline_is_removed_as_listed(
+    home: Path, tmp_path: Path, petitrag: Callable[..., Result]
+) -> None:
+    """`documents` lists "new\\nline.txt" escaped, one file to a line; `documents remove` given
+    what it showed found no document."""
+    folder = tmp_path / "nl"
+    folder.mkdir()
+    (folder / "new\nline.txt").write_text("axolotl\n")
+    (folder / "bell\x07.txt").write_text("okapi\n")
+    petitrag("ingest", str(folder), "--no-embed")
+    assert (
+        petitrag("documents").stdout == f"{folder}/bell\\x07.txt  6 bytes\n{folder}/new\\nline.txt  8 bytes\n"
+    )
+    removed = petitrag("documents", "remove", "new\\nline.txt", f"{folder}/bell\\x07.txt")
+    assert removed.stderr.splitlines() == [
+        f"removed {folder}/new\\nline.txt",
+        f"removed {folder}/bell\\x07.txt",
+        "ok: 2 documents removed from default",
+        "note: ingesting their folder again adds them back (move the files out of it to keep them out)",
+    ]
+
+
+def test_a_name_as_it_is_wins_over_one_that_only_shows_as_it(
+    home: Path, tmp_path: Path, petitrag: Callable[..., Result]
+) -> None:
+    """A file named with a backslash and an n, beside one with a newline: both list alike, and
+    typing the backslash names the first."""
+    folder = tmp_path / "nl"
+    folder.mkdir()
+    (folder / "new\nline.txt").write_text("axolotl\n")
+    (folder / "new\\nline.txt").write_text("okapi\n")
+    petitrag("ingest", str(folder), "--no-embed")
+    petitrag("documents", "remove", "new\\nline.txt")
+    left = petitrag("documents", "remove", "new\nline.txt")
+    assert left.stderr.splitlines()[0] == f"removed {folder}/new\\nline.txt"
+    assert petitrag("documents", expect=None).stdout == ""

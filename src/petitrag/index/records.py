@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
 
@@ -82,6 +83,16 @@ def chunk_identifier(collection: str, path: str, ordinal: int, text: str) -> str
     """Stable id: the same file content yields the same chunk ids on every ingest."""
     digest = hashlib.sha256(f"{collection}\0{path}\0{ordinal}\0{text}".encode()).hexdigest()
     return digest[:20]
+
+
+#: control characters, a newline too: `documents` shows them escaped, one file to a line
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def as_listed(path: str) -> str:
+    """``path`` with its control characters escaped ("\\n", "\\x1b"), as the CLI lists it
+    (``report.display_path``), so that what `documents` prints works as input."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], path)
 
 
 def storable(path: str) -> bool:

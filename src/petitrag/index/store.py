@@ -37,6 +37,7 @@ from petitrag.index.records import (  # re-exported: they are the store's record
     Collection,
     DocumentRecord,
     StoredDocument,
+    as_listed,
     chunk_identifier,
     storable,
 )
@@ -333,21 +334,32 @@ class Store:
             return exact
         name = source.replace("\\", "/")
         located = name.startswith(("/", "~", "./", "../")) or "/../" in name or name in (".", "..")
-        matches = (
-            [] if located else [doc for doc in self.documents(collection) if doc.path.endswith("/" + name)]
-        )
+        matches = self._matching(collection, absolute if located else None, "/" + name, "/" + source)
         if len(matches) == 1:
             return matches[0]
         if not matches:
             where = f" ({absolute})" if located and absolute != source else ""
             raise DocumentNotFoundError(
-                f"no document matching '{source}'{where} in collection '{collection}'; "
+                f"no document matching '{as_listed(source)}'{where} in collection '{collection}'; "
                 f"see `petitrag documents -c {collection}`"
             )
         raise DocumentNotFoundError(
             f"'{source}' matches {len(matches)} documents in '{collection}'; give more of the path: "
-            + ", ".join(doc.path for doc in matches[:5])
+            + ", ".join(as_listed(doc.path) for doc in matches[:5])
         )
+
+    def _matching(
+        self, collection: str, absolute: str | None, end: str, typed_end: str
+    ) -> list[StoredDocument]:
+        """The documents at ``absolute`` as `documents` lists them or else (None), whose path
+        ends with ``end`` or ``typed_end``, or does as listed. A name holding a newline is listed
+        escaped ("new\\nline.txt"), and `documents remove` given what it showed found no
+        document. A name that is what was typed wins over one that only shows as it."""
+        found = self.documents(collection)
+        if absolute is not None:
+            return [doc for doc in found if as_listed(doc.path) == absolute]
+        named = [doc for doc in found if doc.path.endswith((end, typed_end))]
+        return named or [doc for doc in found if as_listed(doc.path).endswith(typed_end)]
 
     def document_chunks(self, document_id: int) -> list[ChunkView]:
         """All chunks of a document in reading order."""
