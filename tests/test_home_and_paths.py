@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -150,3 +151,40 @@ def test_a_name_as_it_is_wins_over_one_that_only_shows_as_it(
     left = petitrag("documents", "remove", "new\nline.txt")
     assert left.stderr.splitlines()[0] == f"removed {folder}/new\\nline.txt"
     assert petitrag("documents", expect=None).stdout == ""
+
+
+def test_a_new_collection_cannot_start_with_a_dash(
+    home: Path, docs: Path, petitrag: Callable[..., Result]
+) -> None:
+    """`-c -x` made a collection that `collections delete -x` could not name ("No such option")."""
+    result = petitrag("ingest", str(docs), "-c", "-x", "--no-embed", expect=1)
+    assert (
+        result.stderr
+        == "error: collection names cannot start with '-' ('-x' would read as an option); choose another\n"
+    )
+
+
+def test_a_collection_made_with_a_dash_before_keeps_working(
+    home: Path, docs: Path, petitrag: Callable[..., Result]
+) -> None:
+    petitrag("ingest", str(docs), "-c", "old", "--no-embed")
+    with sqlite3.connect(home / "petitrag.sqlite3") as db:  # as an earlier version named it
+        db.execute("UPDATE collections SET name='-x' WHERE name='old'")
+        db.execute("UPDATE documents SET collection='-x'")
+        db.execute("UPDATE chunks SET collection='-x'")
+    petitrag("ingest", str(docs), "-c", "-x", "--no-embed")
+    assert petitrag("collections", "delete", "-y", "--", "-x").stderr.splitlines()[-1] == (
+        "ok: deleted collection -x"
+    )
+
+
+def test_a_name_read_as_an_option_says_how_to_give_it(home: Path, docs: Path) -> None:
+    result = run_subprocess("collections", "delete", "-x", env=dict(os.environ))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: No such option '-x'. If it is a name, put -- before it: `petitrag collections delete -- -x`"
+    )
+    removed = run_subprocess("documents", "remove", "notes.md", "-q.txt", env=dict(os.environ))
+    assert removed.stderr.splitlines()[-1] == (
+        "Error: No such option '-q'. If it is a name, put -- before it: `petitrag documents remove -- -q.txt`"
+    )

@@ -30,7 +30,21 @@ def collections(ctx: click.Context) -> None:
         print_collections(out, app.store, settings)
 
 
-@collections.command("delete")
+class _NamesCommand(click.Command):
+    """A command whose arguments are names: a collection or file named "-x" read as an option
+    ("No such option: -x"); the message now says how to give it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given_args = list(args)  # click's parser consumes the list
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            given = next((arg for arg in given_args if arg.startswith(exc.option_name)), exc.option_name)
+            exc.message += f" If it is a name, put -- before it: `{ctx.command_path} -- {given}`"
+            raise
+
+
+@collections.command("delete", cls=_NamesCommand)
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
 @click.pass_context
@@ -84,7 +98,7 @@ def documents(ctx: click.Context, **flags: Any) -> None:
         err.print(f"no document in collection '{escape(settings.collection)}'", highlight=False)
 
 
-@documents.command("remove")
+@documents.command("remove", cls=_NamesCommand)
 @click.argument("sources", nargs=-1, required=True)
 @click.option("-c", "--collection", help="Collection to remove from [default: default].")
 @click.pass_context
