@@ -66,7 +66,7 @@ def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
     text = _CLOCK.sub(_on_the_clock, text)
     grouped = _GROUPED_DECIMAL.sub(lambda match: match[1].replace(",", "") + ".", text)  # "7,200.50"
     if not groups:  # a column's "612" before another's "540" (not "1 250", not "45 000")
-        grouped = _COLUMNS.sub(r"\1|", grouped)
+        grouped = _DIGIT_CHAIN.sub(_columns_apart, grouped)
     grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
     grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
     tagged = _tags(grouped)
@@ -86,8 +86,31 @@ def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
     return readings
 
 
-#: a table row's columns: a first group of 3-4 digits then a group of 3 that is no "000"
-_COLUMNS = re.compile(r"(?<!\d[ .\u202f\xa0])(?<![\d.,])(\d{3,4})[ \u202f\xa0](?!000\b)(?=\d{3}\b)")
+#: digit groups one space apart: one grouped number ("1 250 000") or a table row's columns
+_DIGIT_CHAIN = re.compile(r"(?<![\d.,])\d+(?:[ \u202f\xa0]\d+)+(?![.,]?\d)")
+
+
+def _columns_apart(chain: re.Match[str]) -> str:
+    """A row's columns as numbers apart ("|" between them): "2022 580 410" was read 2022580410
+    and 2022 only, its 580 and 410 refused. Columns are where the groups cannot be one number
+    (after a group of 4+ digits, before one not of 3 digits, after a label's digit: "T2 580"),
+    and a 3-digit group before another that is no "000" ("612 540" is also 612 and 540); but
+    "1 250" holds no 250 and "45 000" is one number."""
+    groups = re.split(r"[ \u202f\xa0]", chain.group())
+    labelled = chain.string[chain.start() - 1 : chain.start()].isalpha()
+    row, piece = groups[0], [groups[0]]
+    for index, group in enumerate(groups[1:], start=1):
+        apart = (
+            (index == 1 and labelled)
+            or len(piece[-1]) >= 4
+            or len(group) != 3
+            or (len(piece) == 1 and len(piece[0]) == 3 and group != "000")
+        )
+        piece = [group] if apart else [*piece, group]
+        row += ("|" if apart else " ") + group
+    return row
+
+
 #: a numeric date's day and month: "01/04/2025" (the month is either, read both ways)
 _NUMERIC_DATE = re.compile(r"(?<![\d/.-])(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
 #: an outline number: "Article 3", "chapter 12", "section 4"
