@@ -4,7 +4,11 @@ a right answer refused is as bad as an invented number kept. Real components, sc
 from __future__ import annotations
 
 from petitrag.answer.citations import Evidence, draws_on
-from petitrag.answer.numbers import numbers_in
+from petitrag.answer.numbers import numbers_in, spelled_numbers
+from petitrag.answer.pipeline import Answerer
+from petitrag.config import Settings
+from petitrag.retrieval.hybrid import Hit
+from tests.test_answer_pipeline import ScriptedGenerator
 
 
 def test_a_table_rows_columns_are_numbers_apart() -> None:
@@ -22,3 +26,31 @@ def test_a_table_rows_columns_are_numbers_apart() -> None:
     assert numbers_in("45 000 euros", both_ways=True) == {"45000"}
     assert numbers_in("2022 45 000 38 500", both_ways=True) == {"2022", "45000", "38500"}
     assert numbers_in("612 540", both_ways=True) == {"612540", "612", "540"}
+
+
+def answered(reply: str, question: str, passages: list[str], language: str, reading: str = "best-first"):  # type: ignore[no-untyped-def]
+    """The checked answer of a model replying ``reply`` over these passages."""
+    hits = [
+        Hit(rank=number, score=1.0 / number, source=f"doc{number}.md", page=None, section=None,
+            chunk_id=f"c{number}", text=text, language=language)
+        for number, text in enumerate(passages, start=1)
+    ]  # fmt: skip
+    settings = Settings(reading=reading)
+    return Answerer(settings, None, ScriptedGenerator(reply)).answer(question, language, hits)  # type: ignore[arg-type]
+
+
+def test_hundreds_and_thousands_written_out_are_one_number() -> None:
+    """ "deux cents salariés" was read 2 and 100: the right "200 salariés" was refused, an
+    invented "100 employees" kept."""
+    result = answered(
+        "200 salariés [1]", "Combien de salariés ?", ["L'entreprise emploie deux cents salariés."], "fr"
+    )
+    assert result.answer == "200 salariés [1]" and not result.abstained
+    sold = [Evidence.of("Trois mille exemplaires ont été vendus.", "fr")]
+    assert draws_on("3000 exemplaires [1]", "Combien d'exemplaires ?", sold, "fr") is True
+    staff = [Evidence.of("The company has two hundred and fifty employees, three thousand users.", "en")]
+    assert draws_on("250 employees [1]", "How many employees?", staff, "en") is True
+    assert draws_on("3,000 users [1]", "How many users?", staff, "en") is True
+    assert draws_on("100 employees [1]", "How many employees?", staff, "en") is False
+    assert spelled_numbers("deux cent cinquante, deux mille cinq cents, cent vingt") == {"250", "2500", "120"}
+    assert spelled_numbers("deux et trois, cinq pour cent") == {"2", "3", "5", "100"}

@@ -138,16 +138,72 @@ def numbers_in(text: str, both_ways: bool = False) -> frozenset[str]:
 
 
 def spelled_numbers(text: str) -> set[str]:
-    """The numbers a text writes out, as digits ("vingt-cinq" 25, "thirty" 30), up to 99 and
-    the hundreds and thousands words; "un", "une", "one" alone are determiners, no numbers."""
-    found = set()
-    for match in _SPELLED.finditer(text):
+    """The numbers a text writes out, as digits ("vingt-cinq" 25, "thirty" 30, "deux cents" 200,
+    "three thousand" 3000), the hundreds and thousands words alone as 100 and 1000; "un", "une",
+    "one" alone are determiners, no numbers."""
+    compounds = list(_HUNDREDS_AND_THOUSANDS.finditer(text)) if _HUNDRED_OR_THOUSAND.search(text) else []
+    found = {str(_spelled_value(re.split(r"[\s-]+", match.group().lower()))) for match in compounds}
+    rest = text  # "deux cents" is no 2 and no 100
+    for match in reversed(compounds):
+        rest = f"{rest[: match.start()]} {rest[match.end() :]}"
+    for match in _SPELLED.finditer(rest):
         parts = re.split(r"\s+et\s+|-et-|[- ]+", match.group().lower())
         if len(parts) == 1 and parts[0] in DETERMINERS:
             continue
         found.add(str(_combined(parts)))
-    found |= {value for word, value in NUMBER_WORDS.items() if int(value) >= 100 and _word_in(word, text)}
+    found |= {value for word, value in NUMBER_WORDS.items() if int(value) >= 100 and _word_in(word, rest)}
     return found
+
+
+def _below_100(tens: str, units: str) -> str:
+    return rf"(?:(?:{tens})(?:[- ](?:{units})|(?:\s+et\s+|-et-)(?:un|une|onze))?|{units})"
+
+
+_FRENCH_BELOW_100 = _below_100(
+    "quatre-vingts?|vingt|trente|quarante|cinquante|soixante",
+    "dix-sept|dix-huit|dix-neuf|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze"
+    "|quinze|seize|une?",
+)
+_ENGLISH_BELOW_100 = _below_100(
+    "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety",
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    "|seventeen|eighteen|nineteen",
+)
+#: a multiple of a hundred, or a hundred and more: "deux cents", "cent vingt", "two hundred and fifty"
+_FRENCH_HUNDREDS = (
+    rf"(?:{_FRENCH_BELOW_100}[- ]cents?(?:[- ]{_FRENCH_BELOW_100})?|cent[- ]{_FRENCH_BELOW_100})"
+)
+_ENGLISH_HUNDREDS = (
+    rf"(?:(?:{_ENGLISH_BELOW_100}|a)[- ]hundred|hundred(?=\s+and\s|[- ]{_ENGLISH_BELOW_100}))"
+    rf"(?:(?:\s+and\s+|[- ]){_ENGLISH_BELOW_100})?"
+)
+_FRENCH_UP_TO_999 = rf"(?:{_FRENCH_HUNDREDS}|cent|{_FRENCH_BELOW_100})"
+_ENGLISH_UP_TO_999 = rf"(?:{_ENGLISH_HUNDREDS}|(?:a|one)\s+hundred|{_ENGLISH_BELOW_100})"
+_HUNDRED_OR_THOUSAND = re.compile(r"\b(?:cents?|hundred|mille|thousand)\b", re.IGNORECASE)
+#: "trois mille", "deux mille cinq cents", "three thousand two hundred", "deux cents" (one value);
+#: only where such a word follows (read at every word, it made reading a passage 8 times slower)
+_HUNDREDS_AND_THOUSANDS = re.compile(
+    rf"\b(?=[\w\s,-]{{0,80}}?{_HUNDRED_OR_THOUSAND.pattern})"
+    rf"(?:(?:{_FRENCH_UP_TO_999}[- ])?mille(?:[- ]{_FRENCH_UP_TO_999})?|{_FRENCH_HUNDREDS}"
+    rf"|(?:(?:{_ENGLISH_UP_TO_999}|a)[- ])?thousand(?:(?:,?\s+and\s+|,?[- ]){_ENGLISH_UP_TO_999})?"
+    rf"|{_ENGLISH_HUNDREDS})\b",
+    re.IGNORECASE,
+)
+
+
+def _spelled_value(parts: list[str]) -> int:
+    """ "deux mille cinq cents" 2500, "two hundred and fifty" 250, "cent quatre-vingts" 180."""
+    total = current = 0
+    for index, part in enumerate(parts):
+        if part in ("cent", "cents", "hundred"):
+            current = max(current, 1) * 100
+        elif part in ("mille", "thousand"):
+            total, current = total + max(current, 1) * 1000, 0
+        elif part in ("vingt", "vingts") and index and parts[index - 1] == "quatre":
+            current += 80 - 4
+        else:
+            current += _UNDER_100.get(part, 0)  # "a", "and", "et": nothing
+    return total + current
 
 
 _MONTHS = {
