@@ -54,3 +54,21 @@ def test_hundreds_and_thousands_written_out_are_one_number() -> None:
     assert draws_on("100 employees [1]", "How many employees?", staff, "en") is False
     assert spelled_numbers("deux cent cinquante, deux mille cinq cents, cent vingt") == {"250", "2500", "120"}
     assert spelled_numbers("deux et trois, cinq pour cent") == {"2", "3", "5", "100"}
+
+
+def test_an_uncited_answer_need_not_find_a_1_or_its_lists_numbering() -> None:
+    """Uncited answers were judged without the exemptions ``draws_on`` makes: "1 mois." over
+    "un mois", a numbered list of steps, "850 euros (1)." became the abstention sentence."""
+    month = answered(
+        "1 mois.", "Quel est le délai de préavis ?", ["Le préavis est d'un mois pour un meublé."], "fr"
+    )
+    assert month.answer == "1 mois." and [citation.number for citation in month.citations] == [1]
+    steps = "1. Unplug the device\n2. Open the cover\n3. Replace the filter"
+    listed = answered(
+        steps, "What are the steps?", ["Steps: unplug the device, open the cover, replace the filter."], "en"
+    )
+    assert listed.answer == steps and [citation.number for citation in listed.citations] == [1]
+    rent = answered("850 euros (1).", "What is the rent?", ["Rent: 850 euros."], "en")
+    assert rent.answer == "850 euros (1)." and [citation.number for citation in rent.citations] == [1]
+    invented = answered("900 euros (1).", "What is the rent?", ["Rent: 850 euros."], "en")
+    assert invented.abstained

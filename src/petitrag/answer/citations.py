@@ -173,10 +173,12 @@ def support(answer: str, passage: str, language: Language) -> float:
 
 def support_each(answer: str, passages: list[Evidence], language: Language) -> list[float]:
     """``support`` against each passage, analysing the answer once. A passage in another
-    language than the answer's is judged on what survives translation (``_support_across``)."""
-    plain = strip_markers(answer)
-    numbers = number_readings(plain)
-    terms = set(analyze(plain, language))
+    language than the answer's is judged on what survives translation (``_support_across``).
+    A list's numbering and a 1 need not be found, as in ``draws_on``: an uncited "1 mois." over
+    "un mois", or a numbered list of steps, was supported by no passage and refused."""
+    plain = _LIST_NUMBERS.sub("", strip_markers(answer))
+    numbers = [values for values in number_readings(plain) if "1" not in values]
+    terms = set(analyze(plain, language)) - {"1"}
     as_written = content_words(plain)
     return [
         _support_across(numbers, as_written, passage)
