@@ -203,14 +203,28 @@ def _opening(folded: str) -> str:
 def is_abstention(answer: str) -> bool:
     """True when the model gave (a close variant of) an abstention sentence, or began with the
     plain prompt's abstention word."""
-    folded = _fold(answer)
-    return any(cue in folded for cue in _ABSTAIN_CUES) or _opening(folded).startswith(_ABSTAIN_WORDS)
+    return opens_as_abstention(answer) or says_answer_missing(answer)
+
+
+def opens_as_abstention(text: str) -> bool:
+    """Whether ``text`` begins with the plain prompt's abstention word (only its start is read:
+    run on every streamed token)."""
+    return _opening(_fold(text.lstrip()[:_OPENING_CHARS])).startswith(_ABSTAIN_WORDS)
+
+
+def says_answer_missing(text: str) -> bool:
+    """Whether ``text`` says that the documents lack the answer."""
+    folded = _fold(text)
+    return any(cue in folded for cue in _ABSTAIN_CUES)
+
+
+_OPENING_CHARS = 200  # the word, after quotes and spaces
 
 
 def could_be_abstention(text: str, language: Language) -> bool:
     """True while ``text`` (an answer being streamed) may still turn into the abstention sentence
-    or word."""
-    start = _fold(text).strip()
+    or word (only its start is read: run on every streamed token, a long text is no abstention)."""
+    start = _fold(" ".join(text.split())[: 2 * len(ABSTAIN[language])])
     return _fold(ABSTAIN[language]).startswith(start) or _fold(PLAIN_ABSTAIN[language]).startswith(
         _opening(start)
     )

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable
 
-from petitrag.answer.prompts import could_be_abstention, is_abstention
+from petitrag.answer.prompts import could_be_abstention, opens_as_abstention, says_answer_missing
 from petitrag.answer.trim import complete_words, first_repeat, template_echo
 from petitrag.language import Language
 
@@ -147,9 +147,27 @@ class PassSeparator:
 
 def answer_ended(text: str) -> bool:
     """The generation can stop: the answer became the abstention sentence, started looping, or
-    went on with the prompt's template."""
+    went on with the prompt's template. Run after every token, it reads the answer's start and
+    its last sentences only: read whole, an answer ending in 255 lines of spaces took seconds."""
+    recent = _recent(text)
     return (
-        is_abstention(text)
-        or first_repeat(text) is not None
-        or template_echo(text, finished=False) is not None
+        opens_as_abstention(text)
+        or says_answer_missing(recent)
+        or first_repeat(recent) is not None
+        or template_echo(recent, finished=False) is not None
     )
+
+
+#: how much of its end ``answer_ended`` reads: the sentences the last tokens may have completed,
+#: and the ones a loop repeats (a loop of longer sentences is still cut once the answer is done)
+_RECENT_CHARS = 1000
+
+
+def _recent(text: str) -> str:
+    """The last sentences of ``text``, whole: a sentence cut at its start could read as one said
+    before ("fee is 50 euros." of "The fee is 50 euros.")."""
+    if len(text) <= _RECENT_CHARS:
+        return text
+    tail = text[-_RECENT_CHARS:]
+    boundary = _SENTENCE_END.search(tail)
+    return tail[boundary.end() :] if boundary else tail
