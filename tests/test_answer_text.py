@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from petitrag.answer.prompts import ABSTAIN, is_abstention
 from petitrag.answer.streaming import answer_ended
 from petitrag.answer.trim import template_echo
 
@@ -22,3 +25,36 @@ def test_an_answer_ending_in_blank_lines_is_read_in_linear_time() -> None:
         assert not answer_ended(text)
     assert answer_ended(text + "Question :")
     assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The rent is 850 euros [1]; the documents do not mention the deposit.",
+        "The rent is 850 euros [1]. The documents do not mention the deposit.",
+        "Do not mention salary expectations in the cover letter [1].",
+        "Sans réponse sous 15 jours, la demande est réputée acceptée [1].",
+        "Unanswerable questions are sent to the help desk [2].",
+    ],
+)
+def test_an_answer_that_only_says_something_is_not_mentioned_is_no_abstention(answer: str) -> None:
+    """A cue anywhere threw the answer away whole: a clause after a real answer, a rule the
+    documents give, a sentence that starts with the plain prompt's word."""
+    assert not is_abstention(answer)
+    assert not answer_ended(answer)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "The documents do not mention the deposit.",
+        "Les documents fournis ne mentionnent pas le dépôt de garantie.",
+        "« Sans réponse. »",
+        "Unanswerable [1]",
+        "La batterie lithium-ion de 500 Wh. " + ABSTAIN["fr"],
+        "The provided documents do not contain the answer [1].",
+    ],
+)
+def test_an_answer_that_is_an_abstention_still_is(answer: str) -> None:
+    assert is_abstention(answer)
+    assert answer_ended(answer)

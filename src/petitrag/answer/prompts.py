@@ -176,15 +176,20 @@ def build_messages(
     return messages
 
 
-_ABSTAIN_CUES = (
+#: the documents lack the whole answer: said anywhere, the answer is an abstention ("La batterie
+#: lithium-ion de 500 Wh. Les documents ne contiennent pas la réponse…" hedges a guess)
+_MISSING_ANSWER = (
     "ne contiennent pas la reponse",
     "ne contient pas la reponse",
-    "ne mentionnent pas",
     "do not contain the answer",
     "does not contain the answer",
     "don't contain the answer",
-    "do not mention",
 )
+#: the documents lack a part: an abstention only as the answer's opening, after a subject of a
+#: few words ("The documents do not mention the deposit."). After a real answer ("The rent is 850
+#: euros [1]; the documents do not mention the deposit.") or with no subject ("Do not mention
+#: salary expectations… [1]", a rule the documents give) the answer was thrown away whole
+_NOT_MENTIONED = re.compile(r"(?:[^\W\d][\w'’-]*,? ){1,3}(?:ne mentionnent pas|do not mention)\b")
 
 
 def _fold(text: str) -> str:
@@ -192,7 +197,11 @@ def _fold(text: str) -> str:
     return re.sub(r"\s+", " ", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
-_ABSTAIN_WORDS = tuple(_fold(word) for word in PLAIN_ABSTAIN.values())
+#: the plain prompt's word as the whole reply, or its first sentence ("Unanswerable.", « Sans
+#: réponse »): "Sans réponse sous 15 jours, la demande est réputée acceptée [1]" quotes a document
+_PLAIN_WORD = re.compile(
+    "(?:" + "|".join(re.escape(_fold(word)) for word in PLAIN_ABSTAIN.values()) + r")(?=\s*(?:[^\w\s,]|$))"
+)
 
 
 def _opening(folded: str) -> str:
@@ -201,24 +210,27 @@ def _opening(folded: str) -> str:
 
 
 def is_abstention(answer: str) -> bool:
-    """True when the model gave (a close variant of) an abstention sentence, or began with the
-    plain prompt's abstention word."""
+    """True when the answer is (a close variant of) an abstention sentence, ends in one, or is
+    the plain prompt's abstention word; not when it only says, after or as a real answer, that
+    something is not mentioned."""
     return opens_as_abstention(answer) or says_answer_missing(answer)
 
 
 def opens_as_abstention(text: str) -> bool:
-    """Whether ``text`` begins with the plain prompt's abstention word (only its start is read:
-    run on every streamed token)."""
-    return _opening(_fold(text.lstrip()[:_OPENING_CHARS])).startswith(_ABSTAIN_WORDS)
+    """Whether ``text`` starts as an abstention does, whatever follows: "The documents do not
+    mention…", "Unanswerable." (only its start is read: run on every streamed token)."""
+    opening = _fold(text.lstrip()[:_OPENING_CHARS]).lstrip(_LEADING_PUNCTUATION)
+    return bool(_NOT_MENTIONED.match(opening) or _PLAIN_WORD.match(opening))
 
 
 def says_answer_missing(text: str) -> bool:
-    """Whether ``text`` says that the documents lack the answer."""
+    """Whether ``text`` says that the documents do not contain the answer."""
     folded = _fold(text)
-    return any(cue in folded for cue in _ABSTAIN_CUES)
+    return any(cue in folded for cue in _MISSING_ANSWER)
 
 
-_OPENING_CHARS = 200  # the word, after quotes and spaces
+_OPENING_CHARS = 200  # a subject of three words and the cue, after quotes and spaces
+_LEADING_PUNCTUATION = " «“\"'(*-–—:."
 
 
 def could_be_abstention(text: str, language: Language) -> bool:
