@@ -72,3 +72,20 @@ def test_an_uncited_answer_need_not_find_a_1_or_its_lists_numbering() -> None:
     assert rent.answer == "850 euros (1)." and [citation.number for citation in rent.citations] == [1]
     invented = answered("900 euros (1).", "What is the rent?", ["Rent: 850 euros."], "en")
     assert invented.abstained
+
+
+def test_a_yes_or_no_answer_adding_a_number_no_passage_holds_is_refused() -> None:
+    """An answer opening with yes/no was never checked: "Yes, a deposit of 2,000 euros is
+    required [1]." over "1,700 euros" was kept, and "Yes, 2,000 euros." with no source."""
+    deposit = ["A deposit of 1,700 euros is required at signing."]
+    question = "Is a deposit required?"
+    assert answered("Yes, a deposit of 2,000 euros is required [1].", question, deposit, "en").abstained
+    assert answered("Yes, 2,000 euros.", question, deposit, "en").abstained
+    kept = answered("Yes, a deposit of 1,700 euros is required [1].", question, deposit, "en")
+    assert kept.answer == "Yes, a deposit of 1,700 euros is required [1]." and not kept.abstained
+    rent = [Evidence.of("Le loyer est payable le 5 de chaque mois.", "fr")]
+    assert draws_on("Non, il est payable le 15 [1].", "Le loyer est-il payable le 10 ?", rent, "fr") is False
+    assert draws_on("Non, pas le 10 [1].", "Le loyer est-il payable le 10 ?", rent, "fr") is None  # asked
+    assert (
+        draws_on("Oui, une fois [1].", "Le loyer est-il payable le 10 ?", rent, "fr") is None
+    )  # words unjudged

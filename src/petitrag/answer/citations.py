@@ -230,15 +230,17 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     words. Those are often useless restatements ("Qui est le beau-frère d'Henriette ?" →
     "Henriette [1]"), but English questions often hold their answer ("What is the term given
     to algorithms that utilize random bits?" → "randomized algorithms"), so ``restates`` tells
-    them apart and the answerer decides per language.
+    them apart and the answerer decides per language. A yes/no answer is judged on its numbers
+    alone: False when one is made up, else None.
     """
     added = _added(answer, question, language)
-    if added is None or not any(added):
+    if added is None:  # "Yes, a deposit of 2,000 euros is required [1]" over "1,700 euros" was kept
+        unasked = _unasked(_answer_numbers(strip_markers(answer)), question)
+        return False if _made_up(unasked, passages) else None
+    if not any(added):
         return None
     plain, (new_terms, new_numbers) = strip_markers(answer), added
-    if not all(
-        "1" in values or any(values & passage.numbers for passage in passages) for values in new_numbers
-    ):
+    if _made_up(new_numbers, passages):
         return False  # a number no passage holds, in any language: made up ("le 14 mars 1947")
     same = [passage for passage in passages if passage.language == language]
     spelled = _spelled_terms(plain, language)  # "Dix jours" is the "10 jours" of its passage
@@ -259,6 +261,13 @@ def draws_on(answer: str, question: str, passages: list[Evidence], language: Lan
     if any(_any_found(new_numbers, passage.numbers) or new_words & passage.words for passage in others):
         return True
     return False if new_numbers else None
+
+
+def _made_up(numbers: list[frozenset[str]], passages: list[Evidence]) -> bool:
+    """Whether a number (but a 1: "un", "a") is in no passage, whatever their language."""
+    return not all(
+        "1" in values or any(values & passage.numbers for passage in passages) for values in numbers
+    )
 
 
 def _spelled_terms(plain: str, language: Language) -> dict[str, str]:
