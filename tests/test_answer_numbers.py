@@ -89,3 +89,20 @@ def test_a_yes_or_no_answer_adding_a_number_no_passage_holds_is_refused() -> Non
     assert (
         draws_on("Oui, une fois [1].", "Le loyer est-il payable le 10 ?", rent, "fr") is None
     )  # words unjudged
+
+
+def test_a_dates_month_name_must_be_in_a_passage() -> None:
+    """Month names were not compared: "On 15 June 2025 [1]." was kept over "15 April 2025", "En
+    juin 2024 [1]." over "mars 2024"."""
+    lease = [Evidence.of("The lease starts on 15 April 2025.", "en")]
+    assert draws_on("On 15 June 2025 [1].", "When does the lease start?", lease, "en") is False
+    assert draws_on("On 15 April 2025 [1].", "When does the lease start?", lease, "en") is True
+    stock = "L'inventaire a lieu en mars 2024."
+    assert answered("En juin 2024 [1].", "Quand a lieu l'inventaire ?", [stock], "fr").abstained
+    assert draws_on("En mars 2024 [1].", "Quand ?", [Evidence.of(stock, "fr")], "fr") is True
+    # a month in either language, or a numeric date's month; "may" the verb is no month
+    assert draws_on("In March 2024 [1].", "When?", [Evidence.of(stock, "fr")], "en") is True
+    assert draws_on("In March 2024 [1].", "When?", [Evidence.of("Le 12/03/2024.", "fr")], "en") is True
+    assert draws_on("In May 2025 [1].", "When?", [Evidence.of("Signed on 2025-05-12.", "en")], "en") is True
+    returns = [Evidence.of("Returns are accepted within 14 days.", "en")]
+    assert draws_on("You may return it within 14 days [1].", "Can I return it?", returns, "en") is True

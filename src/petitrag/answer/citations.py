@@ -14,7 +14,14 @@ import functools
 import re
 from dataclasses import dataclass
 
-from petitrag.answer.numbers import DETERMINERS, month_numbers, number_readings, numbers_in, spelled_numbers
+from petitrag.answer.numbers import (
+    DETERMINERS,
+    month_names,
+    month_numbers,
+    number_readings,
+    numbers_in,
+    spelled_numbers,
+)
 from petitrag.language import LANGUAGES, Language, analyze, stopwords, strip_accents, words
 
 # a passage number, or a range: "[2-3]"; not "[1939-1945]", nor a value of the documents that
@@ -162,7 +169,7 @@ class Evidence:
     def of(cls, passage: str, language: str) -> Evidence:
         analysed = analyze(passage, language) if language in LANGUAGES else []  # type: ignore[arg-type]
         plain = words(passage)
-        numbers = numbers_in(passage, both_ways=True) | spelled_numbers(passage) | month_numbers(passage)
+        numbers = numbers_in(passage, both_ways=True) | spelled_numbers(passage) | month_names(passage)
         return cls(numbers, frozenset(analysed), language, frozenset(_content(plain)))
 
 
@@ -177,7 +184,7 @@ def support_each(answer: str, passages: list[Evidence], language: Language) -> l
     A list's numbering and a 1 need not be found, as in ``draws_on``: an uncited "1 mois." over
     "un mois", or a numbered list of steps, was supported by no passage and refused."""
     plain = _LIST_NUMBERS.sub("", strip_markers(answer))
-    numbers = [values for values in number_readings(plain) if "1" not in values]
+    numbers = [values for values in _answer_numbers(plain) if "1" not in values]
     terms = set(analyze(plain, language)) - {"1"}
     as_written = content_words(plain)
     return [
@@ -342,13 +349,16 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
 
 
 def _answer_numbers(plain: str) -> list[frozenset[str]]:
-    """The readings of each number an answer (without markers) gives, a list's numbering aside."""
-    return number_readings(_LIST_NUMBERS.sub("", plain))
+    """The readings of each number an answer (without markers) gives, a list's numbering aside,
+    and the months of its dates ("month:6" of "15 June 2025": "On 15 June 2025 [1]" was kept
+    over "15 April 2025", a month name being no number)."""
+    unlisted = _LIST_NUMBERS.sub("", plain)
+    return number_readings(unlisted) + [frozenset({month}) for month in sorted(month_numbers(unlisted))]
 
 
 def _unasked(readings: list[frozenset[str]], question: str) -> list[frozenset[str]]:
     """The numbers the question does not hold already."""
-    asked = numbers_in(question)
+    asked = numbers_in(question) | month_names(question)
     return [values for values in readings if not values & asked]
 
 

@@ -113,6 +113,10 @@ def _columns_apart(chain: re.Match[str]) -> str:
 
 #: a numeric date's day and month: "01/04/2025" (the month is either, read both ways)
 _NUMERIC_DATE = re.compile(r"(?<![\d/.-])(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
+#: a date whose month is known: "2025-04-15", "04/2025" (the April of an answer's "April 2025")
+_MONTH_FIRST_DATE = re.compile(
+    r"(?<![\d/.-])(?:\d{4}-(?P<iso>\d{1,2})-\d{1,2}(?!\d)|(?P<month>\d{1,2})/\d{4}(?![\d/]))"
+)
 #: an outline number: "Article 3", "chapter 12", "section 4"
 _OUTLINE = re.compile(r"\b(?:article|art\.|chapitre|chapter|section|annexe|appendix)\s+(?=\d)", re.IGNORECASE)
 
@@ -123,6 +127,9 @@ def _tags(text: str) -> dict[int, str]:
     tags = {match.end(): "§" for match in _OUTLINE.finditer(text)}
     for date in _NUMERIC_DATE.finditer(text):
         tags.update({date.start(1): "month:", date.start(2): "month:"})
+    tags.update(
+        {date.start("iso" if date["iso"] else "month"): "month:" for date in _MONTH_FIRST_DATE.finditer(text)}
+    )
     return tags
 
 
@@ -235,6 +242,20 @@ def month_numbers(text: str) -> set[str]:
     names = (match[1] or match[2] for match in _DATED_MONTH.finditer(text))
     # English writes its months capitalised: "you may 3 times" holds no May; "month:4" is only
     # a numeric date's month to an answer (April is no "4 mois")
+    return {
+        f"month:{_MONTHS[name.lower()]}"
+        for name in names
+        if name[0].isupper() or name.lower() in _FRENCH_MONTHS
+    }
+
+
+_ANY_MONTH = re.compile(rf"(?<!\w)({_MONTH})\.?(?!\w)", re.IGNORECASE)
+
+
+def month_names(text: str) -> set[str]:
+    """The months a text names, dated or not ("Le bail d'avril"), as ``month_numbers`` writes
+    them: what an answer's dated month ("15 June 2025") must be found among."""
+    names = (match[1] for match in _ANY_MONTH.finditer(text))
     return {
         f"month:{_MONTHS[name.lower()]}"
         for name in names
