@@ -9,7 +9,7 @@ import pytest
 
 from petitrag.answer.prompts import ABSTAIN, is_abstention
 from petitrag.answer.streaming import answer_ended
-from petitrag.answer.trim import template_echo
+from petitrag.answer.trim import template_echo, trimmed
 
 
 def test_an_answer_ending_in_blank_lines_is_read_in_linear_time() -> None:
@@ -58,3 +58,76 @@ def test_an_answer_that_only_says_something_is_not_mentioned_is_no_abstention(an
 def test_an_answer_that_is_an_abstention_still_is(answer: str) -> None:
     assert is_abstention(answer)
     assert answer_ended(answer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "language", "trimmed_answer"),
+    [
+        (
+            "The cleaning fee of 50 euros is charged at checkout [1].",
+            "How much is the cleaning fee?",
+            "en",
+            "50 euros is charged at checkout [1].",
+        ),
+        (
+            "After 30 days, a penalty of 10% applies [1].",
+            "What is the penalty after 30 days?",
+            "en",
+            "10% applies [1].",
+        ),
+        (
+            "The security deposit of one month's rent [1].",
+            "What is the security deposit?",
+            "en",
+            "One month's rent [1].",
+        ),
+        (
+            "The cleaning fee of the apartment is charged at checkout [1].",
+            "How much is the cleaning fee?",
+            "en",
+            "The cleaning fee of the apartment is charged at checkout [1].",
+        ),
+        (
+            "At 10 am, the store opens on Sundays [1].",
+            "When does the store open on Sundays?",
+            "en",
+            "At 10 am [1].",
+        ),
+        (
+            "At 10 p.m. the store closes on Sundays [1].",
+            "When does the store close on Sundays?",
+            "en",
+            "At 10 p.m. [1].",
+        ),
+        (
+            "À 10 h, le magasin ouvre le dimanche [1].",
+            "Quand le magasin ouvre-t-il le dimanche ?",
+            "fr",
+            "À 10 h [1].",
+        ),
+        (
+            "30 days for in-store purchases, 14 days for online purchases [1].",
+            "What is the refund period for online purchases?",
+            "en",
+            "30 days for in-store purchases, 14 days for online purchases [1].",
+        ),
+        (
+            "30 jours pour les achats en magasin, 14 jours pour les achats en ligne [1].",
+            "Quel est le délai de rétractation pour les achats en ligne ?",
+            "fr",
+            "30 jours pour les achats en magasin, 14 jours pour les achats en ligne [1].",
+        ),
+        (
+            "14 days for online purchases [1].",
+            "What is the refund period for online purchases?",
+            "en",
+            "14 days [1].",
+        ),
+    ],
+)
+def test_trimming_keeps_what_the_answer_needs(
+    answer: str, question: str, language: str, trimmed_answer: str
+) -> None:
+    """The frame cut left "Of 10% applies", took a time's "am" for a stopword ("At 10"), and
+    dropped the qualifier of the last of several items ("…, 14 days" for both kinds)."""
+    assert trimmed(answer, question, language) == trimmed_answer  # type: ignore[arg-type]

@@ -59,12 +59,23 @@ _NEGATION = re.compile(
     r"rien|ni|sans)\b|\w+n['’]t\b|\bn['’]",
     re.IGNORECASE,
 )
-#: what a cut frame may leave before a number: the "de" of "est de 265 euros"
-_NUMBER_AFTER_DE = re.compile(
-    r"[\s,;:]*(?:de|d['’])\s*(?=\d|(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
-    r"quinze|vingt|trente|quarante|cinquante|soixante|cent|mille)\b)",
+#: what a cut frame may leave before a number: the "de" of "est de 265 euros", the "of" of "a
+#: penalty of 10%" (left, "After 30 days, a penalty of 10% applies" became "Of 10% applies")
+_OF_NUMBER = re.compile(
+    r"[\s,;:]*(?:de|d['’]|of)\s*(?=\d|(?:un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|"
+    r"quinze|vingt|trente|quarante|cinquante|soixante|cent|mille|one|two|three|four|five|six|seven|eight|"
+    r"nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand)\b)",
     re.IGNORECASE,
 )  # "est d'un mois" → "Un mois"
+#: any other "of"/"de" after the frame goes on with the frame's noun: "The cleaning fee | of the
+#: apartment is 50 euros" is not cut
+_OF = re.compile(r"[\s,;:]*(?:de|of)\b|[\s,;:]*d['’]", re.IGNORECASE)
+#: what a time's number carries: "At 10 am, the store opens on Sundays" lost its "am" (a
+#: stopword) with the frame after it, leaving "At 10"
+_TIME_OF_DAY = re.compile(r"(?<=\d)\s?(?:[ap]\.?m\b\.?|h\b)", re.IGNORECASE)
+#: what separates the items of an answer: "30 days for in-store purchases, 14 days for online
+#: purchases" (a trailing frame there qualifies its item as the first item's words do)
+_ITEM_SEPARATOR = re.compile(r"[,;]\s|\s(?:and|or|et|ou)\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -116,9 +127,11 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     if yes_no_question or (tokens and tokens[0].word in YES_NO):
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
     start, end = _frame_end(tokens), _frame_start(tokens)
-    # "est de 265 euros" → "265 euros", not "De 265 euros"
-    if start and (de := _NUMBER_AFTER_DE.match(body, start)):
-        start = de.end()
+    # "est de 265 euros" → "265 euros", not "De 265 euros"; "The cleaning fee | of the…" stays
+    if start and (of := _OF_NUMBER.match(body, start)):
+        start = of.end()
+    elif start and _OF.match(body, start):
+        start = 0
     if _quoted(body[:start]):  # inside a title or quotation: "« De la démocratie | en Amérique »"
         start = 0
     if end is not None and _quoted(body[end:][::-1].translate(_MIRROR)):
@@ -126,6 +139,8 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     # "Le mercredi est un jour | de présence obligatoire": a clause's complement cut left
     # "Le mercredi est un jour"; a trailing frame goes only after the answer itself
     if end is not None and any(t.auxiliary for t in tokens if start <= t.start < end):
+        end = None
+    if end is not None and _qualifies_an_item(body[start:end], tokens, end):
         end = None
     # "USB sticks are not allowed on company computers" → "USB sticks": a frame holding a
     # negation is not cut, the answer would say the opposite (a question's own "not" may go)
@@ -156,15 +171,29 @@ def _quoted(text: str) -> bool:
     return depth > 0 or text.count('"') % 2 == 1
 
 
+def _qualifies_an_item(kept: str, tokens: list[_Token], end: int) -> bool:
+    """Whether the trailing frame qualifies the last of several items, as the same word does an
+    earlier one: "30 days for in-store purchases, 14 days | for online purchases" cut to "…, 14
+    days" read as if 14 days held for both."""
+    opener = next(token.word for token in tokens if token.start == end)
+    separators = list(_ITEM_SEPARATOR.finditer(kept))
+    earlier = kept[: separators[-1].start()] if separators else ""
+    return re.search(rf"(?<!\w){re.escape(opener)}(?!\w)", earlier, re.IGNORECASE) is not None
+
+
 def _tokens(body: str, question: str, language: Language) -> list[_Token]:
     head = {term for noun in _ASKED_FOR.findall(question) for term in analyze(noun, language)}
     asked_terms, asked_numbers = set(analyze(question, language)) - head, number_readings(question)
     stop = stopwords(language)
+    timed = {at for time in _TIME_OF_DAY.finditer(body) for at in range(time.start(), time.end())}
     tokens = []
     for match in _TOKEN.finditer(body):
         word, plain = match.group(), strip_accents(match.group().lower())
         if word.startswith("["):
             tokens.append(_Token(match.start(), match.end(), "marker"))
+            continue
+        if match.start() in timed:  # the "am" of "10 am" is the number's
+            tokens.append(_Token(match.start(), match.end(), "word", word.lower()))
             continue
         terms = analyze(word, language)
         if (
