@@ -106,3 +106,23 @@ def test_a_dates_month_name_must_be_in_a_passage() -> None:
     assert draws_on("In May 2025 [1].", "When?", [Evidence.of("Signed on 2025-05-12.", "en")], "en") is True
     returns = [Evidence.of("Returns are accepted within 14 days.", "en")]
     assert draws_on("You may return it within 14 days [1].", "Can I return it?", returns, "en") is True
+
+
+def test_a_number_with_a_scale_is_its_scaled_value() -> None:
+    """Scale words were ignored: "$3.2 billion [1]." was kept over "$3.2 million"."""
+    revenue = [Evidence.of("Revenue reached $3.2 million in 2023.", "en")]
+    question = "What was revenue?"
+    assert answered("$3.2 billion [1].", question, ["Revenue reached $3.2 million in 2023."], "en").abstained
+    assert draws_on("$3.2 million [1].", question, revenue, "en") is True
+    assert draws_on("$3,200,000 [1].", question, revenue, "en") is True
+    assert draws_on("3.2 [1].", question, revenue, "en") is True
+    assert draws_on("45k per year [1]", "What is the salary?", [Evidence.of("Salary: 45,000.", "en")], "en")
+    budget = [Evidence.of("Le budget est de 1 500 000 €.", "fr")]
+    assert draws_on("1,5 M€ [1]", "Quel est le budget ?", budget, "fr") is True
+    assert draws_on("1,5 Md€ [1]", "Quel est le budget ?", budget, "fr") is False
+    # a table's scale said once, a scale written out
+    table = [Evidence.of("Chiffre d'affaires (M€)\n2023 3,2", "fr")]
+    assert draws_on("3,2 millions d'euros [1]", "Quel chiffre d'affaires ?", table, "fr") is True
+    town = [Evidence.of("La ville compte deux millions d'habitants.", "fr")]
+    assert draws_on("2 millions d'habitants [1]", "Combien d'habitants ?", town, "fr") is True
+    assert numbers_in("5 MB, 3 km, 10 kg") == {"5", "3", "10"}

@@ -350,10 +350,12 @@ def _added(answer: str, question: str, language: Language) -> tuple[set[str], li
 
 def _answer_numbers(plain: str) -> list[frozenset[str]]:
     """The readings of each number an answer (without markers) gives, a list's numbering aside,
-    and the months of its dates ("month:6" of "15 June 2025": "On 15 June 2025 [1]" was kept
-    over "15 April 2025", a month name being no number)."""
+    its millions as millions ("$3.2 billion [1]" was kept over "$3.2 million"), and the months
+    of its dates ("month:6" of "15 June 2025": "On 15 June 2025 [1]" was kept over "15 April
+    2025", a month name being no number)."""
     unlisted = _LIST_NUMBERS.sub("", plain)
-    return number_readings(unlisted) + [frozenset({month}) for month in sorted(month_numbers(unlisted))]
+    months = [frozenset({month}) for month in sorted(month_numbers(unlisted))]
+    return number_readings(unlisted, as_answer=True) + months
 
 
 def _unasked(readings: list[frozenset[str]], question: str) -> list[frozenset[str]]:

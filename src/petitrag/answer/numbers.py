@@ -6,6 +6,7 @@ numbers they give (citations.py), so a number read two ways is an answer wrongly
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _GROUPED_DECIMAL = re.compile(r"\b(\d{1,3}(?:,\d{3})+)\.(?=\d)")  # English "7,200.50": commas group
@@ -51,7 +52,7 @@ _SPELLED = re.compile(
 DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 
 
-def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
+def number_readings(text: str, groups: bool = True, as_answer: bool = False) -> list[frozenset[str]]:
     """Each whole number of a text with the values it can be read as, written one way:
     "45 000" and "45000" are one number, "3,5" is "3.5", and the "8" of "18" or "80 %" is not
     an 8; "09h00", "9 am" and "9:00" are the "9 h" of a passage, "6 pm" its "18 h", "midi"
@@ -60,7 +61,10 @@ def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
     English and 3.2 in French, so it is read both ways ("3 200" in a French answer is the
     "3,200" of an English passage); "2,000" only as 2000. Without ``groups``, a table row's
     "612 540" is the 612 and the 540 of two columns. An outline number ("Article 3") reads only
-    as "§3", a numeric date's day and month also as "month:4" (``_tags``)."""
+    as "§3", a numeric date's day and month also as "month:4" (``_tags``). A number with a
+    scale ("3.2 million", "45k", "1,5 M€") is also its scaled value, and so is every number of a
+    passage whose table says "(M€)" or "in thousands"; ``as_answer``, a million or more is its
+    scaled value only ("3.2 billion" is no 3.2: over "$3.2 million" it was kept)."""
     text = _TWELVE_HOUR.sub(_twelve_hour, text)
     text = _MIDNIGHT.sub("0 h", _NOON.sub("12 h", text))
     text = _CLOCK.sub(_on_the_clock, text)
@@ -70,6 +74,7 @@ def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
     grouped = re.sub(r"(?<=\d)[ .\u202f\xa0](?=\d{3}\b)", "", grouped)
     grouped = _THOUSANDS.sub(lambda match: match.group().replace(",", ""), grouped)  # "1,250,000"
     tagged = _tags(grouped)
+    header = None if as_answer else _HEADER_SCALE.search(grouped)
     readings = []
     for match in _NUMBER.finditer(grouped):
         number = match.group()
@@ -81,9 +86,49 @@ def number_readings(text: str, groups: bool = True) -> list[frozenset[str]]:
             values.discard(value)  # 2 so (read as 2, any "two" of a passage held it)
         if len(value) > 1 and value.startswith("0") and value.isdigit():
             values.add(value.lstrip("0") or "0")
+        values = _with_scale(values, _SCALE.match(grouped, match.end()), header, as_answer)
         tag = tagged.get(match.start())
         readings.append(frozenset(_tag(tag, value) if tag == "§" else values | _tag(tag, value)))
     return readings
+
+
+#: a scale after a number: "3.2 million", "2 milliards", "$4bn", "1,5 M€", "45k" (not "5 MB", "3 km")
+_SCALE = re.compile(
+    r"[ \xa0\u202f]?(?:(?i:(?P<million>millions?)|(?P<billion>billions?|milliards?|bn|mds?))"
+    r"|(?P<M>M)|(?P<k>[kK]))(?![^\W\d_])"
+)
+#: a table's scale, said once for all its numbers: "(k€)", "(M€)", "€m", "en milliers d'euros",
+#: "in millions"
+_HEADER_SCALE = re.compile(
+    r"(?<![\d\s])\s*\(?(?:(?P<k>[kK])|(?P<M>M)|(?P<billion>Mds?|Md))[€$£]|[€$£](?:(?P<m>m)|bn|k)\b"
+    r"|(?i:\b(?:en|in)\s+(?:(?:€|\$|£|euros?|dollars?)\s+)?(?:(?P<thousand>milliers|thousands)"
+    r"|(?P<million>millions)|milliards|billions)\b)"
+)
+
+
+def _with_scale(
+    values: set[str], scale: re.Match[str] | None, header: re.Match[str] | None, as_answer: bool
+) -> set[str]:
+    """A number's values and, with a scale, its scaled values; an answer's millions and
+    billions only scaled, its thousands both ways ("612 k€" of a table's "612" whose header the
+    passage lost)."""
+    factor = _factor(scale) if scale else _factor(header) if header else 1
+    if factor == 1:
+        return values
+    scaled = {_decimal(format(Decimal(value) * factor, "f")) for value in values if _PLAIN.fullmatch(value)}
+    return scaled if as_answer and scale and factor >= 10**6 else values | scaled
+
+
+_PLAIN = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _factor(scale: re.Match[str]) -> int:
+    """A scale's multiplier: "k" 1000, "M" and "millions" a million, "Md" and "bn" a billion."""
+    if scale["k"] or scale.groupdict().get("thousand"):
+        return 1000
+    if scale["M"] or scale["million"] or scale.groupdict().get("m"):
+        return 10**6
+    return 10**9
 
 
 #: digit groups one space apart: one grouped number ("1 250 000") or a table row's columns
@@ -149,17 +194,33 @@ def spelled_numbers(text: str) -> set[str]:
     "three thousand" 3000), the hundreds and thousands words alone as 100 and 1000; "un", "une",
     "one" alone are determiners, no numbers."""
     compounds = list(_HUNDREDS_AND_THOUSANDS.finditer(text)) if _HUNDRED_OR_THOUSAND.search(text) else []
-    found = {str(_spelled_value(re.split(r"[\s-]+", match.group().lower()))) for match in compounds}
+    found = {
+        value
+        for match in compounds
+        for value in _spelled_scaled(_spelled_value(re.split(r"[\s-]+", match.group().lower())), match)
+    }
     rest = text  # "deux cents" is no 2 and no 100
     for match in reversed(compounds):
         rest = f"{rest[: match.start()]} {rest[match.end() :]}"
     for match in _SPELLED.finditer(rest):
         parts = re.split(r"\s+et\s+|-et-|[- ]+", match.group().lower())
-        if len(parts) == 1 and parts[0] in DETERMINERS:
-            continue
-        found.add(str(_combined(parts)))
+        scaled = _spelled_scaled(_combined(parts), match)
+        if len(parts) > 1 or parts[0] not in DETERMINERS or len(scaled) > 1:  # "un million"
+            found |= scaled
     found |= {value for word, value in NUMBER_WORDS.items() if int(value) >= 100 and _word_in(word, rest)}
     return found
+
+
+_SPELLED_SCALE = re.compile(
+    r"\s+(?:(?P<million>millions?)|(?P<billion>milliards?|billions?))\b", re.IGNORECASE
+)
+
+
+def _spelled_scaled(value: int, spelled: re.Match[str]) -> set[str]:
+    """A number written out and, before a scale, its scaled value: "deux millions" 2 and 2000000."""
+    scale = _SPELLED_SCALE.match(spelled.string, spelled.end())
+    factor = 10**6 if scale and scale["million"] else 10**9 if scale else 1
+    return {str(value), str(value * factor)}
 
 
 def _below_100(tens: str, units: str) -> str:
