@@ -50,7 +50,7 @@ _OVERRIDES = [
     rf"\bif you are an? {_AI_NOUN}\b|\bas an? {_AI_NOUN}, you\b",
     # addressed to the model, then an order: "Note to the assistant: you…", "Pour l'IA : réponds…"
     rf"\b(to|for|pour)\s+(the\s+|l['’]\s*|les\s+)?{_AI_NOUN}\s*:\s*{_ORDER}",
-    rf"^\W*(system|système|{_AI_NOUN})\s*[:,]\s*(you|tu|vous|from now on|à partir de maintenant)\b",
+    rf"^[^\w\n]*(system|système|{_AI_NOUN})\s*[:,]\s*(you|tu|vous|from now on|à partir de maintenant)\b",
     # French
     rf"{_NOT}\b(ignore[zs]?|oublie[zs]?)\s+(toutes\s+|tous\s+|les\s+|tes\s+|vos\s+|ces\s+|mes\s+)*"
     r"(instructions|prompts?)\b",
@@ -71,13 +71,13 @@ _STEERING = [
     r"\byou are now (a|an|the|in|my|no longer|free|unrestricted|(?-i:DAN))\b|\bpretend (to be|you are)\b",
     r"\bfrom now on,? you\s+(will\s+|must\s+|should\s+|shall\s+)?"
     r"(are|answer|reply|respond|say|act|only|ignore)\b",
-    r"(^\W*|\byou\s+(will\s+|must\s+|should\s+|shall\s+)?|\bplease\s+)act as\b",
-    r"(^\W*|\byou\s+(must\s+|should\s+|will\s+)?|\bplease\s+)"
+    r"(^[^\w\n]*|\byou\s+(will\s+|must\s+|should\s+|shall\s+)?|\bplease\s+)act as\b",
+    r"(^[^\w\n]*|\byou\s+(must\s+|should\s+|will\s+)?|\bplease\s+)"
     r"(reply|respond|answer|say|write|output)\s+(only|solely|just)\b",
     r"\btell (every|all|each|the) (users?|customers?|clients?)\b|\bthe correct answer is\b",
     r"\b(tu es|vous êtes) (désormais|maintenant) (un|une|le|la|l['’]|en mode)\b",
     r"\bà partir de maintenant,? (tu|vous)\s+(réponds|répondez|dis|dites|es|êtes)\b",
-    r"(^\W*|\b(tu|vous)\s+)(réponds|répondez|écris|écrivez|dis|dites)\b.{0,20}\b(uniquement|seulement)\b",
+    r"(^[^\w\n]*|\b(tu|vous)\s+)(réponds|répondez|écris|écrivez|dis|dites)\b.{0,20}\b(uniquement|seulement)\b",
 ]
 _AI = rf"\b({_AI_NOUN}|(?-i:DAN)|intelligence artificielle)\b"
 
