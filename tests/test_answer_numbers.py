@@ -3,7 +3,7 @@ a right answer refused is as bad as an invented number kept. Real components, sc
 
 from __future__ import annotations
 
-from petitrag.answer.citations import Evidence, draws_on
+from petitrag.answer.citations import Evidence, draws_on, recited
 from petitrag.answer.numbers import numbers_in, spelled_numbers
 from petitrag.answer.pipeline import Answerer
 from petitrag.config import Settings
@@ -126,3 +126,15 @@ def test_a_number_with_a_scale_is_its_scaled_value() -> None:
     town = [Evidence.of("La ville compte deux millions d'habitants.", "fr")]
     assert draws_on("2 millions d'habitants [1]", "Combien d'habitants ?", town, "fr") is True
     assert numbers_in("5 MB, 3 km, 10 kg") == {"5", "3", "10"}
+
+
+def test_a_citation_moves_only_to_a_passage_sharing_a_word_of_the_answer() -> None:
+    """The cited passage held the number in a form the checks missed ("four and a half hours"):
+    "4.5 hours [1]." was moved to "The cable is 4.5 metres long", that held the bare number."""
+    passages = ["Charging takes four and a half hours.", "The cable is 4.5 metres long."]
+    kept = answered("4.5 hours [1].", "How long does charging take?", passages, "en", reading="all")
+    assert kept.answer == "4.5 hours [1]." and [citation.number for citation in kept.citations] == [1]
+    evidence = [Evidence.of(passage, "en") for passage in passages]
+    evidence.append(Evidence.of("A full charge takes 4.5 hours.", "en"))
+    assert recited("4.5 hours [1].", "How long?", evidence, "en") == "4.5 hours [3]."  # it shares "hours"
+    assert recited("4.5 [1].", "How long?", evidence[:2], "en") == "4.5 [2]."  # a bare number: moved

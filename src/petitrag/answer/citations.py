@@ -87,12 +87,12 @@ def renumber(answer: str, numbers: list[int]) -> str:
 
 def recited(answer: str, question: str, passages: list[Evidence], language: Language) -> str:
     """An answer citing one passage that does not hold it, when exactly one other passage does
-    (or, of several, the one that supports it best), cites that one. Read all passages, the 1.5B model
-    wrote "3 200 euros [5]" for the price of passage [4], and cited the phone-support passage
-    for a list of equipment that only another passage holds. Held: by numbers, every number
-    the answer adds to the question; without them, a cited passage that shares no content word
-    with the answer, when one other supports it well (a passage it only cites is not changed:
-    nothing tells which it meant)."""
+    (or, of several, the one that supports it best) and shares one of its words, cites that one.
+    Read all passages, the 1.5B model wrote "3 200 euros [5]" for the price of passage [4], and
+    cited the phone-support passage for a list of equipment that only another passage holds.
+    Held: by numbers, every number the answer adds to the question; without them, a cited
+    passage that shares no content word with the answer, when one other supports it well (a
+    passage it only cites is not changed: nothing tells which it meant)."""
     cited = cited_numbers(answer)
     if len(cited) != 1:
         return answer
@@ -103,10 +103,12 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
     if readings:
         if _found(readings, passages[cited[0] - 1].numbers):
             return answer
+        holding = [
+            number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)
+        ]
         holders = _best_supported(
-            [number for number, passage in enumerate(passages, start=1) if _found(readings, passage.numbers)],
-            answer, passages, language,
-        )  # fmt: skip
+            _sharing_a_word(holding, answer, passages, language), answer, passages, language
+        )
     else:
         cited_passage, said = passages[cited[0] - 1], content_words(strip_markers(answer))
         if said & cited_passage.words:
@@ -121,6 +123,27 @@ def recited(answer: str, question: str, passages: list[Evidence], language: Lang
     if len(holders) != 1:
         return answer
     return re.sub(rf"\[{cited[0]}\]", f"[{holders[0]}]", answer)
+
+
+def _sharing_a_word(
+    holders: list[int], answer: str, passages: list[Evidence], language: Language
+) -> list[int]:
+    """Of the passages holding an answer's numbers, those sharing one of its words too, when it
+    has any: "200 salariés [1]" moved to "Le parking compte 200 places" (its [1] wrote "deux
+    cents salariés", then read as no 200). A bare "300 [3]" has nothing else to go by."""
+    plain = strip_markers(answer)
+    terms = {term for term in analyze(plain, language) if not _DIGITS.fullmatch(term)}
+    said = content_words(plain)
+    if not terms and not said:
+        return holders
+
+    def shares(passage: Evidence) -> bool:
+        return bool(said & passage.words or (passage.language == language and terms & passage.terms))
+
+    return [number for number in holders if shares(passages[number - 1])]
+
+
+_DIGITS = re.compile(r"[\d.,]+")
 
 
 def _naming(answer: str, passages: list[Evidence]) -> list[int]:
