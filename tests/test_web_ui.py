@@ -62,16 +62,21 @@ def new_page(browser: Browser, locale: str) -> Page:
     return context.new_page()
 
 
-def upload_to_new_collection(page: Page, server: str, tmp_path: Path, name: str) -> None:
-    """Open the page, make collection ``name`` with "New…", and upload DOCUMENT into it."""
+def upload_to_new_collection(
+    page: Page, server: str, tmp_path: Path, name: str, files: list[Path] | None = None
+) -> None:
+    """Open the page, make collection ``name`` with "New…", and upload ``files`` (DOCUMENT
+    by default) into it."""
     page.on("dialog", lambda dialog: dialog.accept(name))
     page.goto(server)
     expect(page.locator("#documents li").first).to_be_visible()
     page.click("#new-collection")
     expect(page.locator("#collection")).to_have_value(name)
-    document = tmp_path / "library-hours.txt"
-    document.write_text(DOCUMENT)
-    page.set_input_files("#upload-input", str(document))
+    if files is None:
+        document = tmp_path / "library-hours.txt"
+        document.write_text(DOCUMENT)
+        files = [document]
+    page.set_input_files("#upload-input", [str(path) for path in files])
     page.click("#upload-button")
 
 
@@ -923,6 +928,46 @@ def test_an_unsupported_file_is_named(server: str, browser: Browser, tmp_path: P
         "Les fichiers PDF, DOCX, HTML, Markdown et texte sont lus."
     )
     expect(page.locator("#upload-button")).to_be_enabled()
+
+
+def test_an_upload_where_every_file_failed_does_not_look_done(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """A corrupt PDF ended with the bar full under "Ingested: 0 added, 0 unchanged.": a full bar
+    reads as success."""
+    page = keyed_page(browser)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 cut short")
+    upload_to_new_collection(page, server, tmp_path, "all-failed", [broken])
+    expect(page.locator("#upload-text")).to_have_text(
+        "Nothing was added.\n1 file(s) could not be read:\n"
+        "broken.pdf: corrupt or unreadable PDF: Stream has ended unexpectedly",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    expect(page.locator("#upload-status")).to_have_class("failed")
+    assert page.locator("#upload-progress").evaluate("(bar) => bar.value") == 0
+    expect(page.locator("#upload-button")).to_be_enabled()
+
+
+def test_files_the_server_does_not_read_are_left_out_and_named(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """penguins.txt chosen with tool.exe: the server refused both (415) and the page named
+    tool.exe alone, so nobody learned that penguins.txt was not uploaded either."""
+    page = keyed_page(browser, "fr-FR")
+    penguins = tmp_path / "penguins.txt"
+    penguins.write_text("Penguins\n\nEmperor penguins breed in the Antarctic winter.\n")
+    tool = tmp_path / "tool.exe"
+    tool.write_bytes(b"MZ\x90\x00")
+    upload_to_new_collection(page, server, tmp_path, "mixed", [penguins, tool])
+    expect(page.locator("#upload-text")).to_have_text(
+        "Indexé : 1 ajouté(s), 0 inchangé(s).\n"
+        "Non envoyé(s) : tool.exe (type de fichier non pris en charge ; "
+        "les fichiers PDF, DOCX, HTML, Markdown et texte sont lus).",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    expect(page.locator("#upload-status")).not_to_have_class("failed")
+    expect(page.locator("#documents li", has_text="penguins.txt")).to_be_visible()
 
 
 def test_a_source_is_named_by_its_file_name_on_either_system(server: str, browser: Browser) -> None:

@@ -43,6 +43,8 @@ const STRINGS = {
     unsendableKey: "This API key holds {chars}, which no request can carry: type it as the server was given it (a paste may have made a quote or a dash typographic).",
     quoted: "'{text}'",
     ingestedFailed: "{n} file(s) could not be read:",
+    nothingAdded: "Nothing was added.",
+    notUploaded: "Not uploaded: {files} (unsupported file type; PDF, DOCX, HTML, Markdown and text files are read).",
   },
   fr: {
     collection: "Collection", newCollection: "Nouvelle…", apiKey: "Clé d’API", keyPrompt: "Clé d’API de ce serveur",
@@ -84,6 +86,8 @@ const STRINGS = {
     unsendableKey: "Cette clé d’API contient {chars}, qu’aucune requête ne peut transmettre : saisissez-la telle que le serveur l’a reçue (un copier-coller a pu rendre typographique une apostrophe ou un tiret).",
     quoted: "« {text} »",
     ingestedFailed: "{n} fichier(s) illisible(s) :",
+    nothingAdded: "Rien n’a été ajouté.",
+    notUploaded: "Non envoyé(s) : {files} (type de fichier non pris en charge ; les fichiers PDF, DOCX, HTML, Markdown et texte sont lus).",
   },
 };
 
@@ -367,6 +371,8 @@ function showUploadStatus() {
   if (!upload) return;
   upload.seen = true;
   $("upload-text").textContent = upload.text;
+  // ended with nothing done (refused, failed, nothing added): said as an error, the bar empty
+  $("upload-status").classList.toggle("failed", !upload.running && upload.fraction === 0);
   const bar = $("upload-progress");
   if (upload.fraction === null) bar.removeAttribute("value");
   else bar.value = Math.round(100 * upload.fraction);
@@ -387,7 +393,8 @@ function jobFraction(job) {
   return job.stage === "embed" ? UPLOAD_SHARE + READING_SHARE + indexing * done : null;
 }
 
-async function followJob(job, collection = state.collection) {
+// notUploaded: the names of chosen files the server does not read, left out of the upload
+async function followJob(job, collection = state.collection, notUploaded = []) {
   while (job.status === "queued" || job.status === "running") {
     const key = job.stage === "waiting" ? "waiting" : job.status === "queued" ? "queued" : job.stage;
     showProgress(t(key, job), jobFraction(job), collection, true);
@@ -396,22 +403,39 @@ async function followJob(job, collection = state.collection) {
   }
   if (job.status === "failed") return showProgress(t("jobFailed", { error: job.error }), 0, collection);
   const report = job.report;
-  const lines = [t("ingested", { added: report.added.length + report.updated.length, unchanged: report.unchanged.length })];
+  const added = report.added.length + report.updated.length;
+  // every file failed: a full bar under "Ingested: 0 added…" read as a success
+  const nothing = !added && !report.unchanged.length;
+  const lines = [nothing ? t("nothingAdded") : t("ingested", { added, unchanged: report.unchanged.length })];
+  if (notUploaded.length) lines.push(t("notUploaded", { files: notUploaded.join(", ") }));
   if (report.failed.length) lines.push(t("ingestedFailed", { n: report.failed.length }));
   for (const failed of report.failed) lines.push(t("failedFile", failed));
   for (const warning of report.warnings || []) lines.push(t("warningFile", warning));
   if (report.embed_error) lines.push(t("embedStopped", { error: report.embed_error }));
-  showProgress(lines.join("\n"), 1, collection);
+  showProgress(lines.join("\n"), nothing ? 0 : 1, collection);
+}
+
+// A file's extension as the server reads it (uploads.py: safe_filename, then check_supported)
+function extension(name) {
+  const trimmed = name.replace(/[ .]+$/, "");
+  const dot = trimmed.lastIndexOf(".");
+  return dot > 0 ? trimmed.slice(dot).toLowerCase() : "";
 }
 
 async function onUpload(event) {
   event.preventDefault();
   const input = $("upload-input");
-  const files = input.files;
+  const chosen = input.files;
   if (uploads.get(state.collection)?.running) return; // Enter while the button is disabled
-  if (!files.length) return showProgress(t("chooseFile"), 0);
+  if (!chosen.length) return showProgress(t("chooseFile"), 0);
   clearNotice();
-  const bytes = [...files].reduce((sum, file) => sum + file.size, 0);
+  // Files the server does not read are left out and named in the report: penguins.txt chosen
+  // with tool.exe made the server refuse both, and the page named tool.exe alone.
+  const readable = input.accept.split(",");
+  const files = [...chosen].filter((file) => readable.includes(extension(file.name)));
+  const notUploaded = [...chosen].filter((file) => !files.includes(file)).map((file) => file.name);
+  if (!files.length) return showProgress(t("unsupportedFile", { file: notUploaded.join(", ") }), 0);
+  const bytes = files.reduce((sum, file) => sum + file.size, 0);
   if (state.maxUploadMb && bytes > state.maxUploadMb * 1024 * 1024) { // refused before sending it all
     return showProgress(t("tooLarge", { limit: state.maxUploadMb.toLocaleString(LANG) }), 0);
   }
@@ -419,8 +443,8 @@ async function onUpload(event) {
   showProgress(t("uploading", { percent: 0 }), 0, collection, true);
   try {
     const body = await uploadFiles(files, collection);
-    await followJob(body.job, collection);
-    if (input.files === files) input.value = ""; // not files chosen since, for another upload
+    await followJob(body.job, collection, notUploaded);
+    if (input.files === chosen) input.value = ""; // not files chosen since, for another upload
     await loadInfo();
   } catch (error) {
     showProgress(describe(error), 0, collection);
