@@ -68,20 +68,44 @@ def _is_list_number(text: str, position: int) -> bool:
     return bool(re.fullmatch(r"\s*\d+", text[line_start:position]))
 
 
+#: the marker the summariser puts before a line's final stop when it has no page: the heading
+#: of its section, "(Article 3 — Loyer)", at most a few words
+_END_MARKER = re.compile(r"\s*\(\s*[^()\s]+(?:\s+[^()\s]+){0,9}\s*\)(?=[\W_]*$)")
+#: a line of at least this many words that an earlier line starts with is a cut repeat
+_CUT_REPEAT_WORDS = 8
+
+
 def drop_repeats(text: str) -> str:
-    """Without the lines that repeat an earlier one (markers, list signs and case aside), and the
-    blank line before each: small models loop ("La révision d'un vélo…" five times over)."""
-    seen: set[str] = set()
+    """Without the lines that repeat an earlier one (markers, list signs, quotes, punctuation
+    and case aside), or only its start (cut by the loop's end), and the blank line before each:
+    small models loop ("La révision d'un vélo…" five times over), copying the line with a
+    leading quote, another section's marker ("(Article 2)", then "(Article 3)") or cut short."""
+    seen: list[list[str]] = []
     kept: list[str] = []
     for line in text.splitlines():
-        item = LIST_ITEM.match(line)
-        said = " ".join(PAGE_MARKER.sub("", line[item.end() :] if item else line).casefold().split())
-        said = TRAILING_STOP.sub("", said)
-        if said in seen:  # never a blank line: only lines that say something are seen
+        said = _said(line)
+        if any(_repeated(said, earlier) for earlier in seen):  # never a blank line: it says nothing
             while kept and not kept[-1].strip():
                 kept.pop()
             continue
         if said:
-            seen.add(said)
+            seen.append(said)
         kept.append(line)
     return "\n".join(kept)
+
+
+def _said(line: str) -> list[str]:
+    """The words a line says, without its list sign and markers."""
+    item = LIST_ITEM.match(line)
+    body = PAGE_MARKER.sub("", line[item.end() :] if item else line)
+    return re.findall(r"\w+", _END_MARKER.sub("", body).casefold())
+
+
+def _repeated(said: list[str], earlier: list[str]) -> bool:
+    """Whether a line's words are an earlier line's, or start it (a long enough line, its last
+    word maybe cut: "… à la date anniv")."""
+    if not said or said == earlier:
+        return bool(said)
+    if len(said) < _CUT_REPEAT_WORDS or len(said) > len(earlier):
+        return False
+    return said[:-1] == earlier[: len(said) - 1] and earlier[len(said) - 1].startswith(said[-1])
