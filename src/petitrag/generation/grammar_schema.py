@@ -101,3 +101,24 @@ def unenforced(schema: Any, where: str = "") -> list[str]:
             for index, sub in enumerate(schema[key]):
                 found += unenforced(sub, f"{where}.{key}.{index}".lstrip("."))
     return found
+
+
+def without_unenforced(schema: Any) -> Any:
+    """``schema`` without the keywords ``unenforced`` names, at the places it looks: what a
+    server that refuses them (petitrag's own) accepts, while the caller validates against the
+    whole schema (extraction with ``minimum`` failed on a petitrag server with a 400)."""
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: value for key, value in schema.items() if key not in _UNENFORCED}
+    if isinstance(out.get("format"), str) and out["format"] not in _FORMATS:
+        del out["format"]
+    for key in _SUB_SCHEMA_MAPS:
+        if isinstance(out.get(key), dict):
+            out[key] = {name: without_unenforced(sub) for name, sub in out[key].items()}
+    for key in ("items", "additionalProperties"):
+        if key in out:
+            out[key] = without_unenforced(out[key])
+    for key in _SUB_SCHEMA_LISTS:
+        if isinstance(out.get(key), list):
+            out[key] = [without_unenforced(sub) for sub in out[key]]
+    return out

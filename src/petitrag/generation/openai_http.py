@@ -27,6 +27,7 @@ from petitrag.generation.base import (
     interruption_point,
     watched,
 )
+from petitrag.generation.grammar_schema import without_unenforced
 from petitrag.urls import checked_base_url
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -129,11 +130,14 @@ class OpenAIChatGenerator(Generator):
             if params.top_logprobs > 0:
                 body["top_logprobs"] = min(params.top_logprobs, 20)
         if params.json_schema is not None:
+            # the bounds a grammar cannot enforce are left to the caller's validation: petitrag's
+            # own server refuses a schema with them (extraction with "minimum" failed on a 400)
+            sent = without_unenforced(params.json_schema)
             if self.schema_dialect == "json_schema":
-                schema = {"name": "extract", "schema": params.json_schema}
+                schema = {"name": "extract", "schema": sent}
                 body["response_format"] = {"type": "json_schema", "json_schema": schema}
             else:
-                body["response_format"] = {"type": "json_object", "schema": params.json_schema}
+                body["response_format"] = {"type": "json_object", "schema": sent}
         return body
 
     def _stream_once(self, body: dict[str, Any], messages: list[Message], usage: Usage) -> Iterator[Token]:
