@@ -13,12 +13,138 @@ import httpx
 import pytest
 
 from petitrag.answer.bullets import drop_repeats
+from petitrag.answer.extract import merge_found
 from petitrag.config import load_settings
 from petitrag.generation import catalog
 from petitrag.generation.base import GenerationParams
 from petitrag.generation.grammar_schema import unenforced, without_unenforced
 
 MODEL = "smollm2-135m"
+
+
+# -- a yes/no from the part about it ----------------------------------------------------------
+
+
+def test_a_yes_no_comes_from_the_part_naming_what_it_is_about() -> None:
+    """``pets_allowed`` was taken from the house rules ("Subletting is not allowed"): any of the
+    key's words was enough, "allowed" too; the part about animals said yes."""
+    rules = "3. House rules\nSmoking is not allowed anywhere. Subletting is not allowed without consent."
+    rent = "2. Term and rent\nMonthly rent is USD 1,650."
+    animals = "5. Pets\nCats and small dogs under 20 kg are welcome, with a one-time fee of USD 300."
+    parts = [
+        ({"pets_allowed": False, "smoking_allowed": False}, rent),
+        ({"pets_allowed": False, "smoking_allowed": False}, rules),
+        ({"pets_allowed": True, "smoking_allowed": True}, animals),
+    ]
+    assert merge_found(parts) == {"pets_allowed": True, "smoking_allowed": False}
+    # no part names pets ("Animals", "cats"): "allowed" alone does not make the rules the source
+    unnamed = [({"pets_allowed": True}, rent), ({"pets_allowed": False}, rules)]
+    assert merge_found(unnamed) == {"pets_allowed": True}  # the first given, as for any value
+    french = [
+        ({"animaux_autorises": False, "sous_location_autorisee": False},
+         "Article 6 — Obligations du locataire. La sous-location n'est pas autorisée."),
+        ({"animaux_autorises": True, "sous_location_autorisee": True},
+         "Article 8 — Animaux. Les animaux domestiques sont acceptés."),
+    ]  # fmt: skip
+    assert merge_found(french) == {"animaux_autorises": True, "sous_location_autorisee": False}
+    # a word every part names tells nothing: the part that also names the rarer one wins
+    everywhere = [
+        ({"pets_allowed": False}, "Pets: see the rules. Rent is 900."),
+        ({"pets_allowed": True}, "Pets: cats are welcome in the flat."),
+    ]
+    assert merge_found(everywhere, {"properties": {"pets_allowed": {"description": "cats welcome"}}}) == {
+        "pets_allowed": True
+    }
+
+
+# -- lists of objects --------------------------------------------------------------------------
+
+SERVICE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "sites": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "city": {"type": "string"},
+                    "monthly_fee_usd": {"type": ["number", "null"]},
+                },
+            },
+        }
+    },
+}
+SITES_TEXT = (
+    "2. Services\nMaintenance at the following sites:\nAlta store, 15 Pine Avenue, Boulder\n"
+    "Alta store, 230 Main Street, Fort Collins\nAlta warehouse, 7 Industrial Way, Aurora"
+)
+FEES_TEXT = (
+    "3. Fees\n| Site | Monthly fee (USD) |\n| Boulder | 1,250 |\n| Fort Collins | 980 |\n| Aurora | 2,400 |"
+)
+LIABILITY_TEXT = "5. Liability\nThe Provider's liability is capped at USD 50,000 per incident."
+
+
+def site(name: str, city: str, fee: float | None) -> dict[str, Any]:
+    return {"name": name, "city": city, "monthly_fee_usd": fee}
+
+
+def test_a_list_s_objects_are_checked_against_their_part_and_merged_when_the_same() -> None:
+    """7 sites for 3: each site once from the list of sites (no fee) and once from the table of
+    fees (its city as its name), and {"name": "null", "city": "null"} from the liability part."""
+    parts = [
+        ({"sites": [site("Alta store", "Boulder", None), site("Alta store", "Fort Collins", None),
+                    site("Alta warehouse", "Aurora", None)]}, SITES_TEXT),
+        ({"sites": [site("Boulder", "Boulder", 1250), site("Fort Collins", "Fort Collins", 980),
+                    site("Aurora", "Aurora", 2400)]}, FEES_TEXT),
+        ({"sites": [site("null", "null", None), site("N/A", "", None)]}, LIABILITY_TEXT),
+    ]  # fmt: skip
+    assert merge_found(parts, SERVICE_SCHEMA) == {
+        "sites": [
+            site("Alta store", "Boulder", 1250),
+            site("Alta store", "Fort Collins", 980),
+            site("Alta warehouse", "Aurora", 2400),
+        ]
+    }
+    # an invented site (written nowhere in its part) goes; one its part states stays
+    invented = [
+        ({"sites": [site("Alta store", "Boulder", None)]}, SITES_TEXT),
+        ({"sites": [site("Main office", "Denver", 500)]}, LIABILITY_TEXT),
+    ]
+    assert merge_found(invented, SERVICE_SCHEMA) == {"sites": [site("Alta store", "Boulder", None)]}
+
+
+def test_different_entities_are_never_merged() -> None:
+    """Two sites of one name in two cities, a fee that differs, a name that could be either of
+    two sites, and sites named by their city in both parts stay apart."""
+    unplaced = {"name": "Alta store", "city": None, "monthly_fee_usd": 980}
+    parts = [
+        ({"sites": [site("Alta store", "Boulder", None), site("Alta store", "Fort Collins", None)]},
+         SITES_TEXT),
+        ({"sites": [site("Alta store", "Boulder", 980), unplaced]}, f"{FEES_TEXT} Alta store"),
+    ]  # fmt: skip
+    merged = merge_found(parts, SERVICE_SCHEMA)["sites"]
+    assert merged == [
+        site("Alta store", "Boulder", 980),  # the same site: its fee filled in
+        site("Alta store", "Fort Collins", None),
+        unplaced,  # Boulder or Fort Collins?
+    ]
+    cities = [
+        ({"sites": [site("Boulder", "Boulder", 1250)]}, FEES_TEXT),
+        ({"sites": [site("Aurora", "Aurora", 1250), site("Boulder", "Boulder", 980)]}, FEES_TEXT),
+    ]
+    assert merge_found(cities, SERVICE_SCHEMA)["sites"] == [
+        site("Boulder", "Boulder", 1250),
+        site("Aurora", "Aurora", 1250),  # the same fee, another city
+        site("Boulder", "Boulder", 980),  # the same city, another fee
+    ]
+    # two people of one family: neither name holds the other's
+    people = [({"people": [{"name": "Marie Dupont", "role": "tenant"}]}, "Marie Dupont, tenant."),
+              ({"people": [{"name": "Jean Dupont", "role": "tenant"}]}, "Jean Dupont, tenant.")]  # fmt: skip
+    assert len(merge_found(people)["people"]) == 2
+    short = [({"people": [{"name": "Marie Dupont", "role": None}]}, "Marie Dupont signs."),
+             ({"people": [{"name": "Dupont", "role": "tenant"}]}, "Mme Dupont, tenant.")]  # fmt: skip
+    assert merge_found(short) == {"people": [{"name": "Marie Dupont", "role": "tenant"}]}
 
 
 # -- a summary's repeated lines ----------------------------------------------------------------

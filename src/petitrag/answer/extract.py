@@ -6,9 +6,7 @@ jsonschema. Invalid output is retried with the validation error as feedback, the
 reported — never returned as if it were valid.
 
 A document longer than one prompt is read whole, window by window (its chunks in reading
-order), and the windows' answers are merged: for a value, the first one found in the text
-of the window that gave it (small models fill fields a window does not mention), else the
-first given; lists are joined without repeats.
+order), and the windows' answers are merged (``extract_merge``).
 """
 
 from __future__ import annotations
@@ -21,14 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from petitrag.answer.numbers import month_numbers, numbers_in
+from petitrag.answer.extract_merge import follow_ref, merge_found
 from petitrag.answer.packing import windows
 from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import ConfigError, ExtractionError
 from petitrag.generation.base import GenerationParams, Generator, Message
 from petitrag.index.store import Store
-from petitrag.language import stopwords, strip_accents
 
 SYSTEM = (
     "You extract information from a document into JSON that follows the given JSON schema. "
@@ -72,7 +69,7 @@ def load_schema(path: Path) -> dict[str, Any]:
     except jsonschema.SchemaError as exc:
         raise ConfigError(f"schema file {path} is not a valid JSON schema: {exc.message}") from None
     for ref in _refs(schema):
-        if _follow(ref, schema) is None:  # checked now, not after the model's answer (a traceback)
+        if follow_ref(ref, schema) is None:  # checked now, not after the model's answer (a traceback)
             raise ConfigError(
                 f"schema file {path}: $ref {ref!r} names nothing in the file (only '#/…' references "
                 "to the file itself are read: put the schema it names inline)"
@@ -112,22 +109,6 @@ def _refs(schema: Any) -> list[str]:
     if isinstance(schema, list):
         return [ref for value in schema for ref in _refs(value)]
     return []
-
-
-def _follow(ref: str, root: dict[str, Any]) -> Any:
-    """The sub-schema a local ``$ref`` ("#/$defs/item", "#") names, None when it names nothing."""
-    if not ref.startswith("#"):
-        return None
-    target: Any = root
-    for part in [part for part in ref[1:].split("/") if part]:
-        part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(target, dict) and part in target:
-            target = target[part]
-        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
-            target = target[int(part)]
-        else:
-            return None
-    return target
 
 
 class Extractor:
@@ -248,105 +229,6 @@ def _looping(output: str) -> bool:
     return found is not None and len(found.group().strip()) >= _LOOP_SPAN
 
 
-def _loosely(value: Any) -> Any:
-    """``value`` with its texts compared as people read them: "Claire  Fontaine" and "claire
-    fontaine" are one tenant, not three."""
-    if isinstance(value, str):
-        return " ".join(value.split()).casefold()
-    if isinstance(value, list):
-        return [_loosely(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _loosely(item) for key, item in value.items()}
-    return value
-
-
-def merge_found(
-    found: list[tuple[Any, str]],
-    schema: Any = None,
-    root: dict[str, Any] | None = None,
-    key: str = "",
-    described: str = "",
-) -> Any:
-    """Merge the windows' answers (each with its window's text), in document order; joined lists
-    keep to their schema's ``maxItems`` (the first items, in document order). ``root``: the whole
-    schema, for ``$ref``; ``key``: the property's name, which a window that states a value
-    names; ``described``: its title and description, read when no window names the key (a
-    French document read with English keys): their generic words ("the lease") are in every
-    part, so they come second."""
-    root = root if root is not None else schema if isinstance(schema, dict) else {}
-    # a part without the value answers null (as it is told to): it must not stop the others'
-    # lists from being joined or their objects merged (a nullable list kept the first part's)
-    some = [(value, text) for value, text in found if value is not None]
-    if some and len(some) < len(found) and all(isinstance(value, dict | list) for value, _ in some):
-        found = some
-    values = [value for value, _ in found]
-    if all(isinstance(value, dict) for value in values):
-        properties = _shaped(schema, root, "properties").get("properties", {})
-        keys = list(dict.fromkeys(name for value in values for name in value))
-        return {
-            name: merge_found(
-                [(value[name], text) for value, text in found if name in value],
-                properties.get(name),
-                root,
-                name,
-                " ".join(_described(properties.get(name), root)),
-            )
-            for name in keys
-        }
-    if all(isinstance(value, list) for value in values):
-        joined: dict[str, Any] = {}  # the first of items that differ only by case or spacing
-        for item in (item for value in values for item in value):
-            joined.setdefault(json.dumps(_loosely(item), sort_keys=True, ensure_ascii=False), item)
-        return list(joined.values())[: _shaped(schema, root, "maxItems").get("maxItems")]
-    given = [(value, text) for value, text in found if value not in (None, "")]
-    if not given:
-        return values[0]
-    for words in dict.fromkeys([words for words in (key, described) if words] or [""]):
-        if not isinstance(given[0][0], bool):  # the part saying it beside the most of these words
-            scores = [_said_with(value, text, words) for value, text in given]
-            if max(scores) > 0:
-                return given[scores.index(max(scores))][0]
-        stated = [value for value, text in given if _stated_in(value, text, words)]
-        if stated:
-            return stated[0]
-    return given[0][0]
-
-
-def _said_with(value: Any, text: str, key: str) -> int:
-    """How many of the key's words the best sentence of ``text`` stating ``value`` names: a
-    part that names the works fund beside its own figure is no source for the budget ("budget
-    prévisionnel 2025 : 98 500 €" is)."""
-    sentences = re.split(r"(?<=[.!?;])\s+|\n+", text)
-    return max(
-        (len(_named(key, sentence)) for sentence in sentences if _stated_in(value, sentence)), default=0
-    )
-
-
-def _described(schema: Any, root: dict[str, Any]) -> list[str]:
-    """A property's title and description: the words a French document uses for what an
-    English key names ("pets_allowed", described "Animaux acceptés ?")."""
-    return [str(_shaped(schema, root, word).get(word, "")) for word in ("title", "description")]
-
-
-def _shaped(schema: Any, root: dict[str, Any], keyword: str, depth: int = 0) -> dict[str, Any]:
-    """The sub-schema that holds ``keyword``, behind ``$ref`` and ``anyOf``/``oneOf``/``allOf``
-    (what Pydantic writes for ``Optional[conlist(...)]`` and nested models); {} when none does."""
-    if not isinstance(schema, dict) or depth > 8:  # `true`, absent, or refs in a loop
-        return {}
-    if keyword in schema:
-        return schema
-    if isinstance(schema.get("$ref"), str):
-        found = _shaped(_follow(schema["$ref"], root), root, keyword, depth + 1)
-        if found:
-            return found
-    for alternatives in ("anyOf", "oneOf", "allOf"):
-        for sub in schema.get(alternatives) or []:
-            found = _shaped(sub, root, keyword, depth + 1)
-            if found:
-                return found
-    return {}
-
-
 def tidy_numbers(value: Any) -> Any:
     """Numbers as a person writes them: the JSON grammar lets a small model write
     ``7200.0000000000004999e+0`` for 7,200, which is 7200 (15 significant digits are kept:
@@ -359,50 +241,6 @@ def tidy_numbers(value: Any) -> Any:
         rounded = float(f"{value:.15g}")
         return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
     return value
-
-
-def _stated_in(value: Any, text: str, key: str = "") -> bool:
-    """Whether a value is written in the text: a string as whole words (case and spacing
-    aside), a number as a whole number read the way citations read them (``numbers_in``: "4"
-    is not in "2024", 4.5 may be written 4,5, "7,200.50" is 7200.5; the sign aside); a yes/no,
-    or a word as short as "no", when the text also names what it is about (``key``)."""
-    if isinstance(value, bool):
-        return _mentions(key, text)
-    if isinstance(value, str) and (date := _ISO_DATE.fullmatch(value)):  # "mardi 11 juin 2024"
-        held = numbers_in(text, both_ways=True) | month_numbers(text)
-        year, month, day = (int(part) for part in date.groups())
-        return str(year) in held and str(day) in held and bool({str(month), f"month:{month}"} & held)
-    if isinstance(value, int | float):
-        size = abs(value)
-        written = str(int(size)) if float(size).is_integer() else str(size)
-        return written in numbers_in(text, both_ways=True)
-    wanted = re.sub(r"\s+", " ", str(value)).strip().casefold()
-    spaced = re.sub(r"\s+", " ", text).casefold()
-    whole = re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", spaced) is not None
-    return whole and (len(wanted) > 3 or not key or _mentions(key, text))
-
-
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-def _mentions(key: str, text: str) -> bool:
-    """The text names one of the key's words ("pets_allowed", "warrantyIncluded": pets, warranty…;
-    with its title and description's: "animaux acceptés")."""
-    return bool(_named(key, text))
-
-
-def _named(key: str, text: str) -> set[str]:
-    """The key's words the text names, by their first letters ("allowed" is "allows" too),
-    accents aside ("generale" is "générale")."""
-    words = re.findall(r"[^\W\d_]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).casefold())
-    function_words = stopwords("en") | stopwords("fr")  # "whether", "dans": any text has them
-    words = [strip_accents(word) for word in words if len(word) > 3]
-    folded = strip_accents(text.casefold())
-    return {
-        word
-        for word in words
-        if word not in function_words and re.search(rf"\b{re.escape(word[:5])}", folded)
-    }
 
 
 def _problem(output: str, schema: dict[str, Any]) -> str | None:
