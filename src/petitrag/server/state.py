@@ -65,6 +65,15 @@ class ServerState:
         other_way = f"upload them (POST /api/collections/{name}/documents)"
         self.store().require_documents(name, other_way)
 
+    def refuse_other_embedder(self, name: str) -> None:
+        """409 ``embedder_mismatch`` before an upload is stored when the collection holds
+        vectors of another embedder: the file was accepted (202), its job failed, and it stayed
+        on disk, ingested again (and failing) at every start. A new collection takes any."""
+        from petitrag.embeddings import create_embedder
+
+        if self.store().collection(name) is not None:
+            self.store().require_collection(name, create_embedder(self.settings).identity)
+
     def uploads_dir(self, collection: str) -> Path:
         return self.settings.uploads_dir(collection)
 
