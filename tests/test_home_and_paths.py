@@ -54,6 +54,11 @@ def test_a_home_that_cannot_be_created_is_one_line(home: Path, tmp_path: Path, d
     result = as_a_user("--home", str(locked / "h"), "ingest", str(docs), "--no-embed")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == f"error: cannot create home {locked / 'h'}: permission denied\n"
+    served = as_a_user("--home", str(locked / "h"), "serve", "--no-auth", "--port", "9")  # before binding
+    assert (served.returncode, served.stderr) == (
+        1,
+        f"error: cannot create home {locked / 'h'}: permission denied\n",
+    )
 
 
 def test_a_read_only_home_is_read(home: Path, docs: Path, petitrag: Callable[..., Result]) -> None:

@@ -70,6 +70,8 @@ def serve(
         updates["serve_cors_origins"] = Settings._origins(list(cors_origins))
     settings = settings.model_copy(update=updates)
     app = create_app(settings)  # refuses a keyless server off loopback before binding
+    # a home that cannot be made or read: one line now, not a traceback under "warm-up failed"
+    app.state.petitrag.store()
     keys = app.state.petitrag.keys
     answering = f"route {settings.route}" if settings.route else f"model {settings.model}"
     base = base_url(settings.serve_host, settings.serve_port)
