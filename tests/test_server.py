@@ -1038,6 +1038,7 @@ def test_a_model_given_as_a_file_is_listed_by_name_not_by_path(home: Path) -> No
         ([], "no API key"),
         (["--host", "0.0.0.0", "--no-auth"], "--no-auth is refused on 0.0.0.0"),
         (["--api-key", "short"], "at least 8 characters"),
+        (["--api-key", "team’s-key-2026"], "an API key holds '’', which no HTTP header can carry"),
         (["--api-key", "long-enough-key:bad/name"], "invalid collection 'bad/name'"),
     ],
 )
