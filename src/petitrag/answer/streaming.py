@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from petitrag.answer.prompts import could_be_abstention, opens_as_abstention, says_answer_missing
-from petitrag.answer.trim import complete_words, first_repeat, template_echo
+from petitrag.answer.trim import complete_words, first_repeat, template_echo, undecided_template_line
 from petitrag.language import Language
 
 TokenCallback = Callable[[str], None]
@@ -72,12 +72,24 @@ class HeldAnswer:
 
     def _show_settled(self) -> None:
         if self.settle is None:  # a word still being written may be a number not judged yet
-            self._show(self._before_abstention(complete_words(self.text).lstrip()))
+            self._show(self._showable(complete_words(self.text).lstrip()))
             return
         text, settled = self.settle(self.text)
-        settled = min(settled, len(self._before_abstention(text)))
+        settled = min(settled, len(self._showable(text)))
         if settled > len(self.shown) and text.startswith(self.shown):
             self._show(text[:settled])
+
+    def _showable(self, text: str) -> str:
+        """``text`` up to what the answer will not keep: a sentence that says an earlier one again
+        or a line of the prompt's template, or what may still become either (shown, they flowed
+        and the checked answer then ended before them, with no "→" line), and the abstention
+        sentence."""
+        cuts = [
+            cut
+            for cut in (first_repeat(text, streaming=True), undecided_template_line(text))
+            if cut is not None
+        ]
+        return self._before_abstention(text[: min(cuts)] if cuts else text)
 
     def _before_abstention(self, text: str) -> str:
         """``text`` less a last sentence that may be becoming the abstention sentence: an answer
@@ -106,11 +118,20 @@ class HeldAnswer:
         if self.on_token is None:
             return
         self.flowing = True
-        final = answer if answer is not None and answer.startswith(self.shown) else self.text.lstrip()
-        if not final.startswith(self.shown):  # its rest would be a garbled splice of the two
+        shown = self.shown.rstrip()  # "… [1]. " flowed before a loop; the answer ends at "[1]."
+        final = answer if answer is not None and answer.startswith(shown) else self._generated()
+        if not final.startswith(shown):  # its rest would be a garbled splice of the two
             self.replace(answer or final)
         elif final.strip():
             self._show(final)
+
+    def _generated(self) -> str:
+        """The generated text as far as the answer goes: not its loop or template echo (they
+        flowed after an invalid citation, "It is one month [7]. It is 850 euros. It is 850…")."""
+        text = self.text.lstrip()
+        for end in (template_echo(text), first_repeat(text)):
+            text = text if end is None else text[:end].rstrip()
+        return text
 
     def replace(self, text: str) -> None:
         """The answer became ``text`` (the abstention sentence, or an answer that no longer

@@ -310,13 +310,31 @@ def template_echo(text: str, finished: bool = True) -> int | None:
     return None
 
 
-def first_repeat(text: str) -> int | None:
+def undecided_template_line(text: str) -> int | None:
+    """Where ``text``, still streaming, goes on with a line of the template, or with a last line
+    that may still become one ("…\n\nQues", "…\n\nQuestion", a line not begun yet): shown, "850
+    euros [1].\n\nQuestion : " flowed, then the answer ended before it. None when neither."""
+    cut = template_echo(text, finished=False)
+    if cut is None and (line_start := text.rfind("\n")) >= 0:
+        line = text[line_start + 1 :].strip().casefold()
+        cut = line_start if any(word.startswith(line) for word in _TEMPLATE_WORDS) else None
+    return None if cut is None else len(text[:cut].rstrip())  # the line breaks before it too
+
+
+_TEMPLATE_WORDS = ("question", "sources", "answer", "réponse", "context", "contexte")
+
+
+def first_repeat(text: str, streaming: bool = False) -> int | None:
     """Where the first sentence that says an earlier one again begins (three words at least,
     markers and case aside), None without one: small models loop ("La batterie lithium-ion de
-    500 Wh." a dozen times) until their token limit. A right answer never says a sentence twice."""
+    500 Wh." a dozen times) until their token limit. A right answer never says a sentence twice.
+    While ``streaming``, so does a last sentence not ended yet that says the start of an earlier
+    one ("C'est 850 euros. C'est 85"): shown, the loop flowed, then the answer was cut before it."""
     seen: set[str] = set()
     for sentence in _SENTENCE.finditer(text):
         said = " ".join(_MARKER.sub("", sentence.group()).casefold().split()).rstrip(".!?")
+        if streaming and not sentence.group().endswith((".", "!", "?", "\n")):  # the last one
+            return sentence.start() if said and any(earlier.startswith(said) for earlier in seen) else None
         if len(said.split()) < 3:
             continue
         if said in seen:
