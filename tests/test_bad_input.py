@@ -348,6 +348,23 @@ def test_ctrl_c_is_one_line_and_exit_status_130(home: Path, delay_s: float) -> N
     assert process.returncode == 130 and stderr.strip() == "interrupted", (process.returncode, stderr)
 
 
+def test_an_interrupted_ingest_says_running_it_again_finishes_it(
+    petitrag, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl-C during a long ingest said only "interrupted": nothing told the user that what was
+    done is kept and that the same command finishes it."""
+    from petitrag.ingest import Ingestor
+
+    (tmp_path / "note.txt").write_text("The bakery opens at seven.\n")
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Ingestor, "run", interrupted)
+    result = petitrag("ingest", str(tmp_path / "note.txt"), "--no-embed", expect=130)
+    assert result.stderr == "interrupted: what was done is kept; run the same command again to finish\n"
+
+
 def test_an_index_damaged_past_its_header_is_one_clear_line(petitrag, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Pages overwritten (a disk fault) pass the opening checks, then every read ended in a
     sqlite3 traceback."""

@@ -42,11 +42,17 @@ class _Group(click.Group):
             err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             ctx.exit(1)
         except KeyboardInterrupt:  # click's own handling says "Aborted!" and exits 1, like an error
-            err.print("interrupted", highlight=False)
+            resumable = ctx.invoked_subcommand in _RESUMABLE
+            err.print(f"interrupted{_RESUME_HINT if resumable else ''}", highlight=False)
             ctx.exit(INTERRUPTED)
         except sqlite3.DatabaseError as exc:  # damaged past its header, a full disk mid-write
             err.print(f"[bold red]error:[/] {escape(_index_trouble(exc))}", highlight=False)
             ctx.exit(1)
+
+
+#: commands whose work is committed file by file: run again, they finish where they stopped
+_RESUMABLE = frozenset({"ingest", "embed"})
+_RESUME_HINT = ": what was done is kept; run the same command again to finish"
 
 
 def _index_trouble(exc: sqlite3.DatabaseError) -> str:
