@@ -564,6 +564,22 @@ def test_malformed_bodies_and_methods_get_clear_openai_errors(server: str) -> No
     assert client.post("/api/collections/default/summarize", json=upper).status_code == 404
 
 
+def test_a_source_naming_two_documents_is_told_from_a_missing_one(
+    server: str, home: Path, tmp_path: Path
+) -> None:
+    """Both were 404 `document_not_found`: a client could not tell "give more of the path" from
+    "no such document"."""
+    for team in ("sales", "support"):
+        (tmp_path / team).mkdir()
+        (tmp_path / team / "notes.txt").write_text(f"The {team} team meets on Mondays.\n")
+    ingest(home, tmp_path, "twins")
+    client = api(server)
+    twice = client.post("/api/collections/twins/summarize", json={"source": "notes.txt"})
+    assert twice.status_code == 400 and twice.json()["error"]["code"] == "ambiguous_document", twice.text
+    assert "matches 2 documents" in twice.json()["error"]["message"]
+    assert client.delete("/api/collections/twins").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [

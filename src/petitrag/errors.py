@@ -127,9 +127,16 @@ class CollectionBusyError(StoreError):
 
 
 class DocumentNotFoundError(StoreError):
-    """No (or more than one) indexed document matches the given source."""
+    """No indexed document matches the given source."""
 
     code = "document_not_found"
+
+
+class AmbiguousDocumentError(DocumentNotFoundError):
+    """More than one indexed document matches the given source: a client tells it from a
+    missing one by its code (both were "document_not_found", a 404)."""
+
+    code = "ambiguous_document"
 
 
 class QueryError(PetitragError):

@@ -24,6 +24,7 @@ from urllib.parse import quote
 import numpy as np
 
 from petitrag.errors import (
+    AmbiguousDocumentError,
     CollectionNotFoundError,
     ConfigError,
     DocumentNotFoundError,
@@ -345,7 +346,7 @@ class Store:
                 f"no document matching '{as_listed(source)}'{where} in collection '{collection}'; "
                 f"see `petitrag documents -c {collection}`"
             )
-        raise DocumentNotFoundError(
+        raise AmbiguousDocumentError(
             f"'{source}' matches {len(matches)} documents in '{collection}'; give more of the path: "
             + ", ".join(as_listed(doc.path) for doc in matches[:5])
         )

@@ -10,6 +10,7 @@ from typing import Any
 
 from petitrag.config import Settings
 from petitrag.errors import (
+    AmbiguousDocumentError,
     CollectionNotFoundError,
     ConfigError,
     DocumentError,
@@ -86,6 +87,8 @@ def status_of(exc: PetitragError) -> int:
         return exc.status
     if isinstance(exc, Abandoned):  # the client left: nginx's 499, for nobody to read
         return 499
+    if isinstance(exc, AmbiguousDocumentError):  # "give more of the path": the client's to fix
+        return 400
     if isinstance(exc, CollectionNotFoundError | DocumentNotFoundError | ModelNotFoundError):
         return 404
     if isinstance(exc, StoreError):  # empty collection, embedder mismatch: the index state conflicts
