@@ -1330,7 +1330,11 @@ def test_a_summary_cut_by_max_tokens_says_so(app) -> None:  # type: ignore[no-un
     assert not plain.summarize(app.settings.collection, "composting.html").warnings
 
 
-def test_a_summary_says_when_its_file_changed_or_went_since_ingest(home: Path, tmp_path: Path) -> None:
+def test_a_summary_or_an_extraction_says_when_its_file_changed_or_went_since_ingest(
+    home: Path, tmp_path: Path
+) -> None:
+    """An extraction read the ingested version of a file edited since, and never said so."""
+    from petitrag.answer.extract import Extractor
     from petitrag.answer.summarize import Summarizer
 
     note = tmp_path / "note.md"
@@ -1342,6 +1346,11 @@ def test_a_summary_says_when_its_file_changed_or_went_since_ingest(home: Path, t
         assert summarizer.summarize("notes", "note.md").warnings == []
         note.write_text("# Budget\n\nThe trip budget is 8 euros per person.\n")
         assert summarizer.summarize("notes", "note.md").warnings == [
+            f"{note} changed since it was ingested: ingest it again to read the new version"
+        ]
+        schema = {"type": "object", "properties": {"budget": {"type": "integer"}}, "required": ["budget"]}
+        extractor = Extractor(settings, opened.store, ScriptedGenerator('{"budget": 5}'))
+        assert extractor.extract("notes", "note.md", schema).warnings == [
             f"{note} changed since it was ingested: ingest it again to read the new version"
         ]
         note.unlink()

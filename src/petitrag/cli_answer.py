@@ -329,6 +329,8 @@ def extract(ctx: click.Context, source: str, schema_path: Path, **flags: Any) ->
         extraction = Extractor(settings, app.store, app.generator).extract(
             settings.collection, source, schema, hook
         )
+    for warning in extraction.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     print_json(extraction.data)
     if extraction.windows > 1:
         err.print(f"[dim]{escape(parts_line(extraction))}[/]", highlight=False)

@@ -44,6 +44,7 @@ class Extraction:
     windows: int = 1  # parts of the document read, each in its own prompt
     failed_windows: list[int] = field(default_factory=list)  # 1-based: no valid JSON from them
     merge_problem: str | None = None  # the merged windows broke the schema: the first valid one is kept
+    warnings: list[str] = field(default_factory=list)  # the file changed since it was ingested, or is gone
 
 
 #: progress hook: (stage, done, total), stage "extract"
@@ -124,6 +125,7 @@ class Extractor:
         document = self.store.find_document(collection, source)
         parts = self._document_windows(document.id, schema)
         extraction = Extraction(document.path, None, self.generator.name, 0, windows=len(parts))
+        extraction.warnings = document.stale_warnings()
         found: list[tuple[Any, str]] = []
         if progress is not None:  # shown while the first part is read, not only after it
             progress("extract", 0, len(parts))

@@ -10,7 +10,6 @@ section markers are then added to each sentence from the part of the document th
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from petitrag.chunking import SECTION_SEPARATOR
 from petitrag.config import Settings
 from petitrag.errors import GenerationError
 from petitrag.generation.base import GenerationParams, Generator, Message
-from petitrag.index.store import ChunkView, Store, StoredDocument
+from petitrag.index.store import ChunkView, Store
 from petitrag.language import LANGUAGES, Language, analyze, detect_language
 
 Length = Literal["short", "long"]
@@ -131,18 +130,6 @@ def _wrong_language(model: str, written: Language, asked: Language) -> str:
         f"the summary is in {names[written]}, not {names[asked]} as asked, "
         f"and {model} could not translate it: try a larger model"
     )
-
-
-def stale_warnings(document: StoredDocument) -> list[str]:
-    """The index holds the file as it was ingested: say so when the file has changed since, or
-    is gone (uploads to the server are petitrag's own copies, and never change)."""
-    try:
-        stat = os.stat(document.path)
-    except OSError:
-        return [f"{document.path} is no longer there: this is what was ingested"]
-    if not document.unchanged(stat):
-        return [f"{document.path} changed since it was ingested: ingest it again to read the new version"]
-    return []
 
 
 def marker(chunk: ChunkView) -> str:
@@ -379,7 +366,7 @@ class Summarizer:
         budget = self._budget()
         parts = windows(self._pieces(chunks, budget), budget, self.generator.count_tokens)
         summary = Summary(document.path, "", language, self.generator.name, map_calls=len(parts))
-        summary.warnings += stale_warnings(document)
+        summary.warnings += document.stale_warnings()
         progress("map", 0, len(parts))  # shown while the first call runs (15–35 s), not after it
         if len(parts) == 1:  # the whole document fits one prompt: nothing to reduce
             text = self._call(written, prompt(written, "whole", length), parts[0], self._max_tokens(length))

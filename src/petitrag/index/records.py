@@ -62,6 +62,17 @@ class StoredDocument:
         """The file on disk has the size and modification time it had when it was ingested."""
         return (stat.st_size, stat.st_mtime_ns) == (self.size, self.mtime_ns)
 
+    def stale_warnings(self) -> list[str]:
+        """The index holds the file as it was ingested: what to say when the file has changed
+        since, or is gone (uploads to the server are petitrag's own copies, and never change)."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return [f"{self.path} is no longer there: this is what was ingested"]
+        if not self.unchanged(stat):
+            return [f"{self.path} changed since it was ingested: ingest it again to read the new version"]
+        return []
+
 
 @dataclass
 class ChunkView:
