@@ -15,6 +15,7 @@ from rich.table import Table
 
 from petitrag.answer.streaming import REPLACED
 from petitrag.config import Settings
+from petitrag.index.records import as_listed
 from petitrag.index.store import Store
 from petitrag.ingest import IngestReport
 from petitrag.retrieval.hybrid import Hit, SearchResult
@@ -30,7 +31,6 @@ def counted(count: int, noun: str) -> str:
 
 
 #: control characters (C0, DEL and C1: "\x9b" opens an escape sequence on some terminals)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: the same but line breaks and tabs: an escape sequence in a passage cleared the screen, set
 #: the window title or hid text when printed
 _TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -121,7 +121,7 @@ def citation(hit: Hit) -> str:
     if hit.page is not None:
         parts.append(f"p. {hit.page}")
     if hit.section:
-        parts.append(_one_line(hit.section))  # a heading is a document's text too
+        parts.append(as_listed(hit.section))  # a heading is a document's text too
     return " · ".join(parts)
 
 
@@ -132,12 +132,7 @@ def display_path(path: str) -> str:
         relative = os.path.relpath(path)
     except ValueError:
         relative = path
-    return _one_line(path if relative.startswith("..") else relative)
-
-
-def _one_line(text: str) -> str:
-    """``text`` with every control character shown escaped, a newline too."""
-    return _escaped(_CONTROL, text)
+    return as_listed(path if relative.startswith("..") else relative)
 
 
 def print_collections(console: Console, store: Store, settings: Settings) -> None:
