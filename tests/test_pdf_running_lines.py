@@ -109,3 +109,12 @@ def test_two_roman_numbered_pages_before_the_numbered_ones_lose_their_numbers(tm
         footer=lambda n: ("i", "ii")[n - 1] if n <= 2 else f"Page {n - 2} of 4",
     )
     assert _page_texts(doc) == [page[0] for page in pages]
+
+
+def test_a_sentence_footer_over_the_page_number_goes_from_later_pages(tmp_path: Path) -> None:
+    """A legal line over the page number reads as a sentence, yet is a footer: it was kept on
+    every page, glued to each page's last passage."""
+    legal = "(c) 2024 Northwind Logistics. All rights reserved."
+    pages = [[f"{name} joins the sales team on the first Monday of the month.", legal] for name in _NAMES]
+    doc = _pdf(tmp_path / "legal.pdf", pages, footer=lambda n: f"Page {n}")
+    assert _page_texts(doc) == [" ".join(pages[0]), *(page[0] for page in pages[1:])]

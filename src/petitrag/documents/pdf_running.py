@@ -111,23 +111,31 @@ def _edge_bands(lines: list[str], keys: dict[int, str], running: dict[str, bool]
     sentence of the text next to them ("" when none)."""
     filled = [index for index, line in enumerate(lines) if line.strip()]
     above = dict(zip(filled, ["", *(lines[index] for index in filled)], strict=False))
-    textual = {index for index in keys if _reads_as_text(lines[index], above[index])}
-    top, below = _edge_band(filled, keys, running, textual)
-    bottom, over = _edge_band(filled[::-1], keys, running, textual)
+    continuing = {index for index in keys if _continues_sentence(lines[index], above[index])}
+    sentences = {index for index in keys if _is_sentence(lines[index])}
+    top, below = _edge_band(filled, keys, running, continuing, sentences)
+    bottom, over = _edge_band(filled[::-1], keys, running, continuing, sentences)
     first = "" if below is None else _SENTENCE_BREAK.split(_plain(" ".join(lines[below:])), 1)[0]
     last = "" if over is None else _SENTENCE_BREAK.split(_plain(" ".join(lines[: over + 1])))[-1]
     return [(top, first), (bottom, last)]
 
 
 def _edge_band(
-    order: list[int], keys: dict[int, str], running: dict[str, bool], textual: set[int]
+    order: list[int],
+    keys: dict[int, str],
+    running: dict[str, bool],
+    continuing: set[int],
+    sentences: set[int],
 ) -> tuple[list[int], int | None]:
     """The running lines (page numbers aside) at one edge of the page, ``order`` going inwards
     from it, and the index of the first line past them (None when there is none).
 
     Only the outermost lines may be running, or those between them and another running line:
     deeper in the page a repeated line is the text's own (a recipe's "Ingredients" heading under
-    each recipe's name was lost). Nothing past a line of the text's own (``textual``) is running;
+    each recipe's name was lost). Nothing past a line of the text's own is running: one ending
+    the sentence the line before began (``continuing``), or a sentence inwards of a running line
+    other than a page number (``sentences``); the outermost sentence, page numbers aside, is a
+    footer ("(c) 2024 Northwind Logistics. All rights reserved." over "Page 2" stayed on every page);
     and where the sentence past them is the same on as many pages as a running line needs, they
     are a template's repeated content, kept (``_drop``): four certificates, one per page, each
     closing on "Valid for three years from the date of issue." then "Signed: Jeanne Roux, Head of
@@ -136,7 +144,8 @@ def _edge_band(
     band: list[int] = []
     for position, index in enumerate(order):
         key = keys.get(index, "") if position < _RUNNING_EDGE else ""
-        if key not in running or (not running[key] and index in textual):
+        own_text = index in continuing or (bool(band) and index in sentences)
+        if key not in running or (not running[key] and own_text):
             return band, index
         if not running[key]:
             band.append(index)
@@ -149,15 +158,19 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”»)]*$")
 _PROSE_WORDS = 4  # a sentence of this many words at least is text, not a header or footer
 
 
-def _reads_as_text(line: str, before: str) -> bool:
-    """Whether a line repeated at a page's edge is the text's own, not a header or footer: a
-    sentence ("Valid for three years from the date of issue.") or the end of one that the line
-    before began: each page's passage wrapping to "…found no discrepancies in the" / "ledger
-    entries for that month." lost its last line from every page but the first."""
+def _is_sentence(line: str) -> bool:
+    """Whether a line repeated at a page's edge reads as a sentence ("Valid for three years from
+    the date of issue."): a template's text, unless it stands outermost (``_edge_band``)."""
+    return bool(_SENTENCE_END.search(line.rstrip())) and len(line.split()) >= _PROSE_WORDS
+
+
+def _continues_sentence(line: str, before: str) -> bool:
+    """Whether a line repeated at a page's edge ends the sentence that the line before began:
+    each page's passage wrapping to "…found no discrepancies in the" / "ledger entries for that
+    month." lost its last line from every page but the first."""
     if not _SENTENCE_END.search(line.rstrip()):
         return False
-    unfinished = before.strip() and not re.search(r"[.!?:;,]\W*$", before.rstrip())
-    return len(line.split()) >= _PROSE_WORDS or bool(unfinished)
+    return bool(before.strip()) and not re.search(r"[.!?:;,]\W*$", before.rstrip())
 
 
 _TWO_PAGES_LINE = 80  # of a two-page document, a line repeated word for word is running up to this length
