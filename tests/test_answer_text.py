@@ -51,6 +51,15 @@ def test_an_answer_that_only_says_something_is_not_mentioned_is_no_abstention(an
     assert not answer_ended(answer)
 
 
+def test_a_sentence_opening_with_the_plain_word_does_not_end_while_streamed() -> None:
+    """Streamed word by word, "Sans réponse sous 15 jours, la demande est réputée acceptée [1]"
+    became the abstention: the text so far, "Sans réponse", ended as the plain prompt's word."""
+    answer = "Sans réponse sous 15 jours, la demande est réputée acceptée [1]."
+    prefixes = [answer[:end] for end in range(1, len(answer) + 1)]
+    assert [prefix for prefix in prefixes if answer_ended(prefix)] == []
+    assert answer_ended("Sans réponse.") and is_abstention("Sans réponse")
+
+
 @pytest.mark.parametrize(
     "answer",
     [

@@ -199,9 +199,10 @@ def _fold(text: str) -> str:
 
 #: the plain prompt's word as the whole reply, or its first sentence ("Unanswerable.", « Sans
 #: réponse »): "Sans réponse sous 15 jours, la demande est réputée acceptée [1]" quotes a document
-_PLAIN_WORD = re.compile(
-    "(?:" + "|".join(re.escape(_fold(word)) for word in PLAIN_ABSTAIN.values()) + r")(?=\s*(?:[^\w\s,]|$))"
-)
+_PLAIN_WORDS = "(?:" + "|".join(re.escape(_fold(word)) for word in PLAIN_ABSTAIN.values()) + ")"
+_PLAIN_WORD = re.compile(_PLAIN_WORDS + r"(?=\s*(?:[^\w\s,]|$))")
+#: while streaming, the text so far ends anywhere: "Sans réponse" may go on with "sous 15 jours"
+_PLAIN_WORD_STREAMED = re.compile(_PLAIN_WORDS + r"(?=\s*[^\w\s,])")
 
 
 def _opening(folded: str) -> str:
@@ -216,11 +217,14 @@ def is_abstention(answer: str) -> bool:
     return opens_as_abstention(answer) or says_answer_missing(answer)
 
 
-def opens_as_abstention(text: str) -> bool:
+def opens_as_abstention(text: str, finished: bool = True) -> bool:
     """Whether ``text`` starts as an abstention does, whatever follows: "The documents do not
-    mention…", "Unanswerable." (only its start is read: run on every streamed token)."""
+    mention…", "Unanswerable." (only its start is read: run on every streamed token). Not
+    ``finished``, the text's end is no word's end: streamed word by word, "Sans réponse" of
+    "Sans réponse sous 15 jours, la demande est réputée acceptée [1]" ended the answer."""
     opening = _fold(text.lstrip()[:_OPENING_CHARS]).lstrip(_LEADING_PUNCTUATION)
-    return bool(_NOT_MENTIONED.match(opening) or _PLAIN_WORD.match(opening))
+    plain_word = _PLAIN_WORD if finished else _PLAIN_WORD_STREAMED
+    return bool(_NOT_MENTIONED.match(opening) or plain_word.match(opening))
 
 
 def says_answer_missing(text: str) -> bool:

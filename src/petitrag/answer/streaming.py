@@ -172,7 +172,7 @@ def answer_ended(text: str) -> bool:
     its last sentences only: read whole, an answer ending in 255 lines of spaces took seconds."""
     recent = _recent(text)
     return (
-        opens_as_abstention(text)
+        opens_as_abstention(text, finished=False)
         or says_answer_missing(recent)
         or first_repeat(recent) is not None
         or template_echo(recent, finished=False) is not None
