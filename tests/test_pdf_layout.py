@@ -148,6 +148,59 @@ def test_pdf_table_rows_stay_rows(tmp_path: Path) -> None:
     ]
 
 
+def _table_pdf(path: Path, rows: list[tuple[str, ...]], widths: tuple[int, ...], after: str) -> Path:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=10)
+    pdf.multi_cell(0, 6, "See the table below.", new_x="LMARGIN", new_y="NEXT")
+    with pdf.table(width=sum(widths), col_widths=widths, align="LEFT") as table:
+        for row in rows:
+            cells = table.row()
+            for cell in row:
+                cells.cell(cell)
+    pdf.multi_cell(0, 6, after, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def test_pdf_a_cell_filling_its_column_stays_a_cell(tmp_path: Path) -> None:
+    """In a 120 mm table, "Pre-carbon block filter" fills its column: its width was guessed as
+    if every letter were a capital, it seemed to reach the next cell, the two were read as one,
+    and the last row ("RO membrane every 24 months AP-M75") was glued to the sentence below."""
+    rows = [
+        ("Filter", "Replacement interval", "Part number"),
+        ("PP sediment filter", "every 6 months", "AP-F01"),
+        ("Pre-carbon block filter", "every 12 months", "AP-F02"),
+        ("RO membrane", "every 24 months", "AP-M75"),
+    ]
+    path = _table_pdf(tmp_path / "filters.pdf", rows, (45, 45, 30), "Error codes shown on the display:")
+    assert _blocks(path)[1:] == [
+        ("table", "\n".join(" | ".join(row) for row in rows), 0),
+        ("paragraph", "Error codes shown on the display:", 0),
+    ]
+
+
+def test_pdf_a_row_with_an_empty_cell_stays_in_its_table(tmp_path: Path) -> None:
+    """Rows whose "Notes" were empty had a cell fewer: they ended the table, and the last row
+    was glued to the sentence below ("Rennes 10:00-19:00 Late opening… Hours may change…")."""
+    rows = [
+        ("Branch", "Hours", "Notes"),
+        ("Lyon", "9:00-17:00", "Closed on Mondays"),
+        ("Nantes", "8:00-18:00", ""),
+        ("Rennes", "10:00-19:00", "Late opening on Thursdays"),
+    ]
+    path = _table_pdf(tmp_path / "hours.pdf", rows, (40, 40, 60), "Hours may change during holidays.")
+    assert _blocks(path)[1:] == [
+        (
+            "table",
+            "Branch | Hours | Notes\nLyon | 9:00-17:00 | Closed on Mondays\nNantes | 8:00-18:00 |\n"
+            "Rennes | 10:00-19:00 | Late opening on Thursdays",
+            0,
+        ),
+        ("paragraph", "Hours may change during holidays.", 0),
+    ]
+
+
 def test_pdf_a_lone_line_with_a_gap_is_no_table(tmp_path: Path) -> None:
     """A form's line ("Date:        Signature:") has a column's gap, but a table has rows."""
     terms = "I accept the terms of the lease and the rules of the building, which I have read. " * 2

@@ -47,6 +47,9 @@ class LineFonts:
         self.lines: list[list[tuple[str, Style]]] = [[]]
         #: where each piece of each line starts across the page, in points (``pdf_tables``)
         self.starts: list[list[float | None]] = [[]]
+        #: how wide each piece's text is drawn, in points, from its font's widths; None unknown
+        self.widths: list[list[float | None]] = [[]]
+        self._metrics: dict[int, Any] = {}
 
     def __call__(self, text: str, cm: Any, tm: Any, font: Any, size: Any) -> None:
         """Never raises: pypdf would lose the page's text for a font it could read itself."""
@@ -59,9 +62,41 @@ class LineFonts:
             if number:
                 self.lines.append([])
                 self.starts.append([])
+                self.widths.append([])
             if part.strip():
                 self.lines[-1].append((part, style))
                 self.starts[-1].append(start if number == 0 else None)
+                self.widths[-1].append(self._width(part.strip(), font, style[0]))
+
+    def _width(self, text: str, font: Any, points: float) -> float | None:
+        """The text's width in points from the font's character widths (its /Widths, or the
+        standard metrics of Helvetica and the other core fonts); None when unknown."""
+        if font is None or points <= 0:
+            return None
+        if id(font) not in self._metrics:
+            self._metrics[id(font)] = _font_metrics(font)
+        metrics = self._metrics[id(font)]
+        if metrics is None:
+            return None
+        try:
+            return float(metrics.get_text_width(text)) / 1000 * points
+        except Exception:
+            return None
+
+
+def _font_metrics(font: Any) -> Any:
+    """pypdf's reading of the font's character widths; None when it cannot read them. A
+    composite font's widths are by glyph number, not by character: no width is better than a
+    wrong one there."""
+    try:
+        from pypdf.generic._font import Font  # private in pypdf 7: an import error is no width
+
+        if font.get("/Subtype") == "/Type0":
+            return None
+        metrics = Font.from_font_resource(font)
+        return metrics if len(metrics.character_widths) > 1 else None
+    except Exception:
+        return None
 
 
 def _points(cm: Any, tm: Any, size: Any) -> float:
