@@ -138,3 +138,18 @@ def test_a_citation_moves_only_to_a_passage_sharing_a_word_of_the_answer() -> No
     evidence.append(Evidence.of("A full charge takes 4.5 hours.", "en"))
     assert recited("4.5 hours [1].", "How long?", evidence, "en") == "4.5 hours [3]."  # it shares "hours"
     assert recited("4.5 [1].", "How long?", evidence[:2], "en") == "4.5 [2]."  # a bare number: moved
+
+
+def test_a_tables_scale_header_is_read_in_its_usual_forms() -> None:
+    """Headers "(EUR million)", "(millions d'euros)", "(€ millions)", "(£000)" were not known:
+    "Revenue was EUR 48.6 million in 2024 [1]." over the table's 48.6 became the abstention."""
+    row = "| Indicator | 2023 | 2024 |\n|---|---|---|\n| Revenue | 41.2 | 48.6 |"
+    question = "What was revenue in 2024?"
+    for header in ("Key figures (EUR million)", "Key figures (€ millions)", "Chiffres (millions d'euros)"):
+        table = [Evidence.of(f"{header}\n{row}", "en")]
+        assert draws_on("EUR 48.6 million in 2024 [1].", question, table, "en") is True
+        assert draws_on("EUR 48.6 billion in 2024 [1].", question, table, "en") is False
+    accounts = [Evidence.of("Income statement (£000)\n| Turnover | 2,350 | 2,100 |", "en")]
+    assert draws_on("£2.35 million [1].", "What was turnover?", accounts, "en") is True
+    kept = [Evidence.of("Charges (€'000)\n| Rent | 7,020 |", "en")]
+    assert draws_on("€7.02 million [1].", "What was rent?", kept, "en") is True

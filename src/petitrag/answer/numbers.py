@@ -97,12 +97,16 @@ _SCALE = re.compile(
     r"[ \xa0\u202f]?(?:(?i:(?P<million>millions?)|(?P<billion>billions?|milliards?|bn|mds?))"
     r"|(?P<M>M)|(?P<k>[kK]))(?![^\W\d_])"
 )
+_CURRENCY = r"(?:€|\$|£|eur|usd|gbp|euros?|dollars?|pounds?)"
+_SCALE_WORD = r"(?:'?000|thousands?|milliers?|millions?|milliards?|billions?)"
 #: a table's scale, said once for all its numbers: "(k€)", "(M€)", "€m", "en milliers d'euros",
-#: "in millions"
+#: "in millions", "(EUR million)", "(€ millions)", "(millions d'euros)", "(£000)", "(€'000)": a
+#: header it did not know refused "EUR 48.6 million" over its table's 48.6
 _HEADER_SCALE = re.compile(
     r"(?<![\d\s])\s*\(?(?:(?P<k>[kK])|(?P<M>M)|(?P<billion>Mds?|Md))[€$£]|[€$£](?:(?P<m>m)|bn|k)\b"
-    r"|(?i:\b(?:en|in)\s+(?:(?:€|\$|£|euros?|dollars?)\s+)?(?:(?P<thousand>milliers|thousands)"
-    r"|(?P<million>millions)|milliards|billions)\b)"
+    rf"|(?i:(?P<words>\(\s*(?:(?:en|in)\s+)?{_CURRENCY}\s*'?\s*{_SCALE_WORD}(?![^\W_])"
+    rf"|\(\s*(?:(?:en|in)\s+)?{_SCALE_WORD}(?:\s+(?:d'|de\s+|of\s+)?{_CURRENCY}(?![^\W\d_])|\s*\))"
+    rf"|\b(?:en|in)\s+(?:{_CURRENCY}\s+)?{_SCALE_WORD}(?![^\W_])))"
 )
 
 
@@ -124,11 +128,20 @@ _PLAIN = re.compile(r"\d+(?:\.\d+)?")
 
 def _factor(scale: re.Match[str]) -> int:
     """A scale's multiplier: "k" 1000, "M" and "millions" a million, "Md" and "bn" a billion."""
-    if scale["k"] or scale.groupdict().get("thousand"):
+    if scale.groupdict().get("words"):
+        return _word_factor(scale["words"].lower())
+    if scale["k"]:
         return 1000
-    if scale["M"] or scale["million"] or scale.groupdict().get("m"):
+    if scale["M"] or scale.groupdict().get("million") or scale.groupdict().get("m"):
         return 10**6
     return 10**9
+
+
+def _word_factor(header: str) -> int:
+    """The multiplier a table header's words say: "(EUR million)", "(£000)", "en milliers"."""
+    if "milliard" in header or "billion" in header:
+        return 10**9
+    return 10**6 if "million" in header else 1000
 
 
 #: digit groups one space apart: one grouped number ("1 250 000") or a table row's columns
