@@ -252,3 +252,22 @@ def test_pdf_bookmarked_headings_keep_their_printed_numbers(tmp_path: Path) -> N
     doc = parse(_manual(tmp_path / "manual.pdf", numbered=True))
     headings = [(block.text, block.level) for block in doc.blocks if block.kind == "heading"]
     assert headings == [("1. Introduction", 1), ("2. Protective equipment", 1), ("2.1 Helmets", 2)]
+
+
+def test_pdf_a_drop_cap_is_no_title_and_is_glued_to_its_word(tmp_path: Path) -> None:
+    """A 42 pt drop cap "T" was the document's title and its top section, and the paragraph
+    beside it began "he river otter is…"."""
+    text = "he river otter is a semi-aquatic mammal found across much of North America."
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("times", "B", 42)
+    pdf.cell(12, 16, "T")
+    pdf.set_font("times", size=11)
+    pdf.set_xy(24, pdf.get_y() + 1)
+    pdf.multi_cell(0, 5.5, text + " It feeds mainly on fish and crayfish.")
+    pdf.output(str(tmp_path / "otter.pdf"))
+    document = parse(tmp_path / "otter.pdf")
+    assert document.title == "otter"
+    assert _blocks(tmp_path / "otter.pdf") == [
+        ("paragraph", "T" + text + " It feeds mainly on fish and crayfish.", 0)
+    ]

@@ -298,13 +298,25 @@ def page_blocks(
     blocks: list[Block] = []
     rows = rows or {}
     for chunk in _BLANK_LINE.split(text):
-        lines = [" ".join(line.split()) for line in chunk.split("\n")]
+        lines = _drop_caps_joined([" ".join(line.split()) for line in chunk.split("\n")])
         for in_table, run in itertools.groupby((line for line in lines if line), key=rows.__contains__):
             if in_table:
                 blocks.append(Block("table", "\n".join(rows[line] for line in run), page=page))
             else:
                 blocks.extend(_text_blocks(list(run), page, compounds, styled or {}))
     return blocks
+
+
+def _drop_caps_joined(lines: list[str]) -> list[str]:
+    """Lines with a drop cap glued back to its word: a 42 pt "T" drawn beside "he river otter
+    is…" was a line of its own, read as a paragraph "T" before one starting "he river"."""
+    joined: list[str] = []
+    for line in lines:
+        if joined and len(joined[-1]) == 1 and joined[-1].isupper() and line[:1].islower():
+            joined[-1] += line
+        else:
+            joined.append(line)
+    return joined
 
 
 def _text_blocks(

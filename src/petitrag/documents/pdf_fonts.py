@@ -22,6 +22,8 @@ _LARGER = 1.15
 _SMALLER = 0.85
 _MAX_WORDS = 12
 _MAX_CHARS = 100
+#: a line of one character is a drop cap or a stray mark, never a heading
+_MIN_CHARS = 2
 _MAX_LEVEL = 6
 #: a heading wraps on this many lines at most; more lines of one style are a paragraph
 _MAX_HEADING_LINES = 3
@@ -197,6 +199,8 @@ def _heading_style(text: str, line: list[tuple[str, Style]], body: Style) -> Sty
     """The line's style when the whole line stands out from the body: larger, or bold where the
     body is not; None for body text or a line that cannot be a heading."""
     if not line or len(text) > _MAX_CHARS or len(text.split()) > _MAX_WORDS:
+        return None
+    if len(text) < _MIN_CHARS:  # a 42 pt drop cap ("T" of "The river otter…") was the title
         return None
     if text.endswith(_SENTENCE_TAIL) or _LIST_MARK.match(text):
         return None
