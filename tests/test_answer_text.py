@@ -134,6 +134,12 @@ def test_an_answer_that_is_an_abstention_still_is(answer: str) -> None:
             "30 jours pour les achats en magasin, 14 jours pour les achats en ligne [1].",
         ),
         (
+            "The rent is $1,850 per month [1]; the documents do not mention a pet fee.",
+            "What is the rent and the pet fee?",
+            "en",
+            "$1,850 per month [1]; the documents do not mention a pet fee",
+        ),
+        (
             "14 days for online purchases [1].",
             "What is the refund period for online purchases?",
             "en",
@@ -144,8 +150,9 @@ def test_an_answer_that_is_an_abstention_still_is(answer: str) -> None:
 def test_trimming_keeps_what_the_answer_needs(
     answer: str, question: str, language: str, trimmed_answer: str
 ) -> None:
-    """The frame cut left "Of 10% applies", took a time's "am" for a stopword ("At 10"), and
-    dropped the qualifier of the last of several items ("…, 14 days" for both kinds)."""
+    """The frame cut left "Of 10% applies", took a time's "am" for a stopword ("At 10"),
+    dropped the qualifier of the last of several items ("…, 14 days" for both kinds), and the
+    object of a negation ("…; the documents do not mention" a pet fee)."""
     assert trimmed(answer, question, language) == trimmed_answer  # type: ignore[arg-type]
 
 

@@ -146,7 +146,7 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
     # negation is not cut, the answer would say the opposite (a question's own "not" may go)
     if not _NEGATION.search(question):
         start = 0 if _NEGATION.search(body[:start]) else start
-        end = None if end is not None and _NEGATION.search(body[end:]) else end
+        end = None if end is not None and _NEGATION.search(body[_clause_start(body, end) :]) else end
     added = [t for t in tokens if t.kind == "word" and t.start >= start and (end is None or t.start < end)]
     if not added or (start == 0 and end is None):
         return _Cut(answer, max((t.end for t in tokens if not t.framing), default=0))
@@ -157,6 +157,17 @@ def _cut(answer: str, question: str, language: Language) -> _Cut:
         kept = kept[:1].upper() + kept[1:]
     settled_end = max(t.end for t in tokens if not t.framing and t.start >= start) - offset
     return _Cut(f"{kept} {tail}" if tail else kept, max(0, settled_end))
+
+
+#: where a clause begins: after a sentence's or clause's punctuation, or a citation marker
+_CLAUSE_BREAK = re.compile(rf"[;:.!?\n]|{MARKER}")
+
+
+def _clause_start(body: str, end: int) -> int:
+    """Where the clause holding ``end`` begins: a trailing frame after a negation leaves it
+    without its object ("the documents do not mention | a pet fee" cut to "…do not mention")."""
+    breaks = [match.end() for match in _CLAUSE_BREAK.finditer(body, 0, end)]
+    return breaks[-1] if breaks else 0
 
 
 _MIRROR = str.maketrans(_CLOSING_QUOTES + _OPENING_QUOTES, _OPENING_QUOTES + _CLOSING_QUOTES)
