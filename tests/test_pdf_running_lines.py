@@ -118,3 +118,54 @@ def test_a_sentence_footer_over_the_page_number_goes_from_later_pages(tmp_path: 
     pages = [[f"{name} joins the sales team on the first Monday of the month.", legal] for name in _NAMES]
     doc = _pdf(tmp_path / "legal.pdf", pages, footer=lambda n: f"Page {n}")
     assert _page_texts(doc) == [" ".join(pages[0]), *(page[0] for page in pages[1:])]
+
+
+def _cover_and_pages(path: Path, paragraphs: list[str], header: Callable[[int], str]) -> ParsedDocument:
+    """A real PDF: a cover page, then one page per paragraph under ``header(page number)`` and
+    over "Page N"; parsed."""
+
+    class Document(FPDF):
+        def header(self) -> None:
+            if self.page_no() > 1:
+                self.set_font("helvetica", size=8)
+                self.cell(0, 6, header(self.page_no()), new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self) -> None:
+            if self.page_no() > 1:
+                self.set_y(-15)
+                self.set_font("helvetica", size=8)
+                self.cell(0, 8, f"Page {self.page_no()}", align="C")
+
+    pdf = Document()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(0, 6, "Pilot report, prepared by the operations team.")
+    for paragraph in paragraphs:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=11)
+        pdf.multi_cell(0, 6, paragraph)
+    pdf.output(str(path))
+    return parse_bytes(path.read_bytes(), path)
+
+
+def test_after_a_cover_page_the_header_and_page_numbers_of_two_pages_go(tmp_path: Path) -> None:
+    """A cover, then two pages with a header and "Page N": on two pages of three, neither was
+    a running line; "Page 2" ended the page's text and the header opened each page."""
+    paragraphs = [f"Office {name} closed every request within two days." for name in ("Lyon", "Nantes")]
+    doc = _cover_and_pages(tmp_path / "pilot.pdf", paragraphs, header=lambda n: "Northwind - Pilot Report")
+    assert _page_texts(doc) == [
+        "Pilot report, prepared by the operations team.",
+        f"Northwind - Pilot Report {paragraphs[0]}",
+        paragraphs[1],
+    ]
+
+
+def test_a_chapter_header_with_the_page_number_goes_from_its_pages(tmp_path: Path) -> None:
+    """Each chapter's header bears its title and the page number ("Chapter 2: Setup 4"): each
+    chapter is fewer than half the pages, and every page kept its header."""
+    paragraphs = [f"Step {n} of the setup checks the cables of rack {n * 3}." for n in range(1, 7)]
+    chapter = {2: 1, 3: 1, 4: 2, 5: 2, 6: 2, 7: 3}
+    doc = _cover_and_pages(
+        tmp_path / "manual.pdf", paragraphs, header=lambda n: f"Chapter {chapter[n]}: Setup guide {n}"
+    )
+    assert _page_texts(doc) == ["Pilot report, prepared by the operations team.", *paragraphs]

@@ -60,9 +60,11 @@ def _running_keys(pages: list[list[str]], edges: list[dict[int, str]]) -> dict[s
         if not key or len(lines) < 2:
             continue
         kind = _running_kind(key, lines, len(pages))
-        if _ROMAN_KEY.fullmatch(key) and kind == "page" and _same_place(places[key]):
-            # front matter is a few pages ("i", "ii", "iii" before page 1 of 9): held to half
-            # the document, its numbers stayed glued to their pages' text ("…batch 22. ii")
+        if kind == "page" and _same_place(places[key]):
+            # a page number needs no half of the pages: front matter is a few pages ("i", "ii",
+            # "iii" before page 1 of 9), a cover page leaves two of three numbered, a chapter's
+            # header holds its number ("Chapter 4: Function reference 13"); held to half the
+            # document, their numbers stayed glued to their pages' text ("…batch 22. ii")
             running[key] = True
         elif (
             kind
@@ -70,7 +72,29 @@ def _running_keys(pages: list[list[str]], edges: list[dict[int, str]]) -> dict[s
             and (len(pages) != 2 or _two_pages_running(kind, lines, places[key]))
         ):
             running[key] = kind == "page"
+    numbered = [set(lines) for key, lines in seen.items() if running.get(key)]
+    for key, lines in seen.items():
+        if key not in running and _beside_page_numbers(key, lines, places[key], numbered, len(pages)):
+            running[key] = False
     return running
+
+
+def _beside_page_numbers(
+    key: str, lines: dict[int, str], places: dict[int, frozenset[int]], numbered: list[set[int]], pages: int
+) -> bool:
+    """Whether a line on too few pages to be a running line by count is one still: written the same
+    at the same place on consecutive pages that all bear one page number line (``numbered``: the
+    pages of each). After a cover page, the header "Northwind Logistics - Pilot Report 2024" of
+    the two pages after it was glued to each one's first paragraph; a contents page numbered "ii"
+    and the first page numbered "1" both hold "1. Introduction", but as no running line."""
+    return (
+        bool(key)
+        and len(lines) >= 2
+        and any(set(lines) <= pages_numbered for pages_numbered in numbered)
+        and max(lines) - min(lines) == len(lines) - 1
+        and _running_kind(key, lines, pages) == "fixed"
+        and _same_place(places)
+    )
 
 
 def _plain(text: str) -> str:
@@ -240,22 +264,35 @@ def _running_kind(key: str, lines: dict[int, str], pages: int) -> str | None:
     content. "Total TTC : 489,90 EUR" or "Facture 2024-0013" on each invoice of a bundle has
     the shape of a footer, but its numbers change otherwise, start with a zero, or are far from
     the page's number; "Article 3" opening page 3 has numbers that follow the pages, but is
-    no page number: one is written alone or with page words (``_is_page_number``)."""
+    no page number: one is written alone or with page words (``_is_page_number``). Beside a page
+    number, a number may change by chapter ("Chapter 4: Function reference 13", then "Chapter 5:
+    … 14"): it rises now and then (``_by_chapter``), and every page kept its header."""
     numbers = {page: _DIGITS.findall(line) for page, line in lines.items()}
     if len({len(found) for found in numbers.values()}) > 1:
         return None
     count = len(next(iter(numbers.values())))
     moving: list[int] = []
+    chapters = 0
     for column, values in enumerate(zip(*numbers.values(), strict=True)):
         if len(set(values)) == 1:
+            continue
+        if _by_chapter(dict(zip(numbers, values, strict=True))):
+            chapters += 1
             continue
         if not _follows_pages(dict(zip(numbers, values, strict=True)), pages):
             return None
         moving.append(column)
     if not moving:
-        return "fixed"
+        return "fixed" if not chapters else None
     # a "#" of the line's own ("Issue #3") would make the numbers' ranks in ``key`` unknown
     return "page" if key.count("#") == count and _is_page_number(key, moving) else None
+
+
+def _by_chapter(values: dict[int, str]) -> bool:
+    """Whether a number, by page, numbers the pages' chapter: it never falls, and holds on
+    some pages in a row."""
+    ordered = [int(values[page]) for page in sorted(values)]
+    return ordered == sorted(ordered) and len(set(ordered)) < len(ordered)
 
 
 def _follows_pages(values: dict[int, str], pages: int) -> bool:
