@@ -153,3 +153,16 @@ def test_a_tables_scale_header_is_read_in_its_usual_forms() -> None:
     assert draws_on("£2.35 million [1].", "What was turnover?", accounts, "en") is True
     kept = [Evidence.of("Charges (€'000)\n| Rent | 7,020 |", "en")]
     assert draws_on("€7.02 million [1].", "What was rent?", kept, "en") is True
+
+
+def test_a_rows_numbers_of_several_groups_are_read_apart() -> None:
+    """ "Chiffre d'affaires 141 200 148 600" (k€) was read as columns 141, 200, 148, 600 or as
+    one 141200148600: the right "148 600 [1]" was refused."""
+    table = [Evidence.of("Résultats (en milliers d'euros)\nChiffre d'affaires 141 200 148 600", "fr")]
+    question = "Quel est le chiffre d'affaires 2024 ?"
+    assert draws_on("148 600 [1]", question, table, "fr") is True
+    assert draws_on("200 148 [1]", question, table, "fr") is False
+    assert numbers_in("141 200 148 600", both_ways=True) == {
+        "141200148600", "141", "200", "148", "600", "141200", "148600"
+    }  # fmt: skip
+    assert numbers_in("1 250 000 000", both_ways=True) == {"1250000000"}  # no "000 000" number

@@ -199,7 +199,34 @@ def numbers_in(text: str, both_ways: bool = False) -> frozenset[str]:
     """Every value the numbers of a text can be read as (``number_readings``); ``both_ways``,
     digits apart also as numbers apart (a passage's "612 540" holds 612540, 612 and 540)."""
     readings = number_readings(text) + (number_readings(text, groups=False) if both_ways else [])
+    if both_ways and (regrouped := _DIGIT_CHAIN.sub(_regroupings, text)) != text:
+        readings += number_readings(regrouped)
     return frozenset().union(*readings)
+
+
+def _regroupings(chain: re.Match[str]) -> str:
+    """A row of grouped numbers as each way its groups make numbers of two groups or more, "|"
+    between them: "141 200 148 600" (k€) is also 141200 and 148600 (read as columns 141, 200,
+    148 and 600 or one 141200148600, its right "148 600" was refused); "1 250" stays one."""
+    groups = re.split(r"[ \u202f\xa0]", chain.group())
+    if not 4 <= len(groups) <= _MOST_GROUPS or any(len(group) != 3 for group in groups[1:]):
+        return chain.group()
+    numbers = {" ".join(part) for parts in _splits(groups) for part in parts}
+    return "|".join(sorted(numbers)) if numbers else chain.group()
+
+
+_MOST_GROUPS = 12  # a row's numbers are read in every way: a longer chain is no table row
+
+
+def _splits(groups: list[str]) -> list[list[list[str]]]:
+    """The ways to cut groups into several numbers of two groups or more, none led by a 0."""
+    splits = []
+    for cut in range(2, len(groups) - 1):
+        head, rest = groups[:cut], groups[cut:]
+        if rest[0].startswith("0"):
+            continue
+        splits += [[head, rest]] + [[head, *more] for more in _splits(rest)]
+    return splits
 
 
 def spelled_numbers(text: str) -> set[str]:
