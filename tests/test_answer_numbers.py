@@ -166,3 +166,21 @@ def test_a_rows_numbers_of_several_groups_are_read_apart() -> None:
         "141200148600", "141", "200", "148", "600", "141200", "148600"
     }  # fmt: skip
     assert numbers_in("1 250 000 000", both_ways=True) == {"1250000000"}  # no "000 000" number
+
+
+def test_an_amount_that_drops_its_passages_scale_is_refused() -> None:
+    """ "850 € [1]." was kept over "850 k€", "7 020 €" over a table "(en milliers d'euros)":
+    1000 times less than the documents say. A bare "850" or the same scale still holds."""
+    budget = [Evidence.of("Le budget d'investissement est fixé à 850 k€ ; 12,8 M€ de charges.", "fr")]
+    question = "Quel est le budget ?"
+    assert draws_on("850 € [1].", question, budget, "fr") is False
+    assert draws_on("12,8 k€ [1].", question, budget, "fr") is False
+    assert draws_on("850 [1].", question, budget, "fr") is True
+    assert draws_on("850 k€ [1].", question, budget, "fr") is True
+    assert draws_on("850 000 € [1].", question, budget, "fr") is True
+    table = [Evidence.of("Charges (en milliers d'euros)\nLoyers 7 020\nCaution : 900 €", "fr")]
+    assert draws_on("7 020 € [1].", "Quels loyers ?", table, "fr") is False
+    assert draws_on("7 020 k€ [1].", "Quels loyers ?", table, "fr") is True
+    assert draws_on("900 € [1].", "Quelle caution ?", table, "fr") is True  # its own currency
+    bare = [Evidence.of("Charges\n2023 612 540", "fr")]  # a table whose scale the passage lost
+    assert draws_on("612 k€ [1]", "Quelles charges en 2023 ?", bare, "fr") is True

@@ -192,7 +192,11 @@ class Evidence:
     def of(cls, passage: str, language: str) -> Evidence:
         analysed = analyze(passage, language) if language in LANGUAGES else []  # type: ignore[arg-type]
         plain = words(passage)
-        numbers = numbers_in(passage, both_ways=True) | spelled_numbers(passage) | month_names(passage)
+        numbers = (
+            numbers_in(passage, both_ways=True, scale_apart=True)
+            | spelled_numbers(passage)
+            | month_names(passage)
+        )
         return cls(numbers, frozenset(analysed), language, frozenset(_content(plain)))
 
 

@@ -52,7 +52,9 @@ _SPELLED = re.compile(
 DETERMINERS = frozenset({"un", "une", "one"})  # "une batterie" says nothing of a 1
 
 
-def number_readings(text: str, groups: bool = True, as_answer: bool = False) -> list[frozenset[str]]:
+def number_readings(
+    text: str, groups: bool = True, as_answer: bool = False, scale_apart: bool = False
+) -> list[frozenset[str]]:
     """Each whole number of a text with the values it can be read as, written one way:
     "45 000" and "45000" are one number, "3,5" is "3.5", and the "8" of "18" or "80 %" is not
     an 8; "09h00", "9 am" and "9:00" are the "9 h" of a passage, "6 pm" its "18 h", "midi"
@@ -64,7 +66,9 @@ def number_readings(text: str, groups: bool = True, as_answer: bool = False) -> 
     as "§3", a numeric date's day and month also as "month:4" (``_tags``). A number with a
     scale ("3.2 million", "45k", "1,5 M€") is also its scaled value, and so is every number of a
     passage whose table says "(M€)" or "in thousands"; ``as_answer``, a million or more is its
-    scaled value only ("3.2 billion" is no 3.2: over "$3.2 million" it was kept)."""
+    scaled value only ("3.2 billion" is no 3.2: over "$3.2 million" it was kept). With
+    ``scale_apart`` (a passage's), a scaled number's own value is "~" and it ("~850" of "850
+    k€"), which an answer's number without scale or currency also is (``_bare_apart``)."""
     text = _TWELVE_HOUR.sub(_twelve_hour, text)
     text = _MIDNIGHT.sub("0 h", _NOON.sub("12 h", text))
     text = _CLOCK.sub(_on_the_clock, text)
@@ -86,7 +90,8 @@ def number_readings(text: str, groups: bool = True, as_answer: bool = False) -> 
             values.discard(value)  # 2 so (read as 2, any "two" of a passage held it)
         if len(value) > 1 and value.startswith("0") and value.isdigit():
             values.add(value.lstrip("0") or "0")
-        values = _with_scale(values, _SCALE.match(grouped, match.end()), header, as_answer)
+        scale = _SCALE.match(grouped, match.end())
+        values = _bare_apart(values, scale, header, _in_currency(grouped, match), as_answer, scale_apart)
         tag = tagged.get(match.start())
         readings.append(frozenset(_tag(tag, value) if tag == "§" else values | _tag(tag, value)))
     return readings
@@ -124,6 +129,36 @@ def _with_scale(
 
 
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")
+_CURRENCY_BEFORE = re.compile(r"(?i:[€$£]|\b(?:eur|usd|gbp))\s?$")
+_CURRENCY_AFTER = re.compile(r"[ \xa0\u202f]?(?:[€$£]|(?i:eur|usd|gbp|euros?|dollars?|pounds?)\b)")
+
+
+def _in_currency(text: str, number: re.Match[str]) -> bool:
+    """Whether a number is an amount: "850 €", "€3,100", "EUR 48.6", "12 euros"."""
+    before = text[max(0, number.start() - 5) : number.start()]
+    return bool(_CURRENCY_BEFORE.search(before) or _CURRENCY_AFTER.match(text, number.end()))
+
+
+def _bare_apart(
+    values: set[str],
+    scale: re.Match[str] | None,
+    header: re.Match[str] | None,
+    in_currency: bool,
+    as_answer: bool,
+    scale_apart: bool,
+) -> set[str]:
+    """``_with_scale``, and a scaled number's own value only for an answer that gives no
+    currency ("850" of "850 k€") or the same scale: "850 € [1]." was kept over "850 k€", "7 020 €"
+    over a table "(en milliers d'euros)", 1000 times the amount. A passage's number with its own
+    currency is no number of its table's scale ("loyer : 850 €" under "(k€)")."""
+    header = None if in_currency and not scale else header
+    with_scale = _with_scale(values, scale, header, as_answer)
+    plain = {value for value in values if _PLAIN.fullmatch(value)}
+    if as_answer and not scale and not in_currency:
+        return with_scale | {f"~{value}" for value in plain}
+    if scale_apart and with_scale != values:
+        return (with_scale - plain) | {f"~{value}" for value in plain}
+    return with_scale
 
 
 def _factor(scale: re.Match[str]) -> int:
@@ -195,12 +230,14 @@ def _tag(tag: str | None, value: str) -> set[str]:
     return {f"{tag}{value.lstrip('0') or '0'}"} if tag else set()
 
 
-def numbers_in(text: str, both_ways: bool = False) -> frozenset[str]:
+def numbers_in(text: str, both_ways: bool = False, scale_apart: bool = False) -> frozenset[str]:
     """Every value the numbers of a text can be read as (``number_readings``); ``both_ways``,
     digits apart also as numbers apart (a passage's "612 540" holds 612540, 612 and 540)."""
-    readings = number_readings(text) + (number_readings(text, groups=False) if both_ways else [])
+    readings = number_readings(text, scale_apart=scale_apart)
+    if both_ways:
+        readings += number_readings(text, groups=False, scale_apart=scale_apart)
     if both_ways and (regrouped := _DIGIT_CHAIN.sub(_regroupings, text)) != text:
-        readings += number_readings(regrouped)
+        readings += number_readings(regrouped, scale_apart=scale_apart)
     return frozenset().union(*readings)
 
 
