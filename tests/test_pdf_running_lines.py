@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fpdf import FPDF
 
 from petitrag.documents import ParsedDocument, parse_bytes
+from petitrag.errors import DocumentError
+from tests.test_documents import parse, write_pdf
 
 
 def _pdf(path: Path, pages: list[list[str]], footer: Callable[[int], str] | None = None) -> ParsedDocument:
@@ -169,3 +172,16 @@ def test_a_chapter_header_with_the_page_number_goes_from_its_pages(tmp_path: Pat
         tmp_path / "manual.pdf", paragraphs, header=lambda n: f"Chapter {chapter[n]}: Setup guide {n}"
     )
     assert _page_texts(doc) == ["Pilot report, prepared by the operations team.", *paragraphs]
+
+
+def test_a_scan_whose_only_text_is_the_scanner_app_watermark_has_no_text_layer(tmp_path: Path) -> None:
+    """Its pages are images; "Scanned with CamScanner" on each was indexed as the document (three
+    chunks of it), and nothing said the text layer was missing."""
+    path = write_pdf(tmp_path / "scan.pdf", ["Scanned with CamScanner"] * 3)
+    with pytest.raises(
+        DocumentError, match=r"no text layer .*each page holds only 'Scanned with CamScanner'"
+    ):
+        parse(path)
+    assert (
+        "Minutes" in parse(write_pdf(tmp_path / "one.pdf", ["Minutes of the board"])).text
+    )  # one page: its text

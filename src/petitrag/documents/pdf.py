@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from petitrag.documents.base import Block, BlockKind, ParsedDocument, Parser, assemble, title_like
 from petitrag.documents.pdf_fonts import APART, LIGATURES, LineFonts, heading_levels
 from petitrag.documents.pdf_running import LAST_WORD as _LAST_WORD
-from petitrag.documents.pdf_running import without_running_lines
+from petitrag.documents.pdf_running import only_repeated_line, without_running_lines
 from petitrag.documents.pdf_tables import table_rows
 from petitrag.errors import DocumentError
 from petitrag.logs import silenced
@@ -467,6 +467,8 @@ class PdfParser(Parser):
             title = _metadata_title(reader)
         if not any(text.strip() for text in texts):
             raise DocumentError(_NO_TEXT)
+        if watermark := only_repeated_line(texts):
+            raise DocumentError(f"{_NO_TEXT}: each page holds only {watermark!r}")
         warnings = [f"text extraction failed on {_pages_phrase(failed)}"] if failed else []
         empty = [n for n, text in enumerate(texts, start=1) if not text.strip() and n not in failed]
         if empty:

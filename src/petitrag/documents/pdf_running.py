@@ -40,6 +40,17 @@ def without_running_lines(texts: list[str]) -> list[str]:
     return [new if new.strip() or not old.strip() else old for new, old in zip(kept, texts, strict=True)]
 
 
+def only_repeated_line(texts: list[str]) -> str | None:
+    """The one line every page holds and nothing else, on two pages or more: a scan whose only
+    text is the scanner app's watermark ("Scanned with CamScanner") was indexed as that line,
+    three times, and said nothing of the missing text layer."""
+    lines = {" ".join(text.split()) for text in texts}
+    if len(texts) < 2 or len(lines) != 1 or any("\n" in text.strip() for text in texts):
+        return None
+    line = lines.pop()
+    return line or None
+
+
 def _enough(pages: int) -> int:
     """On how many pages a line must stand to be a running line."""
     return max(3, (pages + 1) // 2) if pages != 2 else 2
