@@ -8,6 +8,7 @@ translation of a summary, which puts them back on the translated lines.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 #: a bullet or numbered list item's prefix, with the spaces after it
 LIST_ITEM = re.compile(r"^\s*(?:[-*•+–—]|\d+[.)])\s+")  # "– " in French typography, "+ " in Markdown
@@ -68,23 +69,30 @@ def _is_list_number(text: str, position: int) -> bool:
     return bool(re.fullmatch(r"\s*\d+", text[line_start:position]))
 
 
-#: the marker the summariser puts before a line's final stop when it has no page: the heading
-#: of its section, "(Article 3 — Loyer)", at most a few words
-_END_MARKER = re.compile(r"\s*\(\s*[^()\s]+(?:\s+[^()\s]+){0,9}\s*\)(?=[\W_]*$)")
+#: the page markers petitrag writes, wherever the model left them: "(p. 3)", "(pages 2–3)"
+_OWN_PAGE_MARKER = re.compile(r"\((?:p\.\s*|pages?\s+)\d+[^()]*\)", re.IGNORECASE)
+#: a line's words and numbers, a number with its sign and separators: "-5 °C" is not "5 °C",
+#: "+3 %" not "-3 %", "10:00" not "14:00"
+_SAID_TOKEN = re.compile(r"(?<!\w)[-+−]?\d(?:[\d.,:]*\d)?(?!\w)|\w+")
 #: a line of at least this many words that an earlier line starts with is a cut repeat
 _CUT_REPEAT_WORDS = 8
 
 
-def drop_repeats(text: str) -> str:
-    """Without the lines that repeat an earlier one (markers, list signs, quotes, punctuation
-    and case aside), or only its start (cut by the loop's end), and the blank line before each:
-    small models loop ("La révision d'un vélo…" five times over), copying the line with a
-    leading quote, another section's marker ("(Article 2)", then "(Article 3)") or cut short."""
+def drop_repeats(text: str, markers: Collection[str] = ()) -> str:
+    """Without the lines that repeat an earlier one (petitrag's markers, list signs, quotes,
+    punctuation and case aside), or only its start (cut by the loop's end), and the blank line
+    before each: small models loop ("La révision d'un vélo…" five times over), copying the line
+    with a leading quote, another section's marker ("(Article 2)", then "(Article 3)") or cut
+    short. ``markers``: the section markers the summary's chunks have; any other parenthesis is
+    what the line says ("Meeting on Monday (10:00)" and "(14:00)" are two meetings)."""
+    known = sorted({mark.casefold() for mark in markers if mark}, key=len, reverse=True)
     seen: list[list[str]] = []
     kept: list[str] = []
     for line in text.splitlines():
-        said = _said(line)
-        if any(_repeated(said, earlier) for earlier in seen):  # never a blank line: it says nothing
+        said = _said(line, known)
+        if any(
+            _repeated(said, earlier, _finished(line)) for earlier in seen
+        ):  # never a blank line: it says nothing
             while kept and not kept[-1].strip():
                 kept.pop()
             continue
@@ -94,18 +102,28 @@ def drop_repeats(text: str) -> str:
     return "\n".join(kept)
 
 
-def _said(line: str) -> list[str]:
-    """The words a line says, without its list sign and markers."""
-    item = LIST_ITEM.match(line)
-    body = PAGE_MARKER.sub("", line[item.end() :] if item else line)
-    return re.findall(r"\w+", _END_MARKER.sub("", body).casefold())
+def _said(line: str, markers: list[str]) -> list[str]:
+    """The words and numbers a line says, without its list sign and petitrag's markers."""
+    body = _OWN_PAGE_MARKER.sub(" ", unlisted(line)).casefold()
+    for mark in markers:
+        body = body.replace(mark, " ")
+    return _SAID_TOKEN.findall(body)
 
 
-def _repeated(said: list[str], earlier: list[str]) -> bool:
-    """Whether a line's words are an earlier line's, or start it (a long enough line, its last
-    word maybe cut: "… à la date anniv")."""
+_FINAL_STOP = re.compile(r"[.!?…][\"'»”’)\]]*\s*$")
+
+
+def _finished(line: str) -> bool:
+    """Whether a line ends its sentence: then it was not cut ("… before leaving." says less than
+    "… before leaving the flat.", and says it on purpose)."""
+    return bool(_FINAL_STOP.search(line))
+
+
+def _repeated(said: list[str], earlier: list[str], finished: bool = False) -> bool:
+    """Whether a line's words are an earlier line's, or start it (a long enough line without its
+    final stop, its last word maybe cut: "… à la date anniv")."""
     if not said or said == earlier:
         return bool(said)
-    if len(said) < _CUT_REPEAT_WORDS or len(said) > len(earlier):
+    if finished or len(said) < _CUT_REPEAT_WORDS or len(said) > len(earlier):
         return False
     return said[:-1] == earlier[: len(said) - 1] and earlier[len(said) - 1].startswith(said[-1])

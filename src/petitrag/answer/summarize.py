@@ -383,7 +383,7 @@ class Summarizer:
             raise GenerationError(
                 f"{self.generator.name} wrote an empty summary; try again, or use another model"
             )
-        text = drop_repeats(drop_headings(text, chunks, written))
+        text = drop_repeats(drop_headings(text, chunks, written), {marker(chunk) for chunk in chunks})
         text = keep_bullets(text, MAX_BULLETS[length], chunks, written)
         summary.text = cite_sentences(text, chunks, written)
         came_out = written if written != language else _written_in(summary.text)
