@@ -228,12 +228,8 @@ class IngestJobs:
             timer = threading.Timer(RETRY_S, self._retry, (job, paths))
             timer.daemon = True
             timer.start()
-        except Abandoned as exc:  # the server stops: the files wait for its next start
+        except PetitragError as exc:  # the files stay: a moved home's are indexed under their old path
             job.status, job.error = "failed", str(exc)
-        except PetitragError as exc:  # none will go in as they are: none is kept
-            job.status, job.error = "failed", str(exc)
-            if self._app is not None:  # else no index to tell ingested files from others
-                self._forget_failed_uploads([(str(path), job.error) for path in paths], paths, job.collection)
         except Exception as exc:  # a bug: keep serving, say what happened
             log.exception("ingest job %s failed", job.id)
             job.status, job.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
