@@ -391,10 +391,11 @@ def test_an_invalid_new_collection_name_is_not_kept(
     expect(page.locator("#documents li")).to_have_count(documents)
 
 
-@pytest.mark.parametrize("name", ["a/b", ".."])
+@pytest.mark.parametrize("name", ["a/b", "..", "-sites"])
 def test_a_name_no_route_can_hold_is_refused_by_the_page(server: str, browser: Browser, name: str) -> None:
     """The browser sends neither to a route ("a/b" is two path segments, ".." is collapsed):
-    the server's generic 404 was shown as "Error: Not Found" on an empty collection."""
+    the server's generic 404 was shown as "Error: Not Found" on an empty collection. "-sites"
+    was made, and its upload's job failed ("would read as an option")."""
     page = keyed_page(browser)
     page.on("dialog", lambda dialog: dialog.accept(name))
     page.goto(server)

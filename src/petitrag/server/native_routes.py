@@ -121,7 +121,7 @@ async def upload(
     named = [(file.file, file.filename or "") for file in files]
 
     def save_and_submit() -> tuple[list[Path], IngestJob]:
-        server.refuse_other_embedder(collection)
+        server.refuse_upload_target(collection)
         with server.jobs.receiving(collection):
             stored = save_uploads(named, directory, limit)
             return stored, server.jobs.submit(collection, stored)

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from petitrag.config import Settings
 from petitrag.index.store import Store
 from petitrag.server.auth import KeyRing
+from petitrag.server.errors import ApiError
 from petitrag.server.jobs import IngestJobs
 from petitrag.server.metrics import Metrics
 from petitrag.server.worker import ModelWorker
@@ -65,14 +66,18 @@ class ServerState:
         other_way = f"upload them (POST /api/collections/{name}/documents)"
         self.store().require_documents(name, other_way)
 
-    def refuse_other_embedder(self, name: str) -> None:
-        """409 ``embedder_mismatch`` before an upload is stored when the collection holds
-        vectors of another embedder: the file was accepted (202), its job failed, and it stayed
-        on disk, ingested again (and failing) at every start. A new collection takes any."""
+    def refuse_upload_target(self, name: str) -> None:
+        """Before an upload is stored, what its job would refuse: 409 ``embedder_mismatch`` when
+        the collection holds vectors of another embedder, 400 ``invalid_collection`` for a new
+        one named like an option ("-x"). Accepted (202), the job failed and the file stayed on
+        disk, ingested again (and failing) at every start."""
         from petitrag.embeddings import create_embedder
 
         if self.store().collection(name) is not None:
             self.store().require_collection(name, create_embedder(self.settings).identity)
+        elif name.startswith("-"):
+            message = f"invalid collection '{name}': a new collection's name cannot start with '-'"
+            raise ApiError(400, message, "invalid_collection")
 
     def uploads_dir(self, collection: str) -> Path:
         return self.settings.uploads_dir(collection)

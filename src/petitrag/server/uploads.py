@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from petitrag.documents import SUPPORTED_EXTENSIONS
+from petitrag.errors import StoreError
 from petitrag.server.errors import ApiError
 
 MAX_NAME = 120  # characters
@@ -57,14 +58,23 @@ def save_uploads(files: list[tuple[BinaryIO, str]], directory: Path, limit: int)
         for source, name in files:  # the limit is for all the files together
             used = sum(path.stat().st_size for path, _ in saved)
             saved.append(save_upload(source, name, directory, limit - used, limit))
+    except PermissionError as exc:  # a read-only home: a 500 "internal error (PermissionError)"
+        _remove(saved, directory)
+        where = exc.filename or directory
+        raise StoreError(f"cannot store the upload: {where} is read-only (permission denied)") from None
     except BaseException:
-        for path, created in saved:
-            if created:
-                path.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # "nothing is left on disk": not even a new empty folder
-            directory.rmdir()
+        _remove(saved, directory)
         raise
     return [path for path, _ in saved]
+
+
+def _remove(saved: list[tuple[Path, bool]], directory: Path) -> None:
+    """The files a failed upload created: "nothing is left on disk", not even a new empty folder."""
+    for path, created in saved:
+        if created:
+            path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()
 
 
 def save_upload(source: BinaryIO, name: str, directory: Path, room: int, limit: int) -> tuple[Path, bool]:

@@ -27,7 +27,7 @@ const STRINGS = {
     wrongKey: "This API key was refused: enter the right one.",
     forbidden: "This API key may not use this collection.",
     tooLarge: "Too large: the server accepts at most {limit} MB per upload.",
-    invalidCollection: "invalid collection '{name}': use letters, digits, '-', '_' or '.' (64 at most), no spaces.",
+    invalidCollection: "invalid collection '{name}': use letters, digits, '-', '_' or '.' (64 at most, not '-' first), no spaces.",
     tooLong: "This question is too long for the model: ask it in fewer words.",
     unsupportedFile: "{file}: unsupported file type. PDF, DOCX, HTML, Markdown and text files are read.",
     busy: "Files are still being added to this collection: try again once they are in.",
@@ -70,7 +70,7 @@ const STRINGS = {
     wrongKey: "Cette clé d’API est refusée : saisissez la bonne.",
     forbidden: "Cette clé d’API n’a pas accès à cette collection.",
     tooLarge: "Trop volumineux : le serveur accepte au plus {limit} Mo par envoi.",
-    invalidCollection: "nom de collection « {name} » invalide : lettres, chiffres, « - », « _ » ou « . » (64 au plus), sans espace.",
+    invalidCollection: "nom de collection « {name} » invalide : lettres, chiffres, « - », « _ » ou « . » (64 au plus, pas « - » en premier), sans espace.",
     tooLong: "Cette question est trop longue pour le modèle : posez-la en moins de mots.",
     unsupportedFile: "{file} : type de fichier non pris en charge. Les fichiers PDF, DOCX, HTML, Markdown et texte sont lus.",
     busy: "Des fichiers sont encore en cours d’ajout à cette collection : réessayez quand ils y seront.",
@@ -167,7 +167,7 @@ async function api(path, options = {}) {
 }
 
 // the server's rule (config.py: Settings._collection_name)
-const VALID_COLLECTION = /^[\p{L}\p{N}_.-]{1,64}$/u;
+const VALID_COLLECTION = /^[\p{L}\p{N}_.][\p{L}\p{N}_.-]{0,63}$/u; // "-x" would read as an option
 const collectionPath = (suffix = "") => `/api/collections/${encodeURIComponent(state.collection)}${suffix}`;
 
 // -- collections and documents -------------------------------------------------------------
