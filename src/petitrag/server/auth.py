@@ -112,12 +112,14 @@ def keyring_from(settings: Settings) -> KeyRing | None:
     for key, collections in keys.items():
         if len(key) < 8:
             raise ConfigError("API keys must be at least 8 characters long")
-        unsendable = sorted({char for char in key if ord(char) > 0xFF or not char.isprintable()})
-        if unsendable:  # HTTP headers are Latin-1: no request could ever match such a key
+        # a header carries Latin-1 at most, clients send ASCII (httpx refuses "é"), and a space
+        # at either end is stripped: no request could ever match such a key
+        unsendable = sorted({char for char in key if not "!" <= char <= "~"})
+        if unsendable:
             shown = ", ".join(repr(char) for char in unsendable)
             raise ConfigError(
-                f"an API key holds {shown}, which no HTTP header can carry: use ASCII letters, "
-                "digits and punctuation (a paste may have made a quote or a dash typographic)"
+                f"an API key holds {shown}, which requests cannot carry as it is: use ASCII letters, "
+                "digits and punctuation, no spaces (a paste may have made a quote or a dash typographic)"
             )
         # names as checked, so composed (NFC) as requests' are: "café" typed e + ́ is "café"
         checked[key] = [_key_collection(name) for name in collections]
