@@ -500,13 +500,13 @@ def test_chat_answers_follow_up_questions(indexed: Path) -> None:
     # piped questions go on past a blank line (the rest was dropped); commands are not questions
     piped = "/help\nHow often should I turn my compost pile?\n\n/new\n/frobnicate\nAnd in wet weather?\n"
     result = CliRunner().invoke(cli, ["chat"], input=piped, catch_exceptions=False)
-    assert result.exit_code == 0 and result.stderr.count("first token") == 2, result.stderr
+    assert result.exit_code == 1 and result.stderr.count("first token") == 2, result.stderr  # /frobnicate
     assert "/new     forget the conversation" in result.stderr and "(conversation forgotten)" in result.stderr
     assert "unknown command /frobnicate" in result.stderr and "understood as" not in result.stderr
     # a command is the line's first word ("/new please" was a follow-up, "/foo bar" a question)
     piped = "How often should I turn my compost pile?\n/new And in wet weather?\n/frobnicate the pile\n"
     result = CliRunner().invoke(cli, ["chat"], input=piped, catch_exceptions=False)
-    assert result.exit_code == 0 and result.stderr.count("first token") == 2, result.stderr
+    assert result.exit_code == 1 and result.stderr.count("first token") == 2, result.stderr  # its error line
     assert "(conversation forgotten)" in result.stderr and "understood as" not in result.stderr
     assert "unknown command /frobnicate" in result.stderr
 

@@ -178,6 +178,7 @@ def chat(ctx: click.Context, **flags: Any) -> None:
             if command.lower() in ("", *_QUIT):
                 break
             if _chat_command(command.lower(), conversation):
+                failed += command.lower() not in _KNOWN  # its error line, as a question's
                 if not (rest.strip() and command.lower() in _NEW):
                     continue
                 question = rest  # "/new What is…?": forgotten, then asked
@@ -194,6 +195,8 @@ def chat(ctx: click.Context, **flags: Any) -> None:
 
 _QUIT = ("/quit", "/exit", "/q", "quit", "exit")
 _NEW = ("/new", "/reset", "/clear")
+_HELP = ("/help", "help", "/?")
+_KNOWN = frozenset({*_QUIT, *_NEW, *_HELP})
 _CHAT_HELP = (
     "/new     forget the conversation: the next question is asked on its own (/new QUESTION asks it)\n"
     "/quit    leave (also /exit, an empty line or Ctrl-D)\n"
@@ -206,7 +209,7 @@ def _chat_command(command: str, conversation: Any) -> bool:
     """Run a chat command (the line's first word: "/help", "/new"); False when the line is a
     question ("help" and "/help" were searched for, and answered with the abstention, in
     French; "/new please" was a follow-up, "/foo bar" a question)."""
-    if command in ("/help", "help", "/?"):
+    if command in _HELP:
         err.print(escape(_CHAT_HELP), highlight=False)
     elif command in _NEW:
         conversation.history.clear()
