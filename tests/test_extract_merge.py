@@ -57,6 +57,62 @@ def test_a_yes_no_comes_from_the_part_naming_what_it_is_about() -> None:
     }
 
 
+def test_the_key_s_words_weigh_more_than_its_description_s() -> None:
+    """``pets_allowed`` described "Are pets allowed in the apartment?" came from the part about
+    the apartment's rooms: its "apartment" weighed as much as the other part's "pets"."""
+    schema = {
+        "properties": {
+            "pets_allowed": {"type": "boolean", "description": "Are pets allowed in the apartment?"}
+        }
+    }
+    parts = [
+        ({"pets_allowed": False}, "The apartment has two bedrooms and a balcony."),
+        ({"pets_allowed": True}, "Pets: cats and small dogs are welcome."),
+    ]
+    assert merge_found(parts, schema) == {"pets_allowed": True}
+    furnished = {"properties": {"furnished": {"type": "boolean", "description": "Is the flat furnished?"}}}
+    flat = [
+        ({"furnished": False}, "The flat is on the third floor, with a lift."),
+        ({"furnished": True}, "Furniture: the lease comes furnished with beds and a sofa."),
+    ]
+    assert merge_found(flat, furnished) == {"furnished": True}
+
+
+def test_a_number_comes_from_the_part_stating_it_in_words_not_from_a_time() -> None:
+    """``notice_months`` 22 came from "Quiet hours start at 22:00" over "three months of notice":
+    the hour was read as a count, the spelled number not at all."""
+    parts = [
+        ({"notice_months": 22}, "Quiet hours start at 22:00 and end at 07:00."),
+        ({"notice_months": 3}, "Either party may end this agreement with three months of written notice."),
+    ]
+    assert merge_found(parts) == {"notice_months": 3}
+    french = [
+        ({"preavis_mois": 22}, "Le silence est de rigueur à partir de 22h30."),
+        ({"preavis_mois": 3}, "Le locataire donne congé avec un préavis de trois mois."),
+    ]
+    assert merge_found(french) == {"preavis_mois": 3}
+
+
+def test_placeholders_are_no_values() -> None:
+    """A model wrote "not specified", "N/A", "inconnu" where a part had no value: the fee stayed
+    "not specified" beside the part giving it, and "N/A" was a name in the list."""
+    schema = {"properties": {"fee": {"type": ["number", "null"]}}}
+    fees = [({"fee": "not specified"}, "Rent is due monthly."), ({"fee": 1250}, "The fee is 1,250 dollars.")]
+    assert merge_found(fees, schema) == {"fee": 1250}
+    names = [
+        ({"names": ["Alpha", "Beta"]}, "Alpha Beta"),
+        ({"names": ["alpha", "N/A", "Gamma", "-"]}, "alpha Gamma"),
+    ]
+    assert merge_found(names) == {"names": ["Alpha", "Beta", "Gamma"]}
+    sites = [
+        (
+            {"sites": [{"name": "non précisé", "city": "inconnu"}, {"name": "Alta", "city": "Boulder"}]},
+            "Alta, Boulder.",
+        )
+    ]
+    assert merge_found(sites) == {"sites": [{"name": "Alta", "city": "Boulder"}]}
+
+
 # -- lists of objects --------------------------------------------------------------------------
 
 SERVICE_SCHEMA = {

@@ -15,7 +15,7 @@ import math
 import re
 from typing import Any
 
-from petitrag.answer.numbers import month_numbers, numbers_in
+from petitrag.answer.numbers import month_numbers, numbers_in, spelled_numbers
 from petitrag.language import stopwords, strip_accents
 
 
@@ -83,17 +83,22 @@ def merge_found(
             for name in keys
         }
     if all(isinstance(value, list) for value in values):
-        items = [(part, item, text) for part, (value, text) in enumerate(found) for item in value]
+        items = [
+            (part, item, text)
+            for part, (value, text) in enumerate(found)
+            for item in value
+            if not _placeholder_item(item)
+        ]
         if len(found) > 1:
             items = _same_entities_joined(_written_items(items))
         joined: dict[str, Any] = {}  # the first of items that differ only by case or spacing
         for _, item, _ in items:
             joined.setdefault(json.dumps(_loosely(item), sort_keys=True, ensure_ascii=False), item)
         return list(joined.values())[: _shaped(schema, root, "maxItems").get("maxItems")]
-    given = [(value, text) for value, text in found if value not in (None, "")]
+    given = [(value, text) for value, text in found if not _no_value(value)]  # "not specified" too
     if not given:
         return values[0]
-    if isinstance(given[0][0], bool) and (best := _most_telling(given, f"{key} {described}")) is not None:
+    if isinstance(given[0][0], bool) and (best := _most_telling(given, key, described)) is not None:
         return given[best][0]
     for words in dict.fromkeys([words for words in (key, described) if words] or [""]):
         if not isinstance(given[0][0], bool):  # the part saying it beside the most of these words
@@ -120,28 +125,50 @@ _GENERIC_WORDS = frozenset(
 )  # fmt: skip
 
 
-def _most_telling(given: list[tuple[Any, str]], words: str) -> int | None:
-    """The part naming the most telling of the key's (and description's) words, None when no
-    part names one: a word named by every part tells nothing, and one named by fewer parts
-    tells more. A yes/no is no word to find, so the part that names what it is about gives it
-    ("Pets: cats and small dogs are welcome" for ``pets_allowed``, not the house rules' "Smoking
-    is not allowed")."""
-    named = [_named(words, text) - _GENERIC_WORDS for _, text in given]
-    weight = {
-        word: math.log(len(given) / sum(word in some for some in named)) for word in set().union(*named)
-    }
-    scores = [sum(weight[word] for word in some) for some in named]
-    return scores.index(max(scores)) if max(scores) > 0 else None
+def _most_telling(given: list[tuple[Any, str]], key: str, described: str = "") -> int | None:
+    """The part naming the most telling of the key's words, then of its description's; None
+    when no part names one: a word named by every part tells nothing, and one named by fewer
+    parts tells more. A yes/no is no word to find, so the part that names what it is about
+    gives it ("Pets: cats and small dogs are welcome" for ``pets_allowed``, not the house rules'
+    "Smoking is not allowed"). The key's words come first: ``pets_allowed`` described "Are pets
+    allowed in the apartment?" was taken from "The apartment has two bedrooms", its "apartment"
+    as telling as the other part's "pets"; ties go to the part naming more of the key's words."""
+    key_named = [_named(key, text) - _GENERIC_WORDS for _, text in given]
+    described_named = [_named(described, text) - _GENERIC_WORDS - _named(key, described) for _, text in given]
+    scores = [
+        (_telling(key_named, index), len(key_named[index]), _telling(described_named, index))
+        for index in range(len(given))
+    ]
+    best = max(scores)
+    return scores.index(best) if best[0] > 0 or best[2] > 0 else None
+
+
+def _telling(named: list[set[str]], index: int) -> float:
+    """How telling the words part ``index`` names are: each weighs more for fewer parts naming it."""
+    return sum(math.log(len(named) / sum(word in some for some in named)) for word in named[index])
 
 
 #: (part number, item, the part's text) of a list's items, in document order
 _Item = tuple[int, Any, str]
 #: strings a model writes where it has no value: an item made of them names nothing
-_PLACEHOLDERS = frozenset({"", "null", "none", "n/a", "na", "unknown", "-", "—"})
+_PLACEHOLDERS = frozenset(
+    {
+        "", "null", "none", "n/a", "na", "unknown", "-", "—", "not specified", "not stated", "not mentioned",
+        "non précisé", "non precise", "non précisée", "non spécifié", "non specifie", "inconnu", "inconnue",
+    }
+)  # fmt: skip
 
 
 def _no_value(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip().casefold() in _PLACEHOLDERS)
+
+
+def _placeholder_item(item: Any) -> bool:
+    """Whether a list item is only what a model writes where it has no value: "N/A" in a list of
+    names, a site ``{"name": "not specified", "fee": null}``; an empty list is no item either."""
+    if isinstance(item, dict | list):
+        return all(_no_value(leaf) for leaf in _leaves(item))
+    return _no_value(item)
 
 
 def _leaves(value: Any) -> list[Any]:
@@ -297,7 +324,7 @@ def _stated_in(value: Any, text: str, key: str = "") -> bool:
     if isinstance(value, int | float):
         size = abs(value)
         written = str(int(size)) if float(size).is_integer() else str(size)
-        return written in numbers_in(text, both_ways=True)
+        return written in _numbers_stated(text)
     wanted = re.sub(r"\s+", " ", str(value)).strip().casefold()
     spaced = re.sub(r"\s+", " ", text).casefold()
     whole = re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", spaced) is not None
@@ -305,6 +332,15 @@ def _stated_in(value: Any, text: str, key: str = "") -> bool:
 
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+#: a time of day, whose hour counts nothing: "22:00", "22h30", "9 h 15"
+_TIME_OF_DAY = re.compile(r"(?<![\d.,])\d{1,2}\s*(?::|h\s*)\d{2}(?!\d)", re.IGNORECASE)
+
+
+def _numbers_stated(text: str) -> frozenset[str]:
+    """The numbers a text states, in digits or words ("three months of notice"), times of day
+    aside: ``notice_months`` 22 was taken from "Quiet hours start at 22:00"."""
+    plain = _TIME_OF_DAY.sub(" ", text)
+    return numbers_in(plain, both_ways=True) | frozenset(spelled_numbers(plain))
 
 
 def _mentions(key: str, text: str) -> bool:
