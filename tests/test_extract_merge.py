@@ -201,6 +201,14 @@ def test_different_entities_are_never_merged() -> None:
     short = [({"people": [{"name": "Marie Dupont", "role": None}]}, "Marie Dupont signs."),
              ({"people": [{"name": "Dupont", "role": "tenant"}]}, "Mme Dupont, tenant.")]  # fmt: skip
     assert merge_found(short) == {"people": [{"name": "Marie Dupont", "role": "tenant"}]}
+    # a first name is not one of the longer names
+    jean = {"name": "Jean", "role": "tenant"}
+    jean_pierre = {"name": "Jean-Pierre Martin", "role": "tenant"}
+    tenants = [
+        ({"people": [jean]}, "Jean, tenant."),
+        ({"people": [jean_pierre]}, "Jean-Pierre Martin, tenant."),
+    ]
+    assert merge_found(tenants) == {"people": [jean, jean_pierre]}
 
 
 # -- a summary's repeated lines ----------------------------------------------------------------

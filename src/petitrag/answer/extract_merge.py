@@ -237,10 +237,14 @@ def _same_entity(first: dict[str, Any], second: dict[str, Any]) -> bool:
 
 
 def _agree(first: Any, second: Any) -> bool:
-    """Equal as people read them, or a text whose words are among the other's, in order ("Alta"
-    and "Alta store")."""
+    """Equal as people read them, or a text whose words are among the other's, in order ("Alta
+    store" and "Alta store Boulder"); one word only as the other's last, a family name ("Dupont"
+    and "Marie Dupont"): "Jean" and "Jean-Pierre Martin" are two tenants, "Lyon" and "Lyon
+    Part-Dieu" two stations."""
     if isinstance(first, str) and isinstance(second, str):
         short, long = sorted((_words(first), _words(second)), key=len)
+        if len(short) == 1 < len(long):
+            return short[0] == long[-1]
         return bool(short) and any(
             long[start : start + len(short)] == short for start in range(len(long) - len(short) + 1)
         )
