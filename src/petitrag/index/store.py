@@ -245,7 +245,7 @@ class Store:
         """Create the collection for this embedder, or check that it matches; one that holds no
         vector (all documents removed, or a mistyped embedder model gave none) takes this one."""
         if self.collection(name) is None:
-            _refuse_option_like(name)
+            refuse_option_like(name)
             # generations start from the clock: a collection deleted and made again under the
             # same name never repeats one, so no process serves the old one's cached indexes
             start = time.time_ns()
@@ -502,7 +502,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _refuse_option_like(name: str) -> None:
+def refuse_option_like(name: str) -> None:
     """A new collection named "-x" could be made, but not deleted: `collections delete -x` read
     it as an option ("No such option: -x"). Collections made so before keep working."""
     if name.startswith("-"):

@@ -11,7 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from petitrag.config import Settings
-from petitrag.index.store import Store
+from petitrag.errors import ConfigError
+from petitrag.index.store import Store, refuse_option_like
 from petitrag.server.auth import KeyRing
 from petitrag.server.errors import ApiError
 from petitrag.server.jobs import IngestJobs
@@ -75,9 +76,11 @@ class ServerState:
 
         if self.store().collection(name) is not None:
             self.store().require_collection(name, create_embedder(self.settings).identity)
-        elif name.startswith("-"):
-            message = f"invalid collection '{name}': a new collection's name cannot start with '-'"
-            raise ApiError(400, message, "invalid_collection")
+            return
+        try:
+            refuse_option_like(name)  # the store's rule for a new collection's name, said first
+        except ConfigError as exc:
+            raise ApiError(400, f"invalid collection '{name}': {exc}", "invalid_collection") from None
 
     def uploads_dir(self, collection: str) -> Path:
         return self.settings.uploads_dir(collection)
